@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import structlog
+from django.core.cache import cache
+from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.exceptions import InvalidToken
+
+from accounts.models import DeviceSession
+from accounts.tokens import SESSION_ID_CLAIM, session_is_live
+
+# How often a session's last_seen_at is written: a hot row, so not on every request.
+LAST_SEEN_EVERY_SECONDS = 60
+
+
+class SessionJWTAuthentication(JWTAuthentication):
+    """simplejwt's Bearer JWT, plus: the token's device session must still be live."""
+
+    def authenticate(self, request):
+        result = super().authenticate(request)
+        if result is None:
+            return None
+        user, token = result
+        session_id = token.get(SESSION_ID_CLAIM)
+        if not session_id or not session_is_live(str(session_id)):
+            raise InvalidToken({"detail": "This session has been signed out.", "code": "session_revoked"})
+        request.session_id = str(session_id)
+        structlog.contextvars.bind_contextvars(user_id=str(user.pk))
+        if cache.add(f"session-seen:{session_id}", 1, timeout=LAST_SEEN_EVERY_SECONDS):
+            DeviceSession.objects.filter(id=session_id).update(last_seen_at=timezone.now())
+        return user, token
+
+
+class SessionJWTAuthenticationScheme(OpenApiAuthenticationExtension):
+    target_class = "accounts.authentication.SessionJWTAuthentication"
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}

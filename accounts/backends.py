@@ -1,0 +1,21 @@
+from django.contrib.auth.backends import ModelBackend
+
+from accounts.models import User
+
+
+class EmailBackend(ModelBackend):
+    """Email login, case-insensitive (admin and dashboard forms use it too)."""
+
+    def authenticate(self, request, username=None, password=None, email=None, **kwargs):
+        email = (email or username or "").strip()
+        if not email or password is None:
+            return None
+        try:
+            user = User.objects.get(email__iexact=email)
+        except User.DoesNotExist:
+            # Hash anyway so a missing account takes as long as a wrong password.
+            User().set_password(password)
+            return None
+        if user.check_password(password) and self.user_can_authenticate(user):
+            return user
+        return None

@@ -1,0 +1,268 @@
+"""Every write of the accounts app: registration, sign-in, token rotation, revocation and the
+password flows. Views, the admin and management commands all come through here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import structlog
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.contrib.auth.password_validation import validate_password
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts import throttling
+from accounts.models import DeviceSession, PasswordResetToken, RefreshToken, User
+from accounts.tokens import access_token_for, hash_token, mark_sessions_revoked, new_opaque_token
+from common.exceptions import AuthenticationFailed, InvalidInput
+from organizations.models import Company
+from organizations.services import company_create
+
+logger = structlog.get_logger(__name__)
+
+
+class EmailTaken(InvalidInput):
+    def __init__(self):
+        super().__init__("An account with this email already exists.", code="unique", attr="email")
+
+
+@dataclass(frozen=True)
+class IssuedTokens:
+    session: DeviceSession
+    access: str
+    refresh: str
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    device_name: str = ""
+    user_agent: str = ""
+    ip: str | None = None
+
+
+# --------------------------------------------------------------------------- sessions
+
+
+def _session_create(*, user: User, device: DeviceInfo, stay_logged_in: bool) -> IssuedTokens:
+    lifetime = settings.REFRESH_TOKEN_LIFETIME_STAY if stay_logged_in else settings.REFRESH_TOKEN_LIFETIME
+    session = DeviceSession.objects.create(
+        user=user,
+        device_name=device.device_name[:150],
+        user_agent=device.user_agent[:512],
+        ip=device.ip,
+        stay_logged_in=stay_logged_in,
+        expires_at=timezone.now() + lifetime,
+    )
+    refresh = new_opaque_token()
+    RefreshToken.objects.create(session=session, token_hash=hash_token(refresh))
+    return IssuedTokens(session=session, access=access_token_for(session), refresh=refresh)
+
+
+def sessions_revoke(*, sessions: list[DeviceSession] | None = None, user: User | None = None,
+                    reason: str, keep: DeviceSession | None = None) -> int:
+    """Revoke the given sessions, or every live session of ``user`` (but ``keep``).
+    Access tokens of revoked sessions stop working once this commits."""
+    qs = DeviceSession.objects.filter(revoked_at__isnull=True)
+    if sessions is not None:
+        qs = qs.filter(id__in=[s.id for s in sessions])
+    elif user is not None:
+        qs = qs.filter(user=user)
+    else:  # pragma: no cover - a programming error, not a user error
+        raise ValueError("sessions or user is required")
+    if keep is not None:
+        qs = qs.exclude(id=keep.id)
+    ids = list(qs.values_list("id", flat=True))
+    if not ids:
+        return 0
+    DeviceSession.objects.filter(id__in=ids).update(revoked_at=timezone.now(), revoked_reason=reason[:32])
+    # After commit: a reader must never see "revoked" in the cache for a rollback, and the
+    # ADD-based fill cannot overwrite this SET (see accounts.tokens).
+    transaction.on_commit(lambda: mark_sessions_revoked([str(i) for i in ids]))
+    logger.info("sessions_revoked", count=len(ids), reason=reason)
+    return len(ids)
+
+
+# --------------------------------------------------------------------------- register / login
+
+
+@transaction.atomic
+def user_register(*, email: str, password: str, name: str, company_name: str | None,
+                  device: DeviceInfo) -> tuple[User, Company, IssuedTokens]:
+    email = User.objects.normalize_email(email.strip()).lower()
+    if User.objects.filter(email__iexact=email).exists():
+        raise EmailTaken()
+    candidate = User(email=email, name=name)
+    _validate_password(password, user=candidate, attr="password")
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(email=email, password=password, name=name)
+    except IntegrityError as exc:  # a concurrent registration won the unique index
+        raise EmailTaken() from exc
+    company = company_create(owner=user, name=company_name or f"{name}'s company")
+    tokens = _session_create(user=user, device=device, stay_logged_in=False)
+    return user, company, tokens
+
+
+def auth_login(*, email: str, password: str, device: DeviceInfo, stay_logged_in: bool) -> IssuedTokens:
+    throttling.check_login_allowed(ip=device.ip, email=email)
+    user = authenticate(email=email, password=password)
+    if user is None:
+        throttling.record_login_failure(ip=device.ip, email=email)
+        logger.info("login_failed", ip=device.ip)
+        raise AuthenticationFailed("Email or password is wrong.")
+    throttling.clear_email_failures(email=email)
+    with transaction.atomic():
+        return _session_create(user=user, device=device, stay_logged_in=stay_logged_in)
+
+
+def token_refresh(*, refresh: str) -> IssuedTokens:
+    """Rotate a refresh token. The old token's row is locked, so of two concurrent refreshes
+    one rotates and the other then sees a rotated token: reuse, which revokes every session
+    of the user (the partial unique index backs this: one live token per session)."""
+    reuse_user: User | None = None
+    with transaction.atomic():
+        row = (
+            RefreshToken.objects.select_for_update(of=("self",))
+            .select_related("session__user")
+            .filter(token_hash=hash_token(refresh))
+            .first()
+        )
+        if row is None:
+            raise AuthenticationFailed("Refresh token is not valid.")
+        session = row.session
+        if row.rotated_at is not None:
+            reuse_user = session.user
+            sessions_revoke(user=reuse_user, reason="refresh_reuse")
+        elif not session.is_live or not session.user.is_active:
+            raise AuthenticationFailed("Refresh token has expired or was revoked.")
+        else:
+            now = timezone.now()
+            row.rotated_at = now
+            row.save(update_fields=["rotated_at", "updated_at"])
+            new_refresh = new_opaque_token()
+            RefreshToken.objects.create(session=session, token_hash=hash_token(new_refresh))
+            DeviceSession.objects.filter(id=session.id).update(last_seen_at=now)
+            return IssuedTokens(session=session, access=access_token_for(session), refresh=new_refresh)
+    # Outside the block: the revocation above must commit before we answer 401.
+    logger.warning("refresh_token_reused", user_id=str(reuse_user.pk))
+    raise AuthenticationFailed("Refresh token was already used; every session has been signed out.")
+
+
+@transaction.atomic
+def auth_logout(*, user: User, session_id: str) -> None:
+    sessions_revoke(sessions=list(DeviceSession.objects.filter(id=session_id, user=user)), reason="logout")
+
+
+@transaction.atomic
+def auth_logout_all(*, user: User) -> None:
+    sessions_revoke(user=user, reason="logout_all")
+
+
+# --------------------------------------------------------------------------- passwords
+
+
+def _validate_password(password: str, *, user: User, attr: str) -> None:
+    from django.core.exceptions import ValidationError
+
+    try:
+        validate_password(password, user=user)
+    except ValidationError as exc:
+        raise InvalidInput(" ".join(exc.messages), code="password_invalid", attr=attr) from exc
+
+
+def password_reset_request(*, email: str) -> None:
+    """Create a reset token and mail the link; a no-op for an unknown email. Runs in a
+    Celery task so the HTTP answer takes the same time whether or not the account exists."""
+    user = User.objects.filter(email__iexact=email.strip(), is_active=True).first()
+    if user is None:
+        return
+    token = new_opaque_token()
+    PasswordResetToken.objects.create(
+        user=user,
+        token_hash=hash_token(token),
+        expires_at=timezone.now() + timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT),
+    )
+    link = f"{settings.PUBLIC_URL}/reset-password?token={token}"
+    send_mail(
+        subject="Reset your Stint password",
+        message=(
+            f"Hello {user.name},\n\nSomeone asked to reset the password of your Stint account.\n"
+            f"Open this link within an hour to choose a new one:\n\n{link}\n\n"
+            "If it was not you, ignore this email: your password stays as it is.\n"
+        ),
+        from_email=None,
+        recipient_list=[user.email],
+    )
+
+
+@transaction.atomic
+def password_reset(*, token: str, password: str) -> User:
+    row = (
+        PasswordResetToken.objects.select_for_update(of=("self",))
+        .select_related("user")
+        .filter(token_hash=hash_token(token), used_at__isnull=True, expires_at__gt=timezone.now())
+        .first()
+    )
+    if row is None:
+        raise InvalidInput("This reset link is invalid, used or expired.", code="invalid_token", attr="token")
+    user = row.user
+    _validate_password(password, user=user, attr="password")
+    user.set_password(password)
+    user.save(update_fields=["password", "updated_at"])
+    row.used_at = timezone.now()
+    row.save(update_fields=["used_at", "updated_at"])
+    sessions_revoke(user=user, reason="password_reset")
+    return user
+
+
+@transaction.atomic
+def password_change(*, user: User, current_password: str, new_password: str, session_id: str | None) -> None:
+    if not user.check_password(current_password):
+        raise InvalidInput("The current password is wrong.", code="wrong_password", attr="current_password")
+    _validate_password(new_password, user=user, attr="new_password")
+    user.set_password(new_password)
+    user.save(update_fields=["password", "updated_at"])
+    # Other devices sign in again; the device that changed it stays signed in.
+    keep = DeviceSession.objects.filter(id=session_id).first() if session_id else None
+    sessions_revoke(user=user, reason="password_change", keep=keep)
+
+
+# --------------------------------------------------------------------------- profile
+
+
+@transaction.atomic
+def user_update(*, user: User, name: str | None = None, timezone_name: str | None = None) -> User:
+    fields = []
+    if name is not None:
+        user.name = name
+        fields.append("name")
+    if timezone_name is not None:
+        user.timezone = timezone_name
+        fields.append("timezone")
+    if fields:
+        user.save(update_fields=[*fields, "updated_at"])
+    return user
+
+
+@transaction.atomic
+def user_settings_merge(*, user: User, changes: dict) -> User:
+    # Lock the row: two devices merging different keys at once must both keep their key.
+    locked = User.objects.select_for_update().get(pk=user.pk)
+    locked.settings = {**locked.settings, **changes}
+    locked.save(update_fields=["settings", "updated_at"])
+    user.settings = locked.settings
+    return user
+
+
+def tokens_prune() -> dict[str, int]:
+    """Delete sessions that expired or were revoked over a day ago (their refresh tokens go
+    with them) and reset tokens past their hour. Safe to run twice or concurrently."""
+    now = timezone.now()
+    day_ago = now - timedelta(days=1)
+    sessions, _ = DeviceSession.objects.filter(expires_at__lt=day_ago).delete()
+    revoked, _ = DeviceSession.objects.filter(revoked_at__lt=day_ago).delete()
+    resets, _ = PasswordResetToken.objects.filter(expires_at__lt=now).delete()
+    return {"sessions": sessions + revoked, "password_reset_tokens": resets}

@@ -1,0 +1,57 @@
+"""Access tokens (JWT, bound to a device session) and the session-liveness cache.
+
+An access token carries ``sid``. Authentication asks the cache whether that session is live
+instead of the database; revocation writes "revoked" into the cache after commit, so the
+token stops working on the very next request. Fills use ADD (SET NX) and revocations SET, so
+a fill racing a revocation can never overwrite the revoked marker."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.core.cache import cache
+from rest_framework_simplejwt.tokens import AccessToken
+
+from accounts.models import DeviceSession
+
+SESSION_ID_CLAIM = "sid"
+_LIVE, _REVOKED = "1", "0"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_opaque_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def access_token_for(session: DeviceSession) -> str:
+    token = AccessToken.for_user(session.user)
+    token[SESSION_ID_CLAIM] = str(session.id)
+    return str(token)
+
+
+def _cache_key(session_id: str) -> str:
+    return f"session-live:{session_id}"
+
+
+def _cache_ttl() -> int:
+    # An access token cannot outlive this, so neither need the cached answer.
+    return int(settings.ACCESS_TOKEN_LIFETIME.total_seconds()) + 60
+
+
+def session_is_live(session_id: str) -> bool:
+    cached = cache.get(_cache_key(session_id))
+    if cached is not None:
+        return cached == _LIVE
+    session = DeviceSession.objects.filter(id=session_id).only("revoked_at", "expires_at").first()
+    live = session is not None and session.is_live
+    cache.add(_cache_key(session_id), _LIVE if live else _REVOKED, timeout=_cache_ttl())
+    return live
+
+
+def mark_sessions_revoked(session_ids: list[str]) -> None:
+    cache.set_many({_cache_key(str(sid)): _REVOKED for sid in session_ids}, timeout=_cache_ttl())

@@ -1,0 +1,90 @@
+"""One error shape for every failure (SPEC: Conventions), DRF's and Django's alike.
+
+DRF errors go through drf-standardized-errors. Errors Django raises before DRF runs (an
+unknown URL, an uncaught exception, a too-large body) come through ``handler404`` /
+``handler500`` / ``handler400`` below, in the same shape."""
+
+from __future__ import annotations
+
+from django.http import JsonResponse
+from drf_standardized_errors.handler import exception_handler as standardized_handler
+from rest_framework import exceptions
+
+
+class ServiceError(Exception):
+    """Raised by services; mapped to HTTP here and nowhere else (ARCHITECTURE: 6)."""
+
+    def __init__(self, message: str, *, code: str | None = None, attr: str | None = None):
+        super().__init__(message)
+        self.message, self.code, self.attr = message, code, attr
+
+
+class InvalidInput(ServiceError):
+    """400, naming the offending field in ``attr``."""
+
+
+class AuthenticationFailed(ServiceError):
+    """401."""
+
+
+class ConflictError(ServiceError):
+    """409."""
+
+
+def _to_api_exception(exc: ServiceError) -> exceptions.APIException:
+    if isinstance(exc, InvalidInput):
+        detail = {exc.attr: [exceptions.ErrorDetail(exc.message, exc.code or "invalid")]} if exc.attr else exc.message
+        return exceptions.ValidationError(detail, code=exc.code or "invalid")
+    if isinstance(exc, AuthenticationFailed):
+        return exceptions.AuthenticationFailed(exc.message, code=exc.code or "authentication_failed")
+    if isinstance(exc, ConflictError):
+        return Conflict(exc.message, code=exc.code or "conflict")
+    raise TypeError(f"unmapped service error {type(exc).__name__}")
+
+
+class ServiceUnavailable(exceptions.APIException):
+    status_code = 503
+    default_detail = "A service this request needs is unavailable."
+    default_code = "service_unavailable"
+
+
+class Conflict(exceptions.APIException):
+    status_code = 409
+    default_detail = "The request conflicts with the current state."
+    default_code = "conflict"
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, ServiceError):
+        exc = _to_api_exception(exc)
+    response = standardized_handler(exc, context)
+    # 429s say when to come back (DRF sets Retry-After from Throttled.wait; our own
+    # throttles raise Throttled too, so this keeps one code path).
+    if response is not None and isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+        response["Retry-After"] = str(max(1, int(exc.wait + 0.999)))
+    return response
+
+
+def error_body(*, type_: str, code: str, detail: str, attr: str | None = None) -> dict:
+    return {"type": type_, "errors": [{"code": code, "detail": detail, "attr": attr}]}
+
+
+def handler400(request, exception=None):
+    return JsonResponse(error_body(type_="client_error", code="bad_request", detail="Bad request."), status=400)
+
+
+def handler403(request, exception=None):
+    return JsonResponse(
+        error_body(type_="client_error", code="permission_denied", detail="You do not have permission."),
+        status=403,
+    )
+
+
+def handler404(request, exception=None):
+    return JsonResponse(error_body(type_="client_error", code="not_found", detail="Not found."), status=404)
+
+
+def handler500(request):
+    return JsonResponse(
+        error_body(type_="server_error", code="error", detail="A server error occurred."), status=500
+    )

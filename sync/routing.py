@@ -1,0 +1,3 @@
+"""WebSocket routes. /ws/realtime/ arrives with the sync and realtime issue."""
+
+websocket_urlpatterns: list = []
