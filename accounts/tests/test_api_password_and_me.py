@@ -1,0 +1,211 @@
+"""Password flows, /me and /me/settings, and login throttling."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from accounts.models import DeviceSession, PasswordResetToken
+from accounts.tests.factories import PASSWORD
+from accounts.tests.test_api_auth import assert_error, bearer
+from accounts.tokens import hash_token
+
+pytestmark = pytest.mark.django_db(transaction=True)
+NEW_PASSWORD = "a-brand-new-passphrase-42"
+
+
+def _reset_token_from_mail() -> str:
+    assert len(mail.outbox) == 1
+    match = re.search(r"token=([\w-]+)", mail.outbox[0].body)
+    assert match, mail.outbox[0].body
+    return match.group(1)
+
+
+# --------------------------------------------------------------------------- forgot / reset
+
+
+@pytest.mark.usefixtures("celery_eager")
+def test_forgot_sends_a_single_use_reset_link(api, user, login):
+    session = login(user)
+    assert api.post("/api/v1/auth/password/forgot", {"email": "ALICE@example.com"}).status_code == 204
+    token = _reset_token_from_mail()
+    assert mail.outbox[0].to == ["alice@example.com"]
+    # hashed at rest
+    assert PasswordResetToken.objects.filter(token_hash=hash_token(token)).exists()
+    assert not PasswordResetToken.objects.filter(token_hash=token).exists()
+
+    assert api.post("/api/v1/auth/password/reset", {"token": token, "password": NEW_PASSWORD}).status_code == 204
+    # all sessions revoked, new password works, old does not
+    assert bearer(session["access"]).get("/api/v1/me").status_code == 401
+    assert api.post("/api/v1/auth/login", {"email": user.email, "password": NEW_PASSWORD}).status_code == 200
+    assert api.post("/api/v1/auth/login", {"email": user.email, "password": PASSWORD}).status_code == 401
+    # single use
+    response = api.post("/api/v1/auth/password/reset", {"token": token, "password": "another-passphrase-43"})
+    assert_error(response, 400, attr="token")
+
+
+@pytest.mark.usefixtures("celery_eager")
+def test_forgot_for_unknown_email_is_204_and_sends_nothing(api, user):
+    response = api.post("/api/v1/auth/password/forgot", {"email": "nobody@example.com"})
+    assert response.status_code == 204
+    assert response.content == b""
+    assert mail.outbox == []
+    assert not PasswordResetToken.objects.exists()
+
+
+def test_forgot_bad_email_is_400(api):
+    assert_error(api.post("/api/v1/auth/password/forgot", {"email": "nope"}), 400, attr="email")
+
+
+@pytest.mark.usefixtures("celery_eager")
+def test_reset_token_expires_after_an_hour(api, user):
+    api.post("/api/v1/auth/password/forgot", {"email": user.email})
+    token = _reset_token_from_mail()
+    row = PasswordResetToken.objects.get()
+    assert abs((row.expires_at - (timezone.now() + timedelta(hours=1))).total_seconds()) < 60
+    PasswordResetToken.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert_error(api.post("/api/v1/auth/password/reset", {"token": token, "password": NEW_PASSWORD}), 400,
+                 attr="token")
+
+
+@pytest.mark.usefixtures("celery_eager")
+def test_reset_refuses_a_weak_password_and_keeps_the_token(api, user):
+    api.post("/api/v1/auth/password/forgot", {"email": user.email})
+    token = _reset_token_from_mail()
+    assert_error(api.post("/api/v1/auth/password/reset", {"token": token, "password": "short"}), 400,
+                 attr="password")
+    assert api.post("/api/v1/auth/password/reset", {"token": token, "password": NEW_PASSWORD}).status_code == 204
+
+
+def test_reset_with_unknown_token_is_400(api):
+    assert_error(api.post("/api/v1/auth/password/reset", {"token": "x" * 43, "password": NEW_PASSWORD}), 400,
+                 attr="token")
+
+
+# --------------------------------------------------------------------------- change
+
+
+def test_change_password_keeps_this_device_and_signs_out_the_others(authed, user, login):
+    phone = login(user, device_name="phone")
+    response = authed.post("/api/v1/auth/password/change",
+                           {"current_password": PASSWORD, "new_password": NEW_PASSWORD})
+    assert response.status_code == 204, response.content
+    assert authed.get("/api/v1/me").status_code == 200
+    assert bearer(phone["access"]).get("/api/v1/me").status_code == 401
+    user.refresh_from_db()
+    assert user.check_password(NEW_PASSWORD)
+
+
+def test_change_password_with_wrong_current_is_400(authed, user):
+    response = authed.post("/api/v1/auth/password/change",
+                           {"current_password": "wrong-one-entirely", "new_password": NEW_PASSWORD})
+    assert_error(response, 400, attr="current_password")
+    user.refresh_from_db()
+    assert user.check_password(PASSWORD)
+
+
+def test_change_password_to_a_weak_one_is_400(authed):
+    response = authed.post("/api/v1/auth/password/change", {"current_password": PASSWORD, "new_password": "abc"})
+    assert_error(response, 400, attr="new_password")
+
+
+# --------------------------------------------------------------------------- me
+
+
+def test_me_shows_the_profile_with_default_settings(authed, user):
+    body = authed.get("/api/v1/me").json()
+    assert body == {
+        "id": str(user.id), "email": user.email, "name": "Alice", "timezone": "UTC",
+        "settings": {"week_start": "monday", "time_format": "24h", "date_format": "YYYY-MM-DD",
+                     "duration_format": "hh:mm"},
+    }
+
+
+def test_patch_me_changes_name_and_timezone_only(authed, user):
+    response = authed.patch("/api/v1/me", {"name": "Alice B", "timezone": "Europe/Berlin", "email": "x@evil.co"})
+    assert response.status_code == 200
+    assert response.json()["name"] == "Alice B"
+    assert response.json()["timezone"] == "Europe/Berlin"
+    user.refresh_from_db()
+    assert (user.name, user.timezone, user.email) == ("Alice B", "Europe/Berlin", "alice@example.com")
+
+
+@pytest.mark.parametrize("tz", ["Mars/Olympus", "utc+2", "", "Europe/Berlin\x00"])
+def test_patch_me_rejects_a_non_iana_timezone(authed, user, tz):
+    assert_error(authed.patch("/api/v1/me", {"timezone": tz}), 400, attr="timezone")
+    user.refresh_from_db()
+    assert user.timezone == "UTC"
+
+
+def test_settings_merge_keeps_other_keys(authed, user):
+    assert authed.patch("/api/v1/me/settings", {"week_start": "sunday"}).status_code == 200
+    response = authed.patch("/api/v1/me/settings", {"time_format": "12h"})
+    assert response.status_code == 200
+    assert response.json()["settings"]["week_start"] == "sunday"
+    assert response.json()["settings"]["time_format"] == "12h"
+    user.refresh_from_db()
+    assert user.settings == {"week_start": "sunday", "time_format": "12h"}
+
+
+@pytest.mark.parametrize(
+    ("payload", "attr"),
+    [({"week_start": "someday"}, "week_start"), ({"colour": "blue"}, "colour"), ({}, None)],
+)
+def test_settings_rejects_unknown_or_bad_values(authed, user, payload, attr):
+    assert_error(authed.patch("/api/v1/me/settings", payload), 400, attr=attr)
+    user.refresh_from_db()
+    assert user.settings == {}
+
+
+# --------------------------------------------------------------------------- throttling
+
+
+def _fail(api, email, ip="10.0.0.1"):
+    return api.post("/api/v1/auth/login", {"email": email, "password": "wrong-password-123"}, REMOTE_ADDR=ip)
+
+
+def test_five_failures_per_email_then_429_with_retry_after(api, user):
+    for i in range(5):
+        assert _fail(api, user.email, ip=f"10.0.0.{i + 1}").status_code == 401
+    response = _fail(api, user.email, ip="10.0.0.99")
+    body = assert_error(response, 429)
+    assert body["errors"][0]["code"] == "throttled"
+    assert 1 <= int(response["Retry-After"]) <= 60
+    # even the right password waits out the window
+    ok = api.post("/api/v1/auth/login", {"email": user.email, "password": PASSWORD}, REMOTE_ADDR="10.0.0.98")
+    assert ok.status_code == 429
+
+
+def test_five_failures_per_ip_then_429_for_any_email(api, user):
+    for i in range(5):
+        assert _fail(api, f"someone{i}@example.com", ip="10.9.9.9").status_code == 401
+    assert _fail(api, user.email, ip="10.9.9.9").status_code == 429
+    # another IP and email are unaffected
+    ok = api.post("/api/v1/auth/login", {"email": user.email, "password": PASSWORD}, REMOTE_ADDR="10.1.1.1")
+    assert ok.status_code == 200
+
+
+def test_success_clears_the_email_counter(api, user):
+    for _ in range(4):
+        _fail(api, user.email, ip="10.0.0.5")
+    assert api.post("/api/v1/auth/login", {"email": user.email, "password": PASSWORD},
+                    REMOTE_ADDR="10.0.0.6").status_code == 200
+    for _ in range(4):
+        assert _fail(api, user.email, ip="10.0.0.7").status_code == 401
+
+
+def test_concurrent_failures_are_counted_exactly(user):
+    """Twenty failures at once from one IP: the Redis counter sees all twenty (no lost updates)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from accounts import throttling
+    from common.redis import get_client, key
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        list(pool.map(lambda _: throttling.record_login_failure(ip="10.2.2.2", email=user.email), range(20)))
+    assert int(get_client().get(key("login-fail", "ip", "10.2.2.2"))) == 20
+    assert DeviceSession.objects.count() == 0

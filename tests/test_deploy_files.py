@@ -1,0 +1,171 @@
+"""Checks on the deployment files (Dockerfile, docker-compose.yml, .env.example), which no
+other test exercises: Docker may not be available where the suite runs, so read them instead."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+LONG_RUNNING = ["db", "redis", "web", "worker", "beat"]
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+@pytest.fixture(scope="module")
+def dockerfile() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) pairs, with comments dropped and continuation lines joined."""
+    instructions, pending = [], ""
+    for raw in (ROOT / "Dockerfile").read_text().splitlines():
+        line = raw.strip()
+        if not pending and (not line or line.startswith("#")):
+            continue
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        line, pending = pending + line, ""
+        keyword, _, args = line.partition(" ")
+        instructions.append((keyword.upper(), args.strip()))
+    return instructions
+
+
+def _argv(command) -> list[str]:
+    return shlex.split(command) if isinstance(command, str) else list(command)
+
+
+def _exec_form(args: str) -> list[str]:
+    return json.loads(args) if args.startswith("[") else shlex.split(args)
+
+
+# --------------------------------------------------------------------------- compose
+
+
+def test_compose_has_every_service(compose):
+    assert {"db", "redis", "migrate", "web", "worker", "beat"} <= set(compose["services"])
+    assert "version" not in compose  # the compose spec dropped it; newer docker compose warns
+
+
+@pytest.mark.parametrize("name", LONG_RUNNING)
+def test_long_running_services_have_a_healthcheck(compose, name):
+    check = compose["services"][name].get("healthcheck") or {}
+    assert not check.get("disable"), f"{name}: healthcheck disabled"
+    assert check.get("test"), f"{name}: no healthcheck test"
+
+
+def test_backing_service_images(compose):
+    services = compose["services"]
+    assert services["db"]["image"] == "postgres:17"
+    assert services["redis"]["image"].startswith("redis:7")
+
+
+def test_migrate_runs_once_before_the_app(compose):
+    migrate = compose["services"]["migrate"]
+    assert _argv(migrate["command"])[-3:] == ["manage.py", "migrate", "--noinput"]
+    assert str(migrate.get("restart")) == "no"
+    for dependency in ("db", "redis"):
+        assert migrate["depends_on"][dependency]["condition"] == "service_healthy"
+
+
+def test_web_runs_daphne_after_migrations(compose):
+    web = compose["services"]["web"]
+    argv = _argv(web["command"])
+    assert argv[0] == "daphne"
+    assert argv[-1] == "config.asgi:application"
+    assert "8000:8000" in [str(port) for port in web["ports"]]
+    assert web["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert "/health/ready" in " ".join(_argv(web["healthcheck"]["test"]))
+
+
+@pytest.mark.parametrize(("name", "role"), [("worker", "worker"), ("beat", "beat")])
+def test_celery_services(compose, name, role):
+    argv = _argv(compose["services"][name]["command"])
+    assert argv[0] == "celery"
+    assert argv[argv.index("-A") + 1] == "config"
+    assert role in argv
+    assert compose["services"][name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+
+
+def test_app_services_share_production_settings(compose):
+    for name in ("migrate", "web", "worker", "beat"):
+        env = compose["services"][name]["environment"]
+        assert env["STINT_ENV"] == "production", name
+        assert env["DATABASE_URL"] == "postgres://stint:stint@db:5432/stint", name
+        assert env["REDIS_URL"] == "redis://redis:6379/0", name
+        # Interpolated and mandatory: never a key committed to the repository.
+        assert env["SECRET_KEY"].startswith("${SECRET_KEY:?"), name
+
+
+# --------------------------------------------------------------------------- Dockerfile
+
+
+def test_dockerfile_base_image(dockerfile):
+    assert dockerfile[0] == ("FROM", "python:3.11-slim-bookworm")
+
+
+def test_dockerfile_cmd_runs_daphne(dockerfile):
+    cmds = [args for keyword, args in dockerfile if keyword == "CMD"]
+    assert cmds, "no CMD"
+    assert _exec_form(cmds[-1]) == ["daphne", "-b", "0.0.0.0", "-p", "8000", "config.asgi:application"]
+    assert ("EXPOSE", "8000") in dockerfile
+
+
+def test_dockerfile_does_not_run_as_root(dockerfile):
+    users = [args for keyword, args in dockerfile if keyword == "USER"]
+    assert users, "no USER line: the container would run as root"
+    assert users[-1].split(":")[0] not in {"root", "0"}
+
+
+def test_dockerfile_healthcheck_probes_liveness(dockerfile):
+    checks = [args for keyword, args in dockerfile if keyword == "HEALTHCHECK"]
+    assert len(checks) == 1
+    assert "urllib" in checks[0]
+    assert "http://127.0.0.1:8000/health/live" in checks[0]
+
+
+def test_dockerfile_collectstatic_env_passes_settings_checks(dockerfile):
+    """The build-time values must get past settings.py's own checks, or the build fails."""
+    runs = [args for keyword, args in dockerfile if keyword == "RUN" and "collectstatic" in args]
+    assert len(runs) == 1
+    values = dict(re.findall(r"\b([A-Z_]+)=(\S+)", runs[0]))
+    assert len(values["SECRET_KEY"]) >= 32
+    assert not values["SECRET_KEY"].startswith("dev-insecure")
+    # Set, so settings do not start the embedded PostgreSQL / Redis during the build.
+    assert values["DATABASE_URL"].startswith(("postgres://", "postgresql://"))
+    assert values["REDIS_URL"].startswith("redis://")
+
+
+def test_dockerignore_keeps_secrets_and_local_state_out():
+    ignored = {line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()}
+    assert {".env", ".data", ".venv", ".git"} <= ignored
+
+
+# --------------------------------------------------------------------------- .env.example
+
+_ENV_CALL = re.compile(r"""\benv(?:\.\w+)?\(\s*["']([A-Z][A-Z0-9_]*)["']""")
+
+
+def _settings_variables() -> set[str]:
+    return set(_ENV_CALL.findall((ROOT / "config" / "settings.py").read_text()))
+
+
+def test_settings_variable_scan_finds_known_names():
+    """Guards the regex: if it stopped matching, the next test would pass vacuously."""
+    names = _settings_variables()
+    assert {"STINT_ENV", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "LOG_FORMAT"} <= names
+    assert len(names) >= 20
+
+
+def test_env_example_documents_every_setting():
+    text = (ROOT / ".env.example").read_text()
+    # A "NAME=" assignment, commented out or not; a mention in prose does not count.
+    documented = set(re.findall(r"^\s*#?\s*([A-Z][A-Z0-9_]*)=", text, re.MULTILINE))
+    missing = sorted(_settings_variables() - documented)
+    assert not missing, f".env.example lacks: {', '.join(missing)}"
