@@ -47,7 +47,9 @@ def configure_logging(*, level: str, fmt: str) -> None:
                     "foreign_pre_chain": shared,
                 }
             },
-            "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": "structured"}},
+            "handlers": {
+                "stdout": {"class": "logging.StreamHandler", "formatter": "structured", "stream": "ext://sys.stdout"}
+            },
             "root": {"handlers": ["stdout"], "level": level},
             "loggers": {
                 # The request middleware logs each request once, with ids; skip Django's copy.

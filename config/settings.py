@@ -97,9 +97,9 @@ TEMPLATES = [
 # --------------------------------------------------------------------------- database
 
 if env.str("DATABASE_URL", default=""):
+    if urlsplit(env.str("DATABASE_URL")).scheme not in {"postgres", "postgresql", "pgsql"}:
+        raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL (postgres://...): there is no other backend")
     DATABASES = {"default": env.db_url("DATABASE_URL", engine="django.db.backends.postgresql")}
-    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
-        raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL (postgres://...)")
 else:
     from config import embedded
 

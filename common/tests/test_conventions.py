@@ -1,0 +1,107 @@
+"""Conventions every endpoint shares: the error shape, request ids, logs, schema and docs."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+import pytest
+from rest_framework.test import APIClient
+
+from accounts.tests.factories import PASSWORD, UserFactory
+from accounts.tests.test_api_auth import assert_error
+
+pytestmark = pytest.mark.django_db
+
+
+def test_unknown_api_url_is_404_in_the_standard_shape(api):
+    body = assert_error(api.get("/api/v1/does-not-exist"), 404)
+    assert body == {"type": "client_error", "errors": [{"code": "not_found", "detail": "Not found.", "attr": None}]}
+
+
+def test_wrong_method_is_405_in_the_standard_shape(api):
+    body = assert_error(api.get("/api/v1/auth/login"), 405)
+    assert body["errors"][0]["code"] == "method_not_allowed"
+
+
+def test_wrong_media_type_is_415(api):
+    response = api.post("/api/v1/auth/login", "email=a", content_type="text/plain")
+    assert_error(response, 415)
+
+
+@pytest.mark.urls("common.tests.urls_crash")
+@pytest.mark.parametrize("path", ["/api/v1/crash", "/plain-crash"])
+def test_crash_is_500_in_the_standard_shape_without_internals(path):
+    client = APIClient(raise_request_exception=False)
+    response = client.get(path)
+    body = assert_error(response, 500)
+    assert body["type"] == "server_error"
+    assert "boom" not in response.content.decode()
+    assert response["X-Request-ID"]
+
+
+def test_request_id_is_generated_and_echoed(api):
+    first = api.get("/health/live")["X-Request-ID"]
+    second = api.get("/health/live")["X-Request-ID"]
+    assert len(first) == 32
+    assert first != second
+
+
+def test_request_id_from_the_client_is_honoured(api):
+    assert api.get("/api/v1/nope", HTTP_X_REQUEST_ID="abc-123")["X-Request-ID"] == "abc-123"
+
+
+def test_unsafe_request_id_is_replaced(api):
+    echoed = api.get("/health/live", HTTP_X_REQUEST_ID="bad id;with junk")["X-Request-ID"]
+    assert echoed != "bad id;with junk"
+    assert len(echoed) == 32
+
+
+@pytest.fixture
+def request_logs():
+    """What the configured JSON handler writes, for the request logger at INFO."""
+    root_handler = logging.getLogger().handlers[0]
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(root_handler.formatter)
+    logger = logging.getLogger("stint.request")
+    logger.setLevel(logging.INFO)
+    logger.addHandler(handler)
+    yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
+    logger.removeHandler(handler)
+    logger.setLevel(logging.NOTSET)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_logs_are_json_with_request_and_user_id_and_no_secrets(api, request_logs):
+    user = UserFactory()
+    login = api.post("/api/v1/auth/login", {"email": user.email, "password": PASSWORD}).json()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {login['access']}")
+    api.get("/api/v1/me", HTTP_X_REQUEST_ID="req-42")
+    lines = request_logs()
+    me = [line for line in lines if line.get("path") == "/api/v1/me"]
+    assert me, lines
+    assert me[0]["request_id"] == "req-42"
+    assert me[0]["user_id"] == str(user.id)
+    assert me[0]["status"] == 200
+    assert {"timestamp", "level", "method", "duration_ms"} <= set(me[0])
+    text = json.dumps(lines)
+    assert PASSWORD not in text
+    assert login["access"] not in text
+    assert login["refresh"] not in text
+
+
+def test_openapi_schema_and_docs_are_served(api):
+    schema = api.get("/api/schema/", HTTP_ACCEPT="application/json")
+    assert schema.status_code == 200
+    paths = schema.json()["paths"]
+    for path in [
+        "/api/v1/auth/register", "/api/v1/auth/login", "/api/v1/auth/refresh", "/api/v1/auth/logout",
+        "/api/v1/auth/logout-all", "/api/v1/auth/sessions", "/api/v1/auth/sessions/{session_id}",
+        "/api/v1/auth/password/forgot", "/api/v1/auth/password/reset", "/api/v1/auth/password/change",
+        "/api/v1/me", "/api/v1/me/settings",
+    ]:  # fmt: skip
+        assert path in paths, path
+    assert api.get("/docs").status_code == 200
+    assert api.get("/redoc").status_code == 200
