@@ -61,8 +61,13 @@ def _session_create(*, user: User, device: DeviceInfo, stay_logged_in: bool) -> 
     return IssuedTokens(session=session, access=access_token_for(session), refresh=refresh)
 
 
-def sessions_revoke(*, sessions: list[DeviceSession] | None = None, user: User | None = None,
-                    reason: str, keep: DeviceSession | None = None) -> int:
+def sessions_revoke(
+    *,
+    sessions: list[DeviceSession] | None = None,
+    user: User | None = None,
+    reason: str,
+    keep: DeviceSession | None = None,
+) -> int:
     """Revoke the given sessions, or every live session of ``user`` (but ``keep``).
     Access tokens of revoked sessions stop working once this commits."""
     qs = DeviceSession.objects.filter(revoked_at__isnull=True)
@@ -89,8 +94,9 @@ def sessions_revoke(*, sessions: list[DeviceSession] | None = None, user: User |
 
 
 @transaction.atomic
-def user_register(*, email: str, password: str, name: str, company_name: str | None,
-                  device: DeviceInfo) -> tuple[User, Company, IssuedTokens]:
+def user_register(
+    *, email: str, password: str, name: str, company_name: str | None, device: DeviceInfo
+) -> tuple[User, Company, IssuedTokens]:
     email = User.objects.normalize_email(email.strip()).lower()
     if User.objects.filter(email__iexact=email).exists():
         raise EmailTaken()

@@ -85,6 +85,4 @@ def handler404(request, exception=None):
 
 
 def handler500(request):
-    return JsonResponse(
-        error_body(type_="server_error", code="error", detail="A server error occurred."), status=500
-    )
+    return JsonResponse(error_body(type_="server_error", code="error", detail="A server error occurred."), status=500)

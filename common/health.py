@@ -26,8 +26,9 @@ def _check_redis() -> None:
 
 
 def _check_broker() -> None:
-    with Connection(settings.CELERY_BROKER_URL, connect_timeout=2,
-                    transport_options={"socket_timeout": 2, "max_retries": 0}) as conn:
+    with Connection(
+        settings.CELERY_BROKER_URL, connect_timeout=2, transport_options={"socket_timeout": 2, "max_retries": 0}
+    ) as conn:
         conn.ensure_connection(max_retries=0, timeout=2)
 
 
@@ -56,8 +57,7 @@ def ready(request):
         return JsonResponse({"status": "ok", "checks": results})
     body = {
         "type": "server_error",
-        "errors": [{"code": "service_unavailable", "detail": f"{name} is unavailable.", "attr": name}
-                   for name in down],
+        "errors": [{"code": "service_unavailable", "detail": f"{name} is unavailable.", "attr": name} for name in down],
         "status": "unavailable",
         "checks": results,
     }

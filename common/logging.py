@@ -27,11 +27,7 @@ def configure_logging(*, level: str, fmt: str) -> None:
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         _drop_secrets,
     ]
-    renderer = (
-        structlog.processors.JSONRenderer()
-        if fmt == "json"
-        else structlog.dev.ConsoleRenderer(colors=False)
-    )
+    renderer = structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer(colors=False)
     logging.config.dictConfig(
         {
             "version": 1,

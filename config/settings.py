@@ -10,7 +10,7 @@ from __future__ import annotations
 import zoneinfo
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -100,6 +100,8 @@ if env.str("DATABASE_URL", default=""):
     if urlsplit(env.str("DATABASE_URL")).scheme not in {"postgres", "postgresql", "pgsql"}:
         raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL (postgres://...): there is no other backend")
     DATABASES = {"default": env.db_url("DATABASE_URL", engine="django.db.backends.postgresql")}
+    # A unix-socket directory arrives percent-encoded (postgres://user@%2Frun%2Fpg/db).
+    DATABASES["default"]["HOST"] = unquote(DATABASES["default"]["HOST"] or "")
 else:
     from config import embedded
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from accounts.models import DEFAULT_USER_SETTINGS, DeviceSession, User, validate_timezone
+from accounts.models import DeviceSession, User, validate_timezone
 from organizations.models import Company
 
 # Input strings are bounded: a sign-in form never needs more.
@@ -72,8 +72,17 @@ class DeviceSessionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = DeviceSession
-        fields = ["id", "device_name", "user_agent", "ip", "created_at", "last_seen_at", "expires_at",
-                  "stay_logged_in", "current"]
+        fields = [
+            "id",
+            "device_name",
+            "user_agent",
+            "ip",
+            "created_at",
+            "last_seen_at",
+            "expires_at",
+            "stay_logged_in",
+            "current",
+        ]
         read_only_fields = fields
 
     def get_current(self, session: DeviceSession) -> bool:
@@ -106,18 +115,17 @@ class SettingsInputSerializer(serializers.Serializer):
         choices=["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"], required=False
     )
     time_format = serializers.ChoiceField(choices=["12h", "24h"], required=False)
-    date_format = serializers.ChoiceField(choices=["YYYY-MM-DD", "DD/MM/YYYY", "MM/DD/YYYY", "DD.MM.YYYY"],
-                                          required=False)
+    date_format = serializers.ChoiceField(
+        choices=["YYYY-MM-DD", "DD/MM/YYYY", "MM/DD/YYYY", "DD.MM.YYYY"], required=False
+    )
     duration_format = serializers.ChoiceField(choices=["hh:mm", "hh:mm:ss", "decimal"], required=False)
 
     def validate(self, attrs):
         unknown = set(self.initial_data) - set(self.fields) if isinstance(self.initial_data, dict) else set()
         if unknown:
             raise serializers.ValidationError(
-                {key: "Unknown setting." for key in sorted(unknown)}, code="unknown_setting"
+                dict.fromkeys(sorted(unknown), "Unknown setting."), code="unknown_setting"
             )
         if not attrs:
             raise serializers.ValidationError("Send at least one setting.", code="empty")
         return attrs
-
-

@@ -36,11 +36,19 @@ class RegisterView(AnonymousView):
         data.is_valid(raise_exception=True)
         v = data.validated_data
         user, company, tokens = services.user_register(
-            email=v["email"], password=v["password"], name=v["name"], company_name=v.get("company_name"),
+            email=v["email"],
+            password=v["password"],
+            name=v["name"],
+            company_name=v.get("company_name"),
             device=_device(request, v.get("device_name", "")),
         )
-        body = {"user": user, "company": company, "access": tokens.access, "refresh": tokens.refresh,
-                "session_id": tokens.session.id}
+        body = {
+            "user": user,
+            "company": company,
+            "access": tokens.access,
+            "refresh": tokens.refresh,
+            "session_id": tokens.session.id,
+        }
         return Response(s.RegisterOutputSerializer(body).data, status=status.HTTP_201_CREATED)
 
 
@@ -51,11 +59,17 @@ class LoginView(AnonymousView):
         data.is_valid(raise_exception=True)
         v = data.validated_data
         tokens = services.auth_login(
-            email=v["email"], password=v["password"], device=_device(request, v["device_name"]),
+            email=v["email"],
+            password=v["password"],
+            device=_device(request, v["device_name"]),
             stay_logged_in=v["stay_logged_in"],
         )
-        body = {"access": tokens.access, "refresh": tokens.refresh, "session_id": tokens.session.id,
-                "user": tokens.session.user}
+        body = {
+            "access": tokens.access,
+            "refresh": tokens.refresh,
+            "session_id": tokens.session.id,
+            "user": tokens.session.user,
+        }
         return Response(s.LoginOutputSerializer(body).data)
 
 
@@ -132,8 +146,10 @@ class PasswordChangeView(APIView):
         data = s.PasswordChangeInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.password_change(
-            user=request.user, current_password=data.validated_data["current_password"],
-            new_password=data.validated_data["new_password"], session_id=request.session_id,
+            user=request.user,
+            current_password=data.validated_data["current_password"],
+            new_password=data.validated_data["new_password"],
+            session_id=request.session_id,
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -150,7 +166,8 @@ class MeView(APIView):
         data = s.MeUpdateInputSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         user = services.user_update(
-            user=request.user, name=data.validated_data.get("name"),
+            user=request.user,
+            name=data.validated_data.get("name"),
             timezone_name=data.validated_data.get("timezone"),
         )
         return Response(s.UserSerializer(user).data)

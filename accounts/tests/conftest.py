@@ -18,8 +18,7 @@ def login(api):
         client = client or api
         response = client.post(
             "/api/v1/auth/login",
-            {"email": user.email, "password": PASSWORD, "device_name": device_name,
-             "stay_logged_in": stay_logged_in},
+            {"email": user.email, "password": PASSWORD, "device_name": device_name, "stay_logged_in": stay_logged_in},
         )
         assert response.status_code == 200, response.content
         return response.json()

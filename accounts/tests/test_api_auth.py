@@ -99,14 +99,20 @@ def test_register_rejects_non_json_body_with_standard_shape(api):
 
 def test_login_returns_tokens_session_and_user(api, user):
     response = api.post(
-        "/api/v1/auth/login", {"email": "Alice@Example.com", "password": PASSWORD, "device_name": "MacBook"},
+        "/api/v1/auth/login",
+        {"email": "Alice@Example.com", "password": PASSWORD, "device_name": "MacBook"},
         HTTP_USER_AGENT="StintDesktop/1.0",
     )
     assert response.status_code == 200, response.content
     body = response.json()
     assert set(body) == {"access", "refresh", "session_id", "user"}
-    assert body["user"] == {"id": str(user.id), "email": "alice@example.com", "name": "Alice", "timezone": "UTC",
-                            "settings": body["user"]["settings"]}
+    assert body["user"] == {
+        "id": str(user.id),
+        "email": "alice@example.com",
+        "name": "Alice",
+        "timezone": "UTC",
+        "settings": body["user"]["settings"],
+    }
     session = DeviceSession.objects.get(id=body["session_id"])
     assert (session.device_name, session.user_agent, session.ip) == ("MacBook", "StintDesktop/1.0", "127.0.0.1")
 

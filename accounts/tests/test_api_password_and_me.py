@@ -68,22 +68,21 @@ def test_reset_token_expires_after_an_hour(api, user):
     row = PasswordResetToken.objects.get()
     assert abs((row.expires_at - (timezone.now() + timedelta(hours=1))).total_seconds()) < 60
     PasswordResetToken.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
-    assert_error(api.post("/api/v1/auth/password/reset", {"token": token, "password": NEW_PASSWORD}), 400,
-                 attr="token")
+    assert_error(api.post("/api/v1/auth/password/reset", {"token": token, "password": NEW_PASSWORD}), 400, attr="token")
 
 
 @pytest.mark.usefixtures("celery_eager")
 def test_reset_refuses_a_weak_password_and_keeps_the_token(api, user):
     api.post("/api/v1/auth/password/forgot", {"email": user.email})
     token = _reset_token_from_mail()
-    assert_error(api.post("/api/v1/auth/password/reset", {"token": token, "password": "short"}), 400,
-                 attr="password")
+    assert_error(api.post("/api/v1/auth/password/reset", {"token": token, "password": "short"}), 400, attr="password")
     assert api.post("/api/v1/auth/password/reset", {"token": token, "password": NEW_PASSWORD}).status_code == 204
 
 
 def test_reset_with_unknown_token_is_400(api):
-    assert_error(api.post("/api/v1/auth/password/reset", {"token": "x" * 43, "password": NEW_PASSWORD}), 400,
-                 attr="token")
+    assert_error(
+        api.post("/api/v1/auth/password/reset", {"token": "x" * 43, "password": NEW_PASSWORD}), 400, attr="token"
+    )
 
 
 # --------------------------------------------------------------------------- change
@@ -91,8 +90,7 @@ def test_reset_with_unknown_token_is_400(api):
 
 def test_change_password_keeps_this_device_and_signs_out_the_others(authed, user, login):
     phone = login(user, device_name="phone")
-    response = authed.post("/api/v1/auth/password/change",
-                           {"current_password": PASSWORD, "new_password": NEW_PASSWORD})
+    response = authed.post("/api/v1/auth/password/change", {"current_password": PASSWORD, "new_password": NEW_PASSWORD})
     assert response.status_code == 204, response.content
     assert authed.get("/api/v1/me").status_code == 200
     assert bearer(phone["access"]).get("/api/v1/me").status_code == 401
@@ -101,8 +99,9 @@ def test_change_password_keeps_this_device_and_signs_out_the_others(authed, user
 
 
 def test_change_password_with_wrong_current_is_400(authed, user):
-    response = authed.post("/api/v1/auth/password/change",
-                           {"current_password": "wrong-one-entirely", "new_password": NEW_PASSWORD})
+    response = authed.post(
+        "/api/v1/auth/password/change", {"current_password": "wrong-one-entirely", "new_password": NEW_PASSWORD}
+    )
     assert_error(response, 400, attr="current_password")
     user.refresh_from_db()
     assert user.check_password(PASSWORD)
@@ -119,9 +118,16 @@ def test_change_password_to_a_weak_one_is_400(authed):
 def test_me_shows_the_profile_with_default_settings(authed, user):
     body = authed.get("/api/v1/me").json()
     assert body == {
-        "id": str(user.id), "email": user.email, "name": "Alice", "timezone": "UTC",
-        "settings": {"week_start": "monday", "time_format": "24h", "date_format": "YYYY-MM-DD",
-                     "duration_format": "hh:mm"},
+        "id": str(user.id),
+        "email": user.email,
+        "name": "Alice",
+        "timezone": "UTC",
+        "settings": {
+            "week_start": "monday",
+            "time_format": "24h",
+            "date_format": "YYYY-MM-DD",
+            "duration_format": "hh:mm",
+        },
     }
 
 
@@ -192,8 +198,10 @@ def test_five_failures_per_ip_then_429_for_any_email(api, user):
 def test_success_clears_the_email_counter(api, user):
     for _ in range(4):
         _fail(api, user.email, ip="10.0.0.5")
-    assert api.post("/api/v1/auth/login", {"email": user.email, "password": PASSWORD},
-                    REMOTE_ADDR="10.0.0.6").status_code == 200
+    assert (
+        api.post("/api/v1/auth/login", {"email": user.email, "password": PASSWORD}, REMOTE_ADDR="10.0.0.6").status_code
+        == 200
+    )
     for _ in range(4):
         assert _fail(api, user.email, ip="10.0.0.7").status_code == 401
 

