@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI / ReDoc assets served by us, not a CDN
     "drf_standardized_errors",
     "channels",
     "common",
@@ -67,6 +68,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "common.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files (admin, API docs, dashboard CSS) straight from the app, hashed and cached,
+    # so the one origin needs no separate file server.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -242,6 +246,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Team time tracking: accounts, organizations, tracking, sync, screenshots, reports.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
@@ -274,7 +281,19 @@ if TIME_ZONE not in zoneinfo.available_timezones():
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
-STATIC_ROOT = DATA_DIR / "static"
+# In development WhiteNoise serves straight from the apps' static dirs (no collectstatic);
+# production images run collectstatic into STATIC_ROOT at build time.
+WHITENOISE_USE_FINDERS = DEBUG or TESTING
+STATIC_ROOT = None if WHITENOISE_USE_FINDERS else DATA_DIR / "static"
+WHITENOISE_AUTOREFRESH = DEBUG
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG or TESTING
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
 
 # --------------------------------------------------------------------------- security
 
