@@ -33,3 +33,76 @@ def celery_eager(settings):
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = False
+
+
+def database_url_for_subprocess() -> str:
+    """A DATABASE_URL naming the database this test session uses (the test database), so a
+    child process (a Celery worker, runstack) sees what the test wrote."""
+    from urllib.parse import quote
+
+    from django.db import connection
+
+    db = connection.settings_dict
+    host = quote(db["HOST"] or "", safe="")  # a unix-socket dir is percent-encoded
+    port = f":{db['PORT']}" if db.get("PORT") else ""
+    return f"postgres://{db['USER']}@{host}{port}/{db['NAME']}"
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db, tmp_path):
+    """A real `celery -A config worker` on the real broker, reading the test database. Its
+    queue is private to this test so nothing else's tasks reach it."""
+    import os
+    import subprocess
+    import sys
+    import time
+    import uuid
+
+    from config.celery import app
+
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url_for_subprocess(),
+        "REDIS_URL": settings.REDIS_URL,
+        "DATA_DIR": str(tmp_path),
+        "CELERY_TASK_DEFAULT_QUEUE": queue,
+        "LOG_LEVEL": "WARNING",
+    }
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "-Q",
+            queue,
+            "--pool",
+            "solo",
+            "-n",
+            f"{queue}@%h",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 30
+    while not app.control.ping(destination=[f"{queue}@{os.uname().nodename}"], timeout=0.5):
+        assert proc.poll() is None, proc.stdout.read().decode()[-3000:]
+        assert time.monotonic() < deadline, "the celery worker did not come up"
+    previous = app.conf.task_default_queue
+    app.conf.task_default_queue = queue
+    yield proc
+    app.conf.task_default_queue = previous
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

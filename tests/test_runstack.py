@@ -10,12 +10,12 @@ import subprocess
 import sys
 import time
 import urllib.request
-from urllib.parse import quote
 
 import psutil
 import pytest
 from django.conf import settings
-from django.db import connection
+
+from conftest import database_url_for_subprocess
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
@@ -24,13 +24,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def _database_url() -> str:
-    db = connection.settings_dict
-    host = quote(db["HOST"] or "", safe="")  # a unix-socket dir is percent-encoded
-    port = f":{db['PORT']}" if db.get("PORT") else ""
-    return f"postgres://{db['USER']}@{host}{port}/{db['NAME']}"
 
 
 def _get(url: str) -> tuple[int, bytes]:
@@ -45,7 +38,7 @@ def test_runstack_serves_health_and_docs_and_stops_on_one_sigint(tmp_path):
     port = _free_port()
     env = {
         **os.environ,
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": database_url_for_subprocess(),
         "REDIS_URL": settings.REDIS_URL,
         "DATA_DIR": str(tmp_path),
         "LOG_LEVEL": "WARNING",

@@ -105,3 +105,10 @@ def test_openapi_schema_and_docs_are_served(api):
         assert path in paths, path
     assert api.get("/docs").status_code == 200
     assert api.get("/redoc").status_code == 200
+
+
+def test_openapi_schema_generates_without_warnings_and_validates(tmp_path):
+    from django.core.management import call_command
+
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
+    assert "/api/v1/auth/login" in (tmp_path / "schema.yaml").read_text()
