@@ -106,3 +106,13 @@ def celery_worker_process(transactional_db, tmp_path):
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Stop the embedded PostgreSQL/Redis if this test run started them (a running `make run`
+    keeps its own)."""
+    from config import embedded
+
+    stopped = embedded.stop_started_here(settings.DATA_DIR)
+    if stopped:
+        session.config.get_terminal_writer().line(f"stopped embedded {', '.join(stopped)}")

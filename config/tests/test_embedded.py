@@ -78,3 +78,17 @@ def test_status_command_reports_both(data_dir):
     ).stdout
     assert "redis running: True" in out
     assert "postgres running: False" in out
+
+
+def test_only_what_this_process_started_is_stopped(data_dir, tmp_path_factory):
+    other = tmp_path_factory.mktemp("other")
+    embedded.ensure_redis(other)  # "someone else's" server, already running
+    embedded._started_here.discard(("redis", other.resolve()))
+    embedded.ensure_redis(data_dir)  # ours
+    try:
+        assert embedded.stop_started_here(other) == []
+        assert embedded._redis_answers(embedded.redis_socket_path(other))
+        assert embedded.stop_started_here(data_dir) == ["redis"]
+        assert not embedded._redis_answers(embedded.redis_socket_path(data_dir))
+    finally:
+        embedded.stop_redis(other)
