@@ -113,7 +113,7 @@ def test_dockerfile_base_image(dockerfile):
 def test_dockerfile_cmd_runs_daphne(dockerfile):
     cmds = [args for keyword, args in dockerfile if keyword == "CMD"]
     assert cmds, "no CMD"
-    assert _exec_form(cmds[-1]) == ["daphne", "-b", "0.0.0.0", "-p", "8000", "config.asgi:application"]
+    assert _exec_form(cmds[-1]) == ["daphne", "-v", "0", "-b", "0.0.0.0", "-p", "8000", "config.asgi:application"]
     assert ("EXPOSE", "8000") in dockerfile
 
 

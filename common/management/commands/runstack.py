@@ -36,7 +36,8 @@ class Command(BaseCommand):
         python = sys.executable
         beat_schedule = str(settings.DATA_DIR / "celerybeat-schedule")
         commands = {
-            "web": [python, "-m", "daphne", "-b", host, "-p", str(port), "config.asgi:application"],
+            # -v 0: no plain-text access log; the request middleware logs each request as JSON.
+            "web": [python, "-m", "daphne", "-v", "0", "-b", host, "-p", str(port), "config.asgi:application"],
             "worker": [python, "-m", "celery", "-A", "config", "worker", "-l", "info", "--concurrency", "2"],
             "beat": [python, "-m", "celery", "-A", "config", "beat", "-l", "info", "-s", beat_schedule],
         }
