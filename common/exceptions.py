@@ -6,6 +6,7 @@ unknown URL, an uncaught exception, a too-large body) come through ``handler404`
 
 from __future__ import annotations
 
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import JsonResponse
 from drf_standardized_errors.handler import exception_handler as standardized_handler
 from rest_framework import exceptions
@@ -42,6 +43,12 @@ def _to_api_exception(exc: ServiceError) -> exceptions.APIException:
     raise TypeError(f"unmapped service error {type(exc).__name__}")
 
 
+class PayloadTooLarge(exceptions.APIException):
+    status_code = 413
+    default_detail = "The request body is too large."
+    default_code = "payload_too_large"
+
+
 class ServiceUnavailable(exceptions.APIException):
     status_code = 503
     default_detail = "A service this request needs is unavailable."
@@ -57,6 +64,10 @@ class Conflict(exceptions.APIException):
 def exception_handler(exc, context):
     if isinstance(exc, ServiceError):
         exc = _to_api_exception(exc)
+    elif isinstance(exc, RequestDataTooBig):  # DATA_UPLOAD_MAX_MEMORY_SIZE, read lazily by DRF
+        exc = PayloadTooLarge()
+    elif isinstance(exc, SuspiciousOperation):  # too many fields, malformed multipart ...
+        exc = exceptions.ParseError(str(exc) or "Malformed request.")
     response = standardized_handler(exc, context)
     # 429s say when to come back (DRF sets Retry-After from Throttled.wait; our own
     # throttles raise Throttled too, so this keeps one code path).

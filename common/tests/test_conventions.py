@@ -112,3 +112,20 @@ def test_openapi_schema_generates_without_warnings_and_validates(tmp_path):
 
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
     assert "/api/v1/auth/login" in (tmp_path / "schema.yaml").read_text()
+
+
+def test_oversize_body_is_413_in_the_standard_shape(api, settings):
+    body = '{"email": "' + "a" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1) + '", "password": "x"}'
+    response = api.post("/api/v1/auth/login", body, content_type="application/json")
+    body = assert_error(response, 413)
+    assert body["errors"][0]["code"] == "payload_too_large"
+
+
+@pytest.mark.parametrize("raw", ["null", "[]", '"text"', "123", "{}", '{"email": null}', '{"email": {"$ne": 1}}'])
+@pytest.mark.parametrize(
+    "path",
+    ["/api/v1/auth/register", "/api/v1/auth/login", "/api/v1/auth/refresh", "/api/v1/auth/password/forgot",
+     "/api/v1/auth/password/reset"],
+)  # fmt: skip
+def test_odd_json_bodies_are_400_never_500(api, path, raw):
+    assert_error(api.post(path, raw, content_type="application/json"), 400)
