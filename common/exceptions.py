@@ -28,8 +28,20 @@ class AuthenticationFailed(ServiceError):
     """401."""
 
 
+class NotFoundError(ServiceError):
+    """404: does not exist, or is not the caller's to see."""
+
+
+class PermissionDeniedError(ServiceError):
+    """403: visible to the caller, but not theirs to change."""
+
+
 class ConflictError(ServiceError):
     """409."""
+
+
+class GoneError(ServiceError):
+    """410: existed, but is used up or expired for good."""
 
 
 def _to_api_exception(exc: ServiceError) -> exceptions.APIException:
@@ -38,9 +50,21 @@ def _to_api_exception(exc: ServiceError) -> exceptions.APIException:
         return exceptions.ValidationError(detail, code=exc.code or "invalid")
     if isinstance(exc, AuthenticationFailed):
         return exceptions.AuthenticationFailed(exc.message, code=exc.code or "authentication_failed")
+    if isinstance(exc, NotFoundError):
+        return exceptions.NotFound(exc.message, code=exc.code or "not_found")
+    if isinstance(exc, PermissionDeniedError):
+        return exceptions.PermissionDenied(exc.message, code=exc.code or "permission_denied")
     if isinstance(exc, ConflictError):
         return Conflict(exc.message, code=exc.code or "conflict")
+    if isinstance(exc, GoneError):
+        return Gone(exc.message, code=exc.code or "gone")
     raise TypeError(f"unmapped service error {type(exc).__name__}")
+
+
+class Gone(exceptions.APIException):
+    status_code = 410
+    default_detail = "This resource is gone for good."
+    default_code = "gone"
 
 
 class PayloadTooLarge(exceptions.APIException):

@@ -1,11 +1,13 @@
-"""Companies and memberships. The foundation keeps them minimal (what register needs); the
-organizations issue adds teams, clients, projects, invitations and the permission layer."""
+"""Companies, memberships and roles, teams, clients, projects and invitations. Every table
+but Company carries a direct ``company`` foreign key (ARCHITECTURE: 2), so scoping a query to
+a tenant is one indexed filter. Who may see or change what lives in ``permissions.py``."""
 
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.db.models.functions import Lower
 
 from accounts.models import validate_timezone
 from common.models import BaseModel
@@ -22,6 +24,11 @@ class Role(models.TextChoices):
     OWNER = "OWNER"
     ADMIN = "ADMIN"
     MANAGER = "MANAGER"
+    MEMBER = "MEMBER"
+
+
+class TeamRole(models.TextChoices):
+    LEAD = "LEAD"
     MEMBER = "MEMBER"
 
 
@@ -66,7 +73,108 @@ class Membership(BaseModel):
     class Meta(BaseModel.Meta):
         constraints = [
             models.UniqueConstraint(fields=["company", "user"], name="organizations_membership_unique"),
+            models.CheckConstraint(
+                condition=models.Q(screenshot_blur_level__isnull=True) | models.Q(screenshot_blur_level__lte=3),
+                name="organizations_membership_blur_0_3",
+            ),
+        ]
+        indexes = [models.Index(fields=["user", "is_active"], name="organizations_membership_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.company} as {self.role}"
+
+
+class Team(BaseModel):
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="teams")
+    name = models.CharField(max_length=150)
+
+    class Meta(BaseModel.Meta):
+        constraints = [
+            models.UniqueConstraint(Lower("name"), "company", name="organizations_team_name_unique"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.user_id} in {self.company_id} as {self.role}"
+        return self.name
+
+
+class TeamMember(BaseModel):
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="members")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="team_memberships")
+    role = models.CharField(max_length=16, choices=TeamRole.choices, default=TeamRole.MEMBER)
+
+    class Meta(BaseModel.Meta):
+        constraints = [models.UniqueConstraint(fields=["team", "user"], name="organizations_teammember_unique")]
+        indexes = [models.Index(fields=["user", "company"], name="organizations_teammember_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.team} as {self.role}"
+
+
+class Client(BaseModel):
+    """A billing customer of the company."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="clients")
+    name = models.CharField(max_length=150)
+
+    class Meta(BaseModel.Meta):
+        constraints = [
+            models.UniqueConstraint(Lower("name"), "company", name="organizations_client_name_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Project(BaseModel):
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="projects")
+    client = models.ForeignKey(Client, on_delete=models.SET_NULL, null=True, blank=True, related_name="projects")
+    name = models.CharField(max_length=150)
+    color = models.CharField(
+        max_length=7, default="#4F46E5", validators=[RegexValidator(r"^#[0-9A-Fa-f]{6}$", "Use #RRGGBB.")]
+    )
+    billable = models.BooleanField(default=True)
+    hourly_rate_cents = models.PositiveIntegerField(null=True, blank=True)
+    currency = models.CharField(max_length=3, default="USD", validators=[RegexValidator(r"^[A-Z]{3}$")])
+    estimate_seconds = models.PositiveIntegerField(null=True, blank=True)
+    archived_at = models.DateTimeField(null=True, blank=True)
+    # A project with teams is visible to those teams' members; one with none to every member.
+    teams = models.ManyToManyField(Team, through="ProjectTeam", related_name="projects", blank=True)
+
+    class Meta(BaseModel.Meta):
+        indexes = [models.Index(fields=["company", "archived_at"], name="organizations_project_company")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_archived(self) -> bool:
+        return self.archived_at is not None
+
+
+class ProjectTeam(BaseModel):
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="project_teams")
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="project_teams")
+
+    class Meta(BaseModel.Meta):
+        constraints = [models.UniqueConstraint(fields=["project", "team"], name="organizations_projectteam_unique")]
+
+
+class Invitation(BaseModel):
+    """Single use, seven days; the token is stored only as its SHA-256."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField(max_length=254)
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.company} ({self.role})"

@@ -1,11 +1,41 @@
+"""Every write of the organizations app. Callers (API views, the admin, seed_demo) check the
+caller's rights with ``organizations.permissions`` first; services hold the business rules
+that apply whoever calls: the last OWNER, single-use invitations, same-company references."""
+
 from __future__ import annotations
 
-from django.db import transaction
+from collections.abc import Iterable
+from datetime import timedelta
+
+import structlog
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.models import User
+from accounts.tokens import hash_token, new_opaque_token
+from common.exceptions import ConflictError, GoneError, InvalidInput, NotFoundError
 from common.models import uuid7
-from organizations.models import Company, Membership, Role
+from organizations.models import (
+    Client,
+    Company,
+    Invitation,
+    Membership,
+    Project,
+    ProjectTeam,
+    Role,
+    Team,
+    TeamMember,
+    TeamRole,
+)
+
+logger = structlog.get_logger(__name__)
+INVITATION_LIFETIME = timedelta(days=7)
+
+
+# --------------------------------------------------------------------------- companies
 
 
 @transaction.atomic
@@ -20,3 +50,290 @@ def company_create(*, owner: User, name: str, timezone: str | None = None) -> Co
     company = Company.objects.create(name=name, slug=slug, timezone=timezone or owner.timezone)
     Membership.objects.create(company=company, user=owner, role=Role.OWNER)
     return company
+
+
+@transaction.atomic
+def company_update(*, company: Company, changes: dict) -> Company:
+    for field, value in changes.items():
+        setattr(company, field, value)
+    if changes:
+        company.save(update_fields=[*changes, "updated_at"])
+    return company
+
+
+# --------------------------------------------------------------------------- members
+
+
+def _lock_owners(company_id) -> list[Membership]:
+    # Locking every OWNER row serialises concurrent demotions and removals, so two admins
+    # demoting the last two OWNERs at once cannot leave the company with none.
+    return list(
+        Membership.objects.select_for_update().filter(company_id=company_id, role=Role.OWNER, is_active=True)
+    )
+
+
+def _ensure_not_last_owner(membership: Membership) -> None:
+    owners = _lock_owners(membership.company_id)
+    if membership.role == Role.OWNER and [o.pk for o in owners] == [membership.pk]:
+        raise ConflictError(
+            "A company needs at least one OWNER: make someone else OWNER first.", code="last_owner", attr="role"
+        )
+
+
+@transaction.atomic
+def member_update(*, membership: Membership, changes: dict) -> Membership:
+    if "role" in changes and changes["role"] != Role.OWNER:
+        _ensure_not_last_owner(membership)
+    for field, value in changes.items():
+        setattr(membership, field, value)
+    if changes:
+        membership.save(update_fields=[*changes, "updated_at"])
+    return membership
+
+
+@transaction.atomic
+def member_remove(*, membership: Membership) -> None:
+    """Deactivate (their entries stay the company's) and drop them from its teams."""
+    _ensure_not_last_owner(membership)
+    membership.is_active = False
+    membership.save(update_fields=["is_active", "updated_at"])
+    TeamMember.objects.filter(company_id=membership.company_id, user_id=membership.user_id).delete()
+
+
+# --------------------------------------------------------------------------- invitations
+
+
+def accept_url(token: str) -> str:
+    return f"{settings.PUBLIC_URL}/invitations/{token}/accept"
+
+
+@transaction.atomic
+def invitation_create(*, company: Company, email: str, role: str, invited_by: User) -> tuple[Invitation, str]:
+    email = email.strip().lower()
+    if Membership.objects.filter(company=company, user__email__iexact=email, is_active=True).exists():
+        raise ConflictError("This person is already a member.", code="already_member", attr="email")
+    token = new_opaque_token()
+    invitation = Invitation.objects.create(
+        company=company,
+        email=email,
+        role=role,
+        token_hash=hash_token(token),
+        invited_by=invited_by,
+        expires_at=timezone.now() + INVITATION_LIFETIME,
+    )
+    link = accept_url(token)
+    transaction.on_commit(lambda: _send_invitation_email(invitation, link))
+    return invitation, token
+
+
+def _send_invitation_email(invitation: Invitation, link: str) -> None:
+    inviter = invitation.invited_by.name if invitation.invited_by else "Someone"
+    try:
+        send_mail(
+            subject=f"{inviter} invited you to {invitation.company.name} on Stint",
+            message=(
+                f"{inviter} invited you to join {invitation.company.name} on Stint as {invitation.role}.\n\n"
+                f"Sign in or create an account, then accept within 7 days:\n\n{link}\n"
+            ),
+            from_email=None,
+            recipient_list=[invitation.email],
+        )
+    except Exception:  # the invitation stands (its token was returned); log, do not 500
+        logger.exception("invitation_email_failed", invitation_id=str(invitation.id))
+
+
+@transaction.atomic
+def invitation_revoke(*, invitation: Invitation) -> None:
+    if invitation.accepted_at is None and invitation.revoked_at is None:
+        invitation.revoked_at = timezone.now()
+        invitation.save(update_fields=["revoked_at", "updated_at"])
+
+
+@transaction.atomic
+def invitation_accept(*, token: str, user: User) -> Membership:
+    invitation = (
+        Invitation.objects.select_for_update(of=("self",))
+        .select_related("company")
+        .filter(token_hash=hash_token(token))
+        .first()
+    )
+    if invitation is None:
+        raise NotFoundError("No such invitation.", code="not_found")
+    if invitation.revoked_at is not None:
+        raise GoneError("This invitation was revoked.", code="invitation_revoked")
+    if invitation.accepted_at is not None:
+        raise GoneError("This invitation was already used.", code="invitation_used")
+    if invitation.expires_at <= timezone.now():
+        raise GoneError("This invitation has expired.", code="invitation_expired")
+    membership = Membership.objects.select_for_update().filter(company=invitation.company, user=user).first()
+    if membership is not None and membership.is_active:
+        raise ConflictError("You are already a member of this company.", code="already_member")
+    if membership is None:
+        membership = Membership.objects.create(company=invitation.company, user=user, role=invitation.role)
+    else:  # a former member comes back with the invited role
+        membership.is_active, membership.role = True, invitation.role
+        membership.save(update_fields=["is_active", "role", "updated_at"])
+    invitation.accepted_at, invitation.accepted_by = timezone.now(), user
+    invitation.save(update_fields=["accepted_at", "accepted_by", "updated_at"])
+    return membership
+
+
+# --------------------------------------------------------------------------- teams
+
+
+def _duplicate_name(what: str) -> ConflictError:
+    return ConflictError(f"A {what} with this name already exists.", code="duplicate_name", attr="name")
+
+
+@transaction.atomic
+def team_create(*, company: Company, name: str) -> Team:
+    try:
+        with transaction.atomic():
+            return Team.objects.create(company=company, name=name)
+    except IntegrityError as exc:
+        raise _duplicate_name("team") from exc
+
+
+@transaction.atomic
+def team_update(*, team: Team, name: str) -> Team:
+    team.name = name
+    try:
+        with transaction.atomic():
+            team.save(update_fields=["name", "updated_at"])
+    except IntegrityError as exc:
+        raise _duplicate_name("team") from exc
+    return team
+
+
+@transaction.atomic
+def team_delete(*, team: Team) -> None:
+    team.delete()
+
+
+def _company_member(company_id, user_id, attr: str = "user_id") -> Membership:
+    membership = Membership.objects.filter(company_id=company_id, user_id=user_id, is_active=True).first()
+    if membership is None:
+        # Same answer for "no such user" and "a user of another company": nothing leaks.
+        raise InvalidInput("Not a member of this company.", code="not_a_member", attr=attr)
+    return membership
+
+
+@transaction.atomic
+def team_member_add(*, team: Team, user_id, role: str = TeamRole.MEMBER) -> TeamMember:
+    _company_member(team.company_id, user_id)
+    try:
+        with transaction.atomic():
+            return TeamMember.objects.create(company_id=team.company_id, team=team, user_id=user_id, role=role)
+    except IntegrityError as exc:
+        raise ConflictError("Already in this team.", code="already_in_team", attr="user_id") from exc
+
+
+@transaction.atomic
+def team_member_update(*, team_member: TeamMember, role: str) -> TeamMember:
+    team_member.role = role
+    team_member.save(update_fields=["role", "updated_at"])
+    return team_member
+
+
+@transaction.atomic
+def team_member_remove(*, team_member: TeamMember) -> None:
+    team_member.delete()
+
+
+# --------------------------------------------------------------------------- clients
+
+
+@transaction.atomic
+def client_create(*, company: Company, name: str) -> Client:
+    try:
+        with transaction.atomic():
+            return Client.objects.create(company=company, name=name)
+    except IntegrityError as exc:
+        raise _duplicate_name("client") from exc
+
+
+@transaction.atomic
+def client_update(*, client: Client, name: str) -> Client:
+    client.name = name
+    try:
+        with transaction.atomic():
+            client.save(update_fields=["name", "updated_at"])
+    except IntegrityError as exc:
+        raise _duplicate_name("client") from exc
+    return client
+
+
+@transaction.atomic
+def client_delete(*, client: Client) -> None:
+    client.delete()  # its projects keep going, without a client (SET_NULL)
+
+
+# --------------------------------------------------------------------------- projects
+
+PROJECT_FIELDS = ("name", "color", "billable", "hourly_rate_cents", "currency", "estimate_seconds")
+
+
+def _same_company_client(company_id, client_id) -> Client | None:
+    if client_id is None:
+        return None
+    client = Client.objects.filter(company_id=company_id, pk=client_id).first()
+    if client is None:
+        raise InvalidInput("No such client in this company.", code="does_not_exist", attr="client_id")
+    return client
+
+
+def _set_teams(project: Project, team_ids: Iterable) -> None:
+    team_ids = set(team_ids)
+    teams = list(Team.objects.filter(company_id=project.company_id, pk__in=team_ids))
+    if len(teams) != len(team_ids):
+        raise InvalidInput("No such team in this company.", code="does_not_exist", attr="team_ids")
+    ProjectTeam.objects.filter(project=project).exclude(team__in=teams).delete()
+    existing = set(ProjectTeam.objects.filter(project=project).values_list("team_id", flat=True))
+    ProjectTeam.objects.bulk_create(
+        [ProjectTeam(company_id=project.company_id, project=project, team=t) for t in teams if t.pk not in existing]
+    )
+
+
+@transaction.atomic
+def project_create(*, company: Company, data: dict) -> Project:
+    project = Project(company=company, **{k: v for k, v in data.items() if k in PROJECT_FIELDS})
+    if "id" in data and data["id"] is not None:
+        if Project.objects.filter(pk=data["id"]).exists():
+            raise ConflictError("A project with this id already exists.", code="duplicate_id", attr="id")
+        project.id = data["id"]
+    project.client = _same_company_client(company.pk, data.get("client_id"))
+    project.save()
+    if data.get("team_ids"):
+        _set_teams(project, data["team_ids"])
+    return project
+
+
+@transaction.atomic
+def project_update(*, project: Project, data: dict) -> Project:
+    fields = [k for k in data if k in PROJECT_FIELDS]
+    for field in fields:
+        setattr(project, field, data[field])
+    if "client_id" in data:
+        project.client = _same_company_client(project.company_id, data["client_id"])
+        fields.append("client")
+    if fields:
+        project.save(update_fields=[*fields, "updated_at"])
+    if "team_ids" in data:
+        _set_teams(project, data["team_ids"] or [])
+    return project
+
+
+@transaction.atomic
+def project_archive(*, project: Project) -> Project:
+    if project.archived_at is None:
+        project.archived_at = timezone.now()
+        project.save(update_fields=["archived_at", "updated_at"])
+    return project
+
+
+@transaction.atomic
+def project_unarchive(*, project: Project) -> Project:
+    if project.archived_at is not None:
+        project.archived_at = None
+        project.save(update_fields=["archived_at", "updated_at"])
+    return project

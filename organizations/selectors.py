@@ -1,0 +1,79 @@
+"""Reads of the organizations app. Every selector takes the caller (a membership, or the user
+for cross-company lists) and returns a queryset already limited to what the caller may see,
+with its own select_related/prefetch, so list endpoints run a constant number of queries."""
+
+from __future__ import annotations
+
+from functools import reduce
+from operator import or_
+
+from django.db.models import Count, F, IntegerField, Prefetch, QuerySet, Value
+
+from accounts.models import User
+from organizations import permissions
+from organizations.models import Client, Company, Invitation, Membership, Project, Team, TeamMember
+
+
+def company_list(*, user: User) -> QuerySet[Company]:
+    """The caller's companies, each annotated with the caller's ``my_role``."""
+    return Company.objects.filter(memberships__user=user, memberships__is_active=True).annotate(
+        my_role=F("memberships__role")
+    )
+
+
+def member_list(*, membership: Membership) -> QuerySet[Membership]:
+    return Membership.objects.filter(company_id=membership.company_id, is_active=True).select_related("user")
+
+
+def invitation_list(*, membership: Membership) -> QuerySet[Invitation]:
+    """Pending invitations (not accepted, revoked or expired are left out)."""
+    from django.utils import timezone
+
+    return Invitation.objects.filter(
+        company_id=membership.company_id, accepted_at__isnull=True, revoked_at__isnull=True,
+        expires_at__gt=timezone.now(),
+    )  # fmt: skip
+
+
+def team_list(*, memberships: list[Membership]) -> QuerySet[Team]:
+    return (
+        Team.objects.filter(company_id__in=[m.company_id for m in memberships])
+        .annotate(member_count=Count("members", distinct=True))
+        .order_by("name", "id")
+    )
+
+
+def team_member_list(*, team: Team) -> QuerySet[TeamMember]:
+    return TeamMember.objects.filter(team=team).select_related("user")
+
+
+def client_list(*, memberships: list[Membership]) -> QuerySet[Client]:
+    return Client.objects.filter(company_id__in=[m.company_id for m in memberships]).order_by("name", "id")
+
+
+def project_list(*, memberships: list[Membership], archived: str = "false") -> QuerySet[Project]:
+    """Projects the caller sees in the given companies. ``archived`` is true, false or all.
+    ``tracked_seconds`` and ``open_task_count`` are computed in this query (annotations);
+    they are zero until the tracking app exists, which replaces them with subqueries."""
+    if not memberships:
+        return Project.objects.none()
+    visible = reduce(or_, [permissions.visible_projects_q(m) for m in memberships])
+    qs = Project.objects.filter(visible)
+    if archived == "true":
+        qs = qs.filter(archived_at__isnull=False)
+    elif archived == "false":
+        qs = qs.filter(archived_at__isnull=True)
+    return (
+        qs.select_related("client")
+        .prefetch_related(Prefetch("teams", queryset=Team.objects.only("id")))
+        .annotate(**project_stats_annotations())
+        .order_by("name", "id")
+    )
+
+
+def project_stats_annotations() -> dict:
+    return {
+        "tracked_seconds": Value(0, output_field=IntegerField()),
+        "open_task_count": Value(0, output_field=IntegerField()),
+    }
+
