@@ -46,7 +46,7 @@ class DeviceInfo:
 # --------------------------------------------------------------------------- sessions
 
 
-def _session_create(*, user: User, device: DeviceInfo, stay_logged_in: bool) -> IssuedTokens:
+def session_create(*, user: User, device: DeviceInfo, stay_logged_in: bool) -> IssuedTokens:
     lifetime = settings.REFRESH_TOKEN_LIFETIME_STAY if stay_logged_in else settings.REFRESH_TOKEN_LIFETIME
     session = DeviceSession.objects.create(
         user=user,
@@ -108,7 +108,7 @@ def user_register(
     except IntegrityError as exc:  # a concurrent registration won the unique index
         raise EmailTaken() from exc
     company = company_create(owner=user, name=company_name or f"{name}'s company")
-    tokens = _session_create(user=user, device=device, stay_logged_in=False)
+    tokens = session_create(user=user, device=device, stay_logged_in=False)
     return user, company, tokens
 
 
@@ -121,7 +121,7 @@ def auth_login(*, email: str, password: str, device: DeviceInfo, stay_logged_in:
         raise AuthenticationFailed("Email or password is wrong.")
     throttling.clear_email_failures(email=email)
     with transaction.atomic():
-        return _session_create(user=user, device=device, stay_logged_in=stay_logged_in)
+        return session_create(user=user, device=device, stay_logged_in=stay_logged_in)
 
 
 def token_refresh(*, refresh: str) -> IssuedTokens:

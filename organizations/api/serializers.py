@@ -1,0 +1,203 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from accounts.models import validate_timezone
+from organizations.models import (
+    Client,
+    Company,
+    Invitation,
+    Membership,
+    Project,
+    Role,
+    SubscriptionStatus,
+    Team,
+    TeamMember,
+    TeamRole,
+)
+
+NAME_MAX = 150
+
+# --------------------------------------------------------------------------- companies
+
+
+class CompanySerializer(serializers.ModelSerializer):
+    my_role = serializers.CharField(read_only=True, allow_null=True, default=None)
+
+    class Meta:
+        model = Company
+        fields = [
+            "id", "name", "slug", "timezone", "subscription_status", "screenshots_enabled",
+            "screenshot_interval_seconds", "screenshot_blur_level", "idle_timeout_seconds", "my_role",
+            "created_at", "updated_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class CompanyCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=NAME_MAX)
+    timezone = serializers.CharField(max_length=64, required=False, validators=[validate_timezone])
+
+
+class CompanyUpdateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=NAME_MAX, required=False)
+    timezone = serializers.CharField(max_length=64, required=False, validators=[validate_timezone])
+    subscription_status = serializers.ChoiceField(choices=SubscriptionStatus.choices, required=False)
+    screenshots_enabled = serializers.BooleanField(required=False)
+    screenshot_interval_seconds = serializers.IntegerField(min_value=60, max_value=24 * 3600, required=False)
+    screenshot_blur_level = serializers.IntegerField(min_value=0, max_value=3, required=False)
+    idle_timeout_seconds = serializers.IntegerField(min_value=60, max_value=24 * 3600, required=False)
+
+
+# --------------------------------------------------------------------------- members
+
+
+class MemberSerializer(serializers.ModelSerializer):
+    """What every member sees of their colleagues."""
+
+    user_id = serializers.UUIDField(source="user.id", read_only=True)
+    email = serializers.EmailField(source="user.email", read_only=True)
+    name = serializers.CharField(source="user.name", read_only=True)
+    joined_at = serializers.DateTimeField(source="created_at", read_only=True)
+
+    class Meta:
+        model = Membership
+        fields = ["user_id", "email", "name", "role", "joined_at"]
+        read_only_fields = fields
+
+
+class MemberDetailSerializer(MemberSerializer):
+    """What OWNERs and ADMINs see: the per-member overrides too."""
+
+    class Meta(MemberSerializer.Meta):
+        fields = [*MemberSerializer.Meta.fields, "hourly_rate_cents", "screenshot_blur_level", "screenshots_enabled"]
+        read_only_fields = fields
+
+
+class MemberUpdateSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=Role.choices, required=False)
+    hourly_rate_cents = serializers.IntegerField(min_value=0, max_value=10**9, required=False, allow_null=True)
+    screenshot_blur_level = serializers.IntegerField(min_value=0, max_value=3, required=False, allow_null=True)
+    screenshots_enabled = serializers.BooleanField(required=False, allow_null=True)
+
+
+# --------------------------------------------------------------------------- invitations
+
+
+class InvitationSerializer(serializers.ModelSerializer):
+    company_id = serializers.UUIDField(read_only=True)
+
+    class Meta:
+        model = Invitation
+        fields = ["id", "company_id", "email", "role", "expires_at", "created_at"]
+        read_only_fields = fields
+
+
+class InvitationCreatedSerializer(InvitationSerializer):
+    """Shown once, at creation: the token and link are never readable again."""
+
+    token = serializers.CharField(read_only=True)
+    accept_url = serializers.URLField(read_only=True)
+
+    class Meta(InvitationSerializer.Meta):
+        fields = [*InvitationSerializer.Meta.fields, "token", "accept_url"]
+        read_only_fields = fields
+
+
+class InvitationCreateSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    role = serializers.ChoiceField(choices=Role.choices, default=Role.MEMBER)
+
+
+class InvitationAcceptedSerializer(serializers.Serializer):
+    company = CompanySerializer()
+    role = serializers.CharField()
+
+
+# --------------------------------------------------------------------------- teams
+
+
+class TeamSerializer(serializers.ModelSerializer):
+    company_id = serializers.UUIDField(read_only=True)
+    member_count = serializers.IntegerField(read_only=True, default=0)
+
+    class Meta:
+        model = Team
+        fields = ["id", "company_id", "name", "member_count", "created_at", "updated_at"]
+        read_only_fields = fields
+
+
+class TeamWriteSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=NAME_MAX)
+
+
+class TeamMemberSerializer(serializers.ModelSerializer):
+    user_id = serializers.UUIDField(source="user.id", read_only=True)
+    email = serializers.EmailField(source="user.email", read_only=True)
+    name = serializers.CharField(source="user.name", read_only=True)
+    team_id = serializers.UUIDField(read_only=True)
+
+    class Meta:
+        model = TeamMember
+        fields = ["team_id", "user_id", "email", "name", "role", "created_at"]
+        read_only_fields = fields
+
+
+class TeamMemberAddSerializer(serializers.Serializer):
+    user_id = serializers.UUIDField()
+    role = serializers.ChoiceField(choices=TeamRole.choices, default=TeamRole.MEMBER)
+
+
+class TeamMemberUpdateSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=TeamRole.choices)
+
+
+# --------------------------------------------------------------------------- clients
+
+
+class ClientSerializer(serializers.ModelSerializer):
+    company_id = serializers.UUIDField(read_only=True)
+
+    class Meta:
+        model = Client
+        fields = ["id", "company_id", "name", "created_at", "updated_at"]
+        read_only_fields = fields
+
+
+class ClientWriteSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=NAME_MAX)
+
+
+# --------------------------------------------------------------------------- projects
+
+
+class ProjectSerializer(serializers.ModelSerializer):
+    company_id = serializers.UUIDField(read_only=True)
+    client_id = serializers.UUIDField(read_only=True, allow_null=True)
+    team_ids = serializers.SerializerMethodField()
+    tracked_seconds = serializers.IntegerField(read_only=True, default=0)
+    open_task_count = serializers.IntegerField(read_only=True, default=0)
+
+    class Meta:
+        model = Project
+        fields = [
+            "id", "company_id", "client_id", "name", "color", "billable", "hourly_rate_cents", "currency",
+            "estimate_seconds", "archived_at", "team_ids", "tracked_seconds", "open_task_count",
+            "created_at", "updated_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def get_team_ids(self, project: Project) -> list[str]:
+        return sorted(str(team.pk) for team in project.teams.all())
+
+
+class ProjectWriteSerializer(serializers.Serializer):
+    id = serializers.UUIDField(required=False)
+    name = serializers.CharField(max_length=NAME_MAX)
+    client_id = serializers.UUIDField(required=False, allow_null=True)
+    color = serializers.RegexField(r"^#[0-9A-Fa-f]{6}$", required=False)
+    billable = serializers.BooleanField(required=False)
+    hourly_rate_cents = serializers.IntegerField(min_value=0, max_value=10**9, required=False, allow_null=True)
+    currency = serializers.RegexField(r"^[A-Z]{3}$", required=False)
+    estimate_seconds = serializers.IntegerField(min_value=0, max_value=10**9, required=False, allow_null=True)
+    team_ids = serializers.ListField(child=serializers.UUIDField(), required=False, max_length=100)

@@ -1,0 +1,270 @@
+"""Organizations endpoints (SPEC: REST API, Organizations). Thin: resolve the caller's
+membership through the scoped base view, ask ``permissions``, call a service, render."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import mixins, status
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from organizations import permissions, selectors, services
+from organizations.api import serializers as s
+from organizations.api.scoping import COMPANY_PARAM, CompanyScopedViewSet
+from organizations.models import Client, Company, Invitation, Project, Team
+
+NO_CONTENT = OpenApiResponse(description="No content")
+ARCHIVED_PARAM = OpenApiParameter(
+    "archived", str, enum=["true", "false", "all"], description="Archived projects too (default false)."
+)
+
+
+def _validated(serializer_class, request, *, partial: bool = False) -> dict:
+    serializer = serializer_class(data=request.data, partial=partial)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+# --------------------------------------------------------------------------- companies
+
+
+@extend_schema(tags=["companies"])
+class CompanyViewSet(CompanyScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
+    queryset = Company.objects.none()
+    serializer_class = s.CompanySerializer
+
+    def scoped_queryset(self, memberships):
+        return selectors.company_list(user=self.request.user)
+
+    @extend_schema(request=s.CompanyCreateSerializer, responses={201: s.CompanySerializer})
+    def create(self, request):
+        data = _validated(s.CompanyCreateSerializer, request)
+        company = services.company_create(owner=request.user, name=data["name"], timezone=data.get("timezone"))
+        company.my_role = "OWNER"
+        return Response(s.CompanySerializer(company).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.CompanyUpdateSerializer, responses={200: s.CompanySerializer})
+    def partial_update(self, request, pk=None):
+        company = self.get_object()
+        membership = self.membership_for(company)
+        changes = _validated(s.CompanyUpdateSerializer, request, partial=True)
+        self.require(permissions.can_change_company_settings(membership))
+        if "subscription_status" in changes:
+            self.require(permissions.can_change_billing(membership), "Only an OWNER changes the billing status.")
+        company = services.company_update(company=company, changes=changes)
+        return Response(s.CompanySerializer(company).data)
+
+    # ------------------------------------------------------------------ members
+
+    @extend_schema(responses={200: s.MemberDetailSerializer(many=True)})
+    @action(detail=True, methods=["get"], url_path="members")
+    def members(self, request, pk=None):
+        membership = self.membership_for(self.get_object())
+        page = self.paginate_queryset(selectors.member_list(membership=membership))
+        serializer = s.MemberDetailSerializer if permissions.can_manage_members(membership) else s.MemberSerializer
+        return self.get_paginated_response(serializer(page, many=True).data)
+
+    @extend_schema(methods=["PATCH"], request=s.MemberUpdateSerializer, responses={200: s.MemberDetailSerializer})
+    @extend_schema(methods=["DELETE"], responses={204: NO_CONTENT})
+    @action(detail=True, methods=["patch", "delete"], url_path=r"members/(?P<user_id>[0-9a-fA-F-]{36})")
+    def member_detail(self, request, pk=None, user_id=None):
+        membership = self.membership_for(self.get_object())
+        target = get_object_or_404(selectors.member_list(membership=membership), user_id=user_id)
+        self.require(permissions.can_change_member(membership, target))
+        if request.method == "DELETE":
+            services.member_remove(membership=target)
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        changes = _validated(s.MemberUpdateSerializer, request, partial=True)
+        if "role" in changes:
+            self.require(permissions.can_grant_role(membership, changes["role"]))
+        target = services.member_update(membership=target, changes=changes)
+        return Response(s.MemberDetailSerializer(target).data)
+
+    # ------------------------------------------------------------------ invitations
+
+    @extend_schema(methods=["GET"], responses={200: s.InvitationSerializer(many=True)})
+    @extend_schema(
+        methods=["POST"], request=s.InvitationCreateSerializer, responses={201: s.InvitationCreatedSerializer}
+    )
+    @action(detail=True, methods=["get", "post"], url_path="invitations")
+    def invitations(self, request, pk=None):
+        company = self.get_object()
+        membership = self.membership_for(company)
+        self.require(permissions.can_manage_members(membership))
+        if request.method == "GET":
+            page = self.paginate_queryset(selectors.invitation_list(membership=membership))
+            return self.get_paginated_response(s.InvitationSerializer(page, many=True).data)
+        data = _validated(s.InvitationCreateSerializer, request)
+        self.require(permissions.can_grant_role(membership, data["role"]), "Only an OWNER invites OWNERs.")
+        invitation, token = services.invitation_create(
+            company=company, email=data["email"], role=data["role"], invited_by=request.user
+        )
+        invitation.token, invitation.accept_url = token, services.accept_url(token)
+        return Response(s.InvitationCreatedSerializer(invitation).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={204: NO_CONTENT})
+    @action(detail=True, methods=["delete"], url_path=r"invitations/(?P<invitation_id>[0-9a-fA-F-]{36})")
+    def invitation_detail(self, request, pk=None, invitation_id=None):
+        membership = self.membership_for(self.get_object())
+        self.require(permissions.can_manage_members(membership))
+        invitation = get_object_or_404(Invitation, company_id=membership.company_id, pk=invitation_id)
+        services.invitation_revoke(invitation=invitation)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(tags=["companies"], request=None, responses={200: s.InvitationAcceptedSerializer})
+class InvitationAcceptView(APIView):
+    """Any signed-in account may accept; the token alone grants the membership."""
+
+    def post(self, request, token: str):
+        membership = services.invitation_accept(token=token, user=request.user)
+        company = membership.company
+        company.my_role = membership.role
+        return Response({"company": s.CompanySerializer(company).data, "role": membership.role})
+
+
+# --------------------------------------------------------------------------- teams
+
+
+@extend_schema(tags=["teams"], parameters=[COMPANY_PARAM])
+class TeamViewSet(CompanyScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
+    queryset = Team.objects.none()
+    serializer_class = s.TeamSerializer
+
+    def scoped_queryset(self, memberships):
+        return selectors.team_list(memberships=memberships)
+
+    @extend_schema(request=s.TeamWriteSerializer, responses={201: s.TeamSerializer})
+    def create(self, request):
+        membership = self.company_membership()
+        self.require(permissions.can_manage_members(membership))
+        team = services.team_create(company=membership.company, name=_validated(s.TeamWriteSerializer, request)["name"])
+        return Response(s.TeamSerializer(team).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.TeamWriteSerializer, responses={200: s.TeamSerializer})
+    def partial_update(self, request, pk=None):
+        team = self.get_object()
+        self.require(permissions.can_manage_members(self.membership_for(team)))
+        team = services.team_update(team=team, name=_validated(s.TeamWriteSerializer, request)["name"])
+        return Response(s.TeamSerializer(team).data)
+
+    @extend_schema(responses={204: NO_CONTENT})
+    def destroy(self, request, pk=None):
+        team = self.get_object()
+        self.require(permissions.can_manage_members(self.membership_for(team)))
+        services.team_delete(team=team)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(methods=["GET"], responses={200: s.TeamMemberSerializer(many=True)})
+    @extend_schema(methods=["POST"], request=s.TeamMemberAddSerializer, responses={201: s.TeamMemberSerializer})
+    @action(detail=True, methods=["get", "post"], url_path="members")
+    def members(self, request, pk=None):
+        team = self.get_object()
+        if request.method == "GET":
+            page = self.paginate_queryset(selectors.team_member_list(team=team))
+            return self.get_paginated_response(s.TeamMemberSerializer(page, many=True).data)
+        self.require(permissions.can_manage_members(self.membership_for(team)))
+        data = _validated(s.TeamMemberAddSerializer, request)
+        member = services.team_member_add(team=team, user_id=data["user_id"], role=data["role"])
+        return Response(s.TeamMemberSerializer(member).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(methods=["PATCH"], request=s.TeamMemberUpdateSerializer, responses={200: s.TeamMemberSerializer})
+    @extend_schema(methods=["DELETE"], responses={204: NO_CONTENT})
+    @action(detail=True, methods=["patch", "delete"], url_path=r"members/(?P<user_id>[0-9a-fA-F-]{36})")
+    def member_detail(self, request, pk=None, user_id=None):
+        team = self.get_object()
+        self.require(permissions.can_manage_members(self.membership_for(team)))
+        member = get_object_or_404(selectors.team_member_list(team=team), user_id=user_id)
+        if request.method == "DELETE":
+            services.team_member_remove(team_member=member)
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        role = _validated(s.TeamMemberUpdateSerializer, request)["role"]
+        return Response(s.TeamMemberSerializer(services.team_member_update(team_member=member, role=role)).data)
+
+
+# --------------------------------------------------------------------------- clients
+
+
+@extend_schema(tags=["clients"], parameters=[COMPANY_PARAM])
+class ClientViewSet(CompanyScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
+    queryset = Client.objects.none()
+    serializer_class = s.ClientSerializer
+
+    def scoped_queryset(self, memberships):
+        return selectors.client_list(memberships=memberships)
+
+    @extend_schema(request=s.ClientWriteSerializer, responses={201: s.ClientSerializer})
+    def create(self, request):
+        membership = self.company_membership()
+        self.require(permissions.can_manage_projects(membership))
+        name = _validated(s.ClientWriteSerializer, request)["name"]
+        return Response(s.ClientSerializer(services.client_create(company=membership.company, name=name)).data,
+                        status=status.HTTP_201_CREATED)  # fmt: skip
+
+    @extend_schema(request=s.ClientWriteSerializer, responses={200: s.ClientSerializer})
+    def partial_update(self, request, pk=None):
+        client = self.get_object()
+        self.require(permissions.can_manage_projects(self.membership_for(client)))
+        name = _validated(s.ClientWriteSerializer, request)["name"]
+        return Response(s.ClientSerializer(services.client_update(client=client, name=name)).data)
+
+    @extend_schema(responses={204: NO_CONTENT})
+    def destroy(self, request, pk=None):
+        client = self.get_object()
+        self.require(permissions.can_manage_projects(self.membership_for(client)))
+        services.client_delete(client=client)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --------------------------------------------------------------------------- projects
+
+
+@extend_schema(tags=["projects"], parameters=[COMPANY_PARAM, ARCHIVED_PARAM])
+class ProjectViewSet(CompanyScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
+    queryset = Project.objects.none()
+    serializer_class = s.ProjectSerializer
+
+    def scoped_queryset(self, memberships):
+        archived = self.request.query_params.get("archived", "false") if self.action == "list" else "all"
+        if archived not in {"true", "false", "all"}:
+            raise ValidationError({"archived": ["Use true, false or all."]})
+        return selectors.project_list(memberships=memberships, archived=archived)
+
+    def _reload(self, project: Project) -> Project:
+        # Re-read through the selector so the response carries the computed fields.
+        return selectors.project_list(memberships=self.memberships(), archived="all").get(pk=project.pk)
+
+    @extend_schema(request=s.ProjectWriteSerializer, responses={201: s.ProjectSerializer})
+    def create(self, request):
+        membership = self.company_membership()
+        self.require(permissions.can_manage_projects(membership))
+        project = services.project_create(
+            company=membership.company, data=_validated(s.ProjectWriteSerializer, request)
+        )
+        return Response(s.ProjectSerializer(self._reload(project)).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.ProjectWriteSerializer, responses={200: s.ProjectSerializer})
+    def partial_update(self, request, pk=None):
+        project = self.get_object()
+        self.require(permissions.can_manage_projects(self.membership_for(project)))
+        data = _validated(s.ProjectWriteSerializer, request, partial=True)
+        data.pop("id", None)  # ids never change
+        project = services.project_update(project=project, data=data)
+        return Response(s.ProjectSerializer(self._reload(project)).data)
+
+    @extend_schema(request=None, responses={200: s.ProjectSerializer})
+    @action(detail=True, methods=["post"])
+    def archive(self, request, pk=None):
+        project = self.get_object()
+        self.require(permissions.can_manage_projects(self.membership_for(project)))
+        return Response(s.ProjectSerializer(self._reload(services.project_archive(project=project))).data)
+
+    @extend_schema(request=None, responses={200: s.ProjectSerializer})
+    @action(detail=True, methods=["post"])
+    def unarchive(self, request, pk=None):
+        project = self.get_object()
+        self.require(permissions.can_manage_projects(self.membership_for(project)))
+        return Response(s.ProjectSerializer(self._reload(services.project_unarchive(project=project))).data)
