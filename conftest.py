@@ -3,11 +3,15 @@ the world of three (owner, member, outsider in another company)."""
 
 from __future__ import annotations
 
+import subprocess
+import time
+
 import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
 from common.redis import get_client
+from config import embedded
 
 
 @pytest.fixture(autouse=True)
@@ -116,3 +120,32 @@ def pytest_sessionfinish(session, exitstatus):
     stopped = embedded.stop_started_here(settings.DATA_DIR)
     if stopped:
         session.config.get_terminal_writer().line(f"stopped embedded {', '.join(stopped)}")
+
+
+@pytest.fixture
+def throwaway_redis(tmp_path):
+    """A redis-server of our own on a unix socket, so killing it harms nothing else."""
+    sock = tmp_path / "r.sock"
+    proc = subprocess.Popen(
+        [
+            str(embedded.redis_server_binary()),
+            "--port",
+            "0",
+            "--unixsocket",
+            str(sock),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 5
+    while not sock.exists():
+        assert time.monotonic() < deadline, "redis-server did not start"
+        time.sleep(0.02)
+    yield proc, sock
+    proc.kill()
+    proc.wait()

@@ -23,7 +23,7 @@ class SessionJWTAuthentication(JWTAuthentication):
             return None
         user, token = result
         session_id = token.get(SESSION_ID_CLAIM)
-        if not session_id or not session_is_live(str(session_id)):
+        if not session_id or not session_is_live(str(session_id), user_id=str(user.pk)):
             raise InvalidToken({"detail": "This session has been signed out.", "code": "session_revoked"})
         request.session_id = str(session_id)
         structlog.contextvars.bind_contextvars(user_id=str(user.pk))

@@ -20,6 +20,14 @@ DEFAULT_USER_SETTINGS = {
 }
 
 
+def normalize_email(email: str) -> str:
+    """The one spelling of an email we store and look up: trimmed and lower-cased in Python.
+    Lookups are exact matches on it, never the database's case-insensitive comparison, whose
+    Unicode folding differs (PostgreSQL's upper('ı') is 'I'): a look-alike address must not
+    sign in to, or share a throttle counter with, another account."""
+    return email.strip().lower()
+
+
 def validate_timezone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
         raise ValidationError(f"{value!r} is not an IANA time zone.", code="invalid_timezone")
@@ -31,7 +39,7 @@ class UserManager(BaseUserManager):
     def create_user(self, email: str, password: str | None = None, **fields) -> User:
         if not email:
             raise ValueError("Users need an email address")
-        user = self.model(email=self.normalize_email(email).lower(), **fields)
+        user = self.model(email=normalize_email(email), **fields)
         user.set_password(password)
         user.save(using=self._db)
         return user

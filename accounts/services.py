@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts import throttling
-from accounts.models import DeviceSession, PasswordResetToken, RefreshToken, User
+from accounts.models import DeviceSession, PasswordResetToken, RefreshToken, User, normalize_email
 from accounts.tokens import access_token_for, hash_token, mark_sessions_revoked, new_opaque_token
 from common.exceptions import AuthenticationFailed, InvalidInput
 from organizations.models import Company
@@ -83,9 +83,10 @@ def sessions_revoke(
     if not ids:
         return 0
     DeviceSession.objects.filter(id__in=ids).update(revoked_at=timezone.now(), revoked_reason=reason[:32])
-    # After commit: a reader must never see "revoked" in the cache for a rollback, and the
-    # ADD-based fill cannot overwrite this SET (see accounts.tokens).
-    transaction.on_commit(lambda: mark_sessions_revoked([str(i) for i in ids]))
+    # Inside the transaction, not on commit: if Redis cannot take the marker the revocation
+    # fails and rolls back (503), instead of committing while a cached "live" keeps the access
+    # token working. A later rollback only errs on the safe side (a needless sign-in).
+    mark_sessions_revoked([str(i) for i in ids])
     logger.info("sessions_revoked", count=len(ids), reason=reason)
     return len(ids)
 
@@ -97,8 +98,8 @@ def sessions_revoke(
 def user_register(
     *, email: str, password: str, name: str, company_name: str | None, device: DeviceInfo
 ) -> tuple[User, Company, IssuedTokens]:
-    email = User.objects.normalize_email(email.strip()).lower()
-    if User.objects.filter(email__iexact=email).exists():
+    email = normalize_email(email)
+    if User.objects.filter(email=email).exists():
         raise EmailTaken()
     candidate = User(email=email, name=name)
     _validate_password(password, user=candidate, attr="password")
@@ -113,13 +114,15 @@ def user_register(
 
 
 def auth_login(*, email: str, password: str, device: DeviceInfo, stay_logged_in: bool) -> IssuedTokens:
-    throttling.check_login_allowed(ip=device.ip, email=email)
+    email = normalize_email(email)
+    # The attempt is counted before the (slow) password check, so a burst of parallel guesses
+    # cannot all pass the limit; a success gives its slot back.
+    throttling.reserve_login_attempt(ip=device.ip, email=email)
     user = authenticate(email=email, password=password)
     if user is None:
-        throttling.record_login_failure(ip=device.ip, email=email)
         logger.info("login_failed", ip=device.ip)
         raise AuthenticationFailed("Email or password is wrong.")
-    throttling.clear_email_failures(email=email)
+    throttling.release_login_attempt(ip=device.ip, email=email)
     with transaction.atomic():
         return session_create(user=user, device=device, stay_logged_in=stay_logged_in)
 
@@ -182,7 +185,7 @@ def _validate_password(password: str, *, user: User, attr: str) -> None:
 def password_reset_request(*, email: str) -> None:
     """Create a reset token and mail the link; a no-op for an unknown email. Runs in a
     Celery task so the HTTP answer takes the same time whether or not the account exists."""
-    user = User.objects.filter(email__iexact=email.strip(), is_active=True).first()
+    user = User.objects.filter(email=normalize_email(email), is_active=True).first()
     if user is None:
         return
     token = new_opaque_token()
@@ -204,6 +207,11 @@ def password_reset_request(*, email: str) -> None:
     )
 
 
+def _reset_tokens_spend(user: User) -> None:
+    """A new password voids every reset link still in the user's mailbox."""
+    PasswordResetToken.objects.filter(user=user, used_at__isnull=True).update(used_at=timezone.now())
+
+
 @transaction.atomic
 def password_reset(*, token: str, password: str) -> User:
     row = (
@@ -218,8 +226,7 @@ def password_reset(*, token: str, password: str) -> User:
     _validate_password(password, user=user, attr="password")
     user.set_password(password)
     user.save(update_fields=["password", "updated_at"])
-    row.used_at = timezone.now()
-    row.save(update_fields=["used_at", "updated_at"])
+    _reset_tokens_spend(user)
     sessions_revoke(user=user, reason="password_reset")
     return user
 
@@ -231,6 +238,7 @@ def password_change(*, user: User, current_password: str, new_password: str, ses
     _validate_password(new_password, user=user, attr="new_password")
     user.set_password(new_password)
     user.save(update_fields=["password", "updated_at"])
+    _reset_tokens_spend(user)
     # Other devices sign in again; the device that changed it stays signed in.
     keep = DeviceSession.objects.filter(id=session_id).first() if session_id else None
     sessions_revoke(user=user, reason="password_change", keep=keep)

@@ -1,7 +1,8 @@
 """Login failure counting in Redis: fixed one-minute windows per IP and per email.
 
-SET NX EX + INCR run in one MULTI, so concurrent failures are counted exactly and the window
-starts with the first failure. Only failures count; a success clears the email's counter."""
+SET NX EX + INCR run in one MULTI, so concurrent attempts are counted exactly and the window
+starts with the first one. Every attempt takes a slot before the password is checked; a
+success gives the IP's slot back and clears the email's window, so only failures remain."""
 
 from __future__ import annotations
 
@@ -14,38 +15,36 @@ from common.redis import get_client, key
 
 
 def _keys(*, ip: str | None, email: str) -> list[str]:
-    email_digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+    email_digest = hashlib.sha256(email.encode()).hexdigest()[:32]
     keys = [key("login-fail", "email", email_digest)]
     if ip:
         keys.append(key("login-fail", "ip", ip))
     return keys
 
 
-def check_login_allowed(*, ip: str | None, email: str) -> None:
-    """Raise Throttled (429 with Retry-After) once either counter reached the limit."""
-    client = get_client()
-    pipe = client.pipeline(transaction=False)
+def reserve_login_attempt(*, ip: str | None, email: str) -> None:
+    """Count this attempt against both windows before the password is checked; raise
+    Throttled (429 with Retry-After) when either window is already full. Counting first is
+    what makes the limit hold under a burst of parallel guesses."""
     names = _keys(ip=ip, email=email)
+    pipe = get_client().pipeline(transaction=True)
     for name in names:
-        pipe.get(name)
+        pipe.set(name, 0, ex=settings.LOGIN_FAILURE_WINDOW_SECONDS, nx=True)
+        pipe.incr(name)
         pipe.ttl(name)
-    values = pipe.execute()
-    waits = [
-        max(int(values[i + 1]), 1)
-        for i in range(0, len(values), 2)
-        if values[i] is not None and int(values[i]) >= settings.LOGIN_FAILURE_LIMIT
-    ]
+    results = pipe.execute()
+    counts, ttls = results[1::3], results[2::3]
+    waits = [max(int(ttl), 1) for count, ttl in zip(counts, ttls, strict=True) if count > settings.LOGIN_FAILURE_LIMIT]
     if waits:
         raise Throttled(wait=max(waits), detail="Too many failed sign-in attempts. Try again later.")
 
 
-def record_login_failure(*, ip: str | None, email: str) -> None:
+def release_login_attempt(*, ip: str | None, email: str) -> None:
+    """A successful sign-in: it was not a failure, so give the IP's slot back, and clear the
+    email's window (the owner proved they know the password)."""
+    email_key, *ip_keys = _keys(ip=ip, email=email)
     pipe = get_client().pipeline(transaction=True)
-    for name in _keys(ip=ip, email=email):
-        pipe.set(name, 0, ex=settings.LOGIN_FAILURE_WINDOW_SECONDS, nx=True)
-        pipe.incr(name)
+    pipe.delete(email_key)
+    for name in ip_keys:
+        pipe.decr(name)
     pipe.execute()
-
-
-def clear_email_failures(*, email: str) -> None:
-    get_client().delete(_keys(ip=None, email=email)[0])

@@ -1,9 +1,11 @@
 """Access tokens (JWT, bound to a device session) and the session-liveness cache.
 
-An access token carries ``sid``. Authentication asks the cache whether that session is live
-instead of the database; revocation writes "revoked" into the cache after commit, so the
-token stops working on the very next request. Fills use ADD (SET NX) and revocations SET, so
-a fill racing a revocation can never overwrite the revoked marker."""
+An access token carries ``sid``. Authentication asks the cache whether that session is live,
+and whose it is, instead of the database: the cached value is the session's user id, so a
+token naming one user and another user's session is refused. Revocation writes "revoked"
+into the cache inside the revoking transaction: if Redis is down the revocation fails (and
+is rolled back) rather than leaving a cached "live" behind. Fills use ADD (SET NX) and
+revocations SET, so a fill racing a revocation can never overwrite the revoked marker."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 from accounts.models import DeviceSession
 
 SESSION_ID_CLAIM = "sid"
-_LIVE, _REVOKED = "1", "0"
+_REVOKED = "revoked"
 
 
 def hash_token(token: str) -> str:
@@ -43,14 +45,14 @@ def _cache_ttl() -> int:
     return int(settings.ACCESS_TOKEN_LIFETIME.total_seconds()) + 60
 
 
-def session_is_live(session_id: str) -> bool:
+def session_is_live(session_id: str, *, user_id: str) -> bool:
+    """Is this session live and ``user_id``'s? Answered from Redis, filled from the database."""
     cached = cache.get(_cache_key(session_id))
-    if cached is not None:
-        return cached == _LIVE
-    session = DeviceSession.objects.filter(id=session_id).only("revoked_at", "expires_at").first()
-    live = session is not None and session.is_live
-    cache.add(_cache_key(session_id), _LIVE if live else _REVOKED, timeout=_cache_ttl())
-    return live
+    if cached is None:
+        session = DeviceSession.objects.filter(id=session_id).only("user_id", "revoked_at", "expires_at").first()
+        cached = str(session.user_id) if session is not None and session.is_live else _REVOKED
+        cache.add(_cache_key(session_id), cached, timeout=_cache_ttl())
+    return cached == str(user_id)
 
 
 def mark_sessions_revoked(session_ids: list[str]) -> None:

@@ -6,10 +6,27 @@ unknown URL, an uncaught exception, a too-large body) come through ``handler404`
 
 from __future__ import annotations
 
+import redis
+import structlog
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.db import InterfaceError as DatabaseInterfaceError
+from django.db import OperationalError as DatabaseOperationalError
 from django.http import JsonResponse
 from drf_standardized_errors.handler import exception_handler as standardized_handler
+from kombu.exceptions import OperationalError as BrokerOperationalError
 from rest_framework import exceptions
+from rest_framework_simplejwt.exceptions import InvalidToken
+
+logger = structlog.get_logger(__name__)
+
+# Errors that mean "a service we depend on is unreachable", not "this request is wrong".
+INFRASTRUCTURE_ERRORS = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    DatabaseOperationalError,
+    DatabaseInterfaceError,
+    BrokerOperationalError,
+)
 
 
 class ServiceError(Exception):
@@ -85,8 +102,22 @@ class Conflict(exceptions.APIException):
     default_code = "conflict"
 
 
+def _flatten_token_error(exc: InvalidToken) -> exceptions.AuthenticationFailed:
+    """simplejwt raises a dict detail (detail, code, messages[]); clients get one error."""
+    detail = exc.detail if isinstance(exc.detail, dict) else {}
+    message = detail.get("detail", "Given token not valid.")
+    code = detail.get("code", "token_not_valid")
+    return exceptions.AuthenticationFailed(str(message), code=str(code))
+
+
 def exception_handler(exc, context):
-    if isinstance(exc, ServiceError):
+    if isinstance(exc, InvalidToken):
+        exc = _flatten_token_error(exc)
+    elif isinstance(exc, INFRASTRUCTURE_ERRORS):
+        # A dependency is down: 503 says "retry later" and names no internals.
+        logger.error("dependency_unavailable", error_type=type(exc).__name__, error=str(exc)[:200])
+        exc = ServiceUnavailable()
+    elif isinstance(exc, ServiceError):
         exc = _to_api_exception(exc)
     elif isinstance(exc, RequestDataTooBig):  # DATA_UPLOAD_MAX_MEMORY_SIZE, read lazily by DRF
         exc = PayloadTooLarge()

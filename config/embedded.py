@@ -63,11 +63,52 @@ def _file_lock(path: Path):
 
 
 def _short_dir(preferred: Path, name: str) -> Path:
-    """``preferred`` if a socket inside it fits the limit, else a stable dir under /tmp."""
+    """``preferred`` if a socket inside it fits the limit, else a stable private dir under
+    /tmp (0700, and refused if someone else created it first)."""
     if len(str(preferred / name)) <= _MAX_SOCKET_PATH:
         return preferred
     digest = hashlib.sha256(str(preferred.resolve()).encode()).hexdigest()[:12]
-    return Path(tempfile.gettempdir()) / f"stint-{digest}"
+    path = Path(tempfile.gettempdir()) / f"stint-{digest}"
+    path.mkdir(mode=0o700, exist_ok=True)
+    if path.stat().st_uid != os.getuid():
+        raise RuntimeError(f"{path} belongs to another user; refusing to put our socket there")
+    return path
+
+
+# --------------------------------------------------------------------------- who uses them
+# Every process that calls ensure_* registers its pid under data_dir/clients. A process that
+# started the servers stops them at exit only if no other registered process is still alive,
+# so Ctrl-C on `make run` leaves a running test suite alone, and the reverse.
+
+
+def _register_client(data_dir: Path) -> None:
+    clients = data_dir / "clients"
+    clients.mkdir(parents=True, exist_ok=True)
+    (clients / str(os.getpid())).touch()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def other_live_clients(data_dir: Path) -> list[int]:
+    clients = data_dir / "clients"
+    live = []
+    for entry in clients.iterdir() if clients.exists() else []:
+        pid = int(entry.name) if entry.name.isdigit() else 0
+        if pid == os.getpid():
+            continue
+        if pid and _pid_alive(pid):
+            live.append(pid)
+        else:
+            entry.unlink(missing_ok=True)
+    return live
 
 
 # --------------------------------------------------------------------------- PostgreSQL
@@ -80,6 +121,7 @@ def ensure_postgres(data_dir: Path, database: str) -> PostgresInfo:
     pgdata = data_dir / "pg"
     with _file_lock(data_dir / "pg.lock"):
         pgdata.mkdir(parents=True, exist_ok=True)
+        _register_client(data_dir)
         if not _postgres_running(pgdata):
             _started_here.add(("postgres", data_dir.resolve()))
         # cleanup_mode=None: the server outlives this process; runstack / `stop` stop it.
@@ -151,6 +193,7 @@ def ensure_redis(data_dir: Path) -> Path:
     redis_dir = data_dir / "redis"
     sock = redis_socket_path(data_dir)
     with _file_lock(data_dir / "redis.lock"):
+        _register_client(data_dir)
         if _redis_answers(sock):
             return sock
         redis_dir.mkdir(parents=True, exist_ok=True)
@@ -198,14 +241,23 @@ def stop_redis(data_dir: Path) -> bool:
 
 
 def stop_started_here(data_dir: Path) -> list[str]:
-    """Stop the servers this process started; leave ones it merely reused."""
+    """Stop the servers this process started, unless another live process still uses them;
+    leave ones it merely reused."""
     data_dir = data_dir.resolve()
     stopped = []
-    if ("redis", data_dir) in _started_here and stop_redis(data_dir):
-        stopped.append("redis")
-    if ("postgres", data_dir) in _started_here and stop_postgres(data_dir):
-        stopped.append("postgres")
+    mine = {name for name, path in _started_here if path == data_dir}
     _started_here.difference_update({("redis", data_dir), ("postgres", data_dir)})
+    (data_dir / "clients" / str(os.getpid())).unlink(missing_ok=True)
+    if not mine or other_live_clients(data_dir):
+        return stopped
+    if "redis" in mine:
+        with _file_lock(data_dir / "redis.lock"):
+            if stop_redis(data_dir):
+                stopped.append("redis")
+    if "postgres" in mine:
+        with _file_lock(data_dir / "pg.lock"):
+            if stop_postgres(data_dir):
+                stopped.append("postgres")
     return stopped
 
 

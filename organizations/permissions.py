@@ -92,9 +92,7 @@ def visible_projects_q(m: Membership) -> Q:
     if m.role in COMPANY_MANAGERS:
         return q
     has_teams = Exists(ProjectTeam.objects.filter(project_id=OuterRef("pk")))
-    in_my_team = Exists(
-        ProjectTeam.objects.filter(project_id=OuterRef("pk"), team__members__user_id=m.user_id)
-    )
+    in_my_team = Exists(ProjectTeam.objects.filter(project_id=OuterRef("pk"), team__members__user_id=m.user_id))
     return q & (~has_teams | in_my_team)
 
 

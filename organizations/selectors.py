@@ -76,4 +76,3 @@ def project_stats_annotations() -> dict:
         "tracked_seconds": Value(0, output_field=IntegerField()),
         "open_task_count": Value(0, output_field=IntegerField()),
     }
-

@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from accounts.models import User
+from accounts.models import User, normalize_email
 from accounts.tokens import hash_token, new_opaque_token
 from common.exceptions import ConflictError, GoneError, InvalidInput, NotFoundError
 from common.models import uuid7
@@ -40,14 +40,20 @@ INVITATION_LIFETIME = timedelta(days=7)
 
 @transaction.atomic
 def company_create(*, owner: User, name: str, timezone: str | None = None) -> Company:
-    """A new company with ``owner`` as its first OWNER."""
+    """A new company with ``owner`` as its first OWNER. Two companies may share a name; their
+    slugs differ by a random suffix. The unique index decides races: on a collision the insert
+    is retried inside a savepoint with a fresh suffix."""
     base = slugify(name)[:60] or "company"
     slug = base
-    # The random suffix keeps two same-named companies (a common case: "Studio") unique
-    # without a read-then-write race; the unique index is the final word.
-    if Company.objects.filter(slug=slug).exists():
-        slug = f"{base}-{uuid7().hex[-6:]}"
-    company = Company.objects.create(name=name, slug=slug, timezone=timezone or owner.timezone)
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                company = Company.objects.create(name=name, slug=slug, timezone=timezone or owner.timezone)
+            break
+        except IntegrityError:
+            slug = f"{base}-{uuid7().hex[-8:]}"
+    else:  # pragma: no cover - five random collisions in a row
+        raise ConflictError("Could not choose a unique slug; try again.", code="slug_conflict")
     Membership.objects.create(company=company, user=owner, role=Role.OWNER)
     return company
 
@@ -67,9 +73,7 @@ def company_update(*, company: Company, changes: dict) -> Company:
 def _lock_owners(company_id) -> list[Membership]:
     # Locking every OWNER row serialises concurrent demotions and removals, so two admins
     # demoting the last two OWNERs at once cannot leave the company with none.
-    return list(
-        Membership.objects.select_for_update().filter(company_id=company_id, role=Role.OWNER, is_active=True)
-    )
+    return list(Membership.objects.select_for_update().filter(company_id=company_id, role=Role.OWNER, is_active=True))
 
 
 def _ensure_not_last_owner(membership: Membership) -> None:
@@ -109,8 +113,8 @@ def accept_url(token: str) -> str:
 
 @transaction.atomic
 def invitation_create(*, company: Company, email: str, role: str, invited_by: User) -> tuple[Invitation, str]:
-    email = email.strip().lower()
-    if Membership.objects.filter(company=company, user__email__iexact=email, is_active=True).exists():
+    email = normalize_email(email)
+    if Membership.objects.filter(company=company, user__email=email, is_active=True).exists():
         raise ConflictError("This person is already a member.", code="already_member", attr="email")
     token = new_opaque_token()
     invitation = Invitation.objects.create(

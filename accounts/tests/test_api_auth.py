@@ -272,3 +272,81 @@ def test_expired_access_token_is_401(user, login, settings):
     token = AccessToken(body["access"])
     token.set_exp(lifetime=timedelta(seconds=-1))
     assert_error(bearer(str(token)).get("/api/v1/me"), 401)
+
+
+# --------------------------------------------------------------------------- review findings
+
+
+def test_a_revoked_sessions_token_gets_one_clear_error(authed):
+    authed.post("/api/v1/auth/logout")
+    body = assert_error(authed.get("/api/v1/me"), 401)
+    assert body == {
+        "type": "client_error",
+        "errors": [{"code": "session_revoked", "detail": "This session has been signed out.", "attr": None}],
+    }
+
+
+def test_a_garbage_token_gets_one_clear_error(api):
+    api.credentials(HTTP_AUTHORIZATION="Bearer abc.def.ghi")
+    body = assert_error(api.get("/api/v1/me"), 401)
+    assert len(body["errors"]) == 1
+    assert body["errors"][0]["code"] == "token_not_valid"
+    assert body["errors"][0]["attr"] is None
+
+
+def test_a_token_naming_another_users_session_is_refused(user, login):
+    """Even with the signing key, pairing a victim's user id with one's own session fails."""
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    mine = login(UserFactory())
+    forged = AccessToken.for_user(user)
+    forged["sid"] = mine["session_id"]
+    assert_error(bearer(str(forged)).get("/api/v1/me"), 401)
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("post", "/api/v1/auth/logout-all"), ("post", "/api/v1/auth/logout"), ("delete", "/api/v1/auth/sessions/{sid}")],
+)
+def test_revocations_kill_refresh_tokens_too(api, authed, method, path):
+    tokens = authed.tokens
+    assert getattr(authed, method)(path.format(sid=tokens["session_id"])).status_code == 204
+    assert_error(api.post("/api/v1/auth/refresh", {"refresh": tokens["refresh"]}), 401)
+
+
+def test_login_refuses_form_encoded_bodies(api, user):
+    response = api.post("/api/v1/auth/login", {"email": user.email, "password": PASSWORD}, format="multipart")
+    assert_error(response, 415)
+
+
+def test_same_company_name_registered_concurrently_all_succeed():
+    import threading
+
+    from django.db import connections
+
+    barrier = threading.Barrier(8)
+    statuses: list[int] = []
+
+    def register(i):
+        barrier.wait()
+        try:
+            statuses.append(
+                APIClient()
+                .post(
+                    "/api/v1/auth/register",
+                    {"email": f"p{i}@example.com", "password": PASSWORD, "name": f"P{i}", "company_name": "Studio"},
+                )
+                .status_code
+            )
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=register, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert statuses == [201] * 8
+    from organizations.models import Company
+
+    assert len(set(Company.objects.filter(name="Studio").values_list("slug", flat=True))) == 8

@@ -46,6 +46,37 @@ def test_forgot_sends_a_single_use_reset_link(api, user, login):
     # single use
     response = api.post("/api/v1/auth/password/reset", {"token": token, "password": "another-passphrase-43"})
     assert_error(response, 400, attr="token")
+    # and the device's refresh token died with its session
+    assert api.post("/api/v1/auth/refresh", {"refresh": session["refresh"]}).status_code == 401
+
+
+@pytest.mark.usefixtures("celery_eager")
+def test_a_new_password_voids_every_other_reset_link(api, user, authed):
+    api.post("/api/v1/auth/password/forgot", {"email": user.email})
+    api.post("/api/v1/auth/password/forgot", {"email": user.email})
+    older, newer = (re.search(r"token=([\w-]+)", m.body).group(1) for m in mail.outbox)
+    assert api.post("/api/v1/auth/password/reset", {"token": newer, "password": NEW_PASSWORD}).status_code == 204
+    assert_error(
+        api.post("/api/v1/auth/password/reset", {"token": older, "password": "sneaky-passphrase-99"}), 400, attr="token"
+    )
+
+    # a password change voids outstanding links too
+    mail.outbox.clear()
+    api.post("/api/v1/auth/password/forgot", {"email": user.email})
+    pending = _reset_token_from_mail()
+    fresh = api.post("/api/v1/auth/login", {"email": user.email, "password": NEW_PASSWORD}).json()
+    authed.credentials(HTTP_AUTHORIZATION=f"Bearer {fresh['access']}")
+    assert (
+        authed.post(
+            "/api/v1/auth/password/change", {"current_password": NEW_PASSWORD, "new_password": "third-passphrase-77"}
+        ).status_code
+        == 204
+    )
+    assert_error(
+        api.post("/api/v1/auth/password/reset", {"token": pending, "password": "sneaky-passphrase-99"}),
+        400,
+        attr="token",
+    )
 
 
 @pytest.mark.usefixtures("celery_eager")
@@ -206,14 +237,58 @@ def test_success_clears_the_email_counter(api, user):
         assert _fail(api, user.email, ip="10.0.0.7").status_code == 401
 
 
-def test_concurrent_failures_are_counted_exactly(user):
-    """Twenty failures at once from one IP: the Redis counter sees all twenty (no lost updates)."""
-    from concurrent.futures import ThreadPoolExecutor
+def test_a_burst_of_parallel_guesses_cannot_pass_the_limit(user):
+    """Twenty wrong passwords for one account at the same instant: the attempt is counted
+    before the slow password check, so exactly five are checked (401) and fifteen get 429."""
+    import threading
 
-    from accounts import throttling
-    from common.redis import get_client, key
+    from django.db import connections
+    from rest_framework.test import APIClient
 
-    with ThreadPoolExecutor(max_workers=10) as pool:
-        list(pool.map(lambda _: throttling.record_login_failure(ip="10.2.2.2", email=user.email), range(20)))
-    assert int(get_client().get(key("login-fail", "ip", "10.2.2.2"))) == 20
+    barrier = threading.Barrier(20)
+    statuses: list[int] = []
+
+    def guess(i):
+        client = APIClient()
+        barrier.wait()
+        try:
+            response = client.post(
+                "/api/v1/auth/login",
+                {"email": user.email, "password": f"guess-{i}-wrong-pw"},
+                REMOTE_ADDR=f"10.3.0.{i}",
+            )
+            statuses.append(response.status_code)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=guess, args=(i,)) for i in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(statuses) == [401] * 5 + [429] * 15
     assert DeviceSession.objects.count() == 0
+
+
+def test_a_look_alike_email_neither_signs_in_nor_escapes_the_lock(api, user):
+    """PostgreSQL folds 'ı' to 'I' in case-insensitive matches; our exact match does not."""
+    for _ in range(5):
+        _fail(api, user.email, ip="10.4.0.1")
+    assert _fail(api, user.email, ip="10.4.0.2").status_code == 429
+    look_alike = api.post(
+        "/api/v1/auth/login", {"email": "alıce@example.com", "password": PASSWORD}, REMOTE_ADDR="10.4.0.3"
+    )
+    assert look_alike.status_code == 401
+    assert DeviceSession.objects.count() == 0
+
+
+def test_email_case_and_spaces_share_one_counter(api, user):
+    for variant in [
+        "alice@example.com",
+        "ALICE@example.com",
+        " Alice@Example.com",
+        "alice@EXAMPLE.COM",
+        "aLiCe@example.com",
+    ]:
+        assert _fail(api, variant, ip=f"10.5.0.{len(variant)}").status_code == 401
+    assert _fail(api, "Alice@example.com", ip="10.5.1.1").status_code == 429

@@ -38,14 +38,12 @@ def test_concurrent_refreshes_of_one_token_never_leave_two_live_successors(user,
     for t in threads:
         t.join()
 
-    assert sorted(set(statuses)) <= [200, 401]
-    assert statuses.count(200) <= 1
+    assert sorted(statuses) == [200] + [401] * 9
     live_tokens = RefreshToken.objects.filter(
         rotated_at__isnull=True, session__revoked_at__isnull=True, session__user=user
     )
     assert live_tokens.count() <= 1
     # the nine losers presented a rotated token: reuse revoked the session
-    assert statuses.count(401) >= 9
     assert not DeviceSession.objects.filter(user=user, revoked_at__isnull=True).exists()
 
 

@@ -97,11 +97,19 @@ def test_openapi_schema_and_docs_are_served(api):
     assert schema.status_code == 200
     paths = schema.json()["paths"]
     for path in [
-        "/api/v1/auth/register", "/api/v1/auth/login", "/api/v1/auth/refresh", "/api/v1/auth/logout",
-        "/api/v1/auth/logout-all", "/api/v1/auth/sessions", "/api/v1/auth/sessions/{session_id}",
-        "/api/v1/auth/password/forgot", "/api/v1/auth/password/reset", "/api/v1/auth/password/change",
-        "/api/v1/me", "/api/v1/me/settings",
-    ]:  # fmt: skip
+        "/api/v1/auth/register",
+        "/api/v1/auth/login",
+        "/api/v1/auth/refresh",
+        "/api/v1/auth/logout",
+        "/api/v1/auth/logout-all",
+        "/api/v1/auth/sessions",
+        "/api/v1/auth/sessions/{session_id}",
+        "/api/v1/auth/password/forgot",
+        "/api/v1/auth/password/reset",
+        "/api/v1/auth/password/change",
+        "/api/v1/me",
+        "/api/v1/me/settings",
+    ]:
         assert path in paths, path
     assert api.get("/docs").status_code == 200
     assert api.get("/redoc").status_code == 200
@@ -124,8 +132,13 @@ def test_oversize_body_is_413_in_the_standard_shape(api, settings):
 @pytest.mark.parametrize("raw", ["null", "[]", '"text"', "123", "{}", '{"email": null}', '{"email": {"$ne": 1}}'])
 @pytest.mark.parametrize(
     "path",
-    ["/api/v1/auth/register", "/api/v1/auth/login", "/api/v1/auth/refresh", "/api/v1/auth/password/forgot",
-     "/api/v1/auth/password/reset"],
-)  # fmt: skip
+    [
+        "/api/v1/auth/register",
+        "/api/v1/auth/login",
+        "/api/v1/auth/refresh",
+        "/api/v1/auth/password/forgot",
+        "/api/v1/auth/password/reset",
+    ],
+)
 def test_odd_json_bodies_are_400_never_500(api, path, raw):
     assert_error(api.post(path, raw, content_type="application/json"), 400)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import concurrent.futures
 import subprocess
 import sys
+import time
 
 import psycopg
 import pytest
@@ -92,3 +93,25 @@ def test_only_what_this_process_started_is_stopped(data_dir, tmp_path_factory):
         assert not embedded._redis_answers(embedded.redis_socket_path(data_dir))
     finally:
         embedded.stop_redis(other)
+
+
+def test_servers_in_use_by_another_live_process_are_not_stopped(data_dir):
+    """`make run` started Redis; a test run (another process) is using it: Ctrl-C on make run
+    must leave it up, and the last user may stop it."""
+    embedded.ensure_redis(data_dir)  # this process started it
+    other = subprocess.Popen(
+        [sys.executable, "-c", f"from config import embedded; from pathlib import Path; "
+         f"embedded.ensure_redis(Path({str(data_dir)!r})); import time; time.sleep(30)"],
+        cwd=embedded.Path(embedded.__file__).parent.parent,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 20
+        while not embedded.other_live_clients(data_dir):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert embedded.stop_started_here(data_dir) == []
+        assert embedded._redis_answers(embedded.redis_socket_path(data_dir))
+    finally:
+        other.kill()
+        other.wait()
+    assert embedded.other_live_clients(data_dir) == []  # the dead pid is forgotten

@@ -94,8 +94,13 @@ def test_lists_never_leak_another_companys_rows(world):
     ],
 )
 def test_writes_cannot_reference_another_companys_rows(world, path, body, attr):
-    ids = {"a": world.a.id, "team": world.team.id, "client_b": world.client_b.id, "team_b": world.team_b.id,
-           "outsider": world.users["outsider"].id}  # fmt: skip
+    ids = {
+        "a": world.a.id,
+        "team": world.team.id,
+        "client_b": world.client_b.id,
+        "team_b": world.team_b.id,
+        "outsider": world.users["outsider"].id,
+    }
     fill = lambda v: [fill(x) for x in v] if isinstance(v, list) else v.format(**ids)  # noqa: E731
     projects_before = Project.objects.count()
     team_members_before = TeamMember.objects.count()
@@ -145,17 +150,24 @@ def test_create_company_makes_me_owner_and_lists_it(world):
     assert response.status_code == 201
     body = response.json()
     assert (body["name"], body["timezone"], body["my_role"], body["subscription_status"]) == (
-        "Side Gig", "Europe/Berlin", "OWNER", "FREE",
-    )  # fmt: skip
+        "Side Gig",
+        "Europe/Berlin",
+        "OWNER",
+        "FREE",
+    )
     listed = {(c["name"], c["my_role"]) for c in api.get("/api/v1/companies").json()["results"]}
     assert listed == {("Company A", "MEMBER"), ("Side Gig", "OWNER")}
 
 
 @pytest.mark.parametrize(
     ("payload", "attr"),
-    [({"screenshot_blur_level": 4}, "screenshot_blur_level"), ({"timezone": "Nowhere/Land"}, "timezone"),
-     ({"subscription_status": "GOLD"}, "subscription_status"), ({"screenshot_interval_seconds": 1}, "screenshot_interval_seconds")],
-)  # fmt: skip
+    [
+        ({"screenshot_blur_level": 4}, "screenshot_blur_level"),
+        ({"timezone": "Nowhere/Land"}, "timezone"),
+        ({"subscription_status": "GOLD"}, "subscription_status"),
+        ({"screenshot_interval_seconds": 1}, "screenshot_interval_seconds"),
+    ],
+)
 def test_company_settings_are_validated(world, payload, attr):
     assert_error(world.api("owner").patch(f"/api/v1/companies/{world.a.id}", payload), 400, attr=attr)
 
@@ -247,8 +259,9 @@ def test_expired_invitation_is_410(world, expired):
     expired(Invitation.objects.get(pk=invite["id"]))
     body = assert_error(api_as(UserFactory()).post(f"/api/v1/invitations/{invite['token']}/accept"), 410)
     assert body["errors"][0]["code"] == "invitation_expired"
-    assert invite["id"] not in [i["id"] for i in world.api("owner").get(
-        f"/api/v1/companies/{world.a.id}/invitations").json()["results"]]  # fmt: skip
+    assert invite["id"] not in [
+        i["id"] for i in world.api("owner").get(f"/api/v1/companies/{world.a.id}/invitations").json()["results"]
+    ]
 
 
 def test_revoked_invitation_is_410(world):
@@ -319,9 +332,17 @@ def test_project_create_and_read_shape(world):
     api = world.api("manager")
     response = api.post(
         f"/api/v1/projects?company={world.a.id}",
-        {"name": "Website", "client_id": str(world.client_a.id), "color": "#112233", "billable": True,
-         "hourly_rate_cents": 12000, "currency": "EUR", "estimate_seconds": 36000, "team_ids": [str(world.team.id)]},
-    )  # fmt: skip
+        {
+            "name": "Website",
+            "client_id": str(world.client_a.id),
+            "color": "#112233",
+            "billable": True,
+            "hourly_rate_cents": 12000,
+            "currency": "EUR",
+            "estimate_seconds": 36000,
+            "team_ids": [str(world.team.id)],
+        },
+    )
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["company_id"] == str(world.a.id)
@@ -340,9 +361,14 @@ def test_project_accepts_a_client_supplied_uuid_once(world):
 
 @pytest.mark.parametrize(
     ("payload", "attr"),
-    [({"name": ""}, "name"), ({"name": "x", "color": "red"}, "color"), ({"name": "x", "currency": "euro"}, "currency"),
-     ({"name": "x", "hourly_rate_cents": -1}, "hourly_rate_cents"), ({"name": "x", "team_ids": "nope"}, "team_ids")],
-)  # fmt: skip
+    [
+        ({"name": ""}, "name"),
+        ({"name": "x", "color": "red"}, "color"),
+        ({"name": "x", "currency": "euro"}, "currency"),
+        ({"name": "x", "hourly_rate_cents": -1}, "hourly_rate_cents"),
+        ({"name": "x", "team_ids": "nope"}, "team_ids"),
+    ],
+)
 def test_project_input_is_validated(world, payload, attr):
     assert_error(world.api("owner").post(f"/api/v1/projects?company={world.a.id}", payload), 400, attr=attr)
 

@@ -57,10 +57,15 @@ MATRIX = [
 
 def _fill(template, world):
     ids = {
-        "a": world.a.id, "team": world.team.id, "client": world.client_a.id, "project": world.project_open.id,
-        "project_team": world.project_team.id, "invitation": world.invitation_a.id,
-        "member": world.users["member"].id, "loner": world.users["loner"].id,
-    }  # fmt: skip
+        "a": world.a.id,
+        "team": world.team.id,
+        "client": world.client_a.id,
+        "project": world.project_open.id,
+        "project_team": world.project_team.id,
+        "invitation": world.invitation_a.id,
+        "member": world.users["member"].id,
+        "loner": world.users["loner"].id,
+    }
     if isinstance(template, dict):
         return {k: _fill(v, world) for k, v in template.items()}
     if isinstance(template, str):
