@@ -44,7 +44,7 @@ DATA_DIR = Path(env.str("DATA_DIR", default=str(BASE_DIR / ".data"))).resolve()
 
 INSTALLED_APPS = [
     "daphne",  # must precede staticfiles: its runserver serves ASGI (HTTP and WebSockets)
-    "django.contrib.admin",
+    "organizations.apps.StintAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

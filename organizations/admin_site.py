@@ -1,0 +1,77 @@
+"""The Django admin for team admins (SPEC: "Team admins").
+
+Every OWNER and ADMIN of a company may sign in at ``/admin/`` with their email and password
+without being ``is_staff``; superusers too. Who administers which company comes from
+``permissions.admin_company_ids`` and is re-read on every request (once, cached on the
+request), so a member who is demoted or removed is refused on their next request even with a
+live session cookie. What they then see is scoped by ``admin_mixins``."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest
+
+from organizations import permissions
+from organizations.models import Membership
+
+
+def admin_memberships(request: HttpRequest) -> dict:
+    """The caller's active OWNER/ADMIN memberships by company id, read once per request.
+    Keyed by user too: the login view swaps ``request.user`` mid-request."""
+    user = request.user
+    cached = getattr(request, "_stint_admin_memberships", None)
+    if cached is not None and cached[0] == user.pk:
+        return cached[1]
+    by_company: dict = {}
+    if user.is_authenticated:
+        ids = permissions.admin_company_ids(user)
+        if ids:
+            by_company = {m.company_id: m for m in permissions.active_memberships(user).filter(company_id__in=ids)}
+    request._stint_admin_memberships = (user.pk, by_company)
+    return by_company
+
+
+def admin_membership_in(request: HttpRequest, company_id) -> Membership | None:
+    """The caller's OWNER/ADMIN membership in that company, or None (a superuser has none)."""
+    return admin_memberships(request).get(company_id)
+
+
+class StintAdminAuthenticationForm(AdminAuthenticationForm):
+    """Admin login by email; OWNERs and ADMINs are let in although they are not staff. A
+    refused member gets the same "enter the correct email and password" error as a wrong
+    password, like Django's refusal of a non-staff account."""
+
+    def confirm_login_allowed(self, user) -> None:
+        AuthenticationForm.confirm_login_allowed(self, user)  # inactive accounts; skips is_staff
+        if not (user.is_superuser or permissions.admin_company_ids(user)):
+            raise ValidationError(
+                self.error_messages["invalid_login"],
+                code="invalid_login",
+                params={"username": self.username_field.verbose_name},
+            )
+
+
+class StintAdminSite(admin.AdminSite):
+    site_header = "Stint admin"
+    site_title = "Stint admin"
+    index_title = "Company administration"
+    login_form = StintAdminAuthenticationForm
+    site_url = None  # no public site to go back to from here
+
+    def has_permission(self, request: HttpRequest) -> bool:
+        user = request.user
+        return bool(user.is_active and (user.is_superuser or admin_memberships(request)))
+
+    def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list:
+        # A ModelAdmin may name its menu entry (Membership reads "Members") without a model
+        # option, which would need a migration.
+        app_list = super().get_app_list(request, app_label)
+        for app in app_list:
+            for entry in app["models"]:
+                label = getattr(self._registry.get(entry["model"]), "admin_label", None)
+                if label:
+                    entry["name"] = label
+        return app_list
