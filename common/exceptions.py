@@ -32,9 +32,11 @@ INFRASTRUCTURE_ERRORS = (
 class ServiceError(Exception):
     """Raised by services; mapped to HTTP here and nowhere else (ARCHITECTURE: 6)."""
 
-    def __init__(self, message: str, *, code: str | None = None, attr: str | None = None):
+    def __init__(self, message: str, *, code: str | None = None, attr: str | None = None, extra: dict | None = None):
         super().__init__(message)
         self.message, self.code, self.attr = message, code, attr
+        # Machine-readable context added beside "type" and "errors" (e.g. conflicting ids).
+        self.extra = extra or {}
 
 
 class InvalidInput(ServiceError):
@@ -111,6 +113,7 @@ def _flatten_token_error(exc: InvalidToken) -> exceptions.AuthenticationFailed:
 
 
 def exception_handler(exc, context):
+    extra = exc.extra if isinstance(exc, ServiceError) else {}
     if isinstance(exc, InvalidToken):
         exc = _flatten_token_error(exc)
     elif isinstance(exc, INFRASTRUCTURE_ERRORS):
@@ -124,6 +127,8 @@ def exception_handler(exc, context):
     elif isinstance(exc, SuspiciousOperation):  # too many fields, malformed multipart ...
         exc = exceptions.ParseError(str(exc) or "Malformed request.")
     response = standardized_handler(exc, context)
+    if response is not None and extra:
+        response.data.update(extra)
     # 429s say when to come back (DRF sets Retry-After from Throttled.wait; our own
     # throttles raise Throttled too, so this keeps one code path).
     if response is not None and isinstance(exc, exceptions.Throttled) and exc.wait is not None:

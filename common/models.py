@@ -21,3 +21,17 @@ class BaseModel(models.Model):
     class Meta:
         abstract = True
         ordering = ("-created_at", "-id")
+
+
+class IdempotencyRecord(BaseModel):
+    """A POST's stored outcome under an ``Idempotency-Key``, per user, for 24 hours."""
+
+    user = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)  # sha256 of method, path, query and body
+    status_code = models.PositiveSmallIntegerField()
+    content_type = models.CharField(max_length=100, blank=True)
+    body = models.TextField(blank=True)
+
+    class Meta(BaseModel.Meta):
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="common_idempotency_user_key")]

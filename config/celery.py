@@ -14,4 +14,6 @@ app.autodiscover_tasks()
 app.conf.beat_schedule = {
     # Expired and revoked device sessions and spent reset tokens are dead weight; prune daily.
     "prune-auth-tokens": {"task": "accounts.tasks.prune_expired_tokens", "schedule": 24 * 3600},
+    # Idempotency-Key outcomes are promised for 24 h; older ones are only weight. Hourly.
+    "prune-idempotency-records": {"task": "common.tasks.prune_idempotency_records", "schedule": 3600},
 }

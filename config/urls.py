@@ -7,6 +7,7 @@ from common import health
 api_v1 = [
     path("", include("accounts.api.urls")),
     path("", include("organizations.api.urls")),
+    path("", include("tracking.api.urls")),
 ]
 
 urlpatterns = [

@@ -53,8 +53,8 @@ def client_list(*, memberships: list[Membership]) -> QuerySet[Client]:
 
 def project_list(*, memberships: list[Membership], archived: str = "false") -> QuerySet[Project]:
     """Projects the caller sees in the given companies. ``archived`` is true, false or all.
-    ``tracked_seconds`` and ``open_task_count`` are computed in this query (annotations);
-    they are zero until the tracking app exists, which replaces them with subqueries."""
+    ``tracked_seconds`` and ``open_task_count`` are computed in this query (annotations
+    provided by the tracking app)."""
     if not memberships:
         return Project.objects.none()
     visible = reduce(or_, [permissions.visible_projects_q(m) for m in memberships])
@@ -71,8 +71,22 @@ def project_list(*, memberships: list[Membership], archived: str = "false") -> Q
     )
 
 
-def project_stats_annotations() -> dict:
+def _zero_stats() -> dict:
     return {
         "tracked_seconds": Value(0, output_field=IntegerField()),
         "open_task_count": Value(0, output_field=IntegerField()),
     }
+
+
+# Organizations sits below tracking and must not import it; tracking installs the real
+# annotations (correlated subqueries over entries and tasks) when its app is ready.
+_project_stats_provider = _zero_stats
+
+
+def set_project_stats_provider(provider) -> None:
+    global _project_stats_provider
+    _project_stats_provider = provider
+
+
+def project_stats_annotations() -> dict:
+    return _project_stats_provider()

@@ -1,0 +1,106 @@
+"""``Idempotency-Key`` on every POST (SPEC: Conventions), with Stripe's semantics and the IETF
+draft's status codes:
+
+- the same key and the same request (method, path, query, body) within 24 hours replays the
+  stored status and body (``Idempotent-Replayed: true``), doing nothing again;
+- the same key with a different request: 422;
+- the same key while the first request is still running: 409.
+
+Keys are per user. The key is claimed with a transaction-scoped advisory lock and the outcome
+stored in the same transaction as the work, so a crash can never leave "done" without the
+work or the work without "done". Only successes (status < 400) are remembered: a failed request
+may be retried with the same key. Anonymous POSTs (sign-in, registration) are not keyed."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import timedelta
+
+from django.db import connection, transaction
+from django.http import HttpResponse, JsonResponse
+from django.utils import timezone
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.request import Request
+
+from common.exceptions import error_body
+from common.models import IdempotencyRecord
+
+KEY_HEADER = "Idempotency-Key"
+TTL = timedelta(hours=24)
+_VALID_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, no spaces
+
+
+def _error(status: int, code: str, detail: str) -> JsonResponse:
+    return JsonResponse(error_body(type_="client_error", code=code, detail=detail, attr=None), status=status)
+
+
+def _user_of(request):
+    """The caller, authenticated the way the API will authenticate them (bearer token or the
+    dashboard's session); None when anonymous or the credentials are bad (the view answers)."""
+    from accounts.authentication import SessionJWTAuthentication
+
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return user
+    try:
+        result = SessionJWTAuthentication().authenticate(Request(request))
+    except AuthenticationFailed:
+        return None
+    return result[0] if result else None
+
+
+def _fingerprint(request) -> str:
+    digest = hashlib.sha256()
+    for part in (request.method.encode(), request.get_full_path().encode(), request.body):
+        digest.update(part)
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def _try_claim(user_id, key: str) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))", [f"idem:{user_id}:{key}"])
+        return cursor.fetchone()[0]
+
+
+class IdempotencyMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        key = request.headers.get(KEY_HEADER)
+        if request.method != "POST" or key is None:
+            return self.get_response(request)
+        if not _VALID_KEY.match(key):
+            return _error(400, "invalid_idempotency_key", "Idempotency-Key must be 1-255 printable characters.")
+        user = _user_of(request)
+        if user is None:
+            return self.get_response(request)
+        fingerprint = _fingerprint(request)
+        with transaction.atomic():
+            if not _try_claim(user.pk, key):
+                return _error(409, "idempotency_key_in_use", "A request with this Idempotency-Key is still running.")
+            record = IdempotencyRecord.objects.filter(user=user, key=key).first()
+            if record is not None and record.created_at < timezone.now() - TTL:
+                record.delete()  # expired: the key is free again
+                record = None
+            if record is not None:
+                if record.fingerprint != fingerprint:
+                    return _error(422, "idempotency_key_reused",
+                                  "This Idempotency-Key was used for a different request.")  # fmt: skip
+                replay = HttpResponse(record.body, status=record.status_code, content_type=record.content_type or None)
+                replay["Idempotent-Replayed"] = "true"
+                return replay
+            response = self.get_response(request)
+            if response.status_code < 400 and not response.streaming:
+                IdempotencyRecord.objects.create(
+                    user=user, key=key, fingerprint=fingerprint, status_code=response.status_code,
+                    content_type=response.get("Content-Type", ""), body=response.content.decode("utf-8", "replace"),
+                )  # fmt: skip
+        return response
+
+
+def prune_expired() -> int:
+    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=timezone.now() - TTL).delete()
+    return deleted

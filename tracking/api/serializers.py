@@ -1,0 +1,144 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from accounts.models import validate_timezone
+from tracking.models import BillingType, Task, TaskStatus, TimeEntry
+
+MAX_SECONDS = 10**9
+MAX_ENTRY_SECONDS = 31 * 24 * 3600  # a single entry longer than a month is a typo, not work
+
+
+# --------------------------------------------------------------------------- tasks
+
+
+class TaskSerializer(serializers.ModelSerializer):
+    project_id = serializers.UUIDField(read_only=True)
+    parent_id = serializers.UUIDField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Task
+        fields = [
+            "id", "project_id", "parent_id", "title", "status", "position", "estimate_seconds", "billing_type",
+            "hourly_rate_cents", "task_price_cents", "created_at", "updated_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class TaskNodeSerializer(TaskSerializer):
+    """A tree node: the task, its seconds (own, with descendants), estimates, and children."""
+
+    own_seconds = serializers.IntegerField()
+    total_seconds = serializers.IntegerField()
+    total_estimate_seconds = serializers.IntegerField()
+    children = serializers.SerializerMethodField()
+
+    class Meta(TaskSerializer.Meta):
+        fields = [*TaskSerializer.Meta.fields, "own_seconds", "total_seconds", "total_estimate_seconds", "children"]
+        read_only_fields = fields
+
+    def to_representation(self, node: dict) -> dict:
+        data = super().to_representation(node["task"])
+        data.update(own_seconds=node["own_seconds"], total_seconds=node["total_seconds"],
+                    total_estimate_seconds=node["total_estimate_seconds"],
+                    children=[self.to_representation(child) for child in node["children"]])  # fmt: skip
+        return data
+
+    def get_children(self, node) -> list[dict]:  # for the schema; to_representation fills it
+        return []
+
+
+class TaskWriteSerializer(serializers.Serializer):
+    id = serializers.UUIDField(required=False)
+    project_id = serializers.UUIDField()
+    parent_id = serializers.UUIDField(required=False, allow_null=True)
+    title = serializers.CharField(max_length=255)
+    status = serializers.ChoiceField(choices=TaskStatus.choices, required=False)
+    position = serializers.IntegerField(min_value=-(10**6), max_value=10**6, required=False)
+    estimate_seconds = serializers.IntegerField(min_value=0, max_value=MAX_SECONDS, required=False, allow_null=True)
+    billing_type = serializers.ChoiceField(choices=BillingType.choices, required=False)
+    hourly_rate_cents = serializers.IntegerField(min_value=0, max_value=MAX_SECONDS, required=False, allow_null=True)
+    task_price_cents = serializers.IntegerField(min_value=0, max_value=MAX_SECONDS, required=False, allow_null=True)
+
+
+class TaskUpdateSerializer(TaskWriteSerializer):
+    project_id = None  # a task stays in its project
+    id = None
+    title = serializers.CharField(max_length=255, required=False)
+
+
+class TaskStatusSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=TaskStatus.choices)
+
+
+# --------------------------------------------------------------------------- entries
+
+
+class TimeEntrySerializer(serializers.ModelSerializer):
+    company_id = serializers.UUIDField(read_only=True)
+    user_id = serializers.UUIDField(read_only=True)
+    project_id = serializers.UUIDField(read_only=True)
+    task_id = serializers.UUIDField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = TimeEntry
+        fields = [
+            "id", "company_id", "user_id", "project_id", "task_id", "description", "started_at", "ended_at",
+            "duration_seconds", "timezone", "billable", "source", "created_at", "updated_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class TimerStartSerializer(serializers.Serializer):
+    id = serializers.UUIDField(required=False)
+    project_id = serializers.UUIDField()
+    task_id = serializers.UUIDField(required=False, allow_null=True)
+    description = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+    started_at = serializers.DateTimeField(required=False)
+    timezone = serializers.CharField(max_length=64, required=False, validators=[validate_timezone])
+
+
+class TimerStopSerializer(serializers.Serializer):
+    ended_at = serializers.DateTimeField(required=False)
+
+
+class EntryCreateSerializer(serializers.Serializer):
+    id = serializers.UUIDField(required=False)
+    project_id = serializers.UUIDField()
+    task_id = serializers.UUIDField(required=False, allow_null=True)
+    description = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+    started_at = serializers.DateTimeField()
+    ended_at = serializers.DateTimeField(required=False, allow_null=True)
+    duration_seconds = serializers.IntegerField(min_value=1, max_value=MAX_ENTRY_SECONDS, required=False,
+                                                allow_null=True)  # fmt: skip
+    billable = serializers.BooleanField(required=False)
+    timezone = serializers.CharField(max_length=64, required=False, validators=[validate_timezone])
+
+
+class EntryUpdateSerializer(EntryCreateSerializer):
+    id = None
+    project_id = serializers.UUIDField(required=False)
+    started_at = serializers.DateTimeField(required=False)
+
+
+class EntryFilterSerializer(serializers.Serializer):
+    """Query parameters of GET /time-entries (and /tasks/{id}/time-entries)."""
+
+    to = serializers.DateTimeField(required=False)
+    user = serializers.CharField(required=False, max_length=36)
+    project = serializers.UUIDField(required=False)
+    task = serializers.UUIDField(required=False)
+    descendants = serializers.BooleanField(required=False, default=False)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"] = serializers.DateTimeField(required=False)  # a keyword in Python
+        return fields
+
+    def validate_user(self, value: str):
+        if value == "me":
+            return value
+        try:
+            return str(serializers.UUIDField().to_internal_value(value))
+        except serializers.ValidationError:
+            raise serializers.ValidationError('Use "me" or a user id.') from None

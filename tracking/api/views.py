@@ -1,0 +1,207 @@
+"""Tracking endpoints (SPEC: REST API, Tracking). Thin: scope through the company-scoped base
+view, ask ``permissions``, call a service, render."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import mixins, status
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from common.exceptions import InvalidInput
+from organizations import permissions
+from organizations.api.scoping import COMPANY_PARAM, CompanyScopedViewSet
+from organizations.models import Membership, Project
+from tracking import selectors, services
+from tracking.api import serializers as s
+from tracking.models import Task, TimeEntry
+
+NO_CONTENT = OpenApiResponse(description="No content")
+ENTRY_FILTERS = [
+    COMPANY_PARAM,
+    OpenApiParameter("from", str, description="Entries overlapping [from, to) (RFC 3339)."),
+    OpenApiParameter("to", str),
+    OpenApiParameter("user", str, description='"me" or a user id'),
+    OpenApiParameter("project", str),
+    OpenApiParameter("task", str),
+    OpenApiParameter("descendants", bool, description="With task=: include its subtasks' entries."),
+]
+
+
+def _validated(serializer_class, request, *, partial: bool = False) -> dict:
+    serializer = serializer_class(data=request.data, partial=partial)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class ProjectResolvingMixin:
+    """Find a project (from a body's ``project_id``) among those the caller sees, and the
+    caller's membership in its company."""
+
+    def project_and_membership(self, project_id) -> tuple[Project, Membership]:
+        for membership in self.memberships():
+            project = permissions.visible_projects(membership).filter(pk=project_id).first()
+            if project is not None:
+                return project, membership
+        raise InvalidInput("No such project.", code="does_not_exist", attr="project_id")
+
+
+# --------------------------------------------------------------------------- tasks
+
+
+@extend_schema(tags=["tasks"])
+class ProjectTaskTreeViewSet(CompanyScopedViewSet):
+    queryset = Project.objects.none()
+
+    def scoped_queryset(self, memberships):
+        from organizations.selectors import project_list
+
+        return project_list(memberships=memberships, archived="all")
+
+    @extend_schema(responses={200: s.TaskNodeSerializer(many=True)})
+    def tree(self, request, project_id=None):
+        project = get_object_or_404(self.get_queryset(), pk=project_id)
+        return Response(s.TaskNodeSerializer(selectors.task_tree(project=project), many=True).data)
+
+
+@extend_schema(tags=["tasks"], parameters=[COMPANY_PARAM, OpenApiParameter("project", str)])
+class TaskViewSet(ProjectResolvingMixin, CompanyScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
+    queryset = Task.objects.none()
+    serializer_class = s.TaskSerializer
+
+    def scoped_queryset(self, memberships):
+        qs = selectors.task_list(memberships=memberships)
+        project = self.request.query_params.get("project")
+        if self.action == "list" and project:
+            qs = qs.filter(project_id=project)
+        return qs
+
+    def _require_tasks(self, task_or_project) -> None:
+        project = task_or_project if isinstance(task_or_project, Project) else task_or_project.project
+        self.require(permissions.can_manage_tasks_in(self.membership_for(project), project))
+
+    @extend_schema(request=s.TaskWriteSerializer, responses={201: s.TaskSerializer})
+    def create(self, request):
+        data = _validated(s.TaskWriteSerializer, request)
+        project, membership = self.project_and_membership(data["project_id"])
+        self.require(permissions.can_manage_tasks_in(membership, project))
+        task = services.task_create(project=project, data=data)
+        return Response(s.TaskSerializer(task).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.TaskUpdateSerializer, responses={200: s.TaskSerializer})
+    def partial_update(self, request, pk=None):
+        task = self.get_object()
+        self._require_tasks(task)
+        task = services.task_update(task=task, data=_validated(s.TaskUpdateSerializer, request, partial=True))
+        return Response(s.TaskSerializer(task).data)
+
+    @extend_schema(responses={204: NO_CONTENT})
+    def destroy(self, request, pk=None):
+        task = self.get_object()
+        self._require_tasks(task)
+        services.task_delete(task=task)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=s.TaskStatusSerializer, responses={200: s.TaskSerializer})
+    @action(detail=True, methods=["post"], url_path="status")
+    def set_status(self, request, pk=None):
+        task = self.get_object()
+        self._require_tasks(task)
+        task = services.task_set_status(task=task, status=_validated(s.TaskStatusSerializer, request)["status"])
+        return Response(s.TaskSerializer(task).data)
+
+    @extend_schema(parameters=ENTRY_FILTERS[1:], responses={200: s.TimeEntrySerializer(many=True)})
+    @action(detail=True, methods=["get"], url_path="time-entries")
+    def time_entries(self, request, pk=None):
+        task = self.get_object()
+        filters = _entry_filters(request)
+        filters.update(task=task.pk, project=task.project_id)
+        page = self.paginate_queryset(selectors.time_entry_list(memberships=self.memberships(), filters=filters))
+        return self.get_paginated_response(s.TimeEntrySerializer(page, many=True).data)
+
+
+# --------------------------------------------------------------------------- time entries
+
+
+def _entry_filters(request) -> dict:
+    serializer = s.EntryFilterSerializer(data=request.query_params)
+    serializer.is_valid(raise_exception=True)
+    filters = dict(serializer.validated_data)
+    if filters.get("user") == "me":
+        filters["user"] = request.user.pk
+    if filters.get("from") and filters.get("to") and filters["to"] <= filters["from"]:
+        raise ValidationError({"to": ["Must be after from."]})
+    return filters
+
+
+class EntryPagination(CompanyScopedViewSet.pagination_class):
+    ordering = ("-started_at", "-id")  # history, newest first (SPEC)
+
+
+@extend_schema(tags=["time entries"])
+class TimeEntryViewSet(ProjectResolvingMixin, CompanyScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
+    queryset = TimeEntry.objects.none()
+    serializer_class = s.TimeEntrySerializer
+    pagination_class = EntryPagination
+
+    def scoped_queryset(self, memberships):
+        filters = _entry_filters(self.request) if self.action == "list" else {}
+        return selectors.time_entry_list(memberships=memberships, filters=filters)
+
+    @extend_schema(parameters=ENTRY_FILTERS)
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(request=s.EntryCreateSerializer, responses={201: s.TimeEntrySerializer})
+    def create(self, request):
+        data = _validated(s.EntryCreateSerializer, request)
+        _, membership = self.project_and_membership(data["project_id"])
+        entry = services.entry_create(membership=membership, data=data)
+        return Response(s.TimeEntrySerializer(entry).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.EntryUpdateSerializer, responses={200: s.TimeEntrySerializer})
+    def partial_update(self, request, pk=None):
+        entry = self.get_object()
+        membership = self.membership_for(entry)
+        self.require(permissions.can_edit_user_entries(membership, entry.user_id), "You may not edit this entry.")
+        data = _validated(s.EntryUpdateSerializer, request, partial=True)
+        return Response(
+            s.TimeEntrySerializer(services.entry_update(entry=entry, membership=membership, data=data)).data
+        )
+
+    @extend_schema(responses={204: NO_CONTENT})
+    def destroy(self, request, pk=None):
+        entry = self.get_object()
+        self.require(permissions.can_edit_user_entries(self.membership_for(entry), entry.user_id),
+                     "You may not delete this entry.")  # fmt: skip
+        services.entry_delete(entry=entry)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=s.TimerStartSerializer, responses={201: s.TimeEntrySerializer})
+    @action(detail=False, methods=["post"])
+    def start(self, request):
+        data = _validated(s.TimerStartSerializer, request)
+        _, membership = self.project_and_membership(data["project_id"])
+        entry = services.timer_start(
+            membership=membership, project_id=data["project_id"], task_id=data.get("task_id"),
+            description=data["description"], started_at=data.get("started_at"), entry_id=data.get("id"),
+            timezone_name=data.get("timezone"),
+        )  # fmt: skip
+        return Response(s.TimeEntrySerializer(entry).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.TimerStopSerializer, responses={200: s.TimeEntrySerializer})
+    @action(detail=False, methods=["post"])
+    def stop(self, request):
+        data = _validated(s.TimerStopSerializer, request)
+        entry = services.timer_stop(user=request.user, ended_at=data.get("ended_at"))
+        return Response(s.TimeEntrySerializer(entry).data)
+
+    @extend_schema(responses={200: s.TimeEntrySerializer, 204: NO_CONTENT})
+    @action(detail=False, methods=["get"])
+    def current(self, request):
+        entry = selectors.current_entry(user=request.user)
+        if entry is None:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        return Response(s.TimeEntrySerializer(entry).data)

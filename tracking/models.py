@@ -1,0 +1,137 @@
+"""Tasks (a tree under a project) and time entries, with their invariants in the database:
+billing XOR on tasks; one running entry per user, ``ended_at > started_at`` and no overlap
+between a user's live entries on time entries. Services turn violations into 409s."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import DateTimeRangeField, RangeBoundary, RangeOperators
+from django.db import models
+from django.db.models import Func, Q
+
+from common.models import BaseModel
+from organizations.models import Company, Project
+
+
+class TaskStatus(models.TextChoices):
+    TODO = "TODO"
+    IN_PROGRESS = "IN_PROGRESS"
+    DONE = "DONE"
+
+
+class BillingType(models.TextChoices):
+    NONE = "NONE"
+    HOURLY_RATE = "HOURLY_RATE"
+    TASK_PRICE = "TASK_PRICE"
+
+
+class Task(BaseModel):
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="tasks")
+    # Unlimited depth; moving under one's own descendant is refused by the service, which
+    # locks the project's tree while it checks.
+    parent = models.ForeignKey("self", on_delete=models.CASCADE, null=True, blank=True, related_name="children")
+    title = models.CharField(max_length=255)
+    status = models.CharField(max_length=16, choices=TaskStatus.choices, default=TaskStatus.TODO)
+    position = models.IntegerField(default=0)
+    estimate_seconds = models.PositiveIntegerField(null=True, blank=True)
+    billing_type = models.CharField(max_length=16, choices=BillingType.choices, default=BillingType.NONE)
+    hourly_rate_cents = models.PositiveIntegerField(null=True, blank=True)
+    task_price_cents = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta(BaseModel.Meta):
+        ordering = ("position", "created_at", "id")
+        indexes = [models.Index(fields=["project", "parent"], name="tracking_task_tree")]
+        constraints = [
+            # HOURLY_RATE needs a rate and no price; TASK_PRICE the reverse; NONE neither.
+            models.CheckConstraint(
+                name="tracking_task_billing_xor",
+                condition=(
+                    Q(billing_type=BillingType.NONE, hourly_rate_cents__isnull=True, task_price_cents__isnull=True)
+                    | Q(
+                        billing_type=BillingType.HOURLY_RATE,
+                        hourly_rate_cents__isnull=False,
+                        task_price_cents__isnull=True,
+                    )
+                    | Q(
+                        billing_type=BillingType.TASK_PRICE,
+                        hourly_rate_cents__isnull=True,
+                        task_price_cents__isnull=False,
+                    )
+                ),  # fmt: skip
+            ),
+            models.CheckConstraint(name="tracking_task_not_own_parent", condition=~Q(parent=models.F("id"))),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Source(models.TextChoices):
+    TIMER = "TIMER"
+    MANUAL = "MANUAL"
+    SYNC = "SYNC"
+    IMPORT = "IMPORT"
+
+
+class TsTzRange(Func):
+    """tstzrange(start, end, '[)'); a NULL end is an unbounded upper end: a running entry
+    occupies all time from its start on."""
+
+    function = "TSTZRANGE"
+    output_field = DateTimeRangeField()
+
+
+class TimeEntry(BaseModel):
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="time_entries")
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="time_entries")
+    task = models.ForeignKey(Task, on_delete=models.SET_NULL, null=True, blank=True, related_name="time_entries")
+    description = models.CharField(max_length=1000, blank=True)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)  # null while running
+    # Whole seconds, set when the entry ends (null while running): reports sum it directly.
+    duration_seconds = models.PositiveIntegerField(null=True, blank=True)
+    timezone = models.CharField(max_length=64, default="UTC")
+    billable = models.BooleanField(default=True)
+    source = models.CharField(max_length=8, choices=Source.choices, default=Source.TIMER)
+    # Last-writer-wins clock for sync: the client's for synced writes, the server's for REST.
+    client_updated_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)  # tombstone: hidden, frees the slot
+
+    class Meta(BaseModel.Meta):
+        ordering = ("-started_at", "-id")
+        verbose_name_plural = "time entries"
+        indexes = [
+            models.Index(fields=["user", "-started_at"], name="tracking_entry_user_start"),
+            models.Index(fields=["company", "-started_at"], name="tracking_entry_company_start"),
+            models.Index(fields=["project"], name="tracking_entry_project"),
+            models.Index(fields=["task"], name="tracking_entry_task"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=Q(ended_at__isnull=True, deleted_at__isnull=True),
+                name="tracking_entry_one_running_per_user",
+            ),
+            models.CheckConstraint(
+                condition=Q(ended_at__isnull=True) | Q(ended_at__gt=models.F("started_at")),
+                name="tracking_entry_ends_after_start",
+            ),
+            ExclusionConstraint(
+                name="tracking_entry_no_overlap",
+                expressions=[
+                    ("user", RangeOperators.EQUAL),
+                    (TsTzRange("started_at", "ended_at", RangeBoundary()), RangeOperators.OVERLAPS),
+                ],
+                condition=Q(deleted_at__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.started_at:%Y-%m-%d %H:%M} {self.description[:30]}"
+
+    @property
+    def is_running(self) -> bool:
+        return self.ended_at is None

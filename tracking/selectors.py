@@ -1,0 +1,145 @@
+"""Reads of tasks and time entries, always scoped by the caller's memberships.
+
+Tracked time counts a running entry up to now (``now() - started_at``), computed in SQL."""
+
+from __future__ import annotations
+
+from functools import reduce
+from operator import or_
+
+from django.db import connection
+from django.db.models import (
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+)
+from django.db.models.functions import Cast, Coalesce, Extract, Now
+
+from organizations import permissions
+from organizations.models import Membership, Project
+from tracking.models import Task, TaskStatus, TimeEntry
+
+
+def live_entries() -> QuerySet[TimeEntry]:
+    return TimeEntry.objects.filter(deleted_at__isnull=True)
+
+
+def entry_seconds() -> Coalesce:
+    """An entry's seconds: its duration, or for a running entry the time since it started."""
+    running = Cast(Extract(ExpressionWrapper(Now() - F("started_at"), output_field=DurationField()), "epoch"),
+                   IntegerField())  # fmt: skip
+    return Coalesce(F("duration_seconds"), running)
+
+
+# --------------------------------------------------------------------------- projects
+
+
+def project_stats_annotations() -> dict:
+    """``tracked_seconds`` and ``open_task_count`` for the organizations project list, each a
+    correlated subquery (no row multiplication, no per-row query)."""
+    tracked = (
+        live_entries().filter(project=OuterRef("pk")).order_by().values("project")
+        .annotate(total=Sum(entry_seconds())).values("total")
+    )  # fmt: skip
+    open_tasks = (
+        Task.objects.filter(project=OuterRef("pk")).exclude(status=TaskStatus.DONE).order_by().values("project")
+        .annotate(n=Count("pk")).values("n")
+    )  # fmt: skip
+    return {
+        "tracked_seconds": Coalesce(Subquery(tracked, output_field=IntegerField()), 0),
+        "open_task_count": Coalesce(Subquery(open_tasks, output_field=IntegerField()), 0),
+    }
+
+
+# --------------------------------------------------------------------------- tasks
+
+
+def task_list(*, memberships: list[Membership]) -> QuerySet[Task]:
+    """Tasks in the projects the caller sees."""
+    if not memberships:
+        return Task.objects.none()
+    visible = reduce(or_, [permissions.visible_projects_q(m) for m in memberships])
+    return Task.objects.filter(project__in=Project.objects.filter(visible).values("pk"))
+
+
+def subtree_ids(task_id) -> list:
+    """The task and all its descendants, whatever the depth, in one recursive query."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            WITH RECURSIVE subtree(id) AS (
+                SELECT id FROM tracking_task WHERE id = %s
+                UNION
+                SELECT t.id FROM tracking_task t JOIN subtree s ON t.parent_id = s.id
+            )
+            SELECT id FROM subtree
+            """,
+            [task_id],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def task_tree(*, project: Project) -> list[dict]:
+    """Every task of the project as a nested tree with ``own_seconds``, ``total_seconds`` and
+    ``total_estimate_seconds``: two queries whatever the depth (the tasks, and the seconds per
+    task grouped in SQL); the roll-up is one pass over the rows."""
+    tasks = list(Task.objects.filter(project=project).order_by("position", "created_at", "id"))
+    own = dict(
+        live_entries().filter(project=project, task__isnull=False).order_by().values("task")
+        .annotate(seconds=Sum(entry_seconds())).values_list("task", "seconds")
+    )  # fmt: skip
+    nodes = {t.pk: {"task": t, "own_seconds": int(own.get(t.pk) or 0), "children": []} for t in tasks}
+    roots = []
+    for t in tasks:
+        (nodes[t.parent_id]["children"] if t.parent_id in nodes else roots).append(nodes[t.pk])
+
+    # Iterative depth: a deep tree must not hit Python's recursion limit.
+    stack = [(node, False) for node in roots]
+    while stack:
+        node, children_done = stack.pop()
+        if children_done:
+            node["total_seconds"] = node["own_seconds"] + sum(c["total_seconds"] for c in node["children"])
+            node["total_estimate_seconds"] = (node["task"].estimate_seconds or 0) + sum(
+                c["total_estimate_seconds"] for c in node["children"]
+            )
+        else:
+            stack.append((node, True))
+            stack.extend((child, False) for child in node["children"])
+    return roots
+
+
+# --------------------------------------------------------------------------- time entries
+
+
+def time_entry_list(*, memberships: list[Membership], filters: dict) -> QuerySet[TimeEntry]:
+    """Live entries the caller may read (own for a MEMBER, their teams' for a LEAD, the
+    company's for OWNER, ADMIN and MANAGER), newest first, with the SPEC filters:
+    ``from``/``to`` (entries overlapping the range), ``user``, ``project``, ``task``
+    (``descendants``), ``company``."""
+    if not memberships:
+        return TimeEntry.objects.none()
+    readable = reduce(or_, [permissions.readable_users_q(m) for m in memberships])
+    qs = live_entries().filter(readable).select_related("project", "task")
+    if filters.get("from"):
+        qs = qs.filter(Q(ended_at__isnull=True) | Q(ended_at__gt=filters["from"]))
+    if filters.get("to"):
+        qs = qs.filter(started_at__lt=filters["to"])
+    if filters.get("user"):
+        qs = qs.filter(user_id=filters["user"])
+    if filters.get("project"):
+        qs = qs.filter(project_id=filters["project"])
+    if filters.get("task"):
+        task_ids = subtree_ids(filters["task"]) if filters.get("descendants") else [filters["task"]]
+        qs = qs.filter(task_id__in=task_ids)
+    return qs.order_by("-started_at", "-id")
+
+
+def current_entry(*, user) -> TimeEntry | None:
+    return live_entries().filter(user=user, ended_at__isnull=True).select_related("project", "task").first()
