@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 
 from common.redis import get_client
 from config import embedded
+from organizations.tests.world import expired, world  # noqa: F401  (fixtures for every app)
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,7 @@ from django.core import mail
 from accounts.tests.factories import UserFactory
 from accounts.tests.test_api_auth import assert_error
 from organizations.models import Client, Company, Invitation, Membership, Project, ProjectTeam, Role, Team, TeamMember
-from organizations.tests.conftest import api_as
+from organizations.tests.world import api_as
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from organizations.tests.conftest import ROLES
+from organizations.tests.world import ROLES
 
 pytestmark = pytest.mark.django_db
 

@@ -38,7 +38,7 @@ class TaskNodeSerializer(TaskSerializer):
         read_only_fields = fields
 
     def to_representation(self, node: dict) -> dict:
-        data = super().to_representation(node["task"])
+        data = TaskSerializer(context=self.context).to_representation(node["task"])
         data.update(own_seconds=node["own_seconds"], total_seconds=node["total_seconds"],
                     total_estimate_seconds=node["total_estimate_seconds"],
                     children=[self.to_representation(child) for child in node["children"]])  # fmt: skip

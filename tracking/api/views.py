@@ -3,6 +3,9 @@ view, ask ``permissions``, call a service, render."""
 
 from __future__ import annotations
 
+from functools import reduce
+from operator import or_
+
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status
@@ -56,9 +59,7 @@ class ProjectTaskTreeViewSet(CompanyScopedViewSet):
     queryset = Project.objects.none()
 
     def scoped_queryset(self, memberships):
-        from organizations.selectors import project_list
-
-        return project_list(memberships=memberships, archived="all")
+        return Project.objects.filter(reduce(or_, [permissions.visible_projects_q(m) for m in memberships]))
 
     @extend_schema(responses={200: s.TaskNodeSerializer(many=True)})
     def tree(self, request, project_id=None):

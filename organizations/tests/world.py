@@ -1,4 +1,4 @@
-"""The world these tests share: company A with one user per role, company B with an outsider,
+"""The world every app's tests share (ARCHITECTURE: 13), registered in the root conftest: company A with one user per role, company B with an outsider,
 each with a team, a client, projects and an invitation. Tokens are real access tokens of real
 device sessions, checked by the real authentication class."""
 
