@@ -87,17 +87,22 @@ class IdempotencyMiddleware:
                 record = None
             if record is not None:
                 if record.fingerprint != fingerprint:
-                    return _error(422, "idempotency_key_reused",
-                                  "This Idempotency-Key was used for a different request.")  # fmt: skip
+                    return _error(
+                        422, "idempotency_key_reused", "This Idempotency-Key was used for a different request."
+                    )
                 replay = HttpResponse(record.body, status=record.status_code, content_type=record.content_type or None)
                 replay["Idempotent-Replayed"] = "true"
                 return replay
             response = self.get_response(request)
             if response.status_code < 400 and not response.streaming:
                 IdempotencyRecord.objects.create(
-                    user=user, key=key, fingerprint=fingerprint, status_code=response.status_code,
-                    content_type=response.get("Content-Type", ""), body=response.content.decode("utf-8", "replace"),
-                )  # fmt: skip
+                    user=user,
+                    key=key,
+                    fingerprint=fingerprint,
+                    status_code=response.status_code,
+                    content_type=response.get("Content-Type", ""),
+                    body=response.content.decode("utf-8", "replace"),
+                )
         return response
 
 

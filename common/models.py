@@ -35,3 +35,6 @@ class IdempotencyRecord(BaseModel):
 
     class Meta(BaseModel.Meta):
         constraints = [models.UniqueConstraint(fields=["user", "key"], name="common_idempotency_user_key")]
+
+    def __str__(self) -> str:
+        return f"{self.key} → {self.status_code}"

@@ -201,18 +201,27 @@ def ensure_redis(data_dir: Path) -> Path:
         subprocess.run(
             [
                 str(redis_server_binary()),
-                "--port", "0",  # no TCP at all: never collides with a server on 6379
-                "--unixsocket", str(sock),
-                "--unixsocketperm", "700",
-                "--dir", str(redis_dir),
-                "--dbfilename", "dump.rdb",
-                "--save", "60 1000",
-                "--daemonize", "yes",
-                "--pidfile", str(redis_dir / "redis.pid"),
-                "--logfile", str(redis_dir / "redis.log"),
+                "--port",
+                "0",  # no TCP at all: never collides with a server on 6379
+                "--unixsocket",
+                str(sock),
+                "--unixsocketperm",
+                "700",
+                "--dir",
+                str(redis_dir),
+                "--dbfilename",
+                "dump.rdb",
+                "--save",
+                "60 1000",
+                "--daemonize",
+                "yes",
+                "--pidfile",
+                str(redis_dir / "redis.pid"),
+                "--logfile",
+                str(redis_dir / "redis.log"),
             ],
             check=True,
-        )  # fmt: skip
+        )
         deadline = time.monotonic() + 10
         while not _redis_answers(sock):
             if time.monotonic() > deadline:

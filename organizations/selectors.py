@@ -30,9 +30,11 @@ def invitation_list(*, membership: Membership) -> QuerySet[Invitation]:
     from django.utils import timezone
 
     return Invitation.objects.filter(
-        company_id=membership.company_id, accepted_at__isnull=True, revoked_at__isnull=True,
+        company_id=membership.company_id,
+        accepted_at__isnull=True,
+        revoked_at__isnull=True,
         expires_at__gt=timezone.now(),
-    )  # fmt: skip
+    )
 
 
 def team_list(*, memberships: list[Membership]) -> QuerySet[Team]:

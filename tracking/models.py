@@ -59,7 +59,7 @@ class Task(BaseModel):
                         hourly_rate_cents__isnull=True,
                         task_price_cents__isnull=False,
                     )
-                ),  # fmt: skip
+                ),
             ),
             models.CheckConstraint(name="tracking_task_not_own_parent", condition=~Q(parent=models.F("id"))),
         ]

@@ -33,8 +33,9 @@ def live_entries() -> QuerySet[TimeEntry]:
 
 def entry_seconds() -> Coalesce:
     """An entry's seconds: its duration, or for a running entry the time since it started."""
-    running = Cast(Extract(ExpressionWrapper(Now() - F("started_at"), output_field=DurationField()), "epoch"),
-                   IntegerField())  # fmt: skip
+    running = Cast(
+        Extract(ExpressionWrapper(Now() - F("started_at"), output_field=DurationField()), "epoch"), IntegerField()
+    )
     return Coalesce(F("duration_seconds"), running)
 
 
@@ -45,13 +46,21 @@ def project_stats_annotations() -> dict:
     """``tracked_seconds`` and ``open_task_count`` for the organizations project list, each a
     correlated subquery (no row multiplication, no per-row query)."""
     tracked = (
-        live_entries().filter(project=OuterRef("pk")).order_by().values("project")
-        .annotate(total=Sum(entry_seconds())).values("total")
-    )  # fmt: skip
+        live_entries()
+        .filter(project=OuterRef("pk"))
+        .order_by()
+        .values("project")
+        .annotate(total=Sum(entry_seconds()))
+        .values("total")
+    )
     open_tasks = (
-        Task.objects.filter(project=OuterRef("pk")).exclude(status=TaskStatus.DONE).order_by().values("project")
-        .annotate(n=Count("pk")).values("n")
-    )  # fmt: skip
+        Task.objects.filter(project=OuterRef("pk"))
+        .exclude(status=TaskStatus.DONE)
+        .order_by()
+        .values("project")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
     return {
         "tracked_seconds": Coalesce(Subquery(tracked, output_field=IntegerField()), 0),
         "open_task_count": Coalesce(Subquery(open_tasks, output_field=IntegerField()), 0),
@@ -92,9 +101,13 @@ def task_tree(*, project: Project) -> list[dict]:
     task grouped in SQL); the roll-up is one pass over the rows."""
     tasks = list(Task.objects.filter(project=project).order_by("position", "created_at", "id"))
     own = dict(
-        live_entries().filter(project=project, task__isnull=False).order_by().values("task")
-        .annotate(seconds=Sum(entry_seconds())).values_list("task", "seconds")
-    )  # fmt: skip
+        live_entries()
+        .filter(project=project, task__isnull=False)
+        .order_by()
+        .values("task")
+        .annotate(seconds=Sum(entry_seconds()))
+        .values_list("task", "seconds")
+    )
     nodes = {t.pk: {"task": t, "own_seconds": int(own.get(t.pk) or 0), "children": []} for t in tasks}
     roots = []
     for t in tasks:

@@ -53,8 +53,9 @@ class EntryConflict(ConflictError):
 
     def __init__(self, message: str, *, code: str, entry_ids: list[str]):
         ids = ", ".join(entry_ids) if entry_ids else "unknown"
-        super().__init__(f"{message} Conflicting entries: {ids}.", code=code,
-                         extra={"conflicting_entry_ids": entry_ids})  # fmt: skip
+        super().__init__(
+            f"{message} Conflicting entries: {ids}.", code=code, extra={"conflicting_entry_ids": entry_ids}
+        )
 
 
 def _save_entry(entry: TimeEntry, *, update_fields: list[str] | None = None) -> TimeEntry:
@@ -73,9 +74,14 @@ def _save_entry(entry: TimeEntry, *, update_fields: list[str] | None = None) -> 
                 user_id=entry.user_id, started_at=entry.started_at, ended_at=entry.ended_at, exclude_id=entry.pk
             )
             if name == "tracking_entry_one_running_per_user":
-                ids = [str(pk) for pk in TimeEntry.objects.filter(
-                    user_id=entry.user_id, ended_at__isnull=True, deleted_at__isnull=True
-                ).exclude(pk=entry.pk).values_list("pk", flat=True)]  # fmt: skip
+                ids = [
+                    str(pk)
+                    for pk in TimeEntry.objects.filter(
+                        user_id=entry.user_id, ended_at__isnull=True, deleted_at__isnull=True
+                    )
+                    .exclude(pk=entry.pk)
+                    .values_list("pk", flat=True)
+                ]
                 raise EntryConflict("A timer is already running.", code="already_running", entry_ids=ids) from exc
             raise EntryConflict("The entry overlaps another entry.", code="overlap", entry_ids=ids) from exc
         if update_fields is None and TimeEntry.objects.filter(pk=entry.pk).exists():
@@ -114,8 +120,9 @@ def _resolve_task(project: Project, task_id) -> Task | None:
 
 def _ensure_open(project: Project) -> None:
     if project.archived_at is not None:
-        raise ConflictError("The project is archived and takes no new time.", code="project_archived",
-                            attr="project_id")  # fmt: skip
+        raise ConflictError(
+            "The project is archived and takes no new time.", code="project_archived", attr="project_id"
+        )
 
 
 # --------------------------------------------------------------------------- timers
@@ -143,14 +150,22 @@ def timer_start(
     running = TimeEntry.objects.filter(user=user, ended_at__isnull=True, deleted_at__isnull=True).first()
     if running is not None:
         if started_at <= running.started_at:
-            raise EntryConflict("The running timer started after this start.", code="overlap",
-                                entry_ids=[str(running.pk)])  # fmt: skip
+            raise EntryConflict(
+                "The running timer started after this start.", code="overlap", entry_ids=[str(running.pk)]
+            )
         _stop(running, started_at)
     entry = TimeEntry(
-        company_id=project.company_id, user=user, project=project, task=task, description=description,
-        started_at=started_at, timezone=timezone_name or user.timezone, billable=project.billable,
-        source=source, client_updated_at=timezone.now(),
-    )  # fmt: skip
+        company_id=project.company_id,
+        user=user,
+        project=project,
+        task=task,
+        description=description,
+        started_at=started_at,
+        timezone=timezone_name or user.timezone,
+        billable=project.billable,
+        source=source,
+        client_updated_at=timezone.now(),
+    )
     if entry_id is not None:
         entry.id = entry_id
     return _save_entry(entry)
@@ -200,11 +215,19 @@ def entry_create(*, membership: Membership, data: dict, source: str = Source.MAN
         raise InvalidInput(ENDS_BEFORE_START, code="ends_before_start", attr="ended_at")
     _lock_user(user.pk)
     entry = TimeEntry(
-        company_id=project.company_id, user=user, project=project, task=task,
-        description=data.get("description", ""), started_at=started_at, ended_at=ended_at,
-        duration_seconds=_duration(started_at, ended_at), timezone=data.get("timezone") or user.timezone,
-        billable=data.get("billable", project.billable), source=source, client_updated_at=timezone.now(),
-    )  # fmt: skip
+        company_id=project.company_id,
+        user=user,
+        project=project,
+        task=task,
+        description=data.get("description", ""),
+        started_at=started_at,
+        ended_at=ended_at,
+        duration_seconds=_duration(started_at, ended_at),
+        timezone=data.get("timezone") or user.timezone,
+        billable=data.get("billable", project.billable),
+        source=source,
+        client_updated_at=timezone.now(),
+    )
     if data.get("id") is not None:
         entry.id = data["id"]
     return _save_entry(entry)
@@ -264,8 +287,15 @@ def entry_delete(*, entry: TimeEntry) -> TimeEntry:
 
 # --------------------------------------------------------------------------- tasks
 
-TASK_FIELDS = ("title", "status", "position", "estimate_seconds", "billing_type", "hourly_rate_cents",
-               "task_price_cents")  # fmt: skip
+TASK_FIELDS = (
+    "title",
+    "status",
+    "position",
+    "estimate_seconds",
+    "billing_type",
+    "hourly_rate_cents",
+    "task_price_cents",
+)
 
 
 def _validate_billing(task: Task) -> None:
@@ -309,8 +339,7 @@ def descendant_ids(task: Task) -> set:
 @transaction.atomic
 def task_create(*, project: Project, data: dict) -> Task:
     _lock_tree(project.pk)
-    task = Task(company_id=project.company_id, project=project,
-                **{k: v for k, v in data.items() if k in TASK_FIELDS})  # fmt: skip
+    task = Task(company_id=project.company_id, project=project, **{k: v for k, v in data.items() if k in TASK_FIELDS})
     task.parent = _resolve_parent(project, data.get("parent_id"))
     if data.get("id") is not None:
         if Task.objects.filter(pk=data["id"]).exists():

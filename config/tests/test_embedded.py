@@ -100,10 +100,14 @@ def test_servers_in_use_by_another_live_process_are_not_stopped(data_dir):
     must leave it up, and the last user may stop it."""
     embedded.ensure_redis(data_dir)  # this process started it
     other = subprocess.Popen(
-        [sys.executable, "-c", f"from config import embedded; from pathlib import Path; "
-         f"embedded.ensure_redis(Path({str(data_dir)!r})); import time; time.sleep(30)"],
+        [
+            sys.executable,
+            "-c",
+            f"from config import embedded; from pathlib import Path; "
+            f"embedded.ensure_redis(Path({str(data_dir)!r})); import time; time.sleep(30)",
+        ],
         cwd=embedded.Path(embedded.__file__).parent.parent,
-    )  # fmt: skip
+    )
     try:
         deadline = time.monotonic() + 20
         while not embedded.other_live_clients(data_dir):

@@ -27,10 +27,19 @@ class CompanySerializer(serializers.ModelSerializer):
     class Meta:
         model = Company
         fields = [
-            "id", "name", "slug", "timezone", "subscription_status", "screenshots_enabled",
-            "screenshot_interval_seconds", "screenshot_blur_level", "idle_timeout_seconds", "my_role",
-            "created_at", "updated_at",
-        ]  # fmt: skip
+            "id",
+            "name",
+            "slug",
+            "timezone",
+            "subscription_status",
+            "screenshots_enabled",
+            "screenshot_interval_seconds",
+            "screenshot_blur_level",
+            "idle_timeout_seconds",
+            "my_role",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = fields
 
 
@@ -181,10 +190,22 @@ class ProjectSerializer(serializers.ModelSerializer):
     class Meta:
         model = Project
         fields = [
-            "id", "company_id", "client_id", "name", "color", "billable", "hourly_rate_cents", "currency",
-            "estimate_seconds", "archived_at", "team_ids", "tracked_seconds", "open_task_count",
-            "created_at", "updated_at",
-        ]  # fmt: skip
+            "id",
+            "company_id",
+            "client_id",
+            "name",
+            "color",
+            "billable",
+            "hourly_rate_cents",
+            "currency",
+            "estimate_seconds",
+            "archived_at",
+            "team_ids",
+            "tracked_seconds",
+            "open_task_count",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = fields
 
     def get_team_ids(self, project: Project) -> list[str]:

@@ -201,8 +201,10 @@ class ClientViewSet(CompanyScopedViewSet, mixins.ListModelMixin, mixins.Retrieve
         membership = self.company_membership()
         self.require(permissions.can_manage_projects(membership))
         name = _validated(s.ClientWriteSerializer, request)["name"]
-        return Response(s.ClientSerializer(services.client_create(company=membership.company, name=name)).data,
-                        status=status.HTTP_201_CREATED)  # fmt: skip
+        return Response(
+            s.ClientSerializer(services.client_create(company=membership.company, name=name)).data,
+            status=status.HTTP_201_CREATED,
+        )
 
     @extend_schema(request=s.ClientWriteSerializer, responses={200: s.ClientSerializer})
     def partial_update(self, request, pk=None):

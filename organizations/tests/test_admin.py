@@ -209,8 +209,9 @@ def test_superuser_adds_anyone_to_a_company(client, world):
     assert membership(newcomer, world.bravo).role == Role.MANAGER
 
 
-@pytest.mark.parametrize("obj", ["bravo", "bravo_owner_membership", "bravo_team", "bravo_client", "bravo_project",
-                                 "bravo_invitation"])  # fmt: skip
+@pytest.mark.parametrize(
+    "obj", ["bravo", "bravo_owner_membership", "bravo_team", "bravo_client", "bravo_project", "bravo_invitation"]
+)
 def test_another_companys_object_does_not_exist_even_by_url(client, world, obj):
     target = membership(world.bravo_owner, world.bravo) if obj == "bravo_owner_membership" else getattr(world, obj)
     client.force_login(world.owner)

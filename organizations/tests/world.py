@@ -1,4 +1,5 @@
-"""The world every app's tests share (ARCHITECTURE: 13), registered in the root conftest: company A with one user per role, company B with an outsider,
+"""The world every app's tests share (ARCHITECTURE: 13), registered in the root conftest:
+company A with one user per role, company B with an outsider,
 each with a team, a client, projects and an invitation. Tokens are real access tokens of real
 device sessions, checked by the real authentication class."""
 
@@ -53,8 +54,13 @@ def world(db) -> World:
     outsider = UserFactory(name="Oscar Outsider")
     b = services.company_create(owner=outsider, name="Company B")
     w = World(a=a, b=b, users={"owner": owner, "outsider": outsider})
-    for role, company_role in [("admin", Role.ADMIN), ("manager", Role.MANAGER), ("lead", Role.MEMBER),
-                               ("member", Role.MEMBER), ("loner", Role.MEMBER)]:  # fmt: skip
+    for role, company_role in [
+        ("admin", Role.ADMIN),
+        ("manager", Role.MANAGER),
+        ("lead", Role.MEMBER),
+        ("member", Role.MEMBER),
+        ("loner", Role.MEMBER),
+    ]:
         w.users[role] = MembershipFactory(company=a, role=company_role, user__name=role.title()).user
     w.team = services.team_create(company=a, name="Design")
     services.team_member_add(team=w.team, user_id=w.users["lead"].id, role=TeamRole.LEAD)

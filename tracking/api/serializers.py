@@ -19,9 +19,19 @@ class TaskSerializer(serializers.ModelSerializer):
     class Meta:
         model = Task
         fields = [
-            "id", "project_id", "parent_id", "title", "status", "position", "estimate_seconds", "billing_type",
-            "hourly_rate_cents", "task_price_cents", "created_at", "updated_at",
-        ]  # fmt: skip
+            "id",
+            "project_id",
+            "parent_id",
+            "title",
+            "status",
+            "position",
+            "estimate_seconds",
+            "billing_type",
+            "hourly_rate_cents",
+            "task_price_cents",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = fields
 
 
@@ -39,9 +49,12 @@ class TaskNodeSerializer(TaskSerializer):
 
     def to_representation(self, node: dict) -> dict:
         data = TaskSerializer(context=self.context).to_representation(node["task"])
-        data.update(own_seconds=node["own_seconds"], total_seconds=node["total_seconds"],
-                    total_estimate_seconds=node["total_estimate_seconds"],
-                    children=[self.to_representation(child) for child in node["children"]])  # fmt: skip
+        data.update(
+            own_seconds=node["own_seconds"],
+            total_seconds=node["total_seconds"],
+            total_estimate_seconds=node["total_estimate_seconds"],
+            children=[self.to_representation(child) for child in node["children"]],
+        )
         return data
 
     def get_children(self, node) -> list[dict]:  # for the schema; to_representation fills it
@@ -83,9 +96,21 @@ class TimeEntrySerializer(serializers.ModelSerializer):
     class Meta:
         model = TimeEntry
         fields = [
-            "id", "company_id", "user_id", "project_id", "task_id", "description", "started_at", "ended_at",
-            "duration_seconds", "timezone", "billable", "source", "created_at", "updated_at",
-        ]  # fmt: skip
+            "id",
+            "company_id",
+            "user_id",
+            "project_id",
+            "task_id",
+            "description",
+            "started_at",
+            "ended_at",
+            "duration_seconds",
+            "timezone",
+            "billable",
+            "source",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = fields
 
 
@@ -109,8 +134,9 @@ class EntryCreateSerializer(serializers.Serializer):
     description = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
     started_at = serializers.DateTimeField()
     ended_at = serializers.DateTimeField(required=False, allow_null=True)
-    duration_seconds = serializers.IntegerField(min_value=1, max_value=MAX_ENTRY_SECONDS, required=False,
-                                                allow_null=True)  # fmt: skip
+    duration_seconds = serializers.IntegerField(
+        min_value=1, max_value=MAX_ENTRY_SECONDS, required=False, allow_null=True
+    )
     billable = serializers.BooleanField(required=False)
     timezone = serializers.CharField(max_length=64, required=False, validators=[validate_timezone])
 

@@ -175,8 +175,10 @@ class TimeEntryViewSet(ProjectResolvingMixin, CompanyScopedViewSet, mixins.ListM
     @extend_schema(responses={204: NO_CONTENT})
     def destroy(self, request, pk=None):
         entry = self.get_object()
-        self.require(permissions.can_edit_user_entries(self.membership_for(entry), entry.user_id),
-                     "You may not delete this entry.")  # fmt: skip
+        self.require(
+            permissions.can_edit_user_entries(self.membership_for(entry), entry.user_id),
+            "You may not delete this entry.",
+        )
         services.entry_delete(entry=entry)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -186,10 +188,14 @@ class TimeEntryViewSet(ProjectResolvingMixin, CompanyScopedViewSet, mixins.ListM
         data = _validated(s.TimerStartSerializer, request)
         _, membership = self.project_and_membership(data["project_id"])
         entry = services.timer_start(
-            membership=membership, project_id=data["project_id"], task_id=data.get("task_id"),
-            description=data["description"], started_at=data.get("started_at"), entry_id=data.get("id"),
+            membership=membership,
+            project_id=data["project_id"],
+            task_id=data.get("task_id"),
+            description=data["description"],
+            started_at=data.get("started_at"),
+            entry_id=data.get("id"),
             timezone_name=data.get("timezone"),
-        )  # fmt: skip
+        )
         return Response(s.TimeEntrySerializer(entry).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.TimerStopSerializer, responses={200: s.TimeEntrySerializer})

@@ -50,10 +50,13 @@ def test_start_current_stop(world):
 
 def test_start_stops_the_running_entry_at_the_new_start(world):
     api = world.api("member")
-    first = api.post("/api/v1/time-entries/start",
-                     {"project_id": str(world.project_open.id), "started_at": iso(T0)}).json()  # fmt: skip
-    second = api.post("/api/v1/time-entries/start",
-                      {"project_id": str(world.project_team.id), "started_at": iso(T0 + timedelta(minutes=90))})  # fmt: skip
+    first = api.post(
+        "/api/v1/time-entries/start", {"project_id": str(world.project_open.id), "started_at": iso(T0)}
+    ).json()
+    second = api.post(
+        "/api/v1/time-entries/start",
+        {"project_id": str(world.project_team.id), "started_at": iso(T0 + timedelta(minutes=90))},
+    )
     assert second.status_code == 201
     stopped = TimeEntry.objects.get(pk=first["id"])
     assert stopped.ended_at == T0 + timedelta(minutes=90)
@@ -66,8 +69,10 @@ def test_start_before_the_running_entry_is_409_and_changes_nothing(world):
     running = api.post(
         "/api/v1/time-entries/start", {"project_id": str(world.project_open.id), "started_at": iso(T0)}
     ).json()
-    response = api.post("/api/v1/time-entries/start",
-                        {"project_id": str(world.project_open.id), "started_at": iso(T0 - timedelta(hours=1))})  # fmt: skip
+    response = api.post(
+        "/api/v1/time-entries/start",
+        {"project_id": str(world.project_open.id), "started_at": iso(T0 - timedelta(hours=1))},
+    )
     body = assert_error(response, 409)
     assert body["conflicting_entry_ids"] == [running["id"]]
     assert TimeEntry.objects.get(pk=running["id"]).ended_at is None
@@ -78,8 +83,9 @@ def test_start_with_client_uuid_and_task(world):
 
     task = services.task_create(project=world.project_open, data={"title": "Design"})
     eid = "0190c9b4-7f1e-7abc-8000-0000000000aa"
-    response = world.api("member").post("/api/v1/time-entries/start",
-                                        {"id": eid, "project_id": str(world.project_open.id), "task_id": str(task.id)})  # fmt: skip
+    response = world.api("member").post(
+        "/api/v1/time-entries/start", {"id": eid, "project_id": str(world.project_open.id), "task_id": str(task.id)}
+    )
     assert response.status_code == 201
     assert (response.json()["id"], response.json()["task_id"]) == (eid, str(task.id))
 
@@ -108,17 +114,29 @@ def test_manual_entry_with_end_or_duration(world):
     a = manual(api, world.project_open, T0, T0 + timedelta(hours=2), description="Review")
     assert a.status_code == 201
     assert (a.json()["duration_seconds"], a.json()["source"]) == (7200, "MANUAL")
-    b = api.post("/api/v1/time-entries", {"project_id": str(world.project_open.id),
-                                          "started_at": iso(T0 + timedelta(hours=3)), "duration_seconds": 1800})  # fmt: skip
+    b = api.post(
+        "/api/v1/time-entries",
+        {
+            "project_id": str(world.project_open.id),
+            "started_at": iso(T0 + timedelta(hours=3)),
+            "duration_seconds": 1800,
+        },
+    )
     assert b.status_code == 201
     assert b.json()["ended_at"] == iso(T0 + timedelta(hours=3, minutes=30))
 
 
 def test_duration_across_a_dst_change_is_absolute_time(world):
     # Europe/Berlin springs forward at 02:00 on 2026-03-29: 00:30 to 03:30 local is two hours.
-    response = world.api("member").post("/api/v1/time-entries", {
-        "project_id": str(world.project_open.id), "started_at": "2026-03-29T00:30:00+01:00",
-        "ended_at": "2026-03-29T03:30:00+02:00", "timezone": "Europe/Berlin"})  # fmt: skip
+    response = world.api("member").post(
+        "/api/v1/time-entries",
+        {
+            "project_id": str(world.project_open.id),
+            "started_at": "2026-03-29T00:30:00+01:00",
+            "ended_at": "2026-03-29T03:30:00+02:00",
+            "timezone": "Europe/Berlin",
+        },
+    )
     assert response.status_code == 201
     assert response.json()["duration_seconds"] == 7200
     assert response.json()["started_at"] == "2026-03-28T23:30:00Z"
@@ -126,11 +144,17 @@ def test_duration_across_a_dst_change_is_absolute_time(world):
 
 @pytest.mark.parametrize(
     ("extra", "attr"),
-    [({}, "ended_at"), ({"ended_at": iso(T0 + timedelta(hours=1)), "duration_seconds": 60}, "duration_seconds"),
-     ({"ended_at": iso(T0)}, "ended_at"), ({"ended_at": iso(T0 - timedelta(hours=1))}, "ended_at"),
-     ({"duration_seconds": 0}, "duration_seconds"), ({"duration_seconds": 10**8}, "duration_seconds"),
-     ({"ended_at": "yesterday"}, "ended_at"), ({"description": "x" * 1001, "duration_seconds": 60}, "description")],
-)  # fmt: skip
+    [
+        ({}, "ended_at"),
+        ({"ended_at": iso(T0 + timedelta(hours=1)), "duration_seconds": 60}, "duration_seconds"),
+        ({"ended_at": iso(T0)}, "ended_at"),
+        ({"ended_at": iso(T0 - timedelta(hours=1))}, "ended_at"),
+        ({"duration_seconds": 0}, "duration_seconds"),
+        ({"duration_seconds": 10**8}, "duration_seconds"),
+        ({"ended_at": "yesterday"}, "ended_at"),
+        ({"description": "x" * 1001, "duration_seconds": 60}, "description"),
+    ],
+)
 def test_manual_entry_bad_input_is_400(world, extra, attr):
     response = world.api("member").post(
         "/api/v1/time-entries", {"project_id": str(world.project_open.id), "started_at": iso(T0), **extra}
@@ -160,8 +184,9 @@ def test_duplicate_client_id_is_409(world):
     api = world.api("member")
     eid = "0190c9b4-7f1e-7abc-8000-0000000000bb"
     assert manual(api, world.project_open, T0, T0 + timedelta(hours=1), id=eid).status_code == 201
-    body = assert_error(manual(api, world.project_open, T0 + timedelta(days=1), T0 + timedelta(days=1, hours=1),
-                               id=eid), 409)  # fmt: skip
+    body = assert_error(
+        manual(api, world.project_open, T0 + timedelta(days=1), T0 + timedelta(days=1, hours=1), id=eid), 409
+    )
     assert body["errors"][0]["code"] == "duplicate_id"
 
 
@@ -179,8 +204,9 @@ def test_edit_keeps_the_invariants(world):
     assert (moved.json()["duration_seconds"], moved.json()["description"]) == (5400, "y")
     clash = api.patch(f"/api/v1/time-entries/{a['id']}", {"ended_at": iso(T0 + timedelta(hours=2, minutes=30))})
     assert assert_error(clash, 409)["conflicting_entry_ids"] == [b["id"]]
-    assert_error(api.patch(f"/api/v1/time-entries/{a['id']}", {"started_at": iso(T0 + timedelta(hours=5))}), 400,
-                 attr="ended_at")  # fmt: skip
+    assert_error(
+        api.patch(f"/api/v1/time-entries/{a['id']}", {"started_at": iso(T0 + timedelta(hours=5))}), 400, attr="ended_at"
+    )
     assert_error(api.patch(f"/api/v1/time-entries/{a['id']}", {"project_id": str(world.project_archived.id)}), 409)
     assert TimeEntry.objects.get(pk=a["id"]).ended_at == T0 + timedelta(minutes=90)
 
@@ -212,10 +238,16 @@ def entries(world):
 
 @pytest.mark.parametrize(
     ("role", "sees"),
-    [("owner", {"owner", "manager", "lead", "member", "loner"}), ("admin", {"owner", "manager", "lead", "member", "loner"}),
-     ("manager", {"owner", "manager", "lead", "member", "loner"}), ("lead", {"lead", "member"}),
-     ("member", {"member"}), ("loner", {"loner"}), ("outsider", {"outsider"})],
-)  # fmt: skip
+    [
+        ("owner", {"owner", "manager", "lead", "member", "loner"}),
+        ("admin", {"owner", "manager", "lead", "member", "loner"}),
+        ("manager", {"owner", "manager", "lead", "member", "loner"}),
+        ("lead", {"lead", "member"}),
+        ("member", {"member"}),
+        ("loner", {"loner"}),
+        ("outsider", {"outsider"}),
+    ],
+)
 def test_list_shows_what_the_role_may_read(world, entries, role, sees):
     ids = {e["id"] for e in world.api(role).get("/api/v1/time-entries").json()["results"]}
     assert ids == {entries[r] for r in sees}
@@ -254,8 +286,9 @@ def test_who_may_edit_whose_entries(world, entries):
 def test_a_removed_member_cannot_start_or_read(world, entries):
     api = world.api("member")
     org_services.member_remove(membership=world.users["member"].memberships.get(company=world.a))
-    assert_error(api.post("/api/v1/time-entries/start", {"project_id": str(world.project_open.id)}), 400,
-                 attr="project_id")  # fmt: skip
+    assert_error(
+        api.post("/api/v1/time-entries/start", {"project_id": str(world.project_open.id)}), 400, attr="project_id"
+    )
     assert api.get("/api/v1/time-entries").json()["results"] == []
 
 
@@ -270,8 +303,13 @@ def test_project_tracked_seconds_and_open_tasks_are_real(world):
     body = api.get(f"/api/v1/projects/{world.project_open.id}").json()
     assert (body["tracked_seconds"], body["open_task_count"]) == (5400, 1)
     # a running entry counts up to now
-    TimeEntry.objects.create(company=world.a, user=world.users["loner"], project=world.project_open,
-                             started_at=timezone.now() - timedelta(minutes=10), source=Source.TIMER)  # fmt: skip
+    TimeEntry.objects.create(
+        company=world.a,
+        user=world.users["loner"],
+        project=world.project_open,
+        started_at=timezone.now() - timedelta(minutes=10),
+        source=Source.TIMER,
+    )
     assert api.get(f"/api/v1/projects/{world.project_open.id}").json()["tracked_seconds"] in range(
         5400 + 599, 5400 + 660
     )

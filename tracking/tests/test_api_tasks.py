@@ -17,17 +17,25 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 def _chain(project, depth: int, estimate: int = 0) -> list[Task]:
     tasks, parent = [], None
     for level in range(depth):
-        parent = services.task_create(project=project, data={"title": f"L{level}", "parent_id": parent and parent.pk,
-                                                             "estimate_seconds": estimate})  # fmt: skip
+        parent = services.task_create(
+            project=project,
+            data={"title": f"L{level}", "parent_id": parent and parent.pk, "estimate_seconds": estimate},
+        )
         tasks.append(parent)
     return tasks
 
 
 def _track(world, task, hours: float, role="member", offset_hours=0):
     start = T0 + timedelta(hours=offset_hours)
-    TimeEntry.objects.create(company=world.a, user=world.users[role], project=task.project, task=task,
-                             started_at=start, ended_at=start + timedelta(hours=hours),
-                             duration_seconds=int(hours * 3600))  # fmt: skip
+    TimeEntry.objects.create(
+        company=world.a,
+        user=world.users[role],
+        project=task.project,
+        task=task,
+        started_at=start,
+        ended_at=start + timedelta(hours=hours),
+        duration_seconds=int(hours * 3600),
+    )
 
 
 def test_tree_rolls_up_seconds_and_estimates(world):
@@ -89,22 +97,27 @@ def test_moving_under_its_own_descendant_is_400(world):
 def test_parent_must_be_in_the_same_project(world):
     other = services.task_create(project=world.project_team, data={"title": "elsewhere"})
     task = services.task_create(project=world.project_open, data={"title": "here"})
-    assert_error(world.api("owner").patch(f"/api/v1/tasks/{task.id}", {"parent_id": str(other.id)}), 400,
-                 attr="parent_id")  # fmt: skip
-    response = world.api("owner").post("/api/v1/tasks", {"project_id": str(world.project_open.id), "title": "x",
-                                                         "parent_id": str(other.id)})  # fmt: skip
+    assert_error(
+        world.api("owner").patch(f"/api/v1/tasks/{task.id}", {"parent_id": str(other.id)}), 400, attr="parent_id"
+    )
+    response = world.api("owner").post(
+        "/api/v1/tasks", {"project_id": str(world.project_open.id), "title": "x", "parent_id": str(other.id)}
+    )
     assert_error(response, 400, attr="parent_id")
 
 
 @pytest.mark.parametrize(
     ("payload", "attr"),
-    [({"billing_type": "HOURLY_RATE"}, "hourly_rate_cents"),
-     ({"billing_type": "HOURLY_RATE", "hourly_rate_cents": 1, "task_price_cents": 1}, "task_price_cents"),
-     ({"billing_type": "TASK_PRICE"}, "task_price_cents"),
-     ({"billing_type": "TASK_PRICE", "task_price_cents": 1, "hourly_rate_cents": 1}, "hourly_rate_cents"),
-     ({"hourly_rate_cents": 5}, "hourly_rate_cents"), ({"billing_type": "BARTER"}, "billing_type"),
-     ({"title": ""}, "title")],
-)  # fmt: skip
+    [
+        ({"billing_type": "HOURLY_RATE"}, "hourly_rate_cents"),
+        ({"billing_type": "HOURLY_RATE", "hourly_rate_cents": 1, "task_price_cents": 1}, "task_price_cents"),
+        ({"billing_type": "TASK_PRICE"}, "task_price_cents"),
+        ({"billing_type": "TASK_PRICE", "task_price_cents": 1, "hourly_rate_cents": 1}, "hourly_rate_cents"),
+        ({"hourly_rate_cents": 5}, "hourly_rate_cents"),
+        ({"billing_type": "BARTER"}, "billing_type"),
+        ({"title": ""}, "title"),
+    ],
+)
 def test_billing_xor_and_input_validation(world, payload, attr):
     body = {"project_id": str(world.project_open.id), "title": "t", **payload}
     assert_error(world.api("owner").post("/api/v1/tasks", body), 400, attr=attr)
@@ -113,12 +126,23 @@ def test_billing_xor_and_input_validation(world, payload, attr):
 
 def test_create_edit_status_delete(world):
     api = world.api("member")  # a MEMBER manages tasks in projects they see
-    created = api.post("/api/v1/tasks", {"project_id": str(world.project_open.id), "title": "Write copy",
-                                         "billing_type": "TASK_PRICE", "task_price_cents": 50000})  # fmt: skip
+    created = api.post(
+        "/api/v1/tasks",
+        {
+            "project_id": str(world.project_open.id),
+            "title": "Write copy",
+            "billing_type": "TASK_PRICE",
+            "task_price_cents": 50000,
+        },
+    )
     assert created.status_code == 201
     tid = created.json()["id"]
-    assert api.patch(f"/api/v1/tasks/{tid}", {"billing_type": "HOURLY_RATE", "hourly_rate_cents": 9000,
-                                              "task_price_cents": None}).status_code == 200  # fmt: skip
+    assert (
+        api.patch(
+            f"/api/v1/tasks/{tid}", {"billing_type": "HOURLY_RATE", "hourly_rate_cents": 9000, "task_price_cents": None}
+        ).status_code
+        == 200
+    )
     assert api.post(f"/api/v1/tasks/{tid}/status", {"status": "DONE"}).json()["status"] == "DONE"
     assert_error(api.post(f"/api/v1/tasks/{tid}/status", {"status": "SLEEPING"}), 400, attr="status")
     child = services.task_create(project=world.project_open, data={"title": "child", "parent_id": tid})
@@ -136,8 +160,9 @@ def test_task_visibility_follows_projects(world):
         assert_error(api.get(f"/api/v1/tasks/{team_task.id}"), 404)
         assert_error(api.patch(f"/api/v1/tasks/{team_task.id}", {"title": "x"}), 404)
         assert_error(api.get(f"/api/v1/projects/{world.project_team.id}/tasks"), 404)
-        assert_error(api.post("/api/v1/tasks", {"project_id": str(world.project_team.id), "title": "x"}), 400,
-                     attr="project_id")  # fmt: skip
+        assert_error(
+            api.post("/api/v1/tasks", {"project_id": str(world.project_team.id), "title": "x"}), 400, attr="project_id"
+        )
     assert Task.objects.get(pk=team_task.pk).title == "team"
     listed = {t["id"] for t in world.api("loner").get("/api/v1/tasks").json()["results"]}
     assert str(team_task.id) not in listed

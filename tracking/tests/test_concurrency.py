@@ -52,11 +52,14 @@ def test_ten_concurrent_starts_leave_exactly_one_running(world):
 def test_start_racing_stop_leaves_a_consistent_state(world):
     user = world.users["member"]
     api = api_as(user)
-    api.post("/api/v1/time-entries/start", {"project_id": str(world.project_open.id),
-                                            "started_at": (T0).isoformat()})  # fmt: skip
+    api.post("/api/v1/time-entries/start", {"project_id": str(world.project_open.id), "started_at": (T0).isoformat()})
     a, b = api_as(user), api_as(user)
-    start, stop = _race([lambda: a.post("/api/v1/time-entries/start", {"project_id": str(world.project_open.id)}),
-                         lambda: b.post("/api/v1/time-entries/stop", {})])  # fmt: skip
+    start, stop = _race(
+        [
+            lambda: a.post("/api/v1/time-entries/start", {"project_id": str(world.project_open.id)}),
+            lambda: b.post("/api/v1/time-entries/stop", {}),
+        ]
+    )
     # something always runs when the stop arrives, so both succeed, in either order:
     # stop first -> the new timer runs alone; start first -> the stop stops the new timer
     assert (start.status_code, stop.status_code) == (201, 200)
@@ -71,8 +74,11 @@ def test_overlapping_manual_entries_in_parallel_exactly_one_survives(world):
     calls = []
     for i, c in enumerate(clients):  # eight different but pairwise-overlapping spans
         start = T0 + timedelta(minutes=i)
-        body = {"project_id": str(world.project_open.id), "started_at": start.isoformat(),
-                "ended_at": (start + timedelta(hours=1)).isoformat()}  # fmt: skip
+        body = {
+            "project_id": str(world.project_open.id),
+            "started_at": start.isoformat(),
+            "ended_at": (start + timedelta(hours=1)).isoformat(),
+        }
         calls.append(lambda c=c, body=body: c.post("/api/v1/time-entries", body))
     responses = _race(calls)
     assert sorted(r.status_code for r in responses) == [201] + [409] * 7

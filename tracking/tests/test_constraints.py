@@ -34,8 +34,9 @@ def test_an_overlap_is_refused_running_entries_included(world):
     _refused(_entry(world, start=T0 + timedelta(hours=1), end=T0 + timedelta(hours=3)), "tracking_entry_no_overlap")
     # a running entry occupies everything after its start
     _entry(world, start=T0 + timedelta(hours=5)).save()
-    _refused(_entry(world, start=T0 + timedelta(days=9), end=T0 + timedelta(days=9, hours=1)),
-             "tracking_entry_no_overlap")  # fmt: skip
+    _refused(
+        _entry(world, start=T0 + timedelta(days=9), end=T0 + timedelta(days=9, hours=1)), "tracking_entry_no_overlap"
+    )
 
 
 def test_touching_entries_and_other_users_do_not_overlap(world):
@@ -61,10 +62,21 @@ def test_tombstones_free_the_slot(world):
 
 @pytest.mark.parametrize(
     ("billing_type", "rate", "price"),
-    [(BillingType.NONE, 100, None), (BillingType.HOURLY_RATE, None, None), (BillingType.HOURLY_RATE, 100, 100),
-     (BillingType.TASK_PRICE, None, None), (BillingType.TASK_PRICE, 100, 500)],
-)  # fmt: skip
+    [
+        (BillingType.NONE, 100, None),
+        (BillingType.HOURLY_RATE, None, None),
+        (BillingType.HOURLY_RATE, 100, 100),
+        (BillingType.TASK_PRICE, None, None),
+        (BillingType.TASK_PRICE, 100, 500),
+    ],
+)
 def test_task_billing_xor_is_a_check_constraint(world, billing_type, rate, price):
-    task = Task(company=world.a, project=world.project_open, title="t", billing_type=billing_type,
-                hourly_rate_cents=rate, task_price_cents=price)  # fmt: skip
+    task = Task(
+        company=world.a,
+        project=world.project_open,
+        title="t",
+        billing_type=billing_type,
+        hourly_rate_cents=rate,
+        task_price_cents=price,
+    )
     _refused(task, "tracking_task_billing_xor")
