@@ -10,7 +10,7 @@ from django.urls import reverse
 from accounts.tests.factories import PASSWORD
 from organizations.tests.test_admin import form_data
 from tracking import services
-from tracking.models import Task, TimeEntry
+from tracking.models import TimeEntry
 
 pytestmark = pytest.mark.django_db
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
