@@ -126,20 +126,24 @@ def test_manual_entry_with_end_or_duration(world):
     assert b.json()["ended_at"] == iso(T0 + timedelta(hours=3, minutes=30))
 
 
-def test_duration_across_a_dst_change_is_absolute_time(world):
-    # Europe/Berlin springs forward at 02:00 on 2026-03-29: 00:30 to 03:30 local is two hours.
+@pytest.mark.parametrize(
+    ("tz", "start", "end", "seconds", "utc_start"),
+    [
+        # Europe/Berlin springs forward at 02:00 on 2026-03-29: 00:30 to 03:30 local is two hours
+        ("Europe/Berlin", "2026-03-29T00:30:00+01:00", "2026-03-29T03:30:00+02:00", 7200, "2026-03-28T23:30:00Z"),
+        # America/New_York falls back at 02:00 on 2026-11-01: 00:30 to 02:30 local is three hours
+        ("America/New_York", "2026-11-01T00:30:00-04:00", "2026-11-01T02:30:00-05:00", 10800, "2026-11-01T04:30:00Z"),
+    ],
+)
+def test_duration_across_a_dst_change_is_absolute_time(world, tz, start, end, seconds, utc_start):
     response = world.api("member").post(
         "/api/v1/time-entries",
-        {
-            "project_id": str(world.project_open.id),
-            "started_at": "2026-03-29T00:30:00+01:00",
-            "ended_at": "2026-03-29T03:30:00+02:00",
-            "timezone": "Europe/Berlin",
-        },
+        {"project_id": str(world.project_open.id), "started_at": start, "ended_at": end, "timezone": tz},
     )
     assert response.status_code == 201
-    assert response.json()["duration_seconds"] == 7200
-    assert response.json()["started_at"] == "2026-03-28T23:30:00Z"
+    assert response.json()["duration_seconds"] == seconds
+    assert response.json()["started_at"] == utc_start
+    assert response.json()["timezone"] == tz
 
 
 @pytest.mark.parametrize(
