@@ -18,6 +18,7 @@ from accounts.models import User, normalize_email
 from accounts.tokens import hash_token, new_opaque_token
 from common.exceptions import ConflictError, GoneError, InvalidInput, NotFoundError
 from common.models import uuid7
+from organizations import events
 from organizations.models import (
     Client,
     Company,
@@ -309,6 +310,7 @@ def project_create(*, company: Company, data: dict) -> Project:
     project.save()
     if data.get("team_ids"):
         _set_teams(project, data["team_ids"])
+    events.project_changed(project)
     return project
 
 
@@ -324,6 +326,7 @@ def project_update(*, project: Project, data: dict) -> Project:
         project.save(update_fields=[*fields, "updated_at"])
     if "team_ids" in data:
         _set_teams(project, data["team_ids"] or [])
+    events.project_changed(project)
     return project
 
 
@@ -332,6 +335,7 @@ def project_archive(*, project: Project) -> Project:
     if project.archived_at is None:
         project.archived_at = timezone.now()
         project.save(update_fields=["archived_at", "updated_at"])
+        events.project_changed(project)
     return project
 
 
@@ -340,4 +344,5 @@ def project_unarchive(*, project: Project) -> Project:
     if project.archived_at is not None:
         project.archived_at = None
         project.save(update_fields=["archived_at", "updated_at"])
+        events.project_changed(project)
     return project

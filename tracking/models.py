@@ -39,6 +39,8 @@ class Task(BaseModel):
     billing_type = models.CharField(max_length=16, choices=BillingType.choices, default=BillingType.NONE)
     hourly_rate_cents = models.PositiveIntegerField(null=True, blank=True)
     task_price_cents = models.PositiveIntegerField(null=True, blank=True)
+    # Last-writer-wins clock for sync (the server's clock for REST writes).
+    client_updated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta(BaseModel.Meta):
         ordering = ("position", "created_at", "id")

@@ -19,7 +19,10 @@ from accounts.models import User
 from common.exceptions import ConflictError, InvalidInput
 from organizations import permissions
 from organizations.models import Membership, Project
+from sync.models import Tombstone
+from tracking import events
 from tracking.models import BillingType, Source, Task, TimeEntry
+from tracking.selectors import subtree_ids
 
 # --------------------------------------------------------------------------- helpers
 
@@ -139,6 +142,7 @@ def timer_start(
     entry_id: uuid.UUID | None = None,
     timezone_name: str | None = None,
     source: str = Source.TIMER,
+    client_updated_at: datetime | None = None,
 ) -> TimeEntry:
     """Start a timer; a running one is stopped at the new start, in the same transaction."""
     user = membership.user
@@ -154,6 +158,7 @@ def timer_start(
                 "The running timer started after this start.", code="overlap", entry_ids=[str(running.pk)]
             )
         _stop(running, started_at)
+        events.entry_changed(running, "timer.stopped")
     entry = TimeEntry(
         company_id=project.company_id,
         user=user,
@@ -164,19 +169,21 @@ def timer_start(
         timezone=timezone_name or user.timezone,
         billable=project.billable,
         source=source,
-        client_updated_at=timezone.now(),
+        client_updated_at=client_updated_at or timezone.now(),
     )
     if entry_id is not None:
         entry.id = entry_id
-    return _save_entry(entry)
+    _save_entry(entry)
+    events.entry_changed(entry, "timer.started")
+    return entry
 
 
-def _stop(entry: TimeEntry, ended_at: datetime) -> TimeEntry:
+def _stop(entry: TimeEntry, ended_at: datetime, client_updated_at: datetime | None = None) -> TimeEntry:
     if ended_at <= entry.started_at:
         raise InvalidInput("A timer cannot stop before it started.", code="ends_before_start", attr="ended_at")
     entry.ended_at = ended_at
     entry.duration_seconds = _duration(entry.started_at, ended_at)
-    entry.client_updated_at = timezone.now()
+    entry.client_updated_at = client_updated_at or timezone.now()
     return _save_entry(entry, update_fields=["ended_at", "duration_seconds", "client_updated_at", "updated_at"])
 
 
@@ -186,7 +193,9 @@ def timer_stop(*, user: User, ended_at: datetime | None = None) -> TimeEntry:
     running = TimeEntry.objects.filter(user=user, ended_at__isnull=True, deleted_at__isnull=True).first()
     if running is None:
         raise ConflictError("No timer is running.", code="not_running")
-    return _stop(running, ended_at or timezone.now())
+    _stop(running, ended_at or timezone.now())
+    events.entry_changed(running, "timer.stopped")
+    return running
 
 
 # --------------------------------------------------------------------------- manual entries
@@ -203,7 +212,9 @@ def _end_from(data: dict, started_at: datetime) -> datetime:
 
 
 @transaction.atomic
-def entry_create(*, membership: Membership, data: dict, source: str = Source.MANUAL) -> TimeEntry:
+def entry_create(
+    *, membership: Membership, data: dict, source: str = Source.MANUAL, client_updated_at: datetime | None = None
+) -> TimeEntry:
     """A finished entry: ``started_at`` plus ``ended_at`` or ``duration_seconds``."""
     user = membership.user
     project = resolve_project(membership=membership, project_id=data["project_id"])
@@ -226,22 +237,27 @@ def entry_create(*, membership: Membership, data: dict, source: str = Source.MAN
         timezone=data.get("timezone") or user.timezone,
         billable=data.get("billable", project.billable),
         source=source,
-        client_updated_at=timezone.now(),
+        client_updated_at=client_updated_at or timezone.now(),
     )
     if data.get("id") is not None:
         entry.id = data["id"]
-    return _save_entry(entry)
+    _save_entry(entry)
+    events.entry_changed(entry, "entry.upserted")
+    return entry
 
 
 EDITABLE = ("description", "billable", "timezone")
 
 
 @transaction.atomic
-def entry_update(*, entry: TimeEntry, membership: Membership, data: dict) -> TimeEntry:
+def entry_update(
+    *, entry: TimeEntry, membership: Membership, data: dict, client_updated_at: datetime | None = None
+) -> TimeEntry:
     """Edit an entry, keeping every invariant. ``membership`` is the editor's (it decides
     which projects the entry may move to)."""
     _lock_user(entry.user_id)
     entry = TimeEntry.objects.select_for_update().get(pk=entry.pk)
+    was_running = entry.ended_at is None
     fields = [f for f in EDITABLE if f in data]
     for field in fields:
         setattr(entry, field, data[field])
@@ -271,17 +287,20 @@ def entry_update(*, entry: TimeEntry, membership: Membership, data: dict) -> Tim
             raise InvalidInput(ENDS_BEFORE_START, code="ends_before_start", attr="ended_at")
         entry.duration_seconds = _duration(entry.started_at, entry.ended_at)
         fields.append("duration_seconds")
-    entry.client_updated_at = timezone.now()
-    return _save_entry(entry, update_fields=[*dict.fromkeys(fields), "client_updated_at", "updated_at"])
+    entry.client_updated_at = client_updated_at or timezone.now()
+    _save_entry(entry, update_fields=[*dict.fromkeys(fields), "client_updated_at", "updated_at"])
+    events.entry_changed(entry, "timer.stopped" if was_running and entry.ended_at else "entry.upserted")
+    return entry
 
 
 @transaction.atomic
-def entry_delete(*, entry: TimeEntry) -> TimeEntry:
+def entry_delete(*, entry: TimeEntry, client_updated_at: datetime | None = None) -> TimeEntry:
     """A tombstone: hidden from reads (and from the invariants), kept for sync."""
     if entry.deleted_at is None:
         entry.deleted_at = timezone.now()
-        entry.client_updated_at = entry.deleted_at
+        entry.client_updated_at = client_updated_at or entry.deleted_at
         entry.save(update_fields=["deleted_at", "client_updated_at", "updated_at"])
+        events.entry_changed(entry, "entry.deleted")
     return entry
 
 
@@ -331,27 +350,29 @@ def _resolve_parent(project: Project, parent_id) -> Task | None:
 
 def descendant_ids(task: Task) -> set:
     """The task's subtree (itself included), in one recursive query."""
-    from tracking.selectors import subtree_ids
-
     return set(subtree_ids(task.pk))
 
 
 @transaction.atomic
-def task_create(*, project: Project, data: dict) -> Task:
+def task_create(*, project: Project, data: dict, client_updated_at: datetime | None = None) -> Task:
     _lock_tree(project.pk)
     task = Task(company_id=project.company_id, project=project, **{k: v for k, v in data.items() if k in TASK_FIELDS})
     task.parent = _resolve_parent(project, data.get("parent_id"))
     if data.get("id") is not None:
         if Task.objects.filter(pk=data["id"]).exists():
             raise ConflictError("A task with this id already exists.", code="duplicate_id", attr="id")
+        if Tombstone.objects.filter(entity_id=data["id"]).exists():
+            raise ConflictError("A task with this id was deleted; ids are never reused.", code="deleted", attr="id")
         task.id = data["id"]
     _validate_billing(task)
+    task.client_updated_at = client_updated_at or timezone.now()
     task.save()
+    events.task_changed(task)
     return task
 
 
 @transaction.atomic
-def task_update(*, task: Task, data: dict) -> Task:
+def task_update(*, task: Task, data: dict, client_updated_at: datetime | None = None) -> Task:
     _lock_tree(task.project_id)
     task = Task.objects.select_for_update().get(pk=task.pk)
     fields = [k for k in data if k in TASK_FIELDS]
@@ -364,18 +385,25 @@ def task_update(*, task: Task, data: dict) -> Task:
         task.parent = parent
         fields.append("parent")
     _validate_billing(task)
-    task.save(update_fields=[*fields, "updated_at"])
+    task.client_updated_at = client_updated_at or timezone.now()
+    task.save(update_fields=[*fields, "client_updated_at", "updated_at"])
+    events.task_changed(task)
     return task
 
 
 @transaction.atomic
 def task_set_status(*, task: Task, status: str) -> Task:
     task.status = status
-    task.save(update_fields=["status", "updated_at"])
+    task.client_updated_at = timezone.now()
+    task.save(update_fields=["status", "client_updated_at", "updated_at"])
+    events.task_changed(task)
     return task
 
 
 @transaction.atomic
 def task_delete(*, task: Task) -> None:
-    """Deletes the subtree; time tracked on it stays, without a task."""
+    """Deletes the subtree; time tracked on it stays, without a task. Every deleted task gets a
+    task.deleted change and a tombstone, so no replayed upsert brings it back."""
+    subtree = list(Task.objects.filter(pk__in=subtree_ids(task.pk)))
+    events.tasks_deleted(subtree)
     task.delete()

@@ -1,0 +1,117 @@
+"""The one module that names realtime groups and shapes events (ARCHITECTURE: 7-8), and the
+one function domain apps call to record a change. It imports no domain app.
+
+Groups (channels group names):
+    u.<user>               the user's own devices
+    c.<company>.managers   OWNER, ADMIN and MANAGER dashboards of a company
+    c.<company>.all        every active member (projects without teams, their tasks)
+    t.<team>.leads         the team's LEADs (their members' entries)
+    t.<team>.all           the team's members (projects of that team, their tasks)
+    s.<session>            one device session's sockets (closed when it is revoked)
+
+Server -> client envelope: {"type": EVENT, "cursor": N, "company_id": ..., "data": {...}, "at": ...}
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from sync.models import Change
+
+EVENT_MESSAGE = "realtime.event"  # the consumer method that forwards an event to the socket
+CONTROL_MESSAGE = "realtime.control"  # close a socket (session revoked, membership changed)
+
+
+def user_group(user_id) -> str:
+    return f"u.{user_id}"
+
+
+def company_managers_group(company_id) -> str:
+    return f"c.{company_id}.managers"
+
+
+def company_all_group(company_id) -> str:
+    return f"c.{company_id}.all"
+
+
+def team_leads_group(team_id) -> str:
+    return f"t.{team_id}.leads"
+
+
+def team_all_group(team_id) -> str:
+    return f"t.{team_id}.all"
+
+
+def session_group(session_id) -> str:
+    return f"s.{session_id}"
+
+
+def envelope(*, event: str, cursor: int | None, company_id, data: dict, at: datetime) -> dict:
+    return {
+        "type": event,
+        "cursor": cursor,
+        "company_id": str(company_id) if company_id else None,
+        "data": data,
+        "at": at.isoformat().replace("+00:00", "Z"),
+    }
+
+
+def record_change(
+    *,
+    company_id,
+    entity: str,
+    entity_id,
+    action: str,
+    event: str,
+    payload: dict,
+    user_id=None,
+    project_id=None,
+) -> Change:
+    """Append to the change log inside the caller's transaction; it is numbered and published
+    to sockets after commit (a rollback leaves no trace, a crash after commit leaves an
+    unsequenced row that the next sequencer or the beat safety net picks up)."""
+    change = Change.objects.create(
+        company_id=company_id,
+        user_id=user_id,
+        project_id=project_id,
+        entity=entity,
+        entity_id=entity_id,
+        action=action,
+        event=event,
+        payload=payload,
+        at=timezone.now(),
+    )
+    _flush_after_commit()
+    return change
+
+
+def _flush_after_commit() -> None:
+    """Register one flush per transaction. A callback registered inside a savepoint that rolls
+    back is dropped by Django together with the savepoint, so checking for a live registration
+    is safe; robust: a channel-layer outage after commit must not fail the request."""
+    connection = transaction.get_connection()
+    if not any(callback is _flush for _, callback, _ in connection.run_on_commit):
+        transaction.on_commit(_flush, robust=True)
+
+
+def _flush() -> None:
+    from sync.sequencer import sequence_and_publish  # sync's upper layer: imported late, no cycle
+
+    sequence_and_publish()
+
+
+def send_to_groups(groups: list[str], message: dict) -> None:
+    """Low-level: one message to several groups, from sync code (workers and web alike)."""
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+
+    async def _send():
+        for group in groups:
+            await layer.group_send(group, message)
+
+    async_to_sync(_send)()

@@ -1,0 +1,42 @@
+"""Reads of the change log, filtered by the same role rules as the REST reads."""
+
+from __future__ import annotations
+
+from functools import reduce
+from operator import or_
+
+from django.db.models import Max, Q, QuerySet
+
+from organizations import permissions
+from organizations.models import Membership
+from sync.models import Change, SyncState
+
+
+def visible_changes_q(m: Membership) -> Q:
+    """Entries by whose they are (readable_users_q), tasks and projects by project visibility."""
+    entries = Q(entity="time_entry") & permissions.readable_users_q(m)
+    structure = (
+        Q(company_id=m.company_id)
+        & ~Q(entity="time_entry")
+        & Q(project_id__in=permissions.visible_projects(m).values("pk"))
+    )
+    return entries | structure
+
+
+def change_list(*, memberships: list[Membership], after: int, upto: int | None = None) -> QuerySet[Change]:
+    """Numbered changes after ``after`` (and up to ``upto``) the caller may see, in order."""
+    if not memberships:
+        return Change.objects.none()
+    qs = Change.objects.filter(reduce(or_, [visible_changes_q(m) for m in memberships]), cursor__gt=after)
+    if upto is not None:
+        qs = qs.filter(cursor__lte=upto)
+    return qs.order_by("cursor")
+
+
+def head_cursor() -> int:
+    return Change.objects.aggregate(n=Max("cursor"))["n"] or 0
+
+
+def pruned_below() -> int:
+    state = SyncState.objects.filter(pk=1).first()
+    return state.pruned_below if state else 0
