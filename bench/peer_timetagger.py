@@ -31,6 +31,7 @@ import math
 import os
 import platform
 import random
+import signal
 import sys
 import threading
 import time
@@ -338,6 +339,7 @@ def parse_args(argv):
 
 def main(argv=None) -> int:
     a = parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally/__exit__ that stops the server
     push_users = {n: [f"push{n}c{j}-u{i}" for i in range(n)] for j, n in enumerate(a.clients)}
     upd_user = "updates-user"
     all_users = [u for us in push_users.values() for u in us] + ([upd_user] if a.updates_records else [])

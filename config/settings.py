@@ -37,6 +37,33 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[] if PRODUCTION else ["127.0.
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # Absolute base used in links we send out (password reset, invitations).
 PUBLIC_URL = env.url("PUBLIC_URL", default="http://127.0.0.1:8000").geturl().rstrip("/")
+PORT = env.int("PORT", default=8000)  # where `make run` serves
+# Web processes `runstack` starts on its one listening socket (one per core is the rule).
+WEB_CONCURRENCY = env.int("WEB_CONCURRENCY", default=2)
+if not 1 <= PORT <= 65535 or WEB_CONCURRENCY < 1:
+    raise ImproperlyConfigured("PORT must be 1-65535 and WEB_CONCURRENCY at least 1")
+
+
+def _origin(url: str, name: str) -> str:
+    parts = urlsplit(url.strip().lower())
+    if parts.scheme not in {"http", "https"} or not parts.netloc or parts.path not in {"", "/"}:
+        raise ImproperlyConfigured(f"{name}: {url!r} is not an origin like https://stint.example.com")
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+# Browser origins whose pages may open /ws/realtime/ (a socket from any other Origin is refused;
+# a socket with no Origin, a desktop app, must bring a token or ticket). Default: PUBLIC_URL's
+# origin, plus http://<host>:$PORT for every plain ALLOWED_HOSTS name (the local `make run`).
+REALTIME_ALLOWED_ORIGINS = sorted(
+    {
+        _origin(o, "REALTIME_ALLOWED_ORIGINS")
+        for o in env.list(
+            "REALTIME_ALLOWED_ORIGINS",
+            default=[PUBLIC_URL]
+            + [f"http://{h}:{PORT}" for h in ALLOWED_HOSTS if h and "*" not in h and not h.startswith(".")],
+        )
+    }
+)
 
 DATA_DIR = Path(env.str("DATA_DIR", default=str(BASE_DIR / ".data"))).resolve()
 
@@ -166,7 +193,18 @@ CACHES = {
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{CACHE_KEY_PREFIX}:asgi"},
+        "CONFIG": {
+            "hosts": [REDIS_URL],
+            "prefix": f"{CACHE_KEY_PREFIX}:asgi",
+            # Messages a socket's channel holds before channels-redis silently drops the rest
+            # (default 100). A burst (a sync batch, a bulk import) fans out one message per
+            # change to every dashboard; 1500 absorbs that while the consumer drains. What is
+            # dropped anyway is refilled from the change log by the consumer's gap check.
+            "capacity": 1500,
+            # A channel of a process that died stays in its groups this long. The consumer
+            # re-joins its groups hourly, so live sockets never age out (default: a day).
+            "group_expiry": 2 * 3600,
+        },
     }
 }
 

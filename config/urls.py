@@ -8,6 +8,7 @@ api_v1 = [
     path("", include("accounts.api.urls")),
     path("", include("organizations.api.urls")),
     path("", include("tracking.api.urls")),
+    path("", include("sync.api.urls")),
 ]
 
 urlpatterns = [

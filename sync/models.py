@@ -44,9 +44,11 @@ class Change(models.Model):
 
 
 class SyncState(models.Model):
-    """One row: the lowest cursor still held (older ones were pruned: 410 below it)."""
+    """One row: the last cursor handed out (never goes back, even when every change is
+    pruned) and the cursor below which changes were pruned (410 for older cursors)."""
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    head = models.BigIntegerField(default=0)
     pruned_below = models.BigIntegerField(default=0)
 
     def __str__(self) -> str:
@@ -69,12 +71,14 @@ class SyncItemKey(models.Model):
 
 
 class Tombstone(models.Model):
-    """An entity id that was deleted for good (tasks are deleted, not soft-deleted): a replayed
+    """An entity id that was deleted for good: a task (tasks are deleted, not soft-deleted), or
+    any id whose delete reached the server before its create (a reordered delivery). A replayed
     or late upsert must never bring it back. Kept forever; ids are never reused."""
 
     entity = models.CharField(max_length=32)
     entity_id = models.UUIDField(primary_key=True)
-    company_id = models.UUIDField()
+    # Null when a client deleted an id the server never saw (the delete overtook the create).
+    company_id = models.UUIDField(null=True)
     deleted_at = models.DateTimeField()
 
     def __str__(self) -> str:

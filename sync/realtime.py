@@ -14,12 +14,17 @@ Server -> client envelope: {"type": EVENT, "cursor": N, "company_id": ..., "data
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
 
 from sync.models import Change
+
+# Ids of the changes recorded while a collector is active (the sync batch wants its own).
+_collector: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("change_collector", default=None)
 
 EVENT_MESSAGE = "realtime.event"  # the consumer method that forwards an event to the socket
 CONTROL_MESSAGE = "realtime.control"  # close a socket (session revoked, membership changed)
@@ -84,8 +89,23 @@ def record_change(
         payload=payload,
         at=timezone.now(),
     )
+    collected = _collector.get()
+    if collected is not None:
+        collected.append(change.id)
     _flush_after_commit()
     return change
+
+
+@contextlib.contextmanager
+def collect_changes():
+    """Collect the ids of the changes recorded inside the block (rolled-back ones included:
+    look them up again to keep the survivors)."""
+    ids: list[int] = []
+    token = _collector.set(ids)
+    try:
+        yield ids
+    finally:
+        _collector.reset(token)
 
 
 def _flush_after_commit() -> None:

@@ -1,3 +1,9 @@
-"""WebSocket routes. /ws/realtime/ arrives with the sync and realtime issue."""
+"""WebSocket routes (SPEC: Realtime)."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from sync.consumers import RealtimeConsumer
+
+websocket_urlpatterns = [
+    path("ws/realtime/", RealtimeConsumer.as_asgi()),
+]

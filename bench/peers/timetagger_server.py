@@ -256,6 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--users", type=int, default=1, help="number of users user0..userN-1 (default 1)")
     ap.add_argument("--seconds", type=float, default=60.0, help="serve this long, then stop (default 60)")
     args = ap.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the server and remove its data dir
     users = [f"user{i}" for i in range(args.users)]
     with TimeTaggerServer(users=users, max_lifetime=args.seconds + 30) as srv:
         print(

@@ -1,0 +1,33 @@
+"""POST /api/v1/realtime/ticket (SPEC: Realtime): a single-use, 30-second ticket for
+``/ws/realtime/?ticket=``, so no long-lived token lands in an access log."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.authentication import SessionJWTAuthentication
+from sync.tickets import ticket_issue
+
+
+class TicketSerializer(serializers.Serializer):
+    ticket = serializers.CharField()
+    expires_at = serializers.DateTimeField()
+
+
+class RealtimeTicketView(APIView):
+    # Desktop and mobile clients come with their bearer token; the dashboard with its Django
+    # session (SessionAuthentication enforces CSRF on this POST).
+    authentication_classes = [SessionJWTAuthentication, SessionAuthentication]
+
+    @extend_schema(request=None, responses={201: TicketSerializer}, tags=["realtime"])
+    def post(self, request):
+        # A token-authenticated caller's ticket is bound to its device session, so revoking
+        # that session closes the socket too; the dashboard has no device session (None).
+        ticket, expires_at = ticket_issue(user=request.user, session_id=getattr(request, "session_id", None))
+        return Response(
+            TicketSerializer({"ticket": ticket, "expires_at": expires_at}).data, status=status.HTTP_201_CREATED
+        )

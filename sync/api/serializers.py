@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from accounts.models import validate_timezone
+from tracking.api.serializers import MAX_ENTRY_SECONDS, MAX_SECONDS
+from tracking.models import BillingType, TaskStatus
+
+MAX_BATCH_ITEMS = 1000
+
+
+class ChangesQuerySerializer(serializers.Serializer):
+    cursor = serializers.IntegerField(min_value=0, required=False)
+    limit = serializers.IntegerField(min_value=1, max_value=1000, default=500)
+
+
+class ChangeSerializer(serializers.Serializer):
+    cursor = serializers.IntegerField()
+    entity = serializers.CharField()
+    id = serializers.UUIDField(source="entity_id")
+    action = serializers.CharField()
+    data = serializers.JSONField(source="payload")
+    at = serializers.DateTimeField()
+
+
+class ChangesPageSerializer(serializers.Serializer):
+    changes = ChangeSerializer(many=True)
+    next_cursor = serializers.IntegerField()
+    has_more = serializers.BooleanField()
+
+
+class BatchItemSerializer(serializers.Serializer):
+    """The envelope of one item; ``data`` is checked per entity and action afterwards."""
+
+    idempotency_key = serializers.CharField(max_length=255)
+    entity = serializers.ChoiceField(choices=["time_entry", "task"])
+    action = serializers.ChoiceField(choices=["upsert", "delete"])
+    data = serializers.DictField()
+    client_updated_at = serializers.DateTimeField()
+
+
+class BatchSerializer(serializers.Serializer):
+    device_id = serializers.CharField(max_length=100)
+    items = BatchItemSerializer(many=True, allow_empty=True, max_length=MAX_BATCH_ITEMS)
+
+
+class EntryDataSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    project_id = serializers.UUIDField(required=False)
+    task_id = serializers.UUIDField(required=False, allow_null=True)
+    description = serializers.CharField(max_length=1000, required=False, allow_blank=True)
+    started_at = serializers.DateTimeField(required=False)
+    ended_at = serializers.DateTimeField(required=False, allow_null=True)
+    duration_seconds = serializers.IntegerField(
+        min_value=1, max_value=MAX_ENTRY_SECONDS, required=False, allow_null=True
+    )
+    billable = serializers.BooleanField(required=False)
+    timezone = serializers.CharField(max_length=64, required=False, validators=[validate_timezone])
+
+
+class TaskDataSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    project_id = serializers.UUIDField(required=False)
+    parent_id = serializers.UUIDField(required=False, allow_null=True)
+    title = serializers.CharField(max_length=255, required=False)
+    status = serializers.ChoiceField(choices=TaskStatus.choices, required=False)
+    position = serializers.IntegerField(min_value=-(10**6), max_value=10**6, required=False)
+    estimate_seconds = serializers.IntegerField(min_value=0, max_value=MAX_SECONDS, required=False, allow_null=True)
+    billing_type = serializers.ChoiceField(choices=BillingType.choices, required=False)
+    hourly_rate_cents = serializers.IntegerField(min_value=0, max_value=MAX_SECONDS, required=False, allow_null=True)
+    task_price_cents = serializers.IntegerField(min_value=0, max_value=MAX_SECONDS, required=False, allow_null=True)
+
+
+class DeleteDataSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+
+
+DATA_SERIALIZERS = {
+    ("time_entry", "upsert"): EntryDataSerializer,
+    ("task", "upsert"): TaskDataSerializer,
+    ("time_entry", "delete"): DeleteDataSerializer,
+    ("task", "delete"): DeleteDataSerializer,
+}
+
+
+class ConflictSerializer(serializers.Serializer):
+    idempotency_key = serializers.CharField()
+    reason = serializers.CharField()
+    server = serializers.JSONField(allow_null=True)
+    detail = serializers.CharField(required=False)
+
+
+class BatchResultSerializer(serializers.Serializer):
+    processed = serializers.IntegerField()
+    skipped = serializers.IntegerField()
+    conflicts = ConflictSerializer(many=True)
+    cursor = serializers.IntegerField(allow_null=True)

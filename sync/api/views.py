@@ -1,0 +1,77 @@
+"""Sync endpoints for desktop clients (SPEC: Sync). Thin: validate, call sync services."""
+
+from __future__ import annotations
+
+from django.db import connection
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from common.exceptions import Gone, PayloadTooLarge
+from organizations import permissions
+from sync import selectors, services
+from sync.api import serializers as s
+from sync.sequencer import sequence_and_publish
+
+
+@extend_schema(tags=["sync"])
+class ChangesView(APIView):
+    @extend_schema(
+        parameters=[s.ChangesQuerySerializer],
+        responses={200: s.ChangesPageSerializer, 410: OpenApiResponse(description="Cursor pruned")},
+    )
+    def get(self, request):
+        query = s.ChangesQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        cursor, limit = query.validated_data.get("cursor"), query.validated_data["limit"]
+        sequence_and_publish()  # number what just committed, so a pull right after a write sees it
+        head = selectors.head_cursor()
+        if cursor is None:  # where to start after a full resync
+            return Response({"changes": [], "next_cursor": head, "has_more": False})
+        if cursor < selectors.pruned_below() or cursor > head:
+            raise Gone("This cursor is no longer available: do a full resync.", code="cursor_gone")
+        memberships = list(permissions.active_memberships(request.user))
+        rows = list(selectors.change_list(memberships=memberships, after=cursor, upto=head)[: limit + 1])
+        has_more = len(rows) > limit
+        rows = rows[:limit]
+        next_cursor = rows[-1].cursor if has_more else head
+        return Response(
+            {"changes": s.ChangeSerializer(rows, many=True).data, "next_cursor": next_cursor, "has_more": has_more}
+        )
+
+
+@extend_schema(tags=["sync"])
+class BatchView(APIView):
+    @extend_schema(request=s.BatchSerializer, responses={200: s.BatchResultSerializer})
+    def post(self, request):
+        items = request.data.get("items") if isinstance(request.data, dict) else None
+        if isinstance(items, list) and len(items) > s.MAX_BATCH_ITEMS:
+            raise PayloadTooLarge(f"At most {s.MAX_BATCH_ITEMS} items per batch; nothing was applied.")
+        envelope = s.BatchSerializer(data=request.data)
+        envelope.is_valid(raise_exception=True)
+        valid, invalid = [], []
+        for item in envelope.validated_data["items"]:
+            data = s.DATA_SERIALIZERS[(item["entity"], item["action"])](data=item["data"])
+            if data.is_valid():
+                valid.append({**item, "data": dict(data.validated_data)})
+            else:
+                invalid.append(
+                    {
+                        "idempotency_key": item["idempotency_key"],
+                        "reason": "invalid",
+                        "server": None,
+                        "detail": _first_error(data.errors),
+                    }
+                )
+        memberships = list(permissions.active_memberships(request.user))
+        device_id = envelope.validated_data["device_id"]
+        result = services.batch_apply(user=request.user, memberships=memberships, device_id=device_id, items=valid)
+        result.conflicts = invalid + result.conflicts
+        if not connection.in_atomic_block:  # under an Idempotency-Key the request is one transaction
+            services.batch_finish(user=request.user, device_id=device_id, result=result)
+        return Response(s.BatchResultSerializer(result).data)
+
+
+def _first_error(errors: dict) -> str:
+    field, messages = next(iter(errors.items()))
+    return f"{field}: {messages[0] if isinstance(messages, list) else messages}"

@@ -1,0 +1,323 @@
+"""Batch push from desktop clients (SPEC: Sync). Each item is applied in its own savepoint
+through the tracking services the REST API uses: there is no second copy of the rules.
+
+Idempotency, twice over: an item's ``idempotency_key`` is remembered per user (at least 30
+days) and skipped when seen again; and every upsert names its entity ``id`` (clients create
+offline with their own UUIDs), so even a key the server forgot cannot create a second copy.
+Last writer wins by ``client_updated_at``: an item no newer than the write the server holds is
+a conflict carrying the server's version; so is an overlap. Deletes become tombstones."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import structlog
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from common.exceptions import ServiceError
+from organizations import permissions
+from organizations.models import Membership, Project
+from sync import realtime
+from sync.models import Change, SyncItemKey, SyncState, Tombstone
+from tracking import services as tracking
+from tracking.models import Source, Task, TimeEntry
+
+logger = structlog.get_logger(__name__)
+ITEM_KEY_RETENTION = timedelta(days=35)  # SPEC: at least 30 days
+CHANGE_RETENTION = timedelta(days=30)
+
+
+class SyncConflict(Exception):
+    def __init__(self, reason: str, server: dict | None, detail: str = ""):
+        super().__init__(reason)
+        self.reason, self.server, self.detail = reason, server, detail
+
+
+@dataclass
+class BatchResult:
+    processed: int = 0
+    skipped: int = 0
+    conflicts: list[dict] = field(default_factory=list)
+    cursor: int | None = None
+    change_ids: list[int] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- server versions
+
+
+def _entry_version(entry: TimeEntry | None) -> dict | None:
+    if entry is None:
+        return None
+    from tracking.api.serializers import TimeEntrySerializer
+
+    data = dict(TimeEntrySerializer(entry).data)
+    data["deleted_at"] = entry.deleted_at.isoformat() if entry.deleted_at else None
+    data["client_updated_at"] = entry.client_updated_at.isoformat() if entry.client_updated_at else None
+    return data
+
+
+def _task_version(task: Task | None) -> dict | None:
+    if task is None:
+        return None
+    from tracking.api.serializers import TaskSerializer
+
+    data = dict(TaskSerializer(task).data)
+    data["client_updated_at"] = task.client_updated_at.isoformat() if task.client_updated_at else None
+    return data
+
+
+def _stale(server_clock: datetime | None, client_clock: datetime) -> bool:
+    return server_clock is not None and client_clock <= server_clock
+
+
+# --------------------------------------------------------------------------- the batch
+
+
+class _Context:
+    """Per-batch lookups: the caller's memberships and the projects they see, resolved once."""
+
+    def __init__(self, user: User, memberships: list[Membership]):
+        self.user, self.memberships = user, memberships
+        self._projects: dict = {}
+
+    def project(self, project_id) -> tuple[Project, Membership]:
+        if project_id not in self._projects:
+            for membership in self.memberships:
+                project = permissions.visible_projects(membership).filter(pk=project_id).first()
+                if project is not None:
+                    self._projects[project_id] = (project, membership)
+                    break
+            else:
+                raise SyncConflict("not_found", None, "No such project.")
+        return self._projects[project_id]
+
+    def membership(self, company_id) -> Membership:
+        for membership in self.memberships:
+            if membership.company_id == company_id:
+                return membership
+        raise SyncConflict("not_found", None, "Not a member of this company.")
+
+
+@transaction.atomic
+def batch_apply(*, user: User, memberships: list[Membership], device_id: str, items: list[dict]) -> BatchResult:
+    result = BatchResult()
+    ctx = _Context(user, memberships)
+    keys = [item["idempotency_key"] for item in items]
+    seen = set(SyncItemKey.objects.filter(user=user, key__in=keys).values_list("key", flat=True))
+    with realtime.collect_changes() as change_ids:
+        for item in items:
+            _apply_item(ctx, item, seen, result)
+    result.change_ids = list(Change.objects.filter(id__in=change_ids).values_list("id", flat=True))
+    return result
+
+
+def _apply_item(ctx: _Context, item: dict, seen: set, result: BatchResult) -> None:
+    key = item["idempotency_key"]
+    if key in seen:  # applied before (this batch or an earlier delivery)
+        result.skipped += 1
+        return
+    try:
+        with transaction.atomic():  # this item's savepoint
+            applied = _apply(ctx, item)
+            SyncItemKey.objects.create(user=ctx.user, key=key)
+        seen.add(key)
+        if applied:
+            result.processed += 1
+        else:
+            result.skipped += 1
+    except SyncConflict as conflict:
+        result.conflicts.append(_conflict(key, conflict))
+    except ServiceError as exc:  # the tracking rules said no: overlap, archived project, ...
+        reason = "overlap" if exc.code in {"overlap", "already_running"} else (exc.code or "invalid")
+        result.conflicts.append(_conflict(key, SyncConflict(reason, _current_version(item), exc.message)))
+
+
+def batch_finish(*, user: User, device_id: str, result: BatchResult) -> BatchResult:
+    """After commit: number the batch's changes (publishing them), answer with the cursor of
+    the last one, and tell the user's devices once that a batch was applied."""
+    from sync.sequencer import sequence_and_publish
+
+    sequence_and_publish()
+    if result.change_ids:
+        result.cursor = (
+            Change.objects.filter(id__in=result.change_ids).order_by("-cursor").values_list("cursor", flat=True).first()
+        )
+    event = realtime.envelope(
+        event="sync.applied",
+        cursor=result.cursor,
+        company_id=None,
+        at=timezone.now(),
+        data={
+            "device_id": device_id,
+            "processed": result.processed,
+            "skipped": result.skipped,
+            "conflicts": len(result.conflicts),
+        },
+    )
+    try:
+        realtime.send_to_groups(
+            [realtime.user_group(user.pk)],
+            {"type": realtime.EVENT_MESSAGE, "event": event, "group": None, "prev": None},
+        )
+    except Exception:  # a notification; the batch itself is durable
+        logger.exception("sync_applied_publish_failed")
+    return result
+
+
+def _conflict(key: str, conflict: SyncConflict) -> dict:
+    body = {"idempotency_key": key, "reason": conflict.reason, "server": conflict.server}
+    if conflict.detail:
+        body["detail"] = conflict.detail
+    return body
+
+
+def _current_version(item: dict) -> dict | None:
+    entity_id = item["data"].get("id")
+    if not entity_id:
+        return None
+    if item["entity"] == "time_entry":
+        return _entry_version(TimeEntry.objects.filter(pk=entity_id).first())
+    return _task_version(Task.objects.filter(pk=entity_id).first())
+
+
+def _apply(ctx: _Context, item: dict) -> bool:
+    """Apply one item; True if it changed something, False if there was nothing to do."""
+    handler = {
+        ("time_entry", "upsert"): _entry_upsert,
+        ("time_entry", "delete"): _entry_delete,
+        ("task", "upsert"): _task_upsert,
+        ("task", "delete"): _task_delete,
+    }[(item["entity"], item["action"])]
+    return handler(ctx, item["data"], item["client_updated_at"])
+
+
+# --------------------------------------------------------------------------- time entries
+
+
+def _tombstone_unknown(entity: str, entity_id) -> bool:
+    """A delete for an id the server never saw: its create is still on the way (deliveries
+    were reordered). Remember the id as deleted so that create cannot bring it back."""
+    if TimeEntry.objects.filter(pk=entity_id).exists() or Task.objects.filter(pk=entity_id).exists():
+        raise SyncConflict("not_found", None, "No such entity of yours.")
+    _, created = Tombstone.objects.get_or_create(
+        entity_id=entity_id, defaults={"entity": entity, "company_id": None, "deleted_at": timezone.now()}
+    )
+    return created
+
+
+def _require(data: dict, *fields: str) -> None:
+    missing = [f for f in fields if data.get(f) is None]
+    if missing:
+        raise SyncConflict("invalid", None, f"Creating needs {', '.join(missing)}.")
+
+
+def _own_entry(ctx: _Context, entry_id) -> TimeEntry | None:
+    entry = TimeEntry.objects.select_for_update().filter(pk=entry_id).first()
+    if entry is not None and entry.user_id != ctx.user.pk:
+        # Another user's entry (or company): as if it did not exist, and never overwritten.
+        raise SyncConflict("not_found", None, "No such entry of yours.")
+    return entry
+
+
+def _entry_upsert(ctx: _Context, data: dict, clock: datetime) -> bool:
+    entry = _own_entry(ctx, data["id"])
+    if entry is None:
+        if Tombstone.objects.filter(entity_id=data["id"]).exists():
+            raise SyncConflict("deleted", None, "The entry was deleted.")
+        _require(data, "project_id", "started_at")
+        _, membership = ctx.project(data["project_id"])
+        if data.get("ended_at") is None and data.get("duration_seconds") is None:
+            tracking.timer_start(
+                membership=membership,
+                project_id=data["project_id"],
+                task_id=data.get("task_id"),
+                description=data.get("description", ""),
+                started_at=data["started_at"],
+                entry_id=data["id"],
+                timezone_name=data.get("timezone"),
+                source=Source.SYNC,
+                client_updated_at=clock,
+            )
+        else:
+            tracking.entry_create(membership=membership, data=data, source=Source.SYNC, client_updated_at=clock)
+        return True
+    if entry.deleted_at is not None:
+        raise SyncConflict("deleted", _entry_version(entry), "The entry was deleted.")
+    if _stale(entry.client_updated_at, clock):
+        raise SyncConflict("stale", _entry_version(entry), "The server holds a newer version.")
+    changes = {k: v for k, v in data.items() if k != "id"}
+    tracking.entry_update(
+        entry=entry, membership=ctx.membership(entry.company_id), data=changes, client_updated_at=clock
+    )
+    return True
+
+
+def _entry_delete(ctx: _Context, data: dict, clock: datetime) -> bool:
+    entry = _own_entry(ctx, data["id"])
+    if entry is None:
+        return _tombstone_unknown("time_entry", data["id"])
+    if entry.deleted_at is not None:
+        return False  # already gone: deleting again changes nothing
+    if _stale(entry.client_updated_at, clock):
+        raise SyncConflict("stale", _entry_version(entry), "The server holds a newer version.")
+    tracking.entry_delete(entry=entry, client_updated_at=clock)
+    return True
+
+
+# --------------------------------------------------------------------------- tasks
+
+
+def _task_upsert(ctx: _Context, data: dict, clock: datetime) -> bool:
+    if Tombstone.objects.filter(entity_id=data["id"]).exists():
+        raise SyncConflict("deleted", None, "The task was deleted.")
+    task = Task.objects.select_for_update().filter(pk=data["id"]).first()
+    if task is None:
+        _require(data, "project_id", "title")
+        project, membership = ctx.project(data["project_id"])
+        if not permissions.can_manage_tasks_in(membership, project):
+            raise SyncConflict("forbidden", None, "Your role does not allow changing tasks here.")
+        tracking.task_create(project=project, data=data, client_updated_at=clock)
+        return True
+    project, membership = ctx.project(task.project_id)
+    if not permissions.can_manage_tasks_in(membership, project):
+        raise SyncConflict("forbidden", _task_version(task), "Your role does not allow changing tasks here.")
+    if _stale(task.client_updated_at, clock):
+        raise SyncConflict("stale", _task_version(task), "The server holds a newer version.")
+    changes = {k: v for k, v in data.items() if k not in {"id", "project_id"}}
+    tracking.task_update(task=task, data=changes, client_updated_at=clock)
+    return True
+
+
+def _task_delete(ctx: _Context, data: dict, clock: datetime) -> bool:
+    task = Task.objects.select_for_update().filter(pk=data["id"]).first()
+    if task is None:
+        return _tombstone_unknown("task", data["id"])
+    project, membership = ctx.project(task.project_id)
+    if not permissions.can_manage_tasks_in(membership, project):
+        raise SyncConflict("forbidden", _task_version(task), "Your role does not allow changing tasks here.")
+    if _stale(task.client_updated_at, clock):
+        raise SyncConflict("stale", _task_version(task), "The server holds a newer version.")
+    tracking.task_delete(task=task)
+    return True
+
+
+# --------------------------------------------------------------------------- pruning
+
+
+@transaction.atomic
+def changes_prune(*, now: datetime | None = None) -> dict[str, int]:
+    """Drop changes older than 30 days and item keys older than 35; remember the lowest cursor
+    still held so older cursors get 410 (the client does a full resync)."""
+    now = now or timezone.now()
+    old = Change.objects.filter(at__lt=now - CHANGE_RETENTION, cursor__isnull=False)
+    newest_pruned = old.order_by("-cursor").values_list("cursor", flat=True).first()
+    deleted_changes, _ = old.delete()
+    if newest_pruned is not None:
+        state, _ = SyncState.objects.select_for_update().get_or_create(pk=1)
+        state.pruned_below = max(state.pruned_below, newest_pruned)
+        state.save(update_fields=["pruned_below"])
+    deleted_keys, _ = SyncItemKey.objects.filter(created_at__lt=now - ITEM_KEY_RETENTION).delete()
+    return {"changes": deleted_changes, "item_keys": deleted_keys}
