@@ -49,6 +49,7 @@ class SyncState(models.Model):
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     head = models.BigIntegerField(default=0)
+    published_upto = models.BigIntegerField(default=0)  # sent to the channel layer up to here
     pruned_below = models.BigIntegerField(default=0)
 
     def __str__(self) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
@@ -62,6 +63,29 @@ def envelope(*, event: str, cursor: int | None, company_id, data: dict, at: date
         "data": data,
         "at": at.isoformat().replace("+00:00", "Z"),
     }
+
+
+@dataclass(frozen=True)
+class ChangeSpec:
+    company_id: object
+    entity: str
+    entity_id: object
+    action: str
+    event: str
+    payload: dict
+    user_id: object = None
+    project_id: object = None
+
+
+def record_changes(specs: list[ChangeSpec]) -> list[Change]:
+    """Many changes in one INSERT (the sync batch's bulk path); same rules as record_change."""
+    now = timezone.now()
+    changes = Change.objects.bulk_create([Change(at=now, **vars(spec)) for spec in specs])
+    collected = _collector.get()
+    if collected is not None:
+        collected.extend(c.id for c in changes)
+    _flush_after_commit()
+    return changes
 
 
 def record_change(
@@ -117,7 +141,23 @@ def _flush_after_commit() -> None:
         transaction.on_commit(_flush, robust=True)
 
 
+# The sync batch numbers and publishes its own changes (publishing on a worker); while one
+# runs, the per-transaction flush stands aside.
+_deferred: contextvars.ContextVar[bool] = contextvars.ContextVar("flush_deferred", default=False)
+
+
+@contextlib.contextmanager
+def flush_deferred():
+    token = _deferred.set(True)
+    try:
+        yield
+    finally:
+        _deferred.reset(token)
+
+
 def _flush() -> None:
+    if _deferred.get():
+        return
     from sync.sequencer import sequence_and_publish  # sync's upper layer: imported late, no cycle
 
     sequence_and_publish()

@@ -1,10 +1,12 @@
 """Number committed changes in commit order, then publish them to their sockets.
 
-One sequencer at a time, under a session-level advisory lock held across numbering, commit
-and publishing, so cursors follow commit order and every group sees its events in cursor
-order. Callers that find the lock taken return at once: the holder re-checks for pending rows
-after releasing it, so a row committed while it worked is never stranded. Anything left over
-by a crash is picked up by the next call (beat calls it every few seconds)."""
+Two steps, each done by one process at a time under its own session-level advisory lock:
+numbering (cheap: gives committed rows their cursors, in commit order) and publishing (sends
+numbered rows to the channel layer in cursor order, past the ``published_upto`` watermark).
+Callers that find a lock taken return at once: the holder re-checks for work after releasing
+it, so nothing committed meanwhile is stranded. A crash leaves work that the next call picks
+up (beat calls it every few seconds); a crash mid-publish re-sends a few events, which sockets
+drop by cursor."""
 
 from __future__ import annotations
 
@@ -16,23 +18,29 @@ from sync import audience, realtime
 from sync.models import Change, SyncState
 
 logger = structlog.get_logger(__name__)
-LOCK_ID = 0x5354494E54  # "STINT": the sequencer's advisory lock
+NUMBER_LOCK = 0x5354494E54  # "STINT"
+PUBLISH_LOCK = 0x5354494E55
 BATCH = 2000
 
 
-def _try_lock() -> bool:
+def _try_lock(lock: int) -> bool:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [LOCK_ID])
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [lock])
         return cursor.fetchone()[0]
 
 
-def _unlock() -> None:
+def _unlock(lock: int) -> None:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_unlock(%s)", [LOCK_ID])
+        cursor.execute("SELECT pg_advisory_unlock(%s)", [lock])
 
 
-def _pending() -> bool:
+def _unnumbered() -> bool:
     return Change.objects.filter(cursor__isnull=True).exists()
+
+
+def _unpublished() -> bool:
+    state = SyncState.objects.filter(pk=1).first()
+    return state is not None and state.published_upto < state.head
 
 
 @transaction.atomic
@@ -52,23 +60,53 @@ def _number_batch() -> list[Change]:
     return list(Change.objects.filter(id__in=ids).order_by("cursor"))
 
 
-def sequence_and_publish() -> int:
-    """Number and publish every committed, unnumbered change; returns how many."""
+def _run_exclusively(lock: int, has_work, step) -> int:
+    done = 0
+    while has_work():
+        if not _try_lock(lock):
+            return done  # the holder picks our work up after it releases
+        try:
+            while n := step():
+                done += n
+        finally:
+            _unlock(lock)
+    return done
+
+
+def number_pending() -> int:
+    """Give every committed, unnumbered change its cursor; returns how many."""
     if connection.in_atomic_block:
         # Numbering inside a transaction could give this transaction's rows cursors that
         # become visible after a reader passed them. Its on-commit flush will do it.
         return 0
-    done = 0
-    while _pending():
-        if not _try_lock():
-            return done  # the holder will pick our rows up after it releases
-        try:
-            while batch := _number_batch():
-                done += len(batch)
-                publish(batch)
-        finally:
-            _unlock()
-    return done
+    return _run_exclusively(NUMBER_LOCK, _unnumbered, lambda: len(_number_batch()))
+
+
+@transaction.atomic
+def _publish_batch() -> int:
+    state = SyncState.objects.select_for_update().get(pk=1)
+    changes = list(
+        Change.objects.filter(cursor__gt=state.published_upto, cursor__lte=state.head).order_by("cursor")[:BATCH]
+    )
+    if not changes:
+        return 0
+    publish(changes)
+    state.published_upto = changes[-1].cursor
+    state.save(update_fields=["published_upto"])
+    return len(changes)
+
+
+def publish_pending() -> int:
+    """Send every numbered, unpublished change to its groups, in cursor order."""
+    if connection.in_atomic_block:
+        return 0
+    return _run_exclusively(PUBLISH_LOCK, _unpublished, _publish_batch)
+
+
+def sequence_and_publish() -> int:
+    """Number, then publish: what runs after a write commits (and on the beat)."""
+    number_pending()
+    return publish_pending()
 
 
 def publish(changes: list[Change]) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import structlog
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
@@ -108,10 +108,58 @@ def batch_apply(*, user: User, memberships: list[Membership], device_id: str, it
     keys = [item["idempotency_key"] for item in items]
     seen = set(SyncItemKey.objects.filter(user=user, key__in=keys).values_list("key", flat=True))
     with realtime.collect_changes() as change_ids:
-        for item in items:
-            _apply_item(ctx, item, seen, result)
+        if not _apply_all_at_once(ctx, items, seen, result):
+            for item in items:
+                _apply_item(ctx, item, seen, result)
     result.change_ids = list(Change.objects.filter(id__in=change_ids).values_list("id", flat=True))
     return result
+
+
+def _apply_all_at_once(ctx: _Context, items: list[dict], seen: set, result: BatchResult) -> bool:
+    """The common case, set-based: every item creates a new finished entry (a tracker's
+    offline queue). Entries are built by tracking's own ``build_entry`` (the same rules) and
+    inserted in one statement inside a savepoint; if the database refuses anything (an overlap,
+    a duplicate) nothing of it stays and the caller applies the items one by one, each in its
+    own savepoint, so every item still gets its own answer. False when the batch is not of
+    that shape or did not go through whole."""
+    if not items or any(
+        i["entity"] != "time_entry"
+        or i["action"] != "upsert"
+        or i["idempotency_key"] in seen
+        or i["data"].get("ended_at") is None
+        and i["data"].get("duration_seconds") is None
+        or i["data"].get("project_id") is None
+        or i["data"].get("started_at") is None
+        for i in items
+    ):
+        return False
+    ids = [i["data"]["id"] for i in items]
+    keys = [i["idempotency_key"] for i in items]
+    if len(set(ids)) != len(ids) or len(set(keys)) != len(keys):
+        return False
+    if TimeEntry.objects.filter(pk__in=ids).exists() or Tombstone.objects.filter(entity_id__in=ids).exists():
+        return False
+    try:
+        entries = []
+        for item in items:
+            project, membership = ctx.project(item["data"]["project_id"])
+            entries.append(
+                tracking.build_entry(
+                    membership=membership,
+                    project=project,
+                    data=item["data"],
+                    source=Source.SYNC,
+                    client_updated_at=item["client_updated_at"],
+                )
+            )
+        with transaction.atomic():
+            tracking.entries_create_bulk(entries=entries)
+            SyncItemKey.objects.bulk_create([SyncItemKey(user=ctx.user, key=key) for key in keys])
+    except (SyncConflict, ServiceError, IntegrityError):
+        return False
+    seen.update(keys)
+    result.processed += len(items)
+    return True
 
 
 def _apply_item(ctx: _Context, item: dict, seen: set, result: BatchResult) -> None:
@@ -136,11 +184,18 @@ def _apply_item(ctx: _Context, item: dict, seen: set, result: BatchResult) -> No
 
 
 def batch_finish(*, user: User, device_id: str, result: BatchResult) -> BatchResult:
-    """After commit: number the batch's changes (publishing them), answer with the cursor of
-    the last one, and tell the user's devices once that a batch was applied."""
-    from sync.sequencer import sequence_and_publish
+    """After commit: number the batch's changes, answer with the cursor of the last one, hand
+    publishing to a worker (a thousand events do not hold up the answer), and tell the user's
+    devices once that a batch was applied."""
+    from sync.sequencer import number_pending, sequence_and_publish
+    from sync.tasks import sequence_changes
 
-    sequence_and_publish()
+    number_pending()
+    try:
+        sequence_changes.delay()
+    except Exception:  # no broker: publish here rather than not at all
+        logger.warning("publish_inline_broker_down")
+        sequence_and_publish()
     if result.change_ids:
         result.cursor = (
             Change.objects.filter(id__in=result.change_ids).order_by("-cursor").values_list("cursor", flat=True).first()

@@ -29,6 +29,28 @@ def entry_changed(entry: TimeEntry, event: str) -> None:
     )
 
 
+def entries_changed(entries: list[TimeEntry], event: str) -> None:
+    from tracking.api.serializers import TimeEntrySerializer
+
+    # many=True builds the serializer's fields once, not once per entry (most of the cost).
+    payloads = TimeEntrySerializer(entries, many=True).data
+    realtime.record_changes(
+        [
+            realtime.ChangeSpec(
+                company_id=e.company_id,
+                entity="time_entry",
+                entity_id=e.pk,
+                action="upsert",
+                event=event,
+                payload=dict(payload),
+                user_id=e.user_id,
+                project_id=e.project_id,
+            )
+            for e, payload in zip(entries, payloads, strict=True)
+        ]
+    )
+
+
 def task_changed(task: Task) -> None:
     from tracking.api.serializers import TaskSerializer
 

@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 
 from common.exceptions import Gone, PayloadTooLarge
 from organizations import permissions
-from sync import selectors, services
+from sync import realtime, selectors, services
 from sync.api import serializers as s
 from sync.sequencer import sequence_and_publish
 
@@ -65,7 +65,8 @@ class BatchView(APIView):
                 )
         memberships = list(permissions.active_memberships(request.user))
         device_id = envelope.validated_data["device_id"]
-        result = services.batch_apply(user=request.user, memberships=memberships, device_id=device_id, items=valid)
+        with realtime.flush_deferred():  # batch_finish numbers, a worker publishes
+            result = services.batch_apply(user=request.user, memberships=memberships, device_id=device_id, items=valid)
         result.conflicts = invalid + result.conflicts
         if not connection.in_atomic_block:  # under an Idempotency-Key the request is one transaction
             services.batch_finish(user=request.user, device_id=device_id, result=result)
