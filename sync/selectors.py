@@ -33,12 +33,15 @@ def change_list(*, memberships: list[Membership], after: int, upto: int | None =
     return qs.order_by("cursor")
 
 
+def sync_state() -> SyncState:
+    """``head``: the last cursor handed out (everything up to it is numbered and committed);
+    ``pruned_below``: older cursors are gone (410). One row, one query."""
+    return SyncState.objects.filter(pk=1).first() or SyncState()
+
+
 def head_cursor() -> int:
-    """The last cursor handed out: everything up to it is numbered and committed."""
-    state = SyncState.objects.filter(pk=1).first()
-    return state.head if state else 0
+    return sync_state().head
 
 
 def pruned_below() -> int:
-    state = SyncState.objects.filter(pk=1).first()
-    return state.pruned_below if state else 0
+    return sync_state().pruned_below

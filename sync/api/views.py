@@ -11,7 +11,7 @@ from common.exceptions import Gone, PayloadTooLarge
 from organizations import permissions
 from sync import realtime, selectors, services
 from sync.api import serializers as s
-from sync.sequencer import sequence_and_publish
+from sync.sequencer import number_pending
 
 
 @extend_schema(tags=["sync"])
@@ -24,11 +24,12 @@ class ChangesView(APIView):
         query = s.ChangesQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         cursor, limit = query.validated_data.get("cursor"), query.validated_data["limit"]
-        sequence_and_publish()  # number what just committed, so a pull right after a write sees it
-        head = selectors.head_cursor()
+        number_pending()  # number what just committed, so a pull right after a write sees it
+        state = selectors.sync_state()
+        head = state.head
         if cursor is None:  # where to start after a full resync
             return Response({"changes": [], "next_cursor": head, "has_more": False})
-        if cursor < selectors.pruned_below() or cursor > head:
+        if cursor < state.pruned_below or cursor > head:
             raise Gone("This cursor is no longer available: do a full resync.", code="cursor_gone")
         memberships = list(permissions.active_memberships(request.user))
         rows = list(selectors.change_list(memberships=memberships, after=cursor, upto=head)[: limit + 1])
