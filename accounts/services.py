@@ -20,6 +20,7 @@ from accounts.tokens import access_token_for, hash_token, mark_sessions_revoked,
 from common.exceptions import AuthenticationFailed, InvalidInput
 from organizations.models import Company
 from organizations.services import company_create
+from sync import realtime
 
 logger = structlog.get_logger(__name__)
 
@@ -87,6 +88,11 @@ def sessions_revoke(
     # fails and rolls back (503), instead of committing while a cached "live" keeps the access
     # token working. A later rollback only errs on the safe side (a needless sign-in).
     mark_sessions_revoked([str(i) for i in ids])
+    # Their sockets close (4401) once this commits; robust, so a channel-layer outage cannot
+    # fail a sign-out (the consumer's liveness check closes them within 5 s anyway).
+    groups = [realtime.session_group(i) for i in ids]
+    close = {"type": realtime.CONTROL_MESSAGE, "action": "close", "code": 4401}
+    transaction.on_commit(lambda: realtime.send_to_groups(groups, close), robust=True)
     logger.info("sessions_revoked", count=len(ids), reason=reason)
     return len(ids)
 

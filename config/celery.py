@@ -16,4 +16,9 @@ app.conf.beat_schedule = {
     "prune-auth-tokens": {"task": "accounts.tasks.prune_expired_tokens", "schedule": 24 * 3600},
     # Idempotency-Key outcomes are promised for 24 h; older ones are only weight. Hourly.
     "prune-idempotency-records": {"task": "common.tasks.prune_idempotency_records", "schedule": 3600},
+    # Changes are numbered and pushed to sockets on commit by whoever committed them; a process
+    # that dies right after a commit leaves its changes unnumbered, invisible to sockets and to
+    # /sync/changes. Every 5 s bounds that delay; a run with nothing pending is one cheap query.
+    # Expires so a backlog of stale runs (worker down) collapses instead of queueing up.
+    "sequence-changes": {"task": "sync.tasks.sequence_changes", "schedule": 5.0, "options": {"expires": 5}},
 }

@@ -45,10 +45,17 @@ if not 1 <= PORT <= 65535 or WEB_CONCURRENCY < 1:
 
 
 def _origin(url: str, name: str) -> str:
+    """scheme://host[:port] as a browser sends it in Origin (no default port, lower case)."""
     parts = urlsplit(url.strip().lower())
-    if parts.scheme not in {"http", "https"} or not parts.netloc or parts.path not in {"", "/"}:
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if parts.scheme not in {"http", "https"} or not parts.hostname or parts.path not in {"", "/"} or port == -1:
         raise ImproperlyConfigured(f"{name}: {url!r} is not an origin like https://stint.example.com")
-    return f"{parts.scheme}://{parts.netloc}"
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    default_port = {"http": 80, "https": 443}[parts.scheme]
+    return f"{parts.scheme}://{host}" + (f":{port}" if port and port != default_port else "")
 
 
 # Browser origins whose pages may open /ws/realtime/ (a socket from any other Origin is refused;
@@ -194,7 +201,10 @@ CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
-            "hosts": [REDIS_URL],
+            # Each consumer waits on its channel with a 5 s BZPOPMIN; redis-py 8 gives every
+            # read a 5 s socket timeout by default, so an idle socket's consumer would die on a
+            # TimeoutError after ~5 s. The read timeout must outlast the blocking pop.
+            "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
             "prefix": f"{CACHE_KEY_PREFIX}:asgi",
             # Messages a socket's channel holds before channels-redis silently drops the rest
             # (default 100). A burst (a sync batch, a bulk import) fans out one message per

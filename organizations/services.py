@@ -4,6 +4,7 @@ that apply whoever calls: the last OWNER, single-use invitations, same-company r
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from datetime import timedelta
 
@@ -31,6 +32,7 @@ from organizations.models import (
     TeamMember,
     TeamRole,
 )
+from sync import realtime
 
 logger = structlog.get_logger(__name__)
 INVITATION_LIFETIME = timedelta(days=7)
@@ -93,6 +95,8 @@ def member_update(*, membership: Membership, changes: dict) -> Membership:
         setattr(membership, field, value)
     if changes:
         membership.save(update_fields=[*changes, "updated_at"])
+    if {"role", "is_active"} & set(changes):
+        _refresh_sockets_on_commit(membership.user_id)
     return membership
 
 
@@ -103,6 +107,16 @@ def member_remove(*, membership: Membership) -> None:
     membership.is_active = False
     membership.save(update_fields=["is_active", "updated_at"])
     TeamMember.objects.filter(company_id=membership.company_id, user_id=membership.user_id).delete()
+    _refresh_sockets_on_commit(membership.user_id)
+
+
+def _refresh_sockets_on_commit(user_id) -> None:
+    """The user's sockets reconnect (4403) once this commits, joining the groups their
+    memberships allow now; robust: a channel-layer outage must not fail the change."""
+    groups = [realtime.user_group(user_id)]
+    transaction.on_commit(
+        lambda: realtime.send_to_groups(groups, {"type": realtime.CONTROL_MESSAGE, "action": "refresh"}), robust=True
+    )
 
 
 # --------------------------------------------------------------------------- invitations
@@ -186,27 +200,27 @@ def invitation_accept(*, token: str, user: User) -> Membership:
 # --------------------------------------------------------------------------- teams
 
 
-def _duplicate_name(what: str) -> ConflictError:
-    return ConflictError(f"A {what} with this name already exists.", code="duplicate_name", attr="name")
+@contextlib.contextmanager
+def _unique_name(what: str):
+    """A savepoint whose unique-name violation (per company, case-insensitive) becomes a 409."""
+    try:
+        with transaction.atomic():
+            yield
+    except IntegrityError as exc:
+        raise ConflictError(f"A {what} with this name already exists.", code="duplicate_name", attr="name") from exc
 
 
 @transaction.atomic
 def team_create(*, company: Company, name: str) -> Team:
-    try:
-        with transaction.atomic():
-            return Team.objects.create(company=company, name=name)
-    except IntegrityError as exc:
-        raise _duplicate_name("team") from exc
+    with _unique_name("team"):
+        return Team.objects.create(company=company, name=name)
 
 
 @transaction.atomic
 def team_update(*, team: Team, name: str) -> Team:
     team.name = name
-    try:
-        with transaction.atomic():
-            team.save(update_fields=["name", "updated_at"])
-    except IntegrityError as exc:
-        raise _duplicate_name("team") from exc
+    with _unique_name("team"):
+        team.save(update_fields=["name", "updated_at"])
     return team
 
 
@@ -250,21 +264,15 @@ def team_member_remove(*, team_member: TeamMember) -> None:
 
 @transaction.atomic
 def client_create(*, company: Company, name: str) -> Client:
-    try:
-        with transaction.atomic():
-            return Client.objects.create(company=company, name=name)
-    except IntegrityError as exc:
-        raise _duplicate_name("client") from exc
+    with _unique_name("client"):
+        return Client.objects.create(company=company, name=name)
 
 
 @transaction.atomic
 def client_update(*, client: Client, name: str) -> Client:
     client.name = name
-    try:
-        with transaction.atomic():
-            client.save(update_fields=["name", "updated_at"])
-    except IntegrityError as exc:
-        raise _duplicate_name("client") from exc
+    with _unique_name("client"):
+        client.save(update_fields=["name", "updated_at"])
     return client
 
 

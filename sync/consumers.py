@@ -1,6 +1,6 @@
 """``/ws/realtime/`` (SPEC: Realtime; ARCHITECTURE 7-9): authenticate, join the caller's
 groups, forward committed changes in cursor order. Consumers never write to the database; the
-only writes here are Redis presence counters.
+only writes here are to Redis (presence, spending a ticket).
 
 Delivery. The sequencer publishes each change to its audience's groups in cursor order, and
 every message names its group and ``prev``, the cursor last published to that group. All of a
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import json
 import time
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model, load_backend
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from rest_framework.exceptions import AuthenticationFailed
@@ -40,6 +42,7 @@ from common.redis import get_client, key
 from organizations import permissions
 from organizations.models import Membership, TeamMember, TeamRole
 from sync import realtime, selectors
+from sync.models import SyncState
 from sync.tickets import ticket_redeem
 
 logger = structlog.get_logger(__name__)
@@ -50,10 +53,18 @@ CLOSE_TOO_MUCH = 4429  # a frame over 64 KB, or more than 20 client messages in 
 CLOSE_SERVER_ERROR = 1011
 
 
+try:  # daphne (autobahn) raises this on a send after the client's close frame arrived
+    from autobahn.exception import Disconnected as _ClientGone
+except ImportError:  # pragma: no cover - another server
+    _ClientGone = ()
+
+
 def _off_loop(fn):
-    """ORM and Redis calls, off the event loop. Not thread-sensitive: every call stands alone
-    (no transaction spans two), so sockets need not queue on channels' one shared thread."""
-    return database_sync_to_async(fn, thread_sensitive=False)
+    """ORM and Redis calls, off the event loop, on channels' one shared thread per process
+    (thread-sensitive, its default). Pool threads (thread_sensitive=False) would let sockets'
+    calls run in parallel, but leaked pooled database connections in our tests; each call
+    here is a few milliseconds, and sockets connect far less often than they receive."""
+    return database_sync_to_async(fn)
 
 
 # --------------------------------------------------------------------------- who is calling
@@ -125,7 +136,7 @@ def _identity_from_session(session) -> Identity | None:
     try:
         user_id = get_user_model()._meta.pk.to_python(session[SESSION_KEY])
         backend_path = session[BACKEND_SESSION_KEY]
-    except Exception:  # no session, an anonymous one, or junk in it
+    except (KeyError, ValueError, ValidationError):  # no session, an anonymous one, or junk
         return None
     if backend_path not in settings.AUTHENTICATION_BACKENDS:
         return None
@@ -137,6 +148,13 @@ def _identity_from_session(session) -> Identity | None:
     if not any(constant_time_compare(stored, h) for h in hashes):
         return None
     return _identity(user, None)
+
+
+def _stream_position() -> tuple[int, int]:
+    """(published_upto, head): changes up to the first were sent to the channel layer before
+    this call; changes up to the second are numbered and committed (sync/sequencer.py)."""
+    row = SyncState.objects.filter(pk=1).values_list("published_upto", "head").first()
+    return row or (0, 0)
 
 
 def _changes_page(identity: Identity, after: int, upto: int, limit: int) -> list[dict] | None:
@@ -219,8 +237,8 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         self.joined: list[str] = []
         self.closing = False
         self.presence_counted = False
-        # Every change the user may see with a cursor <= floor was sent, or predates the
-        # socket (history is what "resume" is for).
+        # Every change the user may see with a cursor <= floor was sent, or was published
+        # before the socket joined its groups (history: what "resume" is for).
         self.floor = 0
         self.sent_upto = 0  # highest cursor sent: live events at or below it are duplicates
         self.last_seen: dict[str, int] = {}  # per group: the last cursor that arrived on it
@@ -262,13 +280,17 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
             for group in identity.groups:
                 await self.channel_layer.group_add(group, self.channel_name)
                 self.joined.append(group)
-            # Read the head only after joining: anything numbered later is published to a
+            # Read the watermarks only after joining: whatever is published later reaches a
             # group we are already in, so "live from here" has no hole.
-            self.floor = self.sent_upto = await _off_loop(selectors.head_cursor)()
+            published, head = await _off_loop(_stream_position)()
         except Exception:
             logger.exception("realtime_join_failed")
             await self._close(CLOSE_SERVER_ERROR)
             return
+        self.floor = self.sent_upto = published
+        if head > published:
+            # Numbered but not yet (or being) published, possibly before we joined: from the log.
+            self._queue({"kind": "fill", "after": published, "upto": head})
         logger.info("realtime_connected", user_id=str(identity.user.pk), groups=len(identity.groups))
         self.watcher = asyncio.ensure_future(self._watch())
         await self._presence(opening=True)
@@ -296,6 +318,21 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
             return
         self.closing = True
         await self.close(code=code)
+
+    # The client may close at any moment, and a send racing its close frame raises. Left alone
+    # that would end the consumer before disconnect() runs: no group_discard, no "offline".
+
+    async def send_json(self, content, close=False):
+        if self.closing:
+            return
+        try:
+            await super().send_json(content, close=close)
+        except _ClientGone:
+            self.closing = True
+
+    async def close(self, code=None, reason=None):
+        with contextlib.suppress(_ClientGone):
+            await super().close(code=code, reason=reason)
 
     async def disconnect(self, code):
         self.closing = True

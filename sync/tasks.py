@@ -9,7 +9,8 @@ from sync.sequencer import sequence_and_publish
 
 @shared_task(ignore_result=True)
 def sequence_changes() -> int:
-    """Number and publish committed changes nobody published yet. The process that commits a
-    change normally does it on commit; this picks up what a crash in between left behind.
-    Safe to run twice or concurrently: the sequencer's advisory lock lets one work at a time."""
+    """Number and publish committed changes nobody published yet: what a sync batch hands off
+    (so a thousand events do not hold up its answer), and, from the beat, what a crash between
+    a commit and its on-commit publish left behind. Safe to run twice or concurrently: the
+    sequencer's advisory locks let one process number, and one publish, at a time."""
     return sequence_and_publish()

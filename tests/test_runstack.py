@@ -66,7 +66,9 @@ def test_runstack_serves_health_and_docs_and_stops_on_one_sigint(tmp_path):
         assert _get(f"http://127.0.0.1:{port}/docs")[0] == 200
         children = psutil.Process(proc.pid).children()
         commands = [" ".join(c.cmdline()) for c in children]
-        assert any("daphne" in c for c in commands), commands
+        # One daphne per web process (WEB_CONCURRENCY, default 2), all on the one port.
+        web_processes = int(env.get("WEB_CONCURRENCY", "2"))
+        assert sum("daphne" in c for c in commands) == web_processes, commands
         assert any("worker" in c for c in commands), commands
         assert any("beat" in c for c in commands), commands
     finally:

@@ -13,7 +13,7 @@ from accounts.authentication import SessionJWTAuthentication
 from sync.tickets import ticket_issue
 
 
-class TicketSerializer(serializers.Serializer):
+class RealtimeTicketSerializer(serializers.Serializer):
     ticket = serializers.CharField()
     expires_at = serializers.DateTimeField()
 
@@ -23,11 +23,11 @@ class RealtimeTicketView(APIView):
     # session (SessionAuthentication enforces CSRF on this POST).
     authentication_classes = [SessionJWTAuthentication, SessionAuthentication]
 
-    @extend_schema(request=None, responses={201: TicketSerializer}, tags=["realtime"])
+    @extend_schema(request=None, responses={201: RealtimeTicketSerializer}, tags=["realtime"])
     def post(self, request):
         # A token-authenticated caller's ticket is bound to its device session, so revoking
         # that session closes the socket too; the dashboard has no device session (None).
         ticket, expires_at = ticket_issue(user=request.user, session_id=getattr(request, "session_id", None))
         return Response(
-            TicketSerializer({"ticket": ticket, "expires_at": expires_at}).data, status=status.HTTP_201_CREATED
+            RealtimeTicketSerializer({"ticket": ticket, "expires_at": expires_at}).data, status=status.HTTP_201_CREATED
         )

@@ -1,11 +1,16 @@
-"""`make run`: migrate, seed the demo when the database is empty, then serve daphne with a
-Celery worker and beat beside it. One Ctrl-C stops all three, then the embedded PostgreSQL
-and Redis if this process started them."""
+"""`make run`: migrate, seed the demo when the database is empty, then serve N daphne
+processes with a Celery worker and beat beside them. One Ctrl-C stops them all, then the
+embedded PostgreSQL and Redis if this process started them.
+
+Web processes: daphne runs one event loop on one core, so one process per core (WEB_CONCURRENCY,
+default 2). This process binds the listening socket once and every daphne adopts it (``--fd``):
+the kernel hands each new connection to one of them, with no proxy in front. Sockets on
+different processes still see the same events: they meet in channels-redis groups."""
 
 from __future__ import annotations
 
-import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -13,7 +18,7 @@ import time
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from config import embedded
 
@@ -22,11 +27,19 @@ class Command(BaseCommand):
     help = "Run the whole stack: web (daphne), Celery worker and beat."
 
     def add_arguments(self, parser):
-        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
-        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=settings.PORT)
+        parser.add_argument("--host", default="127.0.0.1", help="an IPv4 address")
+        parser.add_argument(
+            "--web-processes",
+            type=int,
+            default=settings.WEB_CONCURRENCY,
+            help="daphne processes sharing the port (default: WEB_CONCURRENCY, 2)",
+        )
         parser.add_argument("--no-seed", action="store_true", help="do not seed the demo data")
 
-    def handle(self, *args, port: int, host: str, no_seed: bool, **options):
+    def handle(self, *args, port: int, host: str, web_processes: int, no_seed: bool, **options):
+        if web_processes < 1:
+            raise CommandError("--web-processes must be at least 1")
         self.stdout.write("Migrating ...")
         call_command("migrate", interactive=False, verbosity=0)
         if not no_seed and not get_user_model().objects.exists():
@@ -35,13 +48,17 @@ class Command(BaseCommand):
 
         python = sys.executable
         beat_schedule = str(settings.DATA_DIR / "celerybeat-schedule")
+        listener = self._listen(host, port)
+        fd = listener.fileno()
+        # -v 0: no plain-text access log; the request middleware logs each request as JSON.
+        web = [python, "-m", "daphne", "-v", "0", "--fd", str(fd), "config.asgi:application"]
         commands = {
-            # -v 0: no plain-text access log; the request middleware logs each request as JSON.
-            "web": [python, "-m", "daphne", "-v", "0", "-b", host, "-p", str(port), "config.asgi:application"],
             "worker": [python, "-m", "celery", "-A", "config", "worker", "-l", "info", "--concurrency", "2"],
             "beat": [python, "-m", "celery", "-A", "config", "beat", "-l", "info", "-s", beat_schedule],
         }
-        procs = {name: subprocess.Popen(cmd) for name, cmd in commands.items()}
+        procs = {f"web-{i + 1}": subprocess.Popen(web, pass_fds=[fd]) for i in range(web_processes)}
+        procs.update({name: subprocess.Popen(cmd) for name, cmd in commands.items()})
+        listener.close()  # the daphnes hold their own copies
         self.stdout.write(
             self.style.SUCCESS(
                 f"Stint is up on http://{host}:{port}/  (API docs: /docs, health: /health/ready). Ctrl-C stops it."
@@ -70,6 +87,23 @@ class Command(BaseCommand):
             self._stop_embedded()
         if exit_code:
             sys.exit(exit_code)
+
+    @staticmethod
+    def _listen(host: str, port: int) -> socket.socket:
+        # IPv4 only: daphne's --fd adopts the socket as AF_INET.
+        try:
+            address = socket.gethostbyname(host)
+        except OSError as exc:
+            raise CommandError(f"--host {host!r} is not an IPv4 address or resolvable name") from exc
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            listener.bind((address, port))
+        except OSError as exc:
+            listener.close()
+            raise CommandError(f"Cannot listen on {host}:{port}: {exc.strerror}") from exc
+        listener.listen(1024)
+        return listener
 
     def _stop(self, procs: dict[str, subprocess.Popen]) -> None:
         for proc in procs.values():
