@@ -20,5 +20,8 @@ app.conf.beat_schedule = {
     # that dies right after a commit leaves its changes unnumbered, invisible to sockets and to
     # /sync/changes. Every 5 s bounds that delay; a run with nothing pending is one cheap query.
     # Expires so a backlog of stale runs (worker down) collapses instead of queueing up.
+    # SPEC keeps the change log 30 days (clients further behind do a full resync: 410) and
+    # batch item keys at least 30; daily is plenty.
+    "prune-changes": {"task": "sync.tasks.prune_changes", "schedule": 24 * 3600},
     "sequence-changes": {"task": "sync.tasks.sequence_changes", "schedule": 5.0, "options": {"expires": 5}},
 }

@@ -120,6 +120,11 @@ def _led_user_ids(m: Membership) -> QuerySet:
     ).values("user_id")
 
 
+def is_team_lead(team_member: TeamMember) -> bool:
+    """A LEAD reads their team members' data and receives their events."""
+    return team_member.role == TeamRole.LEAD
+
+
 def readable_users_q(m: Membership, field: str = "user_id") -> Q:
     """Whose entries, screenshots, activity and reports the member may read, as a filter on a
     company-owned row whose ``field`` is a user id: managers everyone in the company, a LEAD

@@ -242,21 +242,25 @@ def team_member_add(*, team: Team, user_id, role: str = TeamRole.MEMBER) -> Team
     _company_member(team.company_id, user_id)
     try:
         with transaction.atomic():
-            return TeamMember.objects.create(company_id=team.company_id, team=team, user_id=user_id, role=role)
+            member = TeamMember.objects.create(company_id=team.company_id, team=team, user_id=user_id, role=role)
     except IntegrityError as exc:
         raise ConflictError("Already in this team.", code="already_in_team", attr="user_id") from exc
+    _refresh_sockets_on_commit(user_id)  # their sockets join the team's groups
+    return member
 
 
 @transaction.atomic
 def team_member_update(*, team_member: TeamMember, role: str) -> TeamMember:
     team_member.role = role
     team_member.save(update_fields=["role", "updated_at"])
+    _refresh_sockets_on_commit(team_member.user_id)  # a new LEAD gets the team's events
     return team_member
 
 
 @transaction.atomic
 def team_member_remove(*, team_member: TeamMember) -> None:
     team_member.delete()
+    _refresh_sockets_on_commit(team_member.user_id)
 
 
 # --------------------------------------------------------------------------- clients

@@ -40,7 +40,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 from accounts.tokens import SESSION_ID_CLAIM, session_is_live
 from common.redis import get_client, key
 from organizations import permissions
-from organizations.models import Membership, TeamMember, TeamRole
+from organizations.models import Membership, TeamMember
 from sync import realtime, selectors
 from sync.models import SyncState
 from sync.tickets import ticket_redeem
@@ -97,10 +97,10 @@ def _identity(user, session_id: str | None) -> Identity:
             groups.append(realtime.company_managers_group(m.company_id))
         groups.append(realtime.company_all_group(m.company_id))
     teams = TeamMember.objects.filter(user=user, company_id__in=[m.company_id for m in memberships])
-    for team_id, role in teams.order_by("team_id").values_list("team_id", "role"):
-        groups.append(realtime.team_all_group(team_id))
-        if role == TeamRole.LEAD:
-            groups.append(realtime.team_leads_group(team_id))
+    for team_member in teams.order_by("team_id").only("team_id", "role"):
+        groups.append(realtime.team_all_group(team_member.team_id))
+        if permissions.is_team_lead(team_member):
+            groups.append(realtime.team_leads_group(team_member.team_id))
     return Identity(user=user, session_id=session_id, memberships=memberships, groups=groups)
 
 

@@ -14,3 +14,11 @@ def sequence_changes() -> int:
     a commit and its on-commit publish left behind. Safe to run twice or concurrently: the
     sequencer's advisory locks let one process number, and one publish, at a time."""
     return sequence_and_publish()
+
+
+@shared_task(ignore_result=True)
+def prune_changes() -> dict:
+    """Changes older than 30 days and item keys older than 35 go; older cursors then get 410."""
+    from sync.services import changes_prune
+
+    return changes_prune()

@@ -675,6 +675,23 @@ def test_a_promoted_member_reconnects_and_then_sees_everyones_entries(world):
     run(body)
 
 
+def test_a_member_made_lead_reconnects_and_then_gets_the_teams_entries(world):
+    loner, member = world.users["loner"], world.users["member"]  # member is in the Design team
+    token = token_for(loner)
+
+    async def body():
+        comm = await opened(socket_for(token=token), subprotocol="bearer")
+        await sync_to_async(org_services.team_member_add)(team=world.team, user_id=loner.id, role="LEAD")
+        await closes_with(comm, 4403, within=3)
+        await comm.disconnect()
+        again = await opened(socket_for(token=token), subprotocol="bearer")
+        entry = await start_timer(member, world.project_open)
+        assert (await events(again, 1))[0]["data"]["id"] == entry["id"]
+        await again.disconnect()
+
+    run(body)
+
+
 # --------------------------------------------------------------------------- presence
 
 
