@@ -82,17 +82,18 @@ def number_pending() -> int:
     return _run_exclusively(NUMBER_LOCK, _unnumbered, lambda: len(_number_batch()))
 
 
-@transaction.atomic
 def _publish_batch() -> int:
-    state = SyncState.objects.select_for_update().get(pk=1)
+    # No row lock while sending: the publish advisory lock already makes this the only
+    # publisher, and holding SyncState FOR UPDATE here would stall every numbering (and so
+    # every write's answer) for as long as thousands of events take to send.
+    state = SyncState.objects.get(pk=1)
     changes = list(
         Change.objects.filter(cursor__gt=state.published_upto, cursor__lte=state.head).order_by("cursor")[:BATCH]
     )
     if not changes:
         return 0
     publish(changes)
-    state.published_upto = changes[-1].cursor
-    state.save(update_fields=["published_upto"])
+    SyncState.objects.filter(pk=1).update(published_upto=changes[-1].cursor)
     return len(changes)
 
 
