@@ -149,8 +149,10 @@ def timer_start(
     project = resolve_project(membership=membership, project_id=project_id)
     task = _resolve_task(project, task_id)
     _ensure_open(project)
-    started_at = started_at or timezone.now()
     _lock_user(user.pk)
+    # The server's "now" is read after the lock: a stop that got the lock first ended the
+    # running entry at its own now, and this start must begin after it, not before.
+    started_at = started_at or timezone.now()
     running = TimeEntry.objects.filter(user=user, ended_at__isnull=True, deleted_at__isnull=True).first()
     if running is not None:
         if started_at <= running.started_at:
