@@ -401,6 +401,14 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         elif message.get("action") == "close":
             await self._close(int(message.get("code") or CLOSE_UNAUTHENTICATED))
 
+    async def realtime_events(self, message):
+        """Several events of one group in cursor order (the publisher's chunk): each is handled
+        as a single event whose ``prev`` is the cursor before it in the chunk."""
+        prev = message.get("prev")
+        for event in message.get("events", []):
+            await self.realtime_event({"event": event, "group": message.get("group"), "prev": prev})
+            prev = event.get("cursor")
+
     async def realtime_event(self, message):
         if self.identity is None or self.closing:
             return

@@ -28,6 +28,7 @@ from sync.models import Change
 _collector: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("change_collector", default=None)
 
 EVENT_MESSAGE = "realtime.event"  # the consumer method that forwards an event to the socket
+EVENTS_MESSAGE = "realtime.events"  # several events of one group, in cursor order
 CONTROL_MESSAGE = "realtime.control"  # close a socket (session revoked, membership changed)
 
 

@@ -116,42 +116,43 @@ def sequence_and_publish() -> int:
     return publish_pending()
 
 
+EVENTS_PER_MESSAGE = 200
+
+
 def publish(changes: list[Change]) -> None:
-    """Send each change to its audience's groups, in cursor order. Each message carries the
-    previous cursor sent to that group, so a socket that lost messages (channels-redis drops
-    past a channel's capacity) sees the gap and fills it from the change log."""
+    """Send changes to their audiences' groups, in cursor order: one channel message per group
+    per chunk of events (a 1,000-item batch is a few messages per group, not thousands of
+    Redis commands). Each message carries the cursor last sent to that group before it, so a
+    socket that lost one (channels-redis drops past a channel's capacity) sees the gap and
+    fills it from the change log."""
     if not changes:
         return
     routes = audience.groups_for(changes)
-    last_key = key("realtime", "group-last")
-    groups = sorted({g for gs in routes.values() for g in gs})
-    redis = get_client()
-    last = dict(zip(groups, redis.hmget(last_key, groups), strict=True)) if groups else {}
-    messages: list[tuple[str, dict]] = []
+    per_group: dict[str, list[dict]] = {}
     for change in changes:
         event = realtime.envelope(
             event=change.event, cursor=change.cursor, company_id=change.company_id, data=change.payload, at=change.at
         )
         for group in routes[change.id]:
-            prev = last.get(group)
+            per_group.setdefault(group, []).append(event)
+    last_key = key("realtime", "group-last")
+    groups = sorted(per_group)
+    redis = get_client()
+    last = {g: int(v) if v is not None else None for g, v in zip(groups, redis.hmget(last_key, groups), strict=True)}
+    messages: list[tuple[str, dict]] = []
+    for group in groups:
+        events = per_group[group]
+        for start in range(0, len(events), EVENTS_PER_MESSAGE):
+            chunk = events[start : start + EVENTS_PER_MESSAGE]
             messages.append(
-                (
-                    group,
-                    {
-                        "type": realtime.EVENT_MESSAGE,
-                        "event": event,
-                        "group": group,
-                        "prev": int(prev) if prev is not None else None,
-                    },
-                )
+                (group, {"type": realtime.EVENTS_MESSAGE, "events": chunk, "group": group, "prev": last[group]})
             )
-            last[group] = change.cursor
+            last[group] = chunk[-1]["cursor"]
     try:
         _send_all(messages)
-    except Exception:  # sockets can catch up from the log; the change itself is durable
+    except Exception:  # sockets can catch up from the log; the changes themselves are durable
         logger.exception("realtime_publish_failed", changes=len(changes))
-    if last:
-        redis.hset(last_key, mapping={g: c for g, c in last.items() if c is not None})
+    redis.hset(last_key, mapping={g: c for g, c in last.items() if c is not None})
 
 
 def _send_all(messages: list[tuple[str, dict]]) -> None:
