@@ -92,3 +92,15 @@ def set_project_stats_provider(provider) -> None:
 
 def project_stats_annotations() -> dict:
     return _project_stats_provider()
+
+
+def visible_project(*, memberships: list[Membership], project_id) -> tuple[Project, Membership] | None:
+    """The project, if one of the caller's memberships sees it, with that membership: one
+    query whatever the number of companies (None for another company's or a missing id)."""
+    if not memberships:
+        return None
+    visible = reduce(or_, [permissions.visible_projects_q(m) for m in memberships])
+    project = Project.objects.filter(visible, pk=project_id).first()
+    if project is None:
+        return None
+    return project, next(m for m in memberships if m.company_id == project.company_id)

@@ -20,6 +20,7 @@ from accounts.models import User
 from common.exceptions import ServiceError
 from organizations import permissions
 from organizations.models import Membership, Project
+from organizations.selectors import visible_project
 from sync import realtime
 from sync.models import Change, SyncItemKey, SyncState, Tombstone
 from tracking import services as tracking
@@ -85,13 +86,10 @@ class _Context:
 
     def project(self, project_id) -> tuple[Project, Membership]:
         if project_id not in self._projects:
-            for membership in self.memberships:
-                project = permissions.visible_projects(membership).filter(pk=project_id).first()
-                if project is not None:
-                    self._projects[project_id] = (project, membership)
-                    break
-            else:
+            found = visible_project(memberships=self.memberships, project_id=project_id)
+            if found is None:
                 raise SyncConflict("not_found", None, "No such project.")
+            self._projects[project_id] = found
         return self._projects[project_id]
 
     def membership(self, company_id) -> Membership:

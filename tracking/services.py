@@ -17,8 +17,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from common.exceptions import ConflictError, InvalidInput
-from organizations import permissions
 from organizations.models import Membership, Project
+from organizations.selectors import visible_project
 from sync.models import Tombstone
 from tracking import events
 from tracking.models import BillingType, Source, Task, TimeEntry
@@ -73,9 +73,6 @@ def _save_entry(entry: TimeEntry, *, update_fields: list[str] | None = None) -> 
                 "The entry must end after it starts.", code="ends_before_start", attr="ended_at"
             ) from exc
         if name in ENTRY_CONSTRAINTS:
-            ids = overlapping_entries(
-                user_id=entry.user_id, started_at=entry.started_at, ended_at=entry.ended_at, exclude_id=entry.pk
-            )
             if name == "tracking_entry_one_running_per_user":
                 ids = [
                     str(pk)
@@ -86,6 +83,9 @@ def _save_entry(entry: TimeEntry, *, update_fields: list[str] | None = None) -> 
                     .values_list("pk", flat=True)
                 ]
                 raise EntryConflict("A timer is already running.", code="already_running", entry_ids=ids) from exc
+            ids = overlapping_entries(
+                user_id=entry.user_id, started_at=entry.started_at, ended_at=entry.ended_at, exclude_id=entry.pk
+            )
             raise EntryConflict("The entry overlaps another entry.", code="overlap", entry_ids=ids) from exc
         if update_fields is None and TimeEntry.objects.filter(pk=entry.pk).exists():
             raise ConflictError("An entry with this id already exists.", code="duplicate_id", attr="id") from exc
@@ -106,10 +106,10 @@ def _duration(started_at: datetime, ended_at: datetime) -> int:
 def resolve_project(*, membership: Membership, project_id) -> Project:
     """A project of the member's company that the member sees, else 400 on project_id
     (the same answer for another company's project and one that does not exist)."""
-    project = permissions.visible_projects(membership).filter(pk=project_id).first()
-    if project is None:
+    found = visible_project(memberships=[membership], project_id=project_id)
+    if found is None:
         raise InvalidInput("No such project.", code="does_not_exist", attr="project_id")
-    return project
+    return found[0]
 
 
 def _resolve_task(project: Project, task_id) -> Task | None:

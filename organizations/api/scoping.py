@@ -80,6 +80,12 @@ class CompanyScopedViewSet(viewsets.GenericViewSet):
             return self.queryset.none()  # each view sets queryset = Model.objects.none()
         return self.scoped_queryset(memberships)
 
+    def validated(self, serializer_class, *, partial: bool = False) -> dict:
+        """The request body, validated by ``serializer_class`` (400 in the standard shape)."""
+        serializer = serializer_class(data=self.request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
     @staticmethod
     def require(allowed: bool, message: str = "Your role does not allow this.") -> None:
         if not allowed:

@@ -22,12 +22,6 @@ ARCHIVED_PARAM = OpenApiParameter(
 )
 
 
-def _validated(serializer_class, request, *, partial: bool = False) -> dict:
-    serializer = serializer_class(data=request.data, partial=partial)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
 # --------------------------------------------------------------------------- companies
 
 
@@ -41,7 +35,7 @@ class CompanyViewSet(CompanyScopedViewSet, mixins.ListModelMixin, mixins.Retriev
 
     @extend_schema(request=s.CompanyCreateSerializer, responses={201: s.CompanySerializer})
     def create(self, request):
-        data = _validated(s.CompanyCreateSerializer, request)
+        data = self.validated(s.CompanyCreateSerializer)
         company = services.company_create(owner=request.user, name=data["name"], timezone=data.get("timezone"))
         company.my_role = "OWNER"
         return Response(s.CompanySerializer(company).data, status=status.HTTP_201_CREATED)
@@ -50,7 +44,7 @@ class CompanyViewSet(CompanyScopedViewSet, mixins.ListModelMixin, mixins.Retriev
     def partial_update(self, request, pk=None):
         company = self.get_object()
         membership = self.membership_for(company)
-        changes = _validated(s.CompanyUpdateSerializer, request, partial=True)
+        changes = self.validated(s.CompanyUpdateSerializer, partial=True)
         self.require(permissions.can_change_company_settings(membership))
         if "subscription_status" in changes:
             self.require(permissions.can_change_billing(membership), "Only an OWNER changes the billing status.")
@@ -77,7 +71,7 @@ class CompanyViewSet(CompanyScopedViewSet, mixins.ListModelMixin, mixins.Retriev
         if request.method == "DELETE":
             services.member_remove(membership=target)
             return Response(status=status.HTTP_204_NO_CONTENT)
-        changes = _validated(s.MemberUpdateSerializer, request, partial=True)
+        changes = self.validated(s.MemberUpdateSerializer, partial=True)
         if "role" in changes:
             self.require(permissions.can_grant_role(membership, changes["role"]))
         target = services.member_update(membership=target, changes=changes)
@@ -97,7 +91,7 @@ class CompanyViewSet(CompanyScopedViewSet, mixins.ListModelMixin, mixins.Retriev
         if request.method == "GET":
             page = self.paginate_queryset(selectors.invitation_list(membership=membership))
             return self.get_paginated_response(s.InvitationSerializer(page, many=True).data)
-        data = _validated(s.InvitationCreateSerializer, request)
+        data = self.validated(s.InvitationCreateSerializer)
         self.require(permissions.can_grant_role(membership, data["role"]), "Only an OWNER invites OWNERs.")
         invitation, token = services.invitation_create(
             company=company, email=data["email"], role=data["role"], invited_by=request.user
@@ -141,14 +135,14 @@ class TeamViewSet(CompanyScopedViewSet, mixins.ListModelMixin, mixins.RetrieveMo
     def create(self, request):
         membership = self.company_membership()
         self.require(permissions.can_manage_members(membership))
-        team = services.team_create(company=membership.company, name=_validated(s.TeamWriteSerializer, request)["name"])
+        team = services.team_create(company=membership.company, name=self.validated(s.TeamWriteSerializer)["name"])
         return Response(s.TeamSerializer(team).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.TeamWriteSerializer, responses={200: s.TeamSerializer})
     def partial_update(self, request, pk=None):
         team = self.get_object()
         self.require(permissions.can_manage_members(self.membership_for(team)))
-        team = services.team_update(team=team, name=_validated(s.TeamWriteSerializer, request)["name"])
+        team = services.team_update(team=team, name=self.validated(s.TeamWriteSerializer)["name"])
         return Response(s.TeamSerializer(team).data)
 
     @extend_schema(responses={204: NO_CONTENT})
@@ -167,7 +161,7 @@ class TeamViewSet(CompanyScopedViewSet, mixins.ListModelMixin, mixins.RetrieveMo
             page = self.paginate_queryset(selectors.team_member_list(team=team))
             return self.get_paginated_response(s.TeamMemberSerializer(page, many=True).data)
         self.require(permissions.can_manage_members(self.membership_for(team)))
-        data = _validated(s.TeamMemberAddSerializer, request)
+        data = self.validated(s.TeamMemberAddSerializer)
         member = services.team_member_add(team=team, user_id=data["user_id"], role=data["role"])
         return Response(s.TeamMemberSerializer(member).data, status=status.HTTP_201_CREATED)
 
@@ -181,7 +175,7 @@ class TeamViewSet(CompanyScopedViewSet, mixins.ListModelMixin, mixins.RetrieveMo
         if request.method == "DELETE":
             services.team_member_remove(team_member=member)
             return Response(status=status.HTTP_204_NO_CONTENT)
-        role = _validated(s.TeamMemberUpdateSerializer, request)["role"]
+        role = self.validated(s.TeamMemberUpdateSerializer)["role"]
         return Response(s.TeamMemberSerializer(services.team_member_update(team_member=member, role=role)).data)
 
 
@@ -200,7 +194,7 @@ class ClientViewSet(CompanyScopedViewSet, mixins.ListModelMixin, mixins.Retrieve
     def create(self, request):
         membership = self.company_membership()
         self.require(permissions.can_manage_projects(membership))
-        name = _validated(s.ClientWriteSerializer, request)["name"]
+        name = self.validated(s.ClientWriteSerializer)["name"]
         return Response(
             s.ClientSerializer(services.client_create(company=membership.company, name=name)).data,
             status=status.HTTP_201_CREATED,
@@ -210,7 +204,7 @@ class ClientViewSet(CompanyScopedViewSet, mixins.ListModelMixin, mixins.Retrieve
     def partial_update(self, request, pk=None):
         client = self.get_object()
         self.require(permissions.can_manage_projects(self.membership_for(client)))
-        name = _validated(s.ClientWriteSerializer, request)["name"]
+        name = self.validated(s.ClientWriteSerializer)["name"]
         return Response(s.ClientSerializer(services.client_update(client=client, name=name)).data)
 
     @extend_schema(responses={204: NO_CONTENT})
@@ -243,16 +237,14 @@ class ProjectViewSet(CompanyScopedViewSet, mixins.ListModelMixin, mixins.Retriev
     def create(self, request):
         membership = self.company_membership()
         self.require(permissions.can_manage_projects(membership))
-        project = services.project_create(
-            company=membership.company, data=_validated(s.ProjectWriteSerializer, request)
-        )
+        project = services.project_create(company=membership.company, data=self.validated(s.ProjectWriteSerializer))
         return Response(s.ProjectSerializer(self._reload(project)).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.ProjectWriteSerializer, responses={200: s.ProjectSerializer})
     def partial_update(self, request, pk=None):
         project = self.get_object()
         self.require(permissions.can_manage_projects(self.membership_for(project)))
-        data = _validated(s.ProjectWriteSerializer, request, partial=True)
+        data = self.validated(s.ProjectWriteSerializer, partial=True)
         data.pop("id", None)  # ids never change
         project = services.project_update(project=project, data=data)
         return Response(s.ProjectSerializer(self._reload(project)).data)

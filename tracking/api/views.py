@@ -17,6 +17,7 @@ from common.exceptions import InvalidInput
 from organizations import permissions
 from organizations.api.scoping import COMPANY_PARAM, CompanyScopedViewSet
 from organizations.models import Membership, Project
+from organizations.selectors import visible_project
 from tracking import selectors, services
 from tracking.api import serializers as s
 from tracking.models import Task, TimeEntry
@@ -33,22 +34,15 @@ ENTRY_FILTERS = [
 ]
 
 
-def _validated(serializer_class, request, *, partial: bool = False) -> dict:
-    serializer = serializer_class(data=request.data, partial=partial)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
 class ProjectResolvingMixin:
     """Find a project (from a body's ``project_id``) among those the caller sees, and the
     caller's membership in its company."""
 
     def project_and_membership(self, project_id) -> tuple[Project, Membership]:
-        for membership in self.memberships():
-            project = permissions.visible_projects(membership).filter(pk=project_id).first()
-            if project is not None:
-                return project, membership
-        raise InvalidInput("No such project.", code="does_not_exist", attr="project_id")
+        found = visible_project(memberships=self.memberships(), project_id=project_id)
+        if found is None:
+            raise InvalidInput("No such project.", code="does_not_exist", attr="project_id")
+        return found
 
 
 # --------------------------------------------------------------------------- tasks
@@ -85,7 +79,7 @@ class TaskViewSet(ProjectResolvingMixin, CompanyScopedViewSet, mixins.ListModelM
 
     @extend_schema(request=s.TaskWriteSerializer, responses={201: s.TaskSerializer})
     def create(self, request):
-        data = _validated(s.TaskWriteSerializer, request)
+        data = self.validated(s.TaskWriteSerializer)
         project, membership = self.project_and_membership(data["project_id"])
         self.require(permissions.can_manage_tasks_in(membership, project))
         task = services.task_create(project=project, data=data)
@@ -95,7 +89,7 @@ class TaskViewSet(ProjectResolvingMixin, CompanyScopedViewSet, mixins.ListModelM
     def partial_update(self, request, pk=None):
         task = self.get_object()
         self._require_tasks(task)
-        task = services.task_update(task=task, data=_validated(s.TaskUpdateSerializer, request, partial=True))
+        task = services.task_update(task=task, data=self.validated(s.TaskUpdateSerializer, partial=True))
         return Response(s.TaskSerializer(task).data)
 
     @extend_schema(responses={204: NO_CONTENT})
@@ -110,7 +104,7 @@ class TaskViewSet(ProjectResolvingMixin, CompanyScopedViewSet, mixins.ListModelM
     def set_status(self, request, pk=None):
         task = self.get_object()
         self._require_tasks(task)
-        task = services.task_set_status(task=task, status=_validated(s.TaskStatusSerializer, request)["status"])
+        task = services.task_set_status(task=task, status=self.validated(s.TaskStatusSerializer)["status"])
         return Response(s.TaskSerializer(task).data)
 
     @extend_schema(parameters=ENTRY_FILTERS[1:], responses={200: s.TimeEntrySerializer(many=True)})
@@ -157,7 +151,7 @@ class TimeEntryViewSet(ProjectResolvingMixin, CompanyScopedViewSet, mixins.ListM
 
     @extend_schema(request=s.EntryCreateSerializer, responses={201: s.TimeEntrySerializer})
     def create(self, request):
-        data = _validated(s.EntryCreateSerializer, request)
+        data = self.validated(s.EntryCreateSerializer)
         _, membership = self.project_and_membership(data["project_id"])
         entry = services.entry_create(membership=membership, data=data)
         return Response(s.TimeEntrySerializer(entry).data, status=status.HTTP_201_CREATED)
@@ -167,7 +161,7 @@ class TimeEntryViewSet(ProjectResolvingMixin, CompanyScopedViewSet, mixins.ListM
         entry = self.get_object()
         membership = self.membership_for(entry)
         self.require(permissions.can_edit_user_entries(membership, entry.user_id), "You may not edit this entry.")
-        data = _validated(s.EntryUpdateSerializer, request, partial=True)
+        data = self.validated(s.EntryUpdateSerializer, partial=True)
         return Response(
             s.TimeEntrySerializer(services.entry_update(entry=entry, membership=membership, data=data)).data
         )
@@ -185,7 +179,7 @@ class TimeEntryViewSet(ProjectResolvingMixin, CompanyScopedViewSet, mixins.ListM
     @extend_schema(request=s.TimerStartSerializer, responses={201: s.TimeEntrySerializer})
     @action(detail=False, methods=["post"])
     def start(self, request):
-        data = _validated(s.TimerStartSerializer, request)
+        data = self.validated(s.TimerStartSerializer)
         _, membership = self.project_and_membership(data["project_id"])
         entry = services.timer_start(
             membership=membership,
@@ -201,7 +195,7 @@ class TimeEntryViewSet(ProjectResolvingMixin, CompanyScopedViewSet, mixins.ListM
     @extend_schema(request=s.TimerStopSerializer, responses={200: s.TimeEntrySerializer})
     @action(detail=False, methods=["post"])
     def stop(self, request):
-        data = _validated(s.TimerStopSerializer, request)
+        data = self.validated(s.TimerStopSerializer)
         entry = services.timer_stop(user=request.user, ended_at=data.get("ended_at"))
         return Response(s.TimeEntrySerializer(entry).data)
 
