@@ -62,6 +62,7 @@ def session_create(*, user: User, device: DeviceInfo, stay_logged_in: bool) -> I
     return IssuedTokens(session=session, access=access_token_for(session), refresh=refresh)
 
 
+@transaction.atomic
 def sessions_revoke(
     *,
     sessions: list[DeviceSession] | None = None,

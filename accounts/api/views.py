@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.db import transaction
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -115,8 +114,7 @@ class SessionDetailView(APIView):
     def delete(self, request, session_id):
         # Another user's session id is 404, exactly like a session that does not exist.
         session = generics.get_object_or_404(selectors.device_session_list(user=request.user), id=session_id)
-        with transaction.atomic():
-            services.sessions_revoke(sessions=[session], reason="revoked_by_user")
+        services.sessions_revoke(sessions=[session], reason="revoked_by_user")
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
