@@ -1,7 +1,8 @@
 from __future__ import annotations
 
+import time
+
 import structlog
-from django.core.cache import cache
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework_simplejwt.authentication import JWTAuthentication
@@ -12,6 +13,10 @@ from accounts.tokens import SESSION_ID_CLAIM, session_is_live
 
 # How often a session's last_seen_at is written: a hot row, so not on every request.
 LAST_SEEN_EVERY_SECONDS = 60
+# Per process, not in Redis: a round trip per request only to learn "not yet" cost more than
+# the write it saves. Each web process writes at most once a minute per session.
+_last_seen_written: dict[str, float] = {}
+_MAX_REMEMBERED = 50_000
 
 
 class SessionJWTAuthentication(JWTAuthentication):
@@ -27,9 +32,18 @@ class SessionJWTAuthentication(JWTAuthentication):
             raise InvalidToken({"detail": "This session has been signed out.", "code": "session_revoked"})
         request.session_id = str(session_id)
         structlog.contextvars.bind_contextvars(user_id=str(user.pk))
-        if cache.add(f"session-seen:{session_id}", 1, timeout=LAST_SEEN_EVERY_SECONDS):
-            DeviceSession.objects.filter(id=session_id).update(last_seen_at=timezone.now())
+        _touch_last_seen(str(session_id))
         return user, token
+
+
+def _touch_last_seen(session_id: str) -> None:
+    now = time.monotonic()
+    if now < _last_seen_written.get(session_id, float("-inf")) + LAST_SEEN_EVERY_SECONDS:
+        return
+    if len(_last_seen_written) >= _MAX_REMEMBERED:
+        _last_seen_written.clear()  # bounded memory; at worst one extra write per session
+    _last_seen_written[session_id] = now
+    DeviceSession.objects.filter(id=session_id).update(last_seen_at=timezone.now())
 
 
 class SessionJWTAuthenticationScheme(OpenApiAuthenticationExtension):

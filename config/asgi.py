@@ -1,21 +1,33 @@
-"""ASGI entry point: HTTP to Django, WebSockets to Channels (daphne serves both)."""
+"""ASGI entry point: daphne serves HTTP and WebSockets on one port.
+
+HTTP goes to Django's WSGI handler through a2wsgi's thread pool, WebSockets to Channels.
+Django's own ASGI handler hops between the event loop and a thread several times per request
+(about 1 ms each here; BASELINES.md: a DRF view does 596 req/s under daphne against 4,765 under
+a WSGI server), while a2wsgi makes one hop per request: ``/health/live`` went from 1.7 ms to
+0.8 ms p50 under the same daphne (docs/serving.md). Our HTTP stack is synchronous anyway
+(views, middleware, the ORM), so nothing is lost."""
 
 import os
 
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-# Django must be set up before importing anything that touches models (consumers, routing).
-django_asgi_app = get_asgi_application()
+# Sets Django up before anything touches models (consumers, routing).
+get_asgi_application()
 
+from a2wsgi import WSGIMiddleware  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.sessions import SessionMiddlewareStack  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.core.wsgi import get_wsgi_application  # noqa: E402
 
 from sync.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # Threads per process: requests that wait on PostgreSQL overlap; the database pool
+        # (DATABASE_POOL_MAX) must be at least this large.
+        "http": WSGIMiddleware(get_wsgi_application(), workers=settings.WEB_THREADS),
         # Not channels' AllowedHostsOriginValidator: it refuses clients that send no Origin,
         # and desktop apps send none. The consumer checks Origin itself (a browser's must be in
         # REALTIME_ALLOWED_ORIGINS) and reads the session cookie only for an allowed browser.

@@ -40,8 +40,10 @@ PUBLIC_URL = env.url("PUBLIC_URL", default="http://127.0.0.1:8000").geturl().rst
 PORT = env.int("PORT", default=8000)  # where `make run` serves
 # Web processes `runstack` starts on its one listening socket (one per core is the rule).
 WEB_CONCURRENCY = env.int("WEB_CONCURRENCY", default=2)
-if not 1 <= PORT <= 65535 or WEB_CONCURRENCY < 1:
-    raise ImproperlyConfigured("PORT must be 1-65535 and WEB_CONCURRENCY at least 1")
+# Threads per web process serving HTTP (config/asgi.py); at most DATABASE_POOL_MAX.
+WEB_THREADS = env.int("WEB_THREADS", default=8)
+if not 1 <= PORT <= 65535 or WEB_CONCURRENCY < 1 or WEB_THREADS < 1:
+    raise ImproperlyConfigured("PORT must be 1-65535, WEB_CONCURRENCY and WEB_THREADS at least 1")
 
 
 def _origin(url: str, name: str) -> str:
@@ -162,6 +164,8 @@ DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
     "max_size": env.int("DATABASE_POOL_MAX", default=10),
     "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
 }
+if DATABASES["default"]["OPTIONS"]["pool"]["max_size"] < WEB_THREADS:
+    raise ImproperlyConfigured("DATABASE_POOL_MAX must be at least WEB_THREADS (each HTTP thread holds one)")
 DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default="test_stint")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -190,7 +194,7 @@ def _kombu_url(url: str) -> str:
 CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", default="stint-test" if TESTING else "stint")
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "common.cache.SharedRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": CACHE_KEY_PREFIX,
         "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
