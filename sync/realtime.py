@@ -14,14 +14,18 @@ Server -> client envelope: {"type": EVENT, "cursor": N, "company_id": ..., "data
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import contextvars
+import os
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
 
+from common.bulk import allocate_ids, copy_insert
 from sync.models import Change
 
 # Ids of the changes recorded while a collector is active (the sync batch wants its own).
@@ -81,7 +85,9 @@ class ChangeSpec:
 def record_changes(specs: list[ChangeSpec]) -> list[Change]:
     """Many changes in one INSERT (the sync batch's bulk path); same rules as record_change."""
     now = timezone.now()
-    changes = Change.objects.bulk_create([Change(at=now, **vars(spec)) for spec in specs])
+    ids = allocate_ids(Change, len(specs))
+    changes = [Change(id=pk, at=now, **vars(spec)) for pk, spec in zip(ids, specs, strict=True)]
+    copy_insert(changes)
     collected = _collector.get()
     if collected is not None:
         collected.extend(c.id for c in changes)
@@ -166,13 +172,38 @@ def _flush() -> None:
 
 def send_to_groups(groups: list[str], message: dict) -> None:
     """Low-level: one message to several groups, from sync code (workers and web alike)."""
-    from asgiref.sync import async_to_sync
+    send_messages([(group, message) for group in groups])
+
+
+def send_messages(messages: list[tuple[str, dict]]) -> None:
+    """Send ``(group, message)`` pairs in order, from sync code, on this process's layer loop."""
+    if not messages:
+        return
     from channels.layers import get_channel_layer
 
     layer = get_channel_layer()
 
     async def _send():
-        for group in groups:
+        for group, message in messages:
             await layer.group_send(group, message)
 
-    async_to_sync(_send)()
+    asyncio.run_coroutine_threadsafe(_send(), _layer_loop()).result(timeout=LAYER_SEND_TIMEOUT)
+
+
+# Sync code (WSGI threads, Celery tasks) sends through one event loop per process, kept on a
+# daemon thread. ``async_to_sync`` from a thread without a loop would start a loop per call,
+# and channels-redis keeps its connection pools per loop: every publish would open new Redis
+# connections and close them again.
+LAYER_SEND_TIMEOUT = 10.0
+_loop_lock = threading.Lock()
+_loop_state: dict[str, object] = {"loop": None, "pid": None}
+
+
+def _layer_loop() -> asyncio.AbstractEventLoop:
+    with _loop_lock:
+        loop, pid = _loop_state["loop"], _loop_state["pid"]
+        if loop is None or pid != os.getpid():  # none yet, or inherited across a fork
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="channel-layer-loop", daemon=True).start()
+            _loop_state.update(loop=loop, pid=os.getpid())
+        return loop

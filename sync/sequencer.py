@@ -11,7 +11,7 @@ drop by cursor."""
 from __future__ import annotations
 
 import structlog
-from django.db import connection, transaction
+from django.db import connection
 
 from common.redis import get_client, key
 from sync import audience, realtime
@@ -43,21 +43,32 @@ def _unpublished() -> bool:
     return state is not None and state.published_upto < state.head
 
 
-@transaction.atomic
-def _number_batch() -> list[Change]:
-    ids = list(Change.objects.filter(cursor__isnull=True).order_by("id").values_list("id", flat=True)[:BATCH])
-    if not ids:
-        return []
-    state, _ = SyncState.objects.select_for_update().get_or_create(pk=1)
+# One statement, one round trip: take the oldest committed unnumbered rows, advance the head
+# by their count and give them head+1.. in id order. The advisory lock makes this the only
+# numberer; the statement is its own transaction.
+_NUMBER_SQL = """
+WITH todo AS (
+    SELECT id, row_number() OVER (ORDER BY id) AS n
+    FROM sync_change WHERE cursor IS NULL ORDER BY id LIMIT %s
+), state AS (
+    UPDATE sync_syncstate SET head = head + (SELECT count(*) FROM todo)
+    WHERE id = 1 RETURNING head - (SELECT count(*) FROM todo) AS base
+), numbered AS (
+    UPDATE sync_change c SET cursor = state.base + todo.n FROM todo, state WHERE c.id = todo.id RETURNING 1
+)
+SELECT (SELECT count(*) FROM numbered), EXISTS (SELECT 1 FROM state)
+"""
+
+
+def _number_batch() -> int:
+    """Number up to BATCH committed changes; returns how many."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE sync_change c SET cursor = %s + t.n FROM unnest(%s::bigint[]) WITH ORDINALITY AS t(id, n) "
-            "WHERE c.id = t.id",
-            [state.head, ids],
-        )
-    state.head += len(ids)
-    state.save(update_fields=["head"])
-    return list(Change.objects.filter(id__in=ids).order_by("cursor"))
+        cursor.execute(_NUMBER_SQL, [BATCH])
+        count, has_state = cursor.fetchone()
+    if not has_state:  # a fresh (or flushed) database: create the one row, then number
+        SyncState.objects.get_or_create(pk=1)
+        return _number_batch()
+    return count
 
 
 MAX_ROUNDS = 3  # per call: under steady writes there is always more, and a request must answer
@@ -85,7 +96,7 @@ def number_pending() -> int:
         # Numbering inside a transaction could give this transaction's rows cursors that
         # become visible after a reader passed them. Its on-commit flush will do it.
         return 0
-    return _run_exclusively(NUMBER_LOCK, _unnumbered, lambda: len(_number_batch()))
+    return _run_exclusively(NUMBER_LOCK, _unnumbered, _number_batch)
 
 
 def _publish_batch() -> int:
@@ -149,20 +160,7 @@ def publish(changes: list[Change]) -> None:
             )
             last[group] = chunk[-1]["cursor"]
     try:
-        _send_all(messages)
+        realtime.send_messages(messages)
     except Exception:  # sockets can catch up from the log; the changes themselves are durable
         logger.exception("realtime_publish_failed", changes=len(changes))
     redis.hset(last_key, mapping={g: c for g, c in last.items() if c is not None})
-
-
-def _send_all(messages: list[tuple[str, dict]]) -> None:
-    from asgiref.sync import async_to_sync
-    from channels.layers import get_channel_layer
-
-    layer = get_channel_layer()
-
-    async def _send():
-        for group, message in messages:
-            await layer.group_send(group, message)
-
-    async_to_sync(_send)()

@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from common.bulk import copy_insert
 from common.exceptions import ServiceError
 from organizations import permissions
 from organizations.models import Membership, Project
@@ -152,7 +153,7 @@ def _apply_all_at_once(ctx: _Context, items: list[dict], seen: set, result: Batc
             )
         with transaction.atomic():
             tracking.entries_create_bulk(entries=entries)
-            SyncItemKey.objects.bulk_create([SyncItemKey(user=ctx.user, key=key) for key in keys])
+            copy_insert([SyncItemKey(user=ctx.user, key=key) for key in keys])
     except (SyncConflict, ServiceError, IntegrityError):
         return False
     seen.update(keys)

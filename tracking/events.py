@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.utils import timezone
 
+from common.representation import fast_representation
 from sync import realtime
 from sync.models import Tombstone
 from tracking.models import Task, TimeEntry
@@ -32,8 +33,8 @@ def entry_changed(entry: TimeEntry, event: str) -> None:
 def entries_changed(entries: list[TimeEntry], event: str) -> None:
     from tracking.api.serializers import TimeEntrySerializer
 
-    # many=True builds the serializer's fields once, not once per entry (most of the cost).
-    payloads = TimeEntrySerializer(entries, many=True).data
+    # The serializer's shape without DRF's per-field cost (a 1,000-item sync batch).
+    payloads = fast_representation(TimeEntrySerializer)(entries)
     realtime.record_changes(
         [
             realtime.ChangeSpec(

@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
+from common.bulk import copy_insert
 from common.exceptions import ConflictError, InvalidInput
 from organizations.models import Membership, Project
 from organizations.selectors import visible_project
@@ -278,7 +279,7 @@ def entries_create_bulk(*, entries: list[TimeEntry]) -> None:
         return
     for user_id in sorted({e.user_id for e in entries}):
         _lock_user(user_id)
-    TimeEntry.objects.bulk_create(entries)
+    copy_insert(entries)
     events.entries_changed(entries, "entry.upserted")
 
 

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import json
+from datetime import UTC
+
 from rest_framework import serializers
 
 from accounts.models import validate_timezone
@@ -21,6 +24,18 @@ class ChangeSerializer(serializers.Serializer):
     action = serializers.CharField()
     data = serializers.JSONField(source="payload")
     at = serializers.DateTimeField()
+
+
+def changes_page_json(rows: list[tuple], next_cursor: int, has_more: bool) -> bytes:
+    """The ``ChangesPageSerializer`` shape, written directly: each change's payload is spliced
+    in as the JSON text the database returned (``selectors.change_rows``), never decoded."""
+    changes = ",".join(
+        f'{{"cursor":{cursor},"entity":{json.dumps(entity)},"id":"{entity_id}","action":{json.dumps(action)},'
+        f'"data":{payload},"at":"{at.astimezone(UTC).isoformat().replace("+00:00", "Z")}"}}'
+        for cursor, entity, entity_id, action, payload, at in rows
+    )
+    more = "true" if has_more else "false"
+    return f'{{"changes":[{changes}],"next_cursor":{next_cursor},"has_more":{more}}}'.encode()
 
 
 class ChangesPageSerializer(serializers.Serializer):

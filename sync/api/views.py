@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from django.db import connection
+from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
+from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
 from common.exceptions import Gone, PayloadTooLarge
@@ -24,21 +27,20 @@ class ChangesView(APIView):
         query = s.ChangesQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         cursor, limit = query.validated_data.get("cursor"), query.validated_data["limit"]
-        number_pending()  # number what just committed, so a pull right after a write sees it
-        state = selectors.sync_state()
-        head = state.head
+        head, pruned_below, unnumbered = selectors.pull_state()
+        if unnumbered:  # number what just committed, so a pull right after a write sees it
+            number_pending()
+            head, pruned_below, _ = selectors.pull_state()
         if cursor is None:  # where to start after a full resync
             return Response({"changes": [], "next_cursor": head, "has_more": False})
-        if cursor < state.pruned_below or cursor > head:
+        if cursor < pruned_below or cursor > head:
             raise Gone("This cursor is no longer available: do a full resync.", code="cursor_gone")
         memberships = list(permissions.active_memberships(request.user))
-        rows = list(selectors.change_list(memberships=memberships, after=cursor, upto=head)[: limit + 1])
+        rows = selectors.change_rows(memberships=memberships, after=cursor, upto=head, limit=limit + 1)
         has_more = len(rows) > limit
         rows = rows[:limit]
-        next_cursor = rows[-1].cursor if has_more else head
-        return Response(
-            {"changes": s.ChangeSerializer(rows, many=True).data, "next_cursor": next_cursor, "has_more": has_more}
-        )
+        next_cursor = rows[-1][0] if has_more else head
+        return HttpResponse(s.changes_page_json(rows, next_cursor, has_more), content_type="application/json")
 
 
 @extend_schema(tags=["sync"])
@@ -51,17 +53,21 @@ class BatchView(APIView):
         envelope = s.BatchSerializer(data=request.data)
         envelope.is_valid(raise_exception=True)
         valid, invalid = [], []
+        # One serializer per kind for the whole batch: a DRF serializer deep-copies its fields
+        # on first use, which per item was a quarter of a 1,000-item batch.
+        checkers: dict[tuple[str, str], Serializer] = {}
         for item in envelope.validated_data["items"]:
-            data = s.DATA_SERIALIZERS[(item["entity"], item["action"])](data=item["data"])
-            if data.is_valid():
-                valid.append({**item, "data": dict(data.validated_data)})
-            else:
+            kind = (item["entity"], item["action"])
+            checker = checkers.get(kind) or checkers.setdefault(kind, s.DATA_SERIALIZERS[kind]())
+            try:
+                valid.append({**item, "data": dict(checker.run_validation(item["data"]))})
+            except ValidationError as exc:
                 invalid.append(
                     {
                         "idempotency_key": item["idempotency_key"],
                         "reason": "invalid",
                         "server": None,
-                        "detail": _first_error(data.errors),
+                        "detail": _first_error(exc.detail),
                     }
                 )
         memberships = list(permissions.active_memberships(request.user))

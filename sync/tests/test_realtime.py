@@ -512,9 +512,10 @@ def _cursors_of(user, after: int) -> list[int]:
 def _numbered(world, *specs) -> list[Change]:
     """Committed, numbered changes that nobody published (the test publishes them by hand,
     dropping some, as channels-redis does past a channel's capacity)."""
+    ids = []
     for owner, kind in specs:
         is_entry = kind == "entry"
-        Change.objects.create(
+        change = Change.objects.create(
             company_id=world.a.id,
             user_id=world.users[owner].id if is_entry else None,
             project_id=world.project_open.id,
@@ -525,7 +526,9 @@ def _numbered(world, *specs) -> list[Change]:
             payload={"n": len(specs)},
             at=timezone.now(),
         )
-    return sequencer._number_batch()
+        ids.append(change.id)
+    assert sequencer._number_batch() == len(ids)
+    return list(Change.objects.filter(id__in=ids).order_by("cursor"))
 
 
 def _message(change: Change, group: str, prev: int | None) -> dict:
