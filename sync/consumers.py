@@ -426,10 +426,13 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
     async def _live(self, message: dict) -> None:
         event = message["event"]
         cursor = event.get("cursor")
-        if cursor is None:  # presence: not in the change log, nothing to order or refill
+        group, prev = message.get("group"), message.get("prev")
+        if cursor is None or group is None:
+            # Not a change-log event (presence; sync.applied, whose cursor only says how far the
+            # batch reached): nothing to order or refill, and it must not move sent_upto, or the
+            # batch's own changes, published afterwards by a worker, would look already sent.
             await self.send_json(event)
             return
-        group, prev = message.get("group"), message.get("prev")
         expected = max(self.last_seen.get(group, self.floor), self.floor)
         if group is not None and cursor > self.last_seen.get(group, -1):
             self.last_seen[group] = cursor
