@@ -55,5 +55,24 @@ def session_is_live(session_id: str, *, user_id: str) -> bool:
     return cached == str(user_id)
 
 
+def live_sessions(pairs: set[tuple[str, str]]) -> set[str]:
+    """``session_is_live`` for many ``(session_id, user_id)`` pairs in one cache round trip
+    (the realtime tier checks every open socket's session every few seconds); returns the
+    live session ids. Sessions not cached yet are filled as ``session_is_live`` does."""
+    if not pairs:
+        return set()
+    keys = {_cache_key(session_id): (session_id, user_id) for session_id, user_id in pairs}
+    found = cache.get_many(list(keys))
+    live = set()
+    for cache_key, (session_id, user_id) in keys.items():
+        cached = found.get(cache_key)
+        if cached is None:
+            if session_is_live(session_id, user_id=user_id):
+                live.add(session_id)
+        elif cached == str(user_id):
+            live.add(session_id)
+    return live
+
+
 def mark_sessions_revoked(session_ids: list[str]) -> None:
     cache.set_many({_cache_key(str(sid)): _REVOKED for sid in session_ids}, timeout=_cache_ttl())

@@ -37,7 +37,7 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken
 
-from accounts.tokens import SESSION_ID_CLAIM, session_is_live
+from accounts.tokens import SESSION_ID_CLAIM, live_sessions, session_is_live
 from common.redis import get_client, key
 from organizations import permissions
 from organizations.models import Membership, TeamMember
@@ -198,10 +198,15 @@ def _presence_open(user_id, member: str, ttl: int) -> bool:
     return get_client().eval(_PRESENCE_OPEN, 1, _presence_key(user_id), time.time(), member, ttl) == 1
 
 
-def _presence_refresh(user_id, member: str, ttl: int) -> None:
-    pipe = get_client().pipeline()
-    pipe.zadd(_presence_key(user_id), {member: time.time()})
-    pipe.expire(_presence_key(user_id), ttl)
+def _presence_refresh_many(members: list[tuple[object, str]], ttl: int) -> None:
+    """``_presence_refresh`` for many sockets in one pipeline."""
+    if not members:
+        return
+    now = time.time()
+    pipe = get_client().pipeline(transaction=False)
+    for user_id, member in members:
+        pipe.zadd(_presence_key(user_id), {member: now})
+        pipe.expire(_presence_key(user_id), ttl)
     pipe.execute()
 
 
@@ -247,7 +252,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         self.jobs: collections.deque[dict] = collections.deque()
         self.held: collections.deque[dict] = collections.deque()
         self.worker: asyncio.Future | None = None
-        self.watcher: asyncio.Future | None = None
+        self.joined_at = 0.0
         self.arrivals: collections.deque[float] = collections.deque(maxlen=self.max_messages_per_second + 1)
 
     # ----------------------------------------------------------------------- connect
@@ -292,7 +297,8 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
             # Numbered but not yet (or being) published, possibly before we joined: from the log.
             self._queue({"kind": "fill", "after": published, "upto": head})
         logger.info("realtime_connected", user_id=str(identity.user.pk), groups=len(identity.groups))
-        self.watcher = asyncio.ensure_future(self._watch())
+        self.joined_at = time.monotonic()
+        _Watchdog.for_loop().add(self)
         await self._presence(opening=True)
 
     @staticmethod
@@ -336,7 +342,8 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
 
     async def disconnect(self, code):
         self.closing = True
-        tasks = [t for t in (self.watcher, self.worker) if t is not None]
+        _Watchdog.for_loop().discard(self)
+        tasks = [t for t in (self.worker,) if t is not None]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -514,27 +521,11 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
 
     # ----------------------------------------------------------------------- background
 
-    async def _watch(self) -> None:
-        """The safety net: a revoked session closes within liveness_seconds even if its
-        control message was lost; presence stays fresh; groups never expire under us."""
-        identity = self.identity
-        joined_at = time.monotonic()
-        while not self.closing:
-            await asyncio.sleep(self.liveness_seconds)
-            try:
-                if identity.session_id and not await _off_loop(session_is_live)(
-                    identity.session_id, user_id=str(identity.user.pk)
-                ):
-                    await self._close(CLOSE_UNAUTHENTICATED)
-                    return
-                if self.presence_counted:
-                    await _off_loop(_presence_refresh)(identity.user.pk, self.channel_name, self.presence_ttl_seconds)
-                if time.monotonic() - joined_at > self.group_refresh_seconds:
-                    for group in self.joined:
-                        await self.channel_layer.group_add(group, self.channel_name)
-                    joined_at = time.monotonic()
-            except Exception:  # Redis or the database hiccuped: keep the socket, try again
-                logger.warning("realtime_watch_failed", exc_info=True)
+    async def _group_refresh(self) -> None:
+        """Re-join our groups before channels-redis's group_expiry drops the channel."""
+        for group in self.joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+        self.joined_at = time.monotonic()
 
     async def _presence(self, *, opening: bool) -> None:
         """presence.changed to the user's companies' managers (and their own devices) when
@@ -562,3 +553,62 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_send(
                 group, {"type": realtime.EVENT_MESSAGE, "event": event, "group": group, "prev": None}
             )
+
+
+class _Watchdog:
+    """The safety net, one per process (per event loop), for all of its sockets: every
+    ``liveness_seconds`` one Redis round trip checks every socket's session (a revoked one
+    closes within 5 s even if its control message was lost), one pipeline keeps presence fresh,
+    and sockets re-join their groups before they would expire. One socket's own timer doing
+    the same cost a thread hop per socket every few seconds: with 500 sockets on a process,
+    events arriving during those bursts waited 150-250 ms longer (bench/realtime_bench.py)."""
+
+    _by_loop: dict[asyncio.AbstractEventLoop, _Watchdog] = {}
+
+    def __init__(self) -> None:
+        self.sockets: set[RealtimeConsumer] = set()
+        self.task: asyncio.Task | None = None
+
+    @classmethod
+    def for_loop(cls) -> _Watchdog:
+        loop = asyncio.get_running_loop()
+        if loop not in cls._by_loop:
+            cls._by_loop[loop] = cls()
+        return cls._by_loop[loop]
+
+    def add(self, consumer: RealtimeConsumer) -> None:
+        self.sockets.add(consumer)
+        if self.task is None or self.task.done():
+            self.task = asyncio.ensure_future(self._run())
+
+    def discard(self, consumer: RealtimeConsumer) -> None:
+        self.sockets.discard(consumer)
+        if not self.sockets:  # the last socket of this loop: no timer left behind
+            if self.task is not None:
+                self.task.cancel()
+            self._by_loop.pop(asyncio.get_running_loop(), None)
+
+    async def _run(self) -> None:
+        while self.sockets:
+            await asyncio.sleep(RealtimeConsumer.liveness_seconds)
+            try:
+                await self._check(list(self.sockets))
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # Redis or the database hiccuped: keep the sockets, try again
+                logger.warning("realtime_watch_failed", exc_info=True)
+
+    @staticmethod
+    async def _check(sockets: list[RealtimeConsumer]) -> None:
+        sockets = [c for c in sockets if not c.closing and c.identity is not None]
+        sessions = {(c.identity.session_id, str(c.identity.user.pk)) for c in sockets if c.identity.session_id}
+        live = await _off_loop(live_sessions)(sessions)
+        for consumer in sockets:
+            if consumer.identity.session_id and consumer.identity.session_id not in live:
+                await consumer._close(CLOSE_UNAUTHENTICATED)
+        counted = [(c.identity.user.pk, c.channel_name) for c in sockets if c.presence_counted and not c.closing]
+        await _off_loop(_presence_refresh_many)(counted, RealtimeConsumer.presence_ttl_seconds)
+        now = time.monotonic()
+        for consumer in sockets:
+            if not consumer.closing and now - consumer.joined_at > consumer.group_refresh_seconds:
+                await consumer._group_refresh()

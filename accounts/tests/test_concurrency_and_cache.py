@@ -52,3 +52,26 @@ def test_session_check_is_cached_not_queried_per_request(authed, django_assert_n
     # one query remains: loading the user; the session's liveness comes from Redis
     with django_assert_num_queries(1):
         assert authed.get("/api/v1/me").status_code == 200
+
+
+def test_last_seen_is_written_once_a_minute_per_process_not_per_request(authed, django_assert_num_queries):
+    session = DeviceSession.objects.get(id=authed.tokens["session_id"])
+    authed.get("/api/v1/me")
+    seen = DeviceSession.objects.get(id=session.id).last_seen_at
+    with django_assert_num_queries(1):  # the user; neither the session nor its last_seen_at
+        assert authed.get("/api/v1/me").status_code == 200
+    assert DeviceSession.objects.get(id=session.id).last_seen_at == seen
+
+
+def test_live_sessions_checks_many_sessions_at_once_like_the_single_check(user, login):
+    from accounts.models import User
+    from accounts.tokens import live_sessions, mark_sessions_revoked, session_is_live
+
+    live, revoked, uncached = (login(user, device_name=n)["session_id"] for n in ("a", "b", "c"))
+    session_is_live(live, user_id=str(user.pk))  # cached
+    mark_sessions_revoked([revoked])
+    stranger = str(User.objects.create_user(email="eve@example.com", password="x" * 12, name="Eve").pk)
+    unknown = "00000000-0000-7000-8000-000000000000"
+    pairs = {(live, str(user.pk)), (revoked, str(user.pk)), (uncached, str(user.pk)), (unknown, stranger)}
+    assert live_sessions(pairs) == {live, uncached}
+    assert live_sessions({(live, stranger)}) == set()  # a session is live only for its own user
