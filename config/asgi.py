@@ -7,6 +7,7 @@ a WSGI server), while a2wsgi makes one hop per request: ``/health/live`` went fr
 0.8 ms p50 under the same daphne (docs/serving.md). Our HTTP stack is synchronous anyway
 (views, middleware, the ORM), so nothing is lost."""
 
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -34,3 +35,13 @@ application = ProtocolTypeRouter(
         "websocket": SessionMiddlewareStack(URLRouter(websocket_urlpatterns)),
     }
 )
+
+# A web process holds hundreds of sockets, each a few hundred long-lived objects, and every
+# fan-out makes short-lived garbage. With the default thresholds a full collection ran every
+# second or two and took 130-150 ms, stalling every socket of the process (bimodal fan-out:
+# p99 110 ms or 280 ms; bench/realtime_bench.py, docs/benchmarks.md). Freezing what exists
+# after start-up (Django, the app: never garbage) keeps it out of every collection, and larger
+# thresholds make collections rarer: 1,000 sockets' fan-out p99 went to 118 ms.
+gc.collect()
+gc.freeze()
+gc.set_threshold(10_000, 10, 10)
