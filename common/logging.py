@@ -21,6 +21,7 @@ def _drop_secrets(_logger, _method, event_dict):
 
 def configure_logging(*, level: str, fmt: str) -> None:
     shared = [
+        structlog.stdlib.filter_by_level,  # first: a dropped line costs no processing
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,

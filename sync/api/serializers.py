@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC
 
 from rest_framework import serializers
 
@@ -31,7 +30,7 @@ def changes_page_json(rows: list[tuple], next_cursor: int, has_more: bool) -> by
     in as the JSON text the database returned (``selectors.change_rows``), never decoded."""
     changes = ",".join(
         f'{{"cursor":{cursor},"entity":{json.dumps(entity)},"id":"{entity_id}","action":{json.dumps(action)},'
-        f'"data":{payload},"at":"{at.astimezone(UTC).isoformat().replace("+00:00", "Z")}"}}'
+        f'"data":{payload},"at":"{at}"}}'
         for cursor, entity, entity_id, action, payload, at in rows
     )
     more = "true" if has_more else "false"

@@ -71,6 +71,34 @@ def test_changes_since_a_cursor_include_other_devices(world):
     assert pull(phone, page["next_cursor"]).json()["changes"] == []
 
 
+def test_a_pull_renders_each_change_exactly_as_the_change_serializer_does(world):
+    """The pull writes its JSON from database text (no decode, no re-encode): it must still
+    be the ChangeSerializer's shape, byte for byte in meaning, whole seconds included."""
+    from sync.api.serializers import ChangeSerializer
+    from sync.sequencer import number_pending
+
+    member = world.api("member")
+    cursor = member.get("/api/v1/sync/changes").json()["next_cursor"]
+    payload = {"id": "x", "nested": {"ü": [1, 2.5, None, True]}, "text": 'quote " and \\ backslash'}
+    ats = [datetime(2026, 3, 29, 1, 0, 0, tzinfo=UTC), datetime(2026, 3, 29, 1, 0, 0, 120, tzinfo=UTC)]
+    for at in ats:
+        Change.objects.create(
+            company_id=world.a.id,
+            user_id=world.users["member"].id,
+            entity="time_entry",
+            entity_id=uuid.uuid4(),
+            action="upsert",
+            event="entry.upserted",
+            payload=payload,
+            at=at,
+        )
+    number_pending()
+    got = pull(member, cursor).json()["changes"]
+    expected = ChangeSerializer(Change.objects.filter(cursor__gt=cursor).order_by("cursor"), many=True).data
+    assert got == expected
+    assert [c["at"] for c in got] == ["2026-03-29T01:00:00Z", "2026-03-29T01:00:00.000120Z"]
+
+
 def test_changes_respect_the_role_table(world):
     cursor = world.api("owner").get("/api/v1/sync/changes").json()["next_cursor"]
     member_entry = (
