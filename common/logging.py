@@ -21,7 +21,6 @@ def _drop_secrets(_logger, _method, event_dict):
 
 def configure_logging(*, level: str, fmt: str) -> None:
     shared = [
-        structlog.stdlib.filter_by_level,  # first: a dropped line costs no processing
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
@@ -57,7 +56,9 @@ def configure_logging(*, level: str, fmt: str) -> None:
         }
     )
     structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        # filter_by_level first: a line below the level costs no processing. Ours only: the
+        # stdlib's own records (foreign_pre_chain) are filtered by logging itself.
+        processors=[structlog.stdlib.filter_by_level, *shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,

@@ -142,3 +142,32 @@ def test_oversize_body_is_413_in_the_standard_shape(api, settings):
 )
 def test_odd_json_bodies_are_400_never_500(api, path, raw):
     assert_error(api.post(path, raw, content_type="application/json"), 400)
+
+
+def test_third_party_stdlib_records_are_json_too_and_quiet_ones_cost_nothing(request_logs):
+    """Celery and Django log through the stdlib, not structlog: their records go through the
+    formatter's foreign pre-chain and must come out as JSON, not as a '--- Logging error ---'
+    (a processor that needs a structlog logger once broke every one of them)."""
+    import structlog
+
+    root_handler = logging.getLogger().handlers[0]
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(root_handler.formatter)
+    handler.handleError = lambda record: pytest.fail(f"logging error for {record.getMessage()!r}")
+    celery_logger = logging.getLogger("celery.stint-test")
+    celery_logger.addHandler(handler)
+    celery_logger.setLevel(logging.INFO)
+    try:
+        celery_logger.info("Task %s succeeded", "sync.tasks.sequence_changes")
+    finally:
+        celery_logger.removeHandler(handler)
+        celery_logger.setLevel(logging.NOTSET)
+    [line] = [json.loads(text) for text in stream.getvalue().splitlines()]
+    assert line["event"] == "Task sync.tasks.sequence_changes succeeded"
+    assert line["level"] == "info"
+    # Below the logger's level, structlog drops the line before running any processor.
+    quiet = logging.getLogger("stint.quiet-test")
+    quiet.setLevel(logging.WARNING)
+    assert structlog.get_logger("stint.quiet-test").info("dropped") is None
+    assert request_logs() == []
