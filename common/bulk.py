@@ -7,7 +7,8 @@ streams the same rows with no SQL to build or parse. Constraints (unique, check,
 and indexes apply as for INSERT; a violation aborts the whole COPY, like a multi-row INSERT.
 
 Only for plain rows: no signals are sent and nothing is returned, so primary keys must be
-known up front (UUIDs from Python, or ``allocate_ids`` for a sequence)."""
+known up front (UUIDs from Python, or ``allocate_ids`` for a sequence), or left to the
+database's identity column when nobody needs them back."""
 
 from __future__ import annotations
 
@@ -22,9 +23,12 @@ def copy_insert(objs: list[Model]) -> None:
         return
     opts = type(objs[0])._meta
     fields = [f for f in opts.concrete_fields if f.column]
-    for obj in objs:
-        if obj.pk is None:
-            raise ValueError(f"copy_insert needs primary keys: a {opts.label} has none")
+    if isinstance(opts.pk, AutoField | BigAutoField) and all(obj.pk is None for obj in objs):
+        fields.remove(opts.pk)  # the identity column numbers them
+    else:
+        for obj in objs:
+            if obj.pk is None:
+                raise ValueError(f"copy_insert needs primary keys: a {opts.label} has none")
     rows = [[f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields] for obj in objs]
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     sql = f"COPY {connection.ops.quote_name(opts.db_table)} ({columns}) FROM STDIN"

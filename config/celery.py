@@ -24,4 +24,9 @@ app.conf.beat_schedule = {
     # batch item keys at least 30; daily is plenty.
     "prune-changes": {"task": "sync.tasks.prune_changes", "schedule": 24 * 3600},
     "sequence-changes": {"task": "sync.tasks.sequence_changes", "schedule": 5.0, "options": {"expires": 5}},
+    # Intake queues a merge itself (debounced); this bounds the merge lag when that trigger
+    # was lost (broker blip, worker restart). Expires like sequence-changes.
+    "merge-heartbeats": {"task": "sync.tasks.merge_heartbeats", "schedule": 3.0, "options": {"expires": 3}},
+    # Heartbeat and interval partitions for the months ahead; raw heartbeats past retention go.
+    "maintain-partitions": {"task": "tracking.tasks.maintain_partitions", "schedule": 6 * 3600},
 }

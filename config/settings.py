@@ -270,6 +270,26 @@ for _name, _value in [
     if _value <= 0:
         raise ImproperlyConfigured(f"{_name} must be positive")
 
+# --------------------------------------------------------------------------- activity intake
+
+# Heartbeats older than this are refused at intake (a tracker offline longer resends nothing
+# useful); partitions exist this far back. Raw heartbeats are kept HEARTBEAT_RETENTION_DAYS
+# (whole monthly partitions dropped); merged intervals are kept.
+HEARTBEAT_MAX_AGE_DAYS = env.int("HEARTBEAT_MAX_AGE_DAYS", default=30)
+HEARTBEAT_RETENTION_DAYS = env.int("HEARTBEAT_RETENTION_DAYS", default=90)
+# ActivityWatch's pulsetime: how long after an interval ends a heartbeat with the same data
+# still extends it. A client may send its own per request (`pulsetime`).
+HEARTBEAT_PULSETIME_SECONDS = env.int("HEARTBEAT_PULSETIME_SECONDS", default=60)
+for _name, _value in [
+    ("HEARTBEAT_MAX_AGE_DAYS", HEARTBEAT_MAX_AGE_DAYS),
+    ("HEARTBEAT_RETENTION_DAYS", HEARTBEAT_RETENTION_DAYS),
+    ("HEARTBEAT_PULSETIME_SECONDS", HEARTBEAT_PULSETIME_SECONDS),
+]:
+    if _value <= 0:
+        raise ImproperlyConfigured(f"{_name} must be positive")
+if HEARTBEAT_RETENTION_DAYS < HEARTBEAT_MAX_AGE_DAYS:
+    raise ImproperlyConfigured("HEARTBEAT_RETENTION_DAYS must be at least HEARTBEAT_MAX_AGE_DAYS")
+
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": ACCESS_TOKEN_LIFETIME,
     "ALGORITHM": "HS256",

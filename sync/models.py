@@ -84,3 +84,31 @@ class Tombstone(models.Model):
 
     def __str__(self) -> str:
         return f"{self.entity} {self.entity_id}"
+
+
+class HeartbeatInbox(models.Model):
+    """Heartbeats accepted (202) and not merged yet. The intake COPYs them here before it
+    answers, so a 202 survives any crash after it; the merge moves them, in the transaction
+    that merges them, into ``tracking.Heartbeat`` (raw, partitioned) and ``AppUsage``.
+    Not partitioned and normally small: rows live here for seconds."""
+
+    id = models.BigAutoField(primary_key=True)
+    company_id = models.UUIDField()
+    user_id = models.UUIDField()
+    device_id = models.CharField(max_length=100)
+    timestamp = models.DateTimeField()
+    duration = models.FloatField()
+    app = models.CharField(max_length=255)
+    title = models.CharField(max_length=1000, blank=True)
+    url = models.CharField(max_length=2048, blank=True)
+    domain = models.CharField(max_length=255, blank=True)
+    project_id = models.UUIDField(null=True, blank=True)
+    pulsetime = models.FloatField()
+    received_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ("id",)
+        indexes = [models.Index(fields=["user_id", "device_id", "id"], name="sync_hbinbox_device")]
+
+    def __str__(self) -> str:
+        return f"{self.device_id} {self.timestamp:%Y-%m-%d %H:%M:%S} {self.app}"

@@ -22,3 +22,13 @@ def prune_changes() -> dict:
     from sync.services import changes_prune
 
     return changes_prune()
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def merge_heartbeats() -> int:
+    """Merge pending heartbeats into app-usage intervals, device by device. Queued by intake
+    (debounced) and by beat; safe to run concurrently (devices are claimed) and to kill at any
+    point (a device's merge is one transaction)."""
+    from sync.heartbeats import merge_pending
+
+    return merge_pending()

@@ -25,6 +25,27 @@ COMPANY_PARAM = OpenApiParameter(
 )
 
 
+def company_membership(memberships: list[Membership], raw_company: str | None) -> Membership:
+    """The membership a request acts in: ``?company=`` (``raw_company``), or the caller's only
+    company. Not a member of it, or a malformed id: 404; several companies and none named: 400."""
+    company_id = None
+    if raw_company:
+        try:
+            company_id = uuid.UUID(raw_company)
+        except ValueError:
+            raise NotFound("No such company.") from None
+    if company_id is None:
+        if len(memberships) == 1:
+            return memberships[0]
+        if not memberships:
+            raise NotFound("You are not a member of any company.")
+        raise ValidationError({"company": ["You belong to several companies: say which with ?company=."]})
+    for membership in memberships:
+        if membership.company_id == company_id:
+            return membership
+    raise NotFound("No such company.")
+
+
 class CompanyScopedViewSet(viewsets.GenericViewSet):
     def scoped_queryset(self, memberships: list[Membership]) -> QuerySet:
         raise NotImplementedError  # fail closed: no selector, no rows
@@ -36,30 +57,10 @@ class CompanyScopedViewSet(viewsets.GenericViewSet):
             self._memberships = list(permissions.active_memberships(self.request.user))
         return self._memberships
 
-    def _requested_company_id(self) -> uuid.UUID | None:
-        raw = self.request.query_params.get("company")
-        if not raw:
-            return None
-        try:
-            return uuid.UUID(raw)
-        except ValueError:
-            raise NotFound("No such company.") from None
-
     def company_membership(self) -> Membership:
         """The membership a list filter or a create acts in: ``?company=``, or the caller's
         only company. Not a member of it: 404."""
-        company_id = self._requested_company_id()
-        memberships = self.memberships()
-        if company_id is None:
-            if len(memberships) == 1:
-                return memberships[0]
-            if not memberships:
-                raise NotFound("You are not a member of any company.")
-            raise ValidationError({"company": ["You belong to several companies: say which with ?company=."]})
-        for membership in memberships:
-            if membership.company_id == company_id:
-                return membership
-        raise NotFound("No such company.")
+        return company_membership(self.memberships(), self.request.query_params.get("company"))
 
     def membership_for(self, obj) -> Membership:
         """The caller's membership in the company that owns ``obj`` (which came from the scoped
@@ -74,7 +75,7 @@ class CompanyScopedViewSet(viewsets.GenericViewSet):
 
     def get_queryset(self):
         memberships = self.memberships()
-        if self._requested_company_id() is not None:
+        if self.request.query_params.get("company"):
             memberships = [self.company_membership()]
         if not memberships:
             return self.queryset.none()  # each view sets queryset = Model.objects.none()

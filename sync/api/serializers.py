@@ -109,3 +109,28 @@ class BatchResultSerializer(serializers.Serializer):
     skipped = serializers.IntegerField()
     conflicts = ConflictSerializer(many=True)
     cursor = serializers.IntegerField(allow_null=True)
+
+
+# Heartbeats are validated by sync.heartbeats (plain Python: the hottest path); these
+# serializers only document the shapes in the OpenAPI schema.
+class HeartbeatSerializer(serializers.Serializer):
+    timestamp = serializers.DateTimeField()
+    duration = serializers.FloatField(min_value=0, max_value=24 * 3600)
+    app = serializers.CharField(max_length=255)
+    title = serializers.CharField(max_length=1000, required=False, allow_blank=True)
+    url = serializers.CharField(max_length=2048, required=False, allow_blank=True)
+    project_id = serializers.UUIDField(required=False, allow_null=True)
+
+
+class HeartbeatBatchSerializer(serializers.Serializer):
+    device_id = serializers.CharField(max_length=100)
+    pulsetime = serializers.FloatField(min_value=0, max_value=3600, required=False)
+    heartbeats = HeartbeatSerializer(many=True, max_length=1000)
+
+
+class CompanyQuerySerializer(serializers.Serializer):
+    company = serializers.UUIDField(required=False, help_text="Needed when you belong to several companies.")
+
+
+class AcceptedSerializer(serializers.Serializer):
+    accepted = serializers.IntegerField()

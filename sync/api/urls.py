@@ -6,5 +6,6 @@ from sync.api.realtime_views import RealtimeTicketView
 urlpatterns = [
     path("sync/changes", views.ChangesView.as_view(), name="sync-changes"),
     path("sync/batch", views.BatchView.as_view(), name="sync-batch"),
+    path("sync/heartbeats", views.HeartbeatsView.as_view(), name="sync-heartbeats"),
     path("realtime/ticket", RealtimeTicketView.as_view(), name="realtime-ticket"),
 ]

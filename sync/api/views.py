@@ -12,7 +12,8 @@ from rest_framework.views import APIView
 
 from common.exceptions import Gone, PayloadTooLarge
 from organizations import permissions
-from sync import realtime, selectors, services
+from organizations.api.scoping import company_membership
+from sync import heartbeats, realtime, selectors, services
 from sync.api import serializers as s
 from sync.sequencer import number_pending
 
@@ -83,3 +84,21 @@ class BatchView(APIView):
 def _first_error(errors: dict) -> str:
     field, messages = next(iter(errors.items()))
     return f"{field}: {messages[0] if isinstance(messages, list) else messages}"
+
+
+@extend_schema(tags=["sync"])
+class HeartbeatsView(APIView):
+    @extend_schema(
+        request=s.HeartbeatBatchSerializer,
+        parameters=[s.CompanyQuerySerializer],
+        responses={202: s.AcceptedSerializer, 413: OpenApiResponse(description="More than 1,000 heartbeats")},
+    )
+    def post(self, request):
+        items = request.data.get("heartbeats") if isinstance(request.data, dict) else None
+        if isinstance(items, list) and len(items) > heartbeats.MAX_HEARTBEATS:
+            raise PayloadTooLarge(f"At most {heartbeats.MAX_HEARTBEATS} heartbeats per request; none was stored.")
+        membership = company_membership(
+            list(permissions.active_memberships(request.user)), request.query_params.get("company")
+        )
+        accepted = heartbeats.heartbeats_accept(membership=membership, data=request.data)
+        return Response({"accepted": accepted}, status=202)

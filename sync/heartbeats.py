@@ -1,0 +1,324 @@
+"""Heartbeat intake and the merge loop (SPEC: Sync, ``POST /sync/heartbeats``; docs/activity.md).
+
+Intake is the hottest path of the product (every tracker, every few seconds), so it does the
+least that keeps its promise: validate the whole batch (plain Python, no serializer per item),
+apply the company's privacy rules, ``COPY`` the heartbeats into the inbox table (committed, so
+a 202 survives a crash of anything right after it), and make sure a merge runs soon.
+
+The merge (a Celery task, also on beat as a safety net) claims one device at a time with a
+transaction-scoped advisory lock that other workers skip, moves that device's inbox rows into
+the raw heartbeat table and merges them into app-usage intervals, all in one transaction: a
+worker killed mid-merge leaves the rows in the inbox, nothing half-merged and nothing twice."""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import structlog
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from common.bulk import copy_insert
+from common.exceptions import InvalidInput
+from common.redis import get_client, key
+from organizations.models import Membership
+from sync.models import HeartbeatInbox
+from tracking import partitions
+from tracking.activity import Beat, appusage_merge, domain_of
+from tracking.models import PrivacyAction, PrivacyRule
+
+logger = structlog.get_logger(__name__)
+
+MAX_HEARTBEATS = 1000
+MAX_FUTURE = timedelta(hours=1)
+MAX_DURATION = 24 * 3600.0
+MAX_PULSETIME = 3600.0
+LIMITS = {"app": 255, "title": 1000, "url": 2048}
+REDACTED = "[redacted]"
+
+
+def _invalid(detail: str, attr: str) -> InvalidInput:
+    return InvalidInput(detail, code="invalid", attr=attr)
+
+
+def _text(value, attr: str, *, limit: int, required: bool) -> str:
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str):
+        raise _invalid("Must be a string.", attr)
+    if required and not value.strip():
+        raise _invalid("Must not be blank.", attr)
+    if len(value) > limit:
+        raise _invalid(f"At most {limit} characters.", attr)
+    if "\x00" in value:
+        raise _invalid("Must not contain NUL characters.", attr)
+    return value
+
+
+def _number(value, attr: str, *, low: float, high: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise _invalid("Must be a number.", attr)
+    if not low <= value <= high:
+        raise _invalid(f"Must be between {low:g} and {high:g}.", attr)
+    return float(value)
+
+
+def _timestamp(value, attr: str, *, now: datetime) -> datetime:
+    if not isinstance(value, str) or len(value) > 40:
+        raise _invalid("Must be an RFC 3339 timestamp.", attr)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise _invalid("Must be an RFC 3339 timestamp.", attr) from None
+    if moment.tzinfo is None:
+        raise _invalid("Must carry a UTC offset (Z or +hh:mm).", attr)
+    if moment > now + MAX_FUTURE:
+        raise _invalid("Must not be more than an hour in the future.", attr)
+    if moment < now - timedelta(days=settings.HEARTBEAT_MAX_AGE_DAYS):
+        raise _invalid(f"Must not be older than {settings.HEARTBEAT_MAX_AGE_DAYS} days.", attr)
+    return moment
+
+
+@dataclass(frozen=True)
+class Batch:
+    device_id: str
+    pulsetime: float
+    heartbeats: list[dict]
+
+
+def heartbeats_parse(data, *, now: datetime) -> Batch:
+    """The whole batch, validated; the first bad item refuses it (400 naming it), nothing is
+    stored. Unknown fields are ignored (clients newer than the server)."""
+    if not isinstance(data, dict):
+        raise _invalid("Expected a JSON object.", "non_field_errors")
+    device_id = _text(data.get("device_id"), "device_id", limit=100, required=True)
+    pulsetime = data.get("pulsetime")
+    pulsetime = (
+        float(settings.HEARTBEAT_PULSETIME_SECONDS)
+        if pulsetime is None
+        else _number(pulsetime, "pulsetime", low=0, high=MAX_PULSETIME)
+    )
+    items = data.get("heartbeats")
+    if not isinstance(items, list):
+        raise _invalid("Must be a list.", "heartbeats")
+    out = []
+    for n, item in enumerate(items):
+        at = f"heartbeats.{n}"
+        if not isinstance(item, dict):
+            raise _invalid("Must be an object.", at)
+        project_id = item.get("project_id")
+        if project_id is not None:
+            try:
+                project_id = uuid.UUID(project_id) if isinstance(project_id, str) else None
+            except ValueError:
+                project_id = None
+            if project_id is None:
+                raise _invalid("Must be a UUID.", f"{at}.project_id")
+        out.append(
+            {
+                "timestamp": _timestamp(item.get("timestamp"), f"{at}.timestamp", now=now),
+                "duration": _number(item.get("duration"), f"{at}.duration", low=0, high=MAX_DURATION),
+                "app": _text(item.get("app"), f"{at}.app", limit=LIMITS["app"], required=True),
+                "title": _text(item.get("title"), f"{at}.title", limit=LIMITS["title"], required=False),
+                "url": _text(item.get("url"), f"{at}.url", limit=LIMITS["url"], required=False),
+                "project_id": project_id,
+            }
+        )
+    return Batch(device_id=device_id, pulsetime=pulsetime, heartbeats=out)
+
+
+# --------------------------------------------------------------------------- privacy rules
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    field: str
+    pattern: re.Pattern
+    action: str
+
+
+_rules_cache: dict[str, tuple[int, list[CompiledRule]]] = {}
+_rules_lock = threading.Lock()
+
+
+def _rules_version_key(company_id) -> str:
+    return key("privacy-rules", str(company_id))
+
+
+def privacy_rules_changed(company_id) -> None:
+    """Tell every process to reload the company's rules (services call this on commit)."""
+    get_client().incr(_rules_version_key(company_id))
+
+
+def privacy_rules_for(company_id) -> list[CompiledRule]:
+    """The company's rules, compiled; cached per process and re-read when their version in
+    Redis moves (one GET per request, so a new rule applies to the very next heartbeat)."""
+    version = int(get_client().get(_rules_version_key(company_id)) or 0)
+    with _rules_lock:
+        cached = _rules_cache.get(str(company_id))
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    rules = [
+        CompiledRule(rule.field, re.compile(rule.pattern, re.IGNORECASE), rule.action)
+        for rule in PrivacyRule.objects.filter(company_id=company_id).order_by("created_at", "id")
+    ]
+    with _rules_lock:
+        _rules_cache[str(company_id)] = (version, rules)
+    return rules
+
+
+def apply_privacy(heartbeat: dict, rules: list[CompiledRule]) -> dict | None:
+    """None when a drop rule matches; else the heartbeat with matching fields redacted (a
+    redacted URL takes its domain with it). Rules are searched on the original values."""
+    redact = set()
+    for rule in rules:
+        if rule.pattern.search(heartbeat[rule.field]):
+            if rule.action == PrivacyAction.DROP:
+                return None
+            redact.add(rule.field)
+    if not redact:
+        return heartbeat
+    return {**heartbeat, **dict.fromkeys(redact, REDACTED)}
+
+
+# --------------------------------------------------------------------------- intake
+
+
+def heartbeats_accept(*, membership: Membership, data) -> int:
+    """Validate, filter and store a batch of ``membership``'s user in its company; returns how
+    many heartbeats were accepted (those a privacy rule dropped included: the client must not
+    send them again)."""
+    now = timezone.now()
+    batch = heartbeats_parse(data, now=now)
+    projects = {h["project_id"] for h in batch.heartbeats if h["project_id"] is not None}
+    if projects:
+        from organizations.permissions import visible_projects
+
+        known = set(visible_projects(membership).filter(pk__in=projects).values_list("pk", flat=True))
+        for n, heartbeat in enumerate(batch.heartbeats):
+            if heartbeat["project_id"] is not None and heartbeat["project_id"] not in known:
+                raise _invalid("No such project.", f"heartbeats.{n}.project_id")
+    rules = privacy_rules_for(membership.company_id)
+    rows = []
+    for heartbeat in batch.heartbeats:
+        kept = apply_privacy(heartbeat, rules) if rules else heartbeat
+        if kept is None:
+            continue
+        rows.append(
+            HeartbeatInbox(
+                company_id=membership.company_id,
+                user_id=membership.user_id,
+                device_id=batch.device_id,
+                timestamp=kept["timestamp"],
+                duration=kept["duration"],
+                app=kept["app"],
+                title=kept["title"],
+                url=kept["url"],
+                domain=REDACTED if kept["url"] == REDACTED else domain_of(kept["url"]),
+                project_id=kept["project_id"],
+                pulsetime=batch.pulsetime,
+                received_at=now,
+            )
+        )
+    copy_insert(rows)  # one COPY; committed when it returns (or with the request's transaction)
+    if rows:
+        transaction.on_commit(merge_soon)
+    return len(batch.heartbeats)
+
+
+MERGE_DEBOUNCE_SECONDS = 0.5
+
+
+def merge_soon() -> None:
+    """Queue a merge unless one was queued in the last half second (at thousands of requests
+    a second, one task per request would be the bottleneck). Beat runs one every few seconds
+    anyway, so a lost trigger only delays a merge."""
+    from sync.tasks import merge_heartbeats
+
+    try:
+        if get_client().set(key("heartbeats", "merge-queued"), 1, nx=True, px=int(MERGE_DEBOUNCE_SECONDS * 1000)):
+            merge_heartbeats.apply_async(countdown=MERGE_DEBOUNCE_SECONDS)
+    except Exception:  # the heartbeats are stored; beat merges them
+        logger.warning("merge_trigger_failed", exc_info=True)
+
+
+# --------------------------------------------------------------------------- merging
+
+CLAIM_BATCH = 5000
+_CLAIM_SQL = """
+WITH moved AS (
+    DELETE FROM sync_heartbeatinbox
+    WHERE id IN (
+        SELECT id FROM sync_heartbeatinbox WHERE user_id = %s AND device_id = %s AND id <= %s
+        ORDER BY id LIMIT %s
+    )
+    RETURNING *
+), archived AS (
+    INSERT INTO tracking_heartbeat
+        (company_id, user_id, device_id, "timestamp", duration, app, title, url, domain, project_id, received_at)
+    SELECT company_id, user_id, device_id, "timestamp", duration, app, title, url, domain, project_id, received_at
+    FROM moved
+)
+SELECT company_id, "timestamp", duration, app, title, url, pulsetime FROM moved
+"""
+
+
+def _device_lock(user_id, device_id: str) -> int:
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"stint-hb:{user_id}:{device_id}").int % (2**63)
+
+
+def merge_device(user_id, device_id: str) -> int | None:
+    """Merge up to CLAIM_BATCH of one device's pending heartbeats; None if another worker has
+    the device, else how many were merged."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            'SELECT max(id), min("timestamp"), max("timestamp" + duration * interval \'1 second\') '
+            "FROM sync_heartbeatinbox WHERE user_id = %s AND device_id = %s",
+            [user_id, device_id],
+        )
+        upto, first, last = cursor.fetchone()
+    if upto is None:
+        return 0
+    # Partitions first, in their own transaction: DDL must not wait inside the merge's.
+    months = partitions.months_between(first - timedelta(seconds=MAX_PULSETIME), last)
+    partitions.ensure(partitions.HEARTBEATS, months)
+    partitions.ensure(partitions.APP_USAGE, months)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_device_lock(user_id, device_id)])
+            if not cursor.fetchone()[0]:
+                return None
+            cursor.execute(_CLAIM_SQL, [user_id, device_id, upto, CLAIM_BATCH])
+            beats = [
+                Beat(timestamp, duration, (str(company_id), app, title, url), pulsetime)
+                for company_id, timestamp, duration, app, title, url, pulsetime in cursor.fetchall()
+            ]
+        appusage_merge(user_id=user_id, device_id=device_id, beats=beats)
+    return len(beats)
+
+
+def merge_pending(*, max_devices: int = 1000) -> int:
+    """Merge every device with pending heartbeats (skipping devices another worker holds);
+    returns how many heartbeats were merged."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT user_id, device_id FROM sync_heartbeatinbox LIMIT %s",
+            [max_devices],
+        )
+        devices = cursor.fetchall()
+    merged = 0
+    for user_id, device_id in devices:
+        while True:
+            count = merge_device(user_id, device_id)
+            if not count:
+                break
+            merged += count
+            if count < CLAIM_BATCH:
+                break
+    return merged
