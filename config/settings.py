@@ -331,6 +331,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "CompanyRoleEnum": "organizations.models.Role",
         "TeamRoleEnum": "organizations.models.TeamRole",
+        "PrivacyActionEnum": "tracking.models.PrivacyAction",
+        "PrivacyFieldEnum": "tracking.models.PrivacyField",
         "ValidationErrorEnum": "drf_standardized_errors.openapi_serializers.ValidationErrorEnum.choices",
         "ClientErrorEnum": "drf_standardized_errors.openapi_serializers.ClientErrorEnum.choices",
         "ServerErrorEnum": "drf_standardized_errors.openapi_serializers.ServerErrorEnum.choices",

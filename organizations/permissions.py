@@ -79,6 +79,11 @@ def can_change_member(m: Membership, target: Membership) -> bool:
 # --------------------------------------------------------------------------- work structure
 
 
+def can_manage_privacy_rules(m: Membership) -> bool:
+    """What heartbeats may store (drop/redact rules): the company's OWNER and ADMIN."""
+    return m.role in COMPANY_ADMINS
+
+
 def can_manage_projects(m: Membership) -> bool:
     """Clients and projects (and, for the tracking app, every task)."""
     return m.role in COMPANY_MANAGERS

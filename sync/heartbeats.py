@@ -13,8 +13,6 @@ worker killed mid-merge leaves the rows in the inbox, nothing half-merged and no
 from __future__ import annotations
 
 import math
-import re
-import threading
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,7 +29,7 @@ from organizations.models import Membership
 from sync.models import HeartbeatInbox
 from tracking import partitions
 from tracking.activity import Beat, appusage_merge, domain_of
-from tracking.models import PrivacyAction, PrivacyRule
+from tracking.privacy import REDACTED, apply_privacy, privacy_rules_for
 
 logger = structlog.get_logger(__name__)
 
@@ -40,7 +38,6 @@ MAX_FUTURE = timedelta(hours=1)
 MAX_DURATION = 24 * 3600.0
 MAX_PULSETIME = 3600.0
 LIMITS = {"app": 255, "title": 1000, "url": 2048}
-REDACTED = "[redacted]"
 
 
 def _invalid(detail: str, attr: str) -> InvalidInput:
@@ -131,60 +128,6 @@ def heartbeats_parse(data, *, now: datetime) -> Batch:
             }
         )
     return Batch(device_id=device_id, pulsetime=pulsetime, heartbeats=out)
-
-
-# --------------------------------------------------------------------------- privacy rules
-
-
-@dataclass(frozen=True)
-class CompiledRule:
-    field: str
-    pattern: re.Pattern
-    action: str
-
-
-_rules_cache: dict[str, tuple[int, list[CompiledRule]]] = {}
-_rules_lock = threading.Lock()
-
-
-def _rules_version_key(company_id) -> str:
-    return key("privacy-rules", str(company_id))
-
-
-def privacy_rules_changed(company_id) -> None:
-    """Tell every process to reload the company's rules (services call this on commit)."""
-    get_client().incr(_rules_version_key(company_id))
-
-
-def privacy_rules_for(company_id) -> list[CompiledRule]:
-    """The company's rules, compiled; cached per process and re-read when their version in
-    Redis moves (one GET per request, so a new rule applies to the very next heartbeat)."""
-    version = int(get_client().get(_rules_version_key(company_id)) or 0)
-    with _rules_lock:
-        cached = _rules_cache.get(str(company_id))
-    if cached is not None and cached[0] == version:
-        return cached[1]
-    rules = [
-        CompiledRule(rule.field, re.compile(rule.pattern, re.IGNORECASE), rule.action)
-        for rule in PrivacyRule.objects.filter(company_id=company_id).order_by("created_at", "id")
-    ]
-    with _rules_lock:
-        _rules_cache[str(company_id)] = (version, rules)
-    return rules
-
-
-def apply_privacy(heartbeat: dict, rules: list[CompiledRule]) -> dict | None:
-    """None when a drop rule matches; else the heartbeat with matching fields redacted (a
-    redacted URL takes its domain with it). Rules are searched on the original values."""
-    redact = set()
-    for rule in rules:
-        if rule.pattern.search(heartbeat[rule.field]):
-            if rule.action == PrivacyAction.DROP:
-                return None
-            redact.add(rule.field)
-    if not redact:
-        return heartbeat
-    return {**heartbeat, **dict.fromkeys(redact, REDACTED)}
 
 
 # --------------------------------------------------------------------------- intake

@@ -18,7 +18,8 @@ from accounts.tests.factories import MembershipFactory
 from accounts.tests.test_api_auth import assert_error
 from sync import heartbeats
 from sync.models import HeartbeatInbox
-from tracking.models import AppUsage, Heartbeat, PrivacyRule
+from tracking import services
+from tracking.models import AppUsage, Heartbeat
 
 pytestmark = pytest.mark.django_db(transaction=True)
 URL = "/api/v1/sync/heartbeats"
@@ -133,9 +134,8 @@ def test_unauthenticated_is_401(api):
 
 
 def test_privacy_rules_drop_or_redact_before_anything_is_stored(world):
-    PrivacyRule.objects.create(company=world.a, field="title", pattern=r"bank|payroll", action="drop")
-    PrivacyRule.objects.create(company=world.a, field="url", pattern=r"^https://intranet\.", action="redact")
-    heartbeats.privacy_rules_changed(world.a.id)
+    services.privacy_rule_create(company=world.a, field="title", pattern=r"bank|payroll", action="drop")
+    services.privacy_rule_create(company=world.a, field="url", pattern=r"^https://intranet\.", action="redact")
     member = world.api("member")
     response = send(
         member,
@@ -149,8 +149,7 @@ def test_privacy_rules_drop_or_redact_before_anything_is_stored(world):
     stored = list(HeartbeatInbox.objects.order_by("timestamp").values_list("title", "url", "domain"))
     assert stored == [("Wiki", "[redacted]", "[redacted]"), ("News", "https://news.example.org/", "news.example.org")]
     # a rule of another company changes nothing here
-    PrivacyRule.objects.create(company=world.b, field="app", pattern=".*", action="drop")
-    heartbeats.privacy_rules_changed(world.b.id)
+    services.privacy_rule_create(company=world.b, field="app", pattern=".*", action="drop")
     assert send(member, [hb(5)]).status_code == 202
     assert HeartbeatInbox.objects.count() == 3
 
@@ -158,10 +157,12 @@ def test_privacy_rules_drop_or_redact_before_anything_is_stored(world):
 def test_a_new_rule_applies_to_the_very_next_request(world):
     member = world.api("member")
     send(member, [hb(20, app="Slack")])
-    PrivacyRule.objects.create(company=world.a, field="app", pattern="^slack$", action="drop")
-    heartbeats.privacy_rules_changed(world.a.id)
+    rule = services.privacy_rule_create(company=world.a, field="app", pattern="^slack$", action="drop")
     send(member, [hb(10, app="Slack")])
     assert HeartbeatInbox.objects.count() == 1
+    services.privacy_rule_delete(rule=rule)  # and removing it applies at once too
+    send(member, [hb(5, app="Slack")])
+    assert HeartbeatInbox.objects.count() == 2
 
 
 # --------------------------------------------------------------------------- merging

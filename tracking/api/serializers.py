@@ -3,7 +3,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from accounts.models import validate_timezone
-from tracking.models import BillingType, Task, TaskStatus, TimeEntry
+from tracking.models import BillingType, PrivacyAction, PrivacyField, PrivacyRule, Task, TaskStatus, TimeEntry
 
 MAX_SECONDS = 10**9
 MAX_ENTRY_SECONDS = 31 * 24 * 3600  # a single entry longer than a month is a typo, not work
@@ -168,3 +168,24 @@ class EntryFilterSerializer(serializers.Serializer):
             return str(serializers.UUIDField().to_internal_value(value))
         except serializers.ValidationError:
             raise serializers.ValidationError('Use "me" or a user id.') from None
+
+
+class PrivacyRuleSerializer(serializers.ModelSerializer):
+    company_id = serializers.UUIDField(read_only=True)
+
+    class Meta:
+        model = PrivacyRule
+        fields = ["id", "company_id", "field", "pattern", "action", "created_at", "updated_at"]
+        read_only_fields = fields
+
+
+class PrivacyRuleWriteSerializer(serializers.Serializer):
+    field = serializers.ChoiceField(choices=PrivacyField.choices)
+    pattern = serializers.CharField(max_length=500, help_text="A regular expression, searched case-insensitively.")
+    action = serializers.ChoiceField(choices=PrivacyAction.choices)
+
+
+class PrivacyRuleUpdateSerializer(PrivacyRuleWriteSerializer):
+    field = serializers.ChoiceField(choices=PrivacyField.choices, required=False)
+    pattern = serializers.CharField(max_length=500, required=False)
+    action = serializers.ChoiceField(choices=PrivacyAction.choices, required=False)
