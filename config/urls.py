@@ -9,6 +9,7 @@ api_v1 = [
     path("", include("organizations.api.urls")),
     path("", include("tracking.api.urls")),
     path("", include("sync.api.urls")),
+    path("", include("reports.api.urls")),
 ]
 
 urlpatterns = [

@@ -265,3 +265,74 @@ def merge_pending(*, max_devices: int = 1000) -> int:
             if count < CLAIM_BATCH:
                 break
     return merged
+
+
+# --------------------------------------------------------------------------- activity samples
+
+MAX_SAMPLES = 1000
+MAX_COUNT = 1_000_000  # key presses or mouse events in one minute: far beyond any human
+
+
+def samples_parse(data, *, now: datetime) -> tuple[str, list[dict]]:
+    """``{device_id, samples: [{minute, keyboard, mouse, active_seconds}]}``, validated whole;
+    minutes are truncated to the minute, and a minute sent twice keeps its last sample."""
+    if not isinstance(data, dict):
+        raise _invalid("Expected a JSON object.", "non_field_errors")
+    device_id = _text(data.get("device_id"), "device_id", limit=100, required=True)
+    items = data.get("samples")
+    if not isinstance(items, list):
+        raise _invalid("Must be a list.", "samples")
+    by_minute: dict[datetime, dict] = {}
+    for n, item in enumerate(items):
+        at = f"samples.{n}"
+        if not isinstance(item, dict):
+            raise _invalid("Must be an object.", at)
+        minute = _timestamp(item.get("minute"), f"{at}.minute", now=now).replace(second=0, microsecond=0)
+        counts = {}
+        for name, high in (("keyboard", MAX_COUNT), ("mouse", MAX_COUNT), ("active_seconds", 60)):
+            value = item.get(name, 0)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise _invalid("Must be a whole number.", f"{at}.{name}")
+            counts[name] = int(_number(value, f"{at}.{name}", low=0, high=high))
+        by_minute[minute] = {"minute": minute, **counts}
+    return device_id, list(by_minute.values())
+
+
+_UPSERT_SAMPLES = """
+INSERT INTO tracking_activitysample
+    (id, created_at, updated_at, company_id, user_id, device_id, minute, keyboard, mouse, active_seconds)
+SELECT * FROM unnest(%s::uuid[], %s::timestamptz[], %s::timestamptz[], %s::uuid[], %s::uuid[], %s::varchar[],
+                     %s::timestamptz[], %s::integer[], %s::integer[], %s::smallint[])
+ON CONFLICT (user_id, device_id, minute) DO UPDATE SET
+    keyboard = EXCLUDED.keyboard, mouse = EXCLUDED.mouse, active_seconds = EXCLUDED.active_seconds,
+    updated_at = EXCLUDED.updated_at, company_id = EXCLUDED.company_id
+"""
+
+
+def activity_accept(*, membership: Membership, data) -> int:
+    """Upsert per-minute samples of ``membership``'s user (a resent minute replaces the
+    stored one: the client's count for a minute is the whole minute's); returns how many."""
+    from common.models import uuid7
+
+    now = timezone.now()
+    device_id, samples = samples_parse(data, now=now)
+    if not samples:
+        return 0
+    n = len(samples)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _UPSERT_SAMPLES,
+            [
+                [uuid7() for _ in range(n)],
+                [now] * n,
+                [now] * n,
+                [membership.company_id] * n,
+                [membership.user_id] * n,
+                [device_id] * n,
+                [s["minute"] for s in samples],
+                [s["keyboard"] for s in samples],
+                [s["mouse"] for s in samples],
+                [s["active_seconds"] for s in samples],
+            ],
+        )
+    return n

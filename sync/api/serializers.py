@@ -134,3 +134,15 @@ class CompanyQuerySerializer(serializers.Serializer):
 
 class AcceptedSerializer(serializers.Serializer):
     accepted = serializers.IntegerField()
+
+
+class ActivitySampleSerializer(serializers.Serializer):
+    minute = serializers.DateTimeField(help_text="Truncated to the minute.")
+    keyboard = serializers.IntegerField(min_value=0, max_value=1_000_000, default=0)
+    mouse = serializers.IntegerField(min_value=0, max_value=1_000_000, default=0)
+    active_seconds = serializers.IntegerField(min_value=0, max_value=60, default=0)
+
+
+class ActivityBatchSerializer(serializers.Serializer):
+    device_id = serializers.CharField(max_length=100)
+    samples = ActivitySampleSerializer(many=True, max_length=1000)

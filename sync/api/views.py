@@ -102,3 +102,20 @@ class HeartbeatsView(APIView):
         )
         accepted = heartbeats.heartbeats_accept(membership=membership, data=request.data)
         return Response({"accepted": accepted}, status=202)
+
+
+@extend_schema(tags=["sync"])
+class ActivityView(APIView):
+    @extend_schema(
+        request=s.ActivityBatchSerializer,
+        parameters=[s.CompanyQuerySerializer],
+        responses={202: s.AcceptedSerializer, 413: OpenApiResponse(description="More than 1,000 samples")},
+    )
+    def post(self, request):
+        items = request.data.get("samples") if isinstance(request.data, dict) else None
+        if isinstance(items, list) and len(items) > heartbeats.MAX_SAMPLES:
+            raise PayloadTooLarge(f"At most {heartbeats.MAX_SAMPLES} samples per request; none was stored.")
+        membership = company_membership(
+            list(permissions.active_memberships(request.user)), request.query_params.get("company")
+        )
+        return Response({"accepted": heartbeats.activity_accept(membership=membership, data=request.data)}, status=202)

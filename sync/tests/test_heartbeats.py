@@ -256,3 +256,58 @@ def test_a_worker_killed_mid_merge_loses_and_duplicates_nothing(world):
     assert heartbeats.merge_pending() == 6
     assert Heartbeat.objects.count() == 6
     assert AppUsage.objects.count() == 1
+
+
+# --------------------------------------------------------------------------- activity samples
+
+ACTIVITY = "/api/v1/sync/activity"
+
+
+def sample(minutes_ago: int, **counts) -> dict:
+    minute = timezone.now().replace(second=0, microsecond=0) - timedelta(minutes=minutes_ago)
+    return {"minute": iso(minute), **{"keyboard": 10, "mouse": 20, "active_seconds": 30, **counts}}
+
+
+def test_activity_samples_are_upserted_per_user_device_and_minute(world):
+    from tracking.models import ActivitySample
+
+    member = world.api("member")
+    response = member.post(ACTIVITY, {"device_id": "laptop", "samples": [sample(2), sample(1)]}, format="json")
+    assert response.status_code == 202, response.content
+    assert response.json() == {"accepted": 2}
+    # a resent minute replaces what was stored (the client's count is the whole minute's)
+    member.post(
+        ACTIVITY,
+        {"device_id": "laptop", "samples": [sample(1, active_seconds=60), sample(1, active_seconds=45)]},
+        format="json",
+    )
+    stored = list(ActivitySample.objects.order_by("minute").values_list("active_seconds", "device_id", "company_id"))
+    assert stored == [(30, "laptop", world.a.id), (45, "laptop", world.a.id)]
+    member.post(ACTIVITY, {"device_id": "desktop", "samples": [sample(1)]}, format="json")
+    assert ActivitySample.objects.count() == 3  # another device, another row
+
+
+@pytest.mark.parametrize(
+    ("item", "attr"),
+    [
+        ({"active_seconds": 61}, "samples.0.active_seconds"),
+        ({"keyboard": -1}, "samples.0.keyboard"),
+        ({"mouse": 1.5}, "samples.0.mouse"),
+        ({"minute": "soon"}, "samples.0.minute"),
+    ],
+)
+def test_bad_activity_samples_refuse_the_batch(world, item, attr):
+    from tracking.models import ActivitySample
+
+    response = world.api("member").post(ACTIVITY, {"device_id": "x", "samples": [{**sample(1), **item}]}, format="json")
+    assert_error(response, 400, attr=attr)
+    assert not ActivitySample.objects.exists()
+    assert_error(
+        world.api("member").post(ACTIVITY, {"device_id": "x", "samples": [sample(1)] * 1001}, format="json"), 413
+    )
+    assert_error(
+        world.api("outsider").post(
+            f"{ACTIVITY}?company={world.a.id}", {"device_id": "x", "samples": []}, format="json"
+        ),
+        404,
+    )

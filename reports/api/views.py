@@ -1,0 +1,51 @@
+"""Report endpoints (SPEC: Reports). Thin: resolve who and which day, call a selector."""
+
+from __future__ import annotations
+
+import uuid
+import zoneinfo
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import User
+from organizations import permissions
+from organizations.api.scoping import company_membership
+from reports import selectors
+from reports.api import serializers as s
+
+
+def _subject(membership, raw_user: str | None, caller) -> User:
+    """The user a report is about: the caller (``me``, the default), or someone whose data the
+    caller may read in this company (SPEC roles); anyone else is 404, as if absent."""
+    if raw_user in (None, "", "me"):
+        return caller
+    try:
+        user_id = uuid.UUID(raw_user)
+    except ValueError:
+        raise NotFound("No such user.") from None
+    if not permissions.can_read_user_data(membership, user_id):
+        raise NotFound("No such user.")
+    user = User.objects.filter(pk=user_id, memberships__company_id=membership.company_id).first()
+    if user is None:
+        raise NotFound("No such user.")
+    return user
+
+
+@extend_schema(tags=["reports"])
+class AppsReportView(APIView):
+    @extend_schema(parameters=[s.AppsQuerySerializer], responses={200: s.AppsReportSerializer})
+    def get(self, request):
+        query = s.AppsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        membership = company_membership(
+            list(permissions.active_memberships(request.user)), request.query_params.get("company")
+        )
+        user = _subject(membership, params.get("user"), request.user)
+        tz = params.get("tz") or zoneinfo.ZoneInfo(user.timezone)
+        day = params.get("date") or timezone.now().astimezone(tz).date()
+        return Response(selectors.apps_report(company_id=membership.company_id, user_id=user.pk, day=day, tz=tz))

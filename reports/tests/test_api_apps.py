@@ -1,0 +1,105 @@
+"""/reports/apps: time per app and domain for a local day, right across midnight and DST."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from accounts.tests.test_api_auth import assert_error
+from tracking import partitions
+from tracking.activity import domain_of
+from tracking.models import AppUsage
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def utc(*args) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+def usage(user, company, start, end, app="Code", url="", device="laptop"):
+    months = partitions.months_between(start, end)
+    partitions.ensure(partitions.APP_USAGE, months)
+    return AppUsage.objects.create(
+        company=company,
+        user=user,
+        device_id=device,
+        app=app,
+        title="",
+        url=url,
+        domain=domain_of(url),
+        started_at=start,
+        ended_at=end,
+    )
+
+
+def test_a_berlin_spring_forward_day_counts_parts_across_midnight_and_the_missing_hour(world):
+    member = world.users["member"]
+    member.timezone = "Europe/Berlin"
+    member.save(update_fields=["timezone"])
+    # 28 Mar 23:30 -> 29 Mar 00:30 local (CET): 30 min on each day
+    usage(member, world.a, utc(2026, 3, 28, 22, 30), utc(2026, 3, 28, 23, 30))
+    # 29 Mar 01:30 CET -> 03:30 CEST: one real hour across the skipped 02:00-03:00
+    usage(
+        member, world.a, utc(2026, 3, 29, 0, 30), utc(2026, 3, 29, 1, 30), app="Firefox", url="https://www.github.com/x"
+    )
+    # 29 Mar 23:50 -> 30 Mar 00:10 local (CEST): 10 min on the 29th
+    usage(member, world.a, utc(2026, 3, 29, 21, 50), utc(2026, 3, 29, 22, 10))
+    body = world.api("member").get("/api/v1/reports/apps?date=2026-03-29").json()
+    assert body == {
+        "date": "2026-03-29",
+        "timezone": "Europe/Berlin",
+        "apps": [{"app": "Firefox", "seconds": 3600}, {"app": "Code", "seconds": 2400}],
+        "domains": [{"domain": "github.com", "seconds": 3600}],
+    }
+    before = world.api("member").get("/api/v1/reports/apps?date=2026-03-28").json()
+    assert before["apps"] == [{"app": "Code", "seconds": 1800}]
+
+
+def test_a_new_york_fall_back_day_has_25_hours(world):
+    member = world.users["member"]
+    # the whole local day of 1 Nov 2026: 04:00 UTC (EDT midnight) to 05:00 UTC next day (EST)
+    usage(member, world.a, utc(2026, 11, 1, 3, 0), utc(2026, 11, 2, 6, 0))
+    body = world.api("member").get("/api/v1/reports/apps?date=2026-11-01&tz=America/New_York").json()
+    assert body["apps"] == [{"app": "Code", "seconds": 25 * 3600}]
+    assert body["timezone"] == "America/New_York"
+
+
+def test_an_interval_split_at_a_month_end_is_counted_whole(world):
+    member = world.users["member"]
+    usage(member, world.a, utc(2026, 11, 30, 23, 0), utc(2026, 12, 1, 0, 0))
+    usage(member, world.a, utc(2026, 12, 1, 0, 0), utc(2026, 12, 1, 1, 0))
+    body = world.api("member").get("/api/v1/reports/apps?date=2026-12-01&tz=Europe/London").json()
+    assert body["apps"] == [{"app": "Code", "seconds": 3600}]
+
+
+def test_who_may_read_whose_apps(world):
+    member, loner = world.users["member"], world.users["loner"]
+    usage(member, world.a, utc(2026, 11, 10, 9), utc(2026, 11, 10, 10))
+    path = f"/api/v1/reports/apps?date=2026-11-10&tz=UTC&user={member.id}"
+    for role in ("owner", "admin", "manager", "lead"):
+        assert world.api(role).get(path).json()["apps"] == [{"app": "Code", "seconds": 3600}], role
+    assert_error(world.api("loner").get(path), 404)  # another member's: as if absent
+    assert_error(world.api("outsider").get(path), 404)  # another company's
+    assert_error(world.api("outsider").get(path + f"&company={world.a.id}"), 404)
+    # the loner's own report has nothing of the member's
+    assert world.api("loner").get("/api/v1/reports/apps?date=2026-11-10&tz=UTC").json()["apps"] == []
+    assert loner.id != member.id
+
+
+def test_another_companys_usage_of_the_same_user_stays_there(world):
+    from accounts.tests.factories import MembershipFactory
+
+    member = world.users["member"]
+    MembershipFactory(user=member, company=world.b)
+    usage(member, world.b, utc(2026, 11, 10, 9), utc(2026, 11, 10, 10), app="Theirs")
+    body = world.api("member").get(f"/api/v1/reports/apps?date=2026-11-10&tz=UTC&company={world.a.id}").json()
+    assert body["apps"] == []
+    manager_a = world.api("manager").get(f"/api/v1/reports/apps?date=2026-11-10&tz=UTC&user={member.id}").json()
+    assert manager_a["apps"] == []
+
+
+@pytest.mark.parametrize(("query", "attr"), [("tz=Mars/Base", "tz"), ("date=yesterday", "date")])
+def test_bad_parameters_are_400(world, query, attr):
+    assert_error(world.api("member").get(f"/api/v1/reports/apps?{query}"), 400, attr=attr)
