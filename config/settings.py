@@ -41,7 +41,7 @@ PORT = env.int("PORT", default=8000)  # where `make run` serves
 # Web processes `runstack` starts on its one listening socket (one per core is the rule).
 WEB_CONCURRENCY = env.int("WEB_CONCURRENCY", default=2)
 # Threads per web process serving HTTP (config/asgi.py); at most DATABASE_POOL_MAX.
-WEB_THREADS = env.int("WEB_THREADS", default=8)
+WEB_THREADS = env.int("WEB_THREADS", default=4)
 if not 1 <= PORT <= 65535 or WEB_CONCURRENCY < 1 or WEB_THREADS < 1:
     raise ImproperlyConfigured("PORT must be 1-65535, WEB_CONCURRENCY and WEB_THREADS at least 1")
 

@@ -3,8 +3,9 @@ processes with a Celery worker and beat beside them. One Ctrl-C stops them all, 
 embedded PostgreSQL and Redis if this process started them.
 
 Web processes: daphne runs one event loop on one core, so one process per core (WEB_CONCURRENCY,
-default 2). This process binds the listening socket once and every daphne adopts it (``--fd``):
-the kernel hands each new connection to one of them, with no proxy in front. Sockets on
+default 2). This process binds one listening socket per daphne on the same port (SO_REUSEPORT)
+and each daphne adopts its own (``--fd``): the kernel spreads new connections over them, with
+no proxy in front. Sockets on
 different processes still see the same events: they meet in channels-redis groups."""
 
 from __future__ import annotations
@@ -48,17 +49,27 @@ class Command(BaseCommand):
 
         python = sys.executable
         beat_schedule = str(settings.DATA_DIR / "celerybeat-schedule")
-        listener = self._listen(host, port)
-        fd = listener.fileno()
-        # -v 0: no plain-text access log; the request middleware logs each request as JSON.
-        web = [python, "-m", "daphne", "-v", "0", "--fd", str(fd), "config.asgi:application"]
+        # One listening socket per web process, all bound to the port with SO_REUSEPORT: the
+        # kernel spreads new connections evenly over them. (With one shared socket, whichever
+        # process was awake took them: 8 trackers' keep-alive connections all landed on one
+        # process while the other idled - bench/heartbeat_bench.py.)
+        listeners = [self._listen(host, port) for _ in range(web_processes)]
+
+        def web(listener: socket.socket) -> list[str]:
+            # -v 0: no plain-text access log; the request middleware logs each request as JSON.
+            return [python, "-m", "daphne", "-v", "0", "--fd", str(listener.fileno()), "config.asgi:application"]
+
         commands = {
             "worker": [python, "-m", "celery", "-A", "config", "worker", "-l", "info", "--concurrency", "2"],
             "beat": [python, "-m", "celery", "-A", "config", "beat", "-l", "info", "-s", beat_schedule],
         }
-        procs = {f"web-{i + 1}": subprocess.Popen(web, pass_fds=[fd]) for i in range(web_processes)}
+        procs = {
+            f"web-{i + 1}": subprocess.Popen(web(listener), pass_fds=[listener.fileno()])
+            for i, listener in enumerate(listeners)
+        }
         procs.update({name: subprocess.Popen(cmd) for name, cmd in commands.items()})
-        listener.close()  # the daphnes hold their own copies
+        for listener in listeners:
+            listener.close()  # each daphne holds its own copy
         self.stdout.write(
             self.style.SUCCESS(
                 f"Stint is up on http://{host}:{port}/  (API docs: /docs, health: /health/ready). Ctrl-C stops it."
@@ -97,6 +108,7 @@ class Command(BaseCommand):
             raise CommandError(f"--host {host!r} is not an IPv4 address or resolvable name") from exc
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         try:
             listener.bind((address, port))
         except OSError as exc:
