@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import pytest
 from django.core.management import call_command
 
 from accounts.models import User
-from tracking.models import TimeEntry
+from tracking.models import ActivitySample, TimeEntry
 
 pytestmark = pytest.mark.django_db
 
@@ -45,3 +47,17 @@ def test_seed_demo_matches_the_spec_and_runs_twice(api):
     assert len(people) == 4
     days = {e["started_at"][:10] for e in entries if e["ended_at"]}
     assert len(days) >= 7
+
+    # their trackers' app usage and activity came with it: the apps report shows a teammate's day
+    sam = User.objects.get(email="sam@studio.co")
+    berlin = ZoneInfo(sam.timezone)
+    day = TimeEntry.objects.filter(user=sam).order_by("started_at").first().started_at.astimezone(berlin).date()
+    apps = api.get(f"/api/v1/reports/apps?date={day}&user={sam.id}").json()
+    assert apps["timezone"] == "Europe/Berlin"
+    assert {a["app"] for a in apps["apps"]} <= {"Code", "Figma", "Firefox", "Slack", "Terminal"}
+    assert apps["apps"], apps
+    tracked = sum(
+        e.duration_seconds for e in TimeEntry.objects.filter(user=sam) if e.started_at.astimezone(berlin).date() == day
+    )
+    assert 0 < sum(a["seconds"] for a in apps["apps"]) <= tracked + 60
+    assert ActivitySample.objects.filter(user=sam).count() > 100

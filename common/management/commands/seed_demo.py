@@ -2,7 +2,8 @@
 
 alex@studio.co / password123 owns "Studio Co": three active projects (Finch, Orbit,
 Merryfield) and three archived ones; Orbit's "Onboarding flow" has subtasks four levels deep
-with Alex's timer running on the deepest active leaf; teammates have a week of entries.
+with Alex's timer running on the deepest active leaf; teammates have a week of entries, with
+the app usage and per-minute activity their trackers would have sent meanwhile.
 Idempotent: each piece is looked up before it is made, so a second run changes nothing.
 (The one command in ``common`` that imports the domain apps: it builds a world from all.)"""
 
@@ -19,8 +20,10 @@ from django.utils import timezone
 from accounts.models import User
 from organizations import services as org
 from organizations.models import Client, Company, Membership, Project, Role, Team, TeamMember, TeamRole
+from tracking import partitions
 from tracking import services as tracking
-from tracking.models import Task, TaskStatus, TimeEntry
+from tracking.activity import Beat, appusage_merge
+from tracking.models import ActivitySample, Task, TaskStatus, TimeEntry
 
 DEMO_PASSWORD = "password123"  # SPEC's demo login; below the 12-character rule on purpose (seeded, not typed)
 OWNER = ("alex@studio.co", "Alex Morgan", "Europe/London")
@@ -54,6 +57,14 @@ ONBOARDING = (
         ("Welcome tour", TaskStatus.TODO, []),
     ],
 )
+SEED_APPS = [
+    ("Code", "stint/sync/heartbeats.py", ""),
+    ("Figma", "Onboarding flow v3", ""),
+    ("Firefox", "Pull request #412", "https://github.com/studio-co/orbit/pull/412"),
+    ("Firefox", "Django documentation", "https://docs.djangoproject.com/en/5.2/"),
+    ("Slack", "#orbit", ""),
+    ("Terminal", "make test", ""),
+]
 DESCRIPTIONS = ["Design review", "Standup", "Implementation", "Code review", "Client call", "Planning", "QA pass"]
 
 
@@ -148,6 +159,38 @@ class Command(BaseCommand):
             task, depth = task.parent, depth + 1
         return depth
 
+    @staticmethod
+    def _activity(membership: Membership, start: datetime, end: datetime, rng: random.Random) -> None:
+        """What the member's tracker would have sent during an entry: a heartbeat every 30 s
+        (merged into app usage by the real merge) and a sample per minute."""
+        key = str(membership.company_id)
+        beats, moment, left, app = [], start, 0, None
+        while moment < end:
+            if left <= 0:
+                app, title, url = rng.choice(SEED_APPS)
+                left = rng.randint(4, 40)
+            beats.append(Beat(moment, 30.0, (key, app, title, url), 60.0))
+            moment += timedelta(seconds=30)
+            left -= 1
+        partitions.ensure(partitions.APP_USAGE, partitions.months_between(start, end))
+        appusage_merge(user_id=membership.user_id, device_id="laptop", beats=beats)
+        minutes = int((end - start).total_seconds() // 60)
+        ActivitySample.objects.bulk_create(
+            [
+                ActivitySample(
+                    company_id=membership.company_id,
+                    user_id=membership.user_id,
+                    device_id="laptop",
+                    minute=start + timedelta(minutes=n),
+                    keyboard=rng.randint(0, 180),
+                    mouse=rng.randint(0, 400),
+                    active_seconds=rng.choice([60, 60, 55, 48, 40, 30, 12, 0]),
+                )
+                for n in range(minutes)
+            ],
+            ignore_conflicts=True,
+        )
+
     def _week_of_entries(self, membership: Membership, projects: list[Project], *, seed: str) -> None:
         """Two to four entries on each of the last seven local days, inside working hours."""
         rng = random.Random(seed)
@@ -175,4 +218,5 @@ class Command(BaseCommand):
                         "timezone": str(tz),
                     },
                 )
+                self._activity(membership, cursor, cursor + length, rng)
                 cursor += length + timedelta(minutes=rng.choice([0, 15, 30]))
