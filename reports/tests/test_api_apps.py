@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -103,3 +104,25 @@ def test_another_companys_usage_of_the_same_user_stays_there(world):
 @pytest.mark.parametrize(("query", "attr"), [("tz=Mars/Base", "tz"), ("date=yesterday", "date")])
 def test_bad_parameters_are_400(world, query, attr):
     assert_error(world.api("member").get(f"/api/v1/reports/apps?{query}"), 400, attr=attr)
+
+
+def test_a_days_report_reads_only_the_partitions_of_its_month(world):
+    """Intervals never cross a month, so the day's query names its month and PostgreSQL
+    prunes every other partition (a year of data costs the same as a month)."""
+    from datetime import date
+    from zoneinfo import ZoneInfo
+
+    from django.db import connection
+
+    from reports.selectors import _APPS_SQL, local_day_bounds
+
+    member = world.users["member"]
+    for month in range(1, 13):
+        usage(member, world.a, utc(2026, month, 10, 9), utc(2026, month, 10, 10))
+    lo, hi = local_day_bounds(date(2026, 6, 10), ZoneInfo("UTC"))
+    params = {"user": member.id, "company": world.a.id, "lo": lo, "hi": hi, "first_month": partitions.month_start(lo)}
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + _APPS_SQL.format(column="app", extra=""), params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    scanned = set(re.findall(r" on (tracking_appusage_p\d{4}_\d{2}) ", plan))
+    assert scanned == {"tracking_appusage_p2026_06"}, plan
