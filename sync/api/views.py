@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import connection
 from django.http import HttpResponse
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
@@ -86,36 +86,43 @@ def _first_error(errors: dict) -> str:
     return f"{field}: {messages[0] if isinstance(messages, list) else messages}"
 
 
-@extend_schema(tags=["sync"])
-class HeartbeatsView(APIView):
-    @extend_schema(
+class _IntakeView(APIView):
+    """202 intake of a tracker's batch (heartbeats, activity samples): refuse an oversize batch
+    before validating it (413, nothing stored), resolve the company, hand the body to ``accept``."""
+
+    items_key: str
+    max_items: int
+    accept = None  # a service taking (membership=, data=) and returning how many it accepted
+
+    def post(self, request):
+        items = request.data.get(self.items_key) if isinstance(request.data, dict) else None
+        if isinstance(items, list) and len(items) > self.max_items:
+            raise PayloadTooLarge(f"At most {self.max_items} {self.items_key} per request; none was stored.")
+        membership = company_membership(
+            list(permissions.active_memberships(request.user)), request.query_params.get("company")
+        )
+        return Response({"accepted": type(self).accept(membership=membership, data=request.data)}, status=202)
+
+
+@extend_schema_view(
+    post=extend_schema(
+        tags=["sync"],
         request=s.HeartbeatBatchSerializer,
         parameters=[s.CompanyQuerySerializer],
         responses={202: s.AcceptedSerializer, 413: OpenApiResponse(description="More than 1,000 heartbeats")},
     )
-    def post(self, request):
-        items = request.data.get("heartbeats") if isinstance(request.data, dict) else None
-        if isinstance(items, list) and len(items) > heartbeats.MAX_HEARTBEATS:
-            raise PayloadTooLarge(f"At most {heartbeats.MAX_HEARTBEATS} heartbeats per request; none was stored.")
-        membership = company_membership(
-            list(permissions.active_memberships(request.user)), request.query_params.get("company")
-        )
-        accepted = heartbeats.heartbeats_accept(membership=membership, data=request.data)
-        return Response({"accepted": accepted}, status=202)
+)
+class HeartbeatsView(_IntakeView):
+    items_key, max_items, accept = "heartbeats", heartbeats.MAX_HEARTBEATS, heartbeats.heartbeats_accept
 
 
-@extend_schema(tags=["sync"])
-class ActivityView(APIView):
-    @extend_schema(
+@extend_schema_view(
+    post=extend_schema(
+        tags=["sync"],
         request=s.ActivityBatchSerializer,
         parameters=[s.CompanyQuerySerializer],
         responses={202: s.AcceptedSerializer, 413: OpenApiResponse(description="More than 1,000 samples")},
     )
-    def post(self, request):
-        items = request.data.get("samples") if isinstance(request.data, dict) else None
-        if isinstance(items, list) and len(items) > heartbeats.MAX_SAMPLES:
-            raise PayloadTooLarge(f"At most {heartbeats.MAX_SAMPLES} samples per request; none was stored.")
-        membership = company_membership(
-            list(permissions.active_memberships(request.user)), request.query_params.get("company")
-        )
-        return Response({"accepted": heartbeats.activity_accept(membership=membership, data=request.data)}, status=202)
+)
+class ActivityView(_IntakeView):
+    items_key, max_items, accept = "samples", heartbeats.MAX_SAMPLES, heartbeats.activity_accept
