@@ -4,4 +4,6 @@ from reports.api import views
 
 urlpatterns = [
     path("reports/apps", views.AppsReportView.as_view(), name="reports-apps"),
+    path("reports/daily", views.DailyReportView.as_view(), name="reports-daily"),
+    path("reports/weekly", views.WeeklyReportView.as_view(), name="reports-weekly"),
 ]

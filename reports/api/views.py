@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 import zoneinfo
+from datetime import timedelta
 
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
@@ -49,3 +50,45 @@ class AppsReportView(APIView):
         tz = params.get("tz") or zoneinfo.ZoneInfo(user.timezone)
         day = params.get("date") or timezone.now().astimezone(tz).date()
         return Response(selectors.apps_report(company_id=membership.company_id, user_id=user.pk, day=day, tz=tz))
+
+
+def _report_context(request, query_class) -> tuple[dict, object, User, zoneinfo.ZoneInfo]:
+    query = query_class(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    params = query.validated_data
+    membership = company_membership(
+        list(permissions.active_memberships(request.user)), request.query_params.get("company")
+    )
+    user = _subject(membership, params.get("user"), request.user)
+    return params, membership, user, params.get("tz") or zoneinfo.ZoneInfo(user.timezone)
+
+
+WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+
+
+@extend_schema(tags=["reports"])
+class DailyReportView(APIView):
+    @extend_schema(parameters=[s.DailyQuerySerializer], responses={200: s.DailyReportSerializer})
+    def get(self, request):
+        params, membership, user, tz = _report_context(request, s.DailyQuerySerializer)
+        now = timezone.now()
+        day = params.get("date") or now.astimezone(tz).date()
+        return Response(
+            selectors.daily_report(company_id=membership.company_id, user_id=user.pk, day=day, tz=tz, now=now)
+        )
+
+
+@extend_schema(tags=["reports"])
+class WeeklyReportView(APIView):
+    @extend_schema(parameters=[s.WeeklyQuerySerializer], responses={200: s.WeeklyReportSerializer})
+    def get(self, request):
+        params, membership, user, tz = _report_context(request, s.WeeklyQuerySerializer)
+        now = timezone.now()
+        first = params.get("from")
+        if first is None:  # this week, starting on the user's week_start (Monday by default)
+            today = now.astimezone(tz).date()
+            start = WEEKDAYS.index(user.effective_settings.get("week_start", "monday"))
+            first = today - timedelta(days=(today.weekday() - start) % 7)
+        return Response(
+            selectors.weekly_report(company_id=membership.company_id, user_id=user.pk, first=first, tz=tz, now=now)
+        )

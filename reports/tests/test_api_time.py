@@ -1,0 +1,128 @@
+"""/reports/daily and /reports/weekly: local days right across midnight and DST, in SQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from accounts.tests.test_api_auth import assert_error
+from reports.selectors import local_day_bounds, time_by_day
+from tracking import services as tracking
+from tracking.models import TimeEntry
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def utc(*args) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+def entry(world, start, end, role="member", project=None, task=None):
+    membership = world.users[role].memberships.get(company=world.a)
+    data = {"project_id": (project or world.project_open).id, "started_at": start, "ended_at": end}
+    if task is not None:
+        data["task_id"] = task.id
+    return tracking.entry_create(membership=membership, data=data)
+
+
+def daily(world, day: str, tz: str, role="member", **extra):
+    query = "&".join([f"date={day}", f"tz={tz}", *(f"{k}={v}" for k, v in extra.items())])
+    return world.api(role).get(f"/api/v1/reports/daily?{query}")
+
+
+def test_berlin_spring_forward_splits_at_midnight_and_counts_the_real_hour(world):
+    task = tracking.task_create(project=world.project_open, data={"title": "Review"})
+    entry(world, utc(2026, 3, 28, 22), utc(2026, 3, 29, 0), task=task)  # 23:00 -> 01:00 local
+    entry(world, utc(2026, 3, 29, 0, 30), utc(2026, 3, 29, 1, 30))  # 01:30 CET -> 03:30 CEST: one hour
+    day = daily(world, "2026-03-29", "Europe/Berlin").json()
+    assert day["total_seconds"] == 7200
+    [project] = day["projects"]
+    assert (project["name"], project["seconds"]) == ("Open", 7200)
+    assert project["tasks"] == [{"task_id": str(task.id), "title": "Review", "seconds": 3600}]
+    assert daily(world, "2026-03-28", "Europe/Berlin").json()["total_seconds"] == 3600
+
+
+@pytest.mark.parametrize(
+    ("tz", "day", "hours"),
+    [
+        ("Europe/Berlin", date(2026, 3, 29), 23),
+        ("Europe/Berlin", date(2026, 10, 25), 25),
+        ("America/New_York", date(2026, 3, 8), 23),
+        ("America/New_York", date(2026, 11, 1), 25),
+    ],
+)
+def test_a_whole_local_day_across_a_dst_change_is_23_or_25_hours(world, tz, day, hours):
+    lo, hi = local_day_bounds(day, ZoneInfo(tz))
+    entry(world, lo - timedelta(hours=1), hi + timedelta(hours=1))
+    assert daily(world, day.isoformat(), tz).json()["total_seconds"] == hours * 3600
+
+
+def test_a_running_entry_counts_up_to_now(world):
+    membership = world.users["member"].memberships.get(company=world.a)
+    tracking.timer_start(
+        membership=membership, project_id=world.project_open.id, started_at=timezone.now() - timedelta(minutes=30)
+    )
+    today = timezone.now().date().isoformat()
+    total = daily(world, today, "UTC").json()["total_seconds"]
+    assert 1795 <= total <= 1830
+
+
+def test_weekly_has_seven_bars_and_project_totals(world):
+    for n in range(7):
+        entry(world, utc(2026, 6, 1 + n, 9), utc(2026, 6, 1 + n, 9 + n % 3 + 1))
+    entry(world, utc(2026, 6, 3, 14), utc(2026, 6, 3, 15), project=world.project_team)
+    week = world.api("member").get("/api/v1/reports/weekly?from=2026-06-01&tz=UTC").json()
+    assert (week["from"], week["to"]) == ("2026-06-01", "2026-06-07")
+    assert [d["seconds"] for d in week["days"]] == [3600, 7200, 10800 + 3600, 3600, 7200, 10800, 3600]
+    assert [(p["name"], p["seconds"]) for p in week["projects"]] == [("Open", 13 * 3600), ("Team only", 3600)]
+
+
+def test_weekly_defaults_to_this_week_from_the_users_week_start(world):
+    member = world.users["member"]
+    member.settings = {"week_start": "sunday"}
+    member.save(update_fields=["settings"])
+    week = world.api("member").get("/api/v1/reports/weekly?tz=UTC").json()
+    first = date.fromisoformat(week["from"])
+    assert first.weekday() == 6
+    assert 0 <= (timezone.now().date() - first).days < 7
+
+
+def test_who_may_read_whose_time(world):
+    member = world.users["member"]
+    entry(world, utc(2026, 6, 1, 9), utc(2026, 6, 1, 10))
+    for role in ("owner", "manager", "lead"):
+        assert daily(world, "2026-06-01", "UTC", role=role, user=member.id).json()["total_seconds"] == 3600
+    assert_error(daily(world, "2026-06-01", "UTC", role="loner", user=member.id), 404)
+    assert_error(daily(world, "2026-06-01", "UTC", role="outsider", user=member.id), 404)
+    assert_error(world.api("outsider").get(f"/api/v1/reports/weekly?user={member.id}"), 404)
+    assert daily(world, "2026-06-01", "UTC", role="loner").json()["total_seconds"] == 0  # their own: nothing
+    assert_error(daily(world, "2026-06-01", "Mars/Base"), 400, attr="tz")
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.lists(st.tuples(st.integers(0, 10 * 24 * 60), st.integers(1, 36 * 60)), min_size=1, max_size=6),
+    st.sampled_from(["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata"]),
+)
+def test_daily_totals_over_a_range_sum_to_the_entries_clipped_to_it(world, spans, tz):
+    """Any non-overlapping entries: the days' totals add up to the time inside those days."""
+    TimeEntry.objects.all().delete()
+    base, placed, end_of_last = utc(2026, 3, 25), [], None
+    for offset, length in sorted(spans):
+        start = base + timedelta(minutes=offset)
+        if end_of_last is not None and start < end_of_last:
+            start = end_of_last
+        end = start + timedelta(minutes=length)
+        placed.append(entry(world, start, end))
+        end_of_last = end
+    zone = ZoneInfo(tz)
+    days = [date(2026, 3, 26) + timedelta(days=n) for n in range(6)]
+    lo, hi = local_day_bounds(days[0], zone)[0], local_day_bounds(days[-1], zone)[1]
+    rows = time_by_day(company_id=world.a.id, user_id=world.users["member"].id, days=days, tz=zone, now=timezone.now())
+    expected = sum(max(0, (min(e.ended_at, hi) - max(e.started_at, lo)).total_seconds()) for e in placed)
+    assert sum(row[5] for row in rows) == expected
