@@ -126,3 +126,99 @@ def weekly_report(*, company_id, user_id, first: date, tz: ZoneInfo, now: dateti
         "days": [{"date": day.isoformat(), "seconds": seconds} for day, seconds in per_day.items()],
         "projects": projects,
     }
+
+
+# --------------------------------------------------------------------------- team
+
+
+def team_members(*, membership, team_id=None):
+    """The memberships of the company whose rows the caller may see in the team report
+    (SPEC roles: managers everyone, a LEAD their teams' members and themselves, a MEMBER
+    themselves), optionally only one team's; a stable order for cursor pagination."""
+    from organizations import permissions
+    from organizations.models import Membership, TeamMember
+
+    members = Membership.objects.filter(company_id=membership.company_id, is_active=True).filter(
+        permissions.readable_users_q(membership)
+    )
+    if team_id is not None:
+        members = members.filter(
+            user_id__in=TeamMember.objects.filter(team_id=team_id, company_id=membership.company_id).values("user_id")
+        )
+    return members.select_related("user")
+
+
+# Rate of a billable piece of time (docs/reports.md): the task's hourly rate when the task is
+# billed by the hour, else the member's override, else the project's rate, else nothing.
+_TEAM_SQL = """
+WITH pieces AS (
+    SELECT e.user_id, e.project_id, e.billable,
+           extract(epoch FROM least(coalesce(e.ended_at, %(now)s), %(hi)s) - greatest(e.started_at, %(lo)s)) AS seconds,
+           CASE WHEN t.billing_type = 'HOURLY_RATE' THEN t.hourly_rate_cents
+                ELSE coalesce(m.hourly_rate_cents, p.hourly_rate_cents, 0) END AS rate
+    FROM tracking_timeentry e
+    JOIN organizations_project p ON p.id = e.project_id
+    JOIN organizations_membership m ON m.user_id = e.user_id AND m.company_id = e.company_id
+    LEFT JOIN tracking_task t ON t.id = e.task_id
+    WHERE e.company_id = %(company)s AND e.user_id = ANY(%(users)s) AND e.deleted_at IS NULL
+      AND e.started_at < %(hi)s AND coalesce(e.ended_at, %(now)s) > %(lo)s
+      AND (e.ended_at IS NOT NULL OR e.started_at < %(now)s)
+)
+SELECT pieces.user_id, pieces.project_id, p.name, p.currency,
+       round(sum(pieces.seconds)), round(sum(pieces.seconds) FILTER (WHERE pieces.billable)),
+       round(sum(pieces.seconds * pieces.rate / 3600.0) FILTER (WHERE pieces.billable))
+FROM pieces JOIN organizations_project p ON p.id = pieces.project_id
+GROUP BY 1, 2, 3, 4
+"""
+
+_ACTIVE_SQL = """
+SELECT user_id, sum(active_seconds) FROM tracking_activitysample
+WHERE company_id = %(company)s AND user_id = ANY(%(users)s) AND minute >= %(lo)s AND minute < %(hi)s
+GROUP BY 1
+"""
+
+
+def team_rows(*, company_id, members: list, lo: datetime, hi: datetime, now: datetime) -> list[dict]:
+    """SPEC's team rows for ``members`` (a page of memberships) over [lo, hi): tracked and
+    billable seconds, amount, activity % and the per-project breakdown, in two statements."""
+    users = [m.user_id for m in members]
+    params = {"company": company_id, "users": users, "lo": lo, "hi": hi, "now": now}
+    with connection.cursor() as cursor:
+        cursor.execute(_TEAM_SQL, params)
+        pieces = cursor.fetchall()
+        cursor.execute(_ACTIVE_SQL, params)
+        active = dict(cursor.fetchall())
+    by_user: dict = {user_id: [] for user_id in users}
+    for user_id, project_id, name, currency, seconds, billable, amount in pieces:
+        by_user[user_id].append(
+            {
+                "project_id": str(project_id),
+                "name": name,
+                "seconds": int(seconds or 0),
+                "billable_seconds": int(billable or 0),
+                "amount_cents": int(amount or 0),
+                "currency": currency,
+            }
+        )
+    rows = []
+    for membership in members:
+        projects = sorted(by_user[membership.user_id], key=lambda p: (-p["seconds"], p["name"]))
+        tracked = sum(p["seconds"] for p in projects)
+        currencies = {p["currency"] for p in projects if p["amount_cents"]}
+        active_seconds = int(active.get(membership.user_id) or 0)
+        rows.append(
+            {
+                "user": {"id": str(membership.user_id), "name": membership.user.name, "email": membership.user.email},
+                "tracked_seconds": tracked,
+                "billable_seconds": sum(p["billable_seconds"] for p in projects),
+                "amount_cents": sum(p["amount_cents"] for p in projects),
+                # One currency in the normal case; several (projects billed in different ones)
+                # leave it null: read the per-project amounts then.
+                "currency": currencies.pop() if len(currencies) == 1 else None,
+                # Hubstaff's definition: active seconds / tracked seconds (capped: samples
+                # may cover minutes outside entries).
+                "activity_percent": round(min(100.0, 100.0 * active_seconds / tracked), 1) if tracked else None,
+                "projects": projects,
+            }
+        )
+    return rows

@@ -89,3 +89,48 @@ class AppsReportSerializer(serializers.Serializer):
     timezone = serializers.CharField()
     apps = AppSecondsSerializer(many=True)
     domains = DomainSecondsSerializer(many=True)
+
+
+class TeamQuerySerializer(WeeklyQuerySerializer):
+    team = serializers.UUIDField(required=False, help_text="Only this team's members.")
+    to = serializers.DateField(required=False, help_text="The last local day (inclusive); default: today.")
+    user = None  # the team report is about many users
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"].help_text = "The first local day; default: the first of this month."
+        return fields
+
+    def validate(self, attrs):
+        first, last = attrs.get("from"), attrs.get("to")
+        if first and last and not 0 <= (last - first).days <= 366:
+            raise serializers.ValidationError({"to": ["Must be on or after from, at most 366 days later."]})
+        return attrs
+
+
+class TeamUserSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    email = serializers.EmailField()
+
+
+class TeamProjectSerializer(ProjectSecondsSerializer):
+    billable_seconds = serializers.IntegerField()
+    amount_cents = serializers.IntegerField()
+    currency = serializers.CharField()
+
+
+class TeamRowSerializer(serializers.Serializer):
+    user = TeamUserSerializer()
+    tracked_seconds = serializers.IntegerField()
+    billable_seconds = serializers.IntegerField()
+    amount_cents = serializers.IntegerField()
+    currency = serializers.CharField(allow_null=True)
+    activity_percent = serializers.FloatField(allow_null=True)
+    projects = TeamProjectSerializer(many=True)
+
+
+class TeamPageSerializer(serializers.Serializer):
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = TeamRowSerializer(many=True)

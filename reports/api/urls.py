@@ -6,4 +6,5 @@ urlpatterns = [
     path("reports/apps", views.AppsReportView.as_view(), name="reports-apps"),
     path("reports/daily", views.DailyReportView.as_view(), name="reports-daily"),
     path("reports/weekly", views.WeeklyReportView.as_view(), name="reports-weekly"),
+    path("reports/team", views.TeamReportView.as_view(), name="reports-team"),
 ]

@@ -6,15 +6,18 @@ import uuid
 import zoneinfo
 from datetime import timedelta
 
+from django.db.models import F
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
+from common.pagination import CursorPagination
 from organizations import permissions
 from organizations.api.scoping import company_membership
+from organizations.models import Team
 from reports import selectors
 from reports.api import serializers as s
 
@@ -92,3 +95,37 @@ class WeeklyReportView(APIView):
         return Response(
             selectors.weekly_report(company_id=membership.company_id, user_id=user.pk, first=first, tz=tz, now=now)
         )
+
+
+class TeamPagination(CursorPagination):
+    ordering = ("user_name", "id")  # by name, stable under equal names
+    page_size = 50
+
+
+@extend_schema(tags=["reports"])
+class TeamReportView(APIView):
+    pagination_class = TeamPagination
+
+    @extend_schema(parameters=[s.TeamQuerySerializer], responses={200: s.TeamPageSerializer})
+    def get(self, request):
+        query = s.TeamQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        membership = company_membership(
+            list(permissions.active_memberships(request.user)), request.query_params.get("company")
+        )
+        team_id = params.get("team")
+        if team_id is not None and not Team.objects.filter(pk=team_id, company_id=membership.company_id).exists():
+            raise NotFound("No such team.")
+        tz = params.get("tz") or zoneinfo.ZoneInfo(membership.company.timezone)
+        now = timezone.now()
+        today = now.astimezone(tz).date()
+        first, last = params.get("from") or today.replace(day=1), params.get("to") or today
+        if last < first:
+            raise ValidationError({"to": ["Must be on or after from."]})
+        lo, hi = selectors.local_day_bounds(first, tz)[0], selectors.local_day_bounds(last, tz)[1]
+        members = selectors.team_members(membership=membership, team_id=team_id).annotate(user_name=F("user__name"))
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(members, request, view=self)
+        rows = selectors.team_rows(company_id=membership.company_id, members=page, lo=lo, hi=hi, now=now)
+        return paginator.get_paginated_response(rows)
