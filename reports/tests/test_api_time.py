@@ -126,3 +126,19 @@ def test_daily_totals_over_a_range_sum_to_the_entries_clipped_to_it(world, spans
     rows = time_by_day(company_id=world.a.id, user_id=world.users["member"].id, days=days, tz=zone, now=timezone.now())
     expected = sum(max(0, (min(e.ended_at, hi) - max(e.started_at, lo)).total_seconds()) for e in placed)
     assert sum(row[5] for row in rows) == expected
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/api/v1/reports/daily"),
+        ("get", "/api/v1/reports/weekly"),
+        ("get", "/api/v1/reports/team"),
+        ("get", "/api/v1/reports/apps"),
+        ("get", "/api/v1/privacy-rules"),
+        ("post", "/api/v1/sync/heartbeats"),
+        ("post", "/api/v1/sync/activity"),
+    ],
+)
+def test_every_new_endpoint_needs_a_signed_in_caller(api, method, path):
+    assert_error(getattr(api, method)(path), 401)
