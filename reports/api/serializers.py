@@ -7,28 +7,22 @@ from rest_framework import serializers
 from accounts.models import validate_timezone
 
 
-class AppsQuerySerializer(serializers.Serializer):
+class SubjectQuerySerializer(serializers.Serializer):
+    """Whose report, in which zone and company."""
+
+    user = serializers.CharField(required=False, help_text="A user id, or `me` (default).")
+    tz = serializers.CharField(required=False, validators=[validate_timezone], help_text="IANA; default: the user's.")
+    company = serializers.UUIDField(required=False, help_text="Needed when you belong to several companies.")
+
+    def validate_tz(self, value: str) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(value)
+
+
+class DayQuerySerializer(SubjectQuerySerializer):
     date = serializers.DateField(required=False, help_text="A local calendar day; default: today there.")
-    user = serializers.CharField(required=False, help_text="A user id, or `me` (default).")
-    tz = serializers.CharField(required=False, validators=[validate_timezone], help_text="IANA; default: the user's.")
-    company = serializers.UUIDField(required=False, help_text="Needed when you belong to several companies.")
-
-    def validate_tz(self, value: str) -> zoneinfo.ZoneInfo:
-        return zoneinfo.ZoneInfo(value)
 
 
-class DailyQuerySerializer(AppsQuerySerializer):
-    pass
-
-
-class WeeklyQuerySerializer(serializers.Serializer):
-    user = serializers.CharField(required=False, help_text="A user id, or `me` (default).")
-    tz = serializers.CharField(required=False, validators=[validate_timezone], help_text="IANA; default: the user's.")
-    company = serializers.UUIDField(required=False, help_text="Needed when you belong to several companies.")
-
-    def validate_tz(self, value: str) -> zoneinfo.ZoneInfo:
-        return zoneinfo.ZoneInfo(value)
-
+class WeeklyQuerySerializer(SubjectQuerySerializer):
     def get_fields(self):
         fields = super().get_fields()  # `from` is a Python keyword: added under its query name
         fields["from"] = serializers.DateField(

@@ -39,31 +39,29 @@ def _subject(membership, raw_user: str | None, caller) -> User:
     return user
 
 
-@extend_schema(tags=["reports"])
-class AppsReportView(APIView):
-    @extend_schema(parameters=[s.AppsQuerySerializer], responses={200: s.AppsReportSerializer})
-    def get(self, request):
-        query = s.AppsQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        params = query.validated_data
-        membership = company_membership(
-            list(permissions.active_memberships(request.user)), request.query_params.get("company")
-        )
-        user = _subject(membership, params.get("user"), request.user)
-        tz = params.get("tz") or zoneinfo.ZoneInfo(user.timezone)
-        day = params.get("date") or timezone.now().astimezone(tz).date()
-        return Response(selectors.apps_report(company_id=membership.company_id, user_id=user.pk, day=day, tz=tz))
-
-
-def _report_context(request, query_class) -> tuple[dict, object, User, zoneinfo.ZoneInfo]:
+def _query_and_membership(request, query_class) -> tuple[dict, object]:
+    """The validated query string, and the membership the report is for (404 if none)."""
     query = query_class(data=request.query_params)
     query.is_valid(raise_exception=True)
-    params = query.validated_data
     membership = company_membership(
         list(permissions.active_memberships(request.user)), request.query_params.get("company")
     )
+    return query.validated_data, membership
+
+
+def _report_context(request, query_class) -> tuple[dict, object, User, zoneinfo.ZoneInfo]:
+    params, membership = _query_and_membership(request, query_class)
     user = _subject(membership, params.get("user"), request.user)
     return params, membership, user, params.get("tz") or zoneinfo.ZoneInfo(user.timezone)
+
+
+@extend_schema(tags=["reports"])
+class AppsReportView(APIView):
+    @extend_schema(parameters=[s.DayQuerySerializer], responses={200: s.AppsReportSerializer})
+    def get(self, request):
+        params, membership, user, tz = _report_context(request, s.DayQuerySerializer)
+        day = params.get("date") or timezone.now().astimezone(tz).date()
+        return Response(selectors.apps_report(company_id=membership.company_id, user_id=user.pk, day=day, tz=tz))
 
 
 WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
@@ -71,9 +69,9 @@ WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 
 @extend_schema(tags=["reports"])
 class DailyReportView(APIView):
-    @extend_schema(parameters=[s.DailyQuerySerializer], responses={200: s.DailyReportSerializer})
+    @extend_schema(parameters=[s.DayQuerySerializer], responses={200: s.DailyReportSerializer})
     def get(self, request):
-        params, membership, user, tz = _report_context(request, s.DailyQuerySerializer)
+        params, membership, user, tz = _report_context(request, s.DayQuerySerializer)
         now = timezone.now()
         day = params.get("date") or now.astimezone(tz).date()
         return Response(
@@ -108,12 +106,7 @@ class TeamReportView(APIView):
 
     @extend_schema(parameters=[s.TeamQuerySerializer], responses={200: s.TeamPageSerializer})
     def get(self, request):
-        query = s.TeamQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        params = query.validated_data
-        membership = company_membership(
-            list(permissions.active_memberships(request.user)), request.query_params.get("company")
-        )
+        params, membership = _query_and_membership(request, s.TeamQuerySerializer)
         team_id = params.get("team")
         if team_id is not None and not Team.objects.filter(pk=team_id, company_id=membership.company_id).exists():
             raise NotFound("No such team.")
