@@ -29,4 +29,6 @@ app.conf.beat_schedule = {
     "merge-heartbeats": {"task": "sync.tasks.merge_heartbeats", "schedule": 3.0, "options": {"expires": 3}},
     # Heartbeat and interval partitions for the months ahead; raw heartbeats past retention go.
     "maintain-partitions": {"task": "tracking.tasks.maintain_partitions", "schedule": 6 * 3600},
+    # Export files are promised for EXPORT_RETENTION_DAYS; past that they are only weight.
+    "purge-exports": {"task": "reports.tasks.purge_exports", "schedule": 3600},
 }

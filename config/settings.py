@@ -333,6 +333,10 @@ SPECTACULAR_SETTINGS = {
         "TeamRoleEnum": "organizations.models.TeamRole",
         "PrivacyActionEnum": "tracking.models.PrivacyAction",
         "PrivacyFieldEnum": "tracking.models.PrivacyField",
+        "TaskStatusEnum": "tracking.models.TaskStatus",
+        "ExportReportEnum": "reports.models.ExportReport",
+        "ExportFormatEnum": "reports.models.ExportFormat",
+        "ExportStatusEnum": "reports.models.ExportStatus",
         "ValidationErrorEnum": "drf_standardized_errors.openapi_serializers.ValidationErrorEnum.choices",
         "ClientErrorEnum": "drf_standardized_errors.openapi_serializers.ClientErrorEnum.choices",
         "ServerErrorEnum": "drf_standardized_errors.openapi_serializers.ServerErrorEnum.choices",
@@ -374,6 +378,13 @@ STATIC_URL = "static/"
 WHITENOISE_USE_FINDERS = DEBUG or TESTING
 STATIC_ROOT = None if WHITENOISE_USE_FINDERS else DATA_DIR / "static"
 WHITENOISE_AUTOREFRESH = DEBUG
+# Uploaded and generated files (exports; screenshots later). Never served as a public folder:
+# downloads go through views that check a short-lived signature.
+MEDIA_ROOT = DATA_DIR / "media"
+EXPORT_RETENTION_DAYS = env.int("EXPORT_RETENTION_DAYS", default=7)
+EXPORT_LINK_SECONDS = env.int("EXPORT_LINK_SECONDS", default=300)
+if EXPORT_RETENTION_DAYS <= 0 or not 1 <= EXPORT_LINK_SECONDS <= 3600:
+    raise ImproperlyConfigured("EXPORT_RETENTION_DAYS must be positive and EXPORT_LINK_SECONDS 1-3600")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

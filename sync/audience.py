@@ -28,6 +28,9 @@ def groups_for(changes: list[Change]) -> dict[int, list[str]]:
 
     routes = {}
     for change in changes:
+        if change.entity in realtime.PRIVATE_ENTITIES:  # the requester's own, nobody else's
+            routes[change.id] = [realtime.user_group(change.user_id)]
+            continue
         groups = [realtime.company_managers_group(change.company_id)]
         if change.entity == "time_entry" or (change.user_id and not change.project_id):
             groups.append(realtime.user_group(change.user_id))

@@ -31,6 +31,10 @@ from sync.models import Change
 # Ids of the changes recorded while a collector is active (the sync batch wants its own).
 _collector: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("change_collector", default=None)
 
+# Entities only their user sees in the change log and on sockets (an export's report.ready:
+# other people's exports are not a manager's business, whatever their role).
+PRIVATE_ENTITIES = frozenset({"report_export"})
+
 EVENT_MESSAGE = "realtime.event"  # the consumer method that forwards an event to the socket
 EVENTS_MESSAGE = "realtime.events"  # several events of one group, in cursor order
 CONTROL_MESSAGE = "realtime.control"  # close a socket (session revoked, membership changed)

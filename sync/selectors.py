@@ -11,22 +11,24 @@ from django.db.models.functions import Cast
 
 from organizations import permissions
 from organizations.models import Membership
+from sync import realtime
 from sync.models import Change, SyncState
 
 
 def visible_changes_q(m: Membership) -> Q:
     """Entries by whose they are (readable_users_q), tasks and projects by project visibility."""
+    own = Q(company_id=m.company_id, entity__in=realtime.PRIVATE_ENTITIES, user_id=m.user_id)
     if m.role in permissions.COMPANY_MANAGERS:
         # They read every entry and see every project of the company: the same rows as below,
         # without compiling and running the project subquery on every pull.
-        return Q(company_id=m.company_id) & (Q(entity="time_entry") | Q(project_id__isnull=False))
+        return Q(company_id=m.company_id) & (Q(entity="time_entry") | Q(project_id__isnull=False)) | own
     entries = Q(entity="time_entry") & permissions.readable_users_q(m)
     structure = (
         Q(company_id=m.company_id)
         & ~Q(entity="time_entry")
         & Q(project_id__in=permissions.visible_projects(m).values("pk"))
     )
-    return entries | structure
+    return entries | structure | own
 
 
 def change_list(*, memberships: list[Membership], after: int, upto: int | None = None) -> QuerySet[Change]:

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import uuid
 import zoneinfo
 
 from rest_framework import serializers
 
 from accounts.models import validate_timezone
+from reports.models import ExportFormat, ExportReport, ReportExport
 
 
 class SubjectQuerySerializer(serializers.Serializer):
@@ -128,3 +130,62 @@ class TeamPageSerializer(serializers.Serializer):
     next = serializers.URLField(allow_null=True)
     previous = serializers.URLField(allow_null=True)
     results = TeamRowSerializer(many=True)
+
+
+class ExportCreateSerializer(serializers.Serializer):
+    report = serializers.ChoiceField(choices=ExportReport.choices)
+    format = serializers.ChoiceField(choices=ExportFormat.choices)
+    tz = serializers.CharField(
+        required=False, validators=[validate_timezone], help_text="IANA; default: the company's."
+    )
+    to = serializers.DateField()
+    filters = serializers.DictField(required=False, help_text="time_entries: user, project; team: team (ids).")
+
+    def get_fields(self):
+        return {"from": serializers.DateField(), **super().get_fields()}
+
+    def validate_filters(self, value: dict) -> dict:
+        allowed = {"user", "project", "team"}
+        unknown = set(value) - allowed
+        if unknown:
+            raise serializers.ValidationError(f"Unknown filters: {', '.join(sorted(unknown))}.")
+        out = {}
+        for key, raw in value.items():
+            try:
+                out[key] = str(uuid.UUID(str(raw)))
+            except ValueError:
+                raise serializers.ValidationError(f"{key} must be an id.") from None
+        return out
+
+
+class ExportSerializer(serializers.ModelSerializer):
+    company_id = serializers.UUIDField(read_only=True)
+    requested_by_id = serializers.UUIDField(read_only=True)
+
+    class Meta:
+        model = ReportExport
+        fields = [
+            "id", "company_id", "requested_by_id", "report", "format", "params", "status", "error", "rows",
+            "size_bytes", "created_at", "finished_at", "expires_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class ExportStatusSerializer(ExportSerializer):
+    download_url = serializers.SerializerMethodField()
+
+    class Meta(ExportSerializer.Meta):
+        fields = [*ExportSerializer.Meta.fields, "download_url"]
+        read_only_fields = fields
+
+    def get_download_url(self, export) -> str | None:
+        """A private link of our own, valid EXPORT_LINK_SECONDS: absolute, signed, single file."""
+        from django.core import signing
+        from django.urls import reverse
+
+        if export.status != "READY":
+            return None
+        token = signing.TimestampSigner(salt="report-export").sign(str(export.pk))
+        path = reverse("reports-export-download", args=[export.pk]) + f"?token={token}"
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path

@@ -6,9 +6,9 @@ import uuid
 import zoneinfo
 from datetime import timedelta
 
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -18,8 +18,9 @@ from common.pagination import CursorPagination
 from organizations import permissions
 from organizations.api.scoping import company_membership
 from organizations.models import Team
-from reports import selectors
+from reports import selectors, services
 from reports.api import serializers as s
+from reports.models import ReportExport
 
 
 def _subject(membership, raw_user: str | None, caller) -> User:
@@ -122,3 +123,88 @@ class TeamReportView(APIView):
         page = paginator.paginate_queryset(members, request, view=self)
         rows = selectors.team_rows(company_id=membership.company_id, members=page, lo=lo, hi=hi, now=now)
         return paginator.get_paginated_response(rows)
+
+
+# --------------------------------------------------------------------------- exports
+
+
+def _visible_exports(request):
+    """The requester's own exports, and every export of the companies where the caller is
+    OWNER or ADMIN (SPEC: only they and the requester see one); nobody else's exist."""
+    admin_of = [
+        m.company_id for m in permissions.active_memberships(request.user) if m.role in permissions.COMPANY_ADMINS
+    ]
+    own = [m.company_id for m in permissions.active_memberships(request.user)]
+    return ReportExport.objects.filter(
+        Q(company_id__in=own, requested_by=request.user) | Q(company_id__in=admin_of)
+    ).order_by("-created_at", "-id")
+
+
+@extend_schema(tags=["reports"])
+class ExportListView(APIView):
+    @extend_schema(
+        request=s.ExportCreateSerializer,
+        parameters=[OpenApiParameter("company", str, required=False)],
+        responses={202: s.ExportSerializer},
+    )
+    def post(self, request):
+        query = s.ExportCreateSerializer(data=request.data)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        membership = company_membership(
+            list(permissions.active_memberships(request.user)), request.query_params.get("company")
+        )
+        export = services.export_request(
+            membership=membership,
+            report=params["report"],
+            fmt=params["format"],
+            first=params["from"],
+            last=params["to"],
+            tz=params.get("tz") or membership.company.timezone,
+            filters=params.get("filters") or {},
+        )
+        return Response(s.ExportSerializer(export).data, status=202)
+
+    @extend_schema(responses={200: s.ExportSerializer(many=True)})
+    def get(self, request):
+        paginator = CursorPagination()
+        page = paginator.paginate_queryset(_visible_exports(request), request, view=self)
+        return paginator.get_paginated_response(s.ExportSerializer(page, many=True).data)
+
+
+@extend_schema(tags=["reports"])
+class ExportDetailView(APIView):
+    @extend_schema(responses={200: s.ExportStatusSerializer})
+    def get(self, request, export_id):
+        export = _visible_exports(request).filter(pk=export_id).first()
+        if export is None:
+            raise NotFound("No such export.")
+        return Response(s.ExportStatusSerializer(export, context={"request": request}).data)
+
+
+class ExportDownloadView(APIView):
+    """The file, for whoever holds a link from ExportDetailView that is not older than
+    EXPORT_LINK_SECONDS: the signature is the credential (a browser following the link sends
+    no bearer token)."""
+
+    authentication_classes: list = []
+    permission_classes: list = []
+
+    @extend_schema(tags=["reports"], responses={200: OpenApiResponse(description="The file")})
+    def get(self, request, export_id):
+        from django.conf import settings
+        from django.core import signing
+        from django.core.files.storage import default_storage
+        from django.http import FileResponse
+
+        try:
+            signed = signing.TimestampSigner(salt="report-export").unsign(
+                request.query_params.get("token", ""), max_age=settings.EXPORT_LINK_SECONDS
+            )
+        except signing.BadSignature:
+            raise NotFound("This link is not valid or has expired: ask for a new one.") from None
+        export = ReportExport.objects.filter(pk=export_id, status="READY").first()
+        if export is None or signed != str(export.pk) or not export.file_key:
+            raise NotFound("No such export.")
+        name = export.file_key.rsplit("/", 1)[-1]
+        return FileResponse(default_storage.open(export.file_key, "rb"), as_attachment=True, filename=name)

@@ -1,0 +1,125 @@
+"""Writing an export file: rows streamed from PostgreSQL in chunks into CSV or XLSX, on disk
+first (bounded memory, whatever the row count), then into the default storage.
+
+CSV is UTF-8 with a byte-order mark, which is what makes Excel read non-ASCII text (names,
+descriptions) correctly; XLSX is written with openpyxl's write-only mode, which streams rows
+to the file instead of holding a workbook in memory."""
+
+from __future__ import annotations
+
+import csv
+import tempfile
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.utils import timezone
+
+from organizations import permissions
+from organizations.models import Membership
+from reports import selectors
+from reports.models import ExportFormat, ExportReport, ReportExport
+from tracking.models import TimeEntry
+
+CHUNK = 2000
+
+ENTRY_COLUMNS = [
+    "date", "started_at", "ended_at", "duration_seconds", "user_email", "user_name", "project", "task",
+    "description", "billable", "timezone",
+]  # fmt: skip
+TEAM_COLUMNS = [
+    "user_email", "user_name", "tracked_seconds", "billable_seconds", "amount_cents", "currency", "activity_percent",
+]  # fmt: skip
+
+
+def _bounds(export: ReportExport) -> tuple[datetime, datetime, ZoneInfo]:
+    tz = ZoneInfo(export.params["tz"])
+    first, last = date.fromisoformat(export.params["from"]), date.fromisoformat(export.params["to"])
+    return selectors.local_day_bounds(first, tz)[0], selectors.local_day_bounds(last, tz)[1], tz
+
+
+def entry_rows(export: ReportExport, membership: Membership) -> Iterator[list]:
+    """The entries the requester may read in the range, oldest first, a chunk at a time."""
+    lo, hi, tz = _bounds(export)
+    entries = TimeEntry.objects.filter(
+        permissions.readable_users_q(membership),
+        company_id=export.company_id,
+        deleted_at__isnull=True,
+        started_at__lt=hi,
+        ended_at__gt=lo,
+    )
+    filters = export.params.get("filters") or {}
+    if filters.get("user"):
+        entries = entries.filter(user_id=filters["user"])
+    if filters.get("project"):
+        entries = entries.filter(project_id=filters["project"])
+    columns = entries.order_by("started_at", "id").values_list(
+        "started_at", "ended_at", "duration_seconds", "user__email", "user__name", "project__name", "task__title",
+        "description", "billable", "timezone",
+    )  # fmt: skip
+    for started, ended, seconds, email, name, project, task, description, billable, zone in columns.iterator(CHUNK):
+        local = started.astimezone(tz)
+        yield [
+            local.date().isoformat(), local.isoformat(), ended.astimezone(tz).isoformat(), seconds, email, name,
+            project, task or "", description, billable, zone,
+        ]  # fmt: skip
+
+
+def team_rows(export: ReportExport, membership: Membership) -> Iterator[list]:
+    """The team report's rows for every member the requester may see, a page at a time."""
+    lo, hi, _ = _bounds(export)
+    members = selectors.team_members(membership=membership, team_id=(export.params.get("filters") or {}).get("team"))
+    members = list(members.order_by("user__name", "id"))
+    now = timezone.now()
+    for start in range(0, len(members), 200):
+        for row in selectors.team_rows(
+            company_id=export.company_id, members=members[start : start + 200], lo=lo, hi=hi, now=now
+        ):
+            user = row["user"]
+            yield [
+                user["email"], user["name"], row["tracked_seconds"], row["billable_seconds"], row["amount_cents"],
+                row["currency"] or "", row["activity_percent"] if row["activity_percent"] is not None else "",
+            ]  # fmt: skip
+
+
+def write(export: ReportExport, membership: Membership) -> tuple[str, int, int]:
+    """Build the file and store it; returns (storage key, bytes, rows)."""
+    columns, rows = (
+        (ENTRY_COLUMNS, entry_rows(export, membership))
+        if export.report == ExportReport.TIME_ENTRIES
+        else (TEAM_COLUMNS, team_rows(export, membership))
+    )
+    count = 0
+    with tempfile.TemporaryFile() as raw:
+        if export.format == ExportFormat.CSV:
+            with open(raw.fileno(), "w", encoding="utf-8-sig", newline="", closefd=False) as text:
+                writer = csv.writer(text)
+                writer.writerow(columns)
+                for row in rows:
+                    writer.writerow(row)
+                    count += 1
+        else:
+            from openpyxl import Workbook
+
+            workbook = Workbook(write_only=True)
+            sheet = workbook.create_sheet(export.report)
+            sheet.append(columns)
+            for row in rows:
+                sheet.append(row)
+                count += 1
+            workbook.save(raw)
+        raw.seek(0)
+        stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+        key = default_storage.save(
+            f"exports/{export.company_id}/{export.requested_by_id}/{export.pk}/{export.report}-{stamp}.{export.format}",
+            File(raw),
+        )
+    return key, default_storage.size(key), count
+
+
+def expiry() -> datetime:
+    from django.conf import settings
+
+    return timezone.now() + timedelta(days=settings.EXPORT_RETENTION_DAYS)

@@ -1,0 +1,113 @@
+"""Report exports: asking for one, building it (once, whatever the retries), expiring it."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import structlog
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from common.exceptions import InvalidInput
+from organizations.models import Membership
+from reports.models import ExportStatus, ReportExport
+
+logger = structlog.get_logger(__name__)
+MAX_ATTEMPTS = 3
+
+
+@transaction.atomic
+def export_request(*, membership: Membership, report: str, fmt: str, first: date, last: date, tz: str,
+                   filters: dict) -> ReportExport:  # fmt: skip
+    if last < first or (last - first).days > 366:
+        raise InvalidInput("to must be on or after from, at most 366 days later.", code="invalid", attr="to")
+    export = ReportExport.objects.create(
+        company_id=membership.company_id,
+        requested_by_id=membership.user_id,
+        report=report,
+        format=fmt,
+        params={"from": first.isoformat(), "to": last.isoformat(), "tz": tz, "filters": filters},
+    )
+    from reports.tasks import build_export
+
+    transaction.on_commit(lambda: build_export.delay(str(export.pk)))
+    return export
+
+
+def _claim(export_id) -> ReportExport | None:
+    """Take the export for building (healthchecks' "claim with a conditional UPDATE"): a READY
+    or FAILED one, or one past its attempts, is nobody's to build again."""
+    claimed = ReportExport.objects.filter(
+        pk=export_id, status__in=[ExportStatus.PENDING, ExportStatus.PROCESSING], attempts__lt=MAX_ATTEMPTS
+    ).update(status=ExportStatus.PROCESSING, attempts=F("attempts") + 1, updated_at=timezone.now())
+    return ReportExport.objects.filter(pk=export_id).first() if claimed else None
+
+
+def export_build(*, export_id) -> ReportExport | None:
+    """Build the file and mark the export READY (emitting report.ready to the requester);
+    None when there was nothing to do. A failure raises for the task to retry, and marks the
+    export FAILED with the reason once its attempts are spent."""
+    from reports import exports
+    from sync import realtime
+
+    export = _claim(export_id)
+    if export is None:
+        return None
+    membership = Membership.objects.filter(
+        company_id=export.company_id, user_id=export.requested_by_id, is_active=True
+    ).first()
+    try:
+        if membership is None:
+            raise PermissionError("The requester is no longer a member of the company.")
+        key, size, rows = exports.write(export, membership)
+    except Exception as exc:
+        reason = f"{type(exc).__name__}: {exc}"[:1000]
+        final = export.attempts >= MAX_ATTEMPTS or isinstance(exc, PermissionError)
+        ReportExport.objects.filter(pk=export.pk).update(
+            status=ExportStatus.FAILED if final else ExportStatus.PENDING, error=reason, updated_at=timezone.now()
+        )
+        logger.warning("export_failed", export_id=str(export.pk), attempt=export.attempts, final=final, error=reason)
+        if final:
+            return None
+        raise
+    with transaction.atomic():
+        export.status, export.file_key, export.size_bytes, export.rows = ExportStatus.READY, key, size, rows
+        export.finished_at, export.expires_at, export.error = timezone.now(), exports.expiry(), ""
+        export.save(
+            update_fields=[
+                "status",
+                "file_key",
+                "size_bytes",
+                "rows",
+                "finished_at",
+                "expires_at",
+                "error",
+                "updated_at",
+            ]
+        )
+        from reports.api.serializers import ExportSerializer
+
+        realtime.record_change(
+            company_id=export.company_id,
+            entity="report_export",
+            entity_id=export.pk,
+            action="upsert",
+            event="report.ready",
+            payload=dict(ExportSerializer(export).data),  # the link is fetched with GET: it is short-lived
+            user_id=export.requested_by_id,
+        )
+    return export
+
+
+def exports_purge(*, now=None) -> int:
+    """Delete expired exports and their files (beat, daily)."""
+    now = now or timezone.now()
+    gone = 0
+    for export in ReportExport.objects.filter(expires_at__lt=now).iterator():
+        if export.file_key:
+            default_storage.delete(export.file_key)
+        export.delete()
+        gone += 1
+    return gone

@@ -1,0 +1,177 @@
+"""Exports: asked over the API, built by the task (called directly, twice), private links."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.core import signing
+from openpyxl import load_workbook
+
+from accounts.tests.test_api_auth import assert_error
+from reports import services
+from reports.models import ExportStatus, ReportExport
+from sync.models import Change
+from sync.sequencer import number_pending
+from tracking import services as tracking
+
+pytestmark = pytest.mark.django_db(transaction=True)
+URL = "/api/v1/reports/exports"
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def entries(world):
+    membership = world.users["member"].memberships.get(company=world.a)
+    start = datetime(2026, 6, 1, 9, tzinfo=UTC)
+    for n in range(5):
+        tracking.entry_create(
+            membership=membership,
+            data={
+                "project_id": world.project_open.id,
+                "started_at": start + timedelta(days=n),
+                "ended_at": start + timedelta(days=n, hours=1),
+                "description": f"Überprüfung #{n} — naïve café",
+            },
+        )
+
+
+def ask(world, role="member", **body):
+    data = {"report": "time_entries", "format": "csv", "from": "2026-06-01", "to": "2026-06-30", "tz": "UTC", **body}
+    response = world.api(role).post(URL, data, format="json")
+    assert response.status_code == 202, response.content
+    return response.json()
+
+
+def build(export_id):
+    services.export_build(export_id=export_id)
+    return ReportExport.objects.get(pk=export_id)
+
+
+def download(api, export_id) -> bytes:
+    status = api.get(f"{URL}/{export_id}").json()
+    assert status["status"] == "READY", status
+    response = api.get(status["download_url"].replace("http://testserver", ""))
+    assert response.status_code == 200
+    return b"".join(response.streaming_content)
+
+
+def test_a_csv_of_time_entries_opens_in_excel_with_its_accents(world, entries):
+    asked = ask(world)
+    assert asked["status"] == "PENDING"
+    export = build(asked["id"])
+    assert (export.status, export.rows, export.attempts) == (ExportStatus.READY, 5, 1)
+    assert build(asked["id"]).attempts == 1  # a second delivery of the task does nothing
+    body = download(world.api("member"), asked["id"])
+    assert body.startswith("\ufeff".encode())  # the BOM Excel needs for UTF-8
+    rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
+    assert len(rows) == 5
+    assert rows[0]["description"] == "Überprüfung #0 — naïve café"
+    assert rows[0]["duration_seconds"] == "3600"
+    assert rows[0]["project"] == "Open"
+
+
+def test_an_xlsx_team_export_opens_with_openpyxl(world, entries):
+    asked = ask(world, role="owner", report="team", format="xlsx")
+    build(asked["id"])
+    workbook = load_workbook(io.BytesIO(download(world.api("owner"), asked["id"])), read_only=True)
+    rows = list(workbook.active.values)
+    assert rows[0][:3] == ("user_email", "user_name", "tracked_seconds")
+    member = next(r for r in rows[1:] if r[1] == "Member")
+    assert member[2] == 5 * 3600
+    assert len(rows) == 1 + 6  # every member of company A, no one else
+
+
+def test_only_the_requester_and_owner_or_admin_see_an_export(world, entries):
+    asked = ask(world)
+    build(asked["id"])
+    for role in ("member", "owner", "admin"):
+        assert world.api(role).get(f"{URL}/{asked['id']}").status_code == 200, role
+    for role in ("manager", "lead", "loner", "outsider"):
+        assert_error(world.api(role).get(f"{URL}/{asked['id']}"), 404)
+        assert asked["id"] not in [e["id"] for e in world.api(role).get(URL).json()["results"]]
+
+
+def test_download_links_are_signed_short_lived_and_for_one_export(world, entries, settings):
+    first, second = ask(world), ask(world)
+    build(first["id"])
+    build(second["id"])
+    api = world.api("member")
+    url = api.get(f"{URL}/{first['id']}").json()["download_url"].replace("http://testserver", "")
+    anonymous = type(api)()
+    assert anonymous.get(url).status_code == 200  # the signature is the credential
+    assert_error(anonymous.get(url.replace(first["id"], second["id"])), 404)  # not another export's
+    assert_error(anonymous.get(url[:-3] + "abc"), 404)  # tampered
+    signed_earlier = signing.TimestampSigner(salt="report-export").sign(first["id"])
+    settings.EXPORT_LINK_SECONDS = 1
+    time.sleep(1.1)
+    assert_error(anonymous.get(url.split("?token=")[0] + "?token=" + signed_earlier), 404)  # expired
+
+
+def test_report_ready_reaches_the_requester_only(world, entries):
+    asked = ask(world)
+    build(asked["id"])
+    number_pending()
+    change = Change.objects.get(entity="report_export", entity_id=asked["id"])
+    assert change.event == "report.ready"
+    member, owner = world.api("member"), world.api("owner")
+    assert asked["id"] in [
+        c["id"] for c in member.get(f"/api/v1/sync/changes?cursor={change.cursor - 1}").json()["changes"]
+    ]
+    assert asked["id"] not in [
+        c["id"] for c in owner.get(f"/api/v1/sync/changes?cursor={change.cursor - 1}").json()["changes"]
+    ]
+
+
+def test_a_failing_export_is_retried_then_failed_with_its_reason(world, entries, monkeypatch):
+    from reports import exports
+
+    asked = ask(world)
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(exports, "write", broken)
+    for _ in range(2):
+        with pytest.raises(OSError, match="disk full"):
+            services.export_build(export_id=asked["id"])
+        assert ReportExport.objects.get(pk=asked["id"]).status == ExportStatus.PENDING
+    assert services.export_build(export_id=asked["id"]) is None
+    export = ReportExport.objects.get(pk=asked["id"])
+    assert (export.status, export.attempts) == (ExportStatus.FAILED, 3)
+    assert "disk full" in export.error
+    assert world.api("member").get(f"{URL}/{asked['id']}").json()["download_url"] is None
+
+
+def test_expired_exports_and_their_files_are_purged(world, entries):
+    from django.core.files.storage import default_storage
+
+    export = build(ask(world)["id"])
+    assert default_storage.exists(export.file_key)
+    assert services.exports_purge(now=export.expires_at - timedelta(seconds=1)) == 0
+    assert services.exports_purge(now=export.expires_at + timedelta(seconds=1)) == 1
+    assert not default_storage.exists(export.file_key)
+    assert not ReportExport.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "attr"),
+    [
+        ({"report": "payroll"}, "report"),
+        ({"format": "pdf"}, "format"),
+        ({"to": "2026-05-01"}, "to"),
+        ({"filters": {"colour": "red"}}, "filters"),
+        ({"tz": "Mars/Base"}, "tz"),
+    ],
+)
+def test_bad_export_requests_are_400(world, body, attr):
+    data = {"report": "time_entries", "format": "csv", "from": "2026-06-01", "to": "2026-06-30", **body}
+    assert_error(world.api("member").post(URL, data, format="json"), 400, attr=attr)
+    assert not ReportExport.objects.exists()
