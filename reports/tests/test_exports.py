@@ -175,3 +175,42 @@ def test_bad_export_requests_are_400(world, body, attr):
     data = {"report": "time_entries", "format": "csv", "from": "2026-06-01", "to": "2026-06-30", **body}
     assert_error(world.api("member").post(URL, data, format="json"), 400, attr=attr)
     assert not ReportExport.objects.exists()
+
+
+@pytest.mark.slow
+def test_a_real_worker_builds_the_export_and_the_link_downloads_it(world, entries, celery_worker_process):
+    asked = ask(world)  # the request's on-commit queues build_export on the worker's queue
+    deadline = time.monotonic() + 30
+    while ReportExport.objects.get(pk=asked["id"]).status != ExportStatus.READY:
+        assert time.monotonic() < deadline, ReportExport.objects.get(pk=asked["id"]).error
+        time.sleep(0.2)
+    rows = list(csv.reader(io.StringIO(download(world.api("member"), asked["id"]).decode("utf-8-sig"))))
+    assert len(rows) == 6
+
+
+def test_an_exports_change_is_routed_to_its_requester_alone(world):
+    from sync import audience
+
+    change = Change(id=1, company_id=world.a.id, user_id=world.users["member"].id, entity="report_export")
+    assert audience.groups_for([change]) == {1: [f"u.{world.users['member'].id}"]}
+
+
+def test_owner_sees_only_their_companys_exports_in_the_admin_and_deleting_removes_the_file(client, world, entries):
+    from django.core.files.storage import default_storage
+    from django.urls import reverse
+
+    from accounts.tests.factories import PASSWORD
+
+    ours = build(ask(world)["id"])
+    theirs = ReportExport.objects.create(
+        company=world.b, requested_by=world.users["outsider"], report="team", format="csv"
+    )
+    assert client.login(email=world.users["owner"].email, password=PASSWORD)
+    html = client.get(reverse("admin:reports_reportexport_changelist")).content.decode()
+    assert reverse("admin:reports_reportexport_change", args=[ours.pk]) in html
+    assert reverse("admin:reports_reportexport_change", args=[theirs.pk]) not in html
+    assert client.get(reverse("admin:reports_reportexport_change", args=[theirs.pk])).status_code == 302
+    client.post(reverse("admin:reports_reportexport_delete", args=[ours.pk]), {"post": "yes"})
+    assert not ReportExport.objects.filter(pk=ours.pk).exists()
+    assert not default_storage.exists(ours.file_key)
+    assert ReportExport.objects.filter(pk=theirs.pk).exists()
