@@ -174,7 +174,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--entries", type=int, default=1_000_000)
     ap.add_argument("--days", type=int, default=365)
-    ap.add_argument("--export-days", type=int, default=37, help="about 100,000 entries of the 50 users at 1M")
+    ap.add_argument("--export-days", type=int, default=146, help="about 100,000 entries of the 50 users at 1M")
     ap.add_argument("--calls", type=int, default=200)
     ap.add_argument("--out", default=str(BENCH_DIR / "results" / "reports.json"))
     a = ap.parse_args(argv)
