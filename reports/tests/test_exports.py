@@ -97,6 +97,10 @@ def test_only_the_requester_and_owner_or_admin_see_an_export(world, entries):
     for role in ("manager", "lead", "loner", "outsider"):
         assert_error(world.api(role).get(f"{URL}/{asked['id']}"), 404)
         assert asked["id"] not in [e["id"] for e in world.api(role).get(URL).json()["results"]]
+    # and nobody exports another company's data
+    body = {"report": "team", "format": "csv", "from": "2026-06-01", "to": "2026-06-30"}
+    assert_error(world.api("outsider").post(f"{URL}?company={world.a.id}", body, format="json"), 404)
+    assert ReportExport.objects.count() == 1
 
 
 def test_download_links_are_signed_short_lived_and_for_one_export(world, entries, settings):
