@@ -381,10 +381,14 @@ WHITENOISE_AUTOREFRESH = DEBUG
 # Uploaded and generated files (exports; screenshots later). Never served as a public folder:
 # downloads go through views that check a short-lived signature.
 MEDIA_ROOT = DATA_DIR / "media"
+SCREENSHOT_MAX_BYTES = 10 * 1024 * 1024  # SPEC: 10 MB
+SCREENSHOT_LINK_SECONDS = env.int("SCREENSHOT_LINK_SECONDS", default=300)
 EXPORT_RETENTION_DAYS = env.int("EXPORT_RETENTION_DAYS", default=7)
 EXPORT_LINK_SECONDS = env.int("EXPORT_LINK_SECONDS", default=300)
-if EXPORT_RETENTION_DAYS <= 0 or not 1 <= EXPORT_LINK_SECONDS <= 3600:
-    raise ImproperlyConfigured("EXPORT_RETENTION_DAYS must be positive and EXPORT_LINK_SECONDS 1-3600")
+if EXPORT_RETENTION_DAYS <= 0 or not 1 <= EXPORT_LINK_SECONDS <= 3600 or not 1 <= SCREENSHOT_LINK_SECONDS <= 3600:
+    raise ImproperlyConfigured(
+        "EXPORT_RETENTION_DAYS must be positive, EXPORT_LINK_SECONDS and SCREENSHOT_LINK_SECONDS 1-3600"
+    )
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

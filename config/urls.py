@@ -10,6 +10,7 @@ api_v1 = [
     path("", include("tracking.api.urls")),
     path("", include("sync.api.urls")),
     path("", include("reports.api.urls")),
+    path("", include("screenshots.api.urls")),
 ]
 
 urlpatterns = [

@@ -34,6 +34,9 @@ _collector: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("c
 # Entities only their user sees in the change log and on sockets (an export's report.ready:
 # other people's exports are not a manager's business, whatever their role).
 PRIVATE_ENTITIES = frozenset({"report_export"})
+# A member's own data (their entries, their screenshots): read by whoever may read that member's
+# data (SPEC roles: managers, their team's LEADs, themselves).
+USER_DATA_ENTITIES = frozenset({"time_entry", "screenshot"})
 
 EVENT_MESSAGE = "realtime.event"  # the consumer method that forwards an event to the socket
 EVENTS_MESSAGE = "realtime.events"  # several events of one group, in cursor order

@@ -21,11 +21,13 @@ def visible_changes_q(m: Membership) -> Q:
     if m.role in permissions.COMPANY_MANAGERS:
         # They read every entry and see every project of the company: the same rows as below,
         # without compiling and running the project subquery on every pull.
-        return Q(company_id=m.company_id) & (Q(entity="time_entry") | Q(project_id__isnull=False)) | own
-    entries = Q(entity="time_entry") & permissions.readable_users_q(m)
+        return (
+            Q(company_id=m.company_id) & (Q(entity__in=realtime.USER_DATA_ENTITIES) | Q(project_id__isnull=False)) | own
+        )
+    entries = Q(entity__in=realtime.USER_DATA_ENTITIES) & permissions.readable_users_q(m)
     structure = (
         Q(company_id=m.company_id)
-        & ~Q(entity="time_entry")
+        & ~Q(entity__in=realtime.USER_DATA_ENTITIES)
         & Q(project_id__in=permissions.visible_projects(m).values("pk"))
     )
     return entries | structure | own

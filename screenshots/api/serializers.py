@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import json
+
+from rest_framework import serializers
+
+from screenshots.models import Screenshot
+
+
+class ScreenshotSerializer(serializers.ModelSerializer):
+    company_id = serializers.UUIDField(read_only=True)
+    user_id = serializers.UUIDField(read_only=True)
+    time_entry_id = serializers.UUIDField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Screenshot
+        fields = [
+            "id", "company_id", "user_id", "time_entry_id", "captured_at", "blur_level", "status", "error", "width",
+            "height", "bytes", "sha256", "metadata", "created_at", "processed_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class ScreenshotLinksSerializer(ScreenshotSerializer):
+    """With ``image_url`` and ``thumbnail_url``: absolute, signed, valid SCREENSHOT_LINK_SECONDS."""
+
+    image_url = serializers.SerializerMethodField()
+    thumbnail_url = serializers.SerializerMethodField()
+
+    class Meta(ScreenshotSerializer.Meta):
+        fields = [*ScreenshotSerializer.Meta.fields, "image_url", "thumbnail_url"]
+        read_only_fields = fields
+
+    def _link(self, screenshot, variant: str) -> str | None:
+        from django.core import signing
+        from django.urls import reverse
+
+        if screenshot.status != "READY":
+            return None
+        token = signing.TimestampSigner(salt="screenshot").sign(f"{screenshot.pk}:{variant}")
+        path = reverse("screenshot-file", args=[screenshot.pk, variant]) + f"?token={token}"
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+    def get_image_url(self, screenshot) -> str | None:
+        return self._link(screenshot, "image")
+
+    def get_thumbnail_url(self, screenshot) -> str | None:
+        return self._link(screenshot, "thumbnail")
+
+
+class ScreenshotUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(allow_empty_file=False)
+    captured_at = serializers.DateTimeField()
+    time_entry_id = serializers.UUIDField(required=False, allow_null=True)
+    metadata = serializers.CharField(required=False, help_text="A JSON object (os, resolution, displays, ...).")
+
+    def validate_metadata(self, value: str) -> dict:
+        if len(value) > 4096:
+            raise serializers.ValidationError("At most 4,096 characters.")
+        try:
+            data = json.loads(value)
+        except ValueError:
+            raise serializers.ValidationError("Must be a JSON object.") from None
+        if not isinstance(data, dict):
+            raise serializers.ValidationError("Must be a JSON object.")
+        return data
+
+
+class ScreenshotQuerySerializer(serializers.Serializer):
+    user = serializers.UUIDField(required=False)
+    to = serializers.DateTimeField(required=False)
+
+    def get_fields(self):
+        return {"from": serializers.DateTimeField(required=False), **super().get_fields()}

@@ -1,0 +1,107 @@
+"""Screenshot endpoints (SPEC: Screenshots). Thin: scope, validate, call services."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core import signing
+from django.core.files.storage import default_storage
+from django.http import FileResponse
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import mixins, status
+from rest_framework.exceptions import NotFound
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from common.exceptions import PayloadTooLarge
+from organizations import permissions
+from organizations.api.scoping import COMPANY_PARAM, CompanyScopedViewSet
+from screenshots import services
+from screenshots.api import serializers as s
+from screenshots.models import Screenshot
+
+
+@extend_schema(tags=["screenshots"], parameters=[COMPANY_PARAM])
+class ScreenshotViewSet(CompanyScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
+    """A MEMBER sees their own, a LEAD their teams', OWNER, ADMIN and MANAGER the company's."""
+
+    queryset = Screenshot.objects.none()
+    serializer_class = s.ScreenshotLinksSerializer
+    parser_classes = [MultiPartParser, FormParser]
+
+    def scoped_queryset(self, memberships):
+        from functools import reduce
+        from operator import or_
+
+        qs = Screenshot.objects.filter(reduce(or_, [permissions.readable_users_q(m) for m in memberships]))
+        query = s.ScreenshotQuerySerializer(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        if params.get("user"):
+            qs = qs.filter(user_id=params["user"])
+        if params.get("from"):
+            qs = qs.filter(captured_at__gte=params["from"])
+        if params.get("to"):
+            qs = qs.filter(captured_at__lt=params["to"])
+        return qs.order_by("-captured_at", "-id")
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "request": self.request}
+
+    @extend_schema(request=s.ScreenshotUploadSerializer, responses={201: s.ScreenshotSerializer})
+    def create(self, request):
+        # Refuse by the declared length before Django reads (and spools) the body.
+        if int(request.META.get("CONTENT_LENGTH") or 0) > settings.SCREENSHOT_MAX_BYTES + 64 * 1024:
+            raise PayloadTooLarge(f"At most {settings.SCREENSHOT_MAX_BYTES} bytes per screenshot.")
+        membership = self.company_membership()
+        data = self.validated(s.ScreenshotUploadSerializer)
+        screenshot = services.screenshot_upload(
+            membership=membership,
+            fileobj=data["file"],
+            captured_at=data["captured_at"],
+            time_entry_id=data.get("time_entry_id"),
+            metadata=data.get("metadata"),
+        )
+        return Response(s.ScreenshotSerializer(screenshot).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={204: OpenApiResponse(description="Deleted with its files")})
+    def destroy(self, request, pk=None):
+        screenshot = self.get_object()
+        self.require(
+            permissions.can_delete_screenshot(
+                self.membership_for(screenshot),
+                owner_id=screenshot.user_id,
+                captured_at=screenshot.captured_at,
+                now=timezone.now(),
+            ),
+            "Only OWNER and ADMIN delete others' screenshots; yours only within 10 minutes of capture.",
+        )
+        services.screenshot_delete(screenshot=screenshot)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ScreenshotFileView(APIView):
+    """The processed image or thumbnail, for a link from the API not older than
+    SCREENSHOT_LINK_SECONDS: the signature (of this screenshot and variant) is the credential."""
+
+    authentication_classes: list = []
+    permission_classes: list = []
+
+    @extend_schema(
+        tags=["screenshots"],
+        operation_id="screenshots_file",
+        responses={200: OpenApiResponse(description="image/webp")},
+    )
+    def get(self, request, screenshot_id, variant):
+        try:
+            signed = signing.TimestampSigner(salt="screenshot").unsign(
+                request.query_params.get("token", ""), max_age=settings.SCREENSHOT_LINK_SECONDS
+            )
+        except signing.BadSignature:
+            raise NotFound("This link is not valid or has expired.") from None
+        screenshot = Screenshot.objects.filter(pk=screenshot_id, status="READY").first()
+        if screenshot is None or signed != f"{screenshot.pk}:{variant}":
+            raise NotFound("No such screenshot.")
+        key = screenshot.image_key if variant == "image" else screenshot.thumbnail_key
+        return FileResponse(default_storage.open(key, "rb"), content_type="image/webp")

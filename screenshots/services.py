@@ -1,0 +1,144 @@
+"""Screenshot uploads, processing and deletion (SPEC: Screenshots; docs/screenshots.md)."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+import structlog
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from common.exceptions import InvalidInput, PermissionDeniedError
+from organizations.models import Membership
+from screenshots import images
+from screenshots.models import Screenshot, ScreenshotStatus
+from tracking.models import TimeEntry
+
+logger = structlog.get_logger(__name__)
+MAX_ATTEMPTS = 3
+MAX_METADATA_BYTES = 4096
+
+
+def effective_settings(membership: Membership) -> tuple[bool, int]:
+    """(enabled, blur level): the member's override, else the company's."""
+    company = membership.company
+    enabled = (
+        membership.screenshots_enabled if membership.screenshots_enabled is not None else company.screenshots_enabled
+    )
+    level = (
+        membership.screenshot_blur_level
+        if membership.screenshot_blur_level is not None
+        else company.screenshot_blur_level
+    )
+    return enabled, level
+
+
+def _key(screenshot: Screenshot, name: str) -> str:
+    return f"screenshots/{screenshot.company_id}/{screenshot.user_id}/{screenshot.pk}/{name}"
+
+
+@transaction.atomic
+def screenshot_upload(*, membership: Membership, fileobj, captured_at: datetime, time_entry_id=None,
+                      metadata: dict | None = None) -> Screenshot:  # fmt: skip
+    enabled, blur_level = effective_settings(membership)
+    if not enabled:
+        raise PermissionDeniedError("Screenshots are turned off for you in this company.", code="screenshots_disabled")
+    if fileobj.size > settings.SCREENSHOT_MAX_BYTES:
+        raise InvalidInput(f"At most {settings.SCREENSHOT_MAX_BYTES} bytes.", code="too_large", attr="file")
+    try:
+        ext = images.inspect(fileobj)
+    except images.ImageRefused as exc:
+        raise InvalidInput(str(exc), code="invalid_image", attr="file") from None
+    if (
+        time_entry_id is not None
+        and not TimeEntry.objects.filter(
+            pk=time_entry_id, user_id=membership.user_id, company_id=membership.company_id, deleted_at__isnull=True
+        ).exists()
+    ):
+        raise InvalidInput("No such time entry of yours.", code="does_not_exist", attr="time_entry_id")
+    screenshot = Screenshot(
+        company_id=membership.company_id,
+        user_id=membership.user_id,
+        time_entry_id=time_entry_id,
+        captured_at=captured_at,
+        blur_level=blur_level,
+        metadata=metadata or {},
+    )
+    screenshot.original_key = default_storage.save(_key(screenshot, f"original.{ext}"), fileobj)
+    screenshot.save()
+    from screenshots.tasks import process_screenshot
+
+    transaction.on_commit(lambda: process_screenshot.delay(str(screenshot.pk)))
+    return screenshot
+
+
+def _claim(screenshot_id) -> Screenshot | None:
+    claimed = Screenshot.objects.filter(
+        pk=screenshot_id, status__in=[ScreenshotStatus.PENDING, ScreenshotStatus.PROCESSING], attempts__lt=MAX_ATTEMPTS
+    ).update(status=ScreenshotStatus.PROCESSING, attempts=F("attempts") + 1, updated_at=timezone.now())
+    return Screenshot.objects.filter(pk=screenshot_id).first() if claimed else None
+
+
+def screenshot_process(*, screenshot_id) -> Screenshot | None:
+    """Decode, strip, blur, thumbnail, store, mark READY and emit screenshot.ready; then delete
+    the original (it carries the metadata, and the unblurred pixels when a level applies).
+    None when there was nothing to do; raises for the task to retry until the attempts are
+    spent, then FAILED with the reason."""
+    from sync import realtime
+
+    screenshot = _claim(screenshot_id)
+    if screenshot is None:
+        return None
+    try:
+        with default_storage.open(screenshot.original_key, "rb") as original:
+            image, thumbnail, (width, height) = images.process(original.read(), blur_level=screenshot.blur_level)
+        image_key = default_storage.save(_key(screenshot, "image.webp"), ContentFile(image))
+        thumbnail_key = default_storage.save(_key(screenshot, "thumbnail.webp"), ContentFile(thumbnail))
+    except Exception as exc:
+        reason = f"{type(exc).__name__}: {exc}"[:1000]
+        final = screenshot.attempts >= MAX_ATTEMPTS or isinstance(exc, images.ImageRefused)
+        Screenshot.objects.filter(pk=screenshot.pk).update(
+            status=ScreenshotStatus.FAILED if final else ScreenshotStatus.PENDING,
+            error=reason,
+            updated_at=timezone.now(),
+        )
+        logger.warning("screenshot_failed", screenshot_id=str(screenshot.pk), final=final, error=reason)
+        if final:
+            return None
+        raise
+    original_key = screenshot.original_key
+    with transaction.atomic():
+        screenshot.status, screenshot.image_key, screenshot.thumbnail_key = (
+            ScreenshotStatus.READY,
+            image_key,
+            thumbnail_key,
+        )
+        screenshot.width, screenshot.height, screenshot.bytes = width, height, len(image)
+        screenshot.sha256, screenshot.processed_at = hashlib.sha256(image).hexdigest(), timezone.now()
+        screenshot.original_key, screenshot.error = "", ""
+        screenshot.save()
+        from screenshots.api.serializers import ScreenshotSerializer
+
+        realtime.record_change(
+            company_id=screenshot.company_id,
+            entity="screenshot",
+            entity_id=screenshot.pk,
+            action="upsert",
+            event="screenshot.ready",
+            payload=dict(ScreenshotSerializer(screenshot).data),  # links come from GET: they are short-lived
+            user_id=screenshot.user_id,
+        )
+        transaction.on_commit(lambda: default_storage.delete(original_key))
+    return screenshot
+
+
+def screenshot_delete(*, screenshot: Screenshot) -> None:
+    keys = [k for k in (screenshot.original_key, screenshot.image_key, screenshot.thumbnail_key) if k]
+    screenshot.delete()
+    for key in keys:
+        default_storage.delete(key)

@@ -1,0 +1,17 @@
+"""Celery tasks of screenshots (ARCHITECTURE 10: thin, idempotent)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from screenshots import services
+
+
+@shared_task(bind=True, acks_late=True, max_retries=services.MAX_ATTEMPTS - 1, default_retry_delay=5)
+def process_screenshot(self, screenshot_id: str) -> None:
+    """Process one upload. The status claim makes a second delivery a no-op; a failure retries
+    (3 attempts in all), then the screenshot is FAILED with the reason."""
+    try:
+        services.screenshot_process(screenshot_id=screenshot_id)
+    except Exception as exc:
+        raise self.retry(exc=exc) from exc

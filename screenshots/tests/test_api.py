@@ -1,0 +1,198 @@
+"""Screenshots: validated uploads, processing (EXIF gone, blurred, thumbnail), role-scoped reads
+and deletes, signed links. The task is called directly (twice: the second does nothing)."""
+
+from __future__ import annotations
+
+import io
+import time
+from datetime import timedelta
+
+import pytest
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+from PIL import Image
+
+from accounts.tests.test_api_auth import assert_error
+from organizations.models import Company, Membership
+from screenshots import services
+from screenshots.models import Screenshot, ScreenshotStatus
+from sync.models import Change
+from sync.sequencer import number_pending
+
+pytestmark = pytest.mark.django_db(transaction=True)
+URL = "/api/v1/screenshots"
+
+
+@pytest.fixture(autouse=True)
+def _media_and_policy(settings, tmp_path, world):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    Company.objects.filter(pk=world.a.pk).update(screenshots_enabled=True, screenshot_blur_level=2)
+
+
+def png(width=64, height=48, *, exif=False, fmt="PNG") -> bytes:
+    image = Image.new("RGB", (width, height))
+    for x in range(width):  # sharp stripes, so a blur shows
+        for y in range(height):
+            image.putpixel((x, y), (255, 255, 255) if x % 2 else (0, 0, 0))
+    out = io.BytesIO()
+    kwargs = {}
+    if exif:
+        data = Image.Exif()
+        data[0x010F] = "SecretCam"  # Make
+        data[0x8825] = {1: "N"}  # GPS
+        kwargs["exif"] = data
+    image.save(out, fmt, **kwargs)
+    return out.getvalue()
+
+
+def upload(world, content: bytes, role="member", name="shot.png", **extra):
+    body = {"file": SimpleUploadedFile(name, content), "captured_at": timezone.now().isoformat(), **extra}
+    return world.api(role).post(URL, body, format="multipart")
+
+
+def processed(response) -> Screenshot:
+    assert response.status_code == 201, response.content
+    screenshot_id = response.json()["id"]
+    services.screenshot_process(screenshot_id=screenshot_id)
+    assert services.screenshot_process(screenshot_id=screenshot_id) is None  # a second delivery: nothing
+    return Screenshot.objects.get(pk=screenshot_id)
+
+
+def fetch(api, url: str) -> bytes:
+    response = api.get(url.replace("http://testserver", ""))
+    assert response.status_code == 200, url
+    return b"".join(response.streaming_content)
+
+
+def test_an_upload_is_processed_blurred_stripped_and_thumbnailed(world):
+    response = upload(world, png(exif=True, fmt="JPEG"), name="shot.jpg", metadata='{"os": "macOS 15"}')
+    original = Screenshot.objects.get(pk=response.json()["id"]).original_key
+    with default_storage.open(original, "rb") as stored:
+        assert Image.open(stored).getexif()[0x010F] == "SecretCam"  # what the tracker sent
+    shot = processed(response)
+    assert (shot.status, shot.width, shot.height, shot.blur_level) == (ScreenshotStatus.READY, 64, 48, 2)
+    assert shot.metadata == {"os": "macOS 15"}
+    assert not shot.original_key
+    assert not default_storage.exists(original)  # the unblurred original, and its EXIF, are gone
+    detail = world.api("member").get(f"{URL}/{shot.id}").json()
+    image = Image.open(io.BytesIO(fetch(world.api("member"), detail["image_url"])))
+    thumb = Image.open(io.BytesIO(fetch(world.api("member"), detail["thumbnail_url"])))
+    assert image.format == thumb.format == "WEBP"
+    assert thumb.width == 320
+    assert not image.getexif()
+    assert "exif" not in image.info
+    assert "icc_profile" not in image.info
+    # blurred: neighbouring stripes are no longer black and white
+    a, b = image.convert("L").getpixel((30, 20)), image.convert("L").getpixel((31, 20))
+    assert abs(a - b) < 60
+
+
+@pytest.mark.parametrize(
+    ("content", "name"),
+    [
+        (b"#!/bin/sh\nrm -rf /\n", "evil.png"),  # a script named .png
+        (b"GIF89a" + b"\x00" * 100, "anim.gif"),  # not a format we take
+        (png()[:40], "cut.png"),  # damaged
+    ],
+)
+def test_anything_but_a_png_jpeg_or_webp_is_refused(world, content, name):
+    assert_error(upload(world, content, name=name), 400, attr="file")
+    assert not Screenshot.objects.exists()
+
+
+def test_a_decompression_bomb_is_refused_from_its_header(world):
+    bomb = io.BytesIO()
+    Image.new("1", (8000, 6000)).save(bomb, "PNG")  # 48 megapixels, a few kilobytes
+    assert_error(upload(world, bomb.getvalue()), 400, attr="file")
+    assert not Screenshot.objects.exists()
+
+
+def test_oversize_bodies_are_413_before_they_are_read(world):
+    response = world.api("member").post(URL, data=b"x", content_type="multipart/form-data; boundary=x",
+                                        CONTENT_LENGTH=str(11 * 1024 * 1024))  # fmt: skip
+    assert_error(response, 413)
+
+
+def test_screenshots_off_for_the_company_or_the_member_are_403(world):
+    Company.objects.filter(pk=world.a.pk).update(screenshots_enabled=False)
+    assert_error(upload(world, png()), 403)
+    Membership.objects.filter(user=world.users["member"], company=world.a).update(screenshots_enabled=True)
+    assert upload(world, png()).status_code == 201  # the member's override wins
+
+
+def test_a_time_entry_must_be_the_uploaders_own(world):
+    from tracking import services as tracking
+
+    theirs = tracking.entry_create(
+        membership=world.users["loner"].memberships.get(company=world.a),
+        data={
+            "project_id": world.project_open.id,
+            "started_at": timezone.now() - timedelta(hours=2),
+            "duration_seconds": 60,
+        },
+    )
+    assert_error(upload(world, png(), time_entry_id=str(theirs.id)), 400, attr="time_entry_id")
+
+
+def test_who_sees_and_who_deletes_whose_screenshots(world):
+    shot = processed(upload(world, png()))
+    path = f"{URL}/{shot.id}"
+    for role in ("member", "lead", "manager", "owner", "admin"):
+        assert world.api(role).get(path).status_code == 200, role
+    for role in ("loner", "outsider"):
+        assert_error(world.api(role).get(path), 404)
+        assert str(shot.id) not in [s["id"] for s in world.api(role).get(URL).json()["results"]]
+    assert_error(world.api("manager").delete(path), 403)  # sees, may not delete
+    Screenshot.objects.filter(pk=shot.pk).update(captured_at=timezone.now() - timedelta(minutes=11))
+    assert_error(world.api("member").delete(path), 403)  # their own, but past 10 minutes
+    assert world.api("admin").delete(path).status_code == 204
+    assert not default_storage.exists(shot.image_key)
+    assert not default_storage.exists(shot.thumbnail_key)
+
+
+def test_a_member_deletes_their_own_within_ten_minutes(world):
+    shot = processed(upload(world, png()))
+    assert world.api("member").delete(f"{URL}/{shot.id}").status_code == 204
+
+
+def test_screenshot_ready_reaches_those_who_may_see_it(world):
+    shot = processed(upload(world, png()))
+    number_pending()
+    change = Change.objects.get(entity="screenshot", entity_id=shot.id)
+    assert change.event == "screenshot.ready"
+    before = change.cursor - 1
+    for role, sees in [("member", True), ("manager", True), ("lead", True), ("loner", False), ("outsider", False)]:
+        ids = [c["id"] for c in world.api(role).get(f"/api/v1/sync/changes?cursor={before}").json()["changes"]]
+        assert (str(shot.id) in ids) is sees, role
+
+
+def test_links_are_signed_for_one_variant_and_expire(world, settings):
+    shot = processed(upload(world, png()))
+    detail = world.api("member").get(f"{URL}/{shot.id}").json()
+    url = detail["image_url"].replace("http://testserver", "")
+    anonymous = type(world.api("member"))()
+    assert anonymous.get(url).status_code == 200
+    assert_error(anonymous.get(url.replace("/image?", "/thumbnail?")), 404)  # another variant
+    settings.SCREENSHOT_LINK_SECONDS = 0
+    time.sleep(1.1)
+    assert_error(anonymous.get(url), 404)
+
+
+def test_a_failing_processing_is_retried_then_failed_with_the_reason(world, monkeypatch):
+    from screenshots import images
+
+    response = upload(world, png())
+    screenshot_id = response.json()["id"]
+
+    def broken(*args, **kwargs):
+        raise OSError("storage down")
+
+    monkeypatch.setattr(images, "process", broken)
+    for _ in range(2):
+        with pytest.raises(OSError, match="storage down"):
+            services.screenshot_process(screenshot_id=screenshot_id)
+    assert services.screenshot_process(screenshot_id=screenshot_id) is None
+    shot = Screenshot.objects.get(pk=screenshot_id)
+    assert (shot.status, shot.attempts) == (ScreenshotStatus.FAILED, 3)
+    assert "storage down" in shot.error
