@@ -31,4 +31,6 @@ app.conf.beat_schedule = {
     "maintain-partitions": {"task": "tracking.tasks.maintain_partitions", "schedule": 6 * 3600},
     # Export files are promised for EXPORT_RETENTION_DAYS; past that they are only weight.
     "purge-exports": {"task": "reports.tasks.purge_exports", "schedule": 3600},
+    # Each company keeps screenshots screenshot_retention_days; older ones and their files go.
+    "purge-screenshots": {"task": "screenshots.tasks.purge_screenshots", "schedule": 3600},
 }

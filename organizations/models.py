@@ -45,6 +45,8 @@ class Company(BaseModel):
         default=0, validators=[MinValueValidator(0), MaxValueValidator(3)]
     )
     idle_timeout_seconds = models.PositiveIntegerField(default=300)
+    # Screenshots older than this many days are deleted, files and all (beat, hourly).
+    screenshot_retention_days = models.PositiveIntegerField(default=90, validators=[MinValueValidator(1)])
 
     class Meta(BaseModel.Meta):
         verbose_name_plural = "companies"

@@ -142,3 +142,21 @@ def screenshot_delete(*, screenshot: Screenshot) -> None:
     screenshot.delete()
     for key in keys:
         default_storage.delete(key)
+
+
+def screenshots_purge(*, now: datetime | None = None) -> int:
+    """Delete screenshots past their company's ``screenshot_retention_days``, files and all."""
+    from datetime import timedelta
+
+    from django.db.models import DurationField, ExpressionWrapper
+
+    now = now or timezone.now()
+    retention = ExpressionWrapper(
+        F("company__screenshot_retention_days") * timedelta(days=1), output_field=DurationField()
+    )
+    expired = Screenshot.objects.alias(retention=retention).filter(captured_at__lt=now - F("retention"))
+    gone = 0
+    for screenshot in expired.iterator():
+        screenshot_delete(screenshot=screenshot)
+        gone += 1
+    return gone

@@ -15,3 +15,9 @@ def process_screenshot(self, screenshot_id: str) -> None:
         services.screenshot_process(screenshot_id=screenshot_id)
     except Exception as exc:
         raise self.retry(exc=exc) from exc
+
+
+@shared_task(ignore_result=True)
+def purge_screenshots() -> int:
+    """Screenshots past their company's retention go, with their files."""
+    return services.screenshots_purge()

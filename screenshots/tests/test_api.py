@@ -196,3 +196,27 @@ def test_a_failing_processing_is_retried_then_failed_with_the_reason(world, monk
     shot = Screenshot.objects.get(pk=screenshot_id)
     assert (shot.status, shot.attempts) == (ScreenshotStatus.FAILED, 3)
     assert "storage down" in shot.error
+
+
+def test_screenshots_past_their_companys_retention_are_purged_with_their_files(world):
+    Company.objects.filter(pk=world.a.pk).update(screenshot_retention_days=30)
+    old, recent = processed(upload(world, png())), processed(upload(world, png()))
+    Screenshot.objects.filter(pk=old.pk).update(captured_at=timezone.now() - timedelta(days=31))
+    assert services.screenshots_purge() == 1
+    assert list(Screenshot.objects.values_list("pk", flat=True)) == [recent.pk]
+    assert not default_storage.exists(old.image_key)
+    assert default_storage.exists(recent.image_key)
+
+
+def test_owner_sees_thumbnails_of_their_company_only_in_the_admin(client, world):
+    from django.urls import reverse
+
+    from accounts.tests.factories import PASSWORD
+
+    ours = processed(upload(world, png()))
+    theirs = Screenshot.objects.create(company=world.b, user=world.users["outsider"], captured_at=timezone.now())
+    assert client.login(email=world.users["owner"].email, password=PASSWORD)
+    html = client.get(reverse("admin:screenshots_screenshot_changelist")).content.decode()
+    assert f"/api/v1/screenshots/{ours.pk}/thumbnail?token=" in html
+    assert reverse("admin:screenshots_screenshot_change", args=[theirs.pk]) not in html
+    assert client.get(reverse("admin:screenshots_screenshot_change", args=[theirs.pk])).status_code == 302
