@@ -37,6 +37,10 @@ class Screenshot(BaseModel):
     sha256 = models.CharField(max_length=64, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
+    # The presigned flow: what the client declared, checked when it confirms the upload.
+    declared_type = models.CharField(max_length=32, blank=True)
+    declared_bytes = models.PositiveIntegerField(null=True, blank=True)
+    upload_expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta(BaseModel.Meta):
         ordering = ("-captured_at", "-id")

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+import tempfile
+from datetime import datetime, timedelta
 
 import structlog
 from django.conf import settings
+from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from common.exceptions import InvalidInput, PermissionDeniedError
+from common.exceptions import ConflictError, GoneError, InvalidInput, PermissionDeniedError
 from organizations.models import Membership
 from screenshots import images
 from screenshots.models import Screenshot, ScreenshotStatus
@@ -45,9 +47,7 @@ def _key(screenshot: Screenshot, name: str) -> str:
 @transaction.atomic
 def screenshot_upload(*, membership: Membership, fileobj, captured_at: datetime, time_entry_id=None,
                       metadata: dict | None = None) -> Screenshot:  # fmt: skip
-    enabled, blur_level = effective_settings(membership)
-    if not enabled:
-        raise PermissionDeniedError("Screenshots are turned off for you in this company.", code="screenshots_disabled")
+    blur_level = _check_allowed(membership)
     if fileobj.size > settings.SCREENSHOT_MAX_BYTES:
         raise InvalidInput(f"At most {settings.SCREENSHOT_MAX_BYTES} bytes.", code="too_large", attr="file")
     try:
@@ -77,10 +77,112 @@ def screenshot_upload(*, membership: Membership, fileobj, captured_at: datetime,
     return screenshot
 
 
+# --------------------------------------------------------------------------- presigned uploads
+
+CONTENT_TYPES = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
+UPLOAD_SECONDS = 900  # how long a presigned upload link lives
+
+
+def _check_allowed(membership: Membership) -> int:
+    enabled, blur_level = effective_settings(membership)
+    if not enabled:
+        raise PermissionDeniedError("Screenshots are turned off for you in this company.", code="screenshots_disabled")
+    return blur_level
+
+
+def _check_entry(membership: Membership, time_entry_id) -> None:
+    if (
+        time_entry_id is not None
+        and not TimeEntry.objects.filter(
+            pk=time_entry_id, user_id=membership.user_id, company_id=membership.company_id, deleted_at__isnull=True
+        ).exists()
+    ):
+        raise InvalidInput("No such time entry of yours.", code="does_not_exist", attr="time_entry_id")
+
+
+@transaction.atomic
+def screenshot_presign(*, membership: Membership, captured_at: datetime, content_type: str, size: int,
+                       time_entry_id=None, metadata: dict | None = None) -> Screenshot:  # fmt: skip
+    """A screenshot waiting for its upload: the client PUTs the file to a signed, single-use
+    link of ours, then confirms (``screenshot_confirm``)."""
+    blur_level = _check_allowed(membership)
+    if content_type not in CONTENT_TYPES:
+        raise InvalidInput("PNG, JPEG or WebP only.", code="invalid", attr="content_type")
+    if not 0 < size <= settings.SCREENSHOT_MAX_BYTES:
+        raise InvalidInput(f"1 to {settings.SCREENSHOT_MAX_BYTES} bytes.", code="too_large", attr="size")
+    _check_entry(membership, time_entry_id)
+    return Screenshot.objects.create(
+        company_id=membership.company_id,
+        user_id=membership.user_id,
+        time_entry_id=time_entry_id,
+        captured_at=captured_at,
+        blur_level=blur_level,
+        metadata=metadata or {},
+        declared_type=content_type,
+        declared_bytes=size,
+        upload_expires_at=timezone.now() + timedelta(seconds=UPLOAD_SECONDS),
+    )
+
+
+def screenshot_receive_upload(*, screenshot: Screenshot, stream, content_length: int) -> None:
+    """Store the body of a presigned PUT: once, within its time, no larger than declared
+    (read in chunks, never whole into memory)."""
+    if screenshot.original_key or screenshot.status != ScreenshotStatus.PENDING:
+        raise ConflictError("This upload link was used already.", code="already_uploaded")
+    if screenshot.upload_expires_at is None or screenshot.upload_expires_at < timezone.now():
+        raise GoneError("This upload link has expired: presign again.", code="upload_expired")
+    if content_length != screenshot.declared_bytes:
+        raise InvalidInput("The body must be exactly the declared size.", code="size_mismatch", attr="size")
+    with tempfile.TemporaryFile() as buffer:
+        received = 0
+        while chunk := stream.read(64 * 1024):
+            received += len(chunk)
+            if received > screenshot.declared_bytes:
+                raise InvalidInput("The body is larger than declared.", code="size_mismatch", attr="size")
+            buffer.write(chunk)
+        buffer.seek(0)
+        ext = CONTENT_TYPES[screenshot.declared_type]
+        key = default_storage.save(_key(screenshot, f"original.{ext}"), File(buffer))
+    claimed = Screenshot.objects.filter(pk=screenshot.pk, original_key="").update(original_key=key)
+    if not claimed:  # a concurrent PUT got there first
+        default_storage.delete(key)
+        raise ConflictError("This upload link was used already.", code="already_uploaded")
+
+
+def screenshot_confirm(*, screenshot: Screenshot) -> Screenshot:
+    """Check what arrived against what was declared (size, and type by decoding the header)
+    and queue the processing; a mismatch deletes the upload (presign again)."""
+    if screenshot.status != ScreenshotStatus.PENDING or screenshot.attempts:
+        return screenshot  # confirmed already: idempotent
+    if not screenshot.original_key:
+        raise InvalidInput("Nothing was uploaded yet.", code="not_uploaded", attr=None)
+    try:
+        if default_storage.size(screenshot.original_key) != screenshot.declared_bytes:
+            raise images.ImageRefused("The upload is not the declared size.")
+        with default_storage.open(screenshot.original_key, "rb") as stored:
+            ext = images.inspect(stored)
+        if ext != CONTENT_TYPES[screenshot.declared_type]:
+            raise images.ImageRefused("The upload is not of the declared type.")
+    except images.ImageRefused as exc:
+        default_storage.delete(screenshot.original_key)
+        Screenshot.objects.filter(pk=screenshot.pk).update(original_key="")
+        raise InvalidInput(str(exc), code="invalid_image", attr="file") from None
+    from screenshots.tasks import process_screenshot
+
+    transaction.on_commit(lambda: process_screenshot.delay(str(screenshot.pk)))
+    return screenshot
+
+
 def _claim(screenshot_id) -> Screenshot | None:
-    claimed = Screenshot.objects.filter(
-        pk=screenshot_id, status__in=[ScreenshotStatus.PENDING, ScreenshotStatus.PROCESSING], attempts__lt=MAX_ATTEMPTS
-    ).update(status=ScreenshotStatus.PROCESSING, attempts=F("attempts") + 1, updated_at=timezone.now())
+    claimed = (
+        Screenshot.objects.filter(
+            pk=screenshot_id,
+            status__in=[ScreenshotStatus.PENDING, ScreenshotStatus.PROCESSING],
+            attempts__lt=MAX_ATTEMPTS,
+        )
+        .exclude(original_key="")
+        .update(status=ScreenshotStatus.PROCESSING, attempts=F("attempts") + 1, updated_at=timezone.now())
+    )
     return Screenshot.objects.filter(pk=screenshot_id).first() if claimed else None
 
 

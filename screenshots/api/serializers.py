@@ -73,3 +73,23 @@ class ScreenshotQuerySerializer(serializers.Serializer):
 
     def get_fields(self):
         return {"from": serializers.DateTimeField(required=False), **super().get_fields()}
+
+
+class ScreenshotPresignSerializer(serializers.Serializer):
+    captured_at = serializers.DateTimeField()
+    content_type = serializers.ChoiceField(choices=["image/png", "image/jpeg", "image/webp"])
+    size = serializers.IntegerField(min_value=1)
+    time_entry_id = serializers.UUIDField(required=False, allow_null=True)
+    metadata = serializers.DictField(required=False)
+
+
+class UploadSerializer(serializers.Serializer):
+    url = serializers.URLField()
+    method = serializers.CharField()
+    headers = serializers.DictField(child=serializers.CharField())
+
+
+class PresignedSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    upload = UploadSerializer()
+    expires_at = serializers.DateTimeField()

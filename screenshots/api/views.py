@@ -6,11 +6,13 @@ from django.conf import settings
 from django.core import signing
 from django.core.files.storage import default_storage
 from django.http import FileResponse
+from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status
+from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -65,6 +67,36 @@ class ScreenshotViewSet(CompanyScopedViewSet, mixins.ListModelMixin, mixins.Retr
         )
         return Response(s.ScreenshotSerializer(screenshot).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(request=s.ScreenshotPresignSerializer, responses={201: s.PresignedSerializer})
+    @action(detail=False, methods=["post"], parser_classes=[JSONParser])
+    def presign(self, request):
+        """Step 1 of an upload without multipart: a signed, single-use PUT link of ours."""
+        membership = self.company_membership()
+        data = self.validated(s.ScreenshotPresignSerializer)
+        screenshot = services.screenshot_presign(
+            membership=membership,
+            captured_at=data["captured_at"],
+            content_type=data["content_type"],
+            size=data["size"],
+            time_entry_id=data.get("time_entry_id"),
+            metadata=data.get("metadata"),
+        )
+        token = signing.TimestampSigner(salt="screenshot-upload").sign(str(screenshot.pk))
+        url = request.build_absolute_uri(reverse("screenshot-upload", args=[screenshot.pk]) + f"?token={token}")
+        headers = {"Content-Type": screenshot.declared_type, "Content-Length": str(screenshot.declared_bytes)}
+        body = {"id": screenshot.pk, "upload": {"url": url, "method": "PUT", "headers": headers},
+                "expires_at": screenshot.upload_expires_at}  # fmt: skip
+        return Response(s.PresignedSerializer(body).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={202: s.ScreenshotSerializer})
+    @action(detail=True, methods=["post"])
+    def confirm(self, request, pk=None):
+        """Step 3: the upload arrived; check it against the declaration and process it."""
+        screenshot = self.get_object()
+        self.require(str(screenshot.user_id) == str(request.user.pk), "Only the uploader confirms an upload.")
+        screenshot = services.screenshot_confirm(screenshot=screenshot)
+        return Response(s.ScreenshotSerializer(screenshot).data, status=status.HTTP_202_ACCEPTED)
+
     @extend_schema(responses={204: OpenApiResponse(description="Deleted with its files")})
     def destroy(self, request, pk=None):
         screenshot = self.get_object()
@@ -105,3 +137,31 @@ class ScreenshotFileView(APIView):
             raise NotFound("No such screenshot.")
         key = screenshot.image_key if variant == "image" else screenshot.thumbnail_key
         return FileResponse(default_storage.open(key, "rb"), content_type="image/webp")
+
+
+class ScreenshotUploadView(APIView):
+    """Step 2 of the presigned flow: ``PUT`` the file's bytes to the link ``presign`` gave.
+    The signature (of this screenshot, 15 minutes) is the credential; the body is read in
+    chunks and must be exactly the declared size; the link works once."""
+
+    authentication_classes: list = []
+    permission_classes: list = []
+    parser_classes: list = []  # the body is the file: read raw, in chunks
+
+    @extend_schema(tags=["screenshots"], operation_id="screenshots_upload", request=None,
+                   responses={204: OpenApiResponse(description="Stored; now confirm it")})  # fmt: skip
+    def put(self, request, screenshot_id):
+        try:
+            signed = signing.TimestampSigner(salt="screenshot-upload").unsign(
+                request.query_params.get("token", ""), max_age=services.UPLOAD_SECONDS
+            )
+        except signing.BadSignature:
+            raise NotFound("This upload link is not valid or has expired.") from None
+        screenshot = Screenshot.objects.filter(pk=screenshot_id).first()
+        if screenshot is None or signed != str(screenshot.pk):
+            raise NotFound("No such screenshot.")
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+        if length > settings.SCREENSHOT_MAX_BYTES:
+            raise PayloadTooLarge(f"At most {settings.SCREENSHOT_MAX_BYTES} bytes per screenshot.")
+        services.screenshot_receive_upload(screenshot=screenshot, stream=request._request, content_length=length)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -220,3 +220,74 @@ def test_owner_sees_thumbnails_of_their_company_only_in_the_admin(client, world)
     assert f"/api/v1/screenshots/{ours.pk}/thumbnail?token=" in html
     assert reverse("admin:screenshots_screenshot_change", args=[theirs.pk]) not in html
     assert client.get(reverse("admin:screenshots_screenshot_change", args=[theirs.pk])).status_code == 302
+
+
+# --------------------------------------------------------------------------- presigned uploads
+
+
+def presign(world, content: bytes, role="member", content_type="image/png", **extra):
+    body = {"captured_at": timezone.now().isoformat(), "content_type": content_type, "size": len(content), **extra}
+    return world.api(role).post(f"{URL}/presign", body, format="json")
+
+
+def put(upload: dict, content: bytes, client=None):
+    from rest_framework.test import APIClient
+
+    client = client or APIClient()
+    return client.put(
+        upload["url"].replace("http://testserver", ""), data=content, content_type=upload["headers"]["Content-Type"]
+    )
+
+
+def test_the_presigned_flow_uploads_confirms_and_processes(world):
+    content = png()
+    presigned = presign(world, content)
+    assert presigned.status_code == 201, presigned.content
+    body = presigned.json()
+    assert body["upload"]["method"] == "PUT"
+    assert body["upload"]["headers"] == {"Content-Type": "image/png", "Content-Length": str(len(content))}
+    assert put(body["upload"], content).status_code == 204
+    assert_error(put(body["upload"], content), 409)  # single use
+    confirmed = world.api("member").post(f"{URL}/{body['id']}/confirm")
+    assert confirmed.status_code == 202, confirmed.content
+    services.screenshot_process(screenshot_id=body["id"])
+    assert Screenshot.objects.get(pk=body["id"]).status == ScreenshotStatus.READY
+
+
+def test_a_presigned_upload_must_be_what_was_declared(world):
+    content = png()
+    # a script declared as a PNG of its own length
+    script = b"#!/bin/sh\necho pwned\n"
+    body = presign(world, script).json()
+    assert put(body["upload"], script).status_code == 204
+    assert_error(world.api("member").post(f"{URL}/{body['id']}/confirm"), 400, attr="file")
+    # a JPEG declared as PNG
+    jpeg = png(fmt="JPEG")
+    body = presign(world, jpeg, content_type="image/png").json()
+    put(body["upload"], jpeg)
+    assert_error(world.api("member").post(f"{URL}/{body['id']}/confirm"), 400, attr="file")
+    # more bytes than declared
+    body = presign(world, content).json()
+    assert_error(put(body["upload"], content + b"extra"), 400, attr="size")
+    # confirming before uploading
+    body = presign(world, content).json()
+    assert_error(world.api("member").post(f"{URL}/{body['id']}/confirm"), 400)
+    assert not Screenshot.objects.filter(status=ScreenshotStatus.READY).exists()
+
+
+def test_presign_refuses_what_a_direct_upload_would(world):
+    assert_error(presign(world, b"x" * 10, content_type="image/gif"), 400, attr="content_type")
+    big = presign(world, b"", size=11 * 1024 * 1024)
+    assert_error(big, 400, attr="size")
+    Company.objects.filter(pk=world.a.pk).update(screenshots_enabled=False)
+    assert_error(presign(world, png()), 403)
+
+
+def test_upload_links_are_signed_per_screenshot_and_only_the_uploader_confirms(world):
+    content = png()
+    first, second = presign(world, content).json(), presign(world, content).json()
+    forged = dict(first["upload"], url=first["upload"]["url"].replace(first["id"], second["id"]))
+    assert_error(put(forged, content), 404)
+    put(first["upload"], content)
+    assert_error(world.api("owner").post(f"{URL}/{first['id']}/confirm"), 403)  # sees it, not theirs to confirm
+    assert_error(world.api("outsider").post(f"{URL}/{first['id']}/confirm"), 404)
