@@ -389,8 +389,28 @@ if EXPORT_RETENTION_DAYS <= 0 or not 1 <= EXPORT_LINK_SECONDS <= 3600 or not 1 <
     raise ImproperlyConfigured(
         "EXPORT_RETENTION_DAYS must be positive, EXPORT_LINK_SECONDS and SCREENSHOT_LINK_SECONDS 1-3600"
     )
+# Any S3-compatible store instead of local files, when S3_BUCKET is set (django-storages).
+# Links to stored files are then S3's own presigned URLs, valid 5 minutes.
+S3_BUCKET = env.str("S3_BUCKET", default="")
+_default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+if S3_BUCKET:
+    _default_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": S3_BUCKET,
+            "endpoint_url": env.str("S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("S3_REGION", default="us-east-1"),
+            "access_key": env.str("S3_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("S3_SECRET_ACCESS_KEY", default="") or None,
+            "querystring_auth": True,
+            "querystring_expire": 300,
+            "signature_version": "s3v4",
+            "file_overwrite": False,
+            "default_acl": None,
+        },
+    }
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _default_storage,
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG or TESTING

@@ -79,6 +79,29 @@ def screenshot_upload(*, membership: Membership, fileobj, captured_at: datetime,
 
 # --------------------------------------------------------------------------- presigned uploads
 
+
+def on_s3() -> bool:
+    """Is the default storage an S3-compatible bucket (S3_BUCKET set)?"""
+    return hasattr(default_storage, "bucket_name")
+
+
+def s3_upload(screenshot: Screenshot) -> dict:
+    """A presigned S3 PUT for the declared type and size (both signed: S3 refuses anything
+    else), valid UPLOAD_SECONDS."""
+    url = default_storage.connection.meta.client.generate_presigned_url(
+        "put_object",
+        Params={
+            "Bucket": default_storage.bucket_name,
+            "Key": screenshot.original_key,
+            "ContentType": screenshot.declared_type,
+            "ContentLength": screenshot.declared_bytes,
+        },
+        ExpiresIn=UPLOAD_SECONDS,
+    )
+    headers = {"Content-Type": screenshot.declared_type, "Content-Length": str(screenshot.declared_bytes)}
+    return {"url": url, "method": "PUT", "headers": headers}
+
+
 CONTENT_TYPES = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
 UPLOAD_SECONDS = 900  # how long a presigned upload link lives
 
@@ -111,7 +134,7 @@ def screenshot_presign(*, membership: Membership, captured_at: datetime, content
     if not 0 < size <= settings.SCREENSHOT_MAX_BYTES:
         raise InvalidInput(f"1 to {settings.SCREENSHOT_MAX_BYTES} bytes.", code="too_large", attr="size")
     _check_entry(membership, time_entry_id)
-    return Screenshot.objects.create(
+    screenshot = Screenshot(
         company_id=membership.company_id,
         user_id=membership.user_id,
         time_entry_id=time_entry_id,
@@ -122,6 +145,10 @@ def screenshot_presign(*, membership: Membership, captured_at: datetime, content
         declared_bytes=size,
         upload_expires_at=timezone.now() + timedelta(seconds=UPLOAD_SECONDS),
     )
+    if on_s3():  # the client PUTs straight to the bucket, at a key fixed now
+        screenshot.original_key = _key(screenshot, f"original.{CONTENT_TYPES[content_type]}")
+    screenshot.save()
+    return screenshot
 
 
 def screenshot_receive_upload(*, screenshot: Screenshot, stream, content_length: int) -> None:
@@ -154,7 +181,7 @@ def screenshot_confirm(*, screenshot: Screenshot) -> Screenshot:
     and queue the processing; a mismatch deletes the upload (presign again)."""
     if screenshot.status != ScreenshotStatus.PENDING or screenshot.attempts:
         return screenshot  # confirmed already: idempotent
-    if not screenshot.original_key:
+    if not screenshot.original_key or not default_storage.exists(screenshot.original_key):
         raise InvalidInput("Nothing was uploaded yet.", code="not_uploaded", attr=None)
     try:
         if default_storage.size(screenshot.original_key) != screenshot.declared_bytes:
@@ -165,7 +192,8 @@ def screenshot_confirm(*, screenshot: Screenshot) -> Screenshot:
             raise images.ImageRefused("The upload is not of the declared type.")
     except images.ImageRefused as exc:
         default_storage.delete(screenshot.original_key)
-        Screenshot.objects.filter(pk=screenshot.pk).update(original_key="")
+        if not on_s3():  # our own PUT link may be used again; an S3 key stays where it was
+            Screenshot.objects.filter(pk=screenshot.pk).update(original_key="")
         raise InvalidInput(str(exc), code="invalid_image", attr="file") from None
     from screenshots.tasks import process_screenshot
 

@@ -37,6 +37,12 @@ class ScreenshotLinksSerializer(ScreenshotSerializer):
 
         if screenshot.status != "READY":
             return None
+        from screenshots.services import on_s3
+
+        if on_s3():  # the bucket's own presigned GET, 5 minutes
+            from django.core.files.storage import default_storage
+
+            return default_storage.url(screenshot.image_key if variant == "image" else screenshot.thumbnail_key)
         token = signing.TimestampSigner(salt="screenshot").sign(f"{screenshot.pk}:{variant}")
         path = reverse("screenshot-file", args=[screenshot.pk, variant]) + f"?token={token}"
         request = self.context.get("request")

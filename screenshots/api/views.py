@@ -81,11 +81,14 @@ class ScreenshotViewSet(CompanyScopedViewSet, mixins.ListModelMixin, mixins.Retr
             time_entry_id=data.get("time_entry_id"),
             metadata=data.get("metadata"),
         )
-        token = signing.TimestampSigner(salt="screenshot-upload").sign(str(screenshot.pk))
-        url = request.build_absolute_uri(reverse("screenshot-upload", args=[screenshot.pk]) + f"?token={token}")
-        headers = {"Content-Type": screenshot.declared_type, "Content-Length": str(screenshot.declared_bytes)}
-        body = {"id": screenshot.pk, "upload": {"url": url, "method": "PUT", "headers": headers},
-                "expires_at": screenshot.upload_expires_at}  # fmt: skip
+        if services.on_s3():
+            upload = services.s3_upload(screenshot)
+        else:
+            token = signing.TimestampSigner(salt="screenshot-upload").sign(str(screenshot.pk))
+            url = request.build_absolute_uri(reverse("screenshot-upload", args=[screenshot.pk]) + f"?token={token}")
+            headers = {"Content-Type": screenshot.declared_type, "Content-Length": str(screenshot.declared_bytes)}
+            upload = {"url": url, "method": "PUT", "headers": headers}
+        body = {"id": screenshot.pk, "upload": upload, "expires_at": screenshot.upload_expires_at}
         return Response(s.PresignedSerializer(body).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses={202: s.ScreenshotSerializer})
