@@ -11,7 +11,7 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -57,6 +57,8 @@ class ScreenshotViewSet(CompanyScopedViewSet, mixins.ListModelMixin, mixins.Retr
         if int(request.META.get("CONTENT_LENGTH") or 0) > settings.SCREENSHOT_MAX_BYTES + 64 * 1024:
             raise PayloadTooLarge(f"At most {settings.SCREENSHOT_MAX_BYTES} bytes per screenshot.")
         membership = self.company_membership()
+        if sum(len(request.FILES.getlist(name)) for name in request.FILES) > 1:
+            raise ValidationError({"file": ["One file per request."]})
         data = self.validated(s.ScreenshotUploadSerializer)
         screenshot = services.screenshot_upload(
             membership=membership,

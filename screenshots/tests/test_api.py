@@ -291,3 +291,65 @@ def test_upload_links_are_signed_per_screenshot_and_only_the_uploader_confirms(w
     put(first["upload"], content)
     assert_error(world.api("owner").post(f"{URL}/{first['id']}/confirm"), 403)  # sees it, not theirs to confirm
     assert_error(world.api("outsider").post(f"{URL}/{first['id']}/confirm"), 404)
+
+
+KILLED_MID_TASK = r"""
+import sys, time
+import django
+django.setup()
+from screenshots import images, services
+real = images.process
+def slow(*args, **kwargs):
+    out = real(*args, **kwargs)
+    print("processing, not stored", flush=True)
+    time.sleep(60)  # killed here, after the claim, before anything is stored
+    return out
+images.process = slow
+services.screenshot_process(screenshot_id=sys.argv[1])
+"""
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_task_still_ends_ready_exactly_once(world, settings):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from conftest import database_url_for_subprocess
+
+    response = upload(world, png())
+    screenshot_id = response.json()["id"]
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url_for_subprocess(),
+        "REDIS_URL": settings.REDIS_URL,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DATA_DIR": str(settings.MEDIA_ROOT.parent),  # so its MEDIA_ROOT is this test's
+    }
+    child = subprocess.Popen(
+        [sys.executable, "-c", KILLED_MID_TASK, screenshot_id], env=env, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert child.stdout.readline().strip() == "processing, not stored"
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=10)
+    stuck = Screenshot.objects.get(pk=screenshot_id)
+    assert (stuck.status, stuck.attempts) == (ScreenshotStatus.PROCESSING, 1)
+    # acks_late + reject_on_worker_lost: the broker delivers the task again after the restart
+    services.screenshot_process(screenshot_id=screenshot_id)
+    services.screenshot_process(screenshot_id=screenshot_id)  # and a duplicate delivery does nothing
+    shot = Screenshot.objects.get(pk=screenshot_id)
+    assert (shot.status, shot.attempts) == (ScreenshotStatus.READY, 2)
+    number_pending()
+    assert Change.objects.filter(entity="screenshot", entity_id=shot.id, event="screenshot.ready").count() == 1
+
+
+def test_one_file_per_request(world):
+    body = {
+        "file": [SimpleUploadedFile("a.png", png()), SimpleUploadedFile("b.png", png())],
+        "captured_at": timezone.now().isoformat(),
+    }
+    assert_error(world.api("member").post(URL, body, format="multipart"), 400, attr="file")
+    assert not Screenshot.objects.exists()
