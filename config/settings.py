@@ -336,7 +336,7 @@ SPECTACULAR_SETTINGS = {
         "TaskStatusEnum": "tracking.models.TaskStatus",
         "ExportReportEnum": "reports.models.ExportReport",
         "ExportFormatEnum": "reports.models.ExportFormat",
-        "ExportStatusEnum": "reports.models.ExportStatus",
+        "JobStatusEnum": "common.jobs.JobStatus",
         "ValidationErrorEnum": "drf_standardized_errors.openapi_serializers.ValidationErrorEnum.choices",
         "ClientErrorEnum": "drf_standardized_errors.openapi_serializers.ClientErrorEnum.choices",
         "ServerErrorEnum": "drf_standardized_errors.openapi_serializers.ServerErrorEnum.choices",

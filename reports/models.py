@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from common.jobs import JobStatus
 from common.models import BaseModel
 from organizations.models import Company
 
@@ -20,11 +21,7 @@ class ExportFormat(models.TextChoices):
     XLSX = "xlsx"
 
 
-class ExportStatus(models.TextChoices):
-    PENDING = "PENDING"
-    PROCESSING = "PROCESSING"
-    READY = "READY"
-    FAILED = "FAILED"
+ExportStatus = JobStatus  # the shared lifecycle (common/jobs.py)
 
 
 class ReportExport(BaseModel):

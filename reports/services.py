@@ -7,10 +7,10 @@ from datetime import date
 import structlog
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from common.exceptions import InvalidInput
+from common.jobs import claim, record_failure
 from organizations.models import Membership
 from reports.models import ExportStatus, ReportExport
 
@@ -36,15 +36,6 @@ def export_request(*, membership: Membership, report: str, fmt: str, first: date
     return export
 
 
-def _claim(export_id) -> ReportExport | None:
-    """Take the export for building (healthchecks' "claim with a conditional UPDATE"): a READY
-    or FAILED one, or one past its attempts, is nobody's to build again."""
-    claimed = ReportExport.objects.filter(
-        pk=export_id, status__in=[ExportStatus.PENDING, ExportStatus.PROCESSING], attempts__lt=MAX_ATTEMPTS
-    ).update(status=ExportStatus.PROCESSING, attempts=F("attempts") + 1, updated_at=timezone.now())
-    return ReportExport.objects.filter(pk=export_id).first() if claimed else None
-
-
 def export_build(*, export_id) -> ReportExport | None:
     """Build the file and mark the export READY (emitting report.ready to the requester);
     None when there was nothing to do. A failure raises for the task to retry, and marks the
@@ -52,7 +43,7 @@ def export_build(*, export_id) -> ReportExport | None:
     from reports import exports
     from sync import realtime
 
-    export = _claim(export_id)
+    export = claim(ReportExport.objects.all(), export_id, max_attempts=MAX_ATTEMPTS)
     if export is None:
         return None
     membership = Membership.objects.filter(
@@ -63,11 +54,7 @@ def export_build(*, export_id) -> ReportExport | None:
             raise PermissionError("The requester is no longer a member of the company.")
         key, size, rows = exports.write(export, membership)
     except Exception as exc:
-        reason = f"{type(exc).__name__}: {exc}"[:1000]
-        final = export.attempts >= MAX_ATTEMPTS or isinstance(exc, PermissionError)
-        ReportExport.objects.filter(pk=export.pk).update(
-            status=ExportStatus.FAILED if final else ExportStatus.PENDING, error=reason, updated_at=timezone.now()
-        )
+        final, reason = record_failure(export, exc, max_attempts=MAX_ATTEMPTS, final=isinstance(exc, PermissionError))
         logger.warning("export_failed", export_id=str(export.pk), attempt=export.attempts, final=final, error=reason)
         if final:
             return None

@@ -6,15 +6,11 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from common.jobs import JobStatus
 from common.models import BaseModel
 from organizations.models import Company
 
-
-class ScreenshotStatus(models.TextChoices):
-    PENDING = "PENDING"
-    PROCESSING = "PROCESSING"
-    READY = "READY"
-    FAILED = "FAILED"
+ScreenshotStatus = JobStatus  # the shared lifecycle (common/jobs.py)
 
 
 class Screenshot(BaseModel):

@@ -16,6 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from common.exceptions import ConflictError, GoneError, InvalidInput, PermissionDeniedError
+from common.jobs import claim, record_failure
 from organizations.models import Membership
 from screenshots import images
 from screenshots.models import Screenshot, ScreenshotStatus
@@ -201,19 +202,6 @@ def screenshot_confirm(*, screenshot: Screenshot) -> Screenshot:
     return screenshot
 
 
-def _claim(screenshot_id) -> Screenshot | None:
-    claimed = (
-        Screenshot.objects.filter(
-            pk=screenshot_id,
-            status__in=[ScreenshotStatus.PENDING, ScreenshotStatus.PROCESSING],
-            attempts__lt=MAX_ATTEMPTS,
-        )
-        .exclude(original_key="")
-        .update(status=ScreenshotStatus.PROCESSING, attempts=F("attempts") + 1, updated_at=timezone.now())
-    )
-    return Screenshot.objects.filter(pk=screenshot_id).first() if claimed else None
-
-
 def screenshot_process(*, screenshot_id) -> Screenshot | None:
     """Decode, strip, blur, thumbnail, store, mark READY and emit screenshot.ready; then delete
     the original (it carries the metadata, and the unblurred pixels when a level applies).
@@ -221,7 +209,8 @@ def screenshot_process(*, screenshot_id) -> Screenshot | None:
     spent, then FAILED with the reason."""
     from sync import realtime
 
-    screenshot = _claim(screenshot_id)
+    uploaded = Screenshot.objects.exclude(original_key="")  # a presigned one before its upload: not yet
+    screenshot = claim(uploaded, screenshot_id, max_attempts=MAX_ATTEMPTS)
     if screenshot is None:
         return None
     try:
@@ -230,12 +219,8 @@ def screenshot_process(*, screenshot_id) -> Screenshot | None:
         image_key = default_storage.save(_key(screenshot, "image.webp"), ContentFile(image))
         thumbnail_key = default_storage.save(_key(screenshot, "thumbnail.webp"), ContentFile(thumbnail))
     except Exception as exc:
-        reason = f"{type(exc).__name__}: {exc}"[:1000]
-        final = screenshot.attempts >= MAX_ATTEMPTS or isinstance(exc, images.ImageRefused)
-        Screenshot.objects.filter(pk=screenshot.pk).update(
-            status=ScreenshotStatus.FAILED if final else ScreenshotStatus.PENDING,
-            error=reason,
-            updated_at=timezone.now(),
+        final, reason = record_failure(
+            screenshot, exc, max_attempts=MAX_ATTEMPTS, final=isinstance(exc, images.ImageRefused)
         )
         logger.warning("screenshot_failed", screenshot_id=str(screenshot.pk), final=final, error=reason)
         if final:

@@ -180,12 +180,13 @@ class ExportStatusSerializer(ExportSerializer):
 
     def get_download_url(self, export) -> str | None:
         """A private link of our own, valid EXPORT_LINK_SECONDS: absolute, signed, single file."""
-        from django.core import signing
         from django.urls import reverse
+
+        from common.signed_links import link_token
 
         if export.status != "READY":
             return None
-        token = signing.TimestampSigner(salt="report-export").sign(str(export.pk))
+        token = link_token(salt="report-export", value=str(export.pk))
         path = reverse("reports-export-download", args=[export.pk]) + f"?token={token}"
         request = self.context.get("request")
         return request.build_absolute_uri(path) if request else path

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from accounts.models import User
 from common.pagination import CursorPagination
+from common.signed_links import link_value
 from organizations import permissions
 from organizations.api.scoping import company_membership
 from organizations.models import Team
@@ -193,16 +194,10 @@ class ExportDownloadView(APIView):
     @extend_schema(tags=["reports"], responses={200: OpenApiResponse(description="The file")})
     def get(self, request, export_id):
         from django.conf import settings
-        from django.core import signing
         from django.core.files.storage import default_storage
         from django.http import FileResponse
 
-        try:
-            signed = signing.TimestampSigner(salt="report-export").unsign(
-                request.query_params.get("token", ""), max_age=settings.EXPORT_LINK_SECONDS
-            )
-        except signing.BadSignature:
-            raise NotFound("This link is not valid or has expired: ask for a new one.") from None
+        signed = link_value(request, salt="report-export", max_age=settings.EXPORT_LINK_SECONDS)
         export = ReportExport.objects.filter(pk=export_id, status="READY").first()
         if export is None or signed != str(export.pk) or not export.file_key:
             raise NotFound("No such export.")

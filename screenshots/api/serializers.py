@@ -32,8 +32,9 @@ class ScreenshotLinksSerializer(ScreenshotSerializer):
         read_only_fields = fields
 
     def _link(self, screenshot, variant: str) -> str | None:
-        from django.core import signing
         from django.urls import reverse
+
+        from common.signed_links import link_token
 
         if screenshot.status != "READY":
             return None
@@ -43,7 +44,7 @@ class ScreenshotLinksSerializer(ScreenshotSerializer):
             from django.core.files.storage import default_storage
 
             return default_storage.url(screenshot.image_key if variant == "image" else screenshot.thumbnail_key)
-        token = signing.TimestampSigner(salt="screenshot").sign(f"{screenshot.pk}:{variant}")
+        token = link_token(salt="screenshot", value=f"{screenshot.pk}:{variant}")
         path = reverse("screenshot-file", args=[screenshot.pk, variant]) + f"?token={token}"
         request = self.context.get("request")
         return request.build_absolute_uri(path) if request else path

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.core import signing
 from django.core.files.storage import default_storage
 from django.http import FileResponse
 from django.urls import reverse
@@ -17,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.exceptions import PayloadTooLarge
+from common.signed_links import link_token, link_value
 from organizations import permissions
 from organizations.api.scoping import COMPANY_PARAM, CompanyScopedViewSet
 from screenshots import services
@@ -86,7 +86,7 @@ class ScreenshotViewSet(CompanyScopedViewSet, mixins.ListModelMixin, mixins.Retr
         if services.on_s3():
             upload = services.s3_upload(screenshot)
         else:
-            token = signing.TimestampSigner(salt="screenshot-upload").sign(str(screenshot.pk))
+            token = link_token(salt="screenshot-upload", value=str(screenshot.pk))
             url = request.build_absolute_uri(reverse("screenshot-upload", args=[screenshot.pk]) + f"?token={token}")
             headers = {"Content-Type": screenshot.declared_type, "Content-Length": str(screenshot.declared_bytes)}
             upload = {"url": url, "method": "PUT", "headers": headers}
@@ -131,12 +131,7 @@ class ScreenshotFileView(APIView):
         responses={200: OpenApiResponse(description="image/webp")},
     )
     def get(self, request, screenshot_id, variant):
-        try:
-            signed = signing.TimestampSigner(salt="screenshot").unsign(
-                request.query_params.get("token", ""), max_age=settings.SCREENSHOT_LINK_SECONDS
-            )
-        except signing.BadSignature:
-            raise NotFound("This link is not valid or has expired.") from None
+        signed = link_value(request, salt="screenshot", max_age=settings.SCREENSHOT_LINK_SECONDS)
         screenshot = Screenshot.objects.filter(pk=screenshot_id, status="READY").first()
         if screenshot is None or signed != f"{screenshot.pk}:{variant}":
             raise NotFound("No such screenshot.")
@@ -156,12 +151,7 @@ class ScreenshotUploadView(APIView):
     @extend_schema(tags=["screenshots"], operation_id="screenshots_upload", request=None,
                    responses={204: OpenApiResponse(description="Stored; now confirm it")})  # fmt: skip
     def put(self, request, screenshot_id):
-        try:
-            signed = signing.TimestampSigner(salt="screenshot-upload").unsign(
-                request.query_params.get("token", ""), max_age=services.UPLOAD_SECONDS
-            )
-        except signing.BadSignature:
-            raise NotFound("This upload link is not valid or has expired.") from None
+        signed = link_value(request, salt="screenshot-upload", max_age=services.UPLOAD_SECONDS)
         screenshot = Screenshot.objects.filter(pk=screenshot_id).first()
         if screenshot is None or signed != str(screenshot.pk):
             raise NotFound("No such screenshot.")

@@ -1,0 +1,38 @@
+"""The lifecycle every background-built object shares (an export, a screenshot): a status a
+user can see, a claim that makes a task safe to deliver twice, and bounded attempts
+(ARCHITECTURE 10: "claim work with a conditional UPDATE ... retries bounded, then a FAILED
+state a user can see")."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import F, QuerySet
+from django.utils import timezone
+
+
+class JobStatus(models.TextChoices):
+    PENDING = "PENDING"
+    PROCESSING = "PROCESSING"
+    READY = "READY"
+    FAILED = "FAILED"
+
+
+def claim(queryset: QuerySet, pk, *, max_attempts: int):
+    """Take the object for one attempt: PENDING, or PROCESSING by a worker that died (its task
+    is delivered again), with attempts left -> PROCESSING, attempts + 1. None when it is READY,
+    FAILED, out of attempts, or not in ``queryset``: another delivery got there first."""
+    claimed = queryset.filter(
+        pk=pk, status__in=[JobStatus.PENDING, JobStatus.PROCESSING], attempts__lt=max_attempts
+    ).update(status=JobStatus.PROCESSING, attempts=F("attempts") + 1, updated_at=timezone.now())
+    return queryset.model.objects.filter(pk=pk).first() if claimed else None
+
+
+def record_failure(obj, exc: Exception, *, max_attempts: int, final: bool = False) -> tuple[bool, str]:
+    """Back to PENDING for the retry, or FAILED with the reason once the attempts are spent (or
+    when retrying cannot help); returns (final, reason)."""
+    reason = f"{type(exc).__name__}: {exc}"[:1000]
+    final = final or obj.attempts >= max_attempts
+    type(obj).objects.filter(pk=obj.pk).update(
+        status=JobStatus.FAILED if final else JobStatus.PENDING, error=reason, updated_at=timezone.now()
+    )
+    return final, reason
