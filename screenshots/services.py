@@ -55,21 +55,7 @@ def screenshot_upload(*, membership: Membership, fileobj, captured_at: datetime,
         ext = images.inspect(fileobj)
     except images.ImageRefused as exc:
         raise InvalidInput(str(exc), code="invalid_image", attr="file") from None
-    if (
-        time_entry_id is not None
-        and not TimeEntry.objects.filter(
-            pk=time_entry_id, user_id=membership.user_id, company_id=membership.company_id, deleted_at__isnull=True
-        ).exists()
-    ):
-        raise InvalidInput("No such time entry of yours.", code="does_not_exist", attr="time_entry_id")
-    screenshot = Screenshot(
-        company_id=membership.company_id,
-        user_id=membership.user_id,
-        time_entry_id=time_entry_id,
-        captured_at=captured_at,
-        blur_level=blur_level,
-        metadata=metadata or {},
-    )
+    screenshot = _new_screenshot(membership, blur_level, captured_at, time_entry_id, metadata)
     screenshot.original_key = default_storage.save(_key(screenshot, f"original.{ext}"), fileobj)
     screenshot.save()
     from screenshots.tasks import process_screenshot
@@ -86,25 +72,35 @@ def on_s3() -> bool:
     return hasattr(default_storage, "bucket_name")
 
 
-def s3_upload(screenshot: Screenshot) -> dict:
-    """A presigned S3 PUT for the declared type and size (both signed: S3 refuses anything
-    else), valid UPLOAD_SECONDS."""
-    url = default_storage.connection.meta.client.generate_presigned_url(
-        "put_object",
-        Params={
-            "Bucket": default_storage.bucket_name,
-            "Key": screenshot.original_key,
-            "ContentType": screenshot.declared_type,
-            "ContentLength": screenshot.declared_bytes,
-        },
-        ExpiresIn=UPLOAD_SECONDS,
-    )
+def upload_instructions(screenshot: Screenshot, *, absolute) -> dict:
+    """Where and how the client PUTs a presigned screenshot: on S3 a presigned PUT with the
+    declared type and size in its signature (S3 refuses anything else); locally a signed,
+    single-use link of ours (``absolute`` makes a path absolute). Valid UPLOAD_SECONDS."""
+    from django.urls import reverse
+
+    from common.signed_links import link_token
+
+    if on_s3():
+        url = default_storage.connection.meta.client.generate_presigned_url(
+            "put_object",
+            Params={
+                "Bucket": default_storage.bucket_name,
+                "Key": screenshot.original_key,
+                "ContentType": screenshot.declared_type,
+                "ContentLength": screenshot.declared_bytes,
+            },
+            ExpiresIn=UPLOAD_SECONDS,
+        )
+    else:
+        token = link_token(salt=UPLOAD_LINK_SALT, value=str(screenshot.pk))
+        url = absolute(reverse("screenshot-upload", args=[screenshot.pk]) + f"?token={token}")
     headers = {"Content-Type": screenshot.declared_type, "Content-Length": str(screenshot.declared_bytes)}
     return {"url": url, "method": "PUT", "headers": headers}
 
 
 CONTENT_TYPES = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
 UPLOAD_SECONDS = 900  # how long a presigned upload link lives
+UPLOAD_LINK_SALT = "screenshot-upload"
 
 
 def _check_allowed(membership: Membership) -> int:
@@ -114,7 +110,8 @@ def _check_allowed(membership: Membership) -> int:
     return blur_level
 
 
-def _check_entry(membership: Membership, time_entry_id) -> None:
+def _new_screenshot(membership: Membership, blur_level: int, captured_at, time_entry_id, metadata) -> Screenshot:
+    """An unsaved screenshot of ``membership``'s user; its time entry must be theirs."""
     if (
         time_entry_id is not None
         and not TimeEntry.objects.filter(
@@ -122,6 +119,14 @@ def _check_entry(membership: Membership, time_entry_id) -> None:
         ).exists()
     ):
         raise InvalidInput("No such time entry of yours.", code="does_not_exist", attr="time_entry_id")
+    return Screenshot(
+        company_id=membership.company_id,
+        user_id=membership.user_id,
+        time_entry_id=time_entry_id,
+        captured_at=captured_at,
+        blur_level=blur_level,
+        metadata=metadata or {},
+    )
 
 
 @transaction.atomic
@@ -134,18 +139,9 @@ def screenshot_presign(*, membership: Membership, captured_at: datetime, content
         raise InvalidInput("PNG, JPEG or WebP only.", code="invalid", attr="content_type")
     if not 0 < size <= settings.SCREENSHOT_MAX_BYTES:
         raise InvalidInput(f"1 to {settings.SCREENSHOT_MAX_BYTES} bytes.", code="too_large", attr="size")
-    _check_entry(membership, time_entry_id)
-    screenshot = Screenshot(
-        company_id=membership.company_id,
-        user_id=membership.user_id,
-        time_entry_id=time_entry_id,
-        captured_at=captured_at,
-        blur_level=blur_level,
-        metadata=metadata or {},
-        declared_type=content_type,
-        declared_bytes=size,
-        upload_expires_at=timezone.now() + timedelta(seconds=UPLOAD_SECONDS),
-    )
+    screenshot = _new_screenshot(membership, blur_level, captured_at, time_entry_id, metadata)
+    screenshot.declared_type, screenshot.declared_bytes = content_type, size
+    screenshot.upload_expires_at = timezone.now() + timedelta(seconds=UPLOAD_SECONDS)
     if on_s3():  # the client PUTs straight to the bucket, at a key fixed now
         screenshot.original_key = _key(screenshot, f"original.{CONTENT_TYPES[content_type]}")
     screenshot.save()

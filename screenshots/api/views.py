@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.http import FileResponse
-from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status
@@ -16,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.exceptions import PayloadTooLarge
-from common.signed_links import link_token, link_value
+from common.signed_links import link_value
 from organizations import permissions
 from organizations.api.scoping import COMPANY_PARAM, CompanyScopedViewSet
 from screenshots import services
@@ -83,13 +82,7 @@ class ScreenshotViewSet(CompanyScopedViewSet, mixins.ListModelMixin, mixins.Retr
             time_entry_id=data.get("time_entry_id"),
             metadata=data.get("metadata"),
         )
-        if services.on_s3():
-            upload = services.s3_upload(screenshot)
-        else:
-            token = link_token(salt="screenshot-upload", value=str(screenshot.pk))
-            url = request.build_absolute_uri(reverse("screenshot-upload", args=[screenshot.pk]) + f"?token={token}")
-            headers = {"Content-Type": screenshot.declared_type, "Content-Length": str(screenshot.declared_bytes)}
-            upload = {"url": url, "method": "PUT", "headers": headers}
+        upload = services.upload_instructions(screenshot, absolute=request.build_absolute_uri)
         body = {"id": screenshot.pk, "upload": upload, "expires_at": screenshot.upload_expires_at}
         return Response(s.PresignedSerializer(body).data, status=status.HTTP_201_CREATED)
 
@@ -151,7 +144,7 @@ class ScreenshotUploadView(APIView):
     @extend_schema(tags=["screenshots"], operation_id="screenshots_upload", request=None,
                    responses={204: OpenApiResponse(description="Stored; now confirm it")})  # fmt: skip
     def put(self, request, screenshot_id):
-        signed = link_value(request, salt="screenshot-upload", max_age=services.UPLOAD_SECONDS)
+        signed = link_value(request, salt=services.UPLOAD_LINK_SALT, max_age=services.UPLOAD_SECONDS)
         screenshot = Screenshot.objects.filter(pk=screenshot_id).first()
         if screenshot is None or signed != str(screenshot.pk):
             raise NotFound("No such screenshot.")

@@ -353,3 +353,16 @@ def test_one_file_per_request(world):
     }
     assert_error(world.api("member").post(URL, body, format="multipart"), 400, attr="file")
     assert not Screenshot.objects.exists()
+
+
+def test_another_companys_screenshots_cannot_be_written_to(world):
+    shot = processed(upload(world, png()))
+    outsider = world.api("outsider")
+    body = {"file": SimpleUploadedFile("s.png", png()), "captured_at": timezone.now().isoformat()}
+    assert_error(outsider.post(f"{URL}?company={world.a.id}", body, format="multipart"), 404)
+    presign_body = {"captured_at": timezone.now().isoformat(), "content_type": "image/png", "size": 10}
+    assert_error(outsider.post(f"{URL}/presign?company={world.a.id}", presign_body, format="json"), 404)
+    assert_error(outsider.delete(f"{URL}/{shot.id}"), 404)
+    assert_error(outsider.post(f"{URL}/{shot.id}/confirm"), 404)
+    assert list(Screenshot.objects.values_list("pk", flat=True)) == [shot.pk]
+    assert default_storage.exists(shot.image_key)
