@@ -84,6 +84,11 @@ def can_manage_privacy_rules(m: Membership) -> bool:
     return m.role in COMPANY_ADMINS
 
 
+def can_see_others_exports(m: Membership) -> bool:
+    """Report exports are private to their requester and the company's OWNER and ADMIN."""
+    return m.role in COMPANY_ADMINS
+
+
 def can_manage_projects(m: Membership) -> bool:
     """Clients and projects (and, for the tracking app, every task)."""
     return m.role in COMPANY_MANAGERS

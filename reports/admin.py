@@ -13,7 +13,7 @@ from reports.models import ReportExport
 
 @admin.register(ReportExport)
 class ReportExportAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
-    manage_permission = permissions.can_manage_members  # OWNER and ADMIN see others' exports
+    manage_permission = permissions.can_see_others_exports
     list_display = ("report", "format", "requested_by", "status", "rows", "created_at", "expires_at")
     list_filter = ("report", "format", "status")
     list_select_related = ("requested_by",)

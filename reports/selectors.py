@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import connection
+from django.db.models import Q, QuerySet
 
 from tracking.partitions import month_start
 
@@ -222,3 +223,16 @@ def team_rows(*, company_id, members: list, lo: datetime, hi: datetime, now: dat
             }
         )
     return rows
+
+
+def export_list(*, memberships: list, user) -> QuerySet:
+    """The exports the caller may see: their own, and every export of a company whose exports
+    they may see (SPEC: the requester and OWNER/ADMIN); nobody else's exist."""
+    from organizations import permissions
+    from reports.models import ReportExport
+
+    own = [m.company_id for m in memberships]
+    all_of = [m.company_id for m in memberships if permissions.can_see_others_exports(m)]
+    return ReportExport.objects.filter(Q(company_id__in=own, requested_by=user) | Q(company_id__in=all_of)).order_by(
+        "-created_at", "-id"
+    )

@@ -6,7 +6,10 @@ import uuid
 import zoneinfo
 from datetime import timedelta
 
-from django.db.models import F, Q
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db.models import F
+from django.http import FileResponse
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.exceptions import NotFound, ValidationError
@@ -130,15 +133,7 @@ class TeamReportView(APIView):
 
 
 def _visible_exports(request):
-    """The requester's own exports, and every export of the companies where the caller is
-    OWNER or ADMIN (SPEC: only they and the requester see one); nobody else's exist."""
-    admin_of = [
-        m.company_id for m in permissions.active_memberships(request.user) if m.role in permissions.COMPANY_ADMINS
-    ]
-    own = [m.company_id for m in permissions.active_memberships(request.user)]
-    return ReportExport.objects.filter(
-        Q(company_id__in=own, requested_by=request.user) | Q(company_id__in=admin_of)
-    ).order_by("-created_at", "-id")
+    return selectors.export_list(memberships=list(permissions.active_memberships(request.user)), user=request.user)
 
 
 @extend_schema(tags=["reports"])
@@ -193,10 +188,6 @@ class ExportDownloadView(APIView):
 
     @extend_schema(tags=["reports"], responses={200: OpenApiResponse(description="The file")})
     def get(self, request, export_id):
-        from django.conf import settings
-        from django.core.files.storage import default_storage
-        from django.http import FileResponse
-
         signed = link_value(request, salt="report-export", max_age=settings.EXPORT_LINK_SECONDS)
         export = ReportExport.objects.filter(pk=export_id, status="READY").first()
         if export is None or signed != str(export.pk) or not export.file_key:
