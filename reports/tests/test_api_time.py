@@ -142,3 +142,16 @@ def test_daily_totals_over_a_range_sum_to_the_entries_clipped_to_it(world, spans
 )
 def test_every_new_endpoint_needs_a_signed_in_caller(api, method, path):
     assert_error(getattr(api, method)(path), 401)
+
+
+@pytest.mark.parametrize(
+    ("path", "attr"),
+    [
+        ("/api/v1/reports/weekly?from=monday", "from"),
+        ("/api/v1/reports/daily?date=2026-02-30", "date"),
+        ("/api/v1/reports/team?team=not-a-team", "team"),
+        ("/api/v1/reports/team?from=2026-01-01&to=2027-06-01", "to"),
+    ],
+)
+def test_malformed_report_parameters_are_400_naming_them(world, path, attr):
+    assert_error(world.api("owner").get(path), 400, attr=attr)
