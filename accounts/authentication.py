@@ -36,14 +36,20 @@ class SessionJWTAuthentication(JWTAuthentication):
         return user, token
 
 
-def _touch_last_seen(session_id: str) -> None:
+def last_seen_due(session_id: str) -> bool:
+    """Is it time to write this session's last_seen_at again? (If so, it is noted as written.)"""
     now = time.monotonic()
     if now < _last_seen_written.get(session_id, float("-inf")) + LAST_SEEN_EVERY_SECONDS:
-        return
+        return False
     if len(_last_seen_written) >= _MAX_REMEMBERED:
         _last_seen_written.clear()  # bounded memory; at worst one extra write per session
     _last_seen_written[session_id] = now
-    DeviceSession.objects.filter(id=session_id).update(last_seen_at=timezone.now())
+    return True
+
+
+def _touch_last_seen(session_id: str) -> None:
+    if last_seen_due(session_id):
+        DeviceSession.objects.filter(id=session_id).update(last_seen_at=timezone.now())
 
 
 class SessionJWTAuthenticationScheme(OpenApiAuthenticationExtension):

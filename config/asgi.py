@@ -22,13 +22,15 @@ from channels.sessions import SessionMiddlewareStack  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.core.wsgi import get_wsgi_application  # noqa: E402
 
+from sync.intake import HeartbeatIntake  # noqa: E402
 from sync.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        # Threads per process: requests that wait on PostgreSQL overlap; the database pool
-        # (DATABASE_POOL_MAX) must be at least this large.
-        "http": WSGIMiddleware(get_wsgi_application(), workers=settings.WEB_THREADS),
+        # The ordinary heartbeat POST is answered on the event loop (sync/intake.py); the rest
+        # goes to Django on a2wsgi's threads. Threads per process: requests that wait on
+        # PostgreSQL overlap; the database pool (DATABASE_POOL_MAX) must be at least this large.
+        "http": HeartbeatIntake(WSGIMiddleware(get_wsgi_application(), workers=settings.WEB_THREADS)),
         # Not channels' AllowedHostsOriginValidator: it refuses clients that send no Origin,
         # and desktop apps send none. The consumer checks Origin itself (a browser's must be in
         # REALTIME_ALLOWED_ORIGINS) and reads the session cookie only for an allowed browser.

@@ -280,7 +280,11 @@ HEARTBEAT_RETENTION_DAYS = env.int("HEARTBEAT_RETENTION_DAYS", default=90)
 # ActivityWatch's pulsetime: how long after an interval ends a heartbeat with the same data
 # still extends it. A client may send its own per request (`pulsetime`).
 HEARTBEAT_PULSETIME_SECONDS = env.int("HEARTBEAT_PULSETIME_SECONDS", default=60)
+# PostgreSQL connections per web process for the lean heartbeat intake (sync/intake.py), on
+# top of Django's pool: one statement each, so a few serve thousands of requests a second.
+HEARTBEAT_INTAKE_CONNECTIONS = env.int("HEARTBEAT_INTAKE_CONNECTIONS", default=4)
 for _name, _value in [
+    ("HEARTBEAT_INTAKE_CONNECTIONS", HEARTBEAT_INTAKE_CONNECTIONS),
     ("HEARTBEAT_MAX_AGE_DAYS", HEARTBEAT_MAX_AGE_DAYS),
     ("HEARTBEAT_RETENTION_DAYS", HEARTBEAT_RETENTION_DAYS),
     ("HEARTBEAT_PULSETIME_SECONDS", HEARTBEAT_PULSETIME_SECONDS),

@@ -148,7 +148,24 @@ def heartbeats_accept(*, membership: Membership, data) -> int:
         for n, heartbeat in enumerate(batch.heartbeats):
             if heartbeat["project_id"] is not None and heartbeat["project_id"] not in known:
                 raise _invalid("No such project.", f"heartbeats.{n}.project_id")
-    rules = privacy_rules_for(membership.company_id)
+    rows = inbox_rows(
+        batch,
+        company_id=membership.company_id,
+        user_id=membership.user_id,
+        rules=privacy_rules_for(membership.company_id),
+        now=now,
+    )
+    # One COPY of plain tuples (no model instances: this is the hottest path); committed when
+    # it returns, or with the request's transaction under an Idempotency-Key.
+    copy_rows(HeartbeatInbox, INBOX_COLUMNS, rows)
+    if rows:
+        transaction.on_commit(merge_soon)
+    return len(batch.heartbeats)
+
+
+def inbox_rows(batch: Batch, *, company_id, user_id, rules, now: datetime) -> list[tuple]:
+    """The batch as inbox rows (``INBOX_COLUMNS``), privacy rules applied: dropped heartbeats
+    are left out, redacted fields replaced (a redacted URL takes its domain with it)."""
     rows = []
     for heartbeat in batch.heartbeats:
         kept = apply_privacy(heartbeat, rules) if rules else heartbeat
@@ -157,8 +174,8 @@ def heartbeats_accept(*, membership: Membership, data) -> int:
         url = kept["url"]
         rows.append(
             (
-                membership.company_id,
-                membership.user_id,
+                company_id,
+                user_id,
                 batch.device_id,
                 kept["timestamp"],
                 kept["duration"],
@@ -171,12 +188,7 @@ def heartbeats_accept(*, membership: Membership, data) -> int:
                 now,
             )
         )
-    # One COPY of plain tuples (no model instances: this is the hottest path); committed when
-    # it returns, or with the request's transaction under an Idempotency-Key.
-    copy_rows(HeartbeatInbox, INBOX_COLUMNS, rows)
-    if rows:
-        transaction.on_commit(merge_soon)
-    return len(batch.heartbeats)
+    return rows
 
 
 MERGE_DEBOUNCE_SECONDS = 0.5
@@ -199,16 +211,27 @@ INBOX_COLUMNS = [
 _last_queued = [0.0]  # this process's last trigger (monotonic): most requests skip Redis too
 
 
-def merge_soon() -> None:
-    """Queue a merge unless one was queued in the last half second (at thousands of requests
-    a second, one task per request would be the bottleneck). Beat runs one every few seconds
-    anyway, so a lost trigger only delays a merge."""
-    from sync.tasks import merge_heartbeats
-
+def merge_due() -> bool:
+    """Has this process not triggered a merge for half a second? (If so, it now has.)"""
     now = time.monotonic()
     if now - _last_queued[0] < MERGE_DEBOUNCE_SECONDS:
-        return
+        return False
     _last_queued[0] = now
+    return True
+
+
+def merge_soon() -> None:
+    """Queue a merge unless this process did in the last half second (at thousands of
+    requests a second, one task per request would be the bottleneck)."""
+    if merge_due():
+        queue_merge()
+
+
+def queue_merge() -> None:
+    """Queue a merge unless any process did in the last half second. Beat runs one every few
+    seconds anyway, so a lost trigger only delays a merge."""
+    from sync.tasks import merge_heartbeats
+
     try:
         if get_client().set(key("heartbeats", "merge-queued"), 1, nx=True, px=int(MERGE_DEBOUNCE_SECONDS * 1000)):
             merge_heartbeats.apply_async(countdown=MERGE_DEBOUNCE_SECONDS)

@@ -26,29 +26,42 @@ _rules_cache: dict[str, tuple[int, list[CompiledRule]]] = {}
 _rules_lock = threading.Lock()
 
 
-def _rules_version_key(company_id) -> str:
+def rules_version_key(company_id) -> str:
+    """A counter in Redis that moves whenever the company's rules change."""
     return key("privacy-rules", str(company_id))
 
 
 def privacy_rules_changed(company_id) -> None:
     """Tell every process to reload the company's rules (services call this on commit)."""
-    get_client().incr(_rules_version_key(company_id))
+    get_client().incr(rules_version_key(company_id))
+
+
+def cached_rules(company_id, version: int) -> list[CompiledRule] | None:
+    """This process's compiled rules for the company, if they are of ``version``."""
+    with _rules_lock:
+        cached = _rules_cache.get(str(company_id))
+    return cached[1] if cached is not None and cached[0] == version else None
+
+
+def remember_rules(company_id, version: int, rows) -> list[CompiledRule]:
+    """Compile ``(field, pattern, action)`` rows (in rule order) and keep them as ``version``."""
+    rules = [CompiledRule(field, re.compile(pattern, re.IGNORECASE), action) for field, pattern, action in rows]
+    with _rules_lock:
+        _rules_cache[str(company_id)] = (version, rules)
+    return rules
+
+
+RULES_ORDER = ("created_at", "id")
 
 
 def privacy_rules_for(company_id) -> list[CompiledRule]:
     """The company's rules, compiled; cached per process and re-read when their version in
     Redis moves (one GET per request, so a new rule applies to the very next heartbeat)."""
-    version = int(get_client().get(_rules_version_key(company_id)) or 0)
-    with _rules_lock:
-        cached = _rules_cache.get(str(company_id))
-    if cached is not None and cached[0] == version:
-        return cached[1]
-    rules = [
-        CompiledRule(rule.field, re.compile(rule.pattern, re.IGNORECASE), rule.action)
-        for rule in PrivacyRule.objects.filter(company_id=company_id).order_by("created_at", "id")
-    ]
-    with _rules_lock:
-        _rules_cache[str(company_id)] = (version, rules)
+    version = int(get_client().get(rules_version_key(company_id)) or 0)
+    rules = cached_rules(company_id, version)
+    if rules is None:
+        rows = PrivacyRule.objects.filter(company_id=company_id).order_by(*RULES_ORDER)
+        rules = remember_rules(company_id, version, rows.values_list("field", "pattern", "action"))
     return rules
 
 

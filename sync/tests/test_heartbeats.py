@@ -56,8 +56,8 @@ def intervals(user) -> list[tuple]:
 # --------------------------------------------------------------------------- intake
 
 
-def test_accepted_heartbeats_are_stored_before_the_answer(world):
-    member = world.api("member")
+def test_accepted_heartbeats_are_stored_before_the_answer(world, via):
+    member = via(world.api("member"))
     response = send(member, [hb(30), hb(25), hb(20, app="Firefox", url="https://www.github.com/x")])
     assert response.status_code == 202, response.content
     assert response.json() == {"accepted": 3}
@@ -86,22 +86,22 @@ def test_accepted_heartbeats_are_stored_before_the_answer(world):
         ({"project_id": "not-a-uuid"}, "heartbeats.1.project_id"),
     ],
 )
-def test_one_bad_heartbeat_refuses_the_batch_naming_it(world, item, attr):
-    response = send(world.api("member"), [hb(10), {**hb(5), **item}])
+def test_one_bad_heartbeat_refuses_the_batch_naming_it(world, via, item, attr):
+    response = send(via(world.api("member")), [hb(10), {**hb(5), **item}])
     assert_error(response, 400, attr=attr)
     assert not HeartbeatInbox.objects.exists()
 
 
-def test_timestamps_far_in_the_future_or_past_are_refused(world, settings):
-    member = world.api("member")
+def test_timestamps_far_in_the_future_or_past_are_refused(world, via, settings):
+    member = via(world.api("member"))
     assert_error(send(member, [hb(-2 * 3600)]), 400, attr="heartbeats.0.timestamp")
     assert send(member, [hb(-30 * 60)]).status_code == 202  # clocks drift: up to an hour ahead
     too_old = (settings.HEARTBEAT_MAX_AGE_DAYS + 1) * 86400
     assert_error(send(member, [hb(too_old)]), 400, attr="heartbeats.0.timestamp")
 
 
-def test_oversize_and_malformed_batches_store_nothing(world):
-    member = world.api("member")
+def test_oversize_and_malformed_batches_store_nothing(world, via):
+    member = via(world.api("member"))
     assert_error(send(member, [hb(1)] * 1001), 413)
     assert_error(member.post(URL, {"device_id": "x", "heartbeats": "many"}, format="json"), 400, attr="heartbeats")
     assert_error(member.post(URL, {"heartbeats": []}, format="json"), 400, attr="device_id")
@@ -109,34 +109,34 @@ def test_oversize_and_malformed_batches_store_nothing(world):
     assert not HeartbeatInbox.objects.exists()
 
 
-def test_the_company_is_the_only_one_or_named_and_never_someone_elses(world):
+def test_the_company_is_the_only_one_or_named_and_never_someone_elses(world, via):
     member = world.users["member"]
     MembershipFactory(user=member, company=world.b)  # now in two companies
-    api = world.api("member")
+    api = via(world.api("member"))
     assert_error(send(api, [hb(5)]), 400, attr="company")
     assert send(api, [hb(5)], company=world.b.id).status_code == 202
     assert HeartbeatInbox.objects.get().company_id == world.b.id
-    outsider = world.api("outsider")
+    outsider = via(world.api("outsider"))
     assert_error(send(outsider, [hb(5)], company=world.a.id), 404)  # not theirs: as if absent
 
 
-def test_a_project_must_be_one_the_member_sees(world):
-    member = world.api("member")
+def test_a_project_must_be_one_the_member_sees(world, via):
+    member = via(world.api("member"))
     assert_error(send(member, [hb(5, project_id=str(world.project_b.id))]), 400, attr="heartbeats.0.project_id")
     assert send(member, [hb(5, project_id=str(world.project_open.id))]).status_code == 202
 
 
-def test_unauthenticated_is_401(api):
-    assert_error(send(api, [hb(5)]), 401)
+def test_unauthenticated_is_401(api, via):
+    assert_error(send(via(api), [hb(5)]), 401)
 
 
 # --------------------------------------------------------------------------- privacy
 
 
-def test_privacy_rules_drop_or_redact_before_anything_is_stored(world):
+def test_privacy_rules_drop_or_redact_before_anything_is_stored(world, via):
     services.privacy_rule_create(company=world.a, field="title", pattern=r"bank|payroll", action="drop")
     services.privacy_rule_create(company=world.a, field="url", pattern=r"^https://intranet\.", action="redact")
-    member = world.api("member")
+    member = via(world.api("member"))
     response = send(
         member,
         [
@@ -154,8 +154,8 @@ def test_privacy_rules_drop_or_redact_before_anything_is_stored(world):
     assert HeartbeatInbox.objects.count() == 3
 
 
-def test_a_new_rule_applies_to_the_very_next_request(world):
-    member = world.api("member")
+def test_a_new_rule_applies_to_the_very_next_request(world, via):
+    member = via(world.api("member"))
     send(member, [hb(20, app="Slack")])
     rule = services.privacy_rule_create(company=world.a, field="app", pattern="^slack$", action="drop")
     send(member, [hb(10, app="Slack")])

@@ -1,0 +1,411 @@
+"""The lean path for ``POST /api/v1/sync/heartbeats`` (docs/activity.md, "Serving the intake").
+
+Trackers send a heartbeat every few seconds, all day, from every member: the hottest request
+of the product. Through Django's request stack one cost about 3 ms of CPU (middleware, DRF,
+a2wsgi's thread hop, three PostgreSQL round trips and two Redis ones), which held
+one-heartbeat-per-request intake to aw-server's pace (docs/benchmarks.md). This ASGI app
+answers the ordinary request on the event loop instead: one Redis round trip (the session's
+liveness and the company's privacy-rule version, pipelined) and one PostgreSQL statement that
+checks the membership and inserts the rows together, committed before the 202.
+
+It only ever takes the happy path. Anything else (another way to authenticate, an
+Idempotency-Key, a browser's Origin, a body that fails validation, a project id, a session
+not cached yet, a membership that does not check out, a database or Redis error) is handed,
+body and all, to the Django view, which answers as the API always has: the errors are
+Django's by construction, and the intake tests run through both paths."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+import weakref
+from urllib.parse import parse_qs
+
+import redis.asyncio as aioredis
+import structlog
+from django.conf import settings
+from django.http.request import split_domain_port, validate_host
+from django.urls import reverse
+from django.utils import timezone
+from psycopg_pool import AsyncConnectionPool
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.tokens import AccessToken
+
+from accounts.authentication import last_seen_due
+from accounts.models import DeviceSession, User
+from accounts.tokens import SESSION_ID_CLAIM, session_owner_from_redis, session_redis_key
+from common.exceptions import InvalidInput, error_body
+from common.middleware import request_id_for
+from organizations.models import Membership
+from sync import heartbeats
+from sync.models import HeartbeatInbox
+from tracking.models import PrivacyRule
+from tracking.privacy import RULES_ORDER, cached_rules, remember_rules, rules_version_key
+
+logger = structlog.get_logger("stint.request")
+
+_M, _U = Membership._meta.db_table, User._meta.db_table
+# The membership check and the insert in one statement: rows go in only while the user is
+# active and an active member of the company, and, when the request names no company, a
+# member of no other (else the API answers 400 "say which"). No rows in: Django answers.
+INSERT_SQL = f"""
+INSERT INTO {HeartbeatInbox._meta.db_table}
+    (company_id, user_id, device_id, "timestamp", duration, app, title, url, domain, project_id, pulsetime, received_at)
+SELECT m.company_id, m.user_id, %(device)s, h.ts, h.dur, h.app, h.title, h.url, h.domain, NULL, %(pulsetime)s, %(now)s
+FROM {_M} m JOIN {_U} u ON u.id = m.user_id AND u.is_active,
+     unnest(%(ts)s::timestamptz[], %(dur)s::float8[], %(app)s::text[], %(title)s::text[], %(url)s::text[],
+            %(domain)s::text[]) AS h(ts, dur, app, title, url, domain)
+WHERE m.user_id = %(user)s AND m.company_id = %(company)s AND m.is_active
+  AND (%(named)s OR NOT EXISTS (
+      SELECT 1 FROM {_M} o WHERE o.user_id = %(user)s AND o.is_active AND o.company_id <> %(company)s))
+"""
+ONLY_COMPANY_SQL = f"""
+SELECT m.company_id FROM {_M} m JOIN {_U} u ON u.id = m.user_id AND u.is_active
+WHERE m.user_id = %s AND m.is_active LIMIT 2
+"""
+RULES_SQL = (
+    f"SELECT field, pattern, action FROM {PrivacyRule._meta.db_table} WHERE company_id = %s "
+    f"ORDER BY {', '.join(RULES_ORDER)}"
+)
+LAST_SEEN_SQL = f"UPDATE {DeviceSession._meta.db_table} SET last_seen_at = %s WHERE id = %s"
+
+_MAX_HINTS = 100_000
+APPLICATION_NAME = "stint-heartbeat-intake"  # in pg_stat_activity
+UNAVAILABLE = error_body(
+    type_="server_error", code="service_unavailable", detail="A service this request needs is unavailable."
+)
+
+
+class _Fallback(Exception):
+    """Not the ordinary request, and nothing stored: let Django answer it."""
+
+
+class _StoreFailed(Exception):
+    """The insert itself failed: not handed on, since it may have committed (503, retry)."""
+
+
+class HeartbeatIntake:
+    """ASGI middleware: serves the ordinary heartbeat POST itself, passes everything else
+    (other paths, methods, protocols, and every unusual heartbeat POST) to ``fallback``."""
+
+    def __init__(self, fallback):
+        self.fallback = fallback
+        self.path = reverse("sync-heartbeats")
+        # The company a user's last heartbeat went to, when they named none: a hint only, the
+        # insert re-checks the membership (and that it is the user's only one) every time.
+        self.company_hints: dict[str, uuid.UUID] = {}
+        self._backends: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._static_headers = _static_headers()
+        self._tasks: set[asyncio.Task] = set()  # fire-and-forget writes, referenced until done
+        self.answered = 0  # requests this path answered itself (the rest went to Django)
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["path"] != self.path or scope["method"] != "POST":
+            return await self.fallback(scope, receive, send)
+        headers = dict(scope["headers"])
+        if not _ordinary(scope, headers):
+            return await self.fallback(scope, receive, send)
+        body = await _read_body(receive)
+        if body is None:  # the client left, or sent more than it announced
+            return await self.fallback(scope, _replay(b"", receive), send)
+        started = time.perf_counter()
+        try:
+            user_id, accepted = await self._accept(scope, headers, body)
+        except _Fallback:
+            return await self.fallback(scope, _replay(body, receive), send)
+        except _StoreFailed as exc:
+            logger.error(
+                "dependency_unavailable", error_type=type(exc.__cause__).__name__, error=str(exc.__cause__)[:200]
+            )
+            user_id, status = None, 503
+            payload = json.dumps(UNAVAILABLE).encode()
+        except Exception:  # a hiccup before anything was stored: Django's view answers as ever
+            logger.warning("lean_intake_failed", exc_info=True)
+            return await self.fallback(scope, _replay(body, receive), send)
+        else:
+            status, payload = 202, b'{"accepted":%d}' % accepted
+        self.answered += 1
+        request_id = request_id_for(headers.get(b"x-request-id", b"").decode("latin-1"))
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", b"%d" % len(payload)),
+                    (b"x-request-id", request_id.encode()),
+                    *self._static_headers,
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": payload})
+        logger.info(
+            "request",
+            method="POST",
+            path=self.path,
+            status=status,
+            duration_ms=round((time.perf_counter() - started) * 1000, 2),
+            request_id=request_id,
+            user_id=user_id,
+        )
+
+    async def _accept(self, scope, headers: dict, body: bytes) -> tuple[str, int]:
+        """Store the batch and return (user id, how many heartbeats were accepted), or raise
+        ``_Fallback`` having stored nothing."""
+        try:
+            token = AccessToken(headers[b"authorization"][7:].strip())
+            user_id, session_id = str(token[jwt_settings.USER_ID_CLAIM]), str(token[SESSION_ID_CLAIM])
+        except (TokenError, KeyError):
+            raise _Fallback from None
+        named = _named_company(scope)
+        try:
+            data = json.loads(body)
+            items = data.get("heartbeats") if isinstance(data, dict) else None
+            if not isinstance(items, list) or len(items) > heartbeats.MAX_HEARTBEATS:
+                raise _Fallback
+            now = timezone.now()
+            batch = heartbeats.heartbeats_parse(data, now=now)
+        except (ValueError, InvalidInput):
+            raise _Fallback from None
+        if not batch.heartbeats or any(h["project_id"] is not None for h in batch.heartbeats):
+            raise _Fallback  # nothing to store, or projects to check: the view's business
+        pool, redis = await self._connections()
+        company_id = named or self.company_hints.get(user_id) or await _only_company(pool, user_id)
+        async with redis.pipeline(transaction=False) as pipe:
+            pipe.get(session_redis_key(session_id))
+            pipe.get(rules_version_key(company_id))
+            owner, version = await pipe.execute()
+        if session_owner_from_redis(owner) != user_id:
+            raise _Fallback  # revoked, someone else's, or not cached yet: Django checks and fills
+        rules = await _rules(pool, company_id, int(version or 0))
+        rows = heartbeats.inbox_rows(batch, company_id=company_id, user_id=user_id, rules=rules, now=now)
+        if not rows:
+            raise _Fallback  # all dropped by privacy rules: rare, and the view knows the answer
+        params = _insert_params(rows, batch, user_id, company_id, named, now)
+        async with pool.connection() as conn:
+            try:
+                inserted = (await conn.execute(INSERT_SQL, params)).rowcount
+            except Exception as exc:
+                failed = exc
+            else:
+                failed = None
+        if failed is not None:
+            # A restarted server breaks every pooled connection: drop them all now, so the
+            # client's retry finds a fresh one instead of the next broken one.
+            await pool.check()
+            raise _StoreFailed from failed
+        if inserted != len(rows):
+            self.company_hints.pop(user_id, None)
+            raise _Fallback  # not a member (any more), or of several: nothing went in
+        # Stored and committed: from here on nothing may fail the request.
+        self._after_store(session_id, now)
+        if not named:
+            if len(self.company_hints) >= _MAX_HINTS:
+                self.company_hints.clear()
+            self.company_hints[user_id] = company_id
+        return user_id, len(batch.heartbeats)
+
+    def _after_store(self, session_id: str, now) -> None:
+        """The session's last_seen_at (once a minute) and the merge trigger (twice a second at
+        most): fire and forget, a failure is logged and costs nothing stored."""
+        loop = asyncio.get_running_loop()
+        if last_seen_due(session_id):
+            task = loop.create_task(self._touch_last_seen(session_id, now))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        if heartbeats.merge_due():  # blocking Redis and broker calls: on a thread
+            loop.run_in_executor(None, heartbeats.queue_merge)
+
+    async def _touch_last_seen(self, session_id: str, now) -> None:
+        try:
+            pool, _ = await self._connections()
+            async with pool.connection() as conn:
+                await conn.execute(LAST_SEEN_SQL, [now, session_id])
+        except Exception:
+            logger.warning("last_seen_failed", exc_info=True)
+
+    async def _connections(self) -> tuple[AsyncConnectionPool, aioredis.Redis]:
+        """This event loop's PostgreSQL pool and Redis client (daphne runs one loop per
+        process; tests run their own)."""
+        loop = asyncio.get_running_loop()
+        backends = self._backends.get(loop)
+        if backends is None:
+            backends = self._backends[loop] = _Backends()
+        return await backends.ready()
+
+    async def aclose(self) -> None:
+        """Close this loop's connections (tests, before the test database is dropped)."""
+        backends = self._backends.pop(asyncio.get_running_loop(), None)
+        if backends is not None and backends.pool is not None:
+            await backends.pool.close()
+            await backends.redis.aclose()
+
+
+class _Backends:
+    def __init__(self):
+        self.lock = asyncio.Lock()
+        self.pool = None
+        self.redis = None
+
+    async def ready(self) -> tuple[AsyncConnectionPool, aioredis.Redis]:
+        if self.pool is None:
+            async with self.lock:
+                if self.pool is None:
+                    pool = AsyncConnectionPool(
+                        kwargs=_connection_kwargs(),
+                        min_size=1,
+                        max_size=settings.HEARTBEAT_INTAKE_CONNECTIONS,
+                        timeout=settings.DATABASES["default"]["OPTIONS"]["pool"]["timeout"],
+                        open=False,
+                    )
+                    await pool.open()
+                    self.redis = aioredis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
+                    self.pool = pool
+        return self.pool, self.redis
+
+
+def _connection_kwargs() -> dict:
+    """Django's own connection settings, for psycopg's async connection, in autocommit (one
+    statement, committed before the 202)."""
+    db = settings.DATABASES["default"]
+    kwargs = {
+        key: value
+        for key, value in db.get("OPTIONS", {}).items()
+        if key not in {"pool", "isolation_level", "server_side_binding", "assume_role"}
+    }
+    kwargs.setdefault("prepare_threshold", None)  # as Django: keeps PgBouncer working
+    for key, name in (
+        ("dbname", "NAME"),
+        ("user", "USER"),
+        ("password", "PASSWORD"),
+        ("host", "HOST"),
+        ("port", "PORT"),
+    ):
+        if db.get(name):
+            kwargs[key] = db[name]
+    return {**kwargs, "autocommit": True, "application_name": APPLICATION_NAME}
+
+
+def _static_headers() -> list[tuple[bytes, bytes]]:
+    """What Django's middleware and DRF add to the view's 202 (a test holds them equal)."""
+    headers = [(b"allow", b"POST, OPTIONS")]
+    if settings.X_FRAME_OPTIONS:
+        headers.append((b"x-frame-options", settings.X_FRAME_OPTIONS.encode()))
+    if settings.SECURE_CONTENT_TYPE_NOSNIFF:
+        headers.append((b"x-content-type-options", b"nosniff"))
+    if settings.SECURE_REFERRER_POLICY:
+        headers.append((b"referrer-policy", settings.SECURE_REFERRER_POLICY.encode()))
+    if settings.SECURE_CROSS_ORIGIN_OPENER_POLICY:
+        headers.append((b"cross-origin-opener-policy", settings.SECURE_CROSS_ORIGIN_OPENER_POLICY.encode()))
+    if settings.SECURE_HSTS_SECONDS:  # only ever sent over HTTPS (``_ordinary``)
+        hsts = f"max-age={settings.SECURE_HSTS_SECONDS}"
+        if settings.SECURE_HSTS_INCLUDE_SUBDOMAINS:
+            hsts += "; includeSubDomains"
+        if settings.SECURE_HSTS_PRELOAD:
+            hsts += "; preload"
+        headers.append((b"strict-transport-security", hsts.encode()))
+    return headers
+
+
+def _ordinary(scope, headers: dict) -> bool:
+    """A tracker's plain request, judged by its headers alone (the body is not read yet)."""
+    if not headers.get(b"authorization", b"").startswith(b"Bearer "):
+        return False
+    if b"idempotency-key" in headers or b"origin" in headers:  # replays and browsers: Django
+        return False
+    if not headers.get(b"content-type", b"").startswith(b"application/json"):
+        return False
+    try:
+        if int(headers.get(b"content-length", b"")) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+            return False
+    except ValueError:
+        return False
+    host, _ = split_domain_port(headers.get(b"host", b"").decode("latin-1"))
+    if not host or not validate_host(host, settings.ALLOWED_HOSTS):
+        return False
+    return _secure(scope, headers) or not (settings.SECURE_SSL_REDIRECT or settings.SECURE_HSTS_SECONDS)
+
+
+def _secure(scope, headers: dict) -> bool:
+    if scope.get("scheme") == "https":
+        return True
+    proxy = settings.SECURE_PROXY_SSL_HEADER
+    if not proxy:
+        return False
+    name = proxy[0].removeprefix("HTTP_").replace("_", "-").lower().encode()
+    return headers.get(name, b"").decode("latin-1") == proxy[1]
+
+
+def _named_company(scope) -> uuid.UUID | None:
+    raw = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("company", [""])[-1]
+    if not raw:
+        return None
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise _Fallback from None
+
+
+async def _read_body(receive) -> bytes | None:
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None
+        chunks.append(message.get("body", b""))
+        size += len(chunks[-1])
+        if size > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+            return None
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes, receive):
+    """A ``receive`` that hands ``body`` to the next app, then listens to the client again."""
+    sent = False
+
+    async def replay():
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+async def _only_company(pool: AsyncConnectionPool, user_id: str) -> uuid.UUID:
+    async with pool.connection() as conn:
+        rows = await (await conn.execute(ONLY_COMPANY_SQL, [user_id])).fetchall()
+    if len(rows) != 1:
+        raise _Fallback  # none (404) or several with none named (400): the view says so
+    return rows[0][0]
+
+
+async def _rules(pool: AsyncConnectionPool, company_id, version: int):
+    rules = cached_rules(company_id, version)
+    if rules is None:
+        async with pool.connection() as conn:
+            rows = await (await conn.execute(RULES_SQL, [company_id])).fetchall()
+        rules = remember_rules(company_id, version, rows)
+    return rules
+
+
+def _insert_params(rows, batch, user_id, company_id, named, now) -> dict:
+    columns = list(zip(*rows, strict=True))
+    index = {name: n for n, name in enumerate(heartbeats.INBOX_COLUMNS)}
+    return {
+        "device": batch.device_id,
+        "pulsetime": batch.pulsetime,
+        "now": now,
+        "user": user_id,
+        "company": company_id,
+        "named": named is not None,
+        **{key: list(columns[index[column]]) for key, column in _ARRAYS.items()},
+    }
+
+
+_ARRAYS = {"ts": "timestamp", "dur": "duration", "app": "app", "title": "title", "url": "url", "domain": "domain"}

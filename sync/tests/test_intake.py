@@ -1,0 +1,135 @@
+"""The lean heartbeat path (sync/intake.py): it answers ordinary requests exactly as the
+Django view would, never weaker on who may write, and hands everything else to the view.
+The contract itself (validation, companies, privacy) runs through both paths in
+test_heartbeats.py."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.db import connection
+
+from accounts import services as account_services
+from accounts.tests.factories import MembershipFactory
+from accounts.tests.test_api_auth import assert_error
+from common.tests.test_conventions import request_logs  # noqa: F401  (fixture)
+from organizations import services as org_services
+from sync.intake import APPLICATION_NAME
+from sync.models import HeartbeatInbox
+from sync.tests.asgi_client import AsgiClient
+from sync.tests.conftest import warm_session
+from sync.tests.test_heartbeats import URL, hb, send
+
+pytestmark = pytest.mark.django_db(transaction=True)
+STORED = ("company_id", "user_id", "timestamp", "duration", "app", "title", "url", "domain", "project_id", "pulsetime")
+PER_RESPONSE = {"x-request-id", "date", "server"}
+
+
+@pytest.fixture
+def lean(asgi_http):
+    """``lean(api)``: a client through the ASGI app whose session is already cached live (as
+    after a tracker's first request); ``lean.answered()``: requests the lean path answered."""
+    app, loop = asgi_http
+
+    def client(api):
+        credentials = dict(api._credentials)
+        warm_session(credentials["HTTP_AUTHORIZATION"])
+        return AsgiClient(app, loop, credentials)
+
+    client.answered = lambda: app.answered
+    return client
+
+
+def stored(device: str) -> list[tuple]:
+    return list(HeartbeatInbox.objects.filter(device_id=device).order_by("timestamp").values_list(*STORED))
+
+
+def test_an_ordinary_batch_is_answered_and_stored_exactly_as_django_does(world, lean):
+    batch = [hb(30), hb(20, app="Firefox", url="https://docs.example.org/a"), hb(10, title="")]
+    django = send(world.api("member"), batch, device="one")
+    client = lean(world.api("member"))
+    before = lean.answered()
+    response = send(client, batch, device="two")
+    assert lean.answered() == before + 1  # served by the lean path, not handed on
+    assert (response.status_code, response.json()) == (django.status_code, django.json()) == (202, {"accepted": 3})
+    assert stored("two") == stored("one")
+    django_headers = {k.lower(): v for k, v in django.items()}
+    assert {k: v for k, v in response.headers.items() if k not in PER_RESPONSE} == {
+        k: v for k, v in django_headers.items() if k not in PER_RESPONSE
+    }
+
+
+def test_unusual_requests_are_answered_by_django(world, lean):
+    client = lean(world.api("member"))
+    before = lean.answered()
+    body = {"device_id": "d", "heartbeats": [hb(5)]}
+    first = client.post(URL, body, HTTP_IDEMPOTENCY_KEY="k-1")
+    again = client.post(URL, body, HTTP_IDEMPOTENCY_KEY="k-1")
+    assert first.status_code == again.status_code == 202
+    assert again["Idempotent-Replayed"] == "true"  # Django's idempotency layer saw both
+    browser = client.post(URL, {"device_id": "d", "heartbeats": [hb(4)]}, HTTP_ORIGIN="http://127.0.0.1:8000")
+    assert browser.status_code == 202
+    assert_error(send(client, [{**hb(3), "duration": "long"}]), 400, attr="heartbeats.0.duration")
+    assert lean.answered() == before
+    assert HeartbeatInbox.objects.count() == 2
+
+
+def test_a_revoked_session_is_refused_on_its_next_heartbeat(world, lean):
+    client = lean(world.api("member"))
+    assert send(client, [hb(10)]).status_code == 202
+    account_services.sessions_revoke(user=world.users["member"], reason="test")
+    assert_error(send(client, [hb(5)]), 401)
+    assert HeartbeatInbox.objects.count() == 1
+
+
+def test_a_removed_member_or_deactivated_user_stores_nothing_more(world, lean):
+    member = world.users["member"]
+    client = lean(world.api("member"))
+    assert send(client, [hb(10)]).status_code == 202
+    org_services.member_remove(membership=member.memberships.get(company=world.a))
+    assert_error(send(client, [hb(5)]), 404)
+    assert_error(send(client, [hb(5)], company=world.a.id), 404)
+    owner = lean(world.api("owner"))
+    assert send(owner, [hb(10)]).status_code == 202
+    world.users["owner"].is_active = False
+    world.users["owner"].save(update_fields=["is_active"])
+    assert send(owner, [hb(5)]).status_code == 401
+    assert HeartbeatInbox.objects.count() == 2
+
+
+def test_the_remembered_company_never_outlives_a_second_membership(world, lean):
+    client = lean(world.api("member"))
+    assert send(client, [hb(10)]).status_code == 202  # remembered: the member's only company
+    MembershipFactory(user=world.users["member"], company=world.b)
+    assert_error(send(client, [hb(5)]), 400, attr="company")  # now they must say which
+    assert send(client, [hb(5)], company=world.b.id).status_code == 202
+    assert sorted(HeartbeatInbox.objects.values_list("company_id", flat=True)) == sorted([world.a.id, world.b.id])
+
+
+def test_a_lost_database_connection_answers_503_and_the_next_request_recovers(world, lean):
+    client = lean(world.api("member"))
+    assert send(client, [hb(10)]).status_code == 202
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = %s",
+            [APPLICATION_NAME],
+        )
+        assert cursor.fetchone()[0] >= 1
+    failed = send(client, [hb(5)])
+    assert_error(failed, 503, code="service_unavailable")
+    assert send(client, [hb(4)]).status_code == 202  # a fresh connection, no restart
+    assert HeartbeatInbox.objects.count() == 2
+
+
+def test_the_lean_path_logs_the_request_without_the_token(world, lean, request_logs):  # noqa: F811
+    api = world.api("member")
+    token = api._credentials["HTTP_AUTHORIZATION"].removeprefix("Bearer ")
+    response = lean(api).post(URL, {"device_id": "d", "heartbeats": [hb(5)]}, HTTP_X_REQUEST_ID="hb-7")
+    assert response["X-Request-ID"] == "hb-7"
+    lines = [line for line in request_logs() if line.get("path") == URL]
+    assert lines, request_logs()
+    assert lines[-1]["request_id"] == "hb-7"
+    assert lines[-1]["user_id"] == str(world.users["member"].id)
+    assert lines[-1]["status"] == 202
+    assert token not in json.dumps(request_logs())
