@@ -14,7 +14,6 @@ import secrets
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.cache.backends.redis import RedisSerializer
 from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.models import DeviceSession
@@ -73,18 +72,6 @@ def live_sessions(pairs: set[tuple[str, str]]) -> set[str]:
         elif cached == str(user_id):
             live.add(session_id)
     return live
-
-
-def session_redis_key(session_id: str) -> str:
-    """The Redis key behind ``session_is_live``'s cache entry, for a caller that reads Redis
-    directly (the lean heartbeat intake, ``sync/intake.py``)."""
-    return cache.make_key(_cache_key(session_id))
-
-
-def session_owner_from_redis(raw: bytes | None) -> str | None:
-    """Decode what ``session_redis_key`` holds: the live session's user id, "revoked", or None
-    when nothing is cached yet."""
-    return None if raw is None else RedisSerializer().loads(raw)
 
 
 def mark_sessions_revoked(session_ids: list[str]) -> None:

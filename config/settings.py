@@ -283,6 +283,9 @@ HEARTBEAT_PULSETIME_SECONDS = env.int("HEARTBEAT_PULSETIME_SECONDS", default=60)
 # PostgreSQL connections per web process for the lean heartbeat intake (sync/intake.py), on
 # top of Django's pool: one statement each, so a few serve thousands of requests a second.
 HEARTBEAT_INTAKE_CONNECTIONS = env.int("HEARTBEAT_INTAKE_CONNECTIONS", default=4)
+# Its statements are prepared (planned once per connection). Turn off behind a pooler in
+# transaction mode that cannot keep prepared statements (PgBouncer before 1.21).
+HEARTBEAT_INTAKE_PREPARED = env.bool("HEARTBEAT_INTAKE_PREPARED", default=True)
 for _name, _value in [
     ("HEARTBEAT_INTAKE_CONNECTIONS", HEARTBEAT_INTAKE_CONNECTIONS),
     ("HEARTBEAT_MAX_AGE_DAYS", HEARTBEAT_MAX_AGE_DAYS),

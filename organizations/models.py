@@ -47,6 +47,9 @@ class Company(BaseModel):
     idle_timeout_seconds = models.PositiveIntegerField(default=300)
     # Screenshots older than this many days are deleted, files and all (beat, hourly).
     screenshot_retention_days = models.PositiveIntegerField(default=90, validators=[MinValueValidator(1)])
+    # Moves (in the same transaction) whenever the company's heartbeat privacy rules change:
+    # web processes cache the compiled rules and the intake's insert checks this version.
+    privacy_rules_version = models.PositiveBigIntegerField(default=0, editable=False)
 
     class Meta(BaseModel.Meta):
         verbose_name_plural = "companies"

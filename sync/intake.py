@@ -4,9 +4,11 @@ Trackers send a heartbeat every few seconds, all day, from every member: the hot
 of the product. Through Django's request stack one cost about 3 ms of CPU (middleware, DRF,
 a2wsgi's thread hop, three PostgreSQL round trips and two Redis ones), which held
 one-heartbeat-per-request intake to aw-server's pace (docs/benchmarks.md). This ASGI app
-answers the ordinary request on the event loop instead: one Redis round trip (the session's
-liveness and the company's privacy-rule version, pipelined) and one PostgreSQL statement that
-checks the membership and inserts the rows together, committed before the 202.
+answers the ordinary request on the event loop instead, with one PostgreSQL statement that
+checks everything the view checks (the token's session is live, the user active and an
+active member of the company, the cached privacy rules current) and inserts the rows in the
+same breath, committed before the 202. Validated tokens and compiled rules are remembered
+per process; the database decides every request.
 
 It only ever takes the happy path. Anything else (another way to authenticate, an
 Idempotency-Key, a browser's Origin, a body that fails validation, a project id, a session
@@ -21,9 +23,9 @@ import json
 import time
 import uuid
 import weakref
+from datetime import datetime
 from urllib.parse import parse_qs
 
-import redis.asyncio as aioredis
 import structlog
 from django.conf import settings
 from django.http.request import split_domain_port, validate_host
@@ -36,28 +38,32 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.authentication import last_seen_due
 from accounts.models import DeviceSession, User
-from accounts.tokens import SESSION_ID_CLAIM, session_owner_from_redis, session_redis_key
+from accounts.tokens import SESSION_ID_CLAIM
 from common.exceptions import InvalidInput, error_body
 from common.middleware import request_id_for
-from organizations.models import Membership
+from organizations.models import Company, Membership
 from sync import heartbeats
 from sync.models import HeartbeatInbox
 from tracking.models import PrivacyRule
-from tracking.privacy import RULES_ORDER, cached_rules, remember_rules, rules_version_key
+from tracking.privacy import RULES_ORDER, compile_rules
 
 logger = structlog.get_logger("stint.request")
 
 _M, _U = Membership._meta.db_table, User._meta.db_table
-# The membership check and the insert in one statement: rows go in only while the user is
-# active and an active member of the company, and, when the request names no company, a
-# member of no other (else the API answers 400 "say which"). No rows in: Django answers.
+_C, _S = Company._meta.db_table, DeviceSession._meta.db_table
+# Rows go in only while the token's session is live, the user active and an active member of
+# the company, the privacy rules applied are the company's current ones, and, when the
+# request names no company, the user is a member of no other (else the API answers 400 "say
+# which"). No rows in: nothing was stored, and the view (or a reload of the rules) answers.
 INSERT_SQL = f"""
 INSERT INTO {HeartbeatInbox._meta.db_table}
     (company_id, user_id, device_id, "timestamp", duration, app, title, url, domain, project_id, pulsetime, received_at)
 SELECT m.company_id, m.user_id, %(device)s, h.ts, h.dur, h.app, h.title, h.url, h.domain, NULL, %(pulsetime)s, %(now)s
-FROM {_M} m JOIN {_U} u ON u.id = m.user_id AND u.is_active,
-     unnest(%(ts)s::timestamptz[], %(dur)s::float8[], %(app)s::text[], %(title)s::text[], %(url)s::text[],
-            %(domain)s::text[]) AS h(ts, dur, app, title, url, domain)
+FROM {_M} m
+JOIN {_U} u ON u.id = m.user_id AND u.is_active
+JOIN {_C} c ON c.id = m.company_id AND c.privacy_rules_version = %(rules_version)s
+JOIN {_S} s ON s.id = %(session)s AND s.user_id = m.user_id AND s.revoked_at IS NULL AND s.expires_at > %(now)s,
+     jsonb_to_recordset(%(rows)s::jsonb) AS h(ts timestamptz, dur float8, app text, title text, url text, domain text)
 WHERE m.user_id = %(user)s AND m.company_id = %(company)s AND m.is_active
   AND (%(named)s OR NOT EXISTS (
       SELECT 1 FROM {_M} o WHERE o.user_id = %(user)s AND o.is_active AND o.company_id <> %(company)s))
@@ -66,11 +72,12 @@ ONLY_COMPANY_SQL = f"""
 SELECT m.company_id FROM {_M} m JOIN {_U} u ON u.id = m.user_id AND u.is_active
 WHERE m.user_id = %s AND m.is_active LIMIT 2
 """
-RULES_SQL = (
-    f"SELECT field, pattern, action FROM {PrivacyRule._meta.db_table} WHERE company_id = %s "
-    f"ORDER BY {', '.join(RULES_ORDER)}"
-)
-LAST_SEEN_SQL = f"UPDATE {DeviceSession._meta.db_table} SET last_seen_at = %s WHERE id = %s"
+RULES_SQL = f"""
+SELECT c.privacy_rules_version, r.field, r.pattern, r.action
+FROM {_C} c LEFT JOIN {PrivacyRule._meta.db_table} r ON r.company_id = c.id
+WHERE c.id = %s ORDER BY {", ".join(f"r.{column}" for column in RULES_ORDER)}
+"""
+LAST_SEEN_SQL = f"UPDATE {_S} SET last_seen_at = %s WHERE id = %s"
 
 _MAX_HINTS = 100_000
 APPLICATION_NAME = "stint-heartbeat-intake"  # in pg_stat_activity
@@ -97,7 +104,9 @@ class HeartbeatIntake:
         # The company a user's last heartbeat went to, when they named none: a hint only, the
         # insert re-checks the membership (and that it is the user's only one) every time.
         self.company_hints: dict[str, uuid.UUID] = {}
-        self._backends: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        # Compiled privacy rules per company, with the version they were compiled at.
+        self.rules: dict[uuid.UUID, tuple[int, list]] = {}
+        self._pools: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self._static_headers = _static_headers()
         self._tasks: set[asyncio.Task] = set()  # fire-and-forget writes, referenced until done
         self.answered = 0  # requests this path answered itself (the rest went to Django)
@@ -155,11 +164,7 @@ class HeartbeatIntake:
     async def _accept(self, scope, headers: dict, body: bytes) -> tuple[str, int]:
         """Store the batch and return (user id, how many heartbeats were accepted), or raise
         ``_Fallback`` having stored nothing."""
-        try:
-            token = AccessToken(headers[b"authorization"][7:].strip())
-            user_id, session_id = str(token[jwt_settings.USER_ID_CLAIM]), str(token[SESSION_ID_CLAIM])
-        except (TokenError, KeyError):
-            raise _Fallback from None
+        user_id, session_id = _token_claims(headers[b"authorization"][7:].strip())
         named = _named_company(scope)
         try:
             data = json.loads(body)
@@ -172,34 +177,24 @@ class HeartbeatIntake:
             raise _Fallback from None
         if not batch.heartbeats or any(h["project_id"] is not None for h in batch.heartbeats):
             raise _Fallback  # nothing to store, or projects to check: the view's business
-        pool, redis = await self._connections()
+        pool = await self._pool()
         company_id = named or self.company_hints.get(user_id) or await _only_company(pool, user_id)
-        async with redis.pipeline(transaction=False) as pipe:
-            pipe.get(session_redis_key(session_id))
-            pipe.get(rules_version_key(company_id))
-            owner, version = await pipe.execute()
-        if session_owner_from_redis(owner) != user_id:
-            raise _Fallback  # revoked, someone else's, or not cached yet: Django checks and fills
-        rules = await _rules(pool, company_id, int(version or 0))
-        rows = heartbeats.inbox_rows(batch, company_id=company_id, user_id=user_id, rules=rules, now=now)
-        if not rows:
-            raise _Fallback  # all dropped by privacy rules: rare, and the view knows the answer
-        params = _insert_params(rows, batch, user_id, company_id, named, now)
-        async with pool.connection() as conn:
-            try:
-                inserted = (await conn.execute(INSERT_SQL, params)).rowcount
-            except Exception as exc:
-                failed = exc
-            else:
-                failed = None
-        if failed is not None:
-            # A restarted server breaks every pooled connection: drop them all now, so the
-            # client's retry finds a fresh one instead of the next broken one.
-            await pool.check()
-            raise _StoreFailed from failed
-        if inserted != len(rows):
-            self.company_hints.pop(user_id, None)
-            raise _Fallback  # not a member (any more), or of several: nothing went in
+        rules = self.rules.get(company_id) or await self._load_rules(pool, company_id)
+        for attempt in (1, 2):
+            version, compiled = rules
+            rows = heartbeats.inbox_rows(batch, company_id=company_id, user_id=user_id, rules=compiled, now=now)
+            if not rows:
+                raise _Fallback  # all dropped by privacy rules: rare, and the view knows the answer
+            params = _insert_params(rows, batch, user_id, session_id, company_id, named, version, now)
+            if await _insert(pool, params) == len(rows):
+                break
+            # Nothing went in. Rules changed since this process compiled them? Reload, retry
+            # once. Else the session, the user or the membership is not what it was: the view.
+            fresh = await self._load_rules(pool, company_id)
+            if attempt == 2 or fresh[0] == version:
+                self.company_hints.pop(user_id, None)
+                raise _Fallback
+            rules = fresh
         # Stored and committed: from here on nothing may fail the request.
         self._after_store(session_id, now)
         if not named:
@@ -207,6 +202,18 @@ class HeartbeatIntake:
                 self.company_hints.clear()
             self.company_hints[user_id] = company_id
         return user_id, len(batch.heartbeats)
+
+    async def _load_rules(self, pool: AsyncConnectionPool, company_id) -> tuple[int, list]:
+        async with pool.connection() as conn:
+            found = await (await conn.execute(RULES_SQL, [company_id])).fetchall()
+        if not found:
+            raise _Fallback  # no such company: the view says 404
+        version = found[0][0]
+        rules = (version, compile_rules([row[1:] for row in found if row[1] is not None]))
+        if len(self.rules) >= _MAX_HINTS:
+            self.rules.clear()
+        self.rules[company_id] = rules
+        return rules
 
     def _after_store(self, session_id: str, now) -> None:
         """The session's last_seen_at (once a minute) and the merge trigger (twice a second at
@@ -221,50 +228,33 @@ class HeartbeatIntake:
 
     async def _touch_last_seen(self, session_id: str, now) -> None:
         try:
-            pool, _ = await self._connections()
+            pool = await self._pool()
             async with pool.connection() as conn:
                 await conn.execute(LAST_SEEN_SQL, [now, session_id])
         except Exception:
             logger.warning("last_seen_failed", exc_info=True)
 
-    async def _connections(self) -> tuple[AsyncConnectionPool, aioredis.Redis]:
-        """This event loop's PostgreSQL pool and Redis client (daphne runs one loop per
-        process; tests run their own)."""
+    async def _pool(self) -> AsyncConnectionPool:
+        """This event loop's PostgreSQL pool (daphne runs one loop per process; tests their
+        own)."""
         loop = asyncio.get_running_loop()
-        backends = self._backends.get(loop)
-        if backends is None:
-            backends = self._backends[loop] = _Backends()
-        return await backends.ready()
+        pool = self._pools.get(loop)
+        if pool is None:
+            pool = self._pools[loop] = AsyncConnectionPool(
+                kwargs=_connection_kwargs(),
+                min_size=1,
+                max_size=settings.HEARTBEAT_INTAKE_CONNECTIONS,
+                timeout=settings.DATABASES["default"]["OPTIONS"]["pool"]["timeout"],
+                open=False,
+            )
+            await pool.open()
+        return pool
 
     async def aclose(self) -> None:
         """Close this loop's connections (tests, before the test database is dropped)."""
-        backends = self._backends.pop(asyncio.get_running_loop(), None)
-        if backends is not None and backends.pool is not None:
-            await backends.pool.close()
-            await backends.redis.aclose()
-
-
-class _Backends:
-    def __init__(self):
-        self.lock = asyncio.Lock()
-        self.pool = None
-        self.redis = None
-
-    async def ready(self) -> tuple[AsyncConnectionPool, aioredis.Redis]:
-        if self.pool is None:
-            async with self.lock:
-                if self.pool is None:
-                    pool = AsyncConnectionPool(
-                        kwargs=_connection_kwargs(),
-                        min_size=1,
-                        max_size=settings.HEARTBEAT_INTAKE_CONNECTIONS,
-                        timeout=settings.DATABASES["default"]["OPTIONS"]["pool"]["timeout"],
-                        open=False,
-                    )
-                    await pool.open()
-                    self.redis = aioredis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
-                    self.pool = pool
-        return self.pool, self.redis
+        pool = self._pools.pop(asyncio.get_running_loop(), None)
+        if pool is not None:
+            await pool.close()
 
 
 def _connection_kwargs() -> dict:
@@ -276,7 +266,9 @@ def _connection_kwargs() -> dict:
         for key, value in db.get("OPTIONS", {}).items()
         if key not in {"pool", "isolation_level", "server_side_binding", "assume_role"}
     }
-    kwargs.setdefault("prepare_threshold", None)  # as Django: keeps PgBouncer working
+    # The same few statements thousands of times a second: prepared, PostgreSQL plans them
+    # once per connection. Off (None) for a pooler that cannot keep prepared statements.
+    kwargs["prepare_threshold"] = 0 if settings.HEARTBEAT_INTAKE_PREPARED else None
     for key, name in (
         ("dbname", "NAME"),
         ("user", "USER"),
@@ -385,27 +377,69 @@ async def _only_company(pool: AsyncConnectionPool, user_id: str) -> uuid.UUID:
     return rows[0][0]
 
 
-async def _rules(pool: AsyncConnectionPool, company_id, version: int):
-    rules = cached_rules(company_id, version)
-    if rules is None:
-        async with pool.connection() as conn:
-            rows = await (await conn.execute(RULES_SQL, [company_id])).fetchall()
-        rules = remember_rules(company_id, version, rows)
-    return rules
+async def _insert(pool: AsyncConnectionPool, params: dict) -> int:
+    """How many rows went in; ``_StoreFailed`` if the statement failed (it may have
+    committed: the client is told to retry, and nothing is handed on)."""
+    async with pool.connection() as conn:
+        try:
+            return (await conn.execute(INSERT_SQL, params)).rowcount
+        except Exception as exc:
+            failed = exc
+    # A restarted server breaks every pooled connection: drop them all now, so the client's
+    # retry finds a fresh one instead of the next broken one.
+    await pool.check()
+    raise _StoreFailed from failed
 
 
-def _insert_params(rows, batch, user_id, company_id, named, now) -> dict:
-    columns = list(zip(*rows, strict=True))
-    index = {name: n for n, name in enumerate(heartbeats.INBOX_COLUMNS)}
+_tokens: dict[bytes, tuple[str, str, float]] = {}
+
+
+def _token_claims(raw: bytes) -> tuple[str, str]:
+    """(user id, session id) of a valid access token. A tracker sends the same token for its
+    whole life, so a validated one is remembered until it expires: decoding it is a fifth of
+    a request's CPU. Whether its session is still live is the insert's business."""
+    known = _tokens.get(raw)
+    if known is not None and known[2] > time.time():
+        return known[0], known[1]
+    try:
+        token = AccessToken(raw)
+        claims = (str(token[jwt_settings.USER_ID_CLAIM]), str(token[SESSION_ID_CLAIM]), float(token["exp"]))
+    except (TokenError, KeyError, TypeError, ValueError):
+        raise _Fallback from None
+    if len(_tokens) >= _MAX_HINTS:
+        _tokens.clear()
+    _tokens[raw] = claims
+    return claims[0], claims[1]
+
+
+def _insert_params(rows, batch, user_id, session_id, company_id, named, rules_version, now) -> dict:
+    # The rows travel as one JSON document (PostgreSQL unpacks it): one parameter to adapt
+    # instead of six arrays, which was a tenth of the request's CPU.
     return {
         "device": batch.device_id,
         "pulsetime": batch.pulsetime,
         "now": now,
         "user": user_id,
+        "session": session_id,
         "company": company_id,
+        "rules_version": rules_version,
         "named": named is not None,
-        **{key: list(columns[index[column]]) for key, column in _ARRAYS.items()},
+        "rows": json.dumps([{name: _plain(row[n]) for name, n in _JSON_FIELDS} for row in rows]),
     }
 
 
-_ARRAYS = {"ts": "timestamp", "dur": "duration", "app": "app", "title": "title", "url": "url", "domain": "domain"}
+def _plain(value):
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+_JSON_FIELDS = [
+    (name, heartbeats.INBOX_COLUMNS.index(column))
+    for name, column in (
+        ("ts", "timestamp"),
+        ("dur", "duration"),
+        ("app", "app"),
+        ("title", "title"),
+        ("url", "url"),
+        ("domain", "domain"),
+    )
+]

@@ -466,7 +466,7 @@ def _checked_pattern(pattern: str) -> str:
 def _rules_changed(company_id) -> None:
     from tracking.privacy import privacy_rules_changed
 
-    transaction.on_commit(lambda: privacy_rules_changed(company_id))
+    privacy_rules_changed(company_id)
 
 
 @transaction.atomic

@@ -29,22 +29,4 @@ def via(request):
     if request.param == "django":
         return lambda api: api
     app, loop = request.getfixturevalue("asgi_http")
-
-    def lean(api):
-        credentials = dict(api._credentials)
-        warm_session(credentials.get("HTTP_AUTHORIZATION", ""))
-        return AsgiClient(app, loop, credentials)
-
-    return lean
-
-
-def warm_session(authorization: str) -> None:
-    """Cache the token's session as live, as its first request through Django would: a
-    tracker's later requests are the ones the lean path serves."""
-    from rest_framework_simplejwt.tokens import AccessToken
-
-    from accounts.tokens import SESSION_ID_CLAIM, session_is_live
-
-    if authorization.startswith("Bearer "):
-        token = AccessToken(authorization.removeprefix("Bearer "))
-        session_is_live(str(token[SESSION_ID_CLAIM]), user_id=str(token["user_id"]))
+    return lambda api: AsgiClient(app, loop, dict(api._credentials))
