@@ -523,7 +523,8 @@ if PRODUCTION:
         SILENCED_SYSTEM_CHECKS.append("security.W021")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-# Request bodies: Django refuses larger non-file bodies with 400 (uploads have their own limit).
+# Request bodies: larger non-file bodies (JSON, form fields) are refused with 413 in the standard
+# shape; uploaded files do not count (screenshots have their own limit, SCREENSHOT_MAX_BYTES).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
 
 # --------------------------------------------------------------------------- logging
@@ -537,3 +538,23 @@ from common.logging import configure_logging  # noqa: E402  (needs the values ab
 
 LOGGING_CONFIG = None
 configure_logging(level=LOG_LEVEL, fmt=LOG_FORMAT)
+
+# --------------------------------------------------------------------------- errors
+
+# Errors (web and Celery) to Sentry when set; events are scrubbed of credentials first
+# (common/sentry.py). The environment defaults to STINT_ENV.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default=STINT_ENV)
+SENTRY_RELEASE = env.str("SENTRY_RELEASE", default="") or None
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
+if not 0.0 <= SENTRY_TRACES_SAMPLE_RATE <= 1.0:
+    raise ImproperlyConfigured("SENTRY_TRACES_SAMPLE_RATE must be between 0 and 1")
+if SENTRY_DSN:
+    from common.sentry import init_sentry  # noqa: E402
+
+    init_sentry(
+        dsn=SENTRY_DSN,
+        environment=SENTRY_ENVIRONMENT,
+        release=SENTRY_RELEASE,
+        traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE,
+    )
