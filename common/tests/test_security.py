@@ -169,9 +169,10 @@ def test_screenshot_uploads_keep_their_own_limit(world, settings, tmp_path):
     Image.frombytes("RGB", (64, 64), os.urandom(64 * 64 * 3)).save(out, "PNG")  # noise: no compression
     image = out.getvalue()
     assert len(image) > 4 * 1024
-    body = {"file": SimpleUploadedFile("shot.png", image), "captured_at": timezone.now().isoformat()}
-    response = world.api("member").post("/api/v1/screenshots", body, format="multipart")
-    assert response.status_code == 201, response.content
+    for headers in ({}, {"HTTP_IDEMPOTENCY_KEY": "shot-1"}):  # the key's middleware reads the body too
+        body = {"file": SimpleUploadedFile("shot.png", image), "captured_at": timezone.now().isoformat()}
+        response = world.api("member").post("/api/v1/screenshots", body, format="multipart", **headers)
+        assert response.status_code == 201, response.content
 
 
 # --------------------------------------------------------------------------- logs
