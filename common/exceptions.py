@@ -141,6 +141,11 @@ def error_body(*, type_: str, code: str, detail: str, attr: str | None = None) -
 
 
 def handler400(request, exception=None):
+    # Django turns a body over DATA_UPLOAD_MAX_MEMORY_SIZE read outside DRF (a middleware
+    # reading request.body) into a 400; it is a 413 like DRF's.
+    if isinstance(exception, RequestDataTooBig):
+        detail = PayloadTooLarge.default_detail
+        return JsonResponse(error_body(type_="client_error", code="payload_too_large", detail=detail), status=413)
     return JsonResponse(error_body(type_="client_error", code="bad_request", detail="Bad request."), status=400)
 
 

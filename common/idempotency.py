@@ -14,9 +14,11 @@ may be retried with the same key. Anonymous POSTs (sign-in, registration) are no
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
@@ -50,9 +52,29 @@ def _user_of(request):
     return result[0] if result else None
 
 
+def _body(request) -> bytes:
+    """The body, for the fingerprint. ``request.body`` refuses anything over
+    DATA_UPLOAD_MAX_MEMORY_SIZE (413), but uploaded files do not count towards that limit: a
+    screenshot (up to SCREENSHOT_MAX_BYTES) must not be refused only for carrying a key. Such a
+    body is read here as Django's own ``body`` reads it (kept, and re-served to the parser),
+    bounded by the upload limit the view enforces anyway."""
+    length = int(request.META.get("CONTENT_LENGTH") or 0)
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    if (
+        request.content_type != "multipart/form-data"
+        or hasattr(request, "_body")
+        or (limit is not None and length <= limit)  # within the limit: Django reads it
+        or length > settings.SCREENSHOT_MAX_BYTES  # over every limit: Django's 413
+    ):
+        return request.body
+    request._body = request.read()
+    request._stream = io.BytesIO(request._body)
+    return request._body
+
+
 def _fingerprint(request) -> str:
     digest = hashlib.sha256()
-    for part in (request.method.encode(), request.get_full_path().encode(), request.body):
+    for part in (request.method.encode(), request.get_full_path().encode(), _body(request)):
         digest.update(part)
         digest.update(b"\0")
     return digest.hexdigest()

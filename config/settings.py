@@ -7,12 +7,14 @@ process with a message naming the variable (django-environ raises ImproperlyConf
 
 from __future__ import annotations
 
+import ipaddress
 import zoneinfo
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import environ
+from corsheaders.defaults import default_headers as cors_default_headers
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -74,6 +76,17 @@ REALTIME_ALLOWED_ORIGINS = sorted(
     }
 )
 
+# Browser pages on other origins that may call /api/ (django-cors-headers); default none, so
+# only the dashboard's own origin can. Credentials (cookies) are allowed for these origins
+# only: django-cors-headers sends no CORS headers at all to an origin not listed.
+CORS_ALLOWED_ORIGINS = sorted(
+    {_origin(o, "CORS_ALLOWED_ORIGINS") for o in env.list("CORS_ALLOWED_ORIGINS", default=[])}
+)
+CORS_ALLOW_CREDENTIALS = True
+CORS_URLS_REGEX = r"^/api/"
+CORS_ALLOW_HEADERS = (*cors_default_headers, "idempotency-key", "x-request-id")
+CORS_EXPOSE_HEADERS = ["X-Request-ID", "Retry-After"]
+
 DATA_DIR = Path(env.str("DATA_DIR", default=str(BASE_DIR / ".data"))).resolve()
 
 # --------------------------------------------------------------------------- apps
@@ -91,6 +104,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI / ReDoc assets served by us, not a CDN
     "drf_standardized_errors",
+    "corsheaders",
+    "django_prometheus",
     "channels",
     "common",
     "accounts",
@@ -102,7 +117,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First and last: django-prometheus times the whole stack and labels requests by route.
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "common.middleware.RequestIdMiddleware",
+    # Before anything that may answer: a preflight gets its CORS headers (and a request id).
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files (admin, API docs, dashboard CSS) straight from the app, hashed and cached,
     # so the one origin needs no separate file server.
@@ -115,6 +134,7 @@ MIDDLEWARE = [
     "common.idempotency.IdempotencyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -297,6 +317,68 @@ for _name, _value in [
 if HEARTBEAT_RETENTION_DAYS < HEARTBEAT_MAX_AGE_DAYS:
     raise ImproperlyConfigured("HEARTBEAT_RETENTION_DAYS must be at least HEARTBEAT_MAX_AGE_DAYS")
 
+# --------------------------------------------------------------------------- rate limits
+
+# Trusted reverse proxies in front of the web processes. 0: the client address is the
+# connection's (REMOTE_ADDR) and X-Forwarded-For is ignored, since any client can write it.
+# N: the address N entries from the right of X-Forwarded-For (the one the outermost of our
+# proxies saw). Per-IP rate limits, the login limiter and /metrics' network check use it.
+NUM_PROXIES = env.int("NUM_PROXIES", default=0)
+if NUM_PROXIES < 0:
+    raise ImproperlyConfigured("NUM_PROXIES must be 0 or more")
+
+_RATE_UNITS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600}
+_RATE_UNITS.update({"d": 86400, "day": 86400})
+
+
+def _rate(name: str, default: str) -> tuple[int, int] | None:
+    """``<requests>/<unit>`` (unit: s, min, hour, day, optionally with a count: 10s, 5min),
+    or ``off``. Returns (requests, window seconds), None when off."""
+    value = env.str(name, default=default).strip().lower()
+    if value == "off":
+        return None
+    count, _, period = value.partition("/")
+    digits = period.rstrip("abcdefghijklmnopqrstuvwxyz")
+    unit = period[len(digits) :]
+    if not count.isdigit() or int(count) < 1 or unit not in _RATE_UNITS or not (digits == "" or digits.isdigit()):
+        raise ImproperlyConfigured(f"{name} must look like 120/min, 10/hour, 30/10s or off, not {value!r}")
+    return int(count), _RATE_UNITS[unit] * int(digits or 1)
+
+
+# Requests per window (common/throttling.py). Per user: every API request, and /sync/* on
+# top (a tracker batching every 10 s makes ~12 a minute). Per client IP: the anonymous
+# endpoints. The login failure limit (LOGIN_FAILURE_LIMIT) applies besides.
+THROTTLE_RATES = {
+    "user": _rate("THROTTLE_USER_RATE", "1200/min"),
+    "sync": _rate("THROTTLE_SYNC_RATE", "120/min"),
+    "login": _rate("THROTTLE_LOGIN_RATE", "30/min"),
+    "register": _rate("THROTTLE_REGISTER_RATE", "20/hour"),
+    "password_reset": _rate("THROTTLE_PASSWORD_RESET_RATE", "20/hour"),
+    "refresh": _rate("THROTTLE_REFRESH_RATE", "120/min"),
+}
+
+# --------------------------------------------------------------------------- metrics
+
+# /metrics answers clients in these networks only (404 to others), and when METRICS_TOKEN is
+# set only with "Authorization: Bearer <token>" (403 without). Behind a reverse proxy on this
+# host every client looks local unless NUM_PROXIES is set: see docs/security.md.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+try:
+    METRICS_ALLOWED_NETWORKS = [
+        ipaddress.ip_network(n.strip(), strict=False)
+        for n in env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"])
+        if n.strip()
+    ]
+except ValueError as exc:
+    raise ImproperlyConfigured(f"METRICS_ALLOWED_NETWORKS: {exc}") from exc
+# prometheus_client's multiprocess mode: each process keeps its values in files here and a
+# scrape sums every process's. `runstack` sets it for the processes it starts
+# (DATA_DIR/prometheus, emptied at start); set it yourself when you run several processes
+# another way (they must share the directory, and it must be emptied before they start).
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
+if PROMETHEUS_MULTIPROC_DIR and not Path(PROMETHEUS_MULTIPROC_DIR).is_dir():
+    raise ImproperlyConfigured(f"PROMETHEUS_MULTIPROC_DIR {PROMETHEUS_MULTIPROC_DIR!r} is not a directory")
+
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": ACCESS_TOKEN_LIFETIME,
     "ALGORITHM": "HS256",
@@ -323,6 +405,9 @@ REST_FRAMEWORK = {
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # The global per-user limit; sync and anonymous views name their own (common/throttling.py).
+    "DEFAULT_THROTTLE_CLASSES": ["common.throttling.UserThrottle"],
+    "NUM_PROXIES": NUM_PROXIES,
 }
 DRF_STANDARDIZED_ERRORS = {"ENABLE_IN_DEBUG_FOR_UNHANDLED_EXCEPTIONS": True}
 SPECTACULAR_SETTINGS = {
@@ -439,9 +524,14 @@ if PRODUCTION:
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+    if not SECURE_HSTS_PRELOAD:
+        # Preloading is a promise to browsers that is slow to take back (hstspreload.org):
+        # the operator's choice, so `check --deploy` does not warn about leaving it off.
+        SILENCED_SYSTEM_CHECKS.append("security.W021")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-# Request bodies: Django refuses larger non-file bodies with 400 (uploads have their own limit).
+# Request bodies: larger non-file bodies (JSON, form fields) are refused with 413 in the standard
+# shape; uploaded files do not count (screenshots have their own limit, SCREENSHOT_MAX_BYTES).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
 
 # --------------------------------------------------------------------------- logging
@@ -455,3 +545,23 @@ from common.logging import configure_logging  # noqa: E402  (needs the values ab
 
 LOGGING_CONFIG = None
 configure_logging(level=LOG_LEVEL, fmt=LOG_FORMAT)
+
+# --------------------------------------------------------------------------- errors
+
+# Errors (web and Celery) to Sentry when set; events are scrubbed of credentials first
+# (common/sentry.py). The environment defaults to STINT_ENV.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default=STINT_ENV)
+SENTRY_RELEASE = env.str("SENTRY_RELEASE", default="") or None
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
+if not 0.0 <= SENTRY_TRACES_SAMPLE_RATE <= 1.0:
+    raise ImproperlyConfigured("SENTRY_TRACES_SAMPLE_RATE must be between 0 and 1")
+if SENTRY_DSN:
+    from common.sentry import init_sentry  # noqa: E402
+
+    init_sentry(
+        dsn=SENTRY_DSN,
+        environment=SENTRY_ENVIRONMENT,
+        release=SENTRY_RELEASE,
+        traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE,
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from common.metrics import EXPORT_BUILD_SECONDS, timed
 from reports import services
 
 
@@ -12,7 +13,9 @@ def build_export(self, export_id: str) -> None:
     """Build one export. The status claim makes a second delivery a no-op; a failure retries
     (at most 3 attempts in all), then the export is FAILED with the reason."""
     try:
-        services.export_build(export_id=export_id)
+        with timed(EXPORT_BUILD_SECONDS) as outcome:
+            if services.export_build(export_id=export_id) is None:
+                outcome["outcome"] = "not_ready"  # claimed elsewhere, gone, or failed for good
     except Exception as exc:
         raise self.retry(exc=exc) from exc
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from common.metrics import SCREENSHOT_PROCESSING_SECONDS, timed
 from screenshots import services
 
 
@@ -12,7 +13,9 @@ def process_screenshot(self, screenshot_id: str) -> None:
     """Process one upload. The status claim makes a second delivery a no-op; a failure retries
     (3 attempts in all), then the screenshot is FAILED with the reason."""
     try:
-        services.screenshot_process(screenshot_id=screenshot_id)
+        with timed(SCREENSHOT_PROCESSING_SECONDS) as outcome:
+            if services.screenshot_process(screenshot_id=screenshot_id) is None:
+                outcome["outcome"] = "not_ready"  # claimed elsewhere, gone, or failed for good
     except Exception as exc:
         raise self.retry(exc=exc) from exc
 

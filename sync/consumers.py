@@ -38,6 +38,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.tokens import SESSION_ID_CLAIM, live_sessions, session_is_live
+from common.metrics import WEBSOCKET_CONNECTIONS
 from common.redis import get_client, key
 from organizations import permissions
 from organizations.models import Membership, TeamMember
@@ -242,6 +243,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         self.joined: list[str] = []
         self.closing = False
         self.presence_counted = False
+        self.metered = False  # counted in stint_websocket_connections
         # Every change the user may see with a cursor <= floor was sent, or was published
         # before the socket joined its groups (history: what "resume" is for).
         self.floor = 0
@@ -281,6 +283,8 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
             await self._close(CLOSE_UNAUTHENTICATED)
             return
         self.identity = identity
+        WEBSOCKET_CONNECTIONS.inc()
+        self.metered = True
         try:
             for group in identity.groups:
                 await self.channel_layer.group_add(group, self.channel_name)
@@ -342,6 +346,9 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
 
     async def disconnect(self, code):
         self.closing = True
+        if self.metered:
+            self.metered = False
+            WEBSOCKET_CONNECTIONS.dec()
         _Watchdog.for_loop().discard(self)
         tasks = [t for t in (self.worker,) if t is not None]
         for task in tasks:

@@ -14,6 +14,7 @@ import urllib.request
 import psutil
 import pytest
 from django.conf import settings
+from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import database_url_for_subprocess
 
@@ -64,6 +65,21 @@ def test_runstack_serves_health_and_docs_and_stops_on_one_sigint(tmp_path):
             time.sleep(0.5)
         assert status == 200, body
         assert _get(f"http://127.0.0.1:{port}/docs")[0] == 200
+        # /metrics sums every process: each request is a new connection, spread by the kernel
+        # over the daphne processes, and one scrape (answered by one of them) counts them all.
+        for _ in range(20):
+            assert _get(f"http://127.0.0.1:{port}/health/live")[0] == 200
+        status, body = _get(f"http://127.0.0.1:{port}/metrics")
+        assert status == 200, body
+        served = {
+            tuple(sorted(sample.labels.items())): sample.value
+            for family in text_string_to_metric_families(body.decode())
+            for sample in family.samples
+            if sample.name == "django_http_responses_total_by_status_view_method_total"
+        }
+        assert served[(("method", "GET"), ("status", "200"), ("view", "health-live"))] == 20, served
+        writers = {path.stem.rsplit("_", 1)[-1] for path in (tmp_path / "prometheus").glob("counter_*.db")}
+        assert len(writers) >= 2, writers  # more than one process wrote counters
         children = psutil.Process(proc.pid).children()
         commands = [" ".join(c.cmdline()) for c in children]
         # One daphne per web process (WEB_CONCURRENCY, default 2), all on the one port.

@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 from accounts import selectors, services
 from accounts.api import serializers as s
 from accounts.tasks import send_password_reset
+from common import throttling
 
 NO_CONTENT = OpenApiResponse(description="No content")
 
@@ -19,7 +20,7 @@ def _device(request, device_name: str = "") -> services.DeviceInfo:
     return services.DeviceInfo(
         device_name=device_name or "",
         user_agent=request.headers.get("User-Agent", ""),
-        ip=request.META.get("REMOTE_ADDR") or None,
+        ip=throttling.request_ip(request),
     )
 
 
@@ -29,6 +30,8 @@ class AnonymousView(APIView):
 
 
 class RegisterView(AnonymousView):
+    throttle_classes = [throttling.RegisterThrottle]
+
     @extend_schema(request=s.RegisterInputSerializer, responses={201: s.RegisterOutputSerializer}, tags=["auth"])
     def post(self, request):
         data = s.RegisterInputSerializer(data=request.data)
@@ -52,6 +55,8 @@ class RegisterView(AnonymousView):
 
 
 class LoginView(AnonymousView):
+    throttle_classes = [throttling.LoginThrottle]
+
     @extend_schema(request=s.LoginInputSerializer, responses={200: s.LoginOutputSerializer}, tags=["auth"])
     def post(self, request):
         data = s.LoginInputSerializer(data=request.data)
@@ -73,6 +78,8 @@ class LoginView(AnonymousView):
 
 
 class RefreshView(AnonymousView):
+    throttle_classes = [throttling.RefreshThrottle]
+
     @extend_schema(request=s.RefreshInputSerializer, responses={200: s.TokenPairSerializer}, tags=["auth"])
     def post(self, request):
         data = s.RefreshInputSerializer(data=request.data)
@@ -119,6 +126,8 @@ class SessionDetailView(APIView):
 
 
 class PasswordForgotView(AnonymousView):
+    throttle_classes = [throttling.PasswordResetThrottle]
+
     @extend_schema(request=s.PasswordForgotInputSerializer, responses={204: NO_CONTENT}, tags=["auth"])
     def post(self, request):
         data = s.PasswordForgotInputSerializer(data=request.data)
@@ -130,6 +139,8 @@ class PasswordForgotView(AnonymousView):
 
 
 class PasswordResetView(AnonymousView):
+    throttle_classes = [throttling.PasswordResetThrottle]
+
     @extend_schema(request=s.PasswordResetInputSerializer, responses={204: NO_CONTENT}, tags=["auth"])
     def post(self, request):
         data = s.PasswordResetInputSerializer(data=request.data)

@@ -11,6 +11,7 @@ from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
 from common.exceptions import Gone, PayloadTooLarge
+from common.throttling import SyncThrottle
 from organizations import permissions
 from organizations.api.scoping import company_membership
 from sync import heartbeats, realtime, selectors, services
@@ -20,6 +21,8 @@ from sync.sequencer import number_pending
 
 @extend_schema(tags=["sync"])
 class ChangesView(APIView):
+    throttle_classes = [SyncThrottle]
+
     @extend_schema(
         parameters=[s.ChangesQuerySerializer],
         responses={200: s.ChangesPageSerializer, 410: OpenApiResponse(description="Cursor pruned")},
@@ -46,6 +49,8 @@ class ChangesView(APIView):
 
 @extend_schema(tags=["sync"])
 class BatchView(APIView):
+    throttle_classes = [SyncThrottle]
+
     @extend_schema(request=s.BatchSerializer, responses={200: s.BatchResultSerializer})
     def post(self, request):
         items = request.data.get("items") if isinstance(request.data, dict) else None
@@ -90,6 +95,7 @@ class _IntakeView(APIView):
     """202 intake of a tracker's batch (heartbeats, activity samples): refuse an oversize batch
     before validating it (413, nothing stored), resolve the company, hand the body to ``accept``."""
 
+    throttle_classes = [SyncThrottle]
     items_key: str
     max_items: int
     accept = None  # a service taking (membership=, data=) and returning how many it accepted

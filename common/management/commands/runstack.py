@@ -10,11 +10,13 @@ different processes still see the same events: they meet in channels-redis group
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -48,6 +50,7 @@ class Command(BaseCommand):
             call_command("seed_demo")
 
         python = sys.executable
+        env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(self._metrics_dir())}
         beat_schedule = str(settings.DATA_DIR / "celerybeat-schedule")
         # One listening socket per web process, all bound to the port with SO_REUSEPORT: the
         # kernel spreads new connections evenly over them. (With one shared socket, whichever
@@ -64,10 +67,10 @@ class Command(BaseCommand):
             "beat": [python, "-m", "celery", "-A", "config", "beat", "-l", "info", "-s", beat_schedule],
         }
         procs = {
-            f"web-{i + 1}": subprocess.Popen(web(listener), pass_fds=[listener.fileno()])
+            f"web-{i + 1}": subprocess.Popen(web(listener), pass_fds=[listener.fileno()], env=env)
             for i, listener in enumerate(listeners)
         }
-        procs.update({name: subprocess.Popen(cmd) for name, cmd in commands.items()})
+        procs.update({name: subprocess.Popen(cmd, env=env) for name, cmd in commands.items()})
         for listener in listeners:
             listener.close()  # each daphne holds its own copy
         self.stdout.write(
@@ -98,6 +101,17 @@ class Command(BaseCommand):
             self._stop_embedded()
         if exit_code:
             sys.exit(exit_code)
+
+    @staticmethod
+    def _metrics_dir() -> Path:
+        """Where every process started here keeps its Prometheus values, so a scrape of any web
+        process sums them all (common/metrics.py). Emptied first: files of a previous run's
+        processes would be counted as alive forever."""
+        directory = Path(settings.PROMETHEUS_MULTIPROC_DIR or settings.DATA_DIR / "prometheus")
+        directory.mkdir(parents=True, exist_ok=True)
+        for stale in directory.glob("*.db"):
+            stale.unlink()
+        return directory
 
     @staticmethod
     def _listen(host: str, port: int) -> socket.socket:

@@ -1,0 +1,151 @@
+"""Rate limits counted in Redis, shared by every process (SPEC: Operations).
+
+One plain function, ``hit``, does the counting, so a code path outside DRF (the lean heartbeat
+intake) limits exactly like the DRF throttles below: same keys, same windows, same answer.
+
+Each (scope, ident) has a fixed window that starts with its first request: SET NX EX + INCR +
+TTL in one MULTI, one round trip for all the scopes of a request. Every request counts, the
+refused ones too, so a client hammering through its 429s stays refused until the window ends;
+the window's remaining TTL is the ``Retry-After``. Rates come from ``settings.THROTTLE_RATES``
+(``THROTTLE_*_RATE`` in the environment), read on each call so tests can change them."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import redis
+import structlog
+from django.conf import settings
+from rest_framework.throttling import BaseThrottle
+
+from common.redis import get_client, key
+
+logger = structlog.get_logger(__name__)
+
+
+def hit(checks: list[tuple[str, str]]) -> int | None:
+    """Count one request against each ``(scope, ident)``; return the seconds to wait when any
+    of them is over its limit (the longest wait), else None. A scope whose rate is off
+    (``THROTTLE_<SCOPE>_RATE=off``) is not counted."""
+    rated = [(scope, ident, settings.THROTTLE_RATES.get(scope)) for scope, ident in checks]
+    rated = [(scope, ident, rate) for scope, ident, rate in rated if rate is not None]
+    if not rated:
+        return None
+    pipe = get_client().pipeline(transaction=True)
+    for scope, ident, (_limit, seconds) in rated:
+        name = key("throttle", scope, ident)
+        pipe.set(name, 0, ex=seconds, nx=True)
+        pipe.incr(name)
+        pipe.ttl(name)
+    results = pipe.execute()
+    counts, ttls = results[1::3], results[2::3]
+    waits = [
+        max(int(ttl), 1)
+        for (_scope, _ident, (limit, _seconds)), count, ttl in zip(rated, counts, ttls, strict=True)
+        if count > limit
+    ]
+    return max(waits) if waits else None
+
+
+def throttled_body(wait: int) -> dict:
+    """The 429 body in the standard error shape, worded as DRF words its own."""
+    return {
+        "type": "client_error",
+        "errors": [
+            {
+                "code": "throttled",
+                "detail": f"Request was throttled. Expected available in {wait} seconds.",
+                "attr": None,
+            }
+        ],
+    }
+
+
+def client_ip(*, remote_addr: str | None, forwarded_for: str | None) -> str | None:
+    """The client's address: REMOTE_ADDR, unless ``NUM_PROXIES`` trusted proxies stand in front,
+    then the address the outermost of them saw (that many entries from the right of
+    X-Forwarded-For). Anything further left was written by the client and proves nothing."""
+    proxies = settings.NUM_PROXIES
+    if proxies == 0 or not forwarded_for:
+        return remote_addr or None
+    addrs = [a.strip() for a in forwarded_for.split(",")]
+    candidate = addrs[-min(proxies, len(addrs))]
+    try:  # a proxy that forgot to append gives the client's own text: never trust junk
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        return remote_addr or None
+
+
+def request_ip(request) -> str | None:
+    return client_ip(remote_addr=request.META.get("REMOTE_ADDR"), forwarded_for=request.headers.get("X-Forwarded-For"))
+
+
+class RedisThrottle(BaseThrottle):
+    """A DRF throttle over ``hit``: every scope in ``scopes`` counted for one ident."""
+
+    scopes: tuple[str, ...] = ()
+    # Per-user limits guard capacity, not secrets: with Redis down, serve rather than 503
+    # every request. Limits on anonymous endpoints guard against guessing: they fail closed.
+    fail_open = False
+
+    def __init__(self):
+        self._wait: int | None = None
+
+    def ident(self, request) -> str | None:
+        raise NotImplementedError
+
+    def allow_request(self, request, view) -> bool:
+        ident = self.ident(request)
+        if ident is None:
+            return True
+        try:
+            self._wait = hit([(scope, ident) for scope in self.scopes])
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+            if not self.fail_open:
+                raise
+            logger.warning("throttle_unavailable", scopes=list(self.scopes))
+            return True
+        return self._wait is None
+
+    def wait(self) -> int | None:
+        return self._wait
+
+
+class UserThrottle(RedisThrottle):
+    """The global per-user limit, on every authenticated API request (the default)."""
+
+    scopes = ("user",)
+    fail_open = True
+
+    def ident(self, request) -> str | None:
+        user = getattr(request, "user", None)
+        return str(user.pk) if user is not None and user.is_authenticated else None
+
+
+class SyncThrottle(UserThrottle):
+    """``/api/v1/sync/*``: the per-user sync limit and the global one, in one round trip."""
+
+    scopes = ("user", "sync")
+
+
+class IPThrottle(RedisThrottle):
+    """Per client address, for endpoints anyone may call."""
+
+    def ident(self, request) -> str | None:
+        return request_ip(request) or "unknown"
+
+
+class LoginThrottle(IPThrottle):
+    scopes = ("login",)
+
+
+class RegisterThrottle(IPThrottle):
+    scopes = ("register",)
+
+
+class PasswordResetThrottle(IPThrottle):
+    scopes = ("password_reset",)
+
+
+class RefreshThrottle(IPThrottle):
+    scopes = ("refresh",)
