@@ -27,17 +27,38 @@ def hit(checks: list[tuple[str, str]]) -> int | None:
     """Count one request against each ``(scope, ident)``; return the seconds to wait when any
     of them is over its limit (the longest wait), else None. A scope whose rate is off
     (``THROTTLE_<SCOPE>_RATE=off``) is not counted."""
-    rated = [(scope, ident, settings.THROTTLE_RATES.get(scope)) for scope, ident in checks]
-    rated = [(scope, ident, rate) for scope, ident, rate in rated if rate is not None]
+    rated = _rated(checks)
     if not rated:
         return None
     pipe = get_client().pipeline(transaction=True)
+    _count(pipe, rated)
+    return _longest_wait(rated, pipe.execute())
+
+
+async def ahit(client, checks: list[tuple[str, str]]) -> int | None:
+    """``hit`` for asyncio code, on ``client`` (a ``redis.asyncio.Redis`` of REDIS_URL)."""
+    rated = _rated(checks)
+    if not rated:
+        return None
+    async with client.pipeline(transaction=True) as pipe:
+        _count(pipe, rated)
+        return _longest_wait(rated, await pipe.execute())
+
+
+def _rated(checks):
+    rated = [(scope, ident, settings.THROTTLE_RATES.get(scope)) for scope, ident in checks]
+    return [(scope, ident, rate) for scope, ident, rate in rated if rate is not None]
+
+
+def _count(pipe, rated) -> None:
     for scope, ident, (_limit, seconds) in rated:
         name = key("throttle", scope, ident)
         pipe.set(name, 0, ex=seconds, nx=True)
         pipe.incr(name)
         pipe.ttl(name)
-    results = pipe.execute()
+
+
+def _longest_wait(rated, results) -> int | None:
     counts, ttls = results[1::3], results[2::3]
     waits = [
         max(int(ttl), 1)
@@ -111,6 +132,9 @@ class RedisThrottle(BaseThrottle):
         return self._wait
 
 
+SYNC_SCOPES = ("user", "sync")
+
+
 class UserThrottle(RedisThrottle):
     """The global per-user limit, on every authenticated API request (the default)."""
 
@@ -123,9 +147,10 @@ class UserThrottle(RedisThrottle):
 
 
 class SyncThrottle(UserThrottle):
-    """``/api/v1/sync/*``: the per-user sync limit and the global one, in one round trip."""
+    """``/api/v1/sync/*``: the per-user sync limit and the global one, in one round trip
+    (the lean heartbeat intake, ``sync/intake.py``, counts the same ``SYNC_SCOPES``)."""
 
-    scopes = ("user", "sync")
+    scopes = SYNC_SCOPES
 
 
 class IPThrottle(RedisThrottle):

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 import uuid
 import weakref
@@ -32,6 +33,9 @@ from django.http.request import split_domain_port, validate_host
 from django.urls import reverse
 from django.utils import timezone
 from psycopg_pool import AsyncConnectionPool
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import AccessToken
@@ -39,7 +43,9 @@ from rest_framework_simplejwt.tokens import AccessToken
 from accounts.authentication import last_seen_due
 from accounts.models import DeviceSession, User
 from accounts.tokens import SESSION_ID_CLAIM
+from common import throttling
 from common.exceptions import InvalidInput, error_body
+from common.metrics import observe_request
 from common.middleware import request_id_for
 from organizations.models import Company, Membership
 from sync import heartbeats
@@ -90,6 +96,11 @@ class _Fallback(Exception):
     """Not the ordinary request, and nothing stored: let Django answer it."""
 
 
+class _Throttled(Exception):
+    def __init__(self, user_id: str, wait: int):
+        self.user_id, self.wait = user_id, wait
+
+
 class _StoreFailed(Exception):
     """The insert itself failed: not handed on, since it may have committed (503, retry)."""
 
@@ -100,14 +111,15 @@ class HeartbeatIntake:
 
     def __init__(self, fallback):
         self.fallback = fallback
-        self.path = reverse("sync-heartbeats")
+        self.view_name = "sync-heartbeats"
+        self.path = reverse(self.view_name)
         # The company a user's last heartbeat went to, when they named none: a hint only, the
         # insert re-checks the membership (and that it is the user's only one) every time.
         self.company_hints: dict[str, uuid.UUID] = {}
         # Compiled privacy rules per company, with the version they were compiled at.
         self.rules: dict[uuid.UUID, tuple[int, list]] = {}
-        self._pools: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-        self._static_headers = _static_headers()
+        self._loops: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._static_headers = _static_headers(self.path)
         self._tasks: set[asyncio.Task] = set()  # fire-and-forget writes, referenced until done
         self.answered = 0  # requests this path answered itself (the rest went to Django)
 
@@ -121,10 +133,15 @@ class HeartbeatIntake:
         if body is None:  # the client left, or sent more than it announced
             return await self.fallback(scope, _replay(b"", receive), send)
         started = time.perf_counter()
+        extra_headers = []
         try:
             user_id, accepted = await self._accept(scope, headers, body)
         except _Fallback:
             return await self.fallback(scope, _replay(body, receive), send)
+        except _Throttled as exc:
+            user_id, status = exc.user_id, 429
+            payload = json.dumps(throttling.throttled_body(exc.wait)).encode()
+            extra_headers = [(b"retry-after", str(exc.wait).encode())]
         except _StoreFailed as exc:
             logger.error(
                 "dependency_unavailable", error_type=type(exc.__cause__).__name__, error=str(exc.__cause__)[:200]
@@ -146,17 +163,20 @@ class HeartbeatIntake:
                     (b"content-type", b"application/json"),
                     (b"content-length", b"%d" % len(payload)),
                     (b"x-request-id", request_id.encode()),
+                    *extra_headers,
                     *self._static_headers,
                 ],
             }
         )
         await send({"type": "http.response.body", "body": payload})
+        seconds = time.perf_counter() - started
+        observe_request(view=self.view_name, method="POST", status=status, seconds=seconds)
         logger.info(
             "request",
             method="POST",
             path=self.path,
             status=status,
-            duration_ms=round((time.perf_counter() - started) * 1000, 2),
+            duration_ms=round(seconds * 1000, 2),
             request_id=request_id,
             user_id=user_id,
         )
@@ -177,7 +197,16 @@ class HeartbeatIntake:
             raise _Fallback from None
         if not batch.heartbeats or any(h["project_id"] is not None for h in batch.heartbeats):
             raise _Fallback  # nothing to store, or projects to check: the view's business
-        pool = await self._pool()
+        pool, redis = await self._connections()
+        # The view's SyncThrottle, counted here once the request is ours to answer (a request
+        # handed on below is refused by the view anyway, so a second count costs nothing).
+        try:
+            wait = await throttling.ahit(redis, [(scope_, user_id) for scope_ in throttling.SYNC_SCOPES])
+        except (RedisConnectionError, RedisTimeoutError):  # fail open, as the view's throttle
+            logger.warning("throttle_unavailable", scopes=list(throttling.SYNC_SCOPES))
+            wait = None
+        if wait is not None:
+            raise _Throttled(user_id, wait)
         company_id = named or self.company_hints.get(user_id) or await _only_company(pool, user_id)
         rules = self.rules.get(company_id) or await self._load_rules(pool, company_id)
         for attempt in (1, 2):
@@ -228,33 +257,36 @@ class HeartbeatIntake:
 
     async def _touch_last_seen(self, session_id: str, now) -> None:
         try:
-            pool = await self._pool()
+            pool, _ = await self._connections()
             async with pool.connection() as conn:
                 await conn.execute(LAST_SEEN_SQL, [now, session_id])
         except Exception:
             logger.warning("last_seen_failed", exc_info=True)
 
-    async def _pool(self) -> AsyncConnectionPool:
-        """This event loop's PostgreSQL pool (daphne runs one loop per process; tests their
-        own)."""
+    async def _connections(self) -> tuple[AsyncConnectionPool, Redis]:
+        """This event loop's PostgreSQL pool and Redis client (daphne runs one loop per
+        process; tests their own)."""
         loop = asyncio.get_running_loop()
-        pool = self._pools.get(loop)
-        if pool is None:
-            pool = self._pools[loop] = AsyncConnectionPool(
+        conns = self._loops.get(loop)
+        if conns is None:
+            pool = AsyncConnectionPool(
                 kwargs=_connection_kwargs(),
                 min_size=1,
                 max_size=settings.HEARTBEAT_INTAKE_CONNECTIONS,
                 timeout=settings.DATABASES["default"]["OPTIONS"]["pool"]["timeout"],
                 open=False,
             )
+            redis = Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
+            conns = self._loops[loop] = (pool, redis)
             await pool.open()
-        return pool
+        return conns
 
     async def aclose(self) -> None:
         """Close this loop's connections (tests, before the test database is dropped)."""
-        pool = self._pools.pop(asyncio.get_running_loop(), None)
-        if pool is not None:
-            await pool.close()
+        conns = self._loops.pop(asyncio.get_running_loop(), None)
+        if conns is not None:
+            await conns[0].close()
+            await conns[1].aclose()
 
 
 def _connection_kwargs() -> dict:
@@ -281,9 +313,11 @@ def _connection_kwargs() -> dict:
     return {**kwargs, "autocommit": True, "application_name": APPLICATION_NAME}
 
 
-def _static_headers() -> list[tuple[bytes, bytes]]:
+def _static_headers(path: str) -> list[tuple[bytes, bytes]]:
     """What Django's middleware and DRF add to the view's 202 (a test holds them equal)."""
     headers = [(b"allow", b"POST, OPTIONS")]
+    if "corsheaders" in settings.INSTALLED_APPS and re.match(settings.CORS_URLS_REGEX, path):
+        headers.append((b"vary", b"origin"))  # django-cors-headers varies every API answer
     if settings.X_FRAME_OPTIONS:
         headers.append((b"x-frame-options", settings.X_FRAME_OPTIONS.encode()))
     if settings.SECURE_CONTENT_TYPE_NOSNIFF:

@@ -15,6 +15,7 @@ from accounts import services as account_services
 from accounts.tests.factories import MembershipFactory
 from accounts.tests.test_api_auth import assert_error
 from common.tests.test_conventions import request_logs  # noqa: F401  (fixture)
+from common.tests.test_metrics import scrape, value
 from organizations import services as org_services
 from sync.intake import APPLICATION_NAME
 from sync.models import HeartbeatInbox
@@ -24,6 +25,7 @@ from sync.tests.test_heartbeats import URL, hb, send
 pytestmark = pytest.mark.django_db(transaction=True)
 STORED = ("company_id", "user_id", "timestamp", "duration", "app", "title", "url", "domain", "project_id", "pulsetime")
 PER_RESPONSE = {"x-request-id", "date", "server"}
+ROUTE = {"view": "sync-heartbeats", "method": "POST", "status": "202"}
 
 
 @pytest.fixture
@@ -135,3 +137,26 @@ def test_the_lean_path_logs_the_request_without_the_token(world, lean, request_l
     assert lines[-1]["user_id"] == str(world.users["member"].id)
     assert lines[-1]["status"] == 202
     assert token not in json.dumps(request_logs())
+
+
+def test_the_sync_rate_limit_counts_lean_requests_as_the_view_does(world, lean, settings):
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "sync": (2, 60)}
+    client = lean(world.api("member"))
+    assert send(client, [hb(10)]).status_code == 202
+    assert send(world.api("member"), [hb(9)]).status_code == 202  # the same window
+    refused, refused_by_view = send(client, [hb(8)]), send(world.api("member"), [hb(7)])
+    assert_error(refused, 429, code="throttled")
+    assert_error(refused_by_view, 429, code="throttled")
+    assert 1 <= int(refused["Retry-After"]) <= 60
+    assert HeartbeatInbox.objects.count() == 2
+    other = lean(world.api("owner"))  # someone else's window
+    assert send(other, [hb(6)]).status_code == 202
+
+
+def test_lean_requests_are_counted_in_the_route_metrics(world, lean, api):
+    client = lean(world.api("member"))
+    before = value(scrape(api), "django_http_responses_total_by_status_view_method_total", **ROUTE)
+    for n in range(3):
+        assert send(client, [hb(10 - n)]).status_code == 202
+    after = value(scrape(api), "django_http_responses_total_by_status_view_method_total", **ROUTE)
+    assert after - before == 3
