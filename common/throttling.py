@@ -4,7 +4,7 @@ One plain function, ``hit``, does the counting, so a code path outside DRF (the 
 intake) limits exactly like the DRF throttles below: same keys, same windows, same answer.
 
 Each (scope, ident) has a fixed window that starts with its first request: SET NX EX + INCR +
-TTL in one MULTI, one round trip for all the scopes of a request. Every request counts, the
+TTL in one Lua script, one round trip for all the scopes of a request. Every request counts, the
 refused ones too, so a client hammering through its 429s stays refused until the window ends;
 the window's remaining TTL is the ``Retry-After``. Rates come from ``settings.THROTTLE_RATES``
 (``THROTTLE_*_RATE`` in the environment), read on each call so tests can change them."""
@@ -23,26 +23,41 @@ from common.redis import get_client, key
 logger = structlog.get_logger(__name__)
 
 
-def hit(checks: list[tuple[str, str]]) -> int | None:
+# One script call per request, whatever the number of scopes: each window starts with its
+# first request (SET NX EX), every request counts (INCR), and the window's TTL is the wait.
+_COUNT = """
+local out = {}
+for i, name in ipairs(KEYS) do
+    redis.call('SET', name, 0, 'EX', ARGV[i], 'NX')
+    out[2 * i - 1] = redis.call('INCR', name)
+    out[2 * i] = redis.call('TTL', name)
+end
+return out
+"""
+
+
+def hit(checks: list[tuple[str, str]], *, client=None) -> int | None:
     """Count one request against each ``(scope, ident)``; return the seconds to wait when any
     of them is over its limit (the longest wait), else None. A scope whose rate is off
-    (``THROTTLE_<SCOPE>_RATE=off``) is not counted."""
+    (``THROTTLE_<SCOPE>_RATE=off``) is not counted. ``client``: a Redis client of REDIS_URL
+    other than the shared one (the lean intake's has short timeouts)."""
     rated = _rated(checks)
     if not rated:
         return None
-    pipe = get_client().pipeline(transaction=True)
-    _count(pipe, rated)
-    return _longest_wait(rated, pipe.execute())
+    client = client or get_client()
+    return _longest_wait(rated, _script(client)(keys=_keys(rated), args=_windows(rated), client=client))
 
 
-async def ahit(client, checks: list[tuple[str, str]]) -> int | None:
-    """``hit`` for asyncio code, on ``client`` (a ``redis.asyncio.Redis`` of REDIS_URL)."""
-    rated = _rated(checks)
-    if not rated:
-        return None
-    async with client.pipeline(transaction=True) as pipe:
-        _count(pipe, rated)
-        return _longest_wait(rated, await pipe.execute())
+_scripts: dict[int, object] = {}
+
+
+def _script(client):
+    """The counting script registered on ``client`` (EVALSHA, loaded again after a Redis
+    restart by redis-py itself)."""
+    script = _scripts.get(id(client))
+    if script is None:
+        script = _scripts[id(client)] = client.register_script(_COUNT)
+    return script
 
 
 def _rated(checks):
@@ -50,16 +65,16 @@ def _rated(checks):
     return [(scope, ident, rate) for scope, ident, rate in rated if rate is not None]
 
 
-def _count(pipe, rated) -> None:
-    for scope, ident, (_limit, seconds) in rated:
-        name = key("throttle", scope, ident)
-        pipe.set(name, 0, ex=seconds, nx=True)
-        pipe.incr(name)
-        pipe.ttl(name)
+def _keys(rated) -> list[str]:
+    return [key("throttle", scope, ident) for scope, ident, _rate in rated]
+
+
+def _windows(rated) -> list[int]:
+    return [seconds for _scope, _ident, (_limit, seconds) in rated]
 
 
 def _longest_wait(rated, results) -> int | None:
-    counts, ttls = results[1::3], results[2::3]
+    counts, ttls = results[0::2], results[1::2]
     waits = [
         max(int(ttl), 1)
         for (_scope, _ident, (limit, _seconds)), count, ttl in zip(rated, counts, ttls, strict=True)

@@ -33,7 +33,7 @@ from django.http.request import split_domain_port, validate_host
 from django.urls import reverse
 from django.utils import timezone
 from psycopg_pool import AsyncConnectionPool
-from redis.asyncio import Redis
+from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework_simplejwt.exceptions import TokenError
@@ -87,6 +87,7 @@ LAST_SEEN_SQL = f"UPDATE {_S} SET last_seen_at = %s WHERE id = %s"
 
 _MAX_HINTS = 100_000
 APPLICATION_NAME = "stint-heartbeat-intake"  # in pg_stat_activity
+THROTTLE_COOL_OFF_SECONDS = 5.0
 UNAVAILABLE = error_body(
     type_="server_error", code="service_unavailable", detail="A service this request needs is unavailable."
 )
@@ -118,7 +119,9 @@ class HeartbeatIntake:
         self.company_hints: dict[str, uuid.UUID] = {}
         # Compiled privacy rules per company, with the version they were compiled at.
         self.rules: dict[uuid.UUID, tuple[int, list]] = {}
-        self._loops: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._pools: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._redis = Redis.from_url(settings.REDIS_URL, socket_connect_timeout=0.25, socket_timeout=0.25)
+        self._throttle_off_until = 0.0
         self._static_headers = _static_headers(self.path)
         self._tasks: set[asyncio.Task] = set()  # fire-and-forget writes, referenced until done
         self.answered = 0  # requests this path answered itself (the rest went to Django)
@@ -197,14 +200,10 @@ class HeartbeatIntake:
             raise _Fallback from None
         if not batch.heartbeats or any(h["project_id"] is not None for h in batch.heartbeats):
             raise _Fallback  # nothing to store, or projects to check: the view's business
-        pool, redis = await self._connections()
+        pool = await self._pool()
         # The view's SyncThrottle, counted here once the request is ours to answer (a request
         # handed on below is refused by the view anyway, so a second count costs nothing).
-        try:
-            wait = await throttling.ahit(redis, [(scope_, user_id) for scope_ in throttling.SYNC_SCOPES])
-        except (RedisConnectionError, RedisTimeoutError):  # fail open, as the view's throttle
-            logger.warning("throttle_unavailable", scopes=list(throttling.SYNC_SCOPES))
-            wait = None
+        wait = self._throttle_wait(user_id)
         if wait is not None:
             raise _Throttled(user_id, wait)
         company_id = named or self.company_hints.get(user_id) or await _only_company(pool, user_id)
@@ -257,36 +256,50 @@ class HeartbeatIntake:
 
     async def _touch_last_seen(self, session_id: str, now) -> None:
         try:
-            pool, _ = await self._connections()
+            pool = await self._pool()
             async with pool.connection() as conn:
                 await conn.execute(LAST_SEEN_SQL, [now, session_id])
         except Exception:
             logger.warning("last_seen_failed", exc_info=True)
 
-    async def _connections(self) -> tuple[AsyncConnectionPool, Redis]:
-        """This event loop's PostgreSQL pool and Redis client (daphne runs one loop per
-        process; tests their own)."""
+    def _throttle_wait(self, user_id: str) -> int | None:
+        """Count the request against the user's sync limits, as the view's SyncThrottle.
+
+        A blocking call, on purpose: redis-py's asyncio client cost three times the CPU of
+        its blocking one here (a third of the whole request), and the answer is one loopback
+        round trip. Short timeouts bound the stall, and after a failure the limits are left
+        open for a few seconds (as the view's throttle fails open) instead of stalling
+        every request on a Redis that is down."""
+        if time.monotonic() < self._throttle_off_until:
+            return None
+        try:
+            return throttling.hit([(scope, user_id) for scope in throttling.SYNC_SCOPES], client=self._redis)
+        except (RedisConnectionError, RedisTimeoutError):
+            self._throttle_off_until = time.monotonic() + THROTTLE_COOL_OFF_SECONDS
+            logger.warning("throttle_unavailable", scopes=list(throttling.SYNC_SCOPES), exc_info=True)
+            return None
+
+    async def _pool(self) -> AsyncConnectionPool:
+        """This event loop's PostgreSQL pool (daphne runs one loop per process; tests their
+        own)."""
         loop = asyncio.get_running_loop()
-        conns = self._loops.get(loop)
-        if conns is None:
-            pool = AsyncConnectionPool(
+        pool = self._pools.get(loop)
+        if pool is None:
+            pool = self._pools[loop] = AsyncConnectionPool(
                 kwargs=_connection_kwargs(),
                 min_size=1,
                 max_size=settings.HEARTBEAT_INTAKE_CONNECTIONS,
                 timeout=settings.DATABASES["default"]["OPTIONS"]["pool"]["timeout"],
                 open=False,
             )
-            redis = Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
-            conns = self._loops[loop] = (pool, redis)
             await pool.open()
-        return conns
+        return pool
 
     async def aclose(self) -> None:
         """Close this loop's connections (tests, before the test database is dropped)."""
-        conns = self._loops.pop(asyncio.get_running_loop(), None)
-        if conns is not None:
-            await conns[0].close()
-            await conns[1].aclose()
+        pool = self._pools.pop(asyncio.get_running_loop(), None)
+        if pool is not None:
+            await pool.close()
 
 
 def _connection_kwargs() -> dict:

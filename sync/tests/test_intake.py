@@ -160,3 +160,23 @@ def test_lean_requests_are_counted_in_the_route_metrics(world, lean, api):
         assert send(client, [hb(10 - n)]).status_code == 202
     after = value(scrape(api), "django_http_responses_total_by_status_view_method_total", **ROUTE)
     assert after - before == 3
+
+
+def test_with_redis_unreachable_the_rate_limit_fails_open_and_nothing_is_lost(world, asgi_http, settings):
+    from a2wsgi import WSGIMiddleware
+    from django.core.wsgi import get_wsgi_application
+
+    from sync.intake import HeartbeatIntake
+
+    _, loop = asgi_http
+    settings.REDIS_URL = "redis://127.0.0.1:9/0"  # nothing listens there: refused at once
+    app = HeartbeatIntake(WSGIMiddleware(get_wsgi_application()))
+    client = AsgiClient(app, loop, dict(world.api("member")._credentials))
+    try:
+        started = time.monotonic()
+        assert [send(client, [hb(10 - n)]).status_code for n in range(3)] == [202] * 3
+        assert time.monotonic() - started < 2  # no stall per request
+        assert app.answered == 3
+        assert HeartbeatInbox.objects.count() == 3
+    finally:
+        loop.run(app.aclose())
