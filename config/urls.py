@@ -21,6 +21,9 @@ urlpatterns = [
     path("health/live", health.live, name="health-live"),
     path("health/ready", health.ready, name="health-ready"),
     path("admin/", admin.site.urls),
+    # The bundled dashboard (templates/): sign-in, sign-out, the live board.
+    path("", include("accounts.web.urls")),
+    path("", include("reports.web.urls")),
 ]
 
 # Errors outside DRF (unknown URLs, crashes) answer in the API's error shape.
