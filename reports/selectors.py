@@ -244,14 +244,13 @@ def export_list(*, memberships: list, user) -> QuerySet:
 def now_board(*, membership, day: date, tz: ZoneInfo, now: datetime) -> list[dict]:
     """The dashboard's Now board (SPEC: Web dashboard): every member the caller may read (a
     MEMBER themselves), what each is tracking right now and since when, and their total for the
-    local ``day``. Trackers first, then by name. Three statements whatever the team's size."""
+    local ``day``. Trackers first, then by name. Four statements whatever the team's size."""
     from tracking.selectors import live_entries
 
     members = list(team_members(membership=membership).order_by("user__name", "user_id"))
     lo, hi = local_day_bounds(day, tz)
-    totals = {row["user"]["id"]: row["tracked_seconds"] for row in team_rows(
-        company_id=membership.company_id, members=members, lo=lo, hi=hi, now=now
-    )}  # fmt: skip
+    rows = team_rows(company_id=membership.company_id, members=members, lo=lo, hi=hi, now=now)
+    totals = {row["user"]["id"]: row["tracked_seconds"] for row in rows}
     running = {
         entry.user_id: entry
         for entry in live_entries()

@@ -206,3 +206,24 @@ def test_exports_panel_lists_only_my_exports_with_a_download_link_when_ready(wor
     assert re.findall(r'data-export-id="([^"]+)"', html) == [str(mine.pk)]
     assert f"/api/v1/reports/exports/{mine.pk}/download?token=" in html
     assert 'data-testid="export-download"' in html
+
+
+def test_the_page_costs_the_same_queries_for_a_bigger_team(world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.tests.factories import MembershipFactory
+
+    client = Client()
+    client.force_login(world.users["owner"])
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/dashboard/").status_code == 200
+        return len(captured)
+
+    before = queries()
+    for _ in range(8):  # eight more people, all tracking
+        membership = MembershipFactory(company=world.a)
+        tracking.timer_start(membership=membership, project_id=world.project_open.pk)
+    assert queries() == before
