@@ -4,6 +4,7 @@ import time
 
 import structlog
 from django.utils import timezone
+from drf_spectacular.authentication import SessionScheme
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import SessionAuthentication
 from rest_framework_simplejwt.authentication import JWTAuthentication
@@ -67,3 +68,9 @@ class DashboardSessionAuthentication(SessionAuthentication):
             request.session_id = None
             structlog.contextvars.bind_contextvars(user_id=str(result[0].pk))
         return result
+
+
+class DashboardSessionAuthenticationScheme(SessionScheme):
+    """The session cookie in the OpenAPI schema, as DRF's own SessionAuthentication is."""
+
+    target_class = "accounts.authentication.DashboardSessionAuthentication"

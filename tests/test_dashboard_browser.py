@@ -317,6 +317,65 @@ def test_an_export_appears_when_ready_and_downloads(tab):
     owner.shot("dashboard-export")
 
 
+def upload_screenshot(base_url: str, token: str) -> dict:
+    """A tracker's upload: multipart, a real PNG, captured now."""
+    import io
+    import uuid
+
+    from django.utils import timezone
+    from PIL import Image
+
+    image = io.BytesIO()
+    Image.new("RGB", (640, 360), (79, 70, 229)).save(image, "PNG")
+    boundary = uuid.uuid4().hex
+    parts = [
+        (b'name="captured_at"', timezone.now().isoformat().encode()),
+        (b'name="file"; filename="screen.png"\r\nContent-Type: image/png', image.getvalue()),
+    ]
+    body = (
+        b"".join(
+            b"--" + boundary.encode() + b"\r\nContent-Disposition: form-data; " + head + b"\r\n\r\n" + value + b"\r\n"
+            for head, value in parts
+        )
+        + b"--"
+        + boundary.encode()
+        + b"--\r\n"
+    )
+    request = urllib.request.Request(
+        base_url + "/api/v1/screenshots",
+        data=body,
+        method="POST",
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}", "Authorization": f"Bearer {token}"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def test_a_new_screenshot_appears_as_a_thumbnail_without_a_reload(tab, base_url):
+    from playwright.sync_api import expect
+
+    owner_token, _ = sign_in_over_api(base_url, "alex@studio.co")
+    company = api(base_url, "/api/v1/companies", token=owner_token, method="GET")["results"][0]
+    api(
+        base_url, f"/api/v1/companies/{company['id']}", {"screenshots_enabled": True}, token=owner_token, method="PATCH"
+    )
+    owner = tab()
+    page = owner.sign_in("alex@studio.co")
+    page.evaluate("window.__notReloaded = true")
+    token, jordan = sign_in_over_api(base_url, "jordan@studio.co")
+    shots = page.locator(f".shots[data-user-id='{jordan}'] [data-testid=screenshot-thumb]")
+    expect(shots).to_have_count(0)
+
+    shot = upload_screenshot(base_url, token)
+
+    # The worker processes it; screenshot.ready redraws the Team panel with a signed thumbnail.
+    expect(shots).to_have_count(1, timeout=20000)
+    assert f"/api/v1/screenshots/{shot['id']}/thumbnail?token=" in shots.get_attribute("src")
+    assert shots.evaluate("img => img.complete && img.naturalWidth") == 320  # it loads, 320 px wide
+    assert page.evaluate("window.__notReloaded") is True
+    owner.shot("dashboard-screenshot")
+
+
 def test_a_page_on_another_origin_cannot_open_the_socket_with_the_session(tab, base_url):
     visitor = tab()
     visitor.sign_in("alex@studio.co")  # the browser holds Alex's session cookie
