@@ -453,8 +453,12 @@ if PRODUCTION:
 # bucket when S3 is in use, so its origin may serve images.
 _img_src = ["'self'", "data:"]
 if S3_BUCKET:  # path-style (endpoint/bucket/key) or virtual-hosted (bucket.endpoint/key) links
-    _s3 = urlsplit(env.str("S3_ENDPOINT_URL", default="") or "https://s3.amazonaws.com")
-    _img_src += [f"{_s3.scheme}://{_s3.netloc}", f"{_s3.scheme}://*.{_s3.netloc}"]
+    _s3_hosts = [env.str("S3_ENDPOINT_URL", default="")]
+    if not _s3_hosts[0]:  # AWS itself: the global and the regional endpoint
+        _region = env.str("S3_REGION", default="us-east-1")
+        _s3_hosts = ["https://s3.amazonaws.com", f"https://s3.{_region}.amazonaws.com"]
+    for _s3 in map(urlsplit, _s3_hosts):
+        _img_src += [f"{_s3.scheme}://{_s3.netloc}", f"{_s3.scheme}://*.{_s3.netloc}"]
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
