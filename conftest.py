@@ -178,6 +178,16 @@ def daphne_servers(ports: list[int], data_dir, **extra_env):
                 proc.wait()
 
 
+# Where the browser tests saved their screenshots, named at the end of the run.
+browser_artifacts = pytest.StashKey[str]()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    path = config.stash.get(browser_artifacts, None)
+    if path:
+        terminalreporter.write_line(f"browser test screenshots: {path}")
+
+
 def pytest_sessionfinish(session, exitstatus):
     """Stop the embedded PostgreSQL/Redis if this test run started them (a running `make run`
     keeps its own)."""

@@ -5,7 +5,8 @@ What a user would notice: signing in shows the Now board and the week chart; a t
 or stopped by another client (a bearer token) shows on the page within 2 s with no reload;
 after the socket drops, the page reconnects and resumes from its last cursor; a MEMBER sees
 only themselves; an export appears and downloads; a page on a foreign origin cannot open the
-socket with the session. A screenshot of each page is saved under .data/artifacts/browser/.
+socket with the session. A screenshot of each page is saved under .data/artifacts/browser/
+(named at the end of the run).
 
 Playwright never downloads a browser here: it launches /usr/bin/chromium, and these tests skip
 only when that is not installed (apt-get install -y chromium)."""
@@ -23,7 +24,7 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 
-from conftest import celery_worker, daphne_servers, free_port
+from conftest import browser_artifacts, celery_worker, daphne_servers, free_port
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -48,7 +49,7 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def base_url(request, django_db_setup, django_db_blocker, tmp_path_factory):
+def base_url(django_db_setup, django_db_blocker, tmp_path_factory):
     """The demo world in the test database, served by daphne, with a Celery worker beside it
     (both on one data dir, so the worker's export files are the server's to send). The
     database is flushed afterwards, as a transactional test would."""
@@ -64,14 +65,14 @@ def base_url(request, django_db_setup, django_db_blocker, tmp_path_factory):
                     yield f"http://127.0.0.1:{port}"
         finally:
             call_command("flush", interactive=False, verbosity=0)
-            request.config.get_terminal_writer().line(f"browser screenshots: {ARTIFACTS}")
 
 
 @pytest.fixture(scope="module")
-def browser(base_url):
+def browser(request, base_url):
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    request.config.stash[browser_artifacts] = str(ARTIFACTS)
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
