@@ -3,8 +3,14 @@ the world of three (owner, member, outsider in another company)."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import socket
 import subprocess
+import sys
 import time
+import urllib.request
+import uuid
 
 import pytest
 from django.conf import settings
@@ -53,16 +59,11 @@ def database_url_for_subprocess() -> str:
     return f"postgres://{db['USER']}@{host}{port}/{db['NAME']}"
 
 
-@pytest.fixture
-def celery_worker_process(transactional_db, tmp_path):
-    """A real `celery -A config worker` on the real broker, reading the test database. Its
-    queue is private to this test so nothing else's tasks reach it."""
-    import os
-    import subprocess
-    import sys
-    import time
-    import uuid
-
+@contextlib.contextmanager
+def celery_worker(data_dir):
+    """A real `celery -A config worker` on the real broker, reading the test database, its
+    files under ``data_dir``. Its queue is private to this worker so nothing else's tasks reach
+    it, and it is the default queue while the block runs."""
     from config.celery import app
 
     queue = f"test-{uuid.uuid4().hex[:8]}"
@@ -70,7 +71,7 @@ def celery_worker_process(transactional_db, tmp_path):
         **os.environ,
         "DATABASE_URL": database_url_for_subprocess(),
         "REDIS_URL": settings.REDIS_URL,
-        "DATA_DIR": str(tmp_path),
+        "DATA_DIR": str(data_dir),
         "CELERY_TASK_DEFAULT_QUEUE": queue,
         "LOG_LEVEL": "WARNING",
     }
@@ -97,20 +98,94 @@ def celery_worker_process(transactional_db, tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
-    deadline = time.monotonic() + 30
-    while not app.control.ping(destination=[f"{queue}@{os.uname().nodename}"], timeout=0.5):
-        assert proc.poll() is None, proc.stdout.read().decode()[-3000:]
-        assert time.monotonic() < deadline, "the celery worker did not come up"
     previous = app.conf.task_default_queue
-    app.conf.task_default_queue = queue
-    yield proc
-    app.conf.task_default_queue = previous
-    proc.terminate()
     try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+        deadline = time.monotonic() + 30
+        while not app.control.ping(destination=[f"{queue}@{os.uname().nodename}"], timeout=0.5):
+            assert proc.poll() is None, proc.stdout.read().decode()[-3000:]
+            assert time.monotonic() < deadline, "the celery worker did not come up"
+        app.conf.task_default_queue = queue
+        yield proc
+    finally:
+        app.conf.task_default_queue = previous
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db, tmp_path):
+    with celery_worker(tmp_path) as proc:
+        yield proc
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def daphne_servers(ports: list[int], data_dir, **extra_env):
+    """daphne processes serving config.asgi (HTTP and WebSockets) on ``ports``, as web
+    processes of one deployment: they share nothing but the test database, Redis and
+    ``data_dir``. ``PORT`` is the first port, so the default REALTIME_ALLOWED_ORIGINS allow
+    a page served from it."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url_for_subprocess(),
+        "REDIS_URL": settings.REDIS_URL,
+        "DATA_DIR": str(data_dir),
+        "LOG_LEVEL": "WARNING",
+        "PORT": str(ports[0]),
+        **extra_env,
+    }
+    logs = [data_dir / f"daphne-{port}.log" for port in ports]  # a file: a full pipe would block it
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "daphne", "-v", "0", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
+            cwd=settings.BASE_DIR,
+            env=env,
+            stdout=log.open("w"),
+            stderr=subprocess.STDOUT,
+        )
+        for port, log in zip(ports, logs, strict=True)
+    ]
+    try:
+        for proc, port, log in zip(procs, ports, logs, strict=True):
+            deadline = time.monotonic() + 30
+            while True:
+                assert proc.poll() is None, log.read_text()[-3000:]
+                assert time.monotonic() < deadline, "daphne did not come up"
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/live", timeout=2) as response:
+                        if response.status == 200:
+                            break
+                except OSError:
+                    time.sleep(0.2)
+        yield ports
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+# Where the browser tests saved their screenshots, named at the end of the run.
+browser_artifacts = pytest.StashKey[str]()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    path = config.stash.get(browser_artifacts, None)
+    if path:
+        terminalreporter.write_line(f"browser test screenshots: {path}")
 
 
 def pytest_sessionfinish(session, exitstatus):

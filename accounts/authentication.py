@@ -4,7 +4,9 @@ import time
 
 import structlog
 from django.utils import timezone
+from drf_spectacular.authentication import SessionScheme
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework.authentication import SessionAuthentication
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken
 
@@ -58,3 +60,23 @@ class SessionJWTAuthenticationScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+
+
+class DashboardSessionAuthentication(SessionAuthentication):
+    """The bundled dashboard's Django session (templates/), for the REST calls its pages make
+    (start/stop a timer, request an export). DRF enforces CSRF for it on unsafe methods, so a
+    foreign page cannot ride the cookie. No device session stands behind it: ``session_id`` is
+    None, so device-session endpoints (logout of "this device") have nothing to revoke."""
+
+    def authenticate(self, request):
+        result = super().authenticate(request)
+        if result is not None:
+            request.session_id = None
+            structlog.contextvars.bind_contextvars(user_id=str(result[0].pk))
+        return result
+
+
+class DashboardSessionAuthenticationScheme(SessionScheme):
+    """The session cookie in the OpenAPI schema, as DRF's own SessionAuthentication is."""
+
+    target_class = "accounts.authentication.DashboardSessionAuthentication"

@@ -120,16 +120,23 @@ def user_register(
     return user, company, tokens
 
 
-def auth_login(*, email: str, password: str, device: DeviceInfo, stay_logged_in: bool) -> IssuedTokens:
+def credentials_check(*, email: str, password: str, ip: str | None) -> User:
+    """The user these credentials belong to, under the login-failure limit shared by the API
+    and the dashboard's sign-in form (429 past it, 401 for wrong credentials)."""
     email = normalize_email(email)
     # The attempt is counted before the (slow) password check, so a burst of parallel guesses
     # cannot all pass the limit; a success gives its slot back.
-    throttling.reserve_login_attempt(ip=device.ip, email=email)
+    throttling.reserve_login_attempt(ip=ip, email=email)
     user = authenticate(email=email, password=password)
     if user is None:
-        logger.info("login_failed", ip=device.ip)
+        logger.info("login_failed", ip=ip)
         raise AuthenticationFailed("Email or password is wrong.")
-    throttling.release_login_attempt(ip=device.ip, email=email)
+    throttling.release_login_attempt(ip=ip, email=email)
+    return user
+
+
+def auth_login(*, email: str, password: str, device: DeviceInfo, stay_logged_in: bool) -> IssuedTokens:
+    user = credentials_check(email=email, password=password, ip=device.ip)
     with transaction.atomic():
         return session_create(user=user, device=device, stay_logged_in=stay_logged_in)
 

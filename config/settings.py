@@ -106,6 +106,7 @@ INSTALLED_APPS = [
     "drf_standardized_errors",
     "corsheaders",
     "django_prometheus",
+    "csp",
     "channels",
     "common",
     "accounts",
@@ -134,6 +135,9 @@ MIDDLEWARE = [
     "common.idempotency.IdempotencyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Content-Security-Policy on every response (the strict one below; common/csp.py relaxes
+    # it for the vendored Swagger UI and ReDoc pages only).
+    "common.csp.ScopedCSPMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
@@ -393,7 +397,12 @@ SIMPLE_JWT = {
 # --------------------------------------------------------------------------- REST API
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.SessionJWTAuthentication"],
+    # Bearer JWT first (its WWW-Authenticate makes an anonymous call a 401), then the Django
+    # session of the bundled dashboard, with DRF's CSRF check on unsafe methods.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.SessionJWTAuthentication",
+        "accounts.authentication.DashboardSessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "common.pagination.CursorPagination",
     "PAGE_SIZE": env.int("API_PAGE_SIZE", default=50),
@@ -465,6 +474,7 @@ if TIME_ZONE not in zoneinfo.available_timezones():
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]  # the dashboard's stylesheet and script
 # In development WhiteNoise serves straight from the apps' static dirs (no collectstatic);
 # production images run collectstatic into STATIC_ROOT at build time.
 WHITENOISE_USE_FINDERS = DEBUG or TESTING
@@ -512,6 +522,9 @@ STORAGES = {
 
 # --------------------------------------------------------------------------- security
 
+# The dashboard (templates/) signs in with the Django session.
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/dashboard/"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
@@ -530,6 +543,32 @@ if PRODUCTION:
         SILENCED_SYSTEM_CHECKS.append("security.W021")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+# A strict policy for every page: scripts, styles and connections from our own origin only (no
+# inline script or style), no plugins, no framing. 'self' covers ws(s):// of the same host
+# (CSP Level 3), which is how the dashboard reaches /ws/realtime/. Screenshot links point at the
+# bucket when S3 is in use, so its origin may serve images.
+_img_src = ["'self'", "data:"]
+if S3_BUCKET:  # path-style (endpoint/bucket/key) or virtual-hosted (bucket.endpoint/key) links
+    _s3_hosts = [env.str("S3_ENDPOINT_URL", default="")]
+    if not _s3_hosts[0]:  # AWS itself: the global and the regional endpoint
+        _region = env.str("S3_REGION", default="us-east-1")
+        _s3_hosts = ["https://s3.amazonaws.com", f"https://s3.{_region}.amazonaws.com"]
+    for _s3 in map(urlsplit, _s3_hosts):
+        _img_src += [f"{_s3.scheme}://{_s3.netloc}", f"{_s3.scheme}://*.{_s3.netloc}"]
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": _img_src,
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 # Request bodies: larger non-file bodies (JSON, form fields) are refused with 413 in the standard
 # shape; uploaded files do not count (screenshots have their own limit, SCREENSHOT_MAX_BYTES).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)

@@ -22,6 +22,9 @@ urlpatterns = [
     path("health/ready", health.ready, name="health-ready"),
     path("metrics", metrics.export, name="metrics"),
     path("admin/", admin.site.urls),
+    # The bundled dashboard (templates/): sign-in, sign-out, the live board.
+    path("", include("accounts.web.urls")),
+    path("", include("reports.web.urls")),
 ]
 
 # Errors outside DRF (unknown URLs, crashes) answer in the API's error shape.

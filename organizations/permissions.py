@@ -159,3 +159,10 @@ def can_delete_screenshot(m: Membership, *, owner_id, captured_at, now) -> bool:
     if m.role in COMPANY_ADMINS:
         return True
     return str(owner_id) == str(m.user_id) and now - captured_at <= SCREENSHOT_SELF_DELETE_WINDOW
+
+
+def can_read_team_reports(m: Membership) -> bool:
+    """The dashboard's Team panel: whoever reads someone else's data (managers, team LEADs)."""
+    if m.role in COMPANY_MANAGERS:
+        return True
+    return TeamMember.objects.filter(company_id=m.company_id, user_id=m.user_id, role=TeamRole.LEAD).exists()

@@ -236,3 +236,35 @@ def export_list(*, memberships: list, user) -> QuerySet:
     return ReportExport.objects.filter(Q(company_id__in=own, requested_by=user) | Q(company_id__in=all_of)).order_by(
         "-created_at", "-id"
     )
+
+
+# --------------------------------------------------------------------------- dashboard
+
+
+def now_board(*, membership, day: date, tz: ZoneInfo, now: datetime) -> list[dict]:
+    """The dashboard's Now board (SPEC: Web dashboard): every member the caller may read (a
+    MEMBER themselves), what each is tracking right now and since when, and their total for the
+    local ``day``. Trackers first, then by name. Four statements whatever the team's size."""
+    from tracking.selectors import live_entries
+
+    members = list(team_members(membership=membership).order_by("user__name", "user_id"))
+    lo, hi = local_day_bounds(day, tz)
+    rows = team_rows(company_id=membership.company_id, members=members, lo=lo, hi=hi, now=now)
+    totals = {row["user"]["id"]: row["tracked_seconds"] for row in rows}
+    running = {
+        entry.user_id: entry
+        for entry in live_entries()
+        .filter(company_id=membership.company_id, user_id__in=[m.user_id for m in members], ended_at__isnull=True)
+        .select_related("project", "task")
+    }
+    rows = [
+        {
+            "user": m.user,
+            "role": m.role,
+            "is_me": m.user_id == membership.user_id,
+            "running": running.get(m.user_id),
+            "today_seconds": totals.get(str(m.user_id), 0),
+        }
+        for m in members
+    ]
+    return sorted(rows, key=lambda r: r["running"] is None)  # stable: by name within each group

@@ -18,7 +18,7 @@ from common.exceptions import PayloadTooLarge
 from common.signed_links import link_value
 from organizations import permissions
 from organizations.api.scoping import COMPANY_PARAM, CompanyScopedViewSet
-from screenshots import services
+from screenshots import selectors, services
 from screenshots.api import serializers as s
 from screenshots.models import Screenshot
 
@@ -32,20 +32,9 @@ class ScreenshotViewSet(CompanyScopedViewSet, mixins.ListModelMixin, mixins.Retr
     parser_classes = [MultiPartParser, FormParser]
 
     def scoped_queryset(self, memberships):
-        from functools import reduce
-        from operator import or_
-
-        qs = Screenshot.objects.filter(reduce(or_, [permissions.readable_users_q(m) for m in memberships]))
         query = s.ScreenshotQuerySerializer(data=self.request.query_params)
         query.is_valid(raise_exception=True)
-        params = query.validated_data
-        if params.get("user"):
-            qs = qs.filter(user_id=params["user"])
-        if params.get("from"):
-            qs = qs.filter(captured_at__gte=params["from"])
-        if params.get("to"):
-            qs = qs.filter(captured_at__lt=params["to"])
-        return qs.order_by("-captured_at", "-id")
+        return selectors.screenshot_list(memberships=memberships, filters=query.validated_data)
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "request": self.request}

@@ -7,12 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from datetime import timedelta
 
 import pytest
@@ -32,7 +27,7 @@ from accounts.services import DeviceInfo, session_create
 from accounts.tokens import SESSION_ID_CLAIM, mark_sessions_revoked
 from common.redis import get_client
 from config.asgi import application
-from conftest import database_url_for_subprocess
+from conftest import daphne_servers, free_port
 from organizations import services as org_services
 from organizations.models import Membership, Role
 from organizations.tests.world import api_as
@@ -757,59 +752,12 @@ def test_managers_see_a_user_come_online_with_their_first_socket_and_leave_with_
 # --------------------------------------------------------------------------- over real sockets
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def daphnes(django_db_setup, tmp_path_factory):
     """Two daphne processes (two ports), as two web processes of one deployment: they share
     nothing but PostgreSQL and the Redis channel layer."""
-    ports = [_free_port(), _free_port()]
-    data_dir = tmp_path_factory.mktemp("daphne")
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url_for_subprocess(),
-        "REDIS_URL": settings.REDIS_URL,
-        "DATA_DIR": str(data_dir),
-        "LOG_LEVEL": "WARNING",
-        "PORT": str(ports[0]),  # so the default REALTIME_ALLOWED_ORIGINS has the dashboard's origin
-    }
-    logs = [data_dir / f"daphne-{port}.log" for port in ports]  # a file: a full pipe would block it
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-v", "0", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
-            cwd=settings.BASE_DIR,
-            env=env,
-            stdout=log.open("w"),
-            stderr=subprocess.STDOUT,
-        )
-        for port, log in zip(ports, logs, strict=True)
-    ]
-    try:
-        for proc, port, log in zip(procs, ports, logs, strict=True):
-            deadline = time.monotonic() + 30
-            while True:
-                assert proc.poll() is None, log.read_text()[-3000:]
-                assert time.monotonic() < deadline, "daphne did not come up"
-                try:
-                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/live", timeout=2) as response:
-                        if response.status == 200:
-                            break
-                except OSError:
-                    time.sleep(0.2)
+    with daphne_servers([free_port(), free_port()], tmp_path_factory.mktemp("daphne")) as ports:
         yield ports
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
 
 
 def real_socket(port, *, token=None, ticket=None, cookie=None, origin=None):

@@ -1,0 +1,135 @@
+"""The dashboard page and its panels (SPEC: Web dashboard). Server-rendered from the same
+selectors as the API; static/js/dashboard.js re-fetches a panel (``/dashboard/panels/<name>/``)
+when a realtime event says it changed. Thin: pick the membership, call selectors, render."""
+
+from __future__ import annotations
+
+import uuid
+import zoneinfo
+from datetime import timedelta
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from organizations import permissions
+from reports import selectors
+from reports.api.serializers import ExportStatusSerializer
+from reports.models import ExportFormat, ExportReport
+from reports.web.charts import week_bars
+from screenshots import selectors as screenshot_selectors
+from screenshots.api.serializers import ScreenshotLinksSerializer
+from sync.selectors import head_cursor
+
+PANELS = ("now", "week", "team", "exports")
+EXPORTS_SHOWN = 8
+SCREENSHOTS_PER_MEMBER = 8
+
+
+def _memberships_and_current(request):
+    """The caller's companies, and the one the page shows: ``?company=``, else the first by
+    name. Another company's id (or junk) is 404, as everywhere."""
+    memberships = sorted(permissions.active_memberships(request.user), key=lambda m: (m.company.name, m.company_id))
+    raw = request.GET.get("company")
+    if not raw:
+        return memberships, (memberships[0] if memberships else None)
+    try:
+        company_id = uuid.UUID(raw)
+    except ValueError:
+        raise Http404("No such company.") from None
+    current = next((m for m in memberships if m.company_id == company_id), None)
+    if current is None:
+        raise Http404("No such company.")
+    return memberships, current
+
+
+def _now_context(request, membership, now) -> dict:
+    tz = zoneinfo.ZoneInfo(membership.company.timezone)
+    today = now.astimezone(tz).date()
+    board = selectors.now_board(membership=membership, day=today, tz=tz, now=now)
+    return {
+        "board": board,
+        "me": next((row for row in board if row["is_me"]), None),
+        "now": now,
+        "board_day": today,
+        "board_tz": tz.key,
+        "projects": permissions.visible_projects(membership).filter(archived_at__isnull=True).order_by("name"),
+    }
+
+
+def _week_context(request, membership, now) -> dict:
+    tz = zoneinfo.ZoneInfo(request.user.timezone)
+    today = now.astimezone(tz).date()
+    report = selectors.weekly_report(
+        company_id=membership.company_id, user_id=request.user.pk, first=today - timedelta(days=6), tz=tz, now=now
+    )
+    return {"week": report, "chart": week_bars(report, today=today), "week_tz": tz.key}
+
+
+def _team_context(request, membership, now) -> dict:
+    if not permissions.can_read_team_reports(membership):
+        return {"team_visible": False}
+    tz = zoneinfo.ZoneInfo(membership.company.timezone)
+    today = now.astimezone(tz).date()
+    first = today - timedelta(days=6)
+    lo, hi = selectors.local_day_bounds(first, tz)[0], selectors.local_day_bounds(today, tz)[1]
+    members = list(selectors.team_members(membership=membership).order_by("user__name", "user_id"))
+    rows = selectors.team_rows(company_id=membership.company_id, members=members, lo=lo, hi=hi, now=now)
+    day_lo, day_hi = selectors.local_day_bounds(today, tz)
+    shots = screenshot_selectors.screenshot_list(
+        memberships=[membership], filters={"from": day_lo, "to": day_hi, "status": "READY"}
+    )
+    by_user: dict[str, list] = {}
+    for shot in ScreenshotLinksSerializer(shots[:200], many=True, context={"request": request}).data:
+        by_user.setdefault(str(shot["user_id"]), []).append(shot)
+    for row in rows:
+        row["screenshots"] = by_user.get(row["user"]["id"], [])[:SCREENSHOTS_PER_MEMBER]
+    return {"team_visible": True, "team_rows": rows, "team_from": first, "team_to": today}
+
+
+def _exports_context(request, membership, now) -> dict:
+    mine = selectors.export_list(memberships=[membership], user=request.user).filter(requested_by=request.user)
+    tz = zoneinfo.ZoneInfo(membership.company.timezone)
+    today = now.astimezone(tz).date()
+    return {
+        "exports": ExportStatusSerializer(mine[:EXPORTS_SHOWN], many=True, context={"request": request}).data,
+        "export_reports": ExportReport.choices,
+        "export_formats": ExportFormat.choices,
+        "export_from": (today - timedelta(days=6)).isoformat(),
+        "export_to": today.isoformat(),
+    }
+
+
+_BUILDERS = {"now": _now_context, "week": _week_context, "team": _team_context, "exports": _exports_context}
+
+
+@never_cache
+@login_required
+@require_GET
+def dashboard(request):
+    memberships, membership = _memberships_and_current(request)
+    context = {"memberships": memberships, "membership": membership}
+    if membership is not None:
+        now = timezone.now()
+        # Read before the panels: events after this cursor are replayed on connect, so nothing
+        # that changes between rendering and the socket opening is missed.
+        context["cursor"] = head_cursor()
+        for build in _BUILDERS.values():
+            context.update(build(request, membership, now))
+    return render(request, "dashboard.html", context)
+
+
+@never_cache
+@login_required
+@require_GET
+def panel(request, name: str):
+    if name not in PANELS:
+        raise Http404("No such panel.")
+    _, membership = _memberships_and_current(request)
+    if membership is None:
+        raise Http404("You are not a member of any company.")
+    context = {"membership": membership, **_BUILDERS[name](request, membership, timezone.now())}
+    return render(request, f"partials/{name}.html", context)

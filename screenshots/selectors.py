@@ -1,0 +1,29 @@
+"""Reads of screenshots, scoped by the caller's memberships (SPEC roles: a MEMBER their own, a
+LEAD their teams', OWNER, ADMIN and MANAGER the company's)."""
+
+from __future__ import annotations
+
+from functools import reduce
+from operator import or_
+
+from django.db.models import QuerySet
+
+from organizations import permissions
+from organizations.models import Membership
+from screenshots.models import Screenshot
+
+
+def screenshot_list(*, memberships: list[Membership], filters: dict) -> QuerySet[Screenshot]:
+    """Newest first; ``filters``: ``user``, ``from``/``to`` (captured_at), ``status``."""
+    if not memberships:
+        return Screenshot.objects.none()
+    qs = Screenshot.objects.filter(reduce(or_, [permissions.readable_users_q(m) for m in memberships]))
+    if filters.get("user"):
+        qs = qs.filter(user_id=filters["user"])
+    if filters.get("from"):
+        qs = qs.filter(captured_at__gte=filters["from"])
+    if filters.get("to"):
+        qs = qs.filter(captured_at__lt=filters["to"])
+    if filters.get("status"):
+        qs = qs.filter(status=filters["status"])
+    return qs.order_by("-captured_at", "-id")
