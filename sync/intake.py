@@ -331,6 +331,10 @@ def _static_headers(path: str) -> list[tuple[bytes, bytes]]:
     headers = [(b"allow", b"POST, OPTIONS")]
     if "corsheaders" in settings.INSTALLED_APPS and re.match(settings.CORS_URLS_REGEX, path):
         headers.append((b"vary", b"origin"))  # django-cors-headers varies every API answer
+    if "csp" in settings.INSTALLED_APPS:  # django-csp's policy rides on every response
+        from csp.utils import build_policy
+
+        headers.append((b"content-security-policy", build_policy().encode()))
     if settings.X_FRAME_OPTIONS:
         headers.append((b"x-frame-options", settings.X_FRAME_OPTIONS.encode()))
     if settings.SECURE_CONTENT_TYPE_NOSNIFF:
