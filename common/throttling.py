@@ -1,7 +1,8 @@
 """Rate limits counted in Redis, shared by every process (SPEC: Operations).
 
-One plain function, ``hit``, does the counting, so a code path outside DRF (the lean heartbeat
-intake) limits exactly like the DRF throttles below: same keys, same windows, same answer.
+One plain function, ``hit``, does the counting for the DRF throttles below; ``LocalCounts``
+counts for the lean heartbeat intake with the same keys and windows, adding its counts to
+Redis in batches instead of one round trip per request.
 
 Each (scope, ident) has a fixed window that starts with its first request: SET NX EX + INCR +
 TTL in one Lua script, one round trip for all the scopes of a request. Every request counts, the
@@ -11,7 +12,10 @@ the window's remaining TTL is the ``Retry-After``. Rates come from ``settings.TH
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import ipaddress
+import time
 
 import redis
 import structlog
@@ -23,37 +27,116 @@ from common.redis import get_client, key
 logger = structlog.get_logger(__name__)
 
 
-# One script call per request, whatever the number of scopes: each window starts with its
-# first request (SET NX EX), every request counts (INCR), and the window's TTL is the wait.
+# One script call per request (or per batch), whatever the number of scopes: each window
+# starts with its first request (SET NX EX), every request counts (INCRBY), and the window's
+# TTL is the wait. ARGV holds (window seconds, amount) per key.
 _COUNT = """
 local out = {}
 for i, name in ipairs(KEYS) do
-    redis.call('SET', name, 0, 'EX', ARGV[i], 'NX')
-    out[2 * i - 1] = redis.call('INCR', name)
+    redis.call('SET', name, 0, 'EX', ARGV[2 * i - 1], 'NX')
+    out[2 * i - 1] = redis.call('INCRBY', name, ARGV[2 * i])
     out[2 * i] = redis.call('TTL', name)
 end
 return out
 """
 
 
-def hit(checks: list[tuple[str, str]], *, client=None) -> int | None:
+def hit(checks: list[tuple[str, str]]) -> int | None:
     """Count one request against each ``(scope, ident)``; return the seconds to wait when any
     of them is over its limit (the longest wait), else None. A scope whose rate is off
-    (``THROTTLE_<SCOPE>_RATE=off``) is not counted. ``client``: a Redis client of REDIS_URL
-    other than the shared one (the lean intake's has short timeouts)."""
+    (``THROTTLE_<SCOPE>_RATE=off``) is not counted."""
     rated = _rated(checks)
     if not rated:
         return None
-    client = client or get_client()
-    return _longest_wait(rated, _script(client)(keys=_keys(rated), args=_windows(rated), client=client))
+    client = get_client()
+    args = [value for _s, _i, (_limit, seconds) in rated for value in (seconds, 1)]
+    return _longest_wait(rated, _script(client)(keys=_keys(rated), args=args, client=client))
+
+
+class LocalCounts:
+    """The same limits for a hot asyncio path (the lean heartbeat intake, ``sync/intake.py``),
+    without a Redis round trip per request: this process counts locally and a background
+    task adds its counts to the same Redis keys every ``FLUSH_SECONDS``, reading back the
+    totals. A request is refused when the total as of the last flush plus this process's
+    unflushed count is over the limit, so across processes a user gets at most what the
+    other processes accepted in the last tenth of a second beyond it. When Redis is away the
+    counts wait for it and the limits fail open, as the per-user DRF throttles do."""
+
+    FLUSH_SECONDS = 0.1
+
+    def __init__(self):
+        self.pending: dict[str, int] = {}  # Redis key -> requests not added yet
+        self.windows: dict[str, int] = {}  # Redis key -> window seconds
+        self.known: dict[str, tuple[int, float]] = {}  # Redis key -> (total, window end, monotonic)
+        self._task = None
+
+    def check(self, checks: list[tuple[str, str]]) -> int | None:
+        """Count one request; the seconds to wait if it is over a limit, else None."""
+        rated = _rated(checks)
+        now = time.monotonic()
+        waits = []
+        for (_scope, _ident, (limit, seconds)), name in zip(rated, _keys(rated), strict=True):
+            total, ends = self.known.get(name, (0, 0.0))
+            if ends <= now:  # that window is over (or never seen)
+                total, ends = 0, now + seconds
+            self.pending[name] = self.pending.get(name, 0) + 1  # refused requests count too
+            self.windows[name] = seconds
+            if total + self.pending[name] > limit:
+                waits.append(max(int(ends - now + 0.999), 1))
+        return max(waits) if waits else None
+
+    def start(self, client) -> None:
+        """Run the flushing task on the current event loop (once)."""
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._flush_forever(client))
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _flush_forever(self, client) -> None:
+        while True:
+            await asyncio.sleep(self.FLUSH_SECONDS)
+            try:
+                await self.flush(client)
+            except Exception:  # Redis away: keep the counts for the next try, fail open
+                logger.warning("throttle_unavailable", exc_info=True)
+
+    async def flush(self, client) -> None:
+        """Add the pending counts to Redis and read back every total this process tracks
+        (``client``: a ``redis.asyncio.Redis`` of REDIS_URL)."""
+        now = time.monotonic()
+        names = [name for name in self.windows if name in self.pending or self.known.get(name, (0, 0.0))[1] > now]
+        if not names:
+            return
+        pending, self.pending = self.pending, {}
+        args = [value for name in names for value in (self.windows[name], pending.get(name, 0))]
+        try:
+            results = await _script(client)(keys=names, args=args)
+        except Exception:
+            for name, count in pending.items():
+                self.pending[name] = self.pending.get(name, 0) + count
+            raise
+        now = time.monotonic()
+        for n, name in enumerate(names):
+            total, ttl = results[2 * n], results[2 * n + 1]
+            self.known[name] = (int(total), now + max(int(ttl), 0))
+        for name in [
+            name for name in self.windows if name not in self.pending and self.known.get(name, (0, 0.0))[1] <= now
+        ]:
+            self.windows.pop(name)
+            self.known.pop(name, None)
 
 
 _scripts: dict[int, object] = {}
 
 
 def _script(client):
-    """The counting script registered on ``client`` (EVALSHA, loaded again after a Redis
-    restart by redis-py itself)."""
+    """The counting script registered on ``client`` (EVALSHA; redis-py loads it again after a
+    Redis restart)."""
     script = _scripts.get(id(client))
     if script is None:
         script = _scripts[id(client)] = client.register_script(_COUNT)
@@ -67,10 +150,6 @@ def _rated(checks):
 
 def _keys(rated) -> list[str]:
     return [key("throttle", scope, ident) for scope, ident, _rate in rated]
-
-
-def _windows(rated) -> list[int]:
-    return [seconds for _scope, _ident, (_limit, seconds) in rated]
 
 
 def _longest_wait(rated, results) -> int | None:

@@ -33,9 +33,7 @@ from django.http.request import split_domain_port, validate_host
 from django.urls import reverse
 from django.utils import timezone
 from psycopg_pool import AsyncConnectionPool
-from redis import Redis
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.asyncio import Redis
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import AccessToken
@@ -87,7 +85,6 @@ LAST_SEEN_SQL = f"UPDATE {_S} SET last_seen_at = %s WHERE id = %s"
 
 _MAX_HINTS = 100_000
 APPLICATION_NAME = "stint-heartbeat-intake"  # in pg_stat_activity
-THROTTLE_COOL_OFF_SECONDS = 5.0
 UNAVAILABLE = error_body(
     type_="server_error", code="service_unavailable", detail="A service this request needs is unavailable."
 )
@@ -120,8 +117,8 @@ class HeartbeatIntake:
         # Compiled privacy rules per company, with the version they were compiled at.
         self.rules: dict[uuid.UUID, tuple[int, list]] = {}
         self._pools: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-        self._redis = Redis.from_url(settings.REDIS_URL, socket_connect_timeout=0.25, socket_timeout=0.25)
-        self._throttle_off_until = 0.0
+        self._redis = Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
+        self.limits = throttling.LocalCounts()
         self._static_headers = _static_headers(self.path)
         self._tasks: set[asyncio.Task] = set()  # fire-and-forget writes, referenced until done
         self.answered = 0  # requests this path answered itself (the rest went to Django)
@@ -263,21 +260,10 @@ class HeartbeatIntake:
             logger.warning("last_seen_failed", exc_info=True)
 
     def _throttle_wait(self, user_id: str) -> int | None:
-        """Count the request against the user's sync limits, as the view's SyncThrottle.
-
-        A blocking call, on purpose: redis-py's asyncio client cost three times the CPU of
-        its blocking one here (a third of the whole request), and the answer is one loopback
-        round trip. Short timeouts bound the stall, and after a failure the limits are left
-        open for a few seconds (as the view's throttle fails open) instead of stalling
-        every request on a Redis that is down."""
-        if time.monotonic() < self._throttle_off_until:
-            return None
-        try:
-            return throttling.hit([(scope, user_id) for scope in throttling.SYNC_SCOPES], client=self._redis)
-        except (RedisConnectionError, RedisTimeoutError):
-            self._throttle_off_until = time.monotonic() + THROTTLE_COOL_OFF_SECONDS
-            logger.warning("throttle_unavailable", scopes=list(throttling.SYNC_SCOPES), exc_info=True)
-            return None
+        """The view's SyncThrottle limits, counted per process and added to Redis in batches
+        (``throttling.LocalCounts``): a Redis round trip per request was a third of it."""
+        self.limits.start(self._redis)
+        return self.limits.check([(scope, user_id) for scope in throttling.SYNC_SCOPES])
 
     async def _pool(self) -> AsyncConnectionPool:
         """This event loop's PostgreSQL pool (daphne runs one loop per process; tests their
@@ -295,11 +281,18 @@ class HeartbeatIntake:
             await pool.open()
         return pool
 
+    async def flush_limits(self) -> None:
+        """Add this process's rate-limit counts to Redis now (tests; a task does it 10 times a
+        second)."""
+        await self.limits.flush(self._redis)
+
     async def aclose(self) -> None:
         """Close this loop's connections (tests, before the test database is dropped)."""
         pool = self._pools.pop(asyncio.get_running_loop(), None)
         if pool is not None:
             await pool.close()
+        await self.limits.stop()
+        await self._redis.aclose()
 
 
 def _connection_kwargs() -> dict:

@@ -170,3 +170,33 @@ def test_unauthenticated_clients_are_not_counted_per_user(api, rates):
     rates(user=(1, 60))
     for _ in range(3):
         assert api.get("/api/v1/me").status_code == 401
+
+
+def test_local_counts_share_the_window_with_every_process_and_the_view(rates):
+    """The lean intake's batched counting: each process adds its counts to the same Redis key
+    and reads back the total, so a user's window is one window whichever process served it."""
+    import asyncio
+
+    from redis.asyncio import Redis
+
+    rates(sync=(3, 60))
+    one, two = throttling.LocalCounts(), throttling.LocalCounts()  # two web processes
+
+    async def body():
+        client = Redis.from_url(django_settings.REDIS_URL)
+        try:
+            assert one.check([("sync", "u1")]) is None
+            assert one.check([("sync", "u1")]) is None
+            await one.flush(client)
+            assert two.check([("sync", "u1")]) is None  # not flushed yet: it knows its own
+            await two.flush(client)  # ... and now the total, 3
+            wait = two.check([("sync", "u1")])
+            assert wait is not None
+            assert 1 <= wait <= 60
+            assert two.check([("sync", "u2")]) is None  # someone else's window
+            await two.flush(client)
+        finally:
+            await client.aclose()
+
+    asyncio.run(body())
+    assert throttling.hit([("sync", "u1")]) is not None  # the DRF throttle sees the same window
