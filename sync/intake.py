@@ -376,11 +376,13 @@ def _secure(scope, headers: dict) -> bool:
 
 
 def _named_company(scope) -> uuid.UUID | None:
-    raw = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("company", [""])[-1]
-    if not raw:
+    """``?company=`` as a UUID, None when absent; anything else (empty, malformed) is the
+    view's to refuse."""
+    values = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True).get("company")
+    if not values:
         return None
     try:
-        return uuid.UUID(raw)
+        return uuid.UUID(values[-1])
     except ValueError:
         raise _Fallback from None
 
