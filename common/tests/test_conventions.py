@@ -186,3 +186,20 @@ def test_a_page_limit_in_range_is_honoured(world):
     page = world.api("owner").get("/api/v1/clients", {"limit": "2"}).json()
     assert len(page["results"]) == 2
     assert page["next"]
+
+
+def test_the_schema_documents_the_error_answers(api):
+    # Found by schema fuzzing: our exception handler wraps drf-standardized-errors', whose
+    # schema class then documented no error response at all (every 400/401 was "undocumented").
+    paths = api.get("/api/schema/", HTTP_ACCEPT="application/json").json()["paths"]
+    login, create, detail = (
+        paths["/api/v1/auth/login"]["post"],
+        paths["/api/v1/clients"]["post"],
+        paths["/api/v1/clients/{id}"]["get"],
+    )
+    assert {"400", "401", "409", "413", "422", "429", "503"} <= set(login["responses"])
+    assert {"400", "401", "403", "404", "409", "413", "422", "429", "503"} <= set(create["responses"])
+    assert {"401", "403", "404", "429", "503"} <= set(detail["responses"])
+    assert not {"409", "413", "422"} & set(detail["responses"])  # no body, no Idempotency-Key
+    ref = create["responses"]["400"]["content"]["application/json"]["schema"]["$ref"]
+    assert ref.endswith("/ErrorResponse")  # SPEC's one shape, `code` any string
