@@ -212,8 +212,13 @@ def screenshot_process(*, screenshot_id) -> Screenshot | None:
     try:
         with default_storage.open(screenshot.original_key, "rb") as original:
             image, thumbnail, (width, height) = images.process(original.read(), blur_level=screenshot.blur_level)
-        image_key = default_storage.save(_key(screenshot, "image.webp"), ContentFile(image))
-        thumbnail_key = default_storage.save(_key(screenshot, "thumbnail.webp"), ContentFile(thumbnail))
+        image_key, thumbnail_key = _key(screenshot, "image.webp"), _key(screenshot, "thumbnail.webp")
+        # An attempt killed after storing these and before its commit left them behind: the
+        # storage would save beside them under a new name, and one file would be left twice.
+        for key in (image_key, thumbnail_key):
+            default_storage.delete(key)
+        image_key = default_storage.save(image_key, ContentFile(image))
+        thumbnail_key = default_storage.save(thumbnail_key, ContentFile(thumbnail))
     except Exception as exc:
         final, reason = record_failure(
             screenshot, exc, max_attempts=MAX_ATTEMPTS, final=isinstance(exc, images.ImageRefused)
