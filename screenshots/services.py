@@ -208,6 +208,10 @@ def screenshot_process(*, screenshot_id) -> Screenshot | None:
     uploaded = Screenshot.objects.exclude(original_key="")  # a presigned one before its upload: not yet
     screenshot = claim(uploaded, screenshot_id, max_attempts=MAX_ATTEMPTS)
     if screenshot is None:
+        # A redelivery of a task whose process died after its commit: finish what it left.
+        leftover = uploaded.filter(pk=screenshot_id, status=ScreenshotStatus.READY).first()
+        if leftover is not None:
+            _drop_original(leftover)
         return None
     try:
         with default_storage.open(screenshot.original_key, "rb") as original:
@@ -227,7 +231,6 @@ def screenshot_process(*, screenshot_id) -> Screenshot | None:
         if final:
             return None
         raise
-    original_key = screenshot.original_key
     with transaction.atomic():
         screenshot.status, screenshot.image_key, screenshot.thumbnail_key = (
             ScreenshotStatus.READY,
@@ -236,7 +239,7 @@ def screenshot_process(*, screenshot_id) -> Screenshot | None:
         )
         screenshot.width, screenshot.height, screenshot.bytes = width, height, len(image)
         screenshot.sha256, screenshot.processed_at = hashlib.sha256(image).hexdigest(), timezone.now()
-        screenshot.original_key, screenshot.error = "", ""
+        screenshot.error = ""
         screenshot.save()
         from screenshots.api.serializers import ScreenshotSerializer
 
@@ -249,8 +252,18 @@ def screenshot_process(*, screenshot_id) -> Screenshot | None:
             payload=dict(ScreenshotSerializer(screenshot).data),  # links come from GET: they are short-lived
             user_id=screenshot.user_id,
         )
-        transaction.on_commit(lambda: default_storage.delete(original_key))
+        transaction.on_commit(lambda: _drop_original(screenshot))
     return screenshot
+
+
+def _drop_original(screenshot: Screenshot) -> None:
+    """Delete a READY screenshot's original (its metadata, and its unblurred pixels), then
+    forget its key. In that order: a process killed between the READY commit and the delete
+    leaves the key set, and the redelivered task (acknowledged only once it returns) deletes
+    the file; forgetting the key first would leave the original behind for good."""
+    default_storage.delete(screenshot.original_key)
+    Screenshot.objects.filter(pk=screenshot.pk, original_key=screenshot.original_key).update(original_key="")
+    screenshot.original_key = ""
 
 
 def screenshot_delete(*, screenshot: Screenshot) -> None:
