@@ -6,13 +6,18 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 import uuid
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from django.conf import settings as django_settings
@@ -138,3 +143,110 @@ def test_a_sigkilled_worker_leaves_every_screenshot_ready_exactly_once(settings,
         f"{s.company_id}/{s.user_id}/{s.pk}/{name}" for s in shots for name in ("image.webp", "thumbnail.webp")
     )
     assert files == expected
+
+
+# --------------------------------------------------------------------------- helpers for servers
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _http(method: str, url: str, *, body: dict | None = None, token: str | None = None, timeout: float = 10):
+    """(status, json body, seconds taken) of one real HTTP request."""
+    headers = {"Content-Type": "application/json", "Host": "127.0.0.1"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
+    started = time.monotonic()
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            status, raw = response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        status, raw = exc.code, exc.read()
+    return status, (json.loads(raw) if raw else None), time.monotonic() - started
+
+
+def _daphne(port: int, env: dict) -> subprocess.Popen:
+    argv = [sys.executable, "-m", "daphne", "-v", "0", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"]
+    return subprocess.Popen(
+        argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+
+
+def _wait_http_ok(url: str, proc: subprocess.Popen, *, timeout: float = 60) -> None:
+    def up():
+        assert proc.poll() is None, "the server exited"
+        try:
+            return _http("GET", url, timeout=2)[0] == 200
+        except OSError:
+            return False
+
+    _wait_for(up, timeout=timeout, interval=0.3, what=f"{url} to answer 200")
+
+
+# --------------------------------------------------------------------------- PostgreSQL stops
+
+
+@pytest.mark.slow
+def test_postgres_down_is_503_within_2s_and_the_api_recovers_without_a_restart(tmp_path):
+    from config import embedded
+
+    # given a private PostgreSQL (initdb in tmp; the shared one is never touched), migrated,
+    # and a real server process on it
+    data_dir = tmp_path / "pg-private"
+    pg = embedded.ensure_postgres(data_dir, "stint")
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{pg.user}@{quote(str(pg.socket_dir), safe='')}/stint",
+        "REDIS_URL": django_settings.REDIS_URL,
+        "DATA_DIR": str(tmp_path / "data"),
+        "LOG_LEVEL": "ERROR",
+    }
+    server = None
+    try:
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True, timeout=180
+        )
+        port = _free_port()
+        base = f"http://127.0.0.1:{port}"
+        server = _daphne(port, env)
+        _wait_http_ok(f"{base}/health/ready", server)
+        status, body, _ = _http(
+            "POST",
+            f"{base}/api/v1/auth/register",
+            body={"email": "dba@example.com", "password": "a-long-enough-passphrase", "name": "D"},
+        )
+        assert status == 201, body
+        token = body["access"]
+        assert _http("GET", f"{base}/api/v1/me", token=token)[0] == 200
+
+        # when PostgreSQL stops
+        embedded.stop_postgres(data_dir)
+
+        # then readiness says so within 2 s, naming the database, and the API answers 503
+        status, body, took = _http("GET", f"{base}/health/ready", timeout=10)
+        assert status == 503, body
+        assert took < 2, f"/health/ready took {took:.2f} s"
+        assert body["checks"]["database"] == "down"
+        assert [e["attr"] for e in body["errors"]] == ["database"]
+        status, body, took = _http("GET", f"{base}/api/v1/me", token=token, timeout=15)
+        assert status == 503, body
+        assert body["type"] == "server_error"
+
+        # when it comes back, the same server process recovers on its own
+        embedded.ensure_postgres(data_dir, "stint")
+        _wait_for(lambda: _http("GET", f"{base}/health/ready", timeout=5)[0] == 200, timeout=20, what="ready again")
+        _wait_for(
+            lambda: _http("GET", f"{base}/api/v1/me", token=token, timeout=5)[0] == 200,
+            timeout=20,
+            what="the API to answer again",
+        )
+        assert server.poll() is None
+    finally:
+        if server is not None:
+            _kill_group(server)
+        embedded.stop_postgres(data_dir)
