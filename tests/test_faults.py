@@ -4,6 +4,7 @@ where it kills one (a private redis-server, a private PostgreSQL), never the sha
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 import json
@@ -12,10 +13,12 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
 import uuid
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote
 
@@ -23,6 +26,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 from PIL import Image
 
@@ -250,3 +254,153 @@ def test_postgres_down_is_503_within_2s_and_the_api_recovers_without_a_restart(t
         if server is not None:
             _kill_group(server)
         embedded.stop_postgres(data_dir)
+
+
+# --------------------------------------------------------------------------- Redis restarts
+
+
+def _redis_server(sock: Path, data_dir: Path) -> subprocess.Popen:
+    """A private redis-server with an append-only file, as in docker-compose.yml."""
+    from config import embedded
+
+    argv = [str(embedded.redis_server_binary()), "--port", "0", "--unixsocket", str(sock), "--dir", str(data_dir)]
+    argv += ["--appendonly", "yes", "--save", ""]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, start_new_session=True)
+    _wait_for(lambda: embedded._redis_answers(sock), timeout=10, interval=0.05, what="redis-server")
+    return proc
+
+
+async def _realtime_client(url: str, token: str, cursor: int, seen: dict, stop: asyncio.Event, log: list) -> None:
+    """A desktop-style client: it resumes from its cursor on every (re)connection."""
+    import websockets
+
+    while not stop.is_set():
+        try:
+            async with websockets.connect(url, subprotocols=["bearer", token], open_timeout=5) as ws:
+                log.append(("connected", cursor))
+                await ws.send(json.dumps({"type": "resume", "cursor": cursor}))
+                while not stop.is_set():
+                    try:
+                        frame = json.loads(await asyncio.wait_for(ws.recv(), timeout=0.5))
+                    except TimeoutError:
+                        continue
+                    if isinstance(frame.get("cursor"), int):
+                        seen[frame["cursor"]] = frame
+                        cursor = max(cursor, frame["cursor"])
+        except (OSError, websockets.exceptions.WebSocketException, TimeoutError) as exc:
+            log.append(("disconnected", type(exc).__name__))
+            await asyncio.sleep(0.3)
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_redis_restart_loses_no_accepted_heartbeat_or_committed_event(tmp_path):
+    from accounts.services import DeviceInfo, session_create
+    from sync.models import HeartbeatInbox
+    from tracking.models import Heartbeat, TimeEntry
+
+    # given a private Redis (append-only, like production) under a real stack: runstack's
+    # daphne, Celery worker and beat, on the test database
+    redis_dir = tmp_path / "redis"
+    redis_dir.mkdir()
+    sock = Path(tempfile.mkdtemp(prefix="stint-r-")) / "r.sock"  # short: unix socket paths are capped
+    servers = {"redis": _redis_server(sock, redis_dir)}
+    owner = UserFactory()
+    company = org_services.company_create(owner=owner, name="Restart Co")
+    project = org_services.project_create(company=company, data={"name": "Busy"})
+    token = session_create(user=owner, device=DeviceInfo(device_name="tracker"), stay_logged_in=False).access
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    (tmp_path / "data").mkdir()  # beat keeps its schedule file there
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url_for_subprocess(),
+        "REDIS_URL": f"unix://{sock}?db=0",
+        "DATA_DIR": str(tmp_path / "data"),
+        "LOG_LEVEL": "ERROR",
+    }
+    stack_log = tmp_path / "stack.log"
+    stack = subprocess.Popen(
+        [sys.executable, "manage.py", "runstack", "--port", str(port), "--no-seed", "--web-processes", "1"],
+        cwd=ROOT,
+        env=env,
+        stdout=stack_log.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        _wait_http_ok(f"{base}/health/ready", stack, timeout=90)
+        accepted, entries, statuses, log = [], [], [], []
+        head = Change.objects.aggregate(head=Max("cursor"))["head"] or 0  # the client's starting cursor
+        seen: dict[int, dict] = {}
+
+        async def traffic():
+            import httpx
+
+            stop = asyncio.Event()
+            ws = asyncio.create_task(
+                _realtime_client(f"ws://127.0.0.1:{port}/ws/realtime/", token, head, seen, stop, log)
+            )
+            headers = {"Authorization": f"Bearer {token}"}
+            start = timezone.now().replace(microsecond=0) - timedelta(hours=6)
+            async with httpx.AsyncClient(base_url=base, headers=headers, timeout=10) as client:
+                for i in range(60):  # ~10 s of traffic; Redis restarts a third of the way in
+                    if i == 20:
+                        servers["redis"].send_signal(signal.SIGTERM)  # a restart: it writes its AOF and exits
+                        await asyncio.to_thread(servers["redis"].wait, 10)
+                        await asyncio.sleep(1.0)  # down for a second, under traffic
+                    if i == 26:
+                        servers["redis"] = await asyncio.to_thread(_redis_server, sock, redis_dir)
+                    at = start + timedelta(minutes=2 * i)
+                    beats = [
+                        {"timestamp": (at + timedelta(seconds=s)).isoformat(), "duration": 1, "app": f"app{i}"}
+                        for s in range(5)
+                    ]
+                    try:
+                        r = await client.post("/api/v1/sync/heartbeats", json={"device_id": "d1", "heartbeats": beats})
+                        statuses.append(r.status_code)
+                        if r.status_code == 202:
+                            accepted.append(r.json()["accepted"])
+                        r = await client.post(
+                            "/api/v1/time-entries",
+                            json={"project_id": str(project.id), "started_at": at.isoformat(), "duration_seconds": 60},
+                        )
+                        statuses.append(r.status_code)
+                        if r.status_code == 201:
+                            entries.append(r.json()["id"])
+                    except httpx.HTTPError as exc:
+                        statuses.append(type(exc).__name__)
+                    await asyncio.sleep(0.15)
+                # then every committed change reaches the client (resumed from its cursor)
+                deadline = time.monotonic() + 30
+                while time.monotonic() < deadline:
+                    got = {f["data"].get("id") for f in seen.values() if f.get("type") == "entry.upserted"}
+                    if set(entries) <= got:
+                        break
+                    await asyncio.sleep(0.3)
+            stop.set()
+            await ws
+
+        asyncio.run(traffic())
+    finally:
+        os.killpg(stack.pid, signal.SIGINT)  # runstack stops its children
+        try:
+            stack.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            _kill_group(stack)
+        _kill_group(servers["redis"])
+
+    # the test did test something: most requests went through, some around the restart did not
+    assert len(accepted) >= 40, (statuses, log, stack_log.read_text()[-3000:])
+    assert len(entries) >= 40, statuses
+    assert 503 in statuses  # Redis was down for real, and said so
+    assert [event for event, _ in log].count("connected") >= 2, log  # the socket dropped and came back
+    # no accepted heartbeat is lost: each 202'd batch is stored (inbox or merged)
+    stored = HeartbeatInbox.objects.filter(device_id="d1").count() + Heartbeat.objects.filter(device_id="d1").count()
+    assert stored == sum(accepted), (stored, sum(accepted))
+    # no committed event is lost: every created entry exists and reached the socket, in order
+    assert TimeEntry.objects.filter(pk__in=entries).count() == len(entries)
+    got = {f["data"].get("id") for f in seen.values() if f.get("type") == "entry.upserted"}
+    assert set(entries) <= got, (set(entries) - got, log)
+    ours = set(Change.objects.filter(company_id=company.id, cursor__gt=head).values_list("cursor", flat=True))
+    assert ours <= set(seen), sorted(ours - set(seen))
