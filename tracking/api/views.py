@@ -8,7 +8,7 @@ from functools import reduce
 from operator import or_
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -62,7 +62,9 @@ class ProjectTaskTreeViewSet(CompanyScopedViewSet):
         return Response(s.TaskNodeSerializer(selectors.task_tree(project=project), many=True).data)
 
 
-@extend_schema(tags=["tasks"], parameters=[COMPANY_PARAM, OpenApiParameter("project", uuid.UUID)])
+# ?project= filters the list only: documented on the list only (other actions ignore it).
+@extend_schema_view(list=extend_schema(parameters=[OpenApiParameter("project", uuid.UUID)]))
+@extend_schema(tags=["tasks"], parameters=[COMPANY_PARAM])
 class TaskViewSet(ProjectResolvingMixin, CompanyScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
     queryset = Task.objects.none()
     serializer_class = s.TaskSerializer
