@@ -250,9 +250,24 @@ CHANNEL_LAYERS = {
 
 CELERY_BROKER_URL = _kombu_url(env.str("CELERY_BROKER_URL", default=REDIS_URL))
 CELERY_RESULT_BACKEND = None  # tasks report through the database, not a result store
+# Celery's reliability advice: acknowledge after the task ran, so a task whose worker died is
+# delivered again (our tasks claim their work, so a second delivery is harmless); requeue
+# when a pool child is killed; reserve one message per process, so a dead worker strands one.
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# Seconds before Redis hands an unacknowledged message (its worker died) to another worker.
+# One value for the broker and the result backend alike (Celery's Redis caveat): it must
+# outlast the longest task and any retry countdown, or a task still running runs twice.
+CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+if CELERY_VISIBILITY_TIMEOUT < 1:
+    raise ImproperlyConfigured("CELERY_VISIBILITY_TIMEOUT must be positive")
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+    # Sweep for such messages every ~10 s (kombu: interval x its throttle of 10), not ~100 s.
+    "unacked_restore_interval": 1,
+}
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default=f"{CACHE_KEY_PREFIX}-default")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
@@ -406,7 +421,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "common.pagination.CursorPagination",
     "PAGE_SIZE": env.int("API_PAGE_SIZE", default=50),
-    "DEFAULT_SCHEMA_CLASS": "drf_standardized_errors.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "common.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "common.exceptions.exception_handler",
     # JSON bodies only (415 otherwise); upload endpoints add the multipart parser themselves.
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
@@ -418,7 +433,12 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["common.throttling.UserThrottle"],
     "NUM_PROXIES": NUM_PROXIES,
 }
-DRF_STANDARDIZED_ERRORS = {"ENABLE_IN_DEBUG_FOR_UNHANDLED_EXCEPTIONS": True}
+DRF_STANDARDIZED_ERRORS = {
+    "ENABLE_IN_DEBUG_FOR_UNHANDLED_EXCEPTIONS": True,
+    # Documented in the schema; the last four are ours (common/openapi.py says when).
+    "ALLOWED_ERROR_STATUS_CODES": ["400", "401", "403", "404", "405", "406", "415", "429", "500"]
+    + ["409", "413", "422", "503"],
+}
 SPECTACULAR_SETTINGS = {
     "TITLE": "Stint API",
     "DESCRIPTION": "Team time tracking: accounts, organizations, tracking, sync, screenshots, reports.",

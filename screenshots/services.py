@@ -208,12 +208,21 @@ def screenshot_process(*, screenshot_id) -> Screenshot | None:
     uploaded = Screenshot.objects.exclude(original_key="")  # a presigned one before its upload: not yet
     screenshot = claim(uploaded, screenshot_id, max_attempts=MAX_ATTEMPTS)
     if screenshot is None:
+        # A redelivery of a task whose process died after its commit: finish what it left.
+        leftover = uploaded.filter(pk=screenshot_id, status=ScreenshotStatus.READY).first()
+        if leftover is not None:
+            _drop_original(leftover)
         return None
     try:
         with default_storage.open(screenshot.original_key, "rb") as original:
             image, thumbnail, (width, height) = images.process(original.read(), blur_level=screenshot.blur_level)
-        image_key = default_storage.save(_key(screenshot, "image.webp"), ContentFile(image))
-        thumbnail_key = default_storage.save(_key(screenshot, "thumbnail.webp"), ContentFile(thumbnail))
+        image_key, thumbnail_key = _key(screenshot, "image.webp"), _key(screenshot, "thumbnail.webp")
+        # An attempt killed after storing these and before its commit left them behind: the
+        # storage would save beside them under a new name, and one file would be left twice.
+        for key in (image_key, thumbnail_key):
+            default_storage.delete(key)
+        image_key = default_storage.save(image_key, ContentFile(image))
+        thumbnail_key = default_storage.save(thumbnail_key, ContentFile(thumbnail))
     except Exception as exc:
         final, reason = record_failure(
             screenshot, exc, max_attempts=MAX_ATTEMPTS, final=isinstance(exc, images.ImageRefused)
@@ -222,7 +231,6 @@ def screenshot_process(*, screenshot_id) -> Screenshot | None:
         if final:
             return None
         raise
-    original_key = screenshot.original_key
     with transaction.atomic():
         screenshot.status, screenshot.image_key, screenshot.thumbnail_key = (
             ScreenshotStatus.READY,
@@ -231,7 +239,7 @@ def screenshot_process(*, screenshot_id) -> Screenshot | None:
         )
         screenshot.width, screenshot.height, screenshot.bytes = width, height, len(image)
         screenshot.sha256, screenshot.processed_at = hashlib.sha256(image).hexdigest(), timezone.now()
-        screenshot.original_key, screenshot.error = "", ""
+        screenshot.error = ""
         screenshot.save()
         from screenshots.api.serializers import ScreenshotSerializer
 
@@ -244,8 +252,18 @@ def screenshot_process(*, screenshot_id) -> Screenshot | None:
             payload=dict(ScreenshotSerializer(screenshot).data),  # links come from GET: they are short-lived
             user_id=screenshot.user_id,
         )
-        transaction.on_commit(lambda: default_storage.delete(original_key))
+        transaction.on_commit(lambda: _drop_original(screenshot))
     return screenshot
+
+
+def _drop_original(screenshot: Screenshot) -> None:
+    """Delete a READY screenshot's original (its metadata, and its unblurred pixels), then
+    forget its key. In that order: a process killed between the READY commit and the delete
+    leaves the key set, and the redelivered task (acknowledged only once it returns) deletes
+    the file; forgetting the key first would leave the original behind for good."""
+    default_storage.delete(screenshot.original_key)
+    Screenshot.objects.filter(pk=screenshot.pk, original_key=screenshot.original_key).update(original_key="")
+    screenshot.original_key = ""
 
 
 def screenshot_delete(*, screenshot: Screenshot) -> None:

@@ -169,3 +169,104 @@ def test_env_example_documents_every_setting():
     documented = set(re.findall(r"^\s*#?\s*([A-Z][A-Z0-9_]*)=", text, re.MULTILINE))
     missing = sorted(_settings_variables() - documented)
     assert not missing, f".env.example lacks: {', '.join(missing)}"
+
+
+def _env_example_names() -> set[str]:
+    text = (ROOT / ".env.example").read_text()
+    return set(re.findall(r"^\s*#?\s*([A-Z][A-Z0-9_]*)=", text, re.MULTILINE))
+
+
+def test_env_example_documents_nothing_settings_does_not_read():
+    stale = sorted(_env_example_names() - _settings_variables())
+    assert not stale, f".env.example documents variables settings.py never reads: {', '.join(stale)}"
+
+
+# --------------------------------------------------------------------------- compose <-> settings
+
+APP_SERVICES = ["migrate", "web", "worker", "beat"]
+# What a production container cannot start without: compose must set them (settings' defaults
+# are for development: an embedded database, a development key).
+REQUIRED_IN_COMPOSE = {"STINT_ENV", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS", "PUBLIC_URL"}
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_compose_sets_only_variables_settings_reads(compose, name):
+    names = set(compose["services"][name]["environment"])
+    unknown = sorted(names - _settings_variables())
+    assert not unknown, f"{name} sets variables settings.py never reads: {', '.join(unknown)}"
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_compose_sets_every_required_variable(compose, name):
+    missing = sorted(REQUIRED_IN_COMPOSE - set(compose["services"][name]["environment"]))
+    assert not missing, f"{name} lacks {', '.join(missing)}"
+    assert _settings_variables() >= REQUIRED_IN_COMPOSE  # and settings really reads them
+
+
+def test_compose_redis_keeps_an_append_only_file(compose):
+    redis = compose["services"]["redis"]
+    argv = _argv(redis["command"])
+    assert argv[argv.index("--appendonly") + 1] == "yes"
+    assert any(str(v).endswith(":/data") for v in redis["volumes"])
+
+
+def test_compose_restarts_what_dies(compose):
+    for name in ["db", "redis", "web", "worker", "beat"]:
+        assert compose["services"][name]["restart"] == "unless-stopped", name
+
+
+def test_dockerfile_collects_static_files_at_build_as_the_app_user(dockerfile):
+    keywords = [keyword for keyword, _ in dockerfile]
+    collect = next(i for i, (k, args) in enumerate(dockerfile) if k == "RUN" and "collectstatic" in args)
+    assert keywords.index("USER") < collect  # files owned by the app user, not root
+    assert "--noinput" in dockerfile[collect][1]
+
+
+# --------------------------------------------------------------------------- docs/operations.md
+
+OPERATIONS = ROOT / "docs" / "operations.md"
+TABLE_START, TABLE_END = "<!-- env-table:start -->", "<!-- env-table:end -->"
+
+
+def env_table() -> str:
+    """The configuration reference of docs/operations.md, generated from .env.example: one
+    table per section, each variable with its example or default and the comment above it."""
+    rows, description, after_variable = [], [], False
+    for line in (ROOT / ".env.example").read_text().splitlines():
+        if section := re.match(r"^#\s*-+\s*(\w[\w ]*)$", line):
+            rows += ["", f"**{section.group(1).strip().capitalize()}**", ""]
+            rows += ["| Variable | Example or default | What it does |", "|---|---|---|"]
+            description, after_variable = [], False
+        elif variable := re.match(r"^\s*#?\s*([A-Z][A-Z0-9_]*)=(.*)$", line):
+            value = variable.group(2).strip().strip('"') or "(empty)"
+            text = " ".join(description).replace("|", "\\|")
+            rows.append(f"| `{variable.group(1)}` | `{value}` | {text} |")
+            after_variable = True
+        elif line.startswith("#"):
+            if after_variable:  # a new comment starts the next variable's description
+                description, after_variable = [], False
+            if line.lstrip("#").strip():
+                description.append(line.lstrip("#").strip())
+        else:
+            description, after_variable = [], False
+    return "\n".join(rows).strip()
+
+
+def _documented_table() -> str:
+    text = OPERATIONS.read_text()
+    return text[text.index(TABLE_START) + len(TABLE_START) : text.index(TABLE_END)].strip()
+
+
+def test_operations_doc_lists_every_variable_as_env_example_does():
+    assert _documented_table() == env_table(), (
+        "docs/operations.md's configuration table is stale: .venv/bin/python tests/test_deploy_files.py --write-docs"
+    )
+    documented = set(re.findall(r"^\| `([A-Z][A-Z0-9_]*)` \|", _documented_table(), re.MULTILINE))
+    assert documented == _settings_variables()
+
+
+if __name__ == "__main__" and "--write-docs" in __import__("sys").argv:
+    text = OPERATIONS.read_text()
+    head, tail = text.split(TABLE_START)[0], text.split(TABLE_END)[1]
+    OPERATIONS.write_text(f"{head}{TABLE_START}\n{env_table()}\n{TABLE_END}{tail}")
+    print(f"wrote the configuration table of {OPERATIONS}")

@@ -29,7 +29,8 @@ def company_membership(memberships: list[Membership], raw_company: str | None) -
     """The membership a request acts in: ``?company=`` (``raw_company``), or the caller's only
     company. Not a member of it, or a malformed id: 404; several companies and none named: 400."""
     company_id = None
-    if raw_company:
+    # Present but empty (`?company=`) is malformed like any other non-UUID, not "unspecified".
+    if raw_company is not None:
         try:
             company_id = uuid.UUID(raw_company)
         except ValueError:
@@ -75,7 +76,7 @@ class CompanyScopedViewSet(viewsets.GenericViewSet):
 
     def get_queryset(self):
         memberships = self.memberships()
-        if self.request.query_params.get("company"):
+        if "company" in self.request.query_params:
             memberships = [self.company_membership()]
         if not memberships:
             return self.queryset.none()  # each view sets queryset = Model.objects.none()

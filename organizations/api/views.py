@@ -4,7 +4,7 @@ membership through the scoped base view, ask ``permissions``, call a service, re
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -218,7 +218,9 @@ class ClientViewSet(CompanyScopedViewSet, mixins.ListModelMixin, mixins.Retrieve
 # --------------------------------------------------------------------------- projects
 
 
-@extend_schema(tags=["projects"], parameters=[COMPANY_PARAM, ARCHIVED_PARAM])
+# ?archived= filters the list only: documented on the list only (other actions ignore it).
+@extend_schema_view(list=extend_schema(parameters=[ARCHIVED_PARAM]))
+@extend_schema(tags=["projects"], parameters=[COMPANY_PARAM])
 class ProjectViewSet(CompanyScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
     queryset = Project.objects.none()
     serializer_class = s.ProjectSerializer

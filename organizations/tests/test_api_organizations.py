@@ -401,3 +401,12 @@ def test_project_list_runs_a_constant_number_of_queries(world, django_assert_max
     with django_assert_max_num_queries(5):
         response = api.get("/api/v1/projects?limit=100")
     assert len(response.json()["results"]) == 32
+
+
+@pytest.mark.parametrize(("method", "path"), [("get", "/api/v1/clients"), ("post", "/api/v1/clients")])
+def test_an_empty_company_parameter_is_malformed_not_unspecified(world, method, path):
+    # Found by schema fuzzing: `?company=` acted in the caller's only company (a create
+    # succeeded) although an empty value is no company id.
+    response = getattr(world.api("owner"), method)(f"{path}?company=", {"name": "Nope"} if method == "post" else None)
+    assert_error(response, 404)
+    assert not Client.objects.filter(name="Nope").exists()

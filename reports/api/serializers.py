@@ -190,3 +190,11 @@ class ExportStatusSerializer(ExportSerializer):
         path = reverse("reports-export-download", args=[export.pk]) + f"?token={token}"
         request = self.context.get("request")
         return request.build_absolute_uri(path) if request else path
+
+
+class ExportPageSerializer(serializers.Serializer):
+    """GET /reports/exports is cursor-paginated like every list (the schema said a bare array)."""
+
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = ExportSerializer(many=True)

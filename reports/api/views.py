@@ -46,7 +46,9 @@ def _subject(membership, raw_user: str | None, caller) -> User:
 
 def _query_and_membership(request, query_class) -> tuple[dict, object]:
     """The validated query string, and the membership the report is for (404 if none)."""
-    query = query_class(data=request.query_params)
+    # A plain dict, not the QueryDict: DRF reads an empty `?tz=` from a QueryDict as "not sent"
+    # (HTML form rules), so a malformed empty value passed silently; now it is refused (400).
+    query = query_class(data=request.query_params.dict())
     query.is_valid(raise_exception=True)
     membership = company_membership(
         list(permissions.active_memberships(request.user)), request.query_params.get("company")
@@ -161,7 +163,7 @@ class ExportListView(APIView):
         )
         return Response(s.ExportSerializer(export).data, status=202)
 
-    @extend_schema(responses={200: s.ExportSerializer(many=True)})
+    @extend_schema(operation_id="reports_exports_list", responses={200: s.ExportPageSerializer})
     def get(self, request):
         paginator = CursorPagination()
         page = paginator.paginate_queryset(_visible_exports(request), request, view=self)

@@ -366,3 +366,38 @@ def test_another_companys_screenshots_cannot_be_written_to(world):
     assert_error(outsider.post(f"{URL}/{shot.id}/confirm"), 404)
     assert list(Screenshot.objects.values_list("pk", flat=True)) == [shot.pk]
     assert default_storage.exists(shot.image_key)
+
+
+def test_an_attempt_killed_after_storing_leaves_no_second_copy(world, settings):
+    # The SIGKILL fault test asks for no file twice: an attempt that stored the image and died
+    # before its commit left them behind; the retry saved beside them under new names.
+    response = upload(world, png())
+    shot = Screenshot.objects.get(pk=response.json()["id"])
+    folder = f"screenshots/{shot.company_id}/{shot.user_id}/{shot.pk}"
+    default_storage.save(f"{folder}/image.webp", io.BytesIO(b"left by the killed attempt"))
+    default_storage.save(f"{folder}/thumbnail.webp", io.BytesIO(b"left by the killed attempt"))
+    Screenshot.objects.filter(pk=shot.pk).update(status=ScreenshotStatus.PROCESSING, attempts=1)
+
+    shot = services.screenshot_process(screenshot_id=shot.pk)
+
+    assert (shot.status, shot.attempts) == (ScreenshotStatus.READY, 2)
+    assert sorted(default_storage.listdir(folder)[1]) == ["image.webp", "thumbnail.webp"]
+    assert (shot.image_key, shot.thumbnail_key) == (f"{folder}/image.webp", f"{folder}/thumbnail.webp")
+    with default_storage.open(shot.image_key) as stored:
+        assert stored.read(4) == b"RIFF"  # the new WebP, not the leftover
+
+
+def test_a_process_killed_after_ready_before_deleting_the_original_leaves_it_to_the_redelivery(world):
+    # Found by the SIGKILL fault test (tests/test_faults.py): the original was deleted in an
+    # on-commit hook after its key was cleared, so a worker killed between the two left the
+    # unblurred original on disk for good, with nothing pointing at it.
+    shot = Screenshot.objects.get(pk=upload(world, png()).json()["id"])
+    original = shot.original_key
+    Screenshot.objects.filter(pk=shot.pk).update(status=ScreenshotStatus.READY, attempts=1)  # committed, then killed
+    assert default_storage.exists(original)
+
+    assert services.screenshot_process(screenshot_id=shot.pk) is None  # the redelivered task
+
+    assert not default_storage.exists(original)
+    shot.refresh_from_db()
+    assert (shot.status, shot.attempts, shot.original_key) == (ScreenshotStatus.READY, 1, "")

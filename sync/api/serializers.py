@@ -43,10 +43,20 @@ class ChangesPageSerializer(serializers.Serializer):
     has_more = serializers.BooleanField()
 
 
+class JSONStringField(serializers.CharField):
+    """A CharField that takes a JSON string only. DRF's turns a number into its text, so a
+    client's `"idempotency_key": 7` and `"7"` would be one key (found by schema fuzzing)."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class BatchItemSerializer(serializers.Serializer):
     """The envelope of one item; ``data`` is checked per entity and action afterwards."""
 
-    idempotency_key = serializers.CharField(max_length=255)
+    idempotency_key = JSONStringField(max_length=255)
     entity = serializers.ChoiceField(choices=["time_entry", "task"])
     action = serializers.ChoiceField(choices=["upsert", "delete"])
     data = serializers.DictField()
@@ -54,7 +64,7 @@ class BatchItemSerializer(serializers.Serializer):
 
 
 class BatchSerializer(serializers.Serializer):
-    device_id = serializers.CharField(max_length=100)
+    device_id = JSONStringField(max_length=100)
     items = BatchItemSerializer(many=True, allow_empty=True, max_length=MAX_BATCH_ITEMS)
 
 

@@ -295,3 +295,15 @@ def test_a_running_entry_through_the_batch(world):
     del item["data"]["ended_at"]
     assert push(api, [item]).json()["processed"] == 1
     assert api.get("/api/v1/time-entries/current").json()["id"] == item["data"]["id"]
+
+
+@pytest.mark.parametrize("key", [7, 7.5, True, None, ["k"]])
+def test_a_batch_item_key_and_device_id_must_be_strings(world, key):
+    # Found by schema fuzzing: DRF turned a number into its text, so 7 and "7" were one key.
+    item = {"idempotency_key": key, "entity": "task", "action": "delete", "data": {"id": str(uuid.uuid4())}}
+    item["client_updated_at"] = "2026-01-01T00:00:00Z"
+    response = world.api("owner").post("/api/v1/sync/batch", {"device_id": "d1", "items": [item]})
+    assert_error(response, 400)
+    assert not SyncItemKey.objects.exists()
+    response = world.api("owner").post("/api/v1/sync/batch", {"device_id": key, "items": []})
+    assert_error(response, 400, attr="device_id")

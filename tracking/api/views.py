@@ -3,11 +3,12 @@ view, ask ``permissions``, call a service, render."""
 
 from __future__ import annotations
 
+import uuid
 from functools import reduce
 from operator import or_
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -61,7 +62,9 @@ class ProjectTaskTreeViewSet(CompanyScopedViewSet):
         return Response(s.TaskNodeSerializer(selectors.task_tree(project=project), many=True).data)
 
 
-@extend_schema(tags=["tasks"], parameters=[COMPANY_PARAM, OpenApiParameter("project", str)])
+# ?project= filters the list only: documented on the list only (other actions ignore it).
+@extend_schema_view(list=extend_schema(parameters=[OpenApiParameter("project", uuid.UUID)]))
+@extend_schema(tags=["tasks"], parameters=[COMPANY_PARAM])
 class TaskViewSet(ProjectResolvingMixin, CompanyScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
     queryset = Task.objects.none()
     serializer_class = s.TaskSerializer
@@ -69,8 +72,11 @@ class TaskViewSet(ProjectResolvingMixin, CompanyScopedViewSet, mixins.ListModelM
     def scoped_queryset(self, memberships):
         qs = selectors.task_list(memberships=memberships)
         project = self.request.query_params.get("project")
-        if self.action == "list" and project:
-            qs = qs.filter(project_id=project)
+        if self.action == "list" and project is not None:
+            try:
+                qs = qs.filter(project_id=uuid.UUID(project))
+            except ValueError:  # the ORM would raise a Django ValidationError: a 500
+                raise ValidationError({"project": ["Must be a project id."]}) from None
         return qs
 
     def _require_tasks(self, task_or_project) -> None:

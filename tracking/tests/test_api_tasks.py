@@ -179,3 +179,10 @@ def test_task_time_entries_with_descendants(world):
     assert sorted(e["task_id"] for e in both) == sorted([str(root.id), str(child.id)])
     # the member's role rules still apply: the loner sees none of the member's entries
     assert world.api("loner").get(f"/api/v1/tasks/{root.id}/time-entries?descendants=true").json()["results"] == []
+
+
+@pytest.mark.parametrize("project", ["not-a-uuid", ""])
+def test_task_list_with_a_malformed_project_filter_is_400_not_500(world, project):
+    # Found by schema fuzzing: the raw value reached the ORM, whose ValidationError was a 500.
+    response = world.api("owner").get("/api/v1/tasks", {"project": project})
+    assert_error(response, 400, attr="project")

@@ -1,6 +1,6 @@
 """`make run`: migrate, seed the demo when the database is empty, then serve N daphne
-processes with a Celery worker and beat beside them. One Ctrl-C stops them all, then the
-embedded PostgreSQL and Redis if this process started them.
+processes with a Celery worker and beat beside them (restarted if they exit). One Ctrl-C stops
+them all, then the embedded PostgreSQL and Redis if this process started them.
 
 Web processes: daphne runs one event loop on one core, so one process per core (WEB_CONCURRENCY,
 default 2). This process binds one listening socket per daphne on the same port (SO_REUSEPORT)
@@ -71,6 +71,7 @@ class Command(BaseCommand):
             for i, listener in enumerate(listeners)
         }
         procs.update({name: subprocess.Popen(cmd, env=env) for name, cmd in commands.items()})
+        restarts: dict[str, list[float]] = {name: [] for name in commands}
         for listener in listeners:
             listener.close()  # each daphne holds its own copy
         self.stdout.write(
@@ -90,11 +91,23 @@ class Command(BaseCommand):
         exit_code = 0
         try:
             while not stopping:
-                for name, proc in procs.items():
-                    if proc.poll() is not None:
-                        self.stderr.write(f"{name} exited with {proc.returncode}; stopping the stack.")
-                        exit_code = proc.returncode or 1
-                        stopping = True
+                for name, proc in list(procs.items()):
+                    if proc.poll() is None or stopping:
+                        continue
+                    # The worker and beat are restarted, as compose's `restart:` does: Celery's
+                    # worker exits on some broker losses (a Redis restart), and one lost
+                    # dependency must not take the web processes down with it. One that keeps
+                    # dying (5 times a minute: a bad configuration) stops the stack.
+                    recent = [t for t in restarts.get(name, [None]) if t and t > time.monotonic() - 60]
+                    if name in commands and len(recent) < 5:
+                        self.stderr.write(f"{name} exited with {proc.returncode}; restarting it.")
+                        restarts[name] = [*recent, time.monotonic()]
+                        time.sleep(1)
+                        procs[name] = subprocess.Popen(commands[name], env=env)
+                        continue
+                    self.stderr.write(f"{name} exited with {proc.returncode}; stopping the stack.")
+                    exit_code = proc.returncode or 1
+                    stopping = True
                 time.sleep(0.5)
         finally:
             self._stop(procs)

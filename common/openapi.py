@@ -1,0 +1,72 @@
+"""The OpenAPI schema class: drf-standardized-errors' error responses, for our handler too.
+
+drf-standardized-errors documents its error responses (400, 401, 403, 404, ...) only on views
+whose exception handler *is* its own. Ours wraps it (common/exceptions.py), so the schema listed
+success codes alone and every client saw 400s and 401s the schema said could not happen
+(schemathesis: "undocumented status code"). The codes our handler adds on top (409, 413, 422,
+503) are documented where they can happen.
+
+Every error body is documented with SPEC's one shape, `code` a free string: the package's
+per-status enums of codes were wrong for us (our services answer `wrong_password`,
+`invalid_timezone`, `token_not_valid`, ... which its enums do not list)."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema_serializer
+from drf_standardized_errors.handler import exception_handler as standardized_errors_handler
+from drf_standardized_errors.openapi import AutoSchema as StandardizedErrorsAutoSchema
+from rest_framework import serializers
+
+from common.exceptions import exception_handler as our_handler
+
+_BODY_METHODS = {"POST", "PUT", "PATCH"}
+
+
+class ErrorItemSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    detail = serializers.CharField()
+    attr = serializers.CharField(allow_null=True)
+
+
+@extend_schema_serializer(component_name="ErrorResponse")
+class ErrorResponseSerializer(serializers.Serializer):
+    """SPEC's one error shape; some errors add context beside it (a 409 names the conflicting
+    entries, the readiness 503 lists its checks)."""
+
+    type = serializers.ChoiceField(choices=["validation_error", "client_error", "server_error"])
+    errors = ErrorItemSerializer(many=True)
+
+
+# The codes beyond the package's defaults, and when an operation can answer with them.
+EXTRA_ERROR_CODES = {
+    # A wrong password or refresh token on the open auth endpoints, too.
+    "401": lambda method: True,
+    "409": lambda method: method == "POST",  # Idempotency-Key: the first is still running
+    # Limits counted in Redis (sign-in failures, per user, per IP) apply across the API.
+    "429": lambda method: True,
+    "413": lambda method: method in _BODY_METHODS,  # DATA_UPLOAD_MAX_MEMORY_SIZE
+    "422": lambda method: method == "POST",  # Idempotency-Key reused with another body
+    "503": lambda method: True,  # the database, Redis or the broker is down
+}
+
+
+class AutoSchema(StandardizedErrorsAutoSchema):
+    def _should_add_error_response(self, responses: dict, status_code: str) -> bool:
+        if status_code in responses or self.view.get_exception_handler() is not our_handler:
+            return super()._should_add_error_response(responses, status_code)
+        if status_code in EXTRA_ERROR_CODES:
+            return EXTRA_ERROR_CODES[status_code](self.method)
+        if status_code == "403":
+            # Roles are checked in services and views (organizations/permissions.py), which
+            # the package cannot see: any signed-in operation may answer 403.
+            return bool(self.view.get_authenticators()) and super()._should_add_http401_error_response()
+        # Our handler formats every error as the package's does: decide as for its own.
+        view = self.view
+        view.get_exception_handler = lambda: standardized_errors_handler
+        try:
+            return super()._should_add_error_response(responses, status_code)
+        finally:
+            del view.get_exception_handler
+
+    def _get_error_response_serializer(self, status_code: str):
+        return ErrorResponseSerializer

@@ -1,0 +1,408 @@
+"""Faults, with real processes and real services: a Celery worker SIGKILLed with hundreds of
+jobs queued, Redis restarted under traffic, PostgreSQL stopped. Each uses servers of its own
+where it kills one (a private redis-server, a private PostgreSQL), never the shared ones."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from django.conf import settings as django_settings
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+from PIL import Image
+
+from accounts.tests.factories import UserFactory
+from config.celery import app as celery_app
+from conftest import database_url_for_subprocess
+from organizations import services as org_services
+from organizations.models import Company
+from screenshots import services as screenshot_services
+from screenshots.models import Screenshot, ScreenshotStatus
+from sync.models import Change
+
+ROOT = Path(django_settings.BASE_DIR)
+
+
+def _wait_for(predicate, *, timeout: float, interval: float = 0.2, what: str):
+    deadline = time.monotonic() + timeout
+    while not (value := predicate()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(interval)
+    return value
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    """SIGKILL a process and every child it forked (it was started in its own session)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+
+
+# --------------------------------------------------------------------------- a killed worker
+
+JOBS = 500
+
+
+def _tiny_png(seed: int) -> bytes:
+    image = Image.new("RGB", (24, 16), (seed % 256, (seed * 7) % 256, 90))
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+def _worker(queue: str, data_dir: Path, visibility_timeout: int) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url_for_subprocess(),
+        "REDIS_URL": django_settings.REDIS_URL,
+        "DATA_DIR": str(data_dir),  # its MEDIA_ROOT is this test's
+        "CELERY_TASK_DEFAULT_QUEUE": queue,
+        "CELERY_VISIBILITY_TIMEOUT": str(visibility_timeout),
+        "LOG_LEVEL": "ERROR",
+    }
+    argv = [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue, "--pool", "prefork"]
+    argv += ["--concurrency", "2", "-n", f"{queue}-{uuid.uuid4().hex[:4]}@%h"]
+    argv += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
+    return subprocess.Popen(
+        argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_sigkilled_worker_leaves_every_screenshot_ready_exactly_once(settings, tmp_path):
+    # given 500 uploads queued for processing on a private queue
+    settings.MEDIA_ROOT = tmp_path / "media"
+    queue = f"test-kill-{uuid.uuid4().hex[:8]}"
+    visibility_timeout = 2  # seconds before Redis hands a dead worker's messages out again
+    owner = UserFactory()
+    company = org_services.company_create(owner=owner, name="Shots")
+    Company.objects.filter(pk=company.pk).update(screenshots_enabled=True, screenshot_blur_level=1)
+    membership = owner.memberships.get()
+    previous_queue = celery_app.conf.task_default_queue
+    celery_app.conf.task_default_queue = queue
+    workers = []
+    try:
+        with transaction.atomic():  # one commit: the 500 tasks are sent together, after it
+            for i in range(JOBS):
+                screenshot_services.screenshot_upload(
+                    membership=membership,
+                    fileobj=SimpleUploadedFile(f"{i}.png", _tiny_png(i)),
+                    captured_at=timezone.now(),
+                )
+        ready = Screenshot.objects.filter(status=ScreenshotStatus.READY)
+
+        # when a worker is SIGKILLed (the main process and its pool) part-way through
+        workers.append(_worker(queue, tmp_path, visibility_timeout))
+        _wait_for(lambda: ready.count() >= 40, timeout=60, what="the first worker to make progress")
+        _kill_group(workers[-1])
+        done_at_kill = ready.count()
+        assert done_at_kill < JOBS, "the worker finished before it was killed: nothing was tested"
+        time.sleep(visibility_timeout + 0.5)  # its reserved messages become visible again
+
+        # and a new worker starts
+        workers.append(_worker(queue, tmp_path, visibility_timeout))
+        _wait_for(lambda: ready.count() == JOBS, timeout=120, interval=0.5, what="every screenshot to be READY")
+        time.sleep(1)  # a duplicate delivery, had there been one, would show now
+    finally:
+        for worker in workers:
+            _kill_group(worker)
+        celery_app.conf.task_default_queue = previous_queue
+
+    # then every job completed exactly once
+    shots = list(Screenshot.objects.all())
+    assert len(shots) == JOBS
+    assert {s.status for s in shots} == {ScreenshotStatus.READY}
+    # at most the messages the killed worker held (2 processes x prefetch 1, plus the one
+    # each was running) took a second attempt; nothing took three
+    attempts = sorted(s.attempts for s in shots)
+    assert set(attempts) <= {1, 2}
+    assert attempts.count(2) <= 4
+    ready_events = Change.objects.filter(entity="screenshot", event="screenshot.ready")
+    assert ready_events.count() == JOBS
+    assert ready_events.values("entity_id").distinct().count() == JOBS
+    # and each left exactly its image and thumbnail: no original, no second copy
+    media = tmp_path / "media" / "screenshots"
+    files = sorted(str(p.relative_to(media)) for p in media.rglob("*") if p.is_file())
+    expected = sorted(
+        f"{s.company_id}/{s.user_id}/{s.pk}/{name}" for s in shots for name in ("image.webp", "thumbnail.webp")
+    )
+    assert files == expected
+
+
+# --------------------------------------------------------------------------- helpers for servers
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _http(method: str, url: str, *, body: dict | None = None, token: str | None = None, timeout: float = 10):
+    """(status, json body, seconds taken) of one real HTTP request."""
+    headers = {"Content-Type": "application/json", "Host": "127.0.0.1"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
+    started = time.monotonic()
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            status, raw = response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        status, raw = exc.code, exc.read()
+    return status, (json.loads(raw) if raw else None), time.monotonic() - started
+
+
+def _daphne(port: int, env: dict) -> subprocess.Popen:
+    argv = [sys.executable, "-m", "daphne", "-v", "0", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"]
+    return subprocess.Popen(
+        argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+
+
+def _wait_http_ok(url: str, proc: subprocess.Popen, *, timeout: float = 60) -> None:
+    def up():
+        assert proc.poll() is None, "the server exited"
+        try:
+            return _http("GET", url, timeout=2)[0] == 200
+        except OSError:
+            return False
+
+    _wait_for(up, timeout=timeout, interval=0.3, what=f"{url} to answer 200")
+
+
+# --------------------------------------------------------------------------- PostgreSQL stops
+
+
+@pytest.mark.slow
+def test_postgres_down_is_503_within_2s_and_the_api_recovers_without_a_restart(tmp_path):
+    from config import embedded
+
+    # given a private PostgreSQL (initdb in tmp; the shared one is never touched), migrated,
+    # and a real server process on it
+    data_dir = tmp_path / "pg-private"
+    pg = embedded.ensure_postgres(data_dir, "stint")
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{pg.user}@{quote(str(pg.socket_dir), safe='')}/stint",
+        "REDIS_URL": django_settings.REDIS_URL,
+        "DATA_DIR": str(tmp_path / "data"),
+        "LOG_LEVEL": "ERROR",
+    }
+    server = None
+    try:
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True, timeout=180
+        )
+        port = _free_port()
+        base = f"http://127.0.0.1:{port}"
+        server = _daphne(port, env)
+        _wait_http_ok(f"{base}/health/ready", server)
+        status, body, _ = _http(
+            "POST",
+            f"{base}/api/v1/auth/register",
+            body={"email": "dba@example.com", "password": "a-long-enough-passphrase", "name": "D"},
+        )
+        assert status == 201, body
+        token = body["access"]
+        assert _http("GET", f"{base}/api/v1/me", token=token)[0] == 200
+
+        # when PostgreSQL stops
+        embedded.stop_postgres(data_dir)
+
+        # then readiness says so within 2 s, naming the database, and the API answers 503
+        status, body, took = _http("GET", f"{base}/health/ready", timeout=10)
+        assert status == 503, body
+        assert took < 2, f"/health/ready took {took:.2f} s"
+        assert body["checks"]["database"] == "down"
+        assert [e["attr"] for e in body["errors"]] == ["database"]
+        status, body, took = _http("GET", f"{base}/api/v1/me", token=token, timeout=15)
+        assert status == 503, body
+        assert body["type"] == "server_error"
+
+        # when it comes back, the same server process recovers on its own
+        embedded.ensure_postgres(data_dir, "stint")
+        _wait_for(lambda: _http("GET", f"{base}/health/ready", timeout=5)[0] == 200, timeout=20, what="ready again")
+        _wait_for(
+            lambda: _http("GET", f"{base}/api/v1/me", token=token, timeout=5)[0] == 200,
+            timeout=20,
+            what="the API to answer again",
+        )
+        assert server.poll() is None
+    finally:
+        if server is not None:
+            _kill_group(server)
+        embedded.stop_postgres(data_dir)
+
+
+# --------------------------------------------------------------------------- Redis restarts
+
+
+def _redis_server(sock: Path, data_dir: Path) -> subprocess.Popen:
+    """A private redis-server with an append-only file, as in docker-compose.yml."""
+    from config import embedded
+
+    argv = [str(embedded.redis_server_binary()), "--port", "0", "--unixsocket", str(sock), "--dir", str(data_dir)]
+    argv += ["--appendonly", "yes", "--save", ""]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, start_new_session=True)
+    _wait_for(lambda: embedded._redis_answers(sock), timeout=10, interval=0.05, what="redis-server")
+    return proc
+
+
+async def _realtime_client(url: str, token: str, cursor: int, seen: dict, stop: asyncio.Event, log: list) -> None:
+    """A desktop-style client: it resumes from its cursor on every (re)connection."""
+    import websockets
+
+    while not stop.is_set():
+        try:
+            async with websockets.connect(url, subprotocols=["bearer", token], open_timeout=5) as ws:
+                log.append(("connected", cursor))
+                await ws.send(json.dumps({"type": "resume", "cursor": cursor}))
+                while not stop.is_set():
+                    try:
+                        frame = json.loads(await asyncio.wait_for(ws.recv(), timeout=0.5))
+                    except TimeoutError:
+                        continue
+                    if isinstance(frame.get("cursor"), int):
+                        seen[frame["cursor"]] = frame
+                        cursor = max(cursor, frame["cursor"])
+        except (OSError, websockets.exceptions.WebSocketException, TimeoutError) as exc:
+            log.append(("disconnected", type(exc).__name__))
+            await asyncio.sleep(0.3)
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_redis_restart_loses_no_accepted_heartbeat_or_committed_event(tmp_path):
+    from accounts.services import DeviceInfo, session_create
+    from sync.models import HeartbeatInbox
+    from tracking.models import Heartbeat, TimeEntry
+
+    # given a private Redis (append-only, like production) under a real stack: runstack's
+    # daphne, Celery worker and beat, on the test database
+    redis_dir = tmp_path / "redis"
+    redis_dir.mkdir()
+    sock = Path(tempfile.mkdtemp(prefix="stint-r-")) / "r.sock"  # short: unix socket paths are capped
+    servers = {"redis": _redis_server(sock, redis_dir)}
+    owner = UserFactory()
+    company = org_services.company_create(owner=owner, name="Restart Co")
+    project = org_services.project_create(company=company, data={"name": "Busy"})
+    token = session_create(user=owner, device=DeviceInfo(device_name="tracker"), stay_logged_in=False).access
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    (tmp_path / "data").mkdir()  # beat keeps its schedule file there
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url_for_subprocess(),
+        "REDIS_URL": f"unix://{sock}?db=0",
+        "DATA_DIR": str(tmp_path / "data"),
+        "LOG_LEVEL": "ERROR",
+    }
+    stack_log = tmp_path / "stack.log"
+    stack = subprocess.Popen(
+        [sys.executable, "manage.py", "runstack", "--port", str(port), "--no-seed", "--web-processes", "1"],
+        cwd=ROOT,
+        env=env,
+        stdout=stack_log.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        _wait_http_ok(f"{base}/health/ready", stack, timeout=90)
+        accepted, entries, statuses, log = [], [], [], []
+        head = Change.objects.aggregate(head=Max("cursor"))["head"] or 0  # the client's starting cursor
+        seen: dict[int, dict] = {}
+
+        async def traffic():
+            import httpx
+
+            stop = asyncio.Event()
+            ws = asyncio.create_task(
+                _realtime_client(f"ws://127.0.0.1:{port}/ws/realtime/", token, head, seen, stop, log)
+            )
+            headers = {"Authorization": f"Bearer {token}"}
+            start = timezone.now().replace(microsecond=0) - timedelta(hours=6)
+            async with httpx.AsyncClient(base_url=base, headers=headers, timeout=10) as client:
+                for i in range(60):  # ~10 s of traffic; Redis restarts a third of the way in
+                    if i == 20:
+                        servers["redis"].send_signal(signal.SIGTERM)  # a restart: it writes its AOF and exits
+                        await asyncio.to_thread(servers["redis"].wait, 10)
+                        await asyncio.sleep(1.0)  # down for a second, under traffic
+                    if i == 26:
+                        servers["redis"] = await asyncio.to_thread(_redis_server, sock, redis_dir)
+                    at = start + timedelta(minutes=2 * i)
+                    beats = [
+                        {"timestamp": (at + timedelta(seconds=s)).isoformat(), "duration": 1, "app": f"app{i}"}
+                        for s in range(5)
+                    ]
+                    try:
+                        r = await client.post("/api/v1/sync/heartbeats", json={"device_id": "d1", "heartbeats": beats})
+                        statuses.append(r.status_code)
+                        if r.status_code == 202:
+                            accepted.append(r.json()["accepted"])
+                        r = await client.post(
+                            "/api/v1/time-entries",
+                            json={"project_id": str(project.id), "started_at": at.isoformat(), "duration_seconds": 60},
+                        )
+                        statuses.append(r.status_code)
+                        if r.status_code == 201:
+                            entries.append(r.json()["id"])
+                    except httpx.HTTPError as exc:
+                        statuses.append(type(exc).__name__)
+                    await asyncio.sleep(0.15)
+                # then every committed change reaches the client (resumed from its cursor)
+                deadline = time.monotonic() + 30
+                while time.monotonic() < deadline:
+                    got = {f["data"].get("id") for f in seen.values() if f.get("type") == "entry.upserted"}
+                    if set(entries) <= got:
+                        break
+                    await asyncio.sleep(0.3)
+            stop.set()
+            await ws
+
+        asyncio.run(traffic())
+    finally:
+        os.killpg(stack.pid, signal.SIGINT)  # runstack stops its children
+        try:
+            stack.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            _kill_group(stack)
+        _kill_group(servers["redis"])
+        shutil.rmtree(sock.parent, ignore_errors=True)
+
+    # the test did test something: most requests went through, some around the restart did not
+    assert len(accepted) >= 40, (statuses, log, stack_log.read_text()[-3000:])
+    assert len(entries) >= 40, statuses
+    assert 503 in statuses  # Redis was down for real, and said so
+    assert [event for event, _ in log].count("connected") >= 2, log  # the socket dropped and came back
+    # no accepted heartbeat is lost: each 202'd batch is stored (inbox or merged)
+    stored = HeartbeatInbox.objects.filter(device_id="d1").count() + Heartbeat.objects.filter(device_id="d1").count()
+    assert stored == sum(accepted), (stored, sum(accepted))
+    # no committed event is lost: every created entry exists and reached the socket, in order
+    assert TimeEntry.objects.filter(pk__in=entries).count() == len(entries)
+    got = {f["data"].get("id") for f in seen.values() if f.get("type") == "entry.upserted"}
+    assert set(entries) <= got, (set(entries) - got, log)
+    ours = set(Change.objects.filter(company_id=company.id, cursor__gt=head).values_list("cursor", flat=True))
+    assert ours <= set(seen), sorted(ours - set(seen))
