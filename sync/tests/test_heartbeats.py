@@ -118,6 +118,9 @@ def test_the_company_is_the_only_one_or_named_and_never_someone_elses(world, via
     assert HeartbeatInbox.objects.get().company_id == world.b.id
     outsider = via(world.api("outsider"))
     assert_error(send(outsider, [hb(5)], company=world.a.id), 404)  # not theirs: as if absent
+    assert_error(send(api, [hb(5)], company=""), 404)  # empty: a malformed id, not "mine"
+    assert_error(send(api, [hb(5)], company="nope"), 404)
+    assert HeartbeatInbox.objects.count() == 1
 
 
 def test_a_project_must_be_one_the_member_sees(world, via):
