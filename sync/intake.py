@@ -55,22 +55,36 @@ logger = structlog.get_logger("stint.request")
 
 _M, _U = Membership._meta.db_table, User._meta.db_table
 _C, _S = Company._meta.db_table, DeviceSession._meta.db_table
-# Rows go in only while the token's session is live, the user active and an active member of
-# the company, the privacy rules applied are the company's current ones, and, when the
-# request names no company, the user is a member of no other (else the API answers 400 "say
-# which"). No rows in: nothing was stored, and the view (or a reload of the rules) answers.
+# Group commit: one statement stores the requests that queued while the previous one ran.
+# A request's rows go in only while its token's session is live, its user active and an
+# active member of its company, the privacy rules applied are the company's current ones,
+# and, when it names no company, the user is a member of no other (else the API answers 400
+# "say which"). The statement returns the requests stored; for the others nothing went in,
+# and the view (or a reload of the rules) answers.
 INSERT_SQL = f"""
-INSERT INTO {HeartbeatInbox._meta.db_table}
-    (company_id, user_id, device_id, "timestamp", duration, app, title, url, domain, project_id, pulsetime, received_at)
-SELECT m.company_id, m.user_id, %(device)s, h.ts, h.dur, h.app, h.title, h.url, h.domain, NULL, %(pulsetime)s, %(now)s
-FROM {_M} m
-JOIN {_U} u ON u.id = m.user_id AND u.is_active
-JOIN {_C} c ON c.id = m.company_id AND c.privacy_rules_version = %(rules_version)s
-JOIN {_S} s ON s.id = %(session)s AND s.user_id = m.user_id AND s.revoked_at IS NULL AND s.expires_at > %(now)s,
-     jsonb_to_recordset(%(rows)s::jsonb) AS h(ts timestamptz, dur float8, app text, title text, url text, domain text)
-WHERE m.user_id = %(user)s AND m.company_id = %(company)s AND m.is_active
-  AND (%(named)s OR NOT EXISTS (
-      SELECT 1 FROM {_M} o WHERE o.user_id = %(user)s AND o.is_active AND o.company_id <> %(company)s))
+WITH r AS (
+    SELECT * FROM jsonb_to_recordset(%(requests)s::jsonb) AS r(
+        req int, user_id uuid, company_id uuid, session_id uuid, rules_version bigint, named bool,
+        device text, pulsetime float8)
+), ok AS (
+    SELECT r.* FROM r
+    JOIN {_M} m ON m.user_id = r.user_id AND m.company_id = r.company_id AND m.is_active
+    JOIN {_U} u ON u.id = r.user_id AND u.is_active
+    JOIN {_C} c ON c.id = r.company_id AND c.privacy_rules_version = r.rules_version
+    JOIN {_S} s ON s.id = r.session_id AND s.user_id = r.user_id AND s.revoked_at IS NULL AND s.expires_at > %(now)s
+    WHERE r.named OR NOT EXISTS (
+        SELECT 1 FROM {_M} o WHERE o.user_id = r.user_id AND o.is_active AND o.company_id <> r.company_id)
+), stored AS (
+    INSERT INTO {HeartbeatInbox._meta.db_table}
+        (company_id, user_id, device_id, "timestamp", duration, app, title, url, domain, project_id, pulsetime,
+         received_at)
+    SELECT ok.company_id, ok.user_id, ok.device, h.ts, h.dur, h.app, h.title, h.url, h.domain, NULL, ok.pulsetime,
+           %(now)s
+    FROM jsonb_to_recordset(%(rows)s::jsonb) AS h(req int, ts timestamptz, dur float8, app text, title text,
+                                                  url text, domain text)
+    JOIN ok ON ok.req = h.req
+)
+SELECT req FROM ok
 """
 ONLY_COMPANY_SQL = f"""
 SELECT m.company_id FROM {_M} m JOIN {_U} u ON u.id = m.user_id AND u.is_active
@@ -117,6 +131,7 @@ class HeartbeatIntake:
         # Compiled privacy rules per company, with the version they were compiled at.
         self.rules: dict[uuid.UUID, tuple[int, list]] = {}
         self._pools: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._writers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self._redis = Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
         self.limits = throttling.LocalCounts()
         self._static_headers = _static_headers(self.path)
@@ -210,8 +225,16 @@ class HeartbeatIntake:
             rows = heartbeats.inbox_rows(batch, company_id=company_id, user_id=user_id, rules=compiled, now=now)
             if not rows:
                 raise _Fallback  # all dropped by privacy rules: rare, and the view knows the answer
-            params = _insert_params(rows, batch, user_id, session_id, company_id, named, version, now)
-            if await _insert(pool, params) == len(rows):
+            request = {
+                "user_id": user_id,
+                "company_id": str(company_id),
+                "session_id": session_id,
+                "rules_version": version,
+                "named": named is not None,
+                "device": batch.device_id,
+                "pulsetime": batch.pulsetime,
+            }
+            if await self._writer(pool).store(request, rows):
                 break
             # Nothing went in. Rules changed since this process compiled them? Reload, retry
             # once. Else the session, the user or the membership is not what it was: the view.
@@ -281,6 +304,13 @@ class HeartbeatIntake:
             await pool.open()
         return pool
 
+    def _writer(self, pool: AsyncConnectionPool) -> _Writer:
+        loop = asyncio.get_running_loop()
+        writer = self._writers.get(loop)
+        if writer is None:
+            writer = self._writers[loop] = _Writer(pool)
+        return writer
+
     async def flush_limits(self) -> None:
         """Add this process's rate-limit counts to Redis now (tests; a task does it 10 times a
         second)."""
@@ -288,6 +318,7 @@ class HeartbeatIntake:
 
     async def aclose(self) -> None:
         """Close this loop's connections (tests, before the test database is dropped)."""
+        self._writers.pop(asyncio.get_running_loop(), None)
         pool = self._pools.pop(asyncio.get_running_loop(), None)
         if pool is not None:
             await pool.close()
@@ -423,18 +454,65 @@ async def _only_company(pool: AsyncConnectionPool, user_id: str) -> uuid.UUID:
     return rows[0][0]
 
 
-async def _insert(pool: AsyncConnectionPool, params: dict) -> int:
-    """How many rows went in; ``_StoreFailed`` if the statement failed (it may have
-    committed: the client is told to retry, and nothing is handed on)."""
-    async with pool.connection() as conn:
+class _Writer:
+    """One statement at a time per process: requests that arrive while it runs go in the next
+    one together. Under load that turns a statement and a commit per request into one per
+    handful; idle, a request waits for nothing."""
+
+    def __init__(self, pool: AsyncConnectionPool):
+        self.pool = pool
+        self.queue: list[tuple[dict, list[tuple], asyncio.Future]] = []
+        self.running = False
+        self.statements = 0  # how many statements stored how many requests: tests, metrics
+        self.requests = 0
+
+    async def store(self, request: dict, rows: list[tuple]) -> bool:
+        """Whether the request's rows went in (all of them, committed); ``_StoreFailed`` if
+        the statement failed (it may have committed: the client is told to retry, and the
+        request is not handed on)."""
+        done = asyncio.get_running_loop().create_future()
+        self.queue.append((request, rows, done))
+        if not self.running:
+            self.running = True
+            asyncio.get_running_loop().create_task(self._drain())
+        return await done
+
+    async def _drain(self) -> None:
         try:
-            return (await conn.execute(INSERT_SQL, params)).rowcount
-        except Exception as exc:
-            failed = exc
-    # A restarted server breaks every pooled connection: drop them all now, so the client's
-    # retry finds a fresh one instead of the next broken one.
-    await pool.check()
-    raise _StoreFailed from failed
+            while self.queue:
+                batch, self.queue = self.queue, []
+                try:
+                    stored = await self._insert(batch)
+                except Exception as exc:
+                    for _request, _rows, done in batch:
+                        if not done.done():
+                            failure = _StoreFailed()
+                            failure.__cause__ = exc
+                            done.set_exception(failure)
+                    continue
+                for n, (_request, _rows, done) in enumerate(batch):
+                    if not done.done():  # the client may have gone: its task was cancelled
+                        done.set_result(n in stored)
+        finally:
+            self.running = False
+
+    async def _insert(self, batch) -> set[int]:
+        requests, rows = [], []
+        for n, (request, request_rows, _done) in enumerate(batch):
+            requests.append({**request, "req": n})
+            rows.extend({"req": n, **{name: _plain(row[i]) for name, i in _JSON_FIELDS}} for row in request_rows)
+        params = {"requests": json.dumps(requests), "rows": json.dumps(rows), "now": timezone.now()}
+        try:
+            async with self.pool.connection() as conn:
+                stored = {req for (req,) in await (await conn.execute(INSERT_SQL, params)).fetchall()}
+        except Exception:
+            # A restarted server breaks every pooled connection: drop them all now, so the
+            # client's retry finds a fresh one instead of the next broken one.
+            await self.pool.check()
+            raise
+        self.statements += 1
+        self.requests += len(batch)
+        return stored
 
 
 _tokens: dict[bytes, tuple[str, str, float]] = {}
@@ -456,22 +534,6 @@ def _token_claims(raw: bytes) -> tuple[str, str]:
         _tokens.clear()
     _tokens[raw] = claims
     return claims[0], claims[1]
-
-
-def _insert_params(rows, batch, user_id, session_id, company_id, named, rules_version, now) -> dict:
-    # The rows travel as one JSON document (PostgreSQL unpacks it): one parameter to adapt
-    # instead of six arrays, which was a tenth of the request's CPU.
-    return {
-        "device": batch.device_id,
-        "pulsetime": batch.pulsetime,
-        "now": now,
-        "user": user_id,
-        "session": session_id,
-        "company": company_id,
-        "rules_version": rules_version,
-        "named": named is not None,
-        "rows": json.dumps([{name: _plain(row[n]) for name, n in _JSON_FIELDS} for row in rows]),
-    }
 
 
 def _plain(value):

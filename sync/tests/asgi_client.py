@@ -14,6 +14,10 @@ import threading
 from dataclasses import dataclass, field
 
 
+def body_bytes(data) -> bytes:
+    return json.dumps(data).encode()
+
+
 class LoopThread:
     def __init__(self):
         self.loop = asyncio.new_event_loop()
@@ -48,12 +52,18 @@ class AsgiClient:
 
     def post(self, path: str, data, format: str = "json", **extra) -> AsgiResponse:  # noqa: A002 (APIClient's name)
         assert format == "json"
-        body = json.dumps(data).encode()
         path, _, query = path.partition("?")
-        headers = {"host": "testserver", "content-type": "application/json", "content-length": str(len(body))}
+        return self.loop.run(self._call(path, query, self.headers_for(data, **extra), body_bytes(data)))
+
+    def headers_for(self, data, **extra) -> dict[str, str]:
+        headers = {
+            "host": "testserver",
+            "content-type": "application/json",
+            "content-length": str(len(body_bytes(data))),
+        }
         for name, value in {**self.credentials, **extra}.items():
             headers[name.removeprefix("HTTP_").replace("_", "-").lower()] = value
-        return self.loop.run(self._call(path, query, headers, body))
+        return headers
 
     async def _call(self, path, query, headers, body) -> AsgiResponse:
         scope = {

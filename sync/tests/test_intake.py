@@ -20,7 +20,7 @@ from common.tests.test_metrics import scrape, value
 from organizations import services as org_services
 from sync.intake import APPLICATION_NAME
 from sync.models import HeartbeatInbox
-from sync.tests.asgi_client import AsgiClient
+from sync.tests.asgi_client import AsgiClient, body_bytes
 from sync.tests.test_heartbeats import URL, hb, send
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -187,3 +187,39 @@ def test_with_redis_unreachable_the_rate_limit_fails_open_and_nothing_is_lost(wo
         assert sum(app.limits.pending.values()) == 6  # three requests, two scopes each
     finally:
         loop.run(app.aclose())
+
+
+def test_concurrent_requests_share_statements_and_each_keeps_its_own_answer(world, asgi_http):
+    """Group commit: what queues while a statement runs goes in the next one, and one
+    request's refusal (a revoked session) neither fails nor leaks into the others."""
+    import asyncio
+
+    app, loop = asgi_http
+    clients = {role: AsgiClient(app, loop, dict(world.api(role)._credentials)) for role in ("owner", "outsider")}
+    members = [AsgiClient(app, loop, dict(world.api("member")._credentials)) for _ in range(6)]
+    revoked = AsgiClient(app, loop, dict(world.api("member")._credentials))
+    for client in [*clients.values(), *members, revoked]:  # companies and rules known to the process
+        assert send(client, [hb(60)]).status_code == 202
+    account_services.sessions_revoke(
+        sessions=[world.users["member"].device_sessions.order_by("-created_at").first()], reason="test"
+    )
+    writer = next(iter(app._writers.values()))
+    statements, requests = writer.statements, writer.requests
+
+    async def burst():
+        everyone = [*clients.values(), *members, revoked] * 3
+        bodies = [{"device_id": f"d{n}", "heartbeats": [hb(30 - n % 20)]} for n in range(len(everyone))]
+        return await asyncio.gather(
+            *(
+                client._call(URL, "", client.headers_for(body), body_bytes(body))
+                for client, body in zip(everyone, bodies, strict=True)
+            )
+        )
+
+    answers = loop.run(burst())
+    assert [a.status_code for a in answers] == ([202] * 8 + [401]) * 3
+    assert writer.requests - requests >= 24  # (the revoked one's may be refused before or in a statement)
+    assert writer.statements - statements < writer.requests - requests  # they shared statements
+    stored = HeartbeatInbox.objects.filter(device_id__startswith="d")
+    assert stored.filter(company_id=world.b.id).count() == 3  # the outsider's, in their company
+    assert stored.count() == 24
