@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 import zoneinfo
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
@@ -28,8 +29,15 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
+@functools.cache
+def _time_zones() -> frozenset[str]:
+    # available_timezones() walks the time zone database on disk (about 10 ms): once per
+    # process, not on every request that names a zone (?tz= on every report).
+    return frozenset(zoneinfo.available_timezones())
+
+
 def validate_timezone(value: str) -> None:
-    if value not in zoneinfo.available_timezones():
+    if value not in _time_zones():
         raise ValidationError(f"{value!r} is not an IANA time zone.", code="invalid_timezone")
 
 
