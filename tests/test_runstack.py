@@ -87,6 +87,10 @@ def test_runstack_serves_health_and_docs_and_stops_on_one_sigint(tmp_path):
         assert sum("daphne" in c for c in commands) == web_processes, commands
         assert any("worker" in c for c in commands), commands
         assert any("beat" in c for c in commands), commands
+        # Background work yields the CPU to the web processes answering clients.
+        nice = {" ".join(c.cmdline()): c.nice() for c in children}
+        assert {n for c, n in nice.items() if "celery" in c and " worker" in c} == {10}, nice
+        assert {n for c, n in nice.items() if "daphne" in c} == {0}, nice
     finally:
         proc.send_signal(signal.SIGINT)
         try:
