@@ -42,14 +42,14 @@ from accounts.authentication import last_seen_due
 from accounts.models import DeviceSession, User
 from accounts.tokens import SESSION_ID_CLAIM
 from common import throttling
-from common.exceptions import InvalidInput, error_body
+from common.exceptions import InvalidInput, ServiceUnavailable, error_body
 from common.metrics import observe_request
 from common.middleware import request_id_for
 from organizations.models import Company, Membership
 from sync import heartbeats
 from sync.models import HeartbeatInbox
 from tracking.models import PrivacyRule
-from tracking.privacy import RULES_ORDER, compile_rules
+from tracking.privacy import RULES_ORDER, cached_rules, remember_rules
 
 logger = structlog.get_logger("stint.request")
 
@@ -99,8 +99,9 @@ LAST_SEEN_SQL = f"UPDATE {_S} SET last_seen_at = %s WHERE id = %s"
 
 _MAX_HINTS = 100_000
 APPLICATION_NAME = "stint-heartbeat-intake"  # in pg_stat_activity
+# The body Django's handler gives a dependency failure (common.exceptions.ServiceUnavailable).
 UNAVAILABLE = error_body(
-    type_="server_error", code="service_unavailable", detail="A service this request needs is unavailable."
+    type_="server_error", code=ServiceUnavailable.default_code, detail=str(ServiceUnavailable.default_detail)
 )
 
 
@@ -128,8 +129,6 @@ class HeartbeatIntake:
         # The company a user's last heartbeat went to, when they named none: a hint only, the
         # insert re-checks the membership (and that it is the user's only one) every time.
         self.company_hints: dict[str, uuid.UUID] = {}
-        # Compiled privacy rules per company, with the version they were compiled at.
-        self.rules: dict[uuid.UUID, tuple[int, list]] = {}
         self._pools: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self._writers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self._redis = Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
@@ -219,7 +218,7 @@ class HeartbeatIntake:
         if wait is not None:
             raise _Throttled(user_id, wait)
         company_id = named or self.company_hints.get(user_id) or await _only_company(pool, user_id)
-        rules = self.rules.get(company_id) or await self._load_rules(pool, company_id)
+        rules = cached_rules(company_id) or await self._load_rules(pool, company_id)
         for attempt in (1, 2):
             version, compiled = rules
             rows = heartbeats.inbox_rows(batch, company_id=company_id, user_id=user_id, rules=compiled, now=now)
@@ -256,12 +255,7 @@ class HeartbeatIntake:
             found = await (await conn.execute(RULES_SQL, [company_id])).fetchall()
         if not found:
             raise _Fallback  # no such company: the view says 404
-        version = found[0][0]
-        rules = (version, compile_rules([row[1:] for row in found if row[1] is not None]))
-        if len(self.rules) >= _MAX_HINTS:
-            self.rules.clear()
-        self.rules[company_id] = rules
-        return rules
+        return remember_rules(company_id, found[0][0], [row[1:] for row in found if row[1] is not None])
 
     def _after_store(self, session_id: str, now) -> None:
         """The session's last_seen_at (once a minute) and the merge trigger (twice a second at

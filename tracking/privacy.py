@@ -35,27 +35,37 @@ def privacy_rules_changed(company_id) -> None:
     Company.objects.filter(pk=company_id).update(privacy_rules_version=F("privacy_rules_version") + 1)
 
 
-def compile_rules(rows) -> list[CompiledRule]:
-    """``(field, pattern, action)`` rows, in rule order, compiled (case-insensitive)."""
-    return [CompiledRule(field, re.compile(pattern, re.IGNORECASE), action) for field, pattern, action in rows]
-
-
 RULES_ORDER = ("created_at", "id")
+
+
+def cached_rules(company_id) -> tuple[int, list[CompiledRule]] | None:
+    """This process's compiled rules of the company and the version they were compiled at
+    (both intake paths share them: the view here, the lean path in ``sync.intake``)."""
+    with _rules_lock:
+        return _rules_cache.get(str(company_id))
+
+
+def remember_rules(company_id, version: int, rows) -> tuple[int, list[CompiledRule]]:
+    """Compile ``(field, pattern, action)`` rows (in ``RULES_ORDER``) as the company's rules at
+    ``version`` (case-insensitive patterns), and keep them for this process."""
+    entry = (
+        version,
+        [CompiledRule(field, re.compile(pattern, re.IGNORECASE), action) for field, pattern, action in rows],
+    )
+    with _rules_lock:
+        _rules_cache[str(company_id)] = entry
+    return entry
 
 
 def privacy_rules_for(company_id) -> list[CompiledRule]:
     """The company's rules, compiled; cached per process and re-read when their version
     moves (one indexed read per request, so a new rule applies to the very next heartbeat)."""
     version = Company.objects.filter(pk=company_id).values_list("privacy_rules_version", flat=True).first() or 0
-    with _rules_lock:
-        cached = _rules_cache.get(str(company_id))
+    cached = cached_rules(company_id)
     if cached is not None and cached[0] == version:
         return cached[1]
     rows = PrivacyRule.objects.filter(company_id=company_id).order_by(*RULES_ORDER)
-    rules = compile_rules(rows.values_list("field", "pattern", "action"))
-    with _rules_lock:
-        _rules_cache[str(company_id)] = (version, rules)
-    return rules
+    return remember_rules(company_id, version, rows.values_list("field", "pattern", "action"))[1]
 
 
 def apply_privacy(heartbeat: dict, rules: list[CompiledRule]) -> dict | None:
