@@ -18,6 +18,8 @@ Reads of another company's rows are filtered out (404), never refused (403).
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import reduce
+from operator import or_
 from typing import TYPE_CHECKING
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -143,6 +145,16 @@ def readable_users_q(m: Membership, field: str = "user_id") -> Q:
     if m.role in COMPANY_MANAGERS:
         return q
     return q & (Q(**{field: m.user_id}) | Q(**{f"{field}__in": _led_user_ids(m)}))
+
+
+def readable_users_in_any_q(memberships: list[Membership]) -> Q:
+    """``readable_users_q`` over all the caller's memberships (callers check they have one)."""
+    return reduce(or_, [readable_users_q(m) for m in memberships])
+
+
+def visible_projects_in_any_q(memberships: list[Membership]) -> Q:
+    """``visible_projects_q`` over all the caller's memberships (callers check they have one)."""
+    return reduce(or_, [visible_projects_q(m) for m in memberships])
 
 
 def can_read_user_data(m: Membership, user_id) -> bool:

@@ -4,9 +4,6 @@ with its own select_related/prefetch, so list endpoints run a constant number of
 
 from __future__ import annotations
 
-from functools import reduce
-from operator import or_
-
 from django.db.models import Count, F, IntegerField, Prefetch, QuerySet, Value
 
 from accounts.models import User
@@ -59,7 +56,7 @@ def project_list(*, memberships: list[Membership], archived: str = "false") -> Q
     provided by the tracking app)."""
     if not memberships:
         return Project.objects.none()
-    visible = reduce(or_, [permissions.visible_projects_q(m) for m in memberships])
+    visible = permissions.visible_projects_in_any_q(memberships)
     qs = Project.objects.filter(visible)
     if archived == "true":
         qs = qs.filter(archived_at__isnull=False)
@@ -99,7 +96,7 @@ def visible_project(*, memberships: list[Membership], project_id) -> tuple[Proje
     query whatever the number of companies (None for another company's or a missing id)."""
     if not memberships:
         return None
-    visible = reduce(or_, [permissions.visible_projects_q(m) for m in memberships])
+    visible = permissions.visible_projects_in_any_q(memberships)
     project = Project.objects.filter(visible, pk=project_id).first()
     if project is None:
         return None

@@ -3,9 +3,6 @@ LEAD their teams', OWNER, ADMIN and MANAGER the company's)."""
 
 from __future__ import annotations
 
-from functools import reduce
-from operator import or_
-
 from django.db.models import QuerySet
 
 from organizations import permissions
@@ -17,7 +14,7 @@ def screenshot_list(*, memberships: list[Membership], filters: dict) -> QuerySet
     """Newest first; ``filters``: ``user``, ``from``/``to`` (captured_at), ``status``."""
     if not memberships:
         return Screenshot.objects.none()
-    qs = Screenshot.objects.filter(reduce(or_, [permissions.readable_users_q(m) for m in memberships]))
+    qs = Screenshot.objects.filter(permissions.readable_users_in_any_q(memberships))
     if filters.get("user"):
         qs = qs.filter(user_id=filters["user"])
     if filters.get("from"):

@@ -4,9 +4,6 @@ Tracked time counts a running entry up to now (``now() - started_at``), computed
 
 from __future__ import annotations
 
-from functools import reduce
-from operator import or_
-
 from django.db import connection
 from django.db.models import (
     Count,
@@ -74,7 +71,7 @@ def task_list(*, memberships: list[Membership]) -> QuerySet[Task]:
     """Tasks in the projects the caller sees."""
     if not memberships:
         return Task.objects.none()
-    visible = reduce(or_, [permissions.visible_projects_q(m) for m in memberships])
+    visible = permissions.visible_projects_in_any_q(memberships)
     return Task.objects.filter(project__in=Project.objects.filter(visible).values("pk"))
 
 
@@ -138,7 +135,7 @@ def time_entry_list(*, memberships: list[Membership], filters: dict) -> QuerySet
     (``descendants``), ``company``."""
     if not memberships:
         return TimeEntry.objects.none()
-    readable = reduce(or_, [permissions.readable_users_q(m) for m in memberships])
+    readable = permissions.readable_users_in_any_q(memberships)
     qs = live_entries().filter(readable).select_related("project", "task")
     if filters.get("from"):
         qs = qs.filter(Q(ended_at__isnull=True) | Q(ended_at__gt=filters["from"]))

@@ -4,8 +4,6 @@ view, ask ``permissions``, call a service, render."""
 from __future__ import annotations
 
 import uuid
-from functools import reduce
-from operator import or_
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
@@ -54,7 +52,7 @@ class ProjectTaskTreeViewSet(CompanyScopedViewSet):
     queryset = Project.objects.none()
 
     def scoped_queryset(self, memberships):
-        return Project.objects.filter(reduce(or_, [permissions.visible_projects_q(m) for m in memberships]))
+        return Project.objects.filter(permissions.visible_projects_in_any_q(memberships))
 
     @extend_schema(responses={200: s.TaskNodeSerializer(many=True)})
     def tree(self, request, project_id=None):
