@@ -77,6 +77,19 @@ def test_failures_on_the_form_and_the_api_share_one_limit(client, api, alice):
     assert api_refused.status_code == 429
 
 
+def test_behind_a_proxy_failures_count_against_the_client_not_the_proxy(client, alice, settings):
+    settings.NUM_PROXIES = 1
+
+    def from_(address: str, email: str, password: str):
+        return Client().post("/login/", {"email": email, "password": password}, HTTP_X_FORWARDED_FOR=address)
+
+    for n in range(settings.LOGIN_FAILURE_LIMIT):  # someone guessing, from one address
+        assert from_("203.0.113.7", f"guess{n}@example.com", "wrong").status_code == 400
+    assert from_("203.0.113.7", alice.email, PASSWORD).status_code == 429
+    # Everyone else behind the same proxy still signs in.
+    assert from_("198.51.100.4", alice.email, PASSWORD).status_code == 302
+
+
 def test_next_is_followed_on_this_site_only(client, alice):
     assert sign_in(client, alice.email, PASSWORD, next="/admin/")["Location"] == "/admin/"
     client.logout()

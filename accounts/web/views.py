@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from rest_framework.exceptions import Throttled
 
 from accounts import services
+from common import throttling
 from common.exceptions import AuthenticationFailed
 
 
@@ -53,7 +54,7 @@ def login_page(request):
             user = services.credentials_check(
                 email=form.cleaned_data["email"],
                 password=form.cleaned_data["password"],
-                ip=request.META.get("REMOTE_ADDR") or None,
+                ip=throttling.request_ip(request),  # the client's, behind NUM_PROXIES proxies too
             )
         except Throttled as exc:
             retry_after = int(exc.wait or settings.LOGIN_FAILURE_WINDOW_SECONDS)
