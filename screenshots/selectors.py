@@ -11,7 +11,7 @@ from screenshots.models import Screenshot
 
 
 def screenshot_list(*, memberships: list[Membership], filters: dict) -> QuerySet[Screenshot]:
-    """Newest first; ``filters``: ``user``, ``from``/``to`` (captured_at), ``status``."""
+    """Newest first; ``filters``: ``user``, ``from``/``to`` (captured_at)."""
     if not memberships:
         return Screenshot.objects.none()
     qs = Screenshot.objects.filter(permissions.readable_users_in_any_q(memberships))
@@ -21,6 +21,4 @@ def screenshot_list(*, memberships: list[Membership], filters: dict) -> QuerySet
         qs = qs.filter(captured_at__gte=filters["from"])
     if filters.get("to"):
         qs = qs.filter(captured_at__lt=filters["to"])
-    if filters.get("status"):
-        qs = qs.filter(status=filters["status"])
     return qs.order_by("-captured_at", "-id")

@@ -129,6 +129,7 @@ def test_another_companys_id_is_404_and_a_second_company_can_be_chosen(world):
     assert client.get(f"/dashboard/?company={world.b.pk}").status_code == 404
     assert client.get(f"/dashboard/panels/now/?company={world.b.pk}").status_code == 404
     assert client.get("/dashboard/?company=not-a-uuid").status_code == 404
+    assert client.get("/dashboard/?company=").status_code == 404  # empty is malformed, as in the API
 
     from organizations import services as org
 

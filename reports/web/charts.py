@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from reports.templatetags.dashboard import hm
+
 WIDTH, HEIGHT = 560, 200  # the SVG viewBox; it scales to the card's width
 TOP, BOTTOM = 22, 28  # room for the value above a bar and the day below it
 SLOT = WIDTH / 7
@@ -12,10 +14,8 @@ BAR = 44
 
 
 def _hours(seconds: int) -> str:
-    if not seconds:
-        return ""
-    hours, minutes = divmod(round(seconds / 60), 60)
-    return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m"
+    """The Team table's format (the ``hm`` filter), blank for nothing: one reading of a duration."""
+    return hm(seconds) if seconds else ""
 
 
 def week_bars(report: dict, *, today: date) -> dict:

@@ -4,7 +4,6 @@ when a realtime event says it changed. Thin: pick the membership, call selectors
 
 from __future__ import annotations
 
-import uuid
 import zoneinfo
 from datetime import timedelta
 
@@ -14,8 +13,10 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from rest_framework.exceptions import NotFound
 
 from organizations import permissions
+from organizations.api.scoping import company_membership
 from reports import selectors
 from reports.api.serializers import ExportStatusSerializer
 from reports.models import ExportFormat, ExportReport
@@ -34,16 +35,12 @@ def _memberships_and_current(request):
     name. Another company's id (or junk) is 404, as everywhere."""
     memberships = sorted(permissions.active_memberships(request.user), key=lambda m: (m.company.name, m.company_id))
     raw = request.GET.get("company")
-    if not raw:
+    if raw is None:
         return memberships, (memberships[0] if memberships else None)
-    try:
-        company_id = uuid.UUID(raw)
-    except ValueError:
+    try:  # the API's one rule: empty, junk or not theirs is 404
+        return memberships, company_membership(memberships, raw)
+    except NotFound:
         raise Http404("No such company.") from None
-    current = next((m for m in memberships if m.company_id == company_id), None)
-    if current is None:
-        raise Http404("No such company.")
-    return memberships, current
 
 
 def _now_context(request, membership, now) -> dict:
@@ -66,7 +63,7 @@ def _week_context(request, membership, now) -> dict:
     report = selectors.weekly_report(
         company_id=membership.company_id, user_id=request.user.pk, first=today - timedelta(days=6), tz=tz, now=now
     )
-    return {"week": report, "chart": week_bars(report, today=today), "week_tz": tz.key}
+    return {"chart": week_bars(report, today=today), "week_tz": tz.key}
 
 
 def _team_context(request, membership, now) -> dict:
