@@ -27,6 +27,7 @@ from rest_framework.request import Request
 
 from common.exceptions import error_body
 from common.models import IdempotencyRecord
+from common.uploads import max_upload_request_bytes
 
 KEY_HEADER = "Idempotency-Key"
 TTL = timedelta(hours=24)
@@ -57,14 +58,14 @@ def _body(request) -> bytes:
     DATA_UPLOAD_MAX_MEMORY_SIZE (413), but uploaded files do not count towards that limit: a
     screenshot (up to SCREENSHOT_MAX_BYTES) must not be refused only for carrying a key. Such a
     body is read here as Django's own ``body`` reads it (kept, and re-served to the parser),
-    bounded by the upload limit the view enforces anyway."""
+    bounded by the request size the upload view allows (``common.uploads``)."""
     length = int(request.META.get("CONTENT_LENGTH") or 0)
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     if (
         request.content_type != "multipart/form-data"
         or hasattr(request, "_body")
         or (limit is not None and length <= limit)  # within the limit: Django reads it
-        or length > settings.SCREENSHOT_MAX_BYTES  # over every limit: Django's 413
+        or length > max_upload_request_bytes()  # over every limit: Django's 413
     ):
         return request.body
     request._body = request.read()

@@ -175,6 +175,24 @@ def test_screenshot_uploads_keep_their_own_limit(world, settings, tmp_path):
         assert response.status_code == 201, response.content
 
 
+def test_a_screenshot_at_its_size_limit_is_taken_with_or_without_a_key(world, settings, tmp_path):
+    """The request is the file plus its multipart framing: the view and the idempotency layer
+    allow the same request size, so a key never turns a 201 into a 413."""
+    from PIL import Image
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
+    Company.objects.filter(pk=world.a.pk).update(screenshots_enabled=True)
+    out = io.BytesIO()
+    Image.frombytes("RGB", (64, 64), os.urandom(64 * 64 * 3)).save(out, "PNG")
+    image = out.getvalue()
+    settings.SCREENSHOT_MAX_BYTES = len(image)  # the file exactly at the limit
+    for headers in ({}, {"HTTP_IDEMPOTENCY_KEY": "shot-at-limit"}):
+        body = {"file": SimpleUploadedFile("shot.png", image), "captured_at": timezone.now().isoformat()}
+        response = world.api("member").post("/api/v1/screenshots", body, format="multipart", **headers)
+        assert response.status_code == 201, response.content
+
+
 # --------------------------------------------------------------------------- logs
 
 

@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from common.exceptions import PayloadTooLarge
 from common.signed_links import link_value
+from common.uploads import max_upload_request_bytes
 from organizations import permissions
 from organizations.api.scoping import COMPANY_PARAM, CompanyScopedViewSet
 from screenshots import selectors, services
@@ -42,7 +43,7 @@ class ScreenshotViewSet(CompanyScopedViewSet, mixins.ListModelMixin, mixins.Retr
     @extend_schema(request=s.ScreenshotUploadSerializer, responses={201: s.ScreenshotSerializer})
     def create(self, request):
         # Refuse by the declared length before Django reads (and spools) the body.
-        if int(request.META.get("CONTENT_LENGTH") or 0) > settings.SCREENSHOT_MAX_BYTES + 64 * 1024:
+        if int(request.META.get("CONTENT_LENGTH") or 0) > max_upload_request_bytes():
             raise PayloadTooLarge(f"At most {settings.SCREENSHOT_MAX_BYTES} bytes per screenshot.")
         membership = self.company_membership()
         if sum(len(request.FILES.getlist(name)) for name in request.FILES) > 1:
