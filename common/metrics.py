@@ -32,7 +32,7 @@ from prometheus_client import Gauge, Histogram, multiprocess
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from common.exceptions import error_body
+from common.exceptions import error_body, handler404
 from common.throttling import request_ip
 
 logger = structlog.get_logger(__name__)
@@ -178,7 +178,7 @@ def export(request):
     """``/metrics``: only for clients in METRICS_ALLOWED_NETWORKS (404 to anyone else, as if it
     did not exist), and with ``Authorization: Bearer <METRICS_TOKEN>`` when that is set (403)."""
     if not _allowed_network(request_ip(request)):
-        return JsonResponse(error_body(type_="client_error", code="not_found", detail="Not found."), status=404)
+        return handler404(request)
     if not _token_ok(request):
         return JsonResponse(
             error_body(type_="client_error", code="permission_denied", detail="A valid metrics token is required."),

@@ -164,16 +164,11 @@ def _longest_wait(rated, results) -> int | None:
 
 def throttled_body(wait: int) -> dict:
     """The 429 body in the standard error shape, worded as DRF words its own."""
-    return {
-        "type": "client_error",
-        "errors": [
-            {
-                "code": "throttled",
-                "detail": f"Request was throttled. Expected available in {wait} seconds.",
-                "attr": None,
-            }
-        ],
-    }
+    from common.exceptions import error_body  # DRF's settings import this module from there
+
+    return error_body(
+        type_="client_error", code="throttled", detail=f"Request was throttled. Expected available in {wait} seconds."
+    )
 
 
 def client_ip(*, remote_addr: str | None, forwarded_for: str | None) -> str | None:

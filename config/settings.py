@@ -267,6 +267,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     # Sweep for such messages every ~10 s (kombu: interval x its throttle of 10), not ~100 s.
     "unacked_restore_interval": 1,
 }
+# No result backend is configured; should one be, it must use the same timeout.
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default=f"{CACHE_KEY_PREFIX}-default")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
