@@ -11,7 +11,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,7 +32,7 @@ from PIL import Image
 
 from accounts.tests.factories import UserFactory
 from config.celery import app as celery_app
-from conftest import database_url_for_subprocess
+from conftest import database_url_for_subprocess, free_port
 from organizations import services as org_services
 from organizations.models import Company
 from screenshots import services as screenshot_services
@@ -153,12 +152,6 @@ def test_a_sigkilled_worker_leaves_every_screenshot_ready_exactly_once(settings,
 # --------------------------------------------------------------------------- helpers for servers
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _http(method: str, url: str, *, body: dict | None = None, token: str | None = None, timeout: float = 10):
     """(status, json body, seconds taken) of one real HTTP request."""
     headers = {"Content-Type": "application/json", "Host": "127.0.0.1"}
@@ -216,7 +209,7 @@ def test_postgres_down_is_503_within_2s_and_the_api_recovers_without_a_restart(t
         subprocess.run(
             [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True, timeout=180
         )
-        port = _free_port()
+        port = free_port()
         base = f"http://127.0.0.1:{port}"
         server = _daphne(port, env)
         _wait_http_ok(f"{base}/health/ready", server)
@@ -310,7 +303,7 @@ def test_a_redis_restart_loses_no_accepted_heartbeat_or_committed_event(tmp_path
     company = org_services.company_create(owner=owner, name="Restart Co")
     project = org_services.project_create(company=company, data={"name": "Busy"})
     token = session_create(user=owner, device=DeviceInfo(device_name="tracker"), stay_logged_in=False).access
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     (tmp_path / "data").mkdir()  # beat keeps its schedule file there
     env = {

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,15 +15,9 @@ import pytest
 from django.conf import settings
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import database_url_for_subprocess
+from conftest import database_url_for_subprocess, free_port
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _get(url: str) -> tuple[int, bytes]:
@@ -36,7 +29,7 @@ def _get(url: str) -> tuple[int, bytes]:
 
 
 def test_runstack_serves_health_and_docs_and_stops_on_one_sigint(tmp_path):
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "DATABASE_URL": database_url_for_subprocess(),
