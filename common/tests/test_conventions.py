@@ -222,3 +222,18 @@ def test_list_filters_are_documented_on_the_lists_only(api):
         ("/api/v1/tasks/{id}", "get", "project"),
     ]:
         assert name not in names(path, method), (path, method)
+
+
+@pytest.mark.parametrize(
+    ("path", "attr"),
+    [
+        ("/api/v1/time-entries?from=", "from"),
+        ("/api/v1/screenshots?to=", "to"),
+        ("/api/v1/sync/changes?cursor=", "cursor"),
+        ("/api/v1/reports/weekly?tz=", "tz"),
+    ],
+)
+def test_an_empty_query_parameter_is_a_bad_value_not_a_missing_one(world, path, attr):
+    """Every view reads its query string the one way (common.query): an empty value is
+    validated, not quietly read as "no filter"."""
+    assert_error(world.api("owner").get(path), 400, attr=attr)

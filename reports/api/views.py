@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 
 from accounts.models import User
 from common.pagination import CursorPagination
+from common.query import validated_query
 from common.signed_links import link_value
 from organizations import permissions
 from organizations.api.scoping import company_membership
@@ -46,14 +47,11 @@ def _subject(membership, raw_user: str | None, caller) -> User:
 
 def _query_and_membership(request, query_class) -> tuple[dict, object]:
     """The validated query string, and the membership the report is for (404 if none)."""
-    # A plain dict, not the QueryDict: DRF reads an empty `?tz=` from a QueryDict as "not sent"
-    # (HTML form rules), so a malformed empty value passed silently; now it is refused (400).
-    query = query_class(data=request.query_params.dict())
-    query.is_valid(raise_exception=True)
+    query = validated_query(request, query_class)
     membership = company_membership(
         list(permissions.active_memberships(request.user)), request.query_params.get("company")
     )
-    return query.validated_data, membership
+    return query, membership
 
 
 def _report_context(request, query_class) -> tuple[dict, object, User, zoneinfo.ZoneInfo]:

@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.exceptions import PayloadTooLarge
+from common.query import validated_query
 from common.signed_links import link_value
 from common.uploads import max_upload_request_bytes
 from organizations import permissions
@@ -33,9 +34,8 @@ class ScreenshotViewSet(CompanyScopedViewSet, mixins.ListModelMixin, mixins.Retr
     parser_classes = [MultiPartParser, FormParser]
 
     def scoped_queryset(self, memberships):
-        query = s.ScreenshotQuerySerializer(data=self.request.query_params)
-        query.is_valid(raise_exception=True)
-        return selectors.screenshot_list(memberships=memberships, filters=query.validated_data)
+        filters = validated_query(self.request, s.ScreenshotQuerySerializer)
+        return selectors.screenshot_list(memberships=memberships, filters=filters)
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "request": self.request}

@@ -11,6 +11,7 @@ from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
 from common.exceptions import Gone, PayloadTooLarge
+from common.query import validated_query
 from common.throttling import SyncThrottle
 from organizations import permissions
 from organizations.api.scoping import company_membership
@@ -28,9 +29,8 @@ class ChangesView(APIView):
         responses={200: s.ChangesPageSerializer, 410: OpenApiResponse(description="Cursor pruned")},
     )
     def get(self, request):
-        query = s.ChangesQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        cursor, limit = query.validated_data.get("cursor"), query.validated_data["limit"]
+        query = validated_query(request, s.ChangesQuerySerializer)
+        cursor, limit = query.get("cursor"), query["limit"]
         head, pruned_below, unnumbered = selectors.pull_state()
         if unnumbered:  # number what just committed, so a pull right after a write sees it
             number_pending()

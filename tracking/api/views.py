@@ -13,6 +13,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from common.exceptions import InvalidInput
+from common.query import validated_query
 from organizations import permissions
 from organizations.api.scoping import COMPANY_PARAM, CompanyScopedViewSet
 from organizations.models import Membership, Project
@@ -125,9 +126,7 @@ class TaskViewSet(ProjectResolvingMixin, CompanyScopedViewSet, mixins.ListModelM
 
 
 def _entry_filters(request) -> dict:
-    serializer = s.EntryFilterSerializer(data=request.query_params)
-    serializer.is_valid(raise_exception=True)
-    filters = dict(serializer.validated_data)
+    filters = dict(validated_query(request, s.EntryFilterSerializer))
     if filters.get("user") == "me":
         filters["user"] = request.user.pk
     if filters.get("from") and filters.get("to") and filters["to"] <= filters["from"]:
