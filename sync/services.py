@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from common.bulk import copy_insert
-from common.exceptions import ServiceError
+from common.exceptions import InvalidInput, ServiceError
 from organizations import permissions
 from organizations.models import Membership, Project
 from organizations.selectors import visible_project
@@ -178,7 +178,10 @@ def _apply_item(ctx: _Context, item: dict, seen: set, result: BatchResult) -> No
     except SyncConflict as conflict:
         result.conflicts.append(_conflict(key, conflict))
     except ServiceError as exc:  # the tracking rules said no: overlap, archived project, ...
-        reason = "overlap" if exc.code in {"overlap", "already_running"} else (exc.code or "invalid")
+        if isinstance(exc, InvalidInput):  # the item's data broke a rule (SPEC: a conflict "invalid")
+            reason = "invalid"
+        else:
+            reason = "overlap" if exc.code in {"overlap", "already_running"} else (exc.code or "invalid")
         result.conflicts.append(_conflict(key, SyncConflict(reason, _current_version(item), exc.message)))
 
 

@@ -4,6 +4,8 @@ between a user's live entries on time entries. Services turn violations into 409
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import DateTimeRangeField, RangeBoundary, RangeOperators
@@ -85,6 +87,14 @@ class TsTzRange(Func):
     output_field = DateTimeRangeField()
 
 
+# What the database can hold of the service's time rules (tracking.services._check_times): it
+# cannot know "now", so the upper bound here is a fixed sanity bound, not "a day ahead". Live
+# entries only: a tombstone is out of the invariants, so a legacy out-of-range row can still be
+# deleted (the constraints were added NOT VALID: rows from before them stay; docs/tracking.md).
+ENTRY_TIME_RANGE = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
+ENTRY_MAX_DURATION = timedelta(days=31)
+
+
 class TimeEntry(BaseModel):
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="time_entries")
@@ -120,6 +130,22 @@ class TimeEntry(BaseModel):
             models.CheckConstraint(
                 condition=Q(ended_at__isnull=True) | Q(ended_at__gt=models.F("started_at")),
                 name="tracking_entry_ends_after_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(deleted_at__isnull=False)
+                | Q(started_at__gte=ENTRY_TIME_RANGE[0], started_at__lt=ENTRY_TIME_RANGE[1]),
+                name="tracking_entry_started_in_range",
+            ),
+            # Both the stored duration and the span itself: an ended_at that disagrees with
+            # duration_seconds cannot sneak a longer entry past the cap.
+            models.CheckConstraint(
+                condition=Q(deleted_at__isnull=False)
+                | Q(ended_at__isnull=True)
+                | Q(
+                    duration_seconds__lte=int(ENTRY_MAX_DURATION.total_seconds()),
+                    ended_at__lte=models.F("started_at") + ENTRY_MAX_DURATION,
+                ),
+                name="tracking_entry_at_most_31_days",
             ),
             ExclusionConstraint(
                 name="tracking_entry_no_overlap",

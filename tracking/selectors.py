@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.db import connection
 from django.db.models import (
+    BigIntegerField,
     Count,
     DurationField,
     ExpressionWrapper,
@@ -17,7 +18,7 @@ from django.db.models import (
     Subquery,
     Sum,
 )
-from django.db.models.functions import Cast, Coalesce, Extract, Now
+from django.db.models.functions import Cast, Coalesce, Extract, Greatest, Now
 
 from organizations import permissions
 from organizations.models import Membership, Project
@@ -29,11 +30,13 @@ def live_entries() -> QuerySet[TimeEntry]:
 
 
 def entry_seconds() -> Coalesce:
-    """An entry's seconds: its duration, or for a running entry the time since it started."""
-    running = Cast(
-        Extract(ExpressionWrapper(Now() - F("started_at"), output_field=DurationField()), "epoch"), IntegerField()
-    )
-    return Coalesce(F("duration_seconds"), running)
+    """An entry's seconds: its duration, or for a running entry the time since it started
+    (none yet for one started a little ahead, as a timer may be). 64-bit: a running entry
+    written before starts were bounded (docs/tracking.md) may be a century old, more seconds
+    than a 32-bit integer holds, and one such row made every project list of its company fail."""
+    since = Extract(ExpressionWrapper(Now() - F("started_at"), output_field=DurationField()), "epoch")
+    running = Greatest(Cast(since, BigIntegerField()), 0)
+    return Coalesce(F("duration_seconds"), running, output_field=BigIntegerField())
 
 
 # --------------------------------------------------------------------------- projects
@@ -59,7 +62,7 @@ def project_stats_annotations() -> dict:
         .values("n")
     )
     return {
-        "tracked_seconds": Coalesce(Subquery(tracked, output_field=IntegerField()), 0),
+        "tracked_seconds": Coalesce(Subquery(tracked, output_field=BigIntegerField()), 0),
         "open_task_count": Coalesce(Subquery(open_tasks, output_field=IntegerField()), 0),
     }
 

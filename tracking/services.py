@@ -9,7 +9,7 @@ start); a violation becomes a 409 naming the entries it conflicts with, never a 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -28,6 +28,17 @@ from tracking.selectors import subtree_ids
 # --------------------------------------------------------------------------- helpers
 
 ENDS_BEFORE_START = "The entry must end after it starts."
+
+# The times an entry may have (docs/tracking.md). Before 2000 or more than a day ahead is a
+# typo or a broken clock, never work, and unbounded times overflowed date arithmetic and the
+# sums of every project list; a day ahead leaves room for any time zone and clock skew. The
+# database holds what it can of this (``tracking_entry_started_in_range``, which cannot know
+# "now", and ``tracking_entry_at_most_31_days``); every write below goes through
+# ``_check_times``, so no path checks less.
+EARLIEST_ENTRY_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+MAX_AHEAD = timedelta(days=1)
+MAX_ENTRY_DURATION = timedelta(days=31)  # a single entry longer than a month is a typo, not work
+
 ENTRY_CONSTRAINTS = {
     "tracking_entry_no_overlap": "overlap",
     "tracking_entry_one_running_per_user": "already_running",
@@ -73,6 +84,10 @@ def _save_entry(entry: TimeEntry, *, update_fields: list[str] | None = None) -> 
             raise InvalidInput(
                 "The entry must end after it starts.", code="ends_before_start", attr="ended_at"
             ) from exc
+        if name == "tracking_entry_started_in_range":
+            raise InvalidInput("Must be between 2000-01-01 and 2100-01-01.", code="invalid", attr="started_at") from exc
+        if name == "tracking_entry_at_most_31_days":
+            raise InvalidInput("An entry lasts at most 31 days.", code="too_long", attr="ended_at") from exc
         if name in ENTRY_CONSTRAINTS:
             if name == "tracking_entry_one_running_per_user":
                 ids = [
@@ -92,6 +107,32 @@ def _save_entry(entry: TimeEntry, *, update_fields: list[str] | None = None) -> 
             raise ConflictError("An entry with this id already exists.", code="duplicate_id", attr="id") from exc
         raise
     return entry
+
+
+def _check_moment(moment: datetime, attr: str, now: datetime) -> None:
+    if not EARLIEST_ENTRY_TIME <= moment <= now + MAX_AHEAD:
+        raise InvalidInput(
+            "Must be between 2000-01-01 and one day from now.", code="invalid", attr=attr
+        )  # "invalid": the sync batch answers such an item as a conflict "invalid" (SPEC)
+
+
+def _check_times(started_at: datetime, ended_at: datetime | None, *, now: datetime | None = None) -> None:
+    """The one rule for an entry's times, for every write: both within 2000-01-01 .. now + 1
+    day, the end after the start, and at most 31 days long however the end was given (an
+    ``ended_at`` or a ``duration_seconds``)."""
+    now = now or timezone.now()
+    _check_moment(started_at, "started_at", now)
+    if ended_at is None:
+        return
+    _check_moment(ended_at, "ended_at", now)
+    if ended_at <= started_at:
+        raise InvalidInput(ENDS_BEFORE_START, code="ends_before_start", attr="ended_at")
+    if ended_at - started_at > MAX_ENTRY_DURATION:
+        raise InvalidInput(
+            f"An entry lasts at most 31 days: end it by {started_at + MAX_ENTRY_DURATION:%Y-%m-%dT%H:%M:%SZ}.",
+            code="too_long",
+            attr="ended_at",
+        )
 
 
 def _lock_user(user_id) -> None:
@@ -154,6 +195,7 @@ def timer_start(
     # The server's "now" is read after the lock: a stop that got the lock first ended the
     # running entry at its own now, and this start must begin after it, not before.
     started_at = started_at or timezone.now()
+    _check_times(started_at, None)
     running = TimeEntry.objects.filter(user=user, ended_at__isnull=True, deleted_at__isnull=True).first()
     if running is not None:
         if started_at <= running.started_at:
@@ -184,6 +226,7 @@ def timer_start(
 def _stop(entry: TimeEntry, ended_at: datetime, client_updated_at: datetime | None = None) -> TimeEntry:
     if ended_at <= entry.started_at:
         raise InvalidInput("A timer cannot stop before it started.", code="ends_before_start", attr="ended_at")
+    _check_times(entry.started_at, ended_at)
     entry.ended_at = ended_at
     entry.duration_seconds = _duration(entry.started_at, ended_at)
     entry.client_updated_at = client_updated_at or timezone.now()
@@ -210,6 +253,9 @@ def _end_from(data: dict, started_at: datetime) -> datetime:
     if data.get("ended_at") is not None:
         return data["ended_at"]
     if data.get("duration_seconds") is not None:
+        if not 1 <= data["duration_seconds"] <= MAX_ENTRY_DURATION.total_seconds():
+            raise InvalidInput("1 second to 31 days.", code="invalid", attr="duration_seconds")
+        _check_moment(started_at, "started_at", timezone.now())  # before adding: 9999-12-31 + 2 h overflows
         return started_at + timedelta(seconds=data["duration_seconds"])
     raise InvalidInput("Give ended_at or duration_seconds.", code="required", attr="ended_at")
 
@@ -230,8 +276,7 @@ def build_entry(
     _ensure_open(project)
     started_at = data["started_at"]
     ended_at = _end_from(data, started_at)
-    if ended_at <= started_at:
-        raise InvalidInput(ENDS_BEFORE_START, code="ends_before_start", attr="ended_at")
+    _check_times(started_at, ended_at)
     entry = TimeEntry(
         company_id=project.company_id,
         user=membership.user,
@@ -319,9 +364,9 @@ def entry_update(
         fields.append("ended_at")
     elif "ended_at" in data and entry.ended_at is not None:
         raise InvalidInput("A finished entry cannot run again: start a timer.", code="invalid", attr="ended_at")
+    if "started_at" in fields or "ended_at" in fields:
+        _check_times(entry.started_at, entry.ended_at)
     if entry.ended_at is not None:
-        if entry.ended_at <= entry.started_at:
-            raise InvalidInput(ENDS_BEFORE_START, code="ends_before_start", attr="ended_at")
         entry.duration_seconds = _duration(entry.started_at, entry.ended_at)
         fields.append("duration_seconds")
     entry.client_updated_at = client_updated_at or timezone.now()

@@ -52,7 +52,9 @@ def test_ten_concurrent_starts_leave_exactly_one_running(world):
 def test_start_racing_stop_leaves_a_consistent_state(world):
     user = world.users["member"]
     api = api_as(user)
-    api.post("/api/v1/time-entries/start", {"project_id": str(world.project_open.id), "started_at": (T0).isoformat()})
+    # an hour ago: stopping it now stays within an entry's 31 days
+    earlier = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    api.post("/api/v1/time-entries/start", {"project_id": str(world.project_open.id), "started_at": earlier})
     a, b = api_as(user), api_as(user)
     start, stop = _race(
         [
