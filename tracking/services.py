@@ -9,7 +9,7 @@ start); a violation becomes a 409 naming the entries it conflicts with, never a 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -22,7 +22,15 @@ from organizations.models import Membership, Project
 from organizations.selectors import visible_project
 from sync.models import Tombstone
 from tracking import events
-from tracking.models import BillingType, PrivacyRule, Source, Task, TimeEntry
+from tracking.models import (
+    ENTRY_MAX_DURATION,
+    ENTRY_TIME_RANGE,
+    BillingType,
+    PrivacyRule,
+    Source,
+    Task,
+    TimeEntry,
+)
 from tracking.selectors import subtree_ids
 
 # --------------------------------------------------------------------------- helpers
@@ -35,9 +43,9 @@ ENDS_BEFORE_START = "The entry must end after it starts."
 # database holds what it can of this (``tracking_entry_started_in_range``, which cannot know
 # "now", and ``tracking_entry_at_most_31_days``); every write below goes through
 # ``_check_times``, so no path checks less.
-EARLIEST_ENTRY_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+EARLIEST_ENTRY_TIME = ENTRY_TIME_RANGE[0]
 MAX_AHEAD = timedelta(days=1)
-MAX_ENTRY_DURATION = timedelta(days=31)  # a single entry longer than a month is a typo, not work
+MAX_ENTRY_DURATION = ENTRY_MAX_DURATION  # a single entry longer than a month is a typo, not work
 
 ENTRY_CONSTRAINTS = {
     "tracking_entry_no_overlap": "overlap",

@@ -3,10 +3,20 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from accounts.models import validate_timezone
-from tracking.models import BillingType, PrivacyAction, PrivacyField, PrivacyRule, Task, TaskStatus, TimeEntry
+from tracking.models import (
+    ENTRY_MAX_DURATION,
+    BillingType,
+    PrivacyAction,
+    PrivacyField,
+    PrivacyRule,
+    Task,
+    TaskStatus,
+    TimeEntry,
+)
 
 MAX_SECONDS = 10**9
-MAX_ENTRY_SECONDS = 31 * 24 * 3600  # a single entry longer than a month is a typo, not work
+# The services hold the rule (ended_at and duration alike); this bound is for the schema.
+MAX_ENTRY_SECONDS = int(ENTRY_MAX_DURATION.total_seconds())
 
 
 # --------------------------------------------------------------------------- tasks
