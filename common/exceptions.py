@@ -63,6 +63,10 @@ class GoneError(ServiceError):
     """410: existed, but is used up or expired for good."""
 
 
+class TooLargeError(ServiceError):
+    """413: more bytes than the limit (a file in a form that itself was within the ceiling)."""
+
+
 def _to_api_exception(exc: ServiceError) -> exceptions.APIException:
     if isinstance(exc, InvalidInput):
         detail = {exc.attr: [exceptions.ErrorDetail(exc.message, exc.code or "invalid")]} if exc.attr else exc.message
@@ -77,6 +81,8 @@ def _to_api_exception(exc: ServiceError) -> exceptions.APIException:
         return Conflict(exc.message, code=exc.code or "conflict")
     if isinstance(exc, GoneError):
         return Gone(exc.message, code=exc.code or "gone")
+    if isinstance(exc, TooLargeError):
+        return PayloadTooLarge(exc.message, code=exc.code or "payload_too_large")
     raise TypeError(f"unmapped service error {type(exc).__name__}")
 
 

@@ -7,7 +7,7 @@
     read others' data (entries,    all     all            all      their teams  own only
       screenshots, activity, reports)
     edit others' entries           yes     yes
-    delete a screenshot            yes     yes                                  own, within 10 minutes
+    delete a screenshot            yes     yes                                  own, within 10 minutes of upload
 
 Every viewset, selector, consumer and admin class asks these functions; none of them compares
 roles itself. Everything starts from the caller's *active* membership, read fresh on each
@@ -167,10 +167,12 @@ def can_edit_user_entries(m: Membership, user_id) -> bool:
     return str(user_id) == str(m.user_id) or m.role in COMPANY_ADMINS
 
 
-def can_delete_screenshot(m: Membership, *, owner_id, captured_at, now) -> bool:
+def can_delete_screenshot(m: Membership, *, owner_id, uploaded_at, now) -> bool:
+    # From upload (the server's clock), never from captured_at: the tracker chooses that one, and
+    # a forward-dated capture kept the member's window open for as long as they liked.
     if m.role in COMPANY_ADMINS:
         return True
-    return str(owner_id) == str(m.user_id) and now - captured_at <= SCREENSHOT_SELF_DELETE_WINDOW
+    return str(owner_id) == str(m.user_id) and now - uploaded_at <= SCREENSHOT_SELF_DELETE_WINDOW
 
 
 def can_read_team_reports(m: Membership) -> bool:

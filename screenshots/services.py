@@ -15,8 +15,9 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from common.exceptions import ConflictError, GoneError, InvalidInput, PermissionDeniedError
+from common.exceptions import ConflictError, GoneError, InvalidInput, PermissionDeniedError, TooLargeError
 from common.jobs import claim, record_failure
+from common.parsers import JSONTooDeep, check_depth
 from organizations.models import Membership
 from screenshots import images
 from screenshots.models import Screenshot, ScreenshotStatus
@@ -24,7 +25,12 @@ from tracking.models import TimeEntry
 
 logger = structlog.get_logger(__name__)
 MAX_ATTEMPTS = 3
-MAX_METADATA_BYTES = 4096
+MAX_METADATA_BYTES = 4096  # as compact JSON: os, resolution, displays, ... never more
+MAX_METADATA_DEPTH = 4
+# How far ahead of the server's clock a tracker's captured_at may be (clock skew), as for
+# heartbeats; how old: no older than the company keeps screenshots (the purge would take it
+# within the hour).
+MAX_CAPTURED_AHEAD = timedelta(hours=1)
 
 
 def effective_settings(membership: Membership) -> tuple[bool, int]:
@@ -49,8 +55,8 @@ def _key(screenshot: Screenshot, name: str) -> str:
 def screenshot_upload(*, membership: Membership, fileobj, captured_at: datetime, time_entry_id=None,
                       metadata: dict | None = None) -> Screenshot:  # fmt: skip
     blur_level = _check_allowed(membership)
-    if fileobj.size > settings.SCREENSHOT_MAX_BYTES:
-        raise InvalidInput(f"At most {settings.SCREENSHOT_MAX_BYTES} bytes.", code="too_large", attr="file")
+    if fileobj.size > settings.SCREENSHOT_MAX_BYTES:  # 413, as when the request alone says so
+        raise TooLargeError(f"At most {settings.SCREENSHOT_MAX_BYTES} bytes per screenshot.")
     try:
         ext = images.inspect(fileobj)
     except images.ImageRefused as exc:
@@ -110,8 +116,43 @@ def _check_allowed(membership: Membership) -> int:
     return blur_level
 
 
+def _checked_captured_at(membership: Membership, captured_at: datetime) -> datetime:
+    now = timezone.now()
+    if captured_at > now + MAX_CAPTURED_AHEAD:
+        raise InvalidInput("Must not be more than an hour in the future.", code="invalid", attr="captured_at")
+    days = membership.company.screenshot_retention_days
+    if captured_at < now - timedelta(days=days):
+        raise InvalidInput(
+            f"Must not be older than the company keeps screenshots ({days} days).", code="invalid", attr="captured_at"
+        )
+    return captured_at
+
+
+def _checked_metadata(metadata: dict | None) -> dict:
+    """The one rule for a screenshot's metadata, direct or presigned upload alike: a JSON object
+    of at most MAX_METADATA_BYTES (compact) and MAX_METADATA_DEPTH levels."""
+    import json
+
+    if metadata is None:
+        return {}
+    if not isinstance(metadata, dict):
+        raise InvalidInput("Must be a JSON object.", code="invalid", attr="metadata")
+    try:
+        check_depth(metadata, limit=MAX_METADATA_DEPTH)
+    except JSONTooDeep:
+        raise InvalidInput(
+            f"At most {MAX_METADATA_DEPTH} levels of nesting.", code="invalid", attr="metadata"
+        ) from None
+    if len(json.dumps(metadata, separators=(",", ":")).encode()) > MAX_METADATA_BYTES:
+        raise InvalidInput(f"At most {MAX_METADATA_BYTES} bytes as JSON.", code="invalid", attr="metadata")
+    return metadata
+
+
 def _new_screenshot(membership: Membership, blur_level: int, captured_at, time_entry_id, metadata) -> Screenshot:
-    """An unsaved screenshot of ``membership``'s user; its time entry must be theirs."""
+    """An unsaved screenshot of ``membership``'s user, its ``captured_at`` and ``metadata``
+    checked; its time entry must be theirs."""
+    captured_at = _checked_captured_at(membership, captured_at)
+    metadata = _checked_metadata(metadata)
     if (
         time_entry_id is not None
         and not TimeEntry.objects.filter(
@@ -125,7 +166,7 @@ def _new_screenshot(membership: Membership, blur_level: int, captured_at, time_e
         time_entry_id=time_entry_id,
         captured_at=captured_at,
         blur_level=blur_level,
-        metadata=metadata or {},
+        metadata=metadata,
     )
 
 

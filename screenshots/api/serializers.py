@@ -1,9 +1,8 @@
 from __future__ import annotations
 
-import json
-
 from rest_framework import serializers
 
+from common import parsers
 from screenshots.models import Screenshot
 
 
@@ -60,15 +59,16 @@ class ScreenshotUploadSerializer(serializers.Serializer):
     file = serializers.FileField(allow_empty_file=False)
     captured_at = serializers.DateTimeField()
     time_entry_id = serializers.UUIDField(required=False, allow_null=True)
-    metadata = serializers.CharField(required=False, help_text="A JSON object (os, resolution, displays, ...).")
+    metadata = serializers.CharField(
+        required=False, max_length=64 * 1024, help_text="A JSON object (os, resolution, displays, ...)."
+    )
 
     def validate_metadata(self, value: str) -> dict:
-        if len(value) > 4096:
-            raise serializers.ValidationError("At most 4,096 characters.")
+        # Decoded here (the form carries it as text); its size and depth are the service's rule.
         try:
-            data = json.loads(value)
+            data = parsers.loads(value)
         except ValueError:
-            raise serializers.ValidationError("Must be a JSON object.") from None
+            raise serializers.ValidationError("Must be a JSON object, not nested too deeply.") from None
         if not isinstance(data, dict):
             raise serializers.ValidationError("Must be a JSON object.")
         return data
@@ -87,7 +87,7 @@ class ScreenshotPresignSerializer(serializers.Serializer):
     content_type = serializers.ChoiceField(choices=["image/png", "image/jpeg", "image/webp"])
     size = serializers.IntegerField(min_value=1)
     time_entry_id = serializers.UUIDField(required=False, allow_null=True)
-    metadata = serializers.DictField(required=False)
+    metadata = serializers.DictField(required=False, help_text="At most 4,096 bytes as JSON, 4 levels deep.")
 
 
 class UploadSerializer(serializers.Serializer):

@@ -10,11 +10,12 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.exceptions import PayloadTooLarge
+from common.parsers import JSONParser
 from common.query import validated_query
 from common.signed_links import link_value
 from common.uploads import max_upload_request_bytes
@@ -92,10 +93,10 @@ class ScreenshotViewSet(CompanyScopedViewSet, mixins.ListModelMixin, mixins.Retr
             permissions.can_delete_screenshot(
                 self.membership_for(screenshot),
                 owner_id=screenshot.user_id,
-                captured_at=screenshot.captured_at,
+                uploaded_at=screenshot.created_at,
                 now=timezone.now(),
             ),
-            "Only OWNER and ADMIN delete others' screenshots; yours only within 10 minutes of capture.",
+            "Only OWNER and ADMIN delete others' screenshots; yours only within 10 minutes of upload.",
         )
         services.screenshot_delete(screenshot=screenshot)
         return Response(status=status.HTTP_204_NO_CONTENT)

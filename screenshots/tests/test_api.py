@@ -144,8 +144,8 @@ def test_who_sees_and_who_deletes_whose_screenshots(world):
         assert_error(world.api(role).get(path), 404)
         assert str(shot.id) not in [s["id"] for s in world.api(role).get(URL).json()["results"]]
     assert_error(world.api("manager").delete(path), 403)  # sees, may not delete
-    Screenshot.objects.filter(pk=shot.pk).update(captured_at=timezone.now() - timedelta(minutes=11))
-    assert_error(world.api("member").delete(path), 403)  # their own, but past 10 minutes
+    Screenshot.objects.filter(pk=shot.pk).update(created_at=timezone.now() - timedelta(minutes=11))
+    assert_error(world.api("member").delete(path), 403)  # their own, but uploaded over 10 minutes ago
     assert world.api("admin").delete(path).status_code == 204
     assert not default_storage.exists(shot.image_key)
     assert not default_storage.exists(shot.thumbnail_key)
@@ -401,3 +401,60 @@ def test_a_process_killed_after_ready_before_deleting_the_original_leaves_it_to_
     assert not default_storage.exists(original)
     shot.refresh_from_db()
     assert (shot.status, shot.attempts, shot.original_key) == (ScreenshotStatus.READY, 1, "")
+
+
+# --------------------------------------------------------------------------- #15 items 10 and 12
+
+
+def test_a_file_just_over_the_limit_is_413_like_a_larger_body(world, settings):
+    over = b"\x89PNG" + b"x" * (settings.SCREENSHOT_MAX_BYTES - 3)  # one byte over, form within the ceiling
+    assert_error(upload(world, over), 413)
+    assert not Screenshot.objects.exists()
+
+
+def test_the_self_delete_window_counts_from_upload_not_from_captured_at(world):
+    # captured_at a little ahead (a tracker's clock) must not keep the window open
+    shot = processed(upload(world, png(), captured_at=(timezone.now() + timedelta(minutes=50)).isoformat()))
+    Screenshot.objects.filter(pk=shot.pk).update(created_at=timezone.now() - timedelta(minutes=11))
+    assert_error(world.api("member").delete(f"{URL}/{shot.id}"), 403)
+    assert world.api("owner").delete(f"{URL}/{shot.id}").status_code == 204
+
+
+@pytest.mark.parametrize("ahead", [timedelta(hours=2), timedelta(days=3650)])
+def test_captured_at_far_ahead_is_refused(world, ahead):
+    captured_at = (timezone.now() + ahead).isoformat()
+    assert_error(upload(world, png(), captured_at=captured_at), 400, attr="captured_at")
+    assert_error(presign(world, png(), captured_at=captured_at), 400, attr="captured_at")
+    assert not Screenshot.objects.exists()
+
+
+def test_captured_at_older_than_the_retention_is_refused(world):
+    captured_at = (timezone.now() - timedelta(days=91)).isoformat()  # the default retention is 90 days
+    assert_error(upload(world, png(), captured_at=captured_at), 400, attr="captured_at")
+    assert_error(presign(world, png(), captured_at=captured_at), 400, attr="captured_at")
+
+
+def _nested(depth: int) -> dict:
+    value: dict = {"os": "macOS"}
+    for _ in range(depth):
+        value = {"a": value}
+    return value
+
+
+def test_presign_metadata_is_bounded_in_size_and_depth(world):
+    assert_error(presign(world, png(), metadata={"os": "x" * 5000}), 400, attr="metadata")
+    assert_error(presign(world, png(), metadata=_nested(10)), 400, attr="metadata")
+    assert presign(world, png(), metadata={"os": "macOS 15", "displays": [{"w": 1920}]}).status_code == 201
+
+
+def test_deeply_nested_metadata_is_400_not_500(world):
+    import json
+
+    deep = "[" * 2000 + "]" * 2000  # within the 4,096 characters, too deep to decode
+    assert_error(upload(world, png(), metadata=deep), 400, attr="metadata")
+    assert_error(upload(world, png(), metadata=json.dumps(_nested(40))), 400, attr="metadata")
+    body = '{"captured_at": "2026-01-01T00:00:00Z", "content_type": "image/png", "size": 10, "metadata": '
+    body += '{"a":' * 5000 + "1" + "}" * 5000 + "}"
+    response = world.api("member").post(f"{URL}/presign", data=body, content_type="application/json")
+    assert_error(response, 400)
+    assert not Screenshot.objects.exists()
