@@ -6,6 +6,7 @@ import zoneinfo
 from rest_framework import serializers
 
 from accounts.models import validate_timezone
+from common.query import check_date_range
 from reports.models import ExportFormat, ExportReport, ReportExport
 
 
@@ -143,6 +144,10 @@ class ExportCreateSerializer(serializers.Serializer):
 
     def get_fields(self):
         return {"from": serializers.DateField(), **super().get_fields()}
+
+    def validate(self, attrs):
+        check_date_range(attrs)  # the export task computes local days from these
+        return attrs
 
     def validate_filters(self, value: dict) -> dict:
         allowed = {"user", "project", "team"}

@@ -163,3 +163,30 @@ def test_an_empty_tz_is_refused_not_read_as_unset(world, path):
     # rules) although the schema says a non-empty zone name.
     response = world.api("owner").get(f"/api/v1/reports/{path}", {"tz": ""})
     assert_error(response, 400, attr="tz")
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31"])
+@pytest.mark.parametrize(
+    ("query", "attr"),
+    [
+        ("daily?date={day}", "date"),
+        ("weekly?from={day}", "from"),
+        ("team?from={day}&to={day}", "from"),
+        ("apps?date={day}", "date"),
+    ],
+)
+def test_report_dates_at_the_ends_of_the_calendar_are_400_not_500(world, day, query, attr):
+    # #15 item 10: the day after 9999-12-31 (or a week from 9999-12-28) overflowed to a 500.
+    response = world.api("member").get("/api/v1/reports/" + query.format(day=day))
+    assert_error(response, 400, attr=attr)
+
+
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z"])
+@pytest.mark.parametrize("path", ["/api/v1/time-entries", "/api/v1/screenshots"])
+def test_list_dates_at_the_ends_of_the_calendar_are_400(world, moment, path):
+    assert_error(world.api("member").get(path, {"from": moment}), 400, attr="from")
+
+
+def test_an_export_at_the_end_of_the_calendar_is_400(world):
+    body = {"report": "time_entries", "format": "csv", "from": "9999-12-01", "to": "9999-12-31"}
+    assert_error(world.api("owner").post("/api/v1/reports/exports", body), 400, attr="from")
