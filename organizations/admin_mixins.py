@@ -23,7 +23,9 @@ from collections.abc import Callable
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import get_fields_from_path
+from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth import get_user_model
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
@@ -188,10 +190,25 @@ class _CompanyScope:
         return company_ids[0] if len(company_ids) == 1 else None
 
 
+class CalendarSafeChangeList(ChangeList):
+    """Django's change list, but a date drill-down (``date_hierarchy``) past the calendar
+    (``?started_at__year=9999&...``: the next day, month or year overflows; a year too large for
+    an int) is a bad filter like any other: a redirect with ``?e=1``, not a 500."""
+
+    def get_filters(self, request):
+        try:
+            return super().get_filters(request)
+        except (OverflowError, ValueError) as exc:
+            raise IncorrectLookupParameters(exc) from exc
+
+
 class CompanyScopedAdminMixin(_CompanyScope):
     """For ``admin.ModelAdmin`` subclasses of company-owned models (see the module doc)."""
 
     form = CompanyScopedForm
+
+    def get_changelist(self, request: HttpRequest, **kwargs):
+        return CalendarSafeChangeList
 
     # ------------------------------------------------------------------ permissions
 
