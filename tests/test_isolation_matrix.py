@@ -145,7 +145,7 @@ def two_worlds(world):
         filters={},
     )
     shot = screenshot_services.screenshot_presign(
-        membership=b_owner, captured_at=start, content_type="image/png", size=100
+        membership=b_owner, captured_at=datetime.now(UTC), content_type="image/png", size=100
     )
     session = session_create(user=outsider, device=DeviceInfo(device_name="theirs"), stay_logged_in=False).session
     return {
