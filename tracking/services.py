@@ -9,7 +9,7 @@ start); a violation becomes a 409 naming the entries it conflicts with, never a 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -136,8 +136,9 @@ def _check_times(started_at: datetime, ended_at: datetime | None, *, now: dateti
     if ended_at <= started_at:
         raise InvalidInput(ENDS_BEFORE_START, code="ends_before_start", attr="ended_at")
     if ended_at - started_at > MAX_ENTRY_DURATION:
+        latest = (started_at + MAX_ENTRY_DURATION).astimezone(UTC)
         raise InvalidInput(
-            f"An entry lasts at most 31 days: end it by {started_at + MAX_ENTRY_DURATION:%Y-%m-%dT%H:%M:%SZ}.",
+            f"An entry lasts at most 31 days: end it by {latest:%Y-%m-%dT%H:%M:%SZ}.",
             code="too_long",
             attr="ended_at",
         )
