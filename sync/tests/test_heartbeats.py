@@ -168,6 +168,32 @@ def test_a_new_rule_applies_to_the_very_next_request(world, via):
     assert HeartbeatInbox.objects.count() == 2
 
 
+@pytest.mark.timeout(10)
+def test_a_catastrophically_backtracking_rule_is_matched_in_linear_time(world, via):
+    """Anyone who registers owns a company and may write rules: a pattern that backtracks
+    exponentially must not stall a web process (under Python's re this title took ~20 s,
+    doubling per character, blocking every tenant's requests on the process)."""
+    services.privacy_rule_create(company=world.a, field="title", pattern=r"^(a+)+$", action="drop")
+    member = via(world.api("member"))
+    evil = "a" * 28 + "!"
+    response = send(member, [hb(20, title=evil), hb(10, title="aaaa")])
+    assert response.json() == {"accepted": 2}
+    assert list(HeartbeatInbox.objects.values_list("title", flat=True)) == [evil]  # "aaaa" was dropped
+
+
+def test_a_stored_rule_the_engine_cannot_compile_redacts_its_field_instead_of_failing(world, via):
+    """Rules stored before patterns were checked for RE2 (a backreference, a lookahead) never
+    fail intake: the field they guard is redacted (privacy first, the tracked time kept)."""
+    from tracking.models import PrivacyRule
+    from tracking.privacy import privacy_rules_changed
+
+    PrivacyRule.objects.create(company=world.a, field="title", pattern=r"(pay)\1", action="drop")
+    privacy_rules_changed(world.a.id)
+    response = send(via(world.api("member")), [hb(10, title="paypay slip"), hb(5, title="README")])
+    assert response.json() == {"accepted": 2}
+    assert sorted(HeartbeatInbox.objects.values_list("title", "app")) == [("[redacted]", "Code")] * 2
+
+
 # --------------------------------------------------------------------------- merging
 
 
