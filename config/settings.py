@@ -425,7 +425,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "common.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "common.exceptions.exception_handler",
     # JSON bodies only (415 otherwise); upload endpoints add the multipart parser themselves.
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["common.text.JSONParser"],  # DRF's, lone surrogates made U+FFFD
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     "TEST_REQUEST_DEFAULT_FORMAT": "json",

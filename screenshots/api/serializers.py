@@ -1,10 +1,17 @@
 from __future__ import annotations
 
-import json
-
 from rest_framework import serializers
 
+from common import text
 from screenshots.models import Screenshot
+
+
+def storable_metadata(data: dict) -> dict:
+    """Metadata is stored as sent (jsonb), and jsonb refuses NUL: a 400, not a 500."""
+    where = text.nul_path(data)
+    if where is not None:
+        raise serializers.ValidationError(f"Must not contain NUL characters ({where or 'a key'}).")
+    return data
 
 
 class ScreenshotSerializer(serializers.ModelSerializer):
@@ -66,12 +73,12 @@ class ScreenshotUploadSerializer(serializers.Serializer):
         if len(value) > 4096:
             raise serializers.ValidationError("At most 4,096 characters.")
         try:
-            data = json.loads(value)
+            data = text.loads(value)  # as a JSON body is decoded (common.text)
         except ValueError:
             raise serializers.ValidationError("Must be a JSON object.") from None
         if not isinstance(data, dict):
             raise serializers.ValidationError("Must be a JSON object.")
-        return data
+        return storable_metadata(data)
 
 
 class ScreenshotQuerySerializer(serializers.Serializer):
@@ -87,7 +94,7 @@ class ScreenshotPresignSerializer(serializers.Serializer):
     content_type = serializers.ChoiceField(choices=["image/png", "image/jpeg", "image/webp"])
     size = serializers.IntegerField(min_value=1)
     time_entry_id = serializers.UUIDField(required=False, allow_null=True)
-    metadata = serializers.DictField(required=False)
+    metadata = serializers.DictField(required=False, validators=[storable_metadata])
 
 
 class UploadSerializer(serializers.Serializer):

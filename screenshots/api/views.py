@@ -10,10 +10,11 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common import text
 from common.exceptions import PayloadTooLarge
 from common.query import validated_query
 from common.signed_links import link_value
@@ -59,7 +60,7 @@ class ScreenshotViewSet(CompanyScopedViewSet, mixins.ListModelMixin, mixins.Retr
         return Response(s.ScreenshotSerializer(screenshot).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.ScreenshotPresignSerializer, responses={201: s.PresignedSerializer})
-    @action(detail=False, methods=["post"], parser_classes=[JSONParser])
+    @action(detail=False, methods=["post"], parser_classes=[text.JSONParser])
     def presign(self, request):
         """Step 1 of an upload without multipart: a signed, single-use PUT link of ours."""
         membership = self.company_membership()

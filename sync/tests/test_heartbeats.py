@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -18,6 +19,7 @@ from accounts.tests.factories import MembershipFactory
 from accounts.tests.test_api_auth import assert_error
 from sync import heartbeats
 from sync.models import HeartbeatInbox
+from sync.tests.asgi_client import AsgiClient
 from tracking import services
 from tracking.models import AppUsage, Heartbeat
 
@@ -90,6 +92,24 @@ def test_one_bad_heartbeat_refuses_the_batch_naming_it(world, via, item, attr):
     response = send(via(world.api("member")), [hb(10), {**hb(5), **item}])
     assert_error(response, 400, attr=attr)
     assert not HeartbeatInbox.objects.exists()
+
+
+def test_a_lone_surrogate_is_stored_as_the_replacement_character(world, via):
+    """A window title cut inside an emoji (valid JSON, not Unicode text) is kept, made U+FFFD
+    (common.text), by both paths; PostgreSQL would refuse it, failing the whole request."""
+    member = via(world.api("member"))
+    body = {"device_id": "lap\udc00", "heartbeats": [hb(10, app="Co\ud83dde", title="tab \ud800 \ud83d\ude00")]}
+    # the test client would encode it as UTF-8 and fail: send it as a tracker does, escaped
+    raw = json.dumps(body)
+    response = (
+        member.post(URL, body)
+        if isinstance(member, AsgiClient)
+        else member.post(URL, raw, content_type="application/json")
+    )
+    assert response.status_code == 202, response.content
+    assert list(HeartbeatInbox.objects.values_list("device_id", "app", "title")) == [
+        ("lap\ufffd", "Co\ufffdde", "tab \ufffd \U0001f600")
+    ]
 
 
 def test_timestamps_far_in_the_future_or_past_are_refused(world, via, settings):
