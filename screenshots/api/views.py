@@ -35,7 +35,10 @@ class ScreenshotViewSet(CompanyScopedViewSet, mixins.ListModelMixin, mixins.Retr
     parser_classes = [MultiPartParser, FormParser]
 
     def scoped_queryset(self, memberships):
-        filters = validated_query(self.request, s.ScreenshotQuerySerializer)
+        query = validated_query(self.request, s.ScreenshotQuerySerializer)
+        filters = selectors.ScreenshotFilters(
+            user=query.get("user"), captured_from=query.get("from"), captured_to=query.get("to")
+        )
         return selectors.screenshot_list(memberships=memberships, filters=filters)
 
     def get_serializer_context(self):
