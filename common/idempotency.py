@@ -9,7 +9,12 @@ draft's status codes:
 Keys are per user. The key is claimed with a transaction-scoped advisory lock and the outcome
 stored in the same transaction as the work, so a crash can never leave "done" without the
 work or the work without "done". Only successes (status < 400) are remembered: a failed request
-may be retried with the same key. Anonymous POSTs (sign-in, registration) are not keyed."""
+may be retried with the same key. Anonymous POSTs (sign-in, registration) are not keyed.
+
+Work a view leaves for after commit (``transaction.on_commit``) runs when this middleware
+commits, after the view has returned: if it completes the answer (``complete_response``: the
+sync batch's cursor), the answer sent and the one stored for replays are the completed one,
+with or without a key."""
 
 from __future__ import annotations
 
@@ -24,6 +29,7 @@ from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
+from rest_framework.response import Response
 
 from common.exceptions import error_body
 from common.models import IdempotencyRecord
@@ -81,6 +87,16 @@ def _fingerprint(request) -> str:
     return digest.hexdigest()
 
 
+def complete_response(response: Response, data) -> None:
+    """Give ``response`` its final ``data`` from an on-commit callback. Without a key the view
+    runs in autocommit, the callback runs at once and the response is not rendered yet; under
+    one, the callback runs as this middleware commits, after rendering: render it again (the
+    middleware then stores what is sent)."""
+    response.data = data
+    if response.is_rendered:
+        response.content = response.rendered_content
+
+
 def _try_claim(user_id, key: str) -> bool:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))", [f"idem:{user_id}:{key}"])
@@ -101,6 +117,7 @@ class IdempotencyMiddleware:
         if user is None:
             return self.get_response(request)
         fingerprint = _fingerprint(request)
+        stored = None
         with transaction.atomic():
             if not _try_claim(user.pk, key):
                 return _error(409, "idempotency_key_in_use", "A request with this Idempotency-Key is still running.")
@@ -118,7 +135,7 @@ class IdempotencyMiddleware:
                 return replay
             response = self.get_response(request)
             if response.status_code < 400 and not response.streaming:
-                IdempotencyRecord.objects.create(
+                stored = IdempotencyRecord.objects.create(
                     user=user,
                     key=key,
                     fingerprint=fingerprint,
@@ -126,6 +143,11 @@ class IdempotencyMiddleware:
                     content_type=response.get("Content-Type", ""),
                     body=response.content.decode("utf-8", "replace"),
                 )
+        # Committed, and the view's on-commit work has run. If it completed the answer, keep
+        # the completed one for replays (a crash just before this leaves the answer as it was
+        # at commit: still a success, only without what after-commit work adds to it).
+        if stored is not None and (body := response.content.decode("utf-8", "replace")) != stored.body:
+            IdempotencyRecord.objects.filter(pk=stored.pk).update(body=body)
         return response
 
 

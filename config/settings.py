@@ -425,7 +425,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "common.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "common.exceptions.exception_handler",
     # JSON bodies only (415 otherwise); upload endpoints add the multipart parser themselves.
-    "DEFAULT_PARSER_CLASSES": ["common.parsers.JSONParser"],  # nesting bounded (common/parsers.py)
+    "DEFAULT_PARSER_CLASSES": ["common.parsers.JSONParser"],  # depth bounded, lone surrogates made U+FFFD
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     "TEST_REQUEST_DEFAULT_FORMAT": "json",

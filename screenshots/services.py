@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from common.exceptions import ConflictError, GoneError, InvalidInput, PermissionDeniedError, TooLargeError
 from common.jobs import claim, record_failure
-from common.parsers import JSONTooDeep, check_depth
+from common.parsers import JSONTooDeep, check_depth, nul_path
 from organizations.models import Membership
 from screenshots import images
 from screenshots.models import Screenshot, ScreenshotStatus
@@ -130,7 +130,8 @@ def _checked_captured_at(membership: Membership, captured_at: datetime) -> datet
 
 def _checked_metadata(metadata: dict | None) -> dict:
     """The one rule for a screenshot's metadata, direct or presigned upload alike: a JSON object
-    of at most MAX_METADATA_BYTES (compact) and MAX_METADATA_DEPTH levels."""
+    of at most MAX_METADATA_BYTES (compact) and MAX_METADATA_DEPTH levels, with no NUL (it is
+    stored as sent, as jsonb, which refuses NUL)."""
     import json
 
     if metadata is None:
@@ -145,6 +146,9 @@ def _checked_metadata(metadata: dict | None) -> dict:
         ) from None
     if len(json.dumps(metadata, separators=(",", ":")).encode()) > MAX_METADATA_BYTES:
         raise InvalidInput(f"At most {MAX_METADATA_BYTES} bytes as JSON.", code="invalid", attr="metadata")
+    where = nul_path(metadata)
+    if where is not None:
+        raise InvalidInput(f"Must not contain NUL characters ({where or 'a key'}).", code="invalid", attr="metadata")
     return metadata
 
 

@@ -41,7 +41,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 from accounts.authentication import last_seen_due
 from accounts.models import DeviceSession, User
 from accounts.tokens import SESSION_ID_CLAIM
-from common import throttling
+from common import parsers, throttling
 from common.exceptions import InvalidInput, ServiceUnavailable, error_body
 from common.metrics import observe_request
 from common.middleware import request_id_for
@@ -201,7 +201,7 @@ class HeartbeatIntake:
         user_id, session_id = _token_claims(headers[b"authorization"][7:].strip())
         named = _named_company(scope)
         try:
-            data = json.loads(body)
+            data = parsers.loads(body)  # the API parser's decoding: no lone surrogate gets further
             items = data.get("heartbeats") if isinstance(data, dict) else None
             if not isinstance(items, list) or len(items) > heartbeats.MAX_HEARTBEATS:
                 raise _Fallback

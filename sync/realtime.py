@@ -149,7 +149,11 @@ def collect_changes():
 def _flush_after_commit() -> None:
     """Register one flush per transaction. A callback registered inside a savepoint that rolls
     back is dropped by Django together with the savepoint, so checking for a live registration
-    is safe; robust: a channel-layer outage after commit must not fail the request."""
+    is safe; robust: a channel-layer outage after commit must not fail the request. Not while
+    a sync batch runs: it finishes its changes itself, also when an Idempotency-Key makes the
+    whole request one transaction (its commit would otherwise publish the batch inline)."""
+    if _deferred.get():
+        return
     connection = transaction.get_connection()
     if not any(callback is _flush for _, callback, _ in connection.run_on_commit):
         transaction.on_commit(_flush, robust=True)

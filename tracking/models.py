@@ -265,7 +265,7 @@ class PrivacyAction(models.TextChoices):
 
 class PrivacyRule(BaseModel):
     """A company's rule applied to heartbeats at intake, before anything is stored (what
-    ActivityWatch's server offers per user, per company here): when ``pattern`` (a Python
+    ActivityWatch's server offers per user, per company here): when ``pattern`` (an RE2
     regular expression, searched case-insensitively) matches ``field``, drop the heartbeat or
     redact the field. Managed by OWNER and ADMIN, in the admin and the API."""
 

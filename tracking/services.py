@@ -506,14 +506,18 @@ MAX_PATTERN_LENGTH = 500
 
 
 def _checked_pattern(pattern: str) -> str:
-    import re
+    from tracking.privacy import PatternError, compile_pattern
 
     if not pattern or len(pattern) > MAX_PATTERN_LENGTH or "\x00" in pattern:
         raise InvalidInput(f"A pattern of 1 to {MAX_PATTERN_LENGTH} characters.", code="invalid", attr="pattern")
     try:
-        re.compile(pattern)
-    except re.error as exc:
-        raise InvalidInput(f"Not a valid regular expression: {exc}.", code="invalid", attr="pattern") from None
+        compile_pattern(pattern)  # the engine intake runs it with (RE2: linear time)
+    except PatternError as exc:
+        raise InvalidInput(
+            f"Not a valid regular expression: {exc}. Patterns are RE2: no backreferences or lookaround.",
+            code="invalid",
+            attr="pattern",
+        ) from None
     return pattern
 
 

@@ -166,6 +166,24 @@ def test_team_panel_shows_todays_screenshots_as_signed_thumbnails(world, setting
     assert 'data-testid="screenshot-thumb"' not in page_as(world.users["loner"])
 
 
+@pytest.mark.django_db(transaction=True)
+def test_team_panel_shows_no_thumbnail_before_a_screenshot_is_processed(world, settings, tmp_path):
+    """An upload is PENDING until the worker has made its thumbnail: it had no link yet, and
+    the panel rendered <img src="None"> for it (a broken image, and a request to ./None)."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    Company.objects.filter(pk=world.a.pk).update(screenshots_enabled=True, screenshot_blur_level=2)
+    assert upload(world, png(), role="member").status_code == 201  # not processed yet
+    html = page_as(world.users["owner"], "/dashboard/panels/team/")
+    assert 'src="None"' not in html
+    assert 'data-testid="screenshot-thumb"' not in html
+    shot = processed(upload(world, png(), role="member"))  # a second one, processed: only it shows
+    srcs = re.findall(
+        r'<img data-testid="screenshot-thumb" src="([^"]+)"', page_as(world.users["owner"], "/dashboard/panels/team/")
+    )
+    assert len(srcs) == 1
+    assert f"/api/v1/screenshots/{shot.pk}/thumbnail?token=" in srcs[0]
+
+
 # --------------------------------------------------------------------------- the page's REST calls
 
 

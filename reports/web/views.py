@@ -23,6 +23,7 @@ from reports.models import ExportFormat, ExportReport
 from reports.web.charts import week_bars
 from screenshots import selectors as screenshot_selectors
 from screenshots.api.serializers import ScreenshotLinksSerializer
+from screenshots.models import ScreenshotStatus
 from sync.selectors import head_cursor
 
 PANELS = ("now", "week", "team", "exports")
@@ -76,8 +77,12 @@ def _team_context(request, membership, now) -> dict:
     members = list(selectors.team_members(membership=membership).order_by("user__name", "user_id"))
     rows = selectors.team_rows(company_id=membership.company_id, members=members, lo=lo, hi=hi, now=now)
     day_lo, day_hi = selectors.local_day_bounds(today, tz)
+    # Only processed ones: a PENDING upload has no thumbnail (nor a link) yet.
     shots = screenshot_selectors.screenshot_list(
-        memberships=[membership], filters={"from": day_lo, "to": day_hi, "status": "READY"}
+        memberships=[membership],
+        filters=screenshot_selectors.ScreenshotFilters(
+            captured_from=day_lo, captured_to=day_hi, status=ScreenshotStatus.READY
+        ),
     )
     by_user: dict[str, list] = {}
     for shot in ScreenshotLinksSerializer(shots[:200], many=True, context={"request": request}).data:

@@ -66,7 +66,7 @@ class ScreenshotUploadSerializer(serializers.Serializer):
     def validate_metadata(self, value: str) -> dict:
         # Decoded here (the form carries it as text); its size and depth are the service's rule.
         try:
-            data = parsers.loads(value)
+            data = parsers.loads(value)  # as a JSON body is decoded (common.parsers)
         except ValueError:
             raise serializers.ValidationError("Must be a JSON object, not nested too deeply.") from None
         if not isinstance(data, dict):

@@ -14,8 +14,8 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common import parsers
 from common.exceptions import PayloadTooLarge
-from common.parsers import JSONParser
 from common.query import validated_query
 from common.signed_links import link_value
 from common.uploads import max_upload_request_bytes
@@ -35,7 +35,10 @@ class ScreenshotViewSet(CompanyScopedViewSet, mixins.ListModelMixin, mixins.Retr
     parser_classes = [MultiPartParser, FormParser]
 
     def scoped_queryset(self, memberships):
-        filters = validated_query(self.request, s.ScreenshotQuerySerializer)
+        query = validated_query(self.request, s.ScreenshotQuerySerializer)
+        filters = selectors.ScreenshotFilters(
+            user=query.get("user"), captured_from=query.get("from"), captured_to=query.get("to")
+        )
         return selectors.screenshot_list(memberships=memberships, filters=filters)
 
     def get_serializer_context(self):
@@ -60,7 +63,7 @@ class ScreenshotViewSet(CompanyScopedViewSet, mixins.ListModelMixin, mixins.Retr
         return Response(s.ScreenshotSerializer(screenshot).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.ScreenshotPresignSerializer, responses={201: s.PresignedSerializer})
-    @action(detail=False, methods=["post"], parser_classes=[JSONParser])
+    @action(detail=False, methods=["post"], parser_classes=[parsers.JSONParser])
     def presign(self, request):
         """Step 1 of an upload without multipart: a signed, single-use PUT link of ours."""
         membership = self.company_membership()

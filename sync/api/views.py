@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db import connection
+from django.db import transaction
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework.exceptions import ValidationError
@@ -11,6 +11,7 @@ from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
 from common.exceptions import Gone, PayloadTooLarge
+from common.idempotency import complete_response
 from common.query import validated_query
 from common.throttling import SyncThrottle
 from organizations import permissions
@@ -81,9 +82,16 @@ class BatchView(APIView):
         with realtime.flush_deferred():  # batch_finish numbers, a worker publishes
             result = services.batch_apply(user=request.user, memberships=memberships, device_id=device_id, items=valid)
         result.conflicts = invalid + result.conflicts
-        if not connection.in_atomic_block:  # under an Idempotency-Key the request is one transaction
+        response = Response(s.BatchResultSerializer(result).data)
+
+        def finish() -> None:  # the cursor exists only once the batch's changes are committed
             services.batch_finish(user=request.user, device_id=device_id, result=result)
-        return Response(s.BatchResultSerializer(result).data)
+            complete_response(response, s.BatchResultSerializer(result).data)
+
+        # At once (each item committed in its own savepoint), or, under an Idempotency-Key,
+        # when the middleware commits the request's one transaction; the same either way.
+        transaction.on_commit(finish)
+        return response
 
 
 def _first_error(errors: dict) -> str:

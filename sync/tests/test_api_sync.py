@@ -11,6 +11,7 @@ from django.utils import timezone
 from accounts.tests.test_api_auth import assert_error
 from sync.models import Change, SyncItemKey, Tombstone
 from sync.services import changes_prune
+from sync.tests.test_realtime import _fresh_channel_layer  # noqa: F401  (fixture)
 from tracking import services as tracking
 from tracking.models import Task, TimeEntry
 
@@ -307,3 +308,47 @@ def test_a_batch_item_key_and_device_id_must_be_strings(world, key):
     assert not SyncItemKey.objects.exists()
     response = world.api("owner").post("/api/v1/sync/batch", {"device_id": key, "items": []})
     assert_error(response, 400, attr="device_id")
+
+
+@pytest.mark.usefixtures("_fresh_channel_layer")
+@pytest.mark.parametrize("keyed", [False, True], ids=["plain", "idempotency-key"])
+def test_a_batch_answers_its_cursor_and_tells_the_users_devices_with_or_without_a_key(world, keyed):
+    """Under an Idempotency-Key the whole request is one transaction, and what the batch does
+    after commit (number its changes, answer their cursor, send sync.applied) was skipped: the
+    answer said cursor null and the user's other devices heard nothing."""
+    from asgiref.sync import sync_to_async
+
+    from sync.tests.test_realtime import opened, receive, run, socket_for, token_for
+
+    api = world.api("member")
+    headers = {"HTTP_IDEMPOTENCY_KEY": "batch-1"} if keyed else {}
+    items = [entry_item(world), entry_item(world, start=T0 + timedelta(hours=2))]
+    token = token_for(world.users["member"])
+
+    def post():
+        return api.post("/api/v1/sync/batch", {"device_id": "laptop", "items": items}, format="json", **headers)
+
+    async def body():
+        comm = await opened(socket_for(token=token), subprotocol="bearer")
+        response = await sync_to_async(post)()
+        assert response.status_code == 200, response.content
+        answer = response.json()
+        assert answer["processed"] == 2
+        assert isinstance(answer["cursor"], int)
+        last = await sync_to_async(Change.objects.filter(entity_id=items[1]["data"]["id"]).get)()
+        assert answer["cursor"] == last.cursor
+        event = await receive(comm)
+        while event["type"] != "sync.applied":  # the batch's own changes may come first
+            event = await receive(comm)
+        assert (event["cursor"], event["data"]) == (
+            answer["cursor"],
+            {"device_id": "laptop", "processed": 2, "skipped": 0, "conflicts": 0},
+        )
+        await comm.disconnect()
+        return answer
+
+    answer = run(body)
+    if keyed:  # the replay is the answer as it was sent, cursor and all
+        replay = post()
+        assert replay["Idempotent-Replayed"] == "true"
+        assert replay.json() == answer

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -18,6 +19,7 @@ from accounts.tests.factories import MembershipFactory
 from accounts.tests.test_api_auth import assert_error
 from sync import heartbeats
 from sync.models import HeartbeatInbox
+from sync.tests.asgi_client import AsgiClient
 from tracking import services
 from tracking.models import AppUsage, Heartbeat
 
@@ -90,6 +92,24 @@ def test_one_bad_heartbeat_refuses_the_batch_naming_it(world, via, item, attr):
     response = send(via(world.api("member")), [hb(10), {**hb(5), **item}])
     assert_error(response, 400, attr=attr)
     assert not HeartbeatInbox.objects.exists()
+
+
+def test_a_lone_surrogate_is_stored_as_the_replacement_character(world, via):
+    """A window title cut inside an emoji (valid JSON, not Unicode text) is kept, made U+FFFD
+    (common.parsers), by both paths; PostgreSQL would refuse it, failing the whole request."""
+    member = via(world.api("member"))
+    body = {"device_id": "lap\udc00", "heartbeats": [hb(10, app="Co\ud83dde", title="tab \ud800 \ud83d\ude00")]}
+    # the test client would encode it as UTF-8 and fail: send it as a tracker does, escaped
+    raw = json.dumps(body)
+    response = (
+        member.post(URL, body)
+        if isinstance(member, AsgiClient)
+        else member.post(URL, raw, content_type="application/json")
+    )
+    assert response.status_code == 202, response.content
+    assert list(HeartbeatInbox.objects.values_list("device_id", "app", "title")) == [
+        ("lap\ufffd", "Co\ufffdde", "tab \ufffd \U0001f600")
+    ]
 
 
 def test_timestamps_far_in_the_future_or_past_are_refused(world, via, settings):
@@ -166,6 +186,32 @@ def test_a_new_rule_applies_to_the_very_next_request(world, via):
     services.privacy_rule_delete(rule=rule)  # and removing it applies at once too
     send(member, [hb(5, app="Slack")])
     assert HeartbeatInbox.objects.count() == 2
+
+
+@pytest.mark.timeout(10)
+def test_a_catastrophically_backtracking_rule_is_matched_in_linear_time(world, via):
+    """Anyone who registers owns a company and may write rules: a pattern that backtracks
+    exponentially must not stall a web process (under Python's re this title took ~20 s,
+    doubling per character, blocking every tenant's requests on the process)."""
+    services.privacy_rule_create(company=world.a, field="title", pattern=r"^(a+)+$", action="drop")
+    member = via(world.api("member"))
+    evil = "a" * 28 + "!"
+    response = send(member, [hb(20, title=evil), hb(10, title="aaaa")])
+    assert response.json() == {"accepted": 2}
+    assert list(HeartbeatInbox.objects.values_list("title", flat=True)) == [evil]  # "aaaa" was dropped
+
+
+def test_a_stored_rule_the_engine_cannot_compile_redacts_its_field_instead_of_failing(world, via):
+    """Rules stored before patterns were checked for RE2 (a backreference, a lookahead) never
+    fail intake: the field they guard is redacted (privacy first, the tracked time kept)."""
+    from tracking.models import PrivacyRule
+    from tracking.privacy import privacy_rules_changed
+
+    PrivacyRule.objects.create(company=world.a, field="title", pattern=r"(pay)\1", action="drop")
+    privacy_rules_changed(world.a.id)
+    response = send(via(world.api("member")), [hb(10, title="paypay slip"), hb(5, title="README")])
+    assert response.json() == {"accepted": 2}
+    assert sorted(HeartbeatInbox.objects.values_list("title", "app")) == [("[redacted]", "Code")] * 2
 
 
 # --------------------------------------------------------------------------- merging

@@ -223,3 +223,40 @@ def test_concurrent_requests_share_statements_and_each_keeps_its_own_answer(worl
     stored = HeartbeatInbox.objects.filter(device_id__startswith="d")
     assert stored.filter(company_id=world.b.id).count() == 3  # the outsider's, in their company
     assert stored.count() == 24
+
+
+def test_a_lone_surrogate_in_one_request_never_fails_the_others_in_its_statement(world, asgi_http):
+    """``"\\ud800"`` is valid JSON but not text PostgreSQL can hold: it failed the group
+    commit's whole INSERT, so every other user's request in that statement got 503. It is
+    cleaned at decoding (U+FFFD, as browsers do), per request, before anything is shared."""
+    import asyncio
+
+    app, loop = asgi_http
+    member, owner, outsider = (
+        AsgiClient(app, loop, dict(world.api(r)._credentials)) for r in ("member", "owner", "outsider")
+    )
+    for client in (member, owner, outsider):  # companies and rules known to the process
+        assert send(client, [hb(60)]).status_code == 202
+    writer = next(iter(app._writers.values()))
+    statements = writer.statements
+    bodies = [
+        (member, {"device_id": "bad", "heartbeats": [hb(30, title="broken \ud800 title")]}),
+        (owner, {"device_id": "good-1", "heartbeats": [hb(30)]}),
+        (outsider, {"device_id": "good-2", "heartbeats": [hb(30)]}),
+    ]
+
+    async def burst():
+        return await asyncio.gather(
+            *(client._call(URL, "", client.headers_for(body), body_bytes(body)) for client, body in bodies)
+        )
+
+    answers = loop.run(burst())
+    assert [a.status_code for a in answers] == [202, 202, 202], [a.content for a in answers]
+    assert writer.statements - statements == 1  # the three shared one statement
+    assert sorted(
+        HeartbeatInbox.objects.filter(device_id__in=["bad", "good-1", "good-2"]).values_list("device_id", "title")
+    ) == [
+        ("bad", "broken \ufffd title"),
+        ("good-1", "stint.py"),
+        ("good-2", "stint.py"),
+    ]

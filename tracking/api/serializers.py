@@ -191,7 +191,10 @@ class PrivacyRuleSerializer(serializers.ModelSerializer):
 
 class PrivacyRuleWriteSerializer(serializers.Serializer):
     field = serializers.ChoiceField(choices=PrivacyField.choices)
-    pattern = serializers.CharField(max_length=500, help_text="A regular expression, searched case-insensitively.")
+    pattern = serializers.CharField(
+        max_length=500,
+        help_text="An RE2 regular expression (no backreferences or lookaround), searched case-insensitively.",
+    )
     action = serializers.ChoiceField(choices=PrivacyAction.choices)
 
 

@@ -61,6 +61,10 @@ def test_another_companys_rules_do_not_exist(world):
         (rule_body(pattern="(unclosed"), "pattern"),
         (rule_body(pattern=""), "pattern"),
         (rule_body(pattern="x" * 501), "pattern"),
+        # RE2 has no backtracking features: refused at creation, never run on a heartbeat
+        (rule_body(pattern=r"(a)\1"), "pattern"),
+        (rule_body(pattern="secret(?!ary)"), "pattern"),
+        (rule_body(pattern="(?<=pay)roll"), "pattern"),
         (rule_body(field="body"), "field"),
         (rule_body(action="encrypt"), "action"),
     ],
@@ -68,6 +72,14 @@ def test_another_companys_rules_do_not_exist(world):
 def test_bad_rules_are_400_naming_the_field(world, body, attr):
     assert_error(world.api("owner").post(URL, body, format="json"), 400, attr=attr)
     assert not PrivacyRule.objects.exists()
+
+
+def test_a_rule_cannot_be_changed_to_a_pattern_re2_refuses(world):
+    rule = services.privacy_rule_create(company=world.a, field="title", pattern="payroll", action="drop")
+    response = world.api("owner").patch(f"{URL}/{rule.id}", {"pattern": r"(pay)\1"}, format="json")
+    assert_error(response, 400, attr="pattern")
+    assert "RE2" in response.json()["errors"][0]["detail"]
+    assert PrivacyRule.objects.get().pattern == "payroll"
 
 
 def test_owner_manages_rules_in_the_admin_through_the_service(client, world):
