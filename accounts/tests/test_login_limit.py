@@ -93,3 +93,50 @@ def test_the_dashboard_form_counts_against_the_same_address(user):
         response = client.post("/login/", {"email": f"guess{n}@example.com", "password": "x"}, REMOTE_ADDR=IP)
         assert response.status_code == 400
     assert client.post("/login/", {"email": user.email, "password": PASSWORD}, REMOTE_ADDR=IP).status_code == 429
+
+
+# --------------------------------------------------------------------------- item 5
+
+
+@pytest.fixture
+def owner(user):
+    """Every registered user owns a company, so every account can sign in to the admin."""
+    from organizations.services import company_create
+
+    company_create(owner=user, name="Alice's company")
+    return user
+
+
+def _admin_login(client, email, password, ip=IP):
+    return client.post("/admin/login/", {"username": email, "password": password, "next": "/admin/"}, REMOTE_ADDR=ip)
+
+
+def test_the_admin_login_signs_an_owner_in(owner):
+    client = Client()
+    response = _admin_login(client, owner.email, PASSWORD)
+    assert response.status_code == 302
+    assert client.get("/admin/").status_code == 200
+
+
+def test_failures_at_the_api_lock_the_admin_login_too(api, owner):
+    for n in range(settings.LOGIN_FAILURE_LIMIT):
+        assert _api_login(api, owner.email, "wrong-password", ip=f"10.78.0.{n}").status_code == 401
+    client = Client()
+    refused = _admin_login(client, owner.email, PASSWORD, ip="10.78.1.1")  # even the right password
+    assert refused.status_code == 429
+    assert 1 <= int(refused["Retry-After"]) <= settings.LOGIN_FAILURE_WINDOW_SECONDS
+    assert b"Too many failed sign-in attempts" in refused.content
+    assert client.get("/admin/").status_code == 302  # not signed in
+
+
+def test_failures_at_the_admin_lock_the_api_and_the_admin(api, owner):
+    client = Client()
+    for _ in range(settings.LOGIN_FAILURE_LIMIT):
+        response = _admin_login(client, owner.email, "wrong-password")
+        assert response.status_code == 200  # the form again, with Django's error
+        assert b"Please enter the correct" in response.content
+    assert _admin_login(client, owner.email, PASSWORD, ip="10.78.2.1").status_code == 429
+    assert _admin_login(client, "someone-else@example.com", "x").status_code == 429  # the address too
+    api_refused = _api_login(api, owner.email, PASSWORD, ip="10.78.2.2")
+    assert api_refused.status_code == 429
+    assert api_refused.json()["errors"][0]["code"] == "throttled"
