@@ -10,12 +10,17 @@ the dashboard)."""
 
 from __future__ import annotations
 
+import structlog
 from django.contrib.auth import SESSION_KEY, logout
+from django.http import JsonResponse
 
 from accounts import services
 from accounts.authentication import last_seen_due, touch_last_seen
 from accounts.tokens import WEB_SESSION_KEY, session_is_live, web_session_id
+from common.exceptions import INFRASTRUCTURE_ERRORS, ServiceUnavailable, error_body
 from common.throttling import request_ip
+
+logger = structlog.get_logger(__name__)
 
 
 def on_user_logged_in(sender, request, user, **kwargs) -> None:
@@ -49,6 +54,19 @@ class DeviceSessionMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        try:
+            self.check(request)
+        except INFRASTRUCTURE_ERRORS:
+            # Redis (or the database) is down: the session cannot be checked, so refuse, as the
+            # API refuses a token then (503), rather than serve a possibly revoked browser.
+            logger.error("web_session_check_unavailable", exc_info=True)
+            detail = ServiceUnavailable.default_detail
+            body = error_body(type_="server_error", code="service_unavailable", detail=detail)
+            return JsonResponse(body, status=503)
+        return self.get_response(request)
+
+    @staticmethod
+    def check(request) -> None:
         session = getattr(request, "session", None)
         user_id = session.get(SESSION_KEY) if session is not None else None
         if user_id is not None:
@@ -62,4 +80,3 @@ class DeviceSessionMiddleware:
                 services.web_session_end(user_id=user_id, session_id=session_id, reason="signed_out")
             else:
                 touch_last_seen(session_id)
-        return self.get_response(request)

@@ -103,6 +103,18 @@ def test_a_django_session_without_a_device_session_is_signed_out(user):
     assert dashboard.get("/dashboard/").status_code == 302
 
 
+def test_with_redis_down_a_browser_session_is_refused_with_503_not_served(user, settings):
+    """Its liveness lives in Redis, as a token's does: unknown, the request is refused."""
+    dashboard = _dashboard(user)
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {**settings.CACHES["default"], "LOCATION": "redis://127.0.0.1:1/0"},
+    }
+    response = dashboard.get("/dashboard/")
+    assert response.status_code == 503
+    assert response.json()["errors"][0]["code"] == "service_unavailable"
+
+
 def test_the_admin_sign_in_and_sign_out_open_and_revoke_a_device_session(user):
     from organizations.services import company_create
 
