@@ -47,7 +47,9 @@ class DeviceInfo:
 # --------------------------------------------------------------------------- sessions
 
 
-def _device_session_create(*, user: User, device: DeviceInfo, stay_logged_in: bool, lifetime) -> DeviceSession:
+def _device_session_create(
+    *, user: User, device: DeviceInfo, stay_logged_in: bool, lifetime: timedelta
+) -> DeviceSession:
     return DeviceSession.objects.create(
         user=user,
         device_name=device.device_name[:150],
@@ -115,7 +117,7 @@ def web_session_open(*, user: User, device: DeviceInfo, replaces: str | None = N
 
 
 @transaction.atomic
-def web_session_end(*, user_id, session_id: str, reason: str) -> None:
+def web_session_end(*, user_id: str, session_id: str, reason: str) -> None:
     """Revoke a browser's device session whose Django session is over (``user_id``: the one
     the Django session named; its User may be gone or inactive)."""
     sessions_revoke(sessions=list(DeviceSession.objects.filter(id=session_id, user_id=user_id)), reason=reason)
