@@ -11,7 +11,7 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken
 
 from accounts.models import DeviceSession
-from accounts.tokens import SESSION_ID_CLAIM, session_is_live
+from accounts.tokens import SESSION_ID_CLAIM, session_is_live, web_session_id
 
 # How often a session's last_seen_at is written: a hot row, so not on every request.
 LAST_SEEN_EVERY_SECONDS = 60
@@ -34,7 +34,7 @@ class SessionJWTAuthentication(JWTAuthentication):
             raise InvalidToken({"detail": "This session has been signed out.", "code": "session_revoked"})
         request.session_id = str(session_id)
         structlog.contextvars.bind_contextvars(user_id=str(user.pk))
-        _touch_last_seen(str(session_id))
+        touch_last_seen(str(session_id))
         return user, token
 
 
@@ -49,7 +49,7 @@ def last_seen_due(session_id: str) -> bool:
     return True
 
 
-def _touch_last_seen(session_id: str) -> None:
+def touch_last_seen(session_id: str) -> None:
     if last_seen_due(session_id):
         DeviceSession.objects.filter(id=session_id).update(last_seen_at=timezone.now())
 
@@ -65,13 +65,15 @@ class SessionJWTAuthenticationScheme(OpenApiAuthenticationExtension):
 class DashboardSessionAuthentication(SessionAuthentication):
     """The bundled dashboard's Django session (templates/), for the REST calls its pages make
     (start/stop a timer, request an export). DRF enforces CSRF for it on unsafe methods, so a
-    foreign page cannot ride the cookie. No device session stands behind it: ``session_id`` is
-    None, so device-session endpoints (logout of "this device") have nothing to revoke."""
+    foreign page cannot ride the cookie. The browser's device session (accounts/web_sessions.py;
+    its middleware has checked it is live before this runs) is ``session_id``: logout of "this
+    device" signs the browser out, a password change keeps it, a ticket it issues is bound to it."""
 
     def authenticate(self, request):
         result = super().authenticate(request)
         if result is not None:
-            request.session_id = None
+            session = getattr(request._request, "session", None)
+            request.session_id = web_session_id(session) if session is not None else None
             structlog.contextvars.bind_contextvars(user_id=str(result[0].pk))
         return result
 

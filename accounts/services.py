@@ -47,9 +47,10 @@ class DeviceInfo:
 # --------------------------------------------------------------------------- sessions
 
 
-def session_create(*, user: User, device: DeviceInfo, stay_logged_in: bool) -> IssuedTokens:
-    lifetime = settings.REFRESH_TOKEN_LIFETIME_STAY if stay_logged_in else settings.REFRESH_TOKEN_LIFETIME
-    session = DeviceSession.objects.create(
+def _device_session_create(
+    *, user: User, device: DeviceInfo, stay_logged_in: bool, lifetime: timedelta
+) -> DeviceSession:
+    return DeviceSession.objects.create(
         user=user,
         device_name=device.device_name[:150],
         user_agent=device.user_agent[:512],
@@ -57,6 +58,11 @@ def session_create(*, user: User, device: DeviceInfo, stay_logged_in: bool) -> I
         stay_logged_in=stay_logged_in,
         expires_at=timezone.now() + lifetime,
     )
+
+
+def session_create(*, user: User, device: DeviceInfo, stay_logged_in: bool) -> IssuedTokens:
+    lifetime = settings.REFRESH_TOKEN_LIFETIME_STAY if stay_logged_in else settings.REFRESH_TOKEN_LIFETIME
+    session = _device_session_create(user=user, device=device, stay_logged_in=stay_logged_in, lifetime=lifetime)
     refresh = new_opaque_token()
     RefreshToken.objects.create(session=session, token_hash=hash_token(refresh))
     return IssuedTokens(session=session, access=access_token_for(session), refresh=refresh)
@@ -96,6 +102,25 @@ def sessions_revoke(
     transaction.on_commit(lambda: realtime.send_to_groups(groups, close), robust=True)
     logger.info("sessions_revoked", count=len(ids), reason=reason)
     return len(ids)
+
+
+@transaction.atomic
+def web_session_open(*, user: User, device: DeviceInfo, replaces: str | None = None) -> DeviceSession:
+    """The device session behind a new Django-session sign-in (``tokens.WEB_SESSION_KEY``,
+    accounts/web_sessions.py); it lasts as long as the session cookie (``SESSION_COOKIE_AGE``).
+    ``replaces``: the same browser's previous sign-in (signed in again without signing out),
+    revoked."""
+    if replaces:
+        sessions_revoke(sessions=list(DeviceSession.objects.filter(id=replaces, user=user)), reason="replaced")
+    lifetime = timedelta(seconds=settings.SESSION_COOKIE_AGE)
+    return _device_session_create(user=user, device=device, stay_logged_in=False, lifetime=lifetime)
+
+
+@transaction.atomic
+def web_session_end(*, user_id: str, session_id: str, reason: str) -> None:
+    """Revoke a browser's device session whose Django session is over (``user_id``: the one
+    the Django session named; its User may be gone or inactive)."""
+    sessions_revoke(sessions=list(DeviceSession.objects.filter(id=session_id, user_id=user_id)), reason=reason)
 
 
 # --------------------------------------------------------------------------- register / login

@@ -76,3 +76,17 @@ def live_sessions(pairs: set[tuple[str, str]]) -> set[str]:
 
 def mark_sessions_revoked(session_ids: list[str]) -> None:
     cache.set_many({_cache_key(str(sid)): _REVOKED for sid in session_ids}, timeout=_cache_ttl())
+
+
+# A browser signed in with the Django session (the dashboard's /login/, the admin's login) is a
+# device session too, without tokens: its id lives in the Django session under this key
+# (accounts/web_sessions.py), so whatever revokes device sessions (sign-out, logout-all, a
+# password change or reset, DELETE /auth/sessions/{id}, refresh-token reuse) ends it and closes
+# its sockets by the same close message and liveness check as a token's.
+WEB_SESSION_KEY = "_stint_device_session_id"
+
+
+def web_session_id(session) -> str | None:
+    """The device session behind a Django session (a ``SessionBase``), if any."""
+    value = session.get(WEB_SESSION_KEY)
+    return str(value) if value else None

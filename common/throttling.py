@@ -4,11 +4,15 @@ One plain function, ``hit``, does the counting for the DRF throttles below; ``Lo
 counts for the lean heartbeat intake with the same keys and windows, adding its counts to
 Redis in batches instead of one round trip per request.
 
-Each (scope, ident) has a fixed window that starts with its first request: SET NX EX + INCR +
-TTL in one Lua script, one round trip for all the scopes of a request. Every request counts, the
-refused ones too, so a client hammering through its 429s stays refused until the window ends;
-the window's remaining TTL is the ``Retry-After``. Rates come from ``settings.THROTTLE_RATES``
-(``THROTTLE_*_RATE`` in the environment), read on each call so tests can change them."""
+Each (scope, ident) has a fixed window that starts with its first request. Every request counts,
+the refused ones too, so a client hammering through its 429s stays refused until the window
+ends; the window's remaining TTL is the ``Retry-After``. Rates come from
+``settings.THROTTLE_RATES`` (``THROTTLE_*_RATE`` in the environment), read on each call so tests
+can change them.
+
+``add`` is the one counter behind every limit here and the login-failure limit
+(``accounts/throttling.py``): one Lua script that changes a count and its expiry together, so
+no sequence of calls can leave a count without a window (see ``_COUNT``)."""
 
 from __future__ import annotations
 
@@ -27,18 +31,47 @@ from common.redis import get_client, key
 logger = structlog.get_logger(__name__)
 
 
-# One script call per request (or per batch), whatever the number of scopes: each window
-# starts with its first request (SET NX EX), every request counts (INCRBY), and the window's
-# TTL is the wait. ARGV holds (window seconds, amount) per key.
+# One script call per request (or per batch), whatever the number of keys. ARGV holds (window
+# seconds, amount) per key. Adding opens the window when there is none (SET NX EX); giving back
+# (a negative amount) or reading (0) never opens one: the window the slot was taken from is
+# over, and a DECR there would create a count with no expiry, a lockout that never ends
+# (issue #15: a window that ended during a slow password check). A count found without an
+# expiry (left by that old DECR) gets one, and a count never goes below zero.
 _COUNT = """
 local out = {}
 for i, name in ipairs(KEYS) do
-    redis.call('SET', name, 0, 'EX', ARGV[2 * i - 1], 'NX')
-    out[2 * i - 1] = redis.call('INCRBY', name, ARGV[2 * i])
-    out[2 * i] = redis.call('TTL', name)
+    local window, amount = ARGV[2 * i - 1], tonumber(ARGV[2 * i])
+    if amount > 0 then
+        redis.call('SET', name, 0, 'EX', window, 'NX')
+    end
+    local ttl = redis.call('TTL', name)
+    if ttl == -2 then
+        out[2 * i - 1], out[2 * i] = 0, 0
+    else
+        if ttl == -1 then
+            redis.call('EXPIRE', name, window)
+            ttl = tonumber(window)
+        end
+        local count = redis.call('INCRBY', name, amount)
+        if count < 0 then
+            redis.call('SET', name, 0, 'KEEPTTL')
+            count = 0
+        end
+        out[2 * i - 1], out[2 * i] = count, ttl
+    end
 end
 return out
 """
+
+
+def add(counts: list[tuple[str, int, int]]) -> list[tuple[int, int]]:
+    """The one counter: for each ``(Redis key, window seconds, amount)`` add ``amount`` to the
+    window's count and return ``(count, seconds left in the window)`` (``(0, 0)`` when a give-back
+    or a read finds no window). Atomic with the expiry, in one round trip."""
+    client = get_client()
+    args = [value for _name, seconds, amount in counts for value in (seconds, amount)]
+    results = _script(client)(keys=[name for name, _s, _a in counts], args=args, client=client)
+    return [(int(count), int(ttl)) for count, ttl in zip(results[0::2], results[1::2], strict=True)]
 
 
 def hit(checks: list[tuple[str, str]]) -> int | None:
@@ -48,9 +81,9 @@ def hit(checks: list[tuple[str, str]]) -> int | None:
     rated = _rated(checks)
     if not rated:
         return None
-    client = get_client()
-    args = [value for _s, _i, (_limit, seconds) in rated for value in (seconds, 1)]
-    return _longest_wait(rated, _script(client)(keys=_keys(rated), args=args, client=client))
+    results = add([(name, seconds, 1) for name, (_s, _i, (_limit, seconds)) in zip(_keys(rated), rated, strict=True)])
+    limits = [limit for _s, _i, (limit, _seconds) in rated]
+    return longest_wait(results, limits)
 
 
 class LocalCounts:
@@ -152,13 +185,9 @@ def _keys(rated) -> list[str]:
     return [key("throttle", scope, ident) for scope, ident, _rate in rated]
 
 
-def _longest_wait(rated, results) -> int | None:
-    counts, ttls = results[0::2], results[1::2]
-    waits = [
-        max(int(ttl), 1)
-        for (_scope, _ident, (limit, _seconds)), count, ttl in zip(rated, counts, ttls, strict=True)
-        if count > limit
-    ]
+def longest_wait(results: list[tuple[int, int]], limits: list[int]) -> int | None:
+    """The seconds to wait for the count (``add``'s results) furthest over its limit, else None."""
+    waits = [max(ttl, 1) for (count, ttl), limit in zip(results, limits, strict=True) if count > limit]
     return max(waits) if waits else None
 
 

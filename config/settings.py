@@ -131,6 +131,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A Django session is signed in only while its device session is live (revocations end it).
+    "accounts.web_sessions.DeviceSessionMiddleware",
     # After authentication: keys are per user. Wraps each keyed POST in one transaction.
     "common.idempotency.IdempotencyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

@@ -8,12 +8,17 @@ live session cookie. What they then see is scoped by ``admin_mixins``."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from rest_framework.exceptions import Throttled
 
+from accounts import services
+from common import throttling
+from common.exceptions import AuthenticationFailed
 from organizations import permissions
 from organizations.models import Membership
 
@@ -42,7 +47,35 @@ def admin_membership_in(request: HttpRequest, company_id) -> Membership | None:
 class StintAdminAuthenticationForm(AdminAuthenticationForm):
     """Admin login by email; OWNERs and ADMINs are let in although they are not staff. A
     refused member gets the same "enter the correct email and password" error as a wrong
-    password, like Django's refusal of a non-staff account."""
+    password, like Django's refusal of a non-staff account.
+
+    The credentials go through ``accounts.services.credentials_check``, the one login-failure
+    limit of the API and the dashboard's /login/ (every registered user owns a company, so
+    every account can be guessed here too): past it the form shows a readable error and the
+    site answers 429 with ``Retry-After`` (``retry_after``)."""
+
+    retry_after: int | None = None
+
+    def clean(self):
+        email = self.cleaned_data.get("username")
+        password = self.cleaned_data.get("password")
+        if email is None or not password:
+            return self.cleaned_data
+        try:
+            self.user_cache = services.credentials_check(
+                email=email, password=password, ip=throttling.request_ip(self.request)
+            )
+        except Throttled as exc:
+            self.retry_after = int(exc.wait or settings.LOGIN_FAILURE_WINDOW_SECONDS)
+            raise ValidationError(
+                "Too many failed sign-in attempts. Try again in %(seconds)s seconds.",
+                code="throttled",
+                params={"seconds": self.retry_after},
+            ) from exc
+        except AuthenticationFailed as exc:
+            raise self.get_invalid_login_error() from exc
+        self.confirm_login_allowed(self.user_cache)
+        return self.cleaned_data
 
     def confirm_login_allowed(self, user) -> None:
         AuthenticationForm.confirm_login_allowed(self, user)  # inactive accounts; skips is_staff
@@ -60,6 +93,15 @@ class StintAdminSite(admin.AdminSite):
     index_title = "Company administration"
     login_form = StintAdminAuthenticationForm
     site_url = None  # no public site to go back to from here
+
+    def login(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        response = super().login(request, extra_context)
+        form = (getattr(response, "context_data", None) or {}).get("form")
+        retry_after = getattr(form, "retry_after", None)
+        if retry_after is not None:  # the form's own page, readable, with the API's status
+            response.status_code = 429
+            response["Retry-After"] = str(retry_after)
+        return response
 
     def has_permission(self, request: HttpRequest) -> bool:
         user = request.user

@@ -37,7 +37,7 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken
 
-from accounts.tokens import SESSION_ID_CLAIM, live_sessions, session_is_live
+from accounts.tokens import SESSION_ID_CLAIM, live_sessions, session_is_live, web_session_id
 from common.metrics import WEBSOCKET_CONNECTIONS
 from common.redis import get_client, key
 from organizations import permissions
@@ -74,7 +74,7 @@ def _off_loop(fn):
 @dataclass
 class Identity:
     user: object
-    session_id: str | None  # the device session (token, ticket); None for the dashboard
+    session_id: str | None  # the device session (token, ticket, or the dashboard's Django session)
     memberships: list[Membership] = field(default_factory=list)
     groups: list[str] = field(default_factory=list)
 
@@ -133,7 +133,7 @@ def _identity_from_ticket(ticket: str) -> Identity | None:
 def _identity_from_session(session) -> Identity | None:
     """The dashboard's Django session, checked like django.contrib.auth.get_user but without
     its side effect (a session whose password hash is stale is refused here, not flushed:
-    consumers do not write)."""
+    consumers do not write), then its device session, as DeviceSessionMiddleware does."""
     try:
         user_id = get_user_model()._meta.pk.to_python(session[SESSION_KEY])
         backend_path = session[BACKEND_SESSION_KEY]
@@ -148,7 +148,12 @@ def _identity_from_session(session) -> Identity | None:
     hashes = [user.get_session_auth_hash(), *user.get_session_auth_fallback_hash()]
     if not any(constant_time_compare(stored, h) for h in hashes):
         return None
-    return _identity(user, None)
+    # The browser's device session (accounts/web_sessions.py): the socket joins its group and
+    # the watchdog checks it, so revoking it closes this socket as it closes a token's.
+    session_id = web_session_id(session)
+    if not session_id or not session_is_live(session_id, user_id=str(user.pk)):
+        return None
+    return _identity(user, session_id)
 
 
 def _stream_position() -> tuple[int, int]:

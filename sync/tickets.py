@@ -24,8 +24,8 @@ def _key(ticket: str) -> str:
 
 
 def ticket_issue(*, user, session_id: str | None) -> tuple[str, datetime]:
-    """A ticket for ``user``'s socket; ``session_id`` binds it to a device session (its
-    revocation then closes the socket), None for the dashboard's Django session."""
+    """A ticket for ``user``'s socket; ``session_id`` binds it to a device session (a token's,
+    or the dashboard's behind its Django session): its revocation then closes the socket."""
     ticket = secrets.token_urlsafe(32)
     get_client().set(_key(ticket), f"{user.pk}|{session_id or ''}", ex=TICKET_SECONDS)
     return ticket, timezone.now() + timedelta(seconds=TICKET_SECONDS)

@@ -140,6 +140,25 @@ def test_hit_is_callable_without_drf_and_reports_the_longest_wait(rates):
     assert throttling.hit([("sync", "u1")]) is None
 
 
+def test_the_counter_never_leaves_a_count_without_a_window():
+    """``add`` is the counter of every limit: giving a slot back to a window that has ended
+    opens none (a DECR there left a count with no expiry: a lockout that never ended), a count
+    found without an expiry gets one, and a count never goes below zero."""
+    from common.redis import get_client, key
+
+    redis = get_client()
+    gone, stuck, live = key("t", "gone"), key("t", "stuck"), key("t", "live")
+    assert throttling.add([(gone, 60, -1)]) == [(0, 0)]
+    assert not redis.exists(gone)
+    redis.set(stuck, -1)  # what the old DECR left behind
+    [(count, ttl)] = throttling.add([(stuck, 60, 1)])
+    assert (count, 0 < ttl <= 60) == (0, True)
+    assert 0 < redis.ttl(stuck) <= 60
+    throttling.add([(live, 60, 1)])
+    assert throttling.add([(live, 60, -1), (live, 60, -1)])[1][0] == 0
+    assert 0 < redis.ttl(live) <= 60
+
+
 def test_a_scope_set_to_off_never_limits(world, rates):
     rates(sync=None, user=None)
     member = world.api("member")
