@@ -237,3 +237,39 @@ def test_an_empty_query_parameter_is_a_bad_value_not_a_missing_one(world, path, 
     """Every view reads its query string the one way (common.query): an empty value is
     validated, not quietly read as "no filter"."""
     assert_error(world.api("owner").get(path), 400, attr=attr)
+
+
+# --------------------------------------------------------------------------- API 404s (#15 item 15)
+
+
+@pytest.mark.parametrize("path", ["/api/v1/does-not-exist", "/api/v2/projects", "/api/nope", "/api/v1/projects/x/y"])
+def test_unknown_api_paths_are_json_404s_even_with_debug_on(api, settings, path):
+    # With DEBUG on (the default of `make run`) Django answered its 27 KB HTML debug page.
+    settings.DEBUG = True
+    response = api.get(path)
+    assert response["Content-Type"].startswith("application/json")
+    body = assert_error(response, 404)
+    assert body == {"type": "client_error", "errors": [{"code": "not_found", "detail": "Not found.", "attr": None}]}
+
+
+@pytest.mark.parametrize("bad", ["------------------------------------", "zzzzzzzz-zzzz-zzzz-zzzz-zzzzzzzzzzzz", "1"])
+@pytest.mark.parametrize(
+    ("method", "template"),
+    [
+        ("patch", "/api/v1/companies/{a}/members/{bad}"),
+        ("delete", "/api/v1/companies/{a}/members/{bad}"),
+        ("delete", "/api/v1/companies/{a}/invitations/{bad}"),
+        ("patch", "/api/v1/teams/{team}/members/{bad}"),
+        ("delete", "/api/v1/teams/{team}/members/{bad}"),
+        ("get", "/api/v1/projects/{bad}"),
+        ("get", "/api/v1/companies/{bad}/members"),
+        ("get", "/api/v1/screenshots/{bad}/image"),
+    ],
+)
+def test_a_malformed_id_in_a_path_is_404_never_a_database_error(world, settings, method, template, bad):
+    settings.DEBUG = True  # the HTML debug page must not come back either
+    path = template.format(a=world.a.id, team=world.team.id, bad=bad)
+    client = world.api("owner")
+    client.raise_request_exception = False
+    response = getattr(client, method)(path, {"role": "MEMBER"} if method == "patch" else None, format="json")
+    assert_error(response, 404)

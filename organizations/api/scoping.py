@@ -18,6 +18,10 @@ from rest_framework.exceptions import NotFound, PermissionDenied, ValidationErro
 from organizations import permissions
 from organizations.models import Membership
 
+# A UUID as a path segment: anything else matches no route, so a malformed id is a 404 before
+# any view runs and never reaches the database (where it would be a DataError: a 500).
+UUID_PATH = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+
 COMPANY_PARAM = OpenApiParameter(
     "company",
     OpenApiTypes.UUID,
@@ -48,6 +52,8 @@ def company_membership(memberships: list[Membership], raw_company: str | None) -
 
 
 class CompanyScopedViewSet(viewsets.GenericViewSet):
+    lookup_value_regex = UUID_PATH  # the router's {pk}; nested ids use UUID_PATH too
+
     def scoped_queryset(self, memberships: list[Membership]) -> QuerySet:
         raise NotImplementedError  # fail closed: no selector, no rows
 
