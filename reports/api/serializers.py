@@ -6,6 +6,7 @@ import zoneinfo
 from rest_framework import serializers
 
 from accounts.models import validate_timezone
+from organizations.api.scoping import CompanyScopedInput
 from reports.models import ExportFormat, ExportReport, ReportExport
 
 
@@ -132,7 +133,7 @@ class TeamPageSerializer(serializers.Serializer):
     results = TeamRowSerializer(many=True)
 
 
-class ExportCreateSerializer(serializers.Serializer):
+class ExportCreateSerializer(CompanyScopedInput):
     report = serializers.ChoiceField(choices=ExportReport.choices)
     format = serializers.ChoiceField(choices=ExportFormat.choices)
     tz = serializers.CharField(
