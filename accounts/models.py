@@ -64,6 +64,13 @@ class User(BaseModel, AbstractBaseUser, PermissionsMixin):
     name = models.CharField(max_length=150)
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
     settings = models.JSONField(default=dict, blank=True)
+    # The company a request acts in when it names none (SPEC: Conventions, "Which company a
+    # request acts in"). Set by PATCH /me to a company the user is an active member of, and at
+    # registration; it can go stale when they leave, so scoping still checks the membership.
+    # A string reference: organizations depends on accounts, not the other way round.
+    default_company = models.ForeignKey(
+        "organizations.Company", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
 

@@ -17,9 +17,9 @@ from django.utils import timezone
 from accounts import throttling
 from accounts.models import DeviceSession, PasswordResetToken, RefreshToken, User, normalize_email
 from accounts.tokens import access_token_for, hash_token, mark_sessions_revoked, new_opaque_token
-from common.exceptions import AuthenticationFailed, InvalidInput
-from organizations.models import Company
-from organizations.services import company_create
+from common.exceptions import AuthenticationFailed, GoneError, InvalidInput, NotFoundError
+from organizations.models import Company, Membership
+from organizations.services import company_create, invitation_accept
 from sync import realtime
 
 logger = structlog.get_logger(__name__)
@@ -127,9 +127,22 @@ def web_session_end(*, user_id: str, session_id: str, reason: str) -> None:
 
 
 @transaction.atomic
-def user_register(
-    *, email: str, password: str, name: str, company_name: str | None, device: DeviceInfo
-) -> tuple[User, Company, IssuedTokens]:
+def account_register(
+    *, email: str, password: str, name: str, company_name: str | None = None, invitation_token: str | None = None
+) -> tuple[User, Membership]:
+    """A new account and the company it works in: one of its own, which it OWNs, or, with
+    ``invitation_token``, the inviting company, joined with the invited role and no company of
+    its own (the invitation is consumed exactly as accepting it is: single use, 7 days, any
+    email address, ``organizations.services.invitation_accept``). The company becomes the
+    user's default. The API's register and the dashboard's invitation page both come here.
+    One transaction: a bad invitation leaves no account behind."""
+    if invitation_token is not None and company_name is not None:
+        # Never silently ignored (SPEC: Conventions): an invitee gets no company of their own.
+        raise InvalidInput(
+            "An invited account joins the inviting company: leave company_name out.",
+            code="invalid",
+            attr="company_name",
+        )
     email = normalize_email(email)
     if User.objects.filter(email=email).exists():
         raise EmailTaken()
@@ -140,9 +153,37 @@ def user_register(
             user = User.objects.create_user(email=email, password=password, name=name)
     except IntegrityError as exc:  # a concurrent registration won the unique index
         raise EmailTaken() from exc
-    company = company_create(owner=user, name=company_name or f"{name}'s company")
+    if invitation_token is None:
+        company = company_create(owner=user, name=company_name or f"{name}'s company")
+        membership = Membership.objects.get(company=company, user=user)
+    else:
+        try:
+            membership = invitation_accept(token=invitation_token, user=user)
+        except (NotFoundError, GoneError) as exc:
+            # A field of this form, not the URL: 400 naming it (accept's 404/410 codes kept).
+            code = "does_not_exist" if isinstance(exc, NotFoundError) else exc.code
+            raise InvalidInput(exc.message, code=code, attr="invitation_token") from exc
+    user.default_company = membership.company
+    user.save(update_fields=["default_company", "updated_at"])
+    return user, membership
+
+
+@transaction.atomic
+def user_register(
+    *,
+    email: str,
+    password: str,
+    name: str,
+    company_name: str | None,
+    device: DeviceInfo,
+    invitation_token: str | None = None,
+) -> tuple[User, Company, IssuedTokens]:
+    """``account_register``, signed in on ``device`` (POST /auth/register)."""
+    user, membership = account_register(
+        email=email, password=password, name=name, company_name=company_name, invitation_token=invitation_token
+    )
     tokens = session_create(user=user, device=device, stay_logged_in=False)
-    return user, company, tokens
+    return user, membership.company, tokens
 
 
 def credentials_check(*, email: str, password: str, ip: str | None) -> User:
@@ -286,9 +327,23 @@ def password_change(*, user: User, current_password: str, new_password: str, ses
 # --------------------------------------------------------------------------- profile
 
 
+UNCHANGED = object()
+
+
 @transaction.atomic
-def user_update(*, user: User, name: str | None = None, timezone_name: str | None = None) -> User:
+def user_update(
+    *, user: User, name: str | None = None, timezone_name: str | None = None, default_company_id=UNCHANGED
+) -> User:
+    """PATCH /me. ``default_company_id``: a company the user is an active member of (else 404,
+    like any company that is not theirs, SPEC: Conventions), or None to clear it."""
     fields = []
+    if default_company_id is not UNCHANGED:
+        if default_company_id is not None and not (
+            Membership.objects.filter(user=user, company_id=default_company_id, is_active=True).exists()
+        ):
+            raise NotFoundError("No such company.", code="not_found")
+        user.default_company_id = default_company_id
+        fields.append("default_company")
     if name is not None:
         user.name = name
         fields.append("name")

@@ -1,8 +1,9 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from common import health, metrics
+from common.exceptions import handler404 as api_not_found
 
 api_v1 = [
     path("", include("accounts.api.urls")),
@@ -16,6 +17,10 @@ api_v1 = [
 urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    # Anything else under /api/ is a JSON 404 in the error shape, DEBUG or not: with DEBUG on,
+    # an unresolved URL would get Django's HTML debug page instead of handler404 (SPEC:
+    # Conventions, "Unknown paths under /api/").
+    re_path(r"^api/", api_not_found, name="api-not-found"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("redoc", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("health/live", health.live, name="health-live"),

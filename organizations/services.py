@@ -107,6 +107,8 @@ def member_remove(*, membership: Membership) -> None:
     membership.is_active = False
     membership.save(update_fields=["is_active", "updated_at"])
     TeamMember.objects.filter(company_id=membership.company_id, user_id=membership.user_id).delete()
+    # No longer theirs to default to (scoping skips a stale default anyway; /me stops showing it).
+    User.objects.filter(pk=membership.user_id, default_company_id=membership.company_id).update(default_company=None)
     _refresh_sockets_on_commit(membership.user_id)
 
 

@@ -42,6 +42,7 @@ class RegisterView(AnonymousView):
             password=v["password"],
             name=v["name"],
             company_name=v.get("company_name"),
+            invitation_token=v.get("invitation_token"),
             device=_device(request, v.get("device_name", "")),
         )
         body = {
@@ -178,6 +179,7 @@ class MeView(APIView):
             user=request.user,
             name=data.validated_data.get("name"),
             timezone_name=data.validated_data.get("timezone"),
+            default_company_id=data.validated_data.get("default_company_id", services.UNCHANGED),
         )
         return Response(s.UserSerializer(user).data)
 

@@ -112,6 +112,7 @@ def test_login_returns_tokens_session_and_user(api, user):
         "name": "Alice",
         "timezone": "UTC",
         "settings": body["user"]["settings"],
+        "default_company_id": None,
     }
     session = DeviceSession.objects.get(id=body["session_id"])
     assert (session.device_name, session.user_agent, session.ip) == ("MacBook", "StintDesktop/1.0", "127.0.0.1")

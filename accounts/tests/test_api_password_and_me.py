@@ -10,7 +10,7 @@ from django.core import mail
 from django.utils import timezone
 
 from accounts.models import DeviceSession, PasswordResetToken
-from accounts.tests.factories import PASSWORD
+from accounts.tests.factories import PASSWORD, UserFactory
 from accounts.tests.test_api_auth import assert_error, bearer
 from accounts.tokens import hash_token
 
@@ -159,16 +159,24 @@ def test_me_shows_the_profile_with_default_settings(authed, user):
             "date_format": "YYYY-MM-DD",
             "duration_format": "hh:mm",
         },
+        "default_company_id": None,
     }
 
 
 def test_patch_me_changes_name_and_timezone_only(authed, user):
-    response = authed.patch("/api/v1/me", {"name": "Alice B", "timezone": "Europe/Berlin", "email": "x@evil.co"})
+    response = authed.patch("/api/v1/me", {"name": "Alice B", "timezone": "Europe/Berlin"})
     assert response.status_code == 200
     assert response.json()["name"] == "Alice B"
     assert response.json()["timezone"] == "Europe/Berlin"
     user.refresh_from_db()
     assert (user.name, user.timezone, user.email) == ("Alice B", "Europe/Berlin", "alice@example.com")
+
+
+def test_patch_me_refuses_a_read_only_field_instead_of_ignoring_it(authed, user):
+    # #15 item 16: `email` was silently dropped (a 200 that changed nothing the client asked).
+    assert_error(authed.patch("/api/v1/me", {"name": "Alice B", "email": "x@evil.co"}), 400, attr="email")
+    user.refresh_from_db()
+    assert (user.name, user.email) == ("Alice", "alice@example.com")
 
 
 @pytest.mark.parametrize("tz", ["Mars/Olympus", "utc+2", "", "Europe/Berlin\x00"])
@@ -292,3 +300,25 @@ def test_email_case_and_spaces_share_one_counter(api, user):
     ]:
         assert _fail(api, variant, ip=f"10.5.0.{len(variant)}").status_code == 401
     assert _fail(api, "Alice@example.com", ip="10.5.1.1").status_code == 429
+
+
+# --------------------------------------------------------------------------- default company (#15 item 17)
+
+
+def test_default_company_is_set_checked_and_cleared_through_me(authed, user):
+    from organizations.services import company_create
+
+    mine = company_create(owner=user, name="Mine")
+    theirs = company_create(owner=UserFactory(), name="Theirs")
+    response = authed.patch("/api/v1/me", {"default_company_id": str(mine.id)}, format="json")
+    assert response.status_code == 200
+    assert response.json()["default_company_id"] == str(mine.id)
+    assert authed.get("/api/v1/me").json()["default_company_id"] == str(mine.id)
+    # a company they are not a member of is 404 (as every company not theirs), a malformed id 400
+    assert_error(authed.patch("/api/v1/me", {"default_company_id": str(theirs.id)}, format="json"), 404)
+    assert_error(
+        authed.patch("/api/v1/me", {"default_company_id": "nope"}, format="json"), 400, attr="default_company_id"
+    )
+    user.refresh_from_db()
+    assert user.default_company_id == mine.id
+    assert authed.patch("/api/v1/me", {"default_company_id": None}, format="json").json()["default_company_id"] is None

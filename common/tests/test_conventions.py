@@ -237,3 +237,111 @@ def test_an_empty_query_parameter_is_a_bad_value_not_a_missing_one(world, path, 
     """Every view reads its query string the one way (common.query): an empty value is
     validated, not quietly read as "no filter"."""
     assert_error(world.api("owner").get(path), 400, attr=attr)
+
+
+# --------------------------------------------------------------------------- API 404s (#15 item 15)
+
+
+@pytest.mark.parametrize("path", ["/api/v1/does-not-exist", "/api/v2/projects", "/api/nope", "/api/v1/projects/x/y"])
+def test_unknown_api_paths_are_json_404s_even_with_debug_on(api, settings, path):
+    # With DEBUG on (the default of `make run`) Django answered its 27 KB HTML debug page.
+    settings.DEBUG = True
+    response = api.get(path)
+    assert response["Content-Type"].startswith("application/json")
+    body = assert_error(response, 404)
+    assert body == {"type": "client_error", "errors": [{"code": "not_found", "detail": "Not found.", "attr": None}]}
+
+
+@pytest.mark.parametrize("bad", ["------------------------------------", "zzzzzzzz-zzzz-zzzz-zzzz-zzzzzzzzzzzz", "1"])
+@pytest.mark.parametrize(
+    ("method", "template"),
+    [
+        ("patch", "/api/v1/companies/{a}/members/{bad}"),
+        ("delete", "/api/v1/companies/{a}/members/{bad}"),
+        ("delete", "/api/v1/companies/{a}/invitations/{bad}"),
+        ("patch", "/api/v1/teams/{team}/members/{bad}"),
+        ("delete", "/api/v1/teams/{team}/members/{bad}"),
+        ("get", "/api/v1/projects/{bad}"),
+        ("get", "/api/v1/companies/{bad}/members"),
+        ("get", "/api/v1/screenshots/{bad}/image"),
+    ],
+)
+def test_a_malformed_id_in_a_path_is_404_never_a_database_error(world, settings, method, template, bad):
+    settings.DEBUG = True  # the HTML debug page must not come back either
+    path = template.format(a=world.a.id, team=world.team.id, bad=bad)
+    client = world.api("owner")
+    client.raise_request_exception = False
+    response = getattr(client, method)(path, {"role": "MEMBER"} if method == "patch" else None, format="json")
+    assert_error(response, 404)
+
+
+# --------------------------------------------------------------------------- unknown body fields (#15 item 16)
+
+
+def _request_serializers():
+    """Every request-body serializer the OpenAPI generator finds on /api/v1/, per operation."""
+    from drf_spectacular.generators import SchemaGenerator
+    from drf_spectacular.settings import spectacular_settings
+
+    generator = SchemaGenerator()
+    generator._initialise_endpoints()
+    for path, path_regex, method, view in generator._get_paths_and_endpoints():
+        if not path.startswith("/api/v1/") or method not in {"POST", "PUT", "PATCH"}:
+            continue
+        view.request = spectacular_settings.GET_MOCK_REQUEST(method, path, view, None)
+        view.schema.path, view.schema.path_regex, view.schema.method, view.schema.view = path, path_regex, method, view
+        serializer = view.schema.get_request_serializer()
+        if serializer is not None:
+            yield f"{method} {path}", getattr(serializer, "child", serializer)
+
+
+def test_every_request_body_serializer_refuses_unknown_fields():
+    # The rule lives in one place (common.serializers.InputSerializer); this keeps every
+    # endpoint on it, new ones included. Heartbeats and activity samples are validated in
+    # plain Python (sync/heartbeats.py, the hot path): their serializers only document.
+    from rest_framework.serializers import BaseSerializer
+
+    from common.serializers import InputSerializer
+
+    documentary = {"POST /api/v1/sync/heartbeats", "POST /api/v1/sync/activity"}
+    found = list(_request_serializers())
+    assert len(found) > 20
+    lax = [
+        op
+        for op, serializer in found
+        if op not in documentary
+        and isinstance(serializer, BaseSerializer | type)
+        and not (
+            isinstance(serializer, InputSerializer)
+            or (isinstance(serializer, type) and issubclass(serializer, InputSerializer))
+        )
+    ]
+    assert lax == []
+
+
+def test_unknown_fields_are_400_across_apps(world):
+    api = world.api("member")
+    project = str(world.project_open.id)
+    for path, body, attr in [
+        ("/api/v1/time-entries/start", {"project_id": project, "descripton": "typo"}, "descripton"),
+        ("/api/v1/tasks", {"project_id": project, "title": "T", "assignee": "me"}, "assignee"),
+        ("/api/v1/sync/batch", {"device_id": "d", "items": [], "since": 3}, "since"),
+        (
+            "/api/v1/reports/exports",
+            {"report": "time_entries", "format": "csv", "from": "2026-01-01", "to": "2026-01-02", "zip": True},
+            "zip",
+        ),
+    ]:
+        assert_error(api.post(path, body, format="json"), 400, attr=attr, code="unknown_field")
+
+
+def test_an_unknown_field_in_a_sync_item_is_that_items_conflict_not_a_400(world):
+    entry = {"id": "0190a000-0000-7000-8000-0000000000aa", "project_id": str(world.project_open.id),
+             "started_at": "2026-01-01T09:00:00Z", "ended_at": "2026-01-01T10:00:00Z", "colour": "red"}  # fmt: skip
+    item = {"idempotency_key": "k1", "entity": "time_entry", "action": "upsert", "data": entry,
+            "client_updated_at": "2026-01-01T10:00:00Z"}  # fmt: skip
+    response = world.api("member").post("/api/v1/sync/batch", {"device_id": "d", "items": [item]}, format="json")
+    assert response.status_code == 200
+    [conflict] = response.json()["conflicts"]
+    assert conflict["reason"] == "invalid"
+    assert "colour" in conflict["detail"]

@@ -3,6 +3,8 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from accounts.models import validate_timezone
+from common.serializers import InputSerializer
+from organizations.api.scoping import CompanyScopedInput
 from organizations.models import (
     Client,
     Company,
@@ -44,12 +46,12 @@ class CompanySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class CompanyCreateSerializer(serializers.Serializer):
+class CompanyCreateSerializer(InputSerializer):
     name = serializers.CharField(max_length=NAME_MAX)
     timezone = serializers.CharField(max_length=64, required=False, validators=[validate_timezone])
 
 
-class CompanyUpdateSerializer(serializers.Serializer):
+class CompanyUpdateSerializer(InputSerializer):
     name = serializers.CharField(max_length=NAME_MAX, required=False)
     timezone = serializers.CharField(max_length=64, required=False, validators=[validate_timezone])
     subscription_status = serializers.ChoiceField(choices=SubscriptionStatus.choices, required=False)
@@ -85,7 +87,7 @@ class MemberDetailSerializer(MemberSerializer):
         read_only_fields = fields
 
 
-class MemberUpdateSerializer(serializers.Serializer):
+class MemberUpdateSerializer(InputSerializer):
     role = serializers.ChoiceField(choices=Role.choices, required=False)
     hourly_rate_cents = serializers.IntegerField(min_value=0, max_value=10**9, required=False, allow_null=True)
     screenshot_blur_level = serializers.IntegerField(min_value=0, max_value=3, required=False, allow_null=True)
@@ -115,7 +117,7 @@ class InvitationCreatedSerializer(InvitationSerializer):
         read_only_fields = fields
 
 
-class InvitationCreateSerializer(serializers.Serializer):
+class InvitationCreateSerializer(InputSerializer):
     email = serializers.EmailField(max_length=254)
     role = serializers.ChoiceField(choices=Role.choices, default=Role.MEMBER)
 
@@ -138,8 +140,12 @@ class TeamSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class TeamWriteSerializer(serializers.Serializer):
+class TeamWriteSerializer(InputSerializer):
     name = serializers.CharField(max_length=NAME_MAX)
+
+
+class TeamCreateSerializer(CompanyScopedInput, TeamWriteSerializer):
+    pass
 
 
 class TeamMemberSerializer(serializers.ModelSerializer):
@@ -154,12 +160,12 @@ class TeamMemberSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class TeamMemberAddSerializer(serializers.Serializer):
+class TeamMemberAddSerializer(InputSerializer):
     user_id = serializers.UUIDField()
     role = serializers.ChoiceField(choices=TeamRole.choices, default=TeamRole.MEMBER)
 
 
-class TeamMemberUpdateSerializer(serializers.Serializer):
+class TeamMemberUpdateSerializer(InputSerializer):
     role = serializers.ChoiceField(choices=TeamRole.choices)
 
 
@@ -175,8 +181,12 @@ class ClientSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ClientWriteSerializer(serializers.Serializer):
+class ClientWriteSerializer(InputSerializer):
     name = serializers.CharField(max_length=NAME_MAX)
+
+
+class ClientCreateSerializer(CompanyScopedInput, ClientWriteSerializer):
+    pass
 
 
 # --------------------------------------------------------------------------- projects
@@ -214,7 +224,7 @@ class ProjectSerializer(serializers.ModelSerializer):
         return sorted(str(team.pk) for team in project.teams.all())
 
 
-class ProjectWriteSerializer(serializers.Serializer):
+class ProjectWriteSerializer(CompanyScopedInput):
     id = serializers.UUIDField(required=False)
     name = serializers.CharField(max_length=NAME_MAX)
     client_id = serializers.UUIDField(required=False, allow_null=True)
@@ -224,3 +234,10 @@ class ProjectWriteSerializer(serializers.Serializer):
     currency = serializers.RegexField(r"^[A-Z]{3}$", required=False)
     estimate_seconds = serializers.IntegerField(min_value=0, max_value=10**9, required=False, allow_null=True)
     team_ids = serializers.ListField(child=serializers.UUIDField(), required=False, max_length=100)
+
+
+class ProjectUpdateSerializer(ProjectWriteSerializer):
+    # A project keeps its id and company: naming either in a PATCH is a 400, not ignored.
+    id = None
+    company_id = None
+    name = serializers.CharField(max_length=NAME_MAX, required=False)

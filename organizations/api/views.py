@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from organizations import permissions, selectors, services
 from organizations.api import serializers as s
-from organizations.api.scoping import COMPANY_PARAM, CompanyScopedViewSet
+from organizations.api.scoping import COMPANY_PARAM, UUID_PATH, CompanyScopedViewSet
 from organizations.models import Client, Company, Invitation, Project, Team
 
 NO_CONTENT = OpenApiResponse(description="No content")
@@ -63,7 +63,7 @@ class CompanyViewSet(CompanyScopedViewSet, mixins.ListModelMixin, mixins.Retriev
 
     @extend_schema(methods=["PATCH"], request=s.MemberUpdateSerializer, responses={200: s.MemberDetailSerializer})
     @extend_schema(methods=["DELETE"], responses={204: NO_CONTENT})
-    @action(detail=True, methods=["patch", "delete"], url_path=r"members/(?P<user_id>[0-9a-fA-F-]{36})")
+    @action(detail=True, methods=["patch", "delete"], url_path=rf"members/(?P<user_id>{UUID_PATH})")
     def member_detail(self, request, pk=None, user_id=None):
         membership = self.membership_for(self.get_object())
         target = get_object_or_404(selectors.member_list(membership=membership), user_id=user_id)
@@ -100,7 +100,7 @@ class CompanyViewSet(CompanyScopedViewSet, mixins.ListModelMixin, mixins.Retriev
         return Response(s.InvitationCreatedSerializer(invitation).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses={204: NO_CONTENT})
-    @action(detail=True, methods=["delete"], url_path=r"invitations/(?P<invitation_id>[0-9a-fA-F-]{36})")
+    @action(detail=True, methods=["delete"], url_path=rf"invitations/(?P<invitation_id>{UUID_PATH})")
     def invitation_detail(self, request, pk=None, invitation_id=None):
         membership = self.membership_for(self.get_object())
         self.require(permissions.can_manage_members(membership))
@@ -131,11 +131,11 @@ class TeamViewSet(CompanyScopedViewSet, mixins.ListModelMixin, mixins.RetrieveMo
     def scoped_queryset(self, memberships):
         return selectors.team_list(memberships=memberships)
 
-    @extend_schema(request=s.TeamWriteSerializer, responses={201: s.TeamSerializer})
+    @extend_schema(request=s.TeamCreateSerializer, responses={201: s.TeamSerializer})
     def create(self, request):
         membership = self.company_membership()
         self.require(permissions.can_manage_members(membership))
-        team = services.team_create(company=membership.company, name=self.validated(s.TeamWriteSerializer)["name"])
+        team = services.team_create(company=membership.company, name=self.validated(s.TeamCreateSerializer)["name"])
         return Response(s.TeamSerializer(team).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.TeamWriteSerializer, responses={200: s.TeamSerializer})
@@ -167,7 +167,7 @@ class TeamViewSet(CompanyScopedViewSet, mixins.ListModelMixin, mixins.RetrieveMo
 
     @extend_schema(methods=["PATCH"], request=s.TeamMemberUpdateSerializer, responses={200: s.TeamMemberSerializer})
     @extend_schema(methods=["DELETE"], responses={204: NO_CONTENT})
-    @action(detail=True, methods=["patch", "delete"], url_path=r"members/(?P<user_id>[0-9a-fA-F-]{36})")
+    @action(detail=True, methods=["patch", "delete"], url_path=rf"members/(?P<user_id>{UUID_PATH})")
     def member_detail(self, request, pk=None, user_id=None):
         team = self.get_object()
         self.require(permissions.can_manage_members(self.membership_for(team)))
@@ -190,11 +190,11 @@ class ClientViewSet(CompanyScopedViewSet, mixins.ListModelMixin, mixins.Retrieve
     def scoped_queryset(self, memberships):
         return selectors.client_list(memberships=memberships)
 
-    @extend_schema(request=s.ClientWriteSerializer, responses={201: s.ClientSerializer})
+    @extend_schema(request=s.ClientCreateSerializer, responses={201: s.ClientSerializer})
     def create(self, request):
         membership = self.company_membership()
         self.require(permissions.can_manage_projects(membership))
-        name = self.validated(s.ClientWriteSerializer)["name"]
+        name = self.validated(s.ClientCreateSerializer)["name"]
         return Response(
             s.ClientSerializer(services.client_create(company=membership.company, name=name)).data,
             status=status.HTTP_201_CREATED,
@@ -242,12 +242,11 @@ class ProjectViewSet(CompanyScopedViewSet, mixins.ListModelMixin, mixins.Retriev
         project = services.project_create(company=membership.company, data=self.validated(s.ProjectWriteSerializer))
         return Response(s.ProjectSerializer(self._reload(project)).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=s.ProjectWriteSerializer, responses={200: s.ProjectSerializer})
+    @extend_schema(request=s.ProjectUpdateSerializer, responses={200: s.ProjectSerializer})
     def partial_update(self, request, pk=None):
         project = self.get_object()
         self.require(permissions.can_manage_projects(self.membership_for(project)))
-        data = self.validated(s.ProjectWriteSerializer, partial=True)
-        data.pop("id", None)  # ids never change
+        data = self.validated(s.ProjectUpdateSerializer, partial=True)
         project = services.project_update(project=project, data=data)
         return Response(s.ProjectSerializer(self._reload(project)).data)
 

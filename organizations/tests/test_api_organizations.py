@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 from django.core import mail
+from rest_framework.test import APIClient
 
+from accounts.models import User
 from accounts.tests.factories import UserFactory
 from accounts.tests.test_api_auth import assert_error
 from organizations.models import Client, Company, Invitation, Membership, Project, ProjectTeam, Role, Team, TeamMember
@@ -410,3 +412,158 @@ def test_an_empty_company_parameter_is_malformed_not_unspecified(world, method, 
     response = getattr(world.api("owner"), method)(f"{path}?company=", {"name": "Nope"} if method == "post" else None)
     assert_error(response, 404)
     assert not Client.objects.filter(name="Nope").exists()
+
+
+# --------------------------------------------------------------------------- which company (#15 item 16)
+
+
+def test_a_body_company_id_is_the_company_a_create_acts_in(world):
+    # The owner of A is also an ADMIN of B: the body's company_id picks B.
+    Membership.objects.create(company=world.b, user=world.users["owner"], role=Role.ADMIN)
+    api = world.api("owner")
+    response = api.post("/api/v1/projects", {"name": "In B", "company_id": str(world.b.id)}, format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["company_id"] == str(world.b.id)
+    assert Project.objects.get(name="In B").company_id == world.b.id
+    response = api.post("/api/v1/clients", {"name": "B client", "company_id": str(world.b.id)}, format="json")
+    assert Client.objects.get(pk=response.json()["id"]).company_id == world.b.id
+
+
+def test_a_body_company_id_of_a_company_i_am_not_in_is_404_not_my_own(world):
+    # It used to be silently ignored: the project landed in the caller's own company.
+    before = _snapshot_of(world.a), _snapshot_of(world.b)
+    response = world.api("outsider").post(
+        "/api/v1/projects", {"name": "Sneaky", "company_id": str(world.a.id)}, format="json"
+    )
+    assert_error(response, 404)
+    assert (_snapshot_of(world.a), _snapshot_of(world.b)) == before
+
+
+def test_query_and_body_company_must_agree(world):
+    Membership.objects.create(company=world.b, user=world.users["owner"], role=Role.ADMIN)
+    api = world.api("owner")
+    response = api.post(
+        f"/api/v1/teams?company={world.a.id}", {"name": "X", "company_id": str(world.b.id)}, format="json"
+    )
+    assert_error(response, 400, attr="company_id")
+    same = api.post(f"/api/v1/teams?company={world.b.id}", {"name": "X", "company_id": str(world.b.id)}, format="json")
+    assert same.status_code == 201
+    assert_error(api.post("/api/v1/teams", {"name": "Y", "company_id": "nope"}, format="json"), 400, attr="company_id")
+
+
+def test_the_default_company_is_used_when_none_is_named_and_query_still_wins(world):
+    Membership.objects.create(company=world.b, user=world.users["owner"], role=Role.ADMIN)
+    api = world.api("owner")
+    assert_error(api.post("/api/v1/clients", {"name": "Which?"}, format="json"), 400, attr="company")
+    assert api.patch("/api/v1/me", {"default_company_id": str(world.b.id)}, format="json").status_code == 200
+    response = api.post("/api/v1/clients", {"name": "Default"}, format="json")
+    assert response.status_code == 201
+    assert response.json()["company_id"] == str(world.b.id)
+    response = api.post(f"/api/v1/clients?company={world.a.id}", {"name": "Named"}, format="json")
+    assert response.json()["company_id"] == str(world.a.id)
+
+
+def test_a_default_company_i_have_left_is_skipped(world):
+    owner = world.users["owner"]
+    membership_b = Membership.objects.create(company=world.b, user=owner, role=Role.ADMIN)
+    owner.default_company = world.b
+    owner.save(update_fields=["default_company"])
+    membership_b.is_active = False
+    membership_b.save(update_fields=["is_active"])
+    response = world.api("owner").post("/api/v1/clients", {"name": "Back home"}, format="json")
+    assert response.json()["company_id"] == str(world.a.id)  # their only company now
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "attr"),
+    [
+        ("post", "/api/v1/projects", {"name": "P", "colour": "#ff0000"}, "colour"),
+        ("patch", "/api/v1/projects/{project}", {"id": "0190a000-0000-7000-8000-000000000000"}, "id"),
+        ("patch", "/api/v1/projects/{project}", {"company_id": "{b}"}, "company_id"),
+        ("patch", "/api/v1/projects/{project}", {"tracked_seconds": 5}, "tracked_seconds"),
+        ("patch", "/api/v1/clients/{client}", {"name": "C", "company_id": "{a}"}, "company_id"),
+        ("post", "/api/v1/companies", {"name": "Co", "company_id": "{a}"}, "company_id"),
+        ("patch", "/api/v1/companies/{a}", {"locked": True}, "locked"),
+        ("post", "/api/v1/companies/{a}/invitations", {"email": "x@y.co", "rol": "ADMIN"}, "rol"),
+    ],
+)
+def test_an_unknown_or_read_only_body_field_is_400_naming_it(world, method, path, body, attr):
+    fill = {"a": world.a.id, "b": world.b.id, "project": world.project_open.id, "client": world.client_a.id}
+    body = {k: v.format(**fill) if isinstance(v, str) else v for k, v in body.items()}
+    before = _snapshot_of(world.a)
+    response = getattr(world.api("owner"), method)(path.format(**fill), body, format="json")
+    assert_error(response, 400, attr=attr, code="unknown_field")
+    assert _snapshot_of(world.a) == before
+
+
+def test_an_empty_patch_is_still_valid(world):
+    response = world.api("owner").patch(f"/api/v1/projects/{world.project_open.id}", {}, format="json")
+    assert response.status_code == 200
+
+
+# --------------------------------------------------------------------------- register with an invitation (#15 item 17)
+
+
+def _register(api, **extra):
+    body = {"email": "invitee@example.com", "password": "A-long-enough-pass-42", "name": "Ivy", **extra}
+    return api.post("/api/v1/auth/register", body, format="json")
+
+
+def test_registering_with_an_invitation_joins_the_inviting_company_and_nothing_else(world, api):
+    invite = (
+        world.api("owner")
+        .post(f"/api/v1/companies/{world.a.id}/invitations", {"email": "invitee@example.com", "role": "MANAGER"})
+        .json()
+    )
+    companies_before = Company.objects.count()
+    response = _register(api, invitation_token=invite["token"])
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["company"]["id"] == str(world.a.id)
+    assert body["user"]["default_company_id"] == str(world.a.id)
+    assert Company.objects.count() == companies_before  # no company of their own
+    user_id = body["user"]["id"]
+    assert list(Membership.objects.filter(user_id=user_id).values_list("company_id", "role")) == [
+        (world.a.id, Role.MANAGER)
+    ]
+    assert Invitation.objects.get(pk=invite["id"]).accepted_by_id is not None
+    # signed in, acting in the company without ?company=
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {body['access']}")
+    listed = {p["id"] for p in api.get("/api/v1/projects").json()["results"]}
+    assert listed == {str(world.project_open.id), str(world.project_team.id)}  # a MANAGER's view of A
+    # single use: a second registration with the same token is refused, and creates no account
+    again = _register(APIClient(), email="second@example.com", invitation_token=invite["token"])
+    assert_error(again, 400, attr="invitation_token", code="invitation_used")
+    assert not User.objects.filter(email="second@example.com").exists()
+
+
+def test_registering_with_a_bad_invitation_creates_nothing(world, api, expired):
+    invite = _invite(world)
+    expired(Invitation.objects.get(pk=invite["id"]))
+    counts = User.objects.count(), Company.objects.count()
+    assert_error(
+        _register(api, invitation_token=invite["token"]), 400, attr="invitation_token", code="invitation_expired"
+    )
+    assert_error(_register(api, invitation_token="made-up"), 400, attr="invitation_token", code="does_not_exist")
+    fresh = _invite(world, "x@example.com")
+    both = _register(api, invitation_token=fresh["token"], company_name="Mine")
+    assert_error(both, 400, attr="company_name")
+    assert (User.objects.count(), Company.objects.count()) == counts
+    assert Invitation.objects.get(pk=fresh["id"]).accepted_at is None
+
+
+def test_registering_without_an_invitation_still_creates_my_company_as_default(api):
+    response = _register(api, company_name="Ivy Inc")
+    assert response.status_code == 201
+    body = response.json()
+    assert body["company"]["name"] == "Ivy Inc"
+    assert body["user"]["default_company_id"] == body["company"]["id"]
+
+
+def test_removing_a_member_clears_their_default_company(world):
+    member = world.users["member"]
+    member.default_company = world.a
+    member.save(update_fields=["default_company"])
+    world.api("owner").delete(f"/api/v1/companies/{world.a.id}/members/{member.id}")
+    member.refresh_from_db()
+    assert member.default_company_id is None

@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from accounts.models import validate_timezone
 from common.query import check_date_range
+from organizations.api.scoping import CompanyScopedInput
 from reports.models import ExportFormat, ExportReport, ReportExport
 
 
@@ -133,7 +134,7 @@ class TeamPageSerializer(serializers.Serializer):
     results = TeamRowSerializer(many=True)
 
 
-class ExportCreateSerializer(serializers.Serializer):
+class ExportCreateSerializer(CompanyScopedInput):
     report = serializers.ChoiceField(choices=ExportReport.choices)
     format = serializers.ChoiceField(choices=ExportFormat.choices)
     tz = serializers.CharField(

@@ -21,7 +21,7 @@ from common.pagination import CursorPagination
 from common.query import validated_query
 from common.signed_links import link_value
 from organizations import permissions
-from organizations.api.scoping import company_membership
+from organizations.api.scoping import request_membership
 from organizations.models import Team
 from reports import selectors, services
 from reports.api import serializers as s
@@ -48,10 +48,7 @@ def _subject(membership, raw_user: str | None, caller) -> User:
 def _query_and_membership(request, query_class) -> tuple[dict, object]:
     """The validated query string, and the membership the report is for (404 if none)."""
     query = validated_query(request, query_class)
-    membership = company_membership(
-        list(permissions.active_memberships(request.user)), request.query_params.get("company")
-    )
-    return query, membership
+    return query, request_membership(request)
 
 
 def _report_context(request, query_class) -> tuple[dict, object, User, zoneinfo.ZoneInfo]:
@@ -147,9 +144,7 @@ class ExportListView(APIView):
         query = s.ExportCreateSerializer(data=request.data)
         query.is_valid(raise_exception=True)
         params = query.validated_data
-        membership = company_membership(
-            list(permissions.active_memberships(request.user)), request.query_params.get("company")
-        )
+        membership = request_membership(request, create=True)
         export = services.export_request(
             membership=membership,
             report=params["report"],

@@ -3,6 +3,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from common import parsers
+from organizations.api.scoping import CompanyScopedInput
 from screenshots.models import Screenshot
 
 
@@ -55,7 +56,7 @@ class ScreenshotLinksSerializer(ScreenshotSerializer):
         return self._link(screenshot, "thumbnail")
 
 
-class ScreenshotUploadSerializer(serializers.Serializer):
+class ScreenshotUploadSerializer(CompanyScopedInput):
     file = serializers.FileField(allow_empty_file=False)
     captured_at = serializers.DateTimeField()
     time_entry_id = serializers.UUIDField(required=False, allow_null=True)
@@ -82,7 +83,7 @@ class ScreenshotQuerySerializer(serializers.Serializer):
         return {"from": serializers.DateTimeField(required=False), **super().get_fields()}
 
 
-class ScreenshotPresignSerializer(serializers.Serializer):
+class ScreenshotPresignSerializer(CompanyScopedInput):
     captured_at = serializers.DateTimeField()
     content_type = serializers.ChoiceField(choices=["image/png", "image/jpeg", "image/webp"])
     size = serializers.IntegerField(min_value=1)

@@ -5,6 +5,7 @@ import json
 from rest_framework import serializers
 
 from accounts.models import validate_timezone
+from common.serializers import InputSerializer
 from tracking.api.serializers import MAX_ENTRY_SECONDS, MAX_SECONDS
 from tracking.models import BillingType, TaskStatus
 
@@ -53,7 +54,7 @@ class JSONStringField(serializers.CharField):
         return super().to_internal_value(data)
 
 
-class BatchItemSerializer(serializers.Serializer):
+class BatchItemSerializer(InputSerializer):
     """The envelope of one item; ``data`` is checked per entity and action afterwards."""
 
     idempotency_key = JSONStringField(max_length=255)
@@ -63,12 +64,12 @@ class BatchItemSerializer(serializers.Serializer):
     client_updated_at = serializers.DateTimeField()
 
 
-class BatchSerializer(serializers.Serializer):
+class BatchSerializer(InputSerializer):
     device_id = JSONStringField(max_length=100)
     items = BatchItemSerializer(many=True, allow_empty=True, max_length=MAX_BATCH_ITEMS)
 
 
-class EntryDataSerializer(serializers.Serializer):
+class EntryDataSerializer(InputSerializer):
     id = serializers.UUIDField()
     project_id = serializers.UUIDField(required=False)
     task_id = serializers.UUIDField(required=False, allow_null=True)
@@ -82,7 +83,7 @@ class EntryDataSerializer(serializers.Serializer):
     timezone = serializers.CharField(max_length=64, required=False, validators=[validate_timezone])
 
 
-class TaskDataSerializer(serializers.Serializer):
+class TaskDataSerializer(InputSerializer):
     id = serializers.UUIDField()
     project_id = serializers.UUIDField(required=False)
     parent_id = serializers.UUIDField(required=False, allow_null=True)
@@ -95,7 +96,7 @@ class TaskDataSerializer(serializers.Serializer):
     task_price_cents = serializers.IntegerField(min_value=0, max_value=MAX_SECONDS, required=False, allow_null=True)
 
 
-class DeleteDataSerializer(serializers.Serializer):
+class DeleteDataSerializer(InputSerializer):
     id = serializers.UUIDField()
 
 

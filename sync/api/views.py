@@ -15,7 +15,7 @@ from common.idempotency import complete_response
 from common.query import validated_query
 from common.throttling import SyncThrottle
 from organizations import permissions
-from organizations.api.scoping import company_membership
+from organizations.api.scoping import request_membership
 from sync import heartbeats, realtime, selectors, services
 from sync.api import serializers as s
 from sync.sequencer import number_pending
@@ -112,9 +112,7 @@ class _IntakeView(APIView):
         items = request.data.get(self.items_key) if isinstance(request.data, dict) else None
         if isinstance(items, list) and len(items) > self.max_items:
             raise PayloadTooLarge(f"At most {self.max_items} {self.items_key} per request; none was stored.")
-        membership = company_membership(
-            list(permissions.active_memberships(request.user)), request.query_params.get("company")
-        )
+        membership = request_membership(request)
         return Response({"accepted": type(self).accept(membership=membership, data=request.data)}, status=202)
 
 

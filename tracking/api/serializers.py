@@ -3,6 +3,8 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from accounts.models import validate_timezone
+from common.serializers import InputSerializer
+from organizations.api.scoping import CompanyScopedInput
 from tracking.models import (
     ENTRY_MAX_DURATION,
     BillingType,
@@ -71,7 +73,7 @@ class TaskNodeSerializer(TaskSerializer):
         return []
 
 
-class TaskWriteSerializer(serializers.Serializer):
+class TaskWriteSerializer(CompanyScopedInput):
     id = serializers.UUIDField(required=False)
     project_id = serializers.UUIDField()
     parent_id = serializers.UUIDField(required=False, allow_null=True)
@@ -87,10 +89,11 @@ class TaskWriteSerializer(serializers.Serializer):
 class TaskUpdateSerializer(TaskWriteSerializer):
     project_id = None  # a task stays in its project
     id = None
+    company_id = None
     title = serializers.CharField(max_length=255, required=False)
 
 
-class TaskStatusSerializer(serializers.Serializer):
+class TaskStatusSerializer(InputSerializer):
     status = serializers.ChoiceField(choices=TaskStatus.choices)
 
 
@@ -124,7 +127,7 @@ class TimeEntrySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class TimerStartSerializer(serializers.Serializer):
+class TimerStartSerializer(CompanyScopedInput):
     id = serializers.UUIDField(required=False)
     project_id = serializers.UUIDField()
     task_id = serializers.UUIDField(required=False, allow_null=True)
@@ -133,11 +136,11 @@ class TimerStartSerializer(serializers.Serializer):
     timezone = serializers.CharField(max_length=64, required=False, validators=[validate_timezone])
 
 
-class TimerStopSerializer(serializers.Serializer):
+class TimerStopSerializer(InputSerializer):
     ended_at = serializers.DateTimeField(required=False)
 
 
-class EntryCreateSerializer(serializers.Serializer):
+class EntryCreateSerializer(CompanyScopedInput):
     id = serializers.UUIDField(required=False)
     project_id = serializers.UUIDField()
     task_id = serializers.UUIDField(required=False, allow_null=True)
@@ -153,6 +156,7 @@ class EntryCreateSerializer(serializers.Serializer):
 
 class EntryUpdateSerializer(EntryCreateSerializer):
     id = None
+    company_id = None
     project_id = serializers.UUIDField(required=False)
     started_at = serializers.DateTimeField(required=False)
 
@@ -189,7 +193,7 @@ class PrivacyRuleSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class PrivacyRuleWriteSerializer(serializers.Serializer):
+class PrivacyRuleWriteSerializer(CompanyScopedInput):
     field = serializers.ChoiceField(choices=PrivacyField.choices)
     pattern = serializers.CharField(
         max_length=500,
@@ -199,6 +203,7 @@ class PrivacyRuleWriteSerializer(serializers.Serializer):
 
 
 class PrivacyRuleUpdateSerializer(PrivacyRuleWriteSerializer):
+    company_id = None
     field = serializers.ChoiceField(choices=PrivacyField.choices, required=False)
     pattern = serializers.CharField(max_length=500, required=False)
     action = serializers.ChoiceField(choices=PrivacyAction.choices, required=False)

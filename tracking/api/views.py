@@ -39,7 +39,11 @@ class ProjectResolvingMixin:
     caller's membership in its company."""
 
     def project_and_membership(self, project_id) -> tuple[Project, Membership]:
-        found = visible_project(memberships=self.memberships(), project_id=project_id)
+        # The project decides the company; a company named as well (?company=, body
+        # company_id) must be the project's, else the project is "no such project" there.
+        named = "company" in self.request.query_params or self.request.data.get("company_id") is not None
+        memberships = [self.company_membership()] if named else self.memberships()
+        found = visible_project(memberships=memberships, project_id=project_id)
         if found is None:
             raise InvalidInput("No such project.", code="does_not_exist", attr="project_id")
         return found
