@@ -37,9 +37,16 @@ if len(SECRET_KEY) < 32:
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[] if PRODUCTION else ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
-# Absolute base used in links we send out (password reset, invitations).
-PUBLIC_URL = env.url("PUBLIC_URL", default="http://127.0.0.1:8000").geturl().rstrip("/")
 PORT = env.int("PORT", default=8000)  # where `make run` serves
+# Absolute base of the links we send out (password reset, invitations): common.links. Unset, a
+# link made during a request uses that request's scheme and host (ALLOWED_HOSTS-checked), and
+# one made without a request (the reset email's task) http://127.0.0.1:$PORT, the local
+# `make run` on whichever PORT it serves — never a fixed port the server is not on.
+PUBLIC_URL = env.str("PUBLIC_URL", default="").strip().rstrip("/")
+if PUBLIC_URL and (urlsplit(PUBLIC_URL).scheme not in {"http", "https"} or not urlsplit(PUBLIC_URL).netloc):
+    raise ImproperlyConfigured(
+        f"PUBLIC_URL: {PUBLIC_URL!r} is not an absolute http(s) URL like https://stint.example.com"
+    )
 # Web processes `runstack` starts on its one listening socket (one per core is the rule).
 WEB_CONCURRENCY = env.int("WEB_CONCURRENCY", default=2)
 # Threads per web process serving HTTP (config/asgi.py); at most DATABASE_POOL_MAX.
@@ -70,7 +77,7 @@ REALTIME_ALLOWED_ORIGINS = sorted(
         _origin(o, "REALTIME_ALLOWED_ORIGINS")
         for o in env.list(
             "REALTIME_ALLOWED_ORIGINS",
-            default=[PUBLIC_URL]
+            default=[PUBLIC_URL or f"http://127.0.0.1:{PORT}"]
             + [f"http://{h}:{PORT}" for h in ALLOWED_HOSTS if h and "*" not in h and not h.startswith(".")],
         )
     }
