@@ -55,6 +55,11 @@ if not 1 <= PORT <= 65535 or WEB_CONCURRENCY < 1 or WEB_THREADS < 1:
     raise ImproperlyConfigured("PORT must be 1-65535, WEB_CONCURRENCY and WEB_THREADS at least 1")
 
 
+# Schemes a browser's Origin may carry, with their default port: web pages, and the webviews
+# of the mobile (Capacitor: capacitor://localhost) and desktop (Tauri: tauri://localhost) apps.
+_ORIGIN_SCHEMES = {"http": 80, "https": 443, "capacitor": None, "tauri": None}
+
+
 def _origin(url: str, name: str) -> str:
     """scheme://host[:port] as a browser sends it in Origin (no default port, lower case)."""
     parts = urlsplit(url.strip().lower())
@@ -62,11 +67,12 @@ def _origin(url: str, name: str) -> str:
         port = parts.port
     except ValueError:
         port = -1
-    if parts.scheme not in {"http", "https"} or not parts.hostname or parts.path not in {"", "/"} or port == -1:
-        raise ImproperlyConfigured(f"{name}: {url!r} is not an origin like https://stint.example.com")
+    if parts.scheme not in _ORIGIN_SCHEMES or not parts.hostname or parts.path not in {"", "/"} or port == -1:
+        raise ImproperlyConfigured(
+            f"{name}: {url!r} is not an origin like https://stint.example.com or tauri://localhost"
+        )
     host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
-    default_port = {"http": 80, "https": 443}[parts.scheme]
-    return f"{parts.scheme}://{host}" + (f":{port}" if port and port != default_port else "")
+    return f"{parts.scheme}://{host}" + (f":{port}" if port and port != _ORIGIN_SCHEMES[parts.scheme] else "")
 
 
 # Browser origins whose pages may open /ws/realtime/ (a socket from any other Origin is refused;
@@ -175,6 +181,10 @@ if env.str("DATABASE_URL", default=""):
     DATABASES = {"default": env.db_url("DATABASE_URL", engine="django.db.backends.postgresql")}
     # A unix-socket directory arrives percent-encoded (postgres://user@%2Frun%2Fpg/db).
     DATABASES["default"]["HOST"] = unquote(DATABASES["default"]["HOST"] or "")
+    # The password apart from the URL (docker compose passes it from the environment): no
+    # secret committed in a URL, and no URL escaping of characters such as @ / : #.
+    if env.str("DATABASE_PASSWORD", default=""):
+        DATABASES["default"]["PASSWORD"] = env.str("DATABASE_PASSWORD")
 else:
     from config import embedded
 
