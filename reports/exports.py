@@ -52,7 +52,7 @@ def formula_like(value: object) -> bool:
 def csv_cell(value: object) -> object:
     """A CSV cell: formula-like text gets OWASP's leading single quote, which every
     spreadsheet reads as "this is text" (csv.writer quotes the cell where needed)."""
-    return "'" + value if formula_like(value) else value  # type: ignore[operator]
+    return f"'{value}" if formula_like(value) else value
 
 
 def xlsx_cell(sheet, value: object) -> object:
