@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import urlencode
 
 import structlog
 from django.conf import settings
@@ -18,6 +19,7 @@ from accounts import throttling
 from accounts.models import DeviceSession, PasswordResetToken, RefreshToken, User, normalize_email
 from accounts.tokens import access_token_for, hash_token, mark_sessions_revoked, new_opaque_token
 from common.exceptions import AuthenticationFailed, GoneError, InvalidInput, NotFoundError
+from common.links import public_url
 from organizations.models import Company, Membership
 from organizations.services import company_create, invitation_accept
 from sync import realtime
@@ -274,7 +276,8 @@ def password_reset_request(*, email: str) -> None:
         token_hash=hash_token(token),
         expires_at=timezone.now() + timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT),
     )
-    link = f"{settings.PUBLIC_URL}/reset-password?token={token}"
+    # No request here (a Celery task): PUBLIC_URL, else the local `make run` on its PORT.
+    link = public_url(f"/reset-password?{urlencode({'token': token})}")
     send_mail(
         subject="Reset your Stint password",
         message=(

@@ -37,15 +37,27 @@ if len(SECRET_KEY) < 32:
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[] if PRODUCTION else ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
-# Absolute base used in links we send out (password reset, invitations).
-PUBLIC_URL = env.url("PUBLIC_URL", default="http://127.0.0.1:8000").geturl().rstrip("/")
 PORT = env.int("PORT", default=8000)  # where `make run` serves
+# Absolute base of the links we send out (password reset, invitations): common.links. Unset, a
+# link made during a request uses that request's scheme and host (ALLOWED_HOSTS-checked), and
+# one made without a request (the reset email's task) http://127.0.0.1:$PORT, the local
+# `make run` on whichever PORT it serves — never a fixed port the server is not on.
+PUBLIC_URL = env.str("PUBLIC_URL", default="").strip().rstrip("/")
+if PUBLIC_URL and (urlsplit(PUBLIC_URL).scheme not in {"http", "https"} or not urlsplit(PUBLIC_URL).netloc):
+    raise ImproperlyConfigured(
+        f"PUBLIC_URL: {PUBLIC_URL!r} is not an absolute http(s) URL like https://stint.example.com"
+    )
 # Web processes `runstack` starts on its one listening socket (one per core is the rule).
 WEB_CONCURRENCY = env.int("WEB_CONCURRENCY", default=2)
 # Threads per web process serving HTTP (config/asgi.py); at most DATABASE_POOL_MAX.
 WEB_THREADS = env.int("WEB_THREADS", default=4)
 if not 1 <= PORT <= 65535 or WEB_CONCURRENCY < 1 or WEB_THREADS < 1:
     raise ImproperlyConfigured("PORT must be 1-65535, WEB_CONCURRENCY and WEB_THREADS at least 1")
+
+
+# Schemes a browser's Origin may carry, with their default port: web pages, and the webviews
+# of the mobile (Capacitor: capacitor://localhost) and desktop (Tauri: tauri://localhost) apps.
+_ORIGIN_SCHEMES = {"http": 80, "https": 443, "capacitor": None, "tauri": None}
 
 
 def _origin(url: str, name: str) -> str:
@@ -55,11 +67,12 @@ def _origin(url: str, name: str) -> str:
         port = parts.port
     except ValueError:
         port = -1
-    if parts.scheme not in {"http", "https"} or not parts.hostname or parts.path not in {"", "/"} or port == -1:
-        raise ImproperlyConfigured(f"{name}: {url!r} is not an origin like https://stint.example.com")
+    if parts.scheme not in _ORIGIN_SCHEMES or not parts.hostname or parts.path not in {"", "/"} or port == -1:
+        raise ImproperlyConfigured(
+            f"{name}: {url!r} is not an origin like https://stint.example.com or tauri://localhost"
+        )
     host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
-    default_port = {"http": 80, "https": 443}[parts.scheme]
-    return f"{parts.scheme}://{host}" + (f":{port}" if port and port != default_port else "")
+    return f"{parts.scheme}://{host}" + (f":{port}" if port and port != _ORIGIN_SCHEMES[parts.scheme] else "")
 
 
 # Browser origins whose pages may open /ws/realtime/ (a socket from any other Origin is refused;
@@ -70,7 +83,7 @@ REALTIME_ALLOWED_ORIGINS = sorted(
         _origin(o, "REALTIME_ALLOWED_ORIGINS")
         for o in env.list(
             "REALTIME_ALLOWED_ORIGINS",
-            default=[PUBLIC_URL]
+            default=[PUBLIC_URL or f"http://127.0.0.1:{PORT}"]
             + [f"http://{h}:{PORT}" for h in ALLOWED_HOSTS if h and "*" not in h and not h.startswith(".")],
         )
     }
@@ -170,6 +183,10 @@ if env.str("DATABASE_URL", default=""):
     DATABASES = {"default": env.db_url("DATABASE_URL", engine="django.db.backends.postgresql")}
     # A unix-socket directory arrives percent-encoded (postgres://user@%2Frun%2Fpg/db).
     DATABASES["default"]["HOST"] = unquote(DATABASES["default"]["HOST"] or "")
+    # The password apart from the URL (docker compose passes it from the environment): no
+    # secret committed in a URL, and no URL escaping of characters such as @ / : #.
+    if env.str("DATABASE_PASSWORD", default=""):
+        DATABASES["default"]["PASSWORD"] = env.str("DATABASE_PASSWORD")
 else:
     from config import embedded
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.db.models import Count, F, IntegerField, Prefetch, QuerySet, Value
 
 from accounts.models import User
+from accounts.tokens import hash_token
 from organizations import permissions
 from organizations.models import Client, Company, Invitation, Membership, Project, Team, TeamMember
 
@@ -22,16 +23,22 @@ def member_list(*, membership: Membership) -> QuerySet[Membership]:
     return Membership.objects.filter(company_id=membership.company_id, is_active=True).select_related("user")
 
 
-def invitation_list(*, membership: Membership) -> QuerySet[Invitation]:
-    """Pending invitations (not accepted, revoked or expired are left out)."""
+def _pending_invitations() -> QuerySet[Invitation]:
+    """Not accepted, revoked or expired (invitation_accept refuses those, each with its reason)."""
     from django.utils import timezone
 
-    return Invitation.objects.filter(
-        company_id=membership.company_id,
-        accepted_at__isnull=True,
-        revoked_at__isnull=True,
-        expires_at__gt=timezone.now(),
-    )
+    return Invitation.objects.filter(accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now())
+
+
+def invitation_list(*, membership: Membership) -> QuerySet[Invitation]:
+    """Pending invitations (not accepted, revoked or expired are left out)."""
+    return _pending_invitations().filter(company_id=membership.company_id)
+
+
+def invitation_for_token(*, token: str) -> Invitation | None:
+    """The pending invitation a token opens, for the invitation page: the token is the
+    credential (whoever holds the emailed link may see the company's name and the role)."""
+    return _pending_invitations().select_related("company", "invited_by").filter(token_hash=hash_token(token)).first()
 
 
 def team_list(*, memberships: list[Membership]) -> QuerySet[Team]:

@@ -9,15 +9,16 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 import structlog
-from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.models import User, normalize_email
 from accounts.tokens import hash_token, new_opaque_token
 from common.exceptions import ConflictError, GoneError, InvalidInput, NotFoundError
+from common.links import public_url
 from common.models import uuid7
 from organizations import events
 from organizations.models import (
@@ -124,12 +125,15 @@ def _refresh_sockets_on_commit(user_id) -> None:
 # --------------------------------------------------------------------------- invitations
 
 
-def accept_url(token: str) -> str:
-    return f"{settings.PUBLIC_URL}/invitations/{token}/accept"
+def accept_url(token: str, *, request: HttpRequest | None = None) -> str:
+    """The invitation page (accounts.web), on PUBLIC_URL or else the inviting request's address."""
+    return public_url(f"/invitations/{token}/accept", request=request)
 
 
 @transaction.atomic
-def invitation_create(*, company: Company, email: str, role: str, invited_by: User) -> tuple[Invitation, str]:
+def invitation_create(
+    *, company: Company, email: str, role: str, invited_by: User, request: HttpRequest | None = None
+) -> tuple[Invitation, str]:
     email = normalize_email(email)
     if Membership.objects.filter(company=company, user__email=email, is_active=True).exists():
         raise ConflictError("This person is already a member.", code="already_member", attr="email")
@@ -142,7 +146,7 @@ def invitation_create(*, company: Company, email: str, role: str, invited_by: Us
         invited_by=invited_by,
         expires_at=timezone.now() + INVITATION_LIFETIME,
     )
-    link = accept_url(token)
+    link = accept_url(token, request=request)
     transaction.on_commit(lambda: _send_invitation_email(invitation, link))
     return invitation, token
 

@@ -3,7 +3,10 @@ first (bounded memory, whatever the row count), then into the default storage.
 
 CSV is UTF-8 with a byte-order mark, which is what makes Excel read non-ASCII text (names,
 descriptions) correctly; XLSX is written with openpyxl's write-only mode, which streams rows
-to the file instead of holding a workbook in memory."""
+to the file instead of holding a workbook in memory.
+
+Every cell goes through ``csv_cell`` or ``xlsx_cell`` (SPEC, Operations): user text that a
+spreadsheet would run as a formula is written as text, in both formats."""
 
 from __future__ import annotations
 
@@ -32,6 +35,36 @@ ENTRY_COLUMNS = [
 TEAM_COLUMNS = [
     "user_email", "user_name", "tracked_seconds", "billable_seconds", "amount_cents", "currency", "activity_percent",
 ]  # fmt: skip
+
+
+# What makes a spreadsheet treat a cell as a formula (OWASP "CSV Injection"): Excel, LibreOffice
+# and Google Sheets evaluate a cell starting with any of these, and tab or carriage return can
+# hide one after leading whitespace.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def formula_like(value: object) -> bool:
+    """Whether a cell is user text a spreadsheet would run. Only strings: a genuine number
+    (a negative amount) is written as a number and stays one."""
+    return isinstance(value, str) and value.startswith(FORMULA_TRIGGERS)
+
+
+def csv_cell(value: object) -> object:
+    """A CSV cell: formula-like text gets OWASP's leading single quote, which every
+    spreadsheet reads as "this is text" (csv.writer quotes the cell where needed)."""
+    return f"'{value}" if formula_like(value) else value
+
+
+def xlsx_cell(sheet, value: object) -> object:
+    """An XLSX cell: text is stored as a string cell (``t="inlineStr"``). openpyxl otherwise
+    stores a string starting with ``=`` as a live formula; the text keeps its exact value."""
+    if not isinstance(value, str):
+        return value
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.data_type = "s"
+    return cell
 
 
 def _bounds(export: ReportExport) -> tuple[datetime, datetime, ZoneInfo]:
@@ -98,7 +131,7 @@ def write(export: ReportExport, membership: Membership) -> tuple[str, int, int]:
                 writer = csv.writer(text)
                 writer.writerow(columns)
                 for row in rows:
-                    writer.writerow(row)
+                    writer.writerow([csv_cell(value) for value in row])
                     count += 1
         else:
             from openpyxl import Workbook
@@ -107,7 +140,7 @@ def write(export: ReportExport, membership: Membership) -> tuple[str, int, int]:
             sheet = workbook.create_sheet(export.report)
             sheet.append(columns)
             for row in rows:
-                sheet.append(row)
+                sheet.append([xlsx_cell(sheet, value) for value in row])
                 count += 1
             workbook.save(raw)
         raw.seek(0)

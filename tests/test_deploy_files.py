@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-LONG_RUNNING = ["db", "redis", "web", "worker", "beat"]
+LONG_RUNNING = ["db", "redis", "minio", "web", "worker", "beat"]
 
 
 @pytest.fixture(scope="module")
@@ -97,10 +97,47 @@ def test_app_services_share_production_settings(compose):
     for name in ("migrate", "web", "worker", "beat"):
         env = compose["services"][name]["environment"]
         assert env["STINT_ENV"] == "production", name
-        assert env["DATABASE_URL"] == "postgres://stint:stint@db:5432/stint", name
+        assert env["DATABASE_URL"] == "postgres://stint@db:5432/stint", name  # no password in it
         assert env["REDIS_URL"] == "redis://redis:6379/0", name
-        # Interpolated and mandatory: never a key committed to the repository.
+        # Interpolated and mandatory: never a key or a password committed to the repository.
         assert env["SECRET_KEY"].startswith("${SECRET_KEY:?"), name
+        assert env["DATABASE_PASSWORD"].startswith("${DATABASE_PASSWORD:?"), name
+        assert env["S3_SECRET_ACCESS_KEY"].startswith("${S3_SECRET_ACCESS_KEY:?"), name
+
+
+def test_the_database_takes_its_password_from_the_environment(compose):
+    db = compose["services"]["db"]["environment"]
+    assert db["POSTGRES_PASSWORD"].startswith("${DATABASE_PASSWORD:?")
+    assert "stint:stint@" not in (ROOT / "docker-compose.yml").read_text()
+
+
+def test_web_and_worker_share_an_s3_compatible_store_whose_bucket_exists_on_start(compose):
+    """Screenshots are stored by the web process and processed by the worker, exports written
+    by the worker and served by web: one bucket both reach, never a container's own disk."""
+    services = compose["services"]
+    store = services["minio"]
+    assert store["image"].startswith("minio/minio:")
+    assert any(str(v).endswith(":/data") for v in store["volumes"])
+    assert store["healthcheck"]["test"]
+    assert store["restart"] == "unless-stopped"
+    # the same credentials on both sides
+    app_env = services["web"]["environment"]
+    assert store["environment"]["MINIO_ROOT_USER"] == app_env["S3_ACCESS_KEY_ID"]
+    assert store["environment"]["MINIO_ROOT_PASSWORD"] == app_env["S3_SECRET_ACCESS_KEY"]
+    # the bucket is created once the store is healthy, before anything that uses it starts
+    init = services["minio-init"]
+    assert init["depends_on"]["minio"]["condition"] == "service_healthy"
+    assert str(init["restart"]) == "no"
+    script = " ".join(_argv(init["entrypoint"]) + _argv(init["command"]))
+    assert "mc mb --ignore-existing" in script
+    assert "$$S3_BUCKET" in script
+    assert init["environment"]["S3_BUCKET"] == app_env["S3_BUCKET"]
+    assert services["migrate"]["depends_on"]["minio-init"]["condition"] == "service_completed_successfully"
+    for name in ("web", "worker"):
+        env = services[name]["environment"]
+        assert env["S3_BUCKET"] == "${S3_BUCKET:-stint}", name  # django-storages' S3Storage (settings)
+        assert env["S3_ENDPOINT_URL"] == "${S3_ENDPOINT_URL:-http://minio:9000}", name
+        assert not services[name].get("volumes"), f"{name}: files must not depend on a local volume"
 
 
 # --------------------------------------------------------------------------- Dockerfile
@@ -212,7 +249,7 @@ def test_compose_redis_keeps_an_append_only_file(compose):
 
 
 def test_compose_restarts_what_dies(compose):
-    for name in ["db", "redis", "web", "worker", "beat"]:
+    for name in LONG_RUNNING:
         assert compose["services"][name]["restart"] == "unless-stopped", name
 
 

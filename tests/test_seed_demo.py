@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import io
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import call_command
+from PIL import Image
 
 from accounts.models import User
+from common.management.commands.seed_demo import TEAMMATES
+from organizations.models import Company
+from screenshots.models import Screenshot
+from tracking import partitions
 from tracking.models import ActivitySample, TimeEntry
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _partitions_of_a_rolled_back_test_are_gone():
+    """Each test's transaction rolls back the monthly partitions seed_demo created, but the
+    process still remembers them as made: forget, so this test's seed creates them again."""
+    partitions.forget_known()
 
 
 def test_seed_demo_matches_the_spec_and_runs_twice(api):
@@ -61,3 +74,31 @@ def test_seed_demo_matches_the_spec_and_runs_twice(api):
     )
     assert 0 < sum(a["seconds"] for a in apps["apps"]) <= tracked + 60
     assert ActivitySample.objects.filter(user=sam).count() > 100
+
+
+def test_seed_demo_gives_teammates_real_processed_screenshots(api, client, settings, tmp_path):
+    """Screenshots are on in Studio Co and every teammate has READY ones, made by the real upload
+    and processing path: files in storage, links that open, today's on the dashboard."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    call_command("seed_demo")
+    count = Screenshot.objects.count()
+    call_command("seed_demo")
+    assert Screenshot.objects.count() == count  # idempotent
+
+    studio = Company.objects.get(name="Studio Co")
+    assert studio.screenshots_enabled
+    login = api.post("/api/v1/auth/login", {"email": "alex@studio.co", "password": "password123"})
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {login.json()['access']}")
+    for email, *_ in TEAMMATES:
+        user = User.objects.get(email=email)
+        shots = api.get(f"/api/v1/screenshots?user={user.id}").json()["results"]
+        assert len(shots) >= 7, email  # one a day of the week, and today's
+        assert {s["status"] for s in shots} == {"READY"}
+        assert any(s["time_entry_id"] for s in shots)
+        image = client.get(shots[0]["thumbnail_url"].replace("http://testserver", ""))
+        assert image.status_code == 200
+        assert Image.open(io.BytesIO(b"".join(image.streaming_content))).size[0] == 320  # a real thumbnail
+
+    client.force_login(User.objects.get(email="alex@studio.co"))
+    team = client.get("/dashboard/panels/team/")
+    assert team.content.count(b'data-testid="screenshot-thumb"') >= len(TEAMMATES)

@@ -44,3 +44,51 @@ def test_bad_configuration_stops_the_process_naming_the_variable(overrides, mess
 def test_good_configuration_imports():
     result = _import_settings()
     assert result.returncode == 0, result.stderr
+
+
+def _printed(expression: str, **overrides: str) -> str:
+    env = {**os.environ, "DATABASE_URL": "postgres://u@localhost/x", "REDIS_URL": "redis://localhost:1/0", **overrides}
+    result = subprocess.run(
+        [sys.executable, "-c", f"from config import settings as s; print({expression})"],
+        cwd=django_settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_desktop_and_mobile_webview_origins_are_accepted():
+    """Capacitor (mobile) and Tauri (desktop) webviews send Origin capacitor://localhost and
+    tauri://localhost; listing them must not stop the server at start."""
+    origins = "capacitor://localhost,tauri://localhost,https://App.example.com:443"
+    printed = _printed(
+        "(s.CORS_ALLOWED_ORIGINS, s.REALTIME_ALLOWED_ORIGINS)",
+        CORS_ALLOWED_ORIGINS=origins,
+        REALTIME_ALLOWED_ORIGINS=origins,
+    )
+    expected = ["capacitor://localhost", "https://app.example.com", "tauri://localhost"]
+    assert printed == repr((expected, expected))
+
+
+@pytest.mark.parametrize("origin", ["ftp://files.example.com", "capacitor://", "tauri://localhost/index.html"])
+def test_other_schemes_and_non_origins_still_stop_the_process(origin):
+    result = _import_settings(CORS_ALLOWED_ORIGINS=origin)
+    assert result.returncode != 0
+    assert "CORS_ALLOWED_ORIGINS" in result.stderr
+
+
+def test_the_database_password_can_come_apart_from_the_url():
+    """docker compose takes it from the environment (DATABASE_PASSWORD), so no password is
+    committed in DATABASE_URL and characters such as @ or / need no URL escaping."""
+    assert _printed("s.DATABASES['default']['PASSWORD']", DATABASE_PASSWORD="p@ss/w:rd") == "p@ss/w:rd"
+    assert _printed("s.DATABASES['default']['PASSWORD']", DATABASE_URL="postgres://u:inurl@localhost/x") == "inurl"
+
+
+def test_public_url_must_be_an_absolute_http_url():
+    result = _import_settings(PUBLIC_URL="stint.example.com")
+    assert result.returncode != 0
+    assert "PUBLIC_URL" in result.stderr
+    assert _printed("s.PUBLIC_URL", PUBLIC_URL="https://stint.example.com/") == "https://stint.example.com"

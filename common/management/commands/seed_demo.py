@@ -3,16 +3,20 @@
 alex@studio.co / password123 owns "Studio Co": three active projects (Finch, Orbit,
 Merryfield) and three archived ones; Orbit's "Onboarding flow" has subtasks four levels deep
 with Alex's timer running on the deepest active leaf; teammates have a week of entries, with
-the app usage and per-minute activity their trackers would have sent meanwhile.
+the app usage and per-minute activity their trackers would have sent meanwhile, and the
+screenshots (on in Studio Co, lightly blurred): small generated screens, uploaded and processed
+by the screenshot services the API and the worker use, so they are READY with a thumbnail.
 Idempotent: each piece is looked up before it is made, so a second run changes nothing.
 (The one command in ``common`` that imports the domain apps: it builds a world from all.)"""
 
 from __future__ import annotations
 
+import io
 import random
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
@@ -20,6 +24,8 @@ from django.utils import timezone
 from accounts.models import User
 from organizations import services as org
 from organizations.models import Client, Company, Membership, Project, Role, Team, TeamMember, TeamRole
+from screenshots import services as screenshots
+from screenshots.models import Screenshot
 from tracking import partitions
 from tracking import services as tracking
 from tracking.activity import Beat, appusage_merge
@@ -65,6 +71,7 @@ SEED_APPS = [
     ("Slack", "#orbit", ""),
     ("Terminal", "make test", ""),
 ]
+APP_COLOURS = {"Code": "#1E1E2E", "Figma": "#2C2C2C", "Firefox": "#F9F9FB", "Slack": "#4A154B", "Terminal": "#0B0F14"}
 DESCRIPTIONS = ["Design review", "Standup", "Implementation", "Code review", "Client call", "Planning", "QA pass"]
 
 
@@ -95,10 +102,20 @@ class Command(BaseCommand):
         for name in ARCHIVED:
             org.project_archive(project=self._project(company, name, color="#9CA3AF"))
 
+        if not company.screenshots_enabled:
+            company = org.company_update(
+                company=company, changes={"screenshots_enabled": True, "screenshot_blur_level": 1}
+            )
+            for membership in members.values():  # the memberships' cached company
+                membership.company = company
+
         leaf = self._tree(projects["Orbit"], ONBOARDING, parent=None)
         for email, membership in members.items():
             if not TimeEntry.objects.filter(user=membership.user, company=company).exists():
                 self._week_of_entries(membership, list(projects.values()), seed=email)
+        for email, *_ in TEAMMATES:
+            if not Screenshot.objects.filter(user=members[email].user, company=company).exists():
+                self._screenshots(members[email], rng=random.Random(f"screens-{email}"))
         if not TimeEntry.objects.filter(user=alex, ended_at__isnull=True, deleted_at__isnull=True).exists():
             tracking.timer_start(
                 membership=members[alex.email],
@@ -112,7 +129,8 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"Demo ready: {OWNER[0]} / {DEMO_PASSWORD} in {company.name}: {len(members)} members, "
                 f"{Project.objects.filter(company=company).count()} projects, "
-                f"{TimeEntry.objects.filter(company=company).count()} time entries."
+                f"{TimeEntry.objects.filter(company=company).count()} time entries, "
+                f"{Screenshot.objects.filter(company=company).count()} screenshots."
             )
         )
 
@@ -220,3 +238,62 @@ class Command(BaseCommand):
                 )
                 self._activity(membership, cursor, cursor + length, rng)
                 cursor += length + timedelta(minutes=rng.choice([0, 15, 30]))
+
+    def _screenshots(self, membership: Membership, *, rng: random.Random) -> None:
+        """One screenshot in the middle of each day's first entry, and two from the last hour
+        (the dashboard's Team panel shows today's). Each goes through screenshot_upload and
+        screenshot_process, the API's and the worker's path: decoded, stripped, blurred at the
+        company's level, thumbnailed, stored (local files or S3), READY with screenshot.ready.
+        (The task the upload queues finds it READY and does nothing.)"""
+        tz = ZoneInfo(membership.user.timezone)
+        now = timezone.now()
+        first_of_day: dict = {}
+        for entry in TimeEntry.objects.filter(
+            user_id=membership.user_id, company_id=membership.company_id, ended_at__isnull=False
+        ).order_by("started_at"):
+            first_of_day.setdefault(entry.started_at.astimezone(tz).date(), entry)
+        captures = [(e.started_at + (e.ended_at - e.started_at) / 2, e.pk) for e in first_of_day.values()]
+        company_tz = ZoneInfo(membership.company.timezone)
+        midnight = datetime.combine(now.astimezone(company_tz).date(), time(0), tzinfo=company_tz)
+        captures += [(max(now - timedelta(minutes=minutes), midnight), None) for minutes in (40, 10)]
+        for captured_at, entry_id in captures:
+            app = rng.choice(SEED_APPS)
+            shot = screenshots.screenshot_upload(
+                membership=membership,
+                fileobj=ContentFile(self._screen(app, rng), name="screen.png"),
+                captured_at=captured_at,
+                time_entry_id=entry_id,
+                metadata={"app": app[0], "title": app[1], "seeded": True},
+            )
+            screenshots.screenshot_process(screenshot_id=shot.pk)
+
+    @staticmethod
+    def _screen(app: tuple, rng: random.Random) -> bytes:
+        """A small PNG that looks like a desktop: a menu bar, the app's window with a title bar
+        and lines of "text", a dock."""
+        from PIL import Image, ImageDraw
+
+        name, title, _ = app
+        width, height = 640, 400
+        image = Image.new("RGB", (width, height), "#5B6C8F")
+        draw = ImageDraw.Draw(image)
+        draw.rectangle((0, 0, width, 18), fill="#EDEEF2")
+        draw.text((8, 3), f"{name}   File  Edit  View", fill="#222222")
+        left, top = rng.randint(20, 60), rng.randint(30, 50)
+        right, bottom = width - rng.randint(20, 60), height - rng.randint(50, 70)
+        background = APP_COLOURS.get(name, "#FFFFFF")
+        dark = background.lower() not in {"#f9f9fb", "#ffffff"}
+        draw.rectangle((left, top, right, bottom), fill=background, outline="#333333")
+        draw.rectangle((left, top, right, top + 22), fill="#D9DBE3")
+        draw.text((left + 10, top + 6), f"{title} - {name}", fill="#111111")
+        ink = ["#A6ADC8", "#89B4FA", "#F5C2E7", "#A6E3A1"] if dark else ["#3B3F4A", "#6B7280", "#2563EB"]
+        y = top + 34
+        while y < bottom - 14:
+            indent = rng.choice([0, 0, 16, 32])
+            draw.rectangle((left + 14 + indent, y, left + 14 + indent + rng.randint(60, right - left - 80), y + 6),
+                           fill=rng.choice(ink))  # fmt: skip
+            y += 14
+        draw.rectangle((width // 2 - 120, height - 36, width // 2 + 120, height - 8), fill="#E5E7EB")
+        out = io.BytesIO()
+        image.save(out, format="PNG")
+        return out.getvalue()
