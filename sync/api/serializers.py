@@ -5,6 +5,7 @@ import json
 from rest_framework import serializers
 
 from accounts.models import validate_timezone
+from common.fields import ClientUUIDField
 from tracking.api.serializers import MAX_ENTRY_SECONDS, MAX_SECONDS
 from tracking.models import BillingType, TaskStatus
 
@@ -69,7 +70,7 @@ class BatchSerializer(serializers.Serializer):
 
 
 class EntryDataSerializer(serializers.Serializer):
-    id = serializers.UUIDField()
+    id = ClientUUIDField()
     project_id = serializers.UUIDField(required=False)
     task_id = serializers.UUIDField(required=False, allow_null=True)
     description = serializers.CharField(max_length=1000, required=False, allow_blank=True)
@@ -83,7 +84,7 @@ class EntryDataSerializer(serializers.Serializer):
 
 
 class TaskDataSerializer(serializers.Serializer):
-    id = serializers.UUIDField()
+    id = ClientUUIDField()
     project_id = serializers.UUIDField(required=False)
     parent_id = serializers.UUIDField(required=False, allow_null=True)
     title = serializers.CharField(max_length=255, required=False)
@@ -96,7 +97,7 @@ class TaskDataSerializer(serializers.Serializer):
 
 
 class DeleteDataSerializer(serializers.Serializer):
-    id = serializers.UUIDField()
+    id = ClientUUIDField()
 
 
 DATA_SERIALIZERS = {

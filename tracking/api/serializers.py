@@ -3,6 +3,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from accounts.models import validate_timezone
+from common.fields import ClientUUIDField
 from tracking.models import BillingType, PrivacyAction, PrivacyField, PrivacyRule, Task, TaskStatus, TimeEntry
 
 MAX_SECONDS = 10**9
@@ -62,7 +63,7 @@ class TaskNodeSerializer(TaskSerializer):
 
 
 class TaskWriteSerializer(serializers.Serializer):
-    id = serializers.UUIDField(required=False)
+    id = ClientUUIDField(required=False)
     project_id = serializers.UUIDField()
     parent_id = serializers.UUIDField(required=False, allow_null=True)
     title = serializers.CharField(max_length=255)
@@ -115,7 +116,7 @@ class TimeEntrySerializer(serializers.ModelSerializer):
 
 
 class TimerStartSerializer(serializers.Serializer):
-    id = serializers.UUIDField(required=False)
+    id = ClientUUIDField(required=False)
     project_id = serializers.UUIDField()
     task_id = serializers.UUIDField(required=False, allow_null=True)
     description = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
@@ -128,7 +129,7 @@ class TimerStopSerializer(serializers.Serializer):
 
 
 class EntryCreateSerializer(serializers.Serializer):
-    id = serializers.UUIDField(required=False)
+    id = ClientUUIDField(required=False)
     project_id = serializers.UUIDField()
     task_id = serializers.UUIDField(required=False, allow_null=True)
     description = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
