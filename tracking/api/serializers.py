@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import validate_timezone
@@ -58,7 +59,9 @@ class TaskNodeSerializer(TaskSerializer):
         )
         return data
 
-    def get_children(self, node) -> list[dict]:  # for the schema; to_representation fills it
+    # For the schema (a tree of TaskNodes, not of free-form objects); to_representation fills it.
+    @extend_schema_field({"type": "array", "items": {"$ref": "#/components/schemas/TaskNode"}})
+    def get_children(self, node) -> list[dict]:
         return []
 
 

@@ -48,9 +48,10 @@ class ProjectResolvingMixin:
 # --------------------------------------------------------------------------- tasks
 
 
-@extend_schema(tags=["tasks"])
+@extend_schema(tags=["tasks"], parameters=[COMPANY_PARAM])
 class ProjectTaskTreeViewSet(CompanyScopedViewSet):
     queryset = Project.objects.none()
+    pagination_class = None  # the whole tree, one bare list of root nodes (else the schema says paginated)
 
     def scoped_queryset(self, memberships):
         return Project.objects.filter(permissions.visible_projects_in_any_q(memberships))
@@ -138,6 +139,12 @@ class EntryPagination(CompanyScopedViewSet.pagination_class):
     ordering = ("-started_at", "-id")  # history, newest first (SPEC)
 
 
+# ?company= narrows the lookup of an entry by id too (CompanyScopedViewSet.get_queryset).
+@extend_schema_view(
+    retrieve=extend_schema(parameters=[COMPANY_PARAM]),
+    partial_update=extend_schema(parameters=[COMPANY_PARAM]),
+    destroy=extend_schema(parameters=[COMPANY_PARAM]),
+)
 @extend_schema(tags=["time entries"])
 class TimeEntryViewSet(ProjectResolvingMixin, CompanyScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
     queryset = TimeEntry.objects.none()
