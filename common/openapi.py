@@ -25,6 +25,8 @@ from drf_standardized_errors.openapi import AutoSchema as StandardizedErrorsAuto
 from rest_framework import serializers
 
 from common.exceptions import exception_handler as our_handler
+from common.idempotency import _VALID_KEY as VALID_IDEMPOTENCY_KEY
+from common.pagination import CursorPagination
 
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 _WRITE_METHODS = {*_BODY_METHODS, "DELETE"}
@@ -63,10 +65,18 @@ SIGNED_LINK_TOKEN = OpenApiParameter(
     "token", OpenApiTypes.STR, required=True, description="The signature from the link the API gave you."
 )
 
+NO_NUL_PATTERN = "^[^\\u0000]*$"
+
+# A UUID as a client writes one (uuid.UUID takes more spellings; a pattern names the usual one).
+UUID_PATTERN = "[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
+
+# ?limit= as common.pagination reads it: anything outside 1..max_page_size is a 400.
+LIMIT_SCHEMA = {"type": "integer", "minimum": 1, "maximum": CursorPagination.max_page_size}
+
 # A view paginating by hand (not through a viewset's list) documents what common.pagination reads.
 PAGINATION_PARAMETERS = [
     OpenApiParameter("cursor", OpenApiTypes.STR, description="The cursor from a page's next or previous link."),
-    OpenApiParameter("limit", OpenApiTypes.INT, description="Results per page, 1 to 200."),
+    OpenApiParameter("limit", LIMIT_SCHEMA, description="Results per page."),
 ]
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -75,6 +85,7 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
     OpenApiTypes.STR,
     location=OpenApiParameter.HEADER,
+    pattern=VALID_IDEMPOTENCY_KEY.pattern,
     description="Replays the first answer for the same key and body for 24 hours (docs/api-conventions.md).",
 )
 
@@ -114,6 +125,25 @@ class AutoSchema(StandardizedErrorsAutoSchema):
 
     def _get_error_response_serializer(self, status_code: str):
         return ConflictResponseSerializer if status_code == "409" else ErrorResponseSerializer
+
+    def _insert_field_validators(self, field, schema):
+        super()._insert_field_validators(field, schema)
+        # DRF's CharField refuses a NUL character in input (ProhibitNullCharactersValidator):
+        # say so, where no pattern, format or enum says more already.
+        if (
+            isinstance(field, serializers.CharField)
+            and not field.read_only
+            and schema.get("type") == "string"
+            and not {"pattern", "format", "enum"} & set(schema)
+        ):
+            schema["pattern"] = NO_NUL_PATTERN
+
+    def _get_pagination_parameters(self):
+        parameters = super()._get_pagination_parameters()
+        for parameter in parameters:
+            if parameter["name"] == "limit" and isinstance(self._get_paginator(), CursorPagination):
+                parameter["schema"] = {**parameter["schema"], **LIMIT_SCHEMA}
+        return parameters
 
     def get_override_parameters(self):
         parameters = list(super().get_override_parameters())

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
@@ -13,6 +14,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from common.exceptions import InvalidInput
+from common.openapi import UUID_PATTERN
 from common.query import validated_query
 from organizations import permissions
 from organizations.api.scoping import COMPANY_PARAM, CompanyScopedViewSet
@@ -23,13 +25,13 @@ from tracking.api import serializers as s
 from tracking.models import PrivacyRule, Task, TimeEntry
 
 NO_CONTENT = OpenApiResponse(description="No content")
-ENTRY_FILTERS = [
+ENTRY_FILTERS = [  # as s.EntryFilterSerializer reads them
     COMPANY_PARAM,
-    OpenApiParameter("from", str, description="Entries overlapping [from, to) (RFC 3339)."),
-    OpenApiParameter("to", str),
-    OpenApiParameter("user", str, description='"me" or a user id'),
-    OpenApiParameter("project", str),
-    OpenApiParameter("task", str),
+    OpenApiParameter("from", OpenApiTypes.DATETIME, description="Entries overlapping [from, to) (RFC 3339)."),
+    OpenApiParameter("to", OpenApiTypes.DATETIME),
+    OpenApiParameter("user", str, pattern=f"^(me|{UUID_PATTERN})$", description='"me" or a user id'),
+    OpenApiParameter("project", OpenApiTypes.UUID),
+    OpenApiParameter("task", OpenApiTypes.UUID),
     OpenApiParameter("descendants", bool, description="With task=: include its subtasks' entries."),
 ]
 
