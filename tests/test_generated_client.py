@@ -25,8 +25,6 @@ from django.core.management import call_command
 
 from conftest import daphne_servers, free_port
 
-pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
 PACKAGE = "stint_client"
 # Media types the generator cannot read as such: handed to the caller as bytes.
 GENERATOR_CONFIG = """\
@@ -38,6 +36,85 @@ content_type_overrides:
   text/csv: application/octet-stream
   application/vnd.openxmlformats-officedocument.spreadsheetml.sheet: application/octet-stream
 """
+
+
+# --------------------------------------------------------------------------- the schema itself
+
+
+@pytest.fixture(scope="module")
+def schema():
+    from drf_spectacular.generators import SchemaGenerator
+
+    return SchemaGenerator().get_schema(request=None, public=True)
+
+
+def _ops(schema):
+    for path, item in schema["paths"].items():
+        for method, op in item.items():
+            yield f"{method.upper()} {path}", op
+
+
+def test_the_task_tree_is_documented_as_the_bare_recursive_list_it_is(schema):
+    op = schema["paths"]["/api/v1/projects/{project_id}/tasks"]["get"]
+    body = op["responses"]["200"]["content"]["application/json"]["schema"]
+    assert body == {"type": "array", "items": {"$ref": "#/components/schemas/TaskNode"}}
+    assert {p["name"] for p in op["parameters"]} == {"project_id", "company"}  # no cursor, no limit
+    children = schema["components"]["schemas"]["TaskNode"]["properties"]["children"]
+    assert children["items"] == {"$ref": "#/components/schemas/TaskNode"}
+
+
+def test_a_screenshot_upload_is_multipart_only(schema):
+    body = schema["paths"]["/api/v1/screenshots"]["post"]["requestBody"]
+    assert list(body["content"]) == ["multipart/form-data"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/screenshots/{screenshot_id}/upload",
+        "/api/v1/screenshots/{screenshot_id}/{variant}",
+        "/api/v1/reports/exports/{export_id}/download",
+    ],
+)
+def test_signed_links_document_their_token(schema, path):
+    (op,) = schema["paths"][path].values()
+    (token,) = [p for p in op["parameters"] if p["name"] == "token"]
+    assert (token["in"], token["required"]) == ("query", True)
+
+
+def test_honoured_query_parameters_are_documented(schema):
+    def names(path, method="get"):
+        return {p["name"] for p in schema["paths"][path][method].get("parameters", [])}
+
+    assert {"user", "from", "to", "company", "cursor", "limit"} <= names("/api/v1/screenshots")
+    assert {"cursor", "limit"} <= names("/api/v1/reports/exports")
+    assert "company" in names("/api/v1/time-entries/{id}", "patch")
+
+
+def test_every_write_documents_its_409_with_the_conflicting_entries(schema):
+    ref = "#/components/schemas/ConflictResponse"
+    writes = [(name, op) for name, op in _ops(schema) if name.split()[0] in {"POST", "PUT", "PATCH", "DELETE"}]
+    assert writes
+    for name, op in writes:
+        assert op["responses"]["409"]["content"]["application/json"]["schema"] == {"$ref": ref}, name
+    conflict = schema["components"]["schemas"]["ConflictResponse"]["properties"]
+    assert conflict["conflicting_entry_ids"] == {"type": "array", "items": {"type": "string", "format": "uuid"}}
+
+
+@pytest.mark.parametrize(
+    ("path", "method"),
+    [
+        ("/api/v1/invitations/{token}/accept", "post"),
+        ("/api/v1/screenshots/{screenshot_id}/upload", "put"),
+        ("/api/v1/sync/changes", "get"),
+    ],
+)
+def test_what_expires_documents_its_410_in_the_error_shape(schema, path, method):
+    gone = schema["paths"][path][method]["responses"]["410"]
+    assert gone["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorResponse"}
+
+
+# --------------------------------------------------------------------------- a generated client
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +150,7 @@ def client_package(tmp_path_factory):
             del sys.modules[name]
 
 
+@pytest.mark.slow
 def test_every_operation_of_the_schema_is_generated(client_package):
     paths = client_package.schema["paths"].values()
     expected = {op["operationId"] for path in paths for op in path.values() if "operationId" in op}
@@ -91,6 +169,8 @@ class _api:  # noqa: N801  (reads as the generated package's api.<tag> module)
         return importlib.import_module(f"{PACKAGE}.api.{self.tag}.{operation}")
 
 
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
 def test_the_golden_path_through_the_generated_client(client_package, tmp_path):
     models = importlib.import_module(f"{PACKAGE}.models")
     auth, projects, entries = _api("auth"), _api("projects"), _api("time_entries")
@@ -161,6 +241,19 @@ def test_the_golden_path_through_the_generated_client(client_package, tmp_path):
         changed = {(c.entity, c.id) for c in changes.changes}
         assert {("time_entry", running.id), ("time_entry", offline)} <= changed
         assert changes.next_cursor >= max(c.cursor for c in changes.changes)
+
+        # the documented refusals parse too: an overlap names the entry in the way (409), a
+        # cursor the log never issued is gone (410)
+        overlap = entries.time_entries_partial_update.sync(
+            client=api,
+            id=running.id,
+            body=models.PatchedEntryUpdateRequest(ended_at=day + timedelta(hours=2, minutes=30)),
+        )
+        assert isinstance(overlap, models.ConflictResponse), overlap
+        assert overlap.conflicting_entry_ids == [offline]
+        gone = sync.sync_changes_retrieve.sync(client=api, cursor=changes.next_cursor + 1000)
+        assert isinstance(gone, models.ErrorResponse), gone
+        assert gone.errors[0].code == "cursor_gone"
 
         # the day's report counts both hours
         daily = reports.reports_daily_retrieve.sync(client=api, date=day.date(), tz="UTC")

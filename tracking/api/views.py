@@ -68,6 +68,8 @@ class ProjectTaskTreeViewSet(CompanyScopedViewSet):
 @extend_schema_view(list=extend_schema(parameters=[OpenApiParameter("project", uuid.UUID)]))
 @extend_schema(tags=["tasks"], parameters=[COMPANY_PARAM])
 class TaskViewSet(ProjectResolvingMixin, CompanyScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
+    """Tasks of the projects the caller sees; writes need the role table's say."""
+
     queryset = Task.objects.none()
     serializer_class = s.TaskSerializer
 
@@ -149,6 +151,8 @@ class EntryPagination(CompanyScopedViewSet.pagination_class):
 )
 @extend_schema(tags=["time entries"])
 class TimeEntryViewSet(ProjectResolvingMixin, CompanyScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
+    """Timers, manual entries and history (SPEC: Tracking)."""
+
     queryset = TimeEntry.objects.none()
     serializer_class = s.TimeEntrySerializer
     pagination_class = EntryPagination
