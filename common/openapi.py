@@ -66,6 +66,7 @@ SIGNED_LINK_TOKEN = OpenApiParameter(
 )
 
 NO_NUL_PATTERN = "^[^\\u0000]*$"
+NOT_BLANK_PATTERN = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"
 
 # A UUID as a client writes one (uuid.UUID takes more spellings; a pattern names the usual one).
 UUID_PATTERN = "[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
@@ -128,15 +129,17 @@ class AutoSchema(StandardizedErrorsAutoSchema):
 
     def _insert_field_validators(self, field, schema):
         super()._insert_field_validators(field, schema)
-        # DRF's CharField refuses a NUL character in input (ProhibitNullCharactersValidator):
-        # say so, where no pattern, format or enum says more already.
+        # DRF's CharField refuses a NUL character in input (ProhibitNullCharactersValidator)
+        # and, unless blank is allowed, a value that is only whitespace (it trims first): say
+        # so, where no pattern, format or enum says more already.
         if (
             isinstance(field, serializers.CharField)
             and not field.read_only
             and schema.get("type") == "string"
             and not {"pattern", "format", "enum"} & set(schema)
         ):
-            schema["pattern"] = NO_NUL_PATTERN
+            blank_refused = field.trim_whitespace and not field.allow_blank
+            schema["pattern"] = NOT_BLANK_PATTERN if blank_refused else NO_NUL_PATTERN
 
     def _get_pagination_parameters(self):
         parameters = super()._get_pagination_parameters()

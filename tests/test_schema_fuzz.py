@@ -55,6 +55,8 @@ RULES_BEYOND_THE_SCHEMA = {
     "GET /api/v1/reports/weekly": "an IANA time zone",
     "GET /api/v1/reports/team": "an IANA time zone; a range of at most 366 days",
     "POST /api/v1/reports/exports": "an IANA time zone; a range of at most 366 days",
+    "POST /api/v1/privacy-rules": "a valid regular expression",
+    "PATCH /api/v1/privacy-rules/{id}": "a valid regular expression",
     "POST /api/v1/projects": "a client and teams of the company",
     "PATCH /api/v1/projects/{id}": "a client and teams of the company",
     "POST /api/v1/screenshots": "an image file (PNG, JPEG or WebP), not an empty one",
