@@ -89,6 +89,9 @@ def test_honoured_query_parameters_are_documented(schema):
     assert {"user", "from", "to", "company", "cursor", "limit"} <= names("/api/v1/screenshots")
     assert {"cursor", "limit"} <= names("/api/v1/reports/exports")
     assert "company" in names("/api/v1/time-entries/{id}", "patch")
+    file_params = schema["paths"]["/api/v1/screenshots/{screenshot_id}/{variant}"]["get"]["parameters"]
+    (variant,) = [p for p in file_params if p["name"] == "variant"]
+    assert variant["schema"]["enum"] == ["image", "thumbnail"]  # the route's regex, stated
 
 
 def test_every_write_documents_its_409_with_the_conflicting_entries(schema):

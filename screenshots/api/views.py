@@ -7,7 +7,7 @@ from django.core.files.storage import default_storage
 from django.http import FileResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
@@ -117,7 +117,11 @@ class ScreenshotFileView(APIView):
     @extend_schema(
         tags=["screenshots"],
         operation_id="screenshots_file",
-        parameters=[SIGNED_LINK_TOKEN],
+        parameters=[
+            SIGNED_LINK_TOKEN,
+            OpenApiParameter("variant", str, OpenApiParameter.PATH, enum=["image", "thumbnail"]),
+            OpenApiParameter("screenshot_id", OpenApiTypes.UUID, OpenApiParameter.PATH),
+        ],
         responses={(200, "image/webp"): OpenApiResponse(OpenApiTypes.BINARY, description="The image")},
     )
     def get(self, request, screenshot_id, variant):
