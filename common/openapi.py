@@ -25,7 +25,7 @@ from drf_standardized_errors.openapi import AutoSchema as StandardizedErrorsAuto
 from rest_framework import serializers
 
 from common.exceptions import exception_handler as our_handler
-from common.idempotency import _VALID_KEY as VALID_IDEMPOTENCY_KEY
+from common.idempotency import _VALID_KEY as VALID_IDEMPOTENCY_KEY  # the one definition of a key
 from common.pagination import CursorPagination
 
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
@@ -65,6 +65,7 @@ SIGNED_LINK_TOKEN = OpenApiParameter(
     "token", OpenApiTypes.STR, required=True, description="The signature from the link the API gave you."
 )
 
+# What DRF's CharField takes (AutoSchema._insert_field_validators): no NUL; not only whitespace.
 NO_NUL_PATTERN = "^[^\\u0000]*$"
 NOT_BLANK_PATTERN = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"
 
@@ -127,8 +128,15 @@ class AutoSchema(StandardizedErrorsAutoSchema):
     def _get_error_response_serializer(self, status_code: str):
         return ConflictResponseSerializer if status_code == "409" else ErrorResponseSerializer
 
+    def _map_basic_serializer(self, serializer, direction):
+        # _insert_field_validators is not told the direction; nested serializers share it.
+        self._serializer_direction = direction
+        return super()._map_basic_serializer(serializer, direction)
+
     def _insert_field_validators(self, field, schema):
         super()._insert_field_validators(field, schema)
+        if getattr(self, "_serializer_direction", None) != "request":
+            return  # what we answer is described by its fields' types, not by input rules
         # DRF's CharField refuses a NUL character in input (ProhibitNullCharactersValidator)
         # and, unless blank is allowed, a value that is only whitespace (it trims first): say
         # so, where no pattern, format or enum says more already.

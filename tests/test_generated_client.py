@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -115,6 +116,16 @@ def test_every_write_documents_its_409_with_the_conflicting_entries(schema):
 def test_what_expires_documents_its_410_in_the_error_shape(schema, path, method):
     gone = schema["paths"][path][method]["responses"]["410"]
     assert gone["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorResponse"}
+
+
+def test_input_rules_of_drf_char_fields_are_stated_on_requests_only(schema):
+    components = schema["components"]["schemas"]
+    refresh = components["RefreshInputRequest"]["properties"]["refresh"]
+    assert re.search(refresh["pattern"], "token")
+    assert not re.search(refresh["pattern"], "  ")  # trimmed, then blank
+    assert not re.search(refresh["pattern"], "a\x00b")  # DRF refuses NUL
+    # an answer (an error's attr is "" for a nameless key) is not held to input rules
+    assert "pattern" not in components["ErrorItem"]["properties"]["attr"]
 
 
 # --------------------------------------------------------------------------- a generated client
