@@ -8,18 +8,28 @@ success codes alone and every client saw 400s and 401s the schema said could not
 
 Every error body is documented with SPEC's one shape, `code` a free string: the package's
 per-status enums of codes were wrong for us (our services answer `wrong_password`,
-`invalid_timezone`, `token_not_valid`, ... which its enums do not list)."""
+`invalid_timezone`, `token_not_valid`, ... which its enums do not list). A 409 may carry
+`conflicting_entry_ids` beside it (an overlap names the entries in the way).
+
+The parts views share live here too: the signed links' `?token=`, the cursor pagination of a
+view that paginates by hand, the 410 of what is used up or expired for good, and the
+`Idempotency-Key` header on every signed-in POST. A client generated from the schema
+(tests/test_generated_client.py, openapi-python-client) drives the API with them."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema_serializer
 from drf_standardized_errors.handler import exception_handler as standardized_errors_handler
 from drf_standardized_errors.openapi import AutoSchema as StandardizedErrorsAutoSchema
 from rest_framework import serializers
 
 from common.exceptions import exception_handler as our_handler
+from common.idempotency import _VALID_KEY as VALID_IDEMPOTENCY_KEY  # the one definition of a key
+from common.pagination import CursorPagination
 
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
+_WRITE_METHODS = {*_BODY_METHODS, "DELETE"}
 
 
 class ErrorItemSerializer(serializers.Serializer):
@@ -37,11 +47,58 @@ class ErrorResponseSerializer(serializers.Serializer):
     errors = ErrorItemSerializer(many=True)
 
 
+@extend_schema_serializer(component_name="ConflictResponse")
+class ConflictResponseSerializer(ErrorResponseSerializer):
+    """A 409: the one error shape, plus the ids of the time entries in the way when the
+    conflict is an overlap (clients show or resolve them)."""
+
+    conflicting_entry_ids = serializers.ListField(child=serializers.UUIDField(), required=False)
+
+
+def gone(description: str) -> OpenApiResponse:
+    """A 410 (GoneError): existed, but is used up or expired for good; asking again won't help."""
+    return OpenApiResponse(ErrorResponseSerializer, description=description)
+
+
+# The credential of a signed link of ours (common/signed_links.py): the link carries it.
+SIGNED_LINK_TOKEN = OpenApiParameter(
+    "token", OpenApiTypes.STR, required=True, description="The signature from the link the API gave you."
+)
+
+# What DRF's CharField takes (AutoSchema._insert_field_validators): no NUL; not only whitespace.
+NO_NUL_PATTERN = "^[^\\u0000]*$"
+NOT_BLANK_PATTERN = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"
+
+# A UUID as a client writes one (uuid.UUID takes more spellings; a pattern names the usual one).
+UUID_PATTERN = "[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
+
+# ?limit= as common.pagination reads it: anything outside 1..max_page_size is a 400.
+LIMIT_SCHEMA = {"type": "integer", "minimum": 1, "maximum": CursorPagination.max_page_size}
+
+# A view paginating by hand (not through a viewset's list) documents what common.pagination reads.
+PAGINATION_PARAMETERS = [
+    OpenApiParameter("cursor", OpenApiTypes.STR, description="The cursor from a page's next or previous link."),
+    OpenApiParameter("limit", LIMIT_SCHEMA, description="Results per page."),
+]
+
+XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    location=OpenApiParameter.HEADER,
+    pattern=VALID_IDEMPOTENCY_KEY.pattern,
+    description="Replays the first answer for the same key and body for 24 hours (docs/api-conventions.md).",
+)
+
+
 # The codes beyond the package's defaults, and when an operation can answer with them.
 EXTRA_ERROR_CODES = {
     # A wrong password or refresh token on the open auth endpoints, too.
     "401": lambda method: True,
-    "409": lambda method: method == "POST",  # Idempotency-Key: the first is still running
+    # Idempotency-Key (the first is still running) on POSTs, and the domain's conflicts on every
+    # write: an overlap, an archived project, the last OWNER, a duplicate name, a used link.
+    "409": lambda method: method in _WRITE_METHODS,
     # Limits counted in Redis (sign-in failures, per user, per IP) apply across the API.
     "429": lambda method: True,
     "413": lambda method: method in _BODY_METHODS,  # DATA_UPLOAD_MAX_MEMORY_SIZE
@@ -69,4 +126,39 @@ class AutoSchema(StandardizedErrorsAutoSchema):
             del view.get_exception_handler
 
     def _get_error_response_serializer(self, status_code: str):
-        return ErrorResponseSerializer
+        return ConflictResponseSerializer if status_code == "409" else ErrorResponseSerializer
+
+    def _map_basic_serializer(self, serializer, direction):
+        # _insert_field_validators is not told the direction; nested serializers share it.
+        self._serializer_direction = direction
+        return super()._map_basic_serializer(serializer, direction)
+
+    def _insert_field_validators(self, field, schema):
+        super()._insert_field_validators(field, schema)
+        if getattr(self, "_serializer_direction", None) != "request":
+            return  # what we answer is described by its fields' types, not by input rules
+        # DRF's CharField refuses a NUL character in input (ProhibitNullCharactersValidator)
+        # and, unless blank is allowed, a value that is only whitespace (it trims first): say
+        # so, where no pattern, format or enum says more already.
+        if (
+            isinstance(field, serializers.CharField)
+            and not field.read_only
+            and schema.get("type") == "string"
+            and not {"pattern", "format", "enum"} & set(schema)
+        ):
+            blank_refused = field.trim_whitespace and not field.allow_blank
+            schema["pattern"] = NOT_BLANK_PATTERN if blank_refused else NO_NUL_PATTERN
+
+    def _get_pagination_parameters(self):
+        parameters = super()._get_pagination_parameters()
+        for parameter in parameters:
+            if parameter["name"] == "limit" and isinstance(self._get_paginator(), CursorPagination):
+                parameter["schema"] = {**parameter["schema"], **LIMIT_SCHEMA}
+        return parameters
+
+    def get_override_parameters(self):
+        parameters = list(super().get_override_parameters())
+        # common/idempotency.py keys every signed-in POST (anonymous ones are not keyed).
+        if self.method == "POST" and self._should_add_http401_error_response():
+            parameters.append(IDEMPOTENCY_KEY)
+        return parameters

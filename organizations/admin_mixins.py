@@ -10,7 +10,8 @@ model permissions, the mixin
 - grants view/add/change/delete on those rows (``manage_permission`` from ``permissions``
   narrows it; subclasses take away add or delete where the product has no such thing);
 - limits every ForeignKey/ManyToMany choice to their companies' rows, users to active
-  members, and to the object's own company once that is known;
+  members, and to the object's own company once that is known; a raw-id field names the
+  object its id points at only when it is one of those choices (``ScopedForeignKeyRawIdWidget``);
 - hides ``company`` from an admin of exactly one company and sets it on save;
 - turns a service's refusal (``ServiceError``: the last OWNER, a duplicate name) into an error
   message, with nothing saved.
@@ -26,8 +27,9 @@ from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import get_fields_from_path
 from django.contrib.admin.views.main import ChangeList
+from django.contrib.admin.widgets import ForeignKeyRawIdWidget
 from django.contrib.auth import get_user_model
-from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models
 from django.http import HttpRequest, HttpResponseRedirect
 
@@ -138,6 +140,27 @@ class CompanyScopedForm(forms.ModelForm):
         return cleaned
 
 
+class ScopedForeignKeyRawIdWidget(ForeignKeyRawIdWidget):
+    """Django's raw-id widget names the object an id points at (its title, a link to it) by
+    looking the id up in the whole table: a company admin typing, or following a link with,
+    another company's id saw that company's row named. This one looks it up among its field's
+    choices (``choices.queryset``, which the mixin narrows to the caller's companies, then to
+    the object's own), so a foreign id is shown bare, as an id that does not exist would be."""
+
+    def label_and_url_for_value(self, value):
+        choices = getattr(self, "choices", None)
+        queryset = getattr(choices, "queryset", None)
+        if queryset is None:  # not yet bound to a field: name nothing rather than anything
+            return "", ""
+        key = self.rel.get_related_field().name
+        try:
+            if not queryset.filter(**{key: value}).exists():
+                return "", ""
+        except (ValueError, ValidationError):
+            return "", ""
+        return super().label_and_url_for_value(value)
+
+
 # --------------------------------------------------------------------------- mixins
 
 
@@ -167,6 +190,10 @@ class _CompanyScope:
         return any(m is not None and (check is None or check(m)) for m in memberships)
 
     def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
+        if "widget" not in kwargs and db_field.name in self.raw_id_fields:
+            kwargs["widget"] = ScopedForeignKeyRawIdWidget(
+                db_field.remote_field, self.admin_site, using=kwargs.get("using")
+            )
         formfield = super().formfield_for_foreignkey(db_field, request, **kwargs)
         return self._scoped_formfield(db_field, formfield, request)
 

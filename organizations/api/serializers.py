@@ -3,6 +3,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from accounts.models import validate_timezone
+from common.fields import ClientUUIDField
 from common.serializers import InputSerializer
 from organizations.api.scoping import CompanyScopedInput
 from organizations.models import (
@@ -225,7 +226,7 @@ class ProjectSerializer(serializers.ModelSerializer):
 
 
 class ProjectWriteSerializer(CompanyScopedInput):
-    id = serializers.UUIDField(required=False)
+    id = ClientUUIDField(required=False)
     name = serializers.CharField(max_length=NAME_MAX)
     client_id = serializers.UUIDField(required=False, allow_null=True)
     color = serializers.RegexField(r"^#[0-9A-Fa-f]{6}$", required=False)

@@ -11,6 +11,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.openapi import gone
 from organizations import permissions, selectors, services
 from organizations.api import serializers as s
 from organizations.api.scoping import COMPANY_PARAM, UUID_PATH, CompanyScopedViewSet
@@ -109,7 +110,11 @@ class CompanyViewSet(CompanyScopedViewSet, mixins.ListModelMixin, mixins.Retriev
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-@extend_schema(tags=["companies"], request=None, responses={200: s.InvitationAcceptedSerializer})
+@extend_schema(
+    tags=["companies"],
+    request=None,
+    responses={200: s.InvitationAcceptedSerializer, 410: gone("The invitation was used, revoked or has expired.")},
+)
 class InvitationAcceptView(APIView):
     """Any signed-in account may accept; the token alone grants the membership."""
 

@@ -533,3 +533,32 @@ def test_superuser_creates_a_user_with_a_hashed_password(client, world):
     user = User.objects.get(email="new.person@example.com")
     assert user.password != password
     assert user.check_password(password)
+
+
+# --------------------------------------------------------------------------- raw-id fields
+
+
+def test_every_raw_id_field_of_a_scoped_admin_names_only_scoped_rows(rf, world):
+    """Django's raw-id widget names the row an id points at, looked up in the whole table: every
+    company-scoped admin (and inline) with raw_id_fields must get the scoped widget instead
+    (tracking/tests/test_admin.py shows the leak it closes, through the pages)."""
+    from django.contrib import admin as django_admin
+
+    from organizations.admin_mixins import ScopedForeignKeyRawIdWidget, _CompanyScope
+
+    request = rf.get("/admin/")
+    request.user = world.owner
+    checked = []
+    for model, model_admin in django_admin.site._registry.items():
+        admins = [model_admin, *model_admin.get_inline_instances(request)]
+        for each in admins:
+            if not isinstance(each, _CompanyScope):
+                continue
+            for name in each.raw_id_fields:
+                db_field = each.model._meta.get_field(name)
+                if db_field.many_to_many:  # Django's many-to-many raw-id widget names nothing
+                    continue
+                formfield = each.formfield_for_dbfield(db_field, request)
+                assert isinstance(formfield.widget, ScopedForeignKeyRawIdWidget), (model, name)
+                checked.append((model.__name__, name))
+    assert checked  # tracking's Task.parent at least

@@ -3,6 +3,7 @@ from __future__ import annotations
 import uuid
 import zoneinfo
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import validate_timezone
@@ -134,6 +135,17 @@ class TeamPageSerializer(serializers.Serializer):
     results = TeamRowSerializer(many=True)
 
 
+@extend_schema_field(
+    {
+        "type": "object",
+        "properties": {name: {"type": "string", "format": "uuid"} for name in ("user", "project", "team")},
+        "additionalProperties": False,
+    }
+)
+class ExportFiltersField(serializers.DictField):
+    """For the schema: the filters validate_filters takes, and no others."""
+
+
 class ExportCreateSerializer(CompanyScopedInput):
     report = serializers.ChoiceField(choices=ExportReport.choices)
     format = serializers.ChoiceField(choices=ExportFormat.choices)
@@ -141,7 +153,7 @@ class ExportCreateSerializer(CompanyScopedInput):
         required=False, validators=[validate_timezone], help_text="IANA; default: the company's."
     )
     to = serializers.DateField()
-    filters = serializers.DictField(required=False, help_text="time_entries: user, project; team: team (ids).")
+    filters = ExportFiltersField(required=False, help_text="time_entries: user, project; team: team (ids).")
 
     def get_fields(self):
         return {"from": serializers.DateField(), **super().get_fields()}

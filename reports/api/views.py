@@ -11,12 +11,14 @@ from django.core.files.storage import default_storage
 from django.db.models import F
 from django.http import FileResponse
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
+from common.openapi import PAGINATION_PARAMETERS, SIGNED_LINK_TOKEN, XLSX_CONTENT_TYPE
 from common.pagination import CursorPagination
 from common.query import validated_query
 from common.signed_links import link_value
@@ -156,7 +158,9 @@ class ExportListView(APIView):
         )
         return Response(s.ExportSerializer(export).data, status=202)
 
-    @extend_schema(operation_id="reports_exports_list", responses={200: s.ExportPageSerializer})
+    @extend_schema(
+        operation_id="reports_exports_list", parameters=PAGINATION_PARAMETERS, responses={200: s.ExportPageSerializer}
+    )
     def get(self, request):
         paginator = CursorPagination()
         page = paginator.paginate_queryset(_visible_exports(request), request, view=self)
@@ -181,7 +185,14 @@ class ExportDownloadView(APIView):
     authentication_classes: list = []
     permission_classes: list = []
 
-    @extend_schema(tags=["reports"], responses={200: OpenApiResponse(description="The file")})
+    @extend_schema(
+        tags=["reports"],
+        parameters=[SIGNED_LINK_TOKEN],
+        responses={
+            (200, content_type): OpenApiResponse(OpenApiTypes.BINARY, description="The file")
+            for content_type in ("text/csv", XLSX_CONTENT_TYPE)
+        },
+    )
     def get(self, request, export_id):
         signed = link_value(request, salt="report-export", max_age=settings.EXPORT_LINK_SECONDS)
         export = ReportExport.objects.filter(pk=export_id, status="READY").first()

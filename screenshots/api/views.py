@@ -6,7 +6,8 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from django.http import FileResponse
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
@@ -16,6 +17,7 @@ from rest_framework.views import APIView
 
 from common import parsers
 from common.exceptions import PayloadTooLarge
+from common.openapi import SIGNED_LINK_TOKEN, gone
 from common.query import validated_query
 from common.signed_links import link_value
 from common.uploads import max_upload_request_bytes
@@ -26,6 +28,7 @@ from screenshots.api import serializers as s
 from screenshots.models import Screenshot
 
 
+@extend_schema_view(list=extend_schema(parameters=[s.ScreenshotQuerySerializer]))
 @extend_schema(tags=["screenshots"], parameters=[COMPANY_PARAM])
 class ScreenshotViewSet(CompanyScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
     """A MEMBER sees their own, a LEAD their teams', OWNER, ADMIN and MANAGER the company's."""
@@ -44,7 +47,10 @@ class ScreenshotViewSet(CompanyScopedViewSet, mixins.ListModelMixin, mixins.Retr
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "request": self.request}
 
-    @extend_schema(request=s.ScreenshotUploadSerializer, responses={201: s.ScreenshotSerializer})
+    # A file travels as multipart only (FormParser is there for DRF's browsable forms, not clients).
+    @extend_schema(
+        request={"multipart/form-data": s.ScreenshotUploadSerializer}, responses={201: s.ScreenshotSerializer}
+    )
     def create(self, request):
         # Refuse by the declared length before Django reads (and spools) the body.
         if int(request.META.get("CONTENT_LENGTH") or 0) > max_upload_request_bytes():
@@ -115,7 +121,12 @@ class ScreenshotFileView(APIView):
     @extend_schema(
         tags=["screenshots"],
         operation_id="screenshots_file",
-        responses={200: OpenApiResponse(description="image/webp")},
+        parameters=[
+            SIGNED_LINK_TOKEN,
+            OpenApiParameter("variant", str, OpenApiParameter.PATH, enum=["image", "thumbnail"]),
+            OpenApiParameter("screenshot_id", OpenApiTypes.UUID, OpenApiParameter.PATH),
+        ],
+        responses={(200, "image/webp"): OpenApiResponse(OpenApiTypes.BINARY, description="The image")},
     )
     def get(self, request, screenshot_id, variant):
         signed = link_value(request, salt="screenshot", max_age=settings.SCREENSHOT_LINK_SECONDS)
@@ -135,8 +146,17 @@ class ScreenshotUploadView(APIView):
     permission_classes: list = []
     parser_classes: list = []  # the body is the file: read raw, in chunks
 
-    @extend_schema(tags=["screenshots"], operation_id="screenshots_upload", request=None,
-                   responses={204: OpenApiResponse(description="Stored; now confirm it")})  # fmt: skip
+    @extend_schema(
+        tags=["screenshots"],
+        operation_id="screenshots_upload",
+        parameters=[SIGNED_LINK_TOKEN],
+        # The body is the file's bytes, of the type declared to presign.
+        request=dict.fromkeys(("image/png", "image/jpeg", "image/webp"), OpenApiTypes.BINARY),
+        responses={
+            204: OpenApiResponse(description="Stored; now confirm it"),
+            410: gone("The upload link has expired: presign again."),
+        },
+    )
     def put(self, request, screenshot_id):
         signed = link_value(request, salt=services.UPLOAD_LINK_SALT, max_age=services.UPLOAD_SECONDS)
         screenshot = Screenshot.objects.filter(pk=screenshot_id).first()

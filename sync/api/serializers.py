@@ -5,6 +5,7 @@ import json
 from rest_framework import serializers
 
 from accounts.models import validate_timezone
+from common.fields import ClientUUIDField
 from common.serializers import InputSerializer
 from tracking.api.serializers import MAX_ENTRY_SECONDS, MAX_SECONDS
 from tracking.models import BillingType, TaskStatus
@@ -70,7 +71,7 @@ class BatchSerializer(InputSerializer):
 
 
 class EntryDataSerializer(InputSerializer):
-    id = serializers.UUIDField()
+    id = ClientUUIDField()
     project_id = serializers.UUIDField(required=False)
     task_id = serializers.UUIDField(required=False, allow_null=True)
     description = serializers.CharField(max_length=1000, required=False, allow_blank=True)
@@ -84,7 +85,7 @@ class EntryDataSerializer(InputSerializer):
 
 
 class TaskDataSerializer(InputSerializer):
-    id = serializers.UUIDField()
+    id = ClientUUIDField()
     project_id = serializers.UUIDField(required=False)
     parent_id = serializers.UUIDField(required=False, allow_null=True)
     title = serializers.CharField(max_length=255, required=False)
@@ -97,7 +98,7 @@ class TaskDataSerializer(InputSerializer):
 
 
 class DeleteDataSerializer(InputSerializer):
-    id = serializers.UUIDField()
+    id = ClientUUIDField()
 
 
 DATA_SERIALIZERS = {

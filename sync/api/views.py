@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from common.exceptions import Gone, PayloadTooLarge
 from common.idempotency import complete_response
+from common.openapi import gone
 from common.query import validated_query
 from common.throttling import SyncThrottle
 from organizations import permissions
@@ -27,7 +28,7 @@ class ChangesView(APIView):
 
     @extend_schema(
         parameters=[s.ChangesQuerySerializer],
-        responses={200: s.ChangesPageSerializer, 410: OpenApiResponse(description="Cursor pruned")},
+        responses={200: s.ChangesPageSerializer, 410: gone("Cursor pruned (or never issued): do a full resync.")},
     )
     def get(self, request):
         query = validated_query(request, s.ChangesQuerySerializer)

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import validate_timezone
+from common.fields import ClientUUIDField
 from common.serializers import InputSerializer
 from organizations.api.scoping import CompanyScopedInput
 from tracking.models import (
@@ -69,12 +71,14 @@ class TaskNodeSerializer(TaskSerializer):
         )
         return data
 
-    def get_children(self, node) -> list[dict]:  # for the schema; to_representation fills it
+    # For the schema (a tree of TaskNodes, not of free-form objects); to_representation fills it.
+    @extend_schema_field({"type": "array", "items": {"$ref": "#/components/schemas/TaskNode"}})
+    def get_children(self, node) -> list[dict]:
         return []
 
 
 class TaskWriteSerializer(CompanyScopedInput):
-    id = serializers.UUIDField(required=False)
+    id = ClientUUIDField(required=False)
     project_id = serializers.UUIDField()
     parent_id = serializers.UUIDField(required=False, allow_null=True)
     title = serializers.CharField(max_length=255)
@@ -128,7 +132,7 @@ class TimeEntrySerializer(serializers.ModelSerializer):
 
 
 class TimerStartSerializer(CompanyScopedInput):
-    id = serializers.UUIDField(required=False)
+    id = ClientUUIDField(required=False)
     project_id = serializers.UUIDField()
     task_id = serializers.UUIDField(required=False, allow_null=True)
     description = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
@@ -141,7 +145,7 @@ class TimerStopSerializer(InputSerializer):
 
 
 class EntryCreateSerializer(CompanyScopedInput):
-    id = serializers.UUIDField(required=False)
+    id = ClientUUIDField(required=False)
     project_id = serializers.UUIDField()
     task_id = serializers.UUIDField(required=False, allow_null=True)
     description = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")

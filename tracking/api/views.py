@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
@@ -13,6 +14,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from common.exceptions import InvalidInput
+from common.openapi import UUID_PATTERN
 from common.query import validated_query
 from organizations import permissions
 from organizations.api.scoping import COMPANY_PARAM, CompanyScopedViewSet
@@ -23,13 +25,13 @@ from tracking.api import serializers as s
 from tracking.models import PrivacyRule, Task, TimeEntry
 
 NO_CONTENT = OpenApiResponse(description="No content")
-ENTRY_FILTERS = [
+ENTRY_FILTERS = [  # as s.EntryFilterSerializer reads them
     COMPANY_PARAM,
-    OpenApiParameter("from", str, description="Entries overlapping [from, to) (RFC 3339)."),
-    OpenApiParameter("to", str),
-    OpenApiParameter("user", str, description='"me" or a user id'),
-    OpenApiParameter("project", str),
-    OpenApiParameter("task", str),
+    OpenApiParameter("from", OpenApiTypes.DATETIME, description="Entries overlapping [from, to) (RFC 3339)."),
+    OpenApiParameter("to", OpenApiTypes.DATETIME),
+    OpenApiParameter("user", str, pattern=f"^(me|{UUID_PATTERN})$", description='"me" or a user id'),
+    OpenApiParameter("project", OpenApiTypes.UUID),
+    OpenApiParameter("task", OpenApiTypes.UUID),
     OpenApiParameter("descendants", bool, description="With task=: include its subtasks' entries."),
 ]
 
@@ -52,9 +54,10 @@ class ProjectResolvingMixin:
 # --------------------------------------------------------------------------- tasks
 
 
-@extend_schema(tags=["tasks"])
+@extend_schema(tags=["tasks"], parameters=[COMPANY_PARAM])
 class ProjectTaskTreeViewSet(CompanyScopedViewSet):
     queryset = Project.objects.none()
+    pagination_class = None  # the whole tree, one bare list of root nodes (else the schema says paginated)
 
     def scoped_queryset(self, memberships):
         return Project.objects.filter(permissions.visible_projects_in_any_q(memberships))
@@ -69,6 +72,8 @@ class ProjectTaskTreeViewSet(CompanyScopedViewSet):
 @extend_schema_view(list=extend_schema(parameters=[OpenApiParameter("project", uuid.UUID)]))
 @extend_schema(tags=["tasks"], parameters=[COMPANY_PARAM])
 class TaskViewSet(ProjectResolvingMixin, CompanyScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
+    """Tasks of the projects the caller sees; writes need the role table's say."""
+
     queryset = Task.objects.none()
     serializer_class = s.TaskSerializer
 
@@ -142,8 +147,16 @@ class EntryPagination(CompanyScopedViewSet.pagination_class):
     ordering = ("-started_at", "-id")  # history, newest first (SPEC)
 
 
+# ?company= narrows the lookup of an entry by id too (CompanyScopedViewSet.get_queryset).
+@extend_schema_view(
+    retrieve=extend_schema(parameters=[COMPANY_PARAM]),
+    partial_update=extend_schema(parameters=[COMPANY_PARAM]),
+    destroy=extend_schema(parameters=[COMPANY_PARAM]),
+)
 @extend_schema(tags=["time entries"])
 class TimeEntryViewSet(ProjectResolvingMixin, CompanyScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
+    """Timers, manual entries and history (SPEC: Tracking)."""
+
     queryset = TimeEntry.objects.none()
     serializer_class = s.TimeEntrySerializer
     pagination_class = EntryPagination

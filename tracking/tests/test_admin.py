@@ -8,8 +8,9 @@ import pytest
 from django.urls import reverse
 
 from accounts.tests.factories import PASSWORD
-from organizations.tests.test_admin import form_data
+from organizations.tests.test_admin import form_data, page
 from tracking import services
+from tracking.models import Task as TaskModel
 from tracking.models import TimeEntry
 
 pytestmark = pytest.mark.django_db
@@ -79,3 +80,25 @@ def test_admin_edits_go_through_the_invariants(owner_client, rows, world):
     assert "overlaps another entry" in response.content.decode()
     assert TimeEntry.objects.get(pk=rows["entry_a"].pk).ended_at == T0 + timedelta(hours=1)
     assert other.pk
+
+
+def test_parent_raw_id_widget_shows_nothing_of_another_companys_task(owner_client, rows, world):
+    # given Alpha's owner on a task form whose parent id is Bravo's task: in the link a
+    # browser follows (?parent=), and posted back (the form is shown again with its error)
+    add = reverse("admin:tracking_task_add")
+    response = owner_client.get(add, {"parent": str(rows["task_b"].pk)})
+    assert response.status_code == 200
+    # then the raw-id widget's label does not name it (Django looked it up unscoped)
+    assert "Bravo task" not in page(response)
+
+    data = form_data(owner_client.get(add))
+    data.update(title="Child", project=str(world.project_open.pk), parent=str(rows["task_b"].pk))
+    response = owner_client.post(add, data)
+    assert response.status_code == 200  # refused, the form again
+    assert "Bravo task" not in page(response)
+    assert not TaskModel.objects.filter(title="Child").exists()
+
+
+def test_parent_raw_id_widget_still_names_the_companys_own_task(owner_client, rows):
+    response = owner_client.get(reverse("admin:tracking_task_add"), {"parent": str(rows["task_a"].pk)})
+    assert "Alpha task" in page(response)

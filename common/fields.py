@@ -1,0 +1,19 @@
+"""Serializer fields every app's API shares."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+
+class ClientUUIDField(serializers.UUIDField):
+    """The id a client supplies for a row it creates (offline, then synced): a UUID string.
+
+    DRF's UUIDField also takes a JSON number as ``UUID(int=...)``, and ``true`` with it (a Python
+    bool is an int): a client's ``"id": 123`` or ``"id": true`` created a row under an id it never
+    chose, and the schema (``format: uuid`` strings) said it could not. Refused here: 400 naming
+    the field, as any malformed UUID."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid", value=data)
+        return super().to_internal_value(data)
