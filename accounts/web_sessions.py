@@ -11,6 +11,7 @@ the dashboard)."""
 from __future__ import annotations
 
 import structlog
+from django.conf import settings
 from django.contrib.auth import SESSION_KEY, logout
 from django.http import JsonResponse
 
@@ -67,6 +68,10 @@ class DeviceSessionMiddleware:
 
     @staticmethod
     def check(request) -> None:
+        if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+            # No browser session to check (a token's request, a first visit): reading
+            # request.session would add "Vary: Cookie" to every API answer for nothing.
+            return
         session = getattr(request, "session", None)
         user_id = session.get(SESSION_KEY) if session is not None else None
         if user_id is not None:

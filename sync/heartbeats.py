@@ -39,6 +39,8 @@ MAX_FUTURE = timedelta(hours=1)
 MAX_DURATION = 24 * 3600.0
 MAX_PULSETIME = 3600.0
 LIMITS = {"app": 255, "title": 1000, "url": 2048}
+BATCH_KEYS = frozenset({"device_id", "pulsetime", "heartbeats"})
+HEARTBEAT_KEYS = frozenset({"timestamp", "duration", "app", "title", "url", "project_id"})
 
 
 def _invalid(detail: str, attr: str) -> InvalidInput:
@@ -57,6 +59,16 @@ def _text(value, attr: str, *, limit: int, required: bool) -> str:
     if "\x00" in value:
         raise _invalid("Must not contain NUL characters.", attr)
     return value
+
+
+def _known(data: dict, allowed: frozenset[str], at: str = "") -> None:
+    """SPEC Conventions: an unknown body field is a 400 naming it, never silently ignored (the
+    message and code of common.serializers.InputSerializer, which these hand validators match)."""
+    if not data.keys() <= allowed:
+        unknown = min(str(key) for key in data if key not in allowed)
+        raise InvalidInput(
+            "Unknown or read-only field: remove it.", code="unknown_field", attr=f"{at}.{unknown}" if at else unknown
+        )
 
 
 def _number(value, attr: str, *, low: float, high: float) -> float:
@@ -92,9 +104,10 @@ class Batch:
 
 def heartbeats_parse(data, *, now: datetime) -> Batch:
     """The whole batch, validated; the first bad item refuses it (400 naming it), nothing is
-    stored. Unknown fields are ignored (clients newer than the server)."""
+    stored. An unknown field is bad too (SPEC: Conventions)."""
     if not isinstance(data, dict):
         raise _invalid("Expected a JSON object.", "non_field_errors")
+    _known(data, BATCH_KEYS)
     device_id = _text(data.get("device_id"), "device_id", limit=100, required=True)
     pulsetime = data.get("pulsetime")
     pulsetime = (
@@ -110,6 +123,7 @@ def heartbeats_parse(data, *, now: datetime) -> Batch:
         at = f"heartbeats.{n}"
         if not isinstance(item, dict):
             raise _invalid("Must be an object.", at)
+        _known(item, HEARTBEAT_KEYS, at)
         project_id = item.get("project_id")
         if project_id is not None:
             try:
@@ -319,6 +333,8 @@ def merge_pending(*, max_devices: int = 1000) -> int:
 
 MAX_SAMPLES = 1000
 MAX_COUNT = 1_000_000  # key presses or mouse events in one minute: far beyond any human
+SAMPLES_KEYS = frozenset({"device_id", "samples"})
+SAMPLE_KEYS = frozenset({"minute", "keyboard", "mouse", "active_seconds"})
 
 
 def samples_parse(data, *, now: datetime) -> tuple[str, list[dict]]:
@@ -326,6 +342,7 @@ def samples_parse(data, *, now: datetime) -> tuple[str, list[dict]]:
     minutes are truncated to the minute, and a minute sent twice keeps its last sample."""
     if not isinstance(data, dict):
         raise _invalid("Expected a JSON object.", "non_field_errors")
+    _known(data, SAMPLES_KEYS)
     device_id = _text(data.get("device_id"), "device_id", limit=100, required=True)
     items = data.get("samples")
     if not isinstance(items, list):
@@ -335,6 +352,7 @@ def samples_parse(data, *, now: datetime) -> tuple[str, list[dict]]:
         at = f"samples.{n}"
         if not isinstance(item, dict):
             raise _invalid("Must be an object.", at)
+        _known(item, SAMPLE_KEYS, at)
         minute = _timestamp(item.get("minute"), f"{at}.minute", now=now).replace(second=0, microsecond=0)
         counts = {}
         for name, high in (("keyboard", MAX_COUNT), ("mouse", MAX_COUNT), ("active_seconds", 60)):

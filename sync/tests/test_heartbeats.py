@@ -86,6 +86,7 @@ def test_accepted_heartbeats_are_stored_before_the_answer(world, via):
         ({"timestamp": "yesterday"}, "heartbeats.1.timestamp"),
         ({"timestamp": "2026-11-30T10:00:00"}, "heartbeats.1.timestamp"),  # no offset
         ({"project_id": "not-a-uuid"}, "heartbeats.1.project_id"),
+        ({"titel": "typo"}, "heartbeats.1.titel"),  # unknown: never silently dropped (SPEC)
     ],
 )
 def test_one_bad_heartbeat_refuses_the_batch_naming_it(world, via, item, attr):
@@ -110,6 +111,15 @@ def test_a_lone_surrogate_is_stored_as_the_replacement_character(world, via):
     assert list(HeartbeatInbox.objects.values_list("device_id", "app", "title")) == [
         ("lap\ufffd", "Co\ufffdde", "tab \ufffd \U0001f600")
     ]
+
+
+def test_an_unknown_top_level_field_is_400_naming_it(world, via):
+    client = via(world.api("member"))
+    response = client.post(
+        URL, {"device_id": "d1", "heartbeats": [hb(0)], "company_id": str(world.a.id)}, format="json"
+    )
+    assert_error(response, 400, attr="company_id")
+    assert not HeartbeatInbox.objects.exists()
 
 
 def test_timestamps_far_in_the_future_or_past_are_refused(world, via, settings):
@@ -343,6 +353,7 @@ def test_activity_samples_are_upserted_per_user_device_and_minute(world):
         ({"keyboard": -1}, "samples.0.keyboard"),
         ({"mouse": 1.5}, "samples.0.mouse"),
         ({"minute": "soon"}, "samples.0.minute"),
+        ({"keys": 3}, "samples.0.keys"),
     ],
 )
 def test_bad_activity_samples_refuse_the_batch(world, item, attr):
