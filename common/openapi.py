@@ -162,3 +162,43 @@ class AutoSchema(StandardizedErrorsAutoSchema):
         if self.method == "POST" and self._should_add_http401_error_response():
             parameters.append(IDEMPOTENCY_KEY)
         return parameters
+
+
+def closed_request_bodies(result: dict, generator, request, public) -> dict:
+    """A postprocessing hook: every object a request body may carry says
+    ``additionalProperties: false``. The server refuses unknown body fields with a 400 naming
+    them (common.serializers.InputSerializer; SPEC: Conventions), so a schema that left them
+    open would promise a generated client, or a fuzzer, that extras are taken. Objects that
+    declare their own ``additionalProperties`` (free-form maps: settings, metadata) keep it."""
+    components = result.get("components", {}).get("schemas", {})
+    seen: set[str] = set()
+
+    def close(schema) -> None:
+        if isinstance(schema, list):
+            for item in schema:
+                close(item)
+            return
+        if not isinstance(schema, dict):
+            return
+        ref = schema.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+            name = ref.rsplit("/", 1)[-1]
+            if name not in seen and name in components:
+                seen.add(name)
+                close(components[name])
+            return
+        if "properties" in schema and "additionalProperties" not in schema:
+            schema["additionalProperties"] = False
+        for key in ("properties",):
+            for value in schema.get(key, {}).values():
+                close(value)
+        for key in ("items", "allOf", "oneOf", "anyOf"):
+            if key in schema:
+                close(schema[key])
+
+    for path_item in result.get("paths", {}).values():
+        for operation in path_item.values():
+            if isinstance(operation, dict):
+                for media in operation.get("requestBody", {}).get("content", {}).values():
+                    close(media.get("schema"))
+    return result

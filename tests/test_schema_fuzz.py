@@ -59,15 +59,19 @@ RULES_BEYOND_THE_SCHEMA = {
     "PATCH /api/v1/privacy-rules/{id}": "a valid regular expression",
     "POST /api/v1/projects": "a client and teams of the company",
     "PATCH /api/v1/projects/{id}": "a client and teams of the company",
-    "POST /api/v1/screenshots": "an image file (PNG, JPEG or WebP), not an empty one",
+    "POST /api/v1/screenshots": "an image file (PNG, JPEG or WebP), not an empty one; captured_at within the "
+    "company's retention and at most an hour ahead",
+    "POST /api/v1/screenshots/presign": "captured_at within the company's retention and at most an hour ahead",
     "POST /api/v1/sync/activity": "samples from 30 days ago to an hour ahead",
     "POST /api/v1/sync/heartbeats": "heartbeats of the last 30 days",
     "POST /api/v1/tasks": "a project (and parent) of your company",
     "PATCH /api/v1/tasks/{id}": "a parent in the same project, not its own descendant",
-    "POST /api/v1/time-entries": "a project of your company; an end after the start",
-    "PATCH /api/v1/time-entries/{id}": "a project of your company; an end after the start",
-    "POST /api/v1/time-entries/start": "a project of your company",
-    "POST /api/v1/time-entries/stop": "an end after the running entry's start",
+    "POST /api/v1/time-entries": "a project of your company; an end after the start; times from 2000-01-01 to "
+    "a day ahead, at most 31 days apart",
+    "PATCH /api/v1/time-entries/{id}": "a project of your company; an end after the start; times from 2000-01-01 "
+    "to a day ahead, at most 31 days apart",
+    "POST /api/v1/time-entries/start": "a project of your company; a start from 2000-01-01 to a day ahead",
+    "POST /api/v1/time-entries/stop": "an end after the running entry's start, at most 31 days after it",
 }
 schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application(), config=CONFIG)
 

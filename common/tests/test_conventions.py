@@ -275,6 +275,28 @@ def test_a_malformed_id_in_a_path_is_404_never_a_database_error(world, settings,
     assert_error(response, 404)
 
 
+def test_an_unsafe_method_on_an_unknown_api_path_is_a_json_404_not_a_csrf_page(world):
+    # A real client's CSRF checks (the test client skips them by default): the catch-all is a
+    # plain Django view, and the CSRF middleware answered DELETE/PATCH there with an HTML 403.
+    from rest_framework.test import APIClient
+
+    client = APIClient(enforce_csrf_checks=True)
+    client.credentials(**world.api("owner")._credentials)
+    for method in ("delete", "patch", "post"):
+        response = getattr(client, method)(f"/api/v1/companies/{world.a.id}/members/null,null")
+        assert response["Content-Type"].startswith("application/json")
+        assert_error(response, 404)
+
+
+def test_request_bodies_are_closed_objects_in_the_schema(api):
+    # The server refuses unknown body fields, so the schema must not promise they are taken.
+    schema = api.get("/api/schema/?format=json").json()
+    components = schema["components"]["schemas"]
+    for name in ("ClientCreateRequest", "TimerStartRequest", "PatchedEntryUpdateRequest", "BatchRequest"):
+        assert components[name]["additionalProperties"] is False, name
+    assert components["BatchItemRequest"]["additionalProperties"] is False
+
+
 # --------------------------------------------------------------------------- unknown body fields (#15 item 16)
 
 

@@ -171,3 +171,9 @@ class CompanyScopedInput(InputSerializer):
     company_id = serializers.UUIDField(
         required=False, allow_null=True, help_text="The company to create in (or ?company=); see /me's default."
     )
+
+    def validate(self, attrs):
+        # Checked here, consumed by request_membership: never handed on to a service with the
+        # rest of the body (privacy rules splat it: {"company_id": null} was a TypeError 500).
+        attrs.pop("company_id", None)
+        return super().validate(attrs)

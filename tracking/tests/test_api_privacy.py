@@ -33,6 +33,15 @@ def test_owner_and_admin_create_list_change_and_delete_rules(world, role):
     assert not PrivacyRule.objects.exists()
 
 
+@pytest.mark.parametrize("company", ["own", None])
+def test_a_rule_created_with_a_company_id_in_the_body_is_made_there(world, company):
+    # SPEC Conventions: a create may name its company in the body (null: the default one)
+    body = rule_body(company_id=str(world.a.id) if company == "own" else None)
+    created = world.api("owner").post(URL, body, format="json")
+    assert created.status_code == 201, created.content
+    assert PrivacyRule.objects.get().company_id == world.a.id
+
+
 @pytest.mark.parametrize("role", ["manager", "lead", "member"])
 def test_other_roles_neither_see_nor_make_rules(world, role):
     rule = services.privacy_rule_create(company=world.a, field="url", pattern="bank", action="drop")
