@@ -22,8 +22,8 @@ class RealtimeTicketView(APIView):
 
     @extend_schema(request=None, responses={201: RealtimeTicketSerializer}, tags=["realtime"])
     def post(self, request):
-        # A token-authenticated caller's ticket is bound to its device session, so revoking
-        # that session closes the socket too; the dashboard has no device session (None).
+        # The ticket is bound to the caller's device session (a token's, or the browser's own:
+        # accounts/web_sessions.py), so revoking that session closes the socket too.
         ticket, expires_at = ticket_issue(user=request.user, session_id=getattr(request, "session_id", None))
         return Response(
             RealtimeTicketSerializer({"ticket": ticket, "expires_at": expires_at}).data, status=status.HTTP_201_CREATED
