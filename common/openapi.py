@@ -67,7 +67,10 @@ SIGNED_LINK_TOKEN = OpenApiParameter(
 
 # What DRF's CharField takes (AutoSchema._insert_field_validators): no NUL; not only whitespace.
 NO_NUL_PATTERN = "^[^\\u0000]*$"
-NOT_BLANK_PATTERN = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"
+# "Whitespace" is Python's (str.strip, which DRF trims with), not JSON Schema's \s: Python also
+# strips \x1c-\x1f and \x85, and keeps \ufeff (found fuzzing: a device_id of "\x1c" is blank).
+_PY_SPACE = "\\t\\n\\u000b\\f\\r\\u001c-\\u0020\\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
+NOT_BLANK_PATTERN = f"^[^\\u0000]*[^{_PY_SPACE}\\u0000][^\\u0000]*$"
 
 # A UUID as a client writes one (uuid.UUID takes more spellings; a pattern names the usual one).
 UUID_PATTERN = "[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"

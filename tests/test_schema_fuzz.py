@@ -19,6 +19,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from accounts.services import DeviceInfo, session_create
 from accounts.tests.factories import UserFactory
+from common.query import EARLIEST_DATE, LATEST_DATE
 from organizations import services as org_services
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "4"))
@@ -73,6 +74,7 @@ RULES_BEYOND_THE_SCHEMA = {
     "POST /api/v1/time-entries/start": "a project of your company; a start from 2000-01-01 to a day ahead",
     "POST /api/v1/time-entries/stop": "an end after the running entry's start, at most 31 days after it",
 }
+QUERY_DATES = {"from", "to", "date"}
 schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application(), config=CONFIG)
 
 _signed_in = {}  # the fuzzing user of the running test
@@ -130,4 +132,10 @@ def test_every_operation_honours_its_schema(case, fuzz_user):
     # Every check; "a request valid by the schema is accepted" but where a documented rule
     # beyond the schema may refuse it (RULES_BEYOND_THE_SCHEMA says which, and why).
     rule = RULES_BEYOND_THE_SCHEMA.get(f"{case.operation.method.upper()} {case.operation.path}")
+    body_company = case.body.get("company_id") if isinstance(case.body, dict) else None
+    if body_company and (case.query or {}).get("company") not in (None, body_company):
+        rule = "?company= and a body company_id must agree (SPEC: Conventions)"
+    query_years = [int(v[:4]) for k, v in (case.query or {}).items() if k in QUERY_DATES and str(v)[:4].isdigit()]
+    if any(not EARLIEST_DATE.year <= year <= LATEST_DATE.year for year in query_years):
+        rule = "dates in a query string lie within 1970-01-01 .. 2999-12-31 (docs/api-conventions.md)"
     case.call_and_validate(excluded_checks=[positive_data_acceptance] if rule else [])
