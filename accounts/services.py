@@ -18,11 +18,11 @@ from django.utils import timezone
 from accounts import throttling
 from accounts.models import DeviceSession, PasswordResetToken, RefreshToken, User, normalize_email
 from accounts.tokens import access_token_for, hash_token, mark_sessions_revoked, new_opaque_token
+from changelog import audience, publishing
 from common.exceptions import AuthenticationFailed, GoneError, InvalidInput, NotFoundError
 from common.links import public_url
 from organizations.models import Company, Membership
 from organizations.services import company_create, invitation_accept
-from sync import realtime
 
 logger = structlog.get_logger(__name__)
 
@@ -99,9 +99,9 @@ def sessions_revoke(
     mark_sessions_revoked([str(i) for i in ids])
     # Their sockets close (4401) once this commits; robust, so a channel-layer outage cannot
     # fail a sign-out (the consumer's liveness check closes them within 5 s anyway).
-    groups = [realtime.session_group(i) for i in ids]
-    close = {"type": realtime.CONTROL_MESSAGE, "action": "close", "code": 4401}
-    transaction.on_commit(lambda: realtime.send_to_groups(groups, close), robust=True)
+    groups = [audience.session_group(i) for i in ids]
+    close = {"type": publishing.CONTROL_MESSAGE, "action": "close", "code": 4401}
+    transaction.on_commit(lambda: publishing.send_to_groups(groups, close), robust=True)
     logger.info("sessions_revoked", count=len(ids), reason=reason)
     return len(ids)
 

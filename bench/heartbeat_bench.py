@@ -373,7 +373,7 @@ def run_report(stack: StintStack, aw: AwServer | None, intervals: int, aw_events
     # The year's partitions, made by the project's own code (constraints included): the merge
     # creates them on demand, and COPY needs them now.
     ensure = (
-        "from datetime import datetime, timedelta, UTC; from tracking import partitions; "
+        "from datetime import datetime, timedelta, UTC; from activity import partitions; "
         "partitions.ensure(partitions.APP_USAGE, partitions.months_between("
         "datetime.now(UTC) - timedelta(days=366), datetime.now(UTC)))"
     )

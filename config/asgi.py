@@ -22,8 +22,8 @@ from channels.sessions import SessionMiddlewareStack  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.core.wsgi import get_wsgi_application  # noqa: E402
 
-from sync.intake import HeartbeatIntake  # noqa: E402
-from sync.routing import websocket_urlpatterns  # noqa: E402
+from activity.intake import HeartbeatIntake  # noqa: E402
+from realtime.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {

@@ -22,13 +22,14 @@ app.conf.beat_schedule = {
     # Expires so a backlog of stale runs (worker down) collapses instead of queueing up.
     # SPEC keeps the change log 30 days (clients further behind do a full resync: 410) and
     # batch item keys at least 30; daily is plenty.
-    "prune-changes": {"task": "sync.tasks.prune_changes", "schedule": 24 * 3600},
-    "sequence-changes": {"task": "sync.tasks.sequence_changes", "schedule": 5.0, "options": {"expires": 5}},
+    "prune-changes": {"task": "changelog.tasks.prune_changes", "schedule": 24 * 3600},
+    "prune-item-keys": {"task": "sync.tasks.prune_item_keys", "schedule": 24 * 3600},
+    "sequence-changes": {"task": "changelog.tasks.sequence_changes", "schedule": 5.0, "options": {"expires": 5}},
     # Intake queues a merge itself (debounced); this bounds the merge lag when that trigger
     # was lost (broker blip, worker restart). Expires like sequence-changes.
-    "merge-heartbeats": {"task": "sync.tasks.merge_heartbeats", "schedule": 3.0, "options": {"expires": 3}},
+    "merge-heartbeats": {"task": "activity.tasks.merge_heartbeats", "schedule": 3.0, "options": {"expires": 3}},
     # Heartbeat and interval partitions for the months ahead; raw heartbeats past retention go.
-    "maintain-partitions": {"task": "tracking.tasks.maintain_partitions", "schedule": 6 * 3600},
+    "maintain-partitions": {"task": "activity.tasks.maintain_partitions", "schedule": 6 * 3600},
     # Export files are promised for EXPORT_RETENTION_DAYS; past that they are only weight.
     "purge-exports": {"task": "reports.tasks.purge_exports", "schedule": 3600},
     # Each company keeps screenshots screenshot_retention_days; older ones and their files go.

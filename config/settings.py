@@ -124,10 +124,14 @@ INSTALLED_APPS = [
     "common",
     "accounts",
     "organizations",
+    "changelog",
     "tracking",
+    "activity",
     "screenshots",
     "reports",
     "sync",
+    "realtime",
+    "stack",
 ]
 
 MIDDLEWARE = [
@@ -472,8 +476,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "CompanyRoleEnum": "organizations.models.Role",
         "TeamRoleEnum": "organizations.models.TeamRole",
-        "PrivacyActionEnum": "tracking.models.PrivacyAction",
-        "PrivacyFieldEnum": "tracking.models.PrivacyField",
+        "PrivacyActionEnum": "activity.models.PrivacyAction",
+        "PrivacyFieldEnum": "activity.models.PrivacyField",
         "TaskStatusEnum": "tracking.models.TaskStatus",
         "ExportReportEnum": "reports.models.ExportReport",
         "ExportFormatEnum": "reports.models.ExportFormat",

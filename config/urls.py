@@ -11,6 +11,8 @@ api_v1 = [
     path("", include("organizations.api.urls")),
     path("", include("tracking.api.urls")),
     path("", include("sync.api.urls")),
+    path("", include("activity.api.urls")),
+    path("", include("realtime.api.urls")),
     path("", include("reports.api.urls")),
     path("", include("screenshots.api.urls")),
 ]

@@ -7,6 +7,13 @@ from django.contrib.admin import apps as admin_apps
 class OrganizationsConfig(AppConfig):
     name = "organizations"
 
+    def ready(self):
+        # The change log routes events by team membership without importing this app.
+        from changelog.audience import TeamLookup, set_team_lookup
+        from organizations.selectors import teams_of_projects, teams_of_users
+
+        set_team_lookup(TeamLookup(teams_of_users=teams_of_users, teams_of_projects=teams_of_projects))
+
 
 class StintAdminConfig(admin_apps.AdminConfig):
     """django.contrib.admin with StintAdminSite as ``admin.site`` (team admins, not staff).

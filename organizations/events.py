@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from changelog import recording
 from organizations.models import Project
-from sync import realtime
 
 
 def project_changed(project: Project) -> None:
@@ -11,7 +11,7 @@ def project_changed(project: Project) -> None:
     from organizations.selectors import project_stats_annotations
 
     annotated = Project.objects.annotate(**project_stats_annotations()).prefetch_related("teams").get(pk=project.pk)
-    realtime.record_change(
+    recording.record_change(
         company_id=project.company_id,
         entity="project",
         entity_id=project.pk,

@@ -9,7 +9,7 @@ from django.db.models import Count, F, IntegerField, Prefetch, QuerySet, Value
 from accounts.models import User
 from accounts.tokens import hash_token
 from organizations import permissions
-from organizations.models import Client, Company, Invitation, Membership, Project, Team, TeamMember
+from organizations.models import Client, Company, Invitation, Membership, Project, ProjectTeam, Team, TeamMember
 
 
 def company_list(*, user: User) -> QuerySet[Company]:
@@ -108,3 +108,13 @@ def visible_project(*, memberships: list[Membership], project_id) -> tuple[Proje
     if project is None:
         return None
     return project, next(m for m in memberships if m.company_id == project.company_id)
+
+
+def teams_of_users(user_ids: set) -> list[tuple]:
+    """``(user_id, company_id, team_id)`` of every team the users are in (change routing)."""
+    return list(TeamMember.objects.filter(user_id__in=user_ids).values_list("user_id", "company_id", "team_id"))
+
+
+def teams_of_projects(project_ids: set) -> list[tuple]:
+    """``(project_id, team_id)`` of every team the projects are shared with (change routing)."""
+    return list(ProjectTeam.objects.filter(project_id__in=project_ids).values_list("project_id", "team_id"))

@@ -17,6 +17,7 @@ from django.utils.text import slugify
 
 from accounts.models import User, normalize_email
 from accounts.tokens import hash_token, new_opaque_token
+from changelog import audience, publishing
 from common.exceptions import ConflictError, GoneError, InvalidInput, NotFoundError
 from common.links import public_url
 from common.models import uuid7
@@ -33,7 +34,6 @@ from organizations.models import (
     TeamMember,
     TeamRole,
 )
-from sync import realtime
 
 logger = structlog.get_logger(__name__)
 INVITATION_LIFETIME = timedelta(days=7)
@@ -116,9 +116,10 @@ def member_remove(*, membership: Membership) -> None:
 def _refresh_sockets_on_commit(user_id) -> None:
     """The user's sockets reconnect (4403) once this commits, joining the groups their
     memberships allow now; robust: a channel-layer outage must not fail the change."""
-    groups = [realtime.user_group(user_id)]
+    groups = [audience.user_group(user_id)]
     transaction.on_commit(
-        lambda: realtime.send_to_groups(groups, {"type": realtime.CONTROL_MESSAGE, "action": "refresh"}), robust=True
+        lambda: publishing.send_to_groups(groups, {"type": publishing.CONTROL_MESSAGE, "action": "refresh"}),
+        robust=True,
     )
 
 

@@ -40,8 +40,8 @@ def export_build(*, export_id) -> ReportExport | None:
     """Build the file and mark the export READY (emitting report.ready to the requester);
     None when there was nothing to do. A failure raises for the task to retry, and marks the
     export FAILED with the reason once its attempts are spent."""
+    from changelog import recording
     from reports import exports
-    from sync import realtime
 
     export = claim(ReportExport.objects.all(), export_id, max_attempts=MAX_ATTEMPTS)
     if export is None:
@@ -76,7 +76,7 @@ def export_build(*, export_id) -> ReportExport | None:
         )
         from reports.api.serializers import ExportSerializer
 
-        realtime.record_change(
+        recording.record_change(
             company_id=export.company_id,
             entity="report_export",
             entity_id=export.pk,

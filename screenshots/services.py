@@ -248,7 +248,7 @@ def screenshot_process(*, screenshot_id) -> Screenshot | None:
     the original (it carries the metadata, and the unblurred pixels when a level applies).
     None when there was nothing to do; raises for the task to retry until the attempts are
     spent, then FAILED with the reason."""
-    from sync import realtime
+    from changelog import recording
 
     uploaded = Screenshot.objects.exclude(original_key="")  # a presigned one before its upload: not yet
     screenshot = claim(uploaded, screenshot_id, max_attempts=MAX_ATTEMPTS)
@@ -288,7 +288,7 @@ def screenshot_process(*, screenshot_id) -> Screenshot | None:
         screenshot.save()
         from screenshots.api.serializers import ScreenshotSerializer
 
-        realtime.record_change(
+        recording.record_change(
             company_id=screenshot.company_id,
             entity="screenshot",
             entity_id=screenshot.pk,

@@ -5,29 +5,28 @@ from __future__ import annotations
 from functools import reduce
 from operator import or_
 
-from django.db import connection
 from django.db.models import Func, Q, QuerySet, TextField
 from django.db.models.functions import Cast
 
+from changelog import audience
+from changelog.models import Change
 from organizations import permissions
 from organizations.models import Membership
-from sync import realtime
-from sync.models import Change, SyncState
 
 
 def visible_changes_q(m: Membership) -> Q:
     """Entries by whose they are (readable_users_q), tasks and projects by project visibility."""
-    own = Q(company_id=m.company_id, entity__in=realtime.PRIVATE_ENTITIES, user_id=m.user_id)
+    own = Q(company_id=m.company_id, entity__in=audience.PRIVATE_ENTITIES, user_id=m.user_id)
     if m.role in permissions.COMPANY_MANAGERS:
         # They read every entry and see every project of the company: the same rows as below,
         # without compiling and running the project subquery on every pull.
         return (
-            Q(company_id=m.company_id) & (Q(entity__in=realtime.USER_DATA_ENTITIES) | Q(project_id__isnull=False)) | own
+            Q(company_id=m.company_id) & (Q(entity__in=audience.USER_DATA_ENTITIES) | Q(project_id__isnull=False)) | own
         )
-    entries = Q(entity__in=realtime.USER_DATA_ENTITIES) & permissions.readable_users_q(m)
+    entries = Q(entity__in=audience.USER_DATA_ENTITIES) & permissions.readable_users_q(m)
     structure = (
         Q(company_id=m.company_id)
-        & ~Q(entity__in=realtime.USER_DATA_ENTITIES)
+        & ~Q(entity__in=audience.USER_DATA_ENTITIES)
         & Q(project_id__in=permissions.visible_projects(m).values("pk"))
     )
     return entries | structure | own
@@ -68,28 +67,3 @@ def change_rows(*, memberships: list[Membership], after: int, upto: int, limit: 
         )
         .values_list("cursor", "entity", "id_text", "action", "payload_text", "at_text")[:limit]
     )
-
-
-def pull_state() -> tuple[int, int, bool]:
-    """``(head, pruned_below, has_unnumbered)`` in one round trip: what a pull checks first."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT s.head, s.pruned_below, EXISTS (SELECT 1 FROM sync_change WHERE cursor IS NULL) "
-            "FROM (SELECT 1) one LEFT JOIN sync_syncstate s ON s.id = 1"
-        )
-        head, pruned_below, unnumbered = cursor.fetchone()
-    return head or 0, pruned_below or 0, unnumbered
-
-
-def sync_state() -> SyncState:
-    """``head``: the last cursor handed out (everything up to it is numbered and committed);
-    ``pruned_below``: older cursors are gone (410). One row, one query."""
-    return SyncState.objects.filter(pk=1).first() or SyncState()
-
-
-def head_cursor() -> int:
-    return sync_state().head
-
-
-def pruned_below() -> int:
-    return sync_state().pruned_below

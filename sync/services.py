@@ -17,19 +17,19 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from changelog import audience, publishing, recording
+from changelog.models import Change, Tombstone
 from common.bulk import copy_insert
 from common.exceptions import InvalidInput, ServiceError
 from organizations import permissions
 from organizations.models import Membership, Project
 from organizations.selectors import visible_project
-from sync import realtime
-from sync.models import Change, SyncItemKey, SyncState, Tombstone
+from sync.models import SyncItemKey
 from tracking import services as tracking
 from tracking.models import Source, Task, TimeEntry
 
 logger = structlog.get_logger(__name__)
 ITEM_KEY_RETENTION = timedelta(days=35)  # SPEC: at least 30 days
-CHANGE_RETENTION = timedelta(days=30)
 
 
 class SyncConflict(Exception):
@@ -106,7 +106,7 @@ def batch_apply(*, user: User, memberships: list[Membership], device_id: str, it
     ctx = _Context(user, memberships)
     keys = [item["idempotency_key"] for item in items]
     seen = set(SyncItemKey.objects.filter(user=user, key__in=keys).values_list("key", flat=True))
-    with realtime.collect_changes() as change_ids:
+    with recording.collect_changes() as change_ids:
         if not _apply_all_at_once(ctx, items, seen, result):
             for item in items:
                 _apply_item(ctx, item, seen, result)
@@ -189,8 +189,8 @@ def batch_finish(*, user: User, device_id: str, result: BatchResult) -> BatchRes
     """After commit: number the batch's changes, answer with the cursor of the last one, hand
     publishing to a worker (a thousand events do not hold up the answer), and tell the user's
     devices once that a batch was applied."""
-    from sync.sequencer import number_pending, sequence_and_publish
-    from sync.tasks import sequence_changes
+    from changelog.sequencer import number_pending, sequence_and_publish
+    from changelog.tasks import sequence_changes
 
     number_pending()
     try:
@@ -202,7 +202,7 @@ def batch_finish(*, user: User, device_id: str, result: BatchResult) -> BatchRes
         result.cursor = (
             Change.objects.filter(id__in=result.change_ids).order_by("-cursor").values_list("cursor", flat=True).first()
         )
-    event = realtime.envelope(
+    event = publishing.envelope(
         event="sync.applied",
         cursor=result.cursor,
         company_id=None,
@@ -215,9 +215,9 @@ def batch_finish(*, user: User, device_id: str, result: BatchResult) -> BatchRes
         },
     )
     try:
-        realtime.send_to_groups(
-            [realtime.user_group(user.pk)],
-            {"type": realtime.EVENT_MESSAGE, "event": event, "group": None, "prev": None},
+        publishing.send_to_groups(
+            [audience.user_group(user.pk)],
+            {"type": publishing.EVENT_MESSAGE, "event": event, "group": None, "prev": None},
         )
     except Exception:  # a notification; the batch itself is durable
         logger.exception("sync_applied_publish_failed")
@@ -364,17 +364,9 @@ def _task_delete(ctx: _Context, data: dict, clock: datetime) -> bool:
 # --------------------------------------------------------------------------- pruning
 
 
-@transaction.atomic
-def changes_prune(*, now: datetime | None = None) -> dict[str, int]:
-    """Drop changes older than 30 days and item keys older than 35; remember the lowest cursor
-    still held so older cursors get 410 (the client does a full resync)."""
+def item_keys_prune(*, now: datetime | None = None) -> int:
+    """Drop applied-item keys older than 35 days (SPEC: a retried item is recognised for at
+    least 30)."""
     now = now or timezone.now()
-    old = Change.objects.filter(at__lt=now - CHANGE_RETENTION, cursor__isnull=False)
-    newest_pruned = old.order_by("-cursor").values_list("cursor", flat=True).first()
-    deleted_changes, _ = old.delete()
-    if newest_pruned is not None:
-        state, _ = SyncState.objects.select_for_update().get_or_create(pk=1)
-        state.pruned_below = max(state.pruned_below, newest_pruned)
-        state.save(update_fields=["pruned_below"])
-    deleted_keys, _ = SyncItemKey.objects.filter(created_at__lt=now - ITEM_KEY_RETENTION).delete()
-    return {"changes": deleted_changes, "item_keys": deleted_keys}
+    deleted, _ = SyncItemKey.objects.filter(created_at__lt=now - ITEM_KEY_RETENTION).delete()
+    return deleted

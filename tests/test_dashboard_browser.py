@@ -59,7 +59,7 @@ def base_url(django_db_setup, django_db_blocker, tmp_path_factory):
 
     data_dir = tmp_path_factory.mktemp("browser")
     with django_db_blocker.unblock():
-        from tracking import partitions
+        from activity import partitions
 
         partitions.forget_known()  # an earlier test's partitions may have been rolled back
         # The demo's screenshot files go where the server will look for them.

@@ -31,13 +31,13 @@ from django.utils import timezone
 from PIL import Image
 
 from accounts.tests.factories import UserFactory
+from changelog.models import Change
 from config.celery import app as celery_app
 from conftest import database_url_for_subprocess, free_port
 from organizations import services as org_services
 from organizations.models import Company
 from screenshots import services as screenshot_services
 from screenshots.models import Screenshot, ScreenshotStatus
-from sync.models import Change
 
 ROOT = Path(django_settings.BASE_DIR)
 
@@ -293,8 +293,8 @@ async def _realtime_client(url: str, token: str, cursor: int, seen: dict, stop: 
 @pytest.mark.django_db(transaction=True)
 def test_a_redis_restart_loses_no_accepted_heartbeat_or_committed_event(tmp_path):
     from accounts.services import DeviceInfo, session_create
-    from sync.models import HeartbeatInbox
-    from tracking.models import Heartbeat, TimeEntry
+    from activity.models import Heartbeat, HeartbeatInbox
+    from tracking.models import TimeEntry
 
     # given a private Redis (append-only, like production) under a real stack: runstack's
     # daphne, Celery worker and beat, on the test database

@@ -19,6 +19,7 @@ from django.urls import URLResolver, get_resolver
 
 from accounts.services import DeviceInfo, session_create
 from accounts.tests.factories import MembershipFactory
+from activity import services as activity_services
 from organizations import services as org_services
 from organizations.models import Role, TeamRole
 from organizations.tests.world import api_as
@@ -54,7 +55,17 @@ ALLOWED_WITHOUT_OBJECT = {
     "api/v1/invitations/<str:token>/accept",
 }
 # The apps whose tables hold tenant data (and the auth tables beside them).
-TENANT_APPS = ["accounts", "organizations", "tracking", "screenshots", "reports", "sync", "common"]
+TENANT_APPS = [
+    "accounts",
+    "organizations",
+    "changelog",
+    "tracking",
+    "activity",
+    "screenshots",
+    "reports",
+    "sync",
+    "common",
+]
 # A body plausible for any write, so a 404 is never just a 400 for a missing field.
 ANY_BODY = {
     "name": "Hijacked",
@@ -134,7 +145,7 @@ def two_worlds(world):
             "ended_at": start + timedelta(hours=1),
         },
     )
-    rule = tracking_services.privacy_rule_create(company=b, field="app", pattern="secret", action="drop")
+    rule = activity_services.privacy_rule_create(company=b, field="app", pattern="secret", action="drop")
     export = report_services.export_request(
         membership=b_owner,
         report="time_entries",

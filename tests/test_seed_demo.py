@@ -10,11 +10,12 @@ from django.core.management import call_command
 from PIL import Image
 
 from accounts.models import User
+from activity import partitions
+from activity.models import ActivitySample
 from common.management.commands.seed_demo import TEAMMATES
 from organizations.models import Company
 from screenshots.models import Screenshot
-from tracking import partitions
-from tracking.models import ActivitySample, TimeEntry
+from tracking.models import TimeEntry
 
 pytestmark = pytest.mark.django_db
 

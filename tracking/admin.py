@@ -9,7 +9,7 @@ from django.contrib import admin
 from organizations import permissions
 from organizations.admin_mixins import CompanyScopedAdminMixin, adopt_saved
 from tracking import services
-from tracking.models import PrivacyRule, Task, TimeEntry
+from tracking.models import Task, TimeEntry
 
 TASK_DATA = ("title", "status", "position", "estimate_seconds", "billing_type", "hourly_rate_cents", "task_price_cents")
 
@@ -86,29 +86,3 @@ class TimeEntryAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
     def delete_queryset(self, request, queryset) -> None:
         for entry in queryset:
             services.entry_delete(entry=entry)
-
-
-@admin.register(PrivacyRule)
-class PrivacyRuleAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
-    """What the trackers' heartbeats may store: drop or redact by a pattern (OWNER, ADMIN)."""
-
-    manage_permission = permissions.can_manage_privacy_rules
-    list_display = ("field", "pattern", "action", "updated_at")
-    list_filter = ("field", "action")
-    search_fields = ("pattern",)
-    fields = ("company", "field", "pattern", "action")
-
-    def save_model(self, request, obj: PrivacyRule, form, change: bool) -> None:
-        data = {"field": obj.field, "pattern": obj.pattern, "action": obj.action}
-        if change:
-            services.privacy_rule_update(rule=obj, data=data)
-        else:
-            self.assign_company(request, obj)  # hidden from an admin of one company
-            adopt_saved(obj, services.privacy_rule_create(company=obj.company, **data))
-
-    def delete_model(self, request, obj: PrivacyRule) -> None:
-        services.privacy_rule_delete(rule=obj)
-
-    def delete_queryset(self, request, queryset) -> None:
-        for rule in queryset:
-            services.privacy_rule_delete(rule=rule)

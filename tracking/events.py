@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from django.utils import timezone
 
+from changelog import recording
+from changelog.models import Tombstone
 from common.representation import fast_representation
-from sync import realtime
-from sync.models import Tombstone
 from tracking.models import Task, TimeEntry
 
 
@@ -18,7 +18,7 @@ def entry_changed(entry: TimeEntry, event: str) -> None:
     deleted = entry.deleted_at is not None
     if deleted:
         payload["deleted_at"] = entry.deleted_at.isoformat().replace("+00:00", "Z")
-    realtime.record_change(
+    recording.record_change(
         company_id=entry.company_id,
         entity="time_entry",
         entity_id=entry.pk,
@@ -35,9 +35,9 @@ def entries_changed(entries: list[TimeEntry], event: str) -> None:
 
     # The serializer's shape without DRF's per-field cost (a 1,000-item sync batch).
     payloads = fast_representation(TimeEntrySerializer)(entries)
-    realtime.record_changes(
+    recording.record_changes(
         [
-            realtime.ChangeSpec(
+            recording.ChangeSpec(
                 company_id=e.company_id,
                 entity="time_entry",
                 entity_id=e.pk,
@@ -55,7 +55,7 @@ def entries_changed(entries: list[TimeEntry], event: str) -> None:
 def task_changed(task: Task) -> None:
     from tracking.api.serializers import TaskSerializer
 
-    realtime.record_change(
+    recording.record_change(
         company_id=task.company_id,
         entity="task",
         entity_id=task.pk,
@@ -70,7 +70,7 @@ def tasks_deleted(tasks: list[Task]) -> None:
     """A deleted subtree: one task.deleted per task, and tombstones so no replay revives them."""
     now = timezone.now()
     for task in tasks:
-        realtime.record_change(
+        recording.record_change(
             company_id=task.company_id,
             entity="task",
             entity_id=task.pk,

@@ -22,7 +22,7 @@ from django.db.models.functions import Cast, Coalesce, Extract, Greatest, Now
 
 from organizations import permissions
 from organizations.models import Membership, Project
-from tracking.models import PrivacyRule, Task, TaskStatus, TimeEntry
+from tracking.models import Task, TaskStatus, TimeEntry
 
 
 def live_entries() -> QuerySet[TimeEntry]:
@@ -156,9 +156,3 @@ def time_entry_list(*, memberships: list[Membership], filters: dict) -> QuerySet
 
 def current_entry(*, user) -> TimeEntry | None:
     return live_entries().filter(user=user, ended_at__isnull=True).select_related("project", "task").first()
-
-
-def privacy_rule_list(*, memberships: list[Membership]) -> QuerySet[PrivacyRule]:
-    """The rules of the companies whose rules the caller manages (OWNER, ADMIN); none else."""
-    companies = [m.company_id for m in memberships if permissions.can_manage_privacy_rules(m)]
-    return PrivacyRule.objects.filter(company_id__in=companies).order_by("created_at", "id")

@@ -16,17 +16,16 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
+from changelog.models import Tombstone
 from common.bulk import copy_insert
 from common.exceptions import ConflictError, InvalidInput
 from organizations.models import Membership, Project
 from organizations.selectors import visible_project
-from sync.models import Tombstone
 from tracking import events
 from tracking.models import (
     ENTRY_MAX_DURATION,
     ENTRY_TIME_RANGE,
     BillingType,
-    PrivacyRule,
     Source,
     Task,
     TimeEntry,
@@ -498,56 +497,3 @@ def task_delete(*, task: Task) -> None:
     subtree = list(Task.objects.filter(pk__in=subtree_ids(task.pk)))
     events.tasks_deleted(subtree)
     task.delete()
-
-
-# --------------------------------------------------------------------------- privacy rules
-
-MAX_PATTERN_LENGTH = 500
-
-
-def _checked_pattern(pattern: str) -> str:
-    from tracking.privacy import PatternError, compile_pattern
-
-    if not pattern or len(pattern) > MAX_PATTERN_LENGTH or "\x00" in pattern:
-        raise InvalidInput(f"A pattern of 1 to {MAX_PATTERN_LENGTH} characters.", code="invalid", attr="pattern")
-    try:
-        compile_pattern(pattern)  # the engine intake runs it with (RE2: linear time)
-    except PatternError as exc:
-        raise InvalidInput(
-            f"Not a valid regular expression: {exc}. Patterns are RE2: no backreferences or lookaround.",
-            code="invalid",
-            attr="pattern",
-        ) from None
-    return pattern
-
-
-def _rules_changed(company_id) -> None:
-    from tracking.privacy import privacy_rules_changed
-
-    privacy_rules_changed(company_id)
-
-
-@transaction.atomic
-def privacy_rule_create(*, company, field: str, pattern: str, action: str) -> PrivacyRule:
-    rule = PrivacyRule.objects.create(company=company, field=field, pattern=_checked_pattern(pattern), action=action)
-    _rules_changed(company.pk)
-    return rule
-
-
-@transaction.atomic
-def privacy_rule_update(*, rule: PrivacyRule, data: dict) -> PrivacyRule:
-    if "pattern" in data:
-        data = {**data, "pattern": _checked_pattern(data["pattern"])}
-    fields = [f for f in ("field", "pattern", "action") if f in data]
-    for name in fields:
-        setattr(rule, name, data[name])
-    rule.save(update_fields=[*fields, "updated_at"])
-    _rules_changed(rule.company_id)
-    return rule
-
-
-@transaction.atomic
-def privacy_rule_delete(*, rule: PrivacyRule) -> None:
-    company_id = rule.company_id
-    rule.delete()
-    _rules_changed(company_id)

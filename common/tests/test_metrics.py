@@ -15,12 +15,12 @@ from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from accounts.tests.test_api_auth import assert_error
+from activity.models import HeartbeatInbox
 from config.asgi import application
 from config.celery import app as celery_app
 from organizations.tests.world import api_as
+from realtime.tests.test_realtime import token_for
 from screenshots.tasks import process_screenshot
-from sync.models import HeartbeatInbox
-from sync.tests.test_realtime import token_for
 
 pytestmark = pytest.mark.django_db
 

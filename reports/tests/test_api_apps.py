@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 import pytest
 
 from accounts.tests.test_api_auth import assert_error
-from tracking import partitions
-from tracking.activity import domain_of
-from tracking.models import AppUsage
+from activity import partitions
+from activity.appusage import domain_of
+from activity.models import AppUsage
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -8,10 +8,10 @@ import pytest
 
 from accounts.tests.factories import MembershipFactory
 from accounts.tests.test_api_auth import assert_error
+from activity.models import ActivitySample
 from organizations import services as org
 from organizations.models import Membership
 from tracking import services as tracking
-from tracking.models import ActivitySample
 
 pytestmark = pytest.mark.django_db(transaction=True)
 URL = "/api/v1/reports/team?from=2026-06-01&to=2026-06-30&tz=UTC"

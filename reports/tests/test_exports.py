@@ -12,10 +12,10 @@ from django.core import signing
 from openpyxl import load_workbook
 
 from accounts.tests.test_api_auth import assert_error
+from changelog.models import Change
+from changelog.sequencer import number_pending
 from reports import services
 from reports.models import ExportStatus, ReportExport
-from sync.models import Change
-from sync.sequencer import number_pending
 from tracking import services as tracking
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -193,7 +193,7 @@ def test_a_real_worker_builds_the_export_and_the_link_downloads_it(world, entrie
 
 
 def test_an_exports_change_is_routed_to_its_requester_alone(world):
-    from sync import audience
+    from changelog import audience
 
     change = Change(id=1, company_id=world.a.id, user_id=world.users["member"].id, entity="report_export")
     assert audience.groups_for([change]) == {1: [f"u.{world.users['member'].id}"]}

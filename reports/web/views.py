@@ -15,6 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from rest_framework.exceptions import NotFound
 
+from changelog.selectors import head_cursor
 from organizations import permissions
 from organizations.api.scoping import company_membership
 from reports import selectors
@@ -24,7 +25,6 @@ from reports.web.charts import week_bars
 from screenshots import selectors as screenshot_selectors
 from screenshots.api.serializers import ScreenshotLinksSerializer
 from screenshots.models import ScreenshotStatus
-from sync.selectors import head_cursor
 
 PANELS = ("now", "week", "team", "exports")
 EXPORTS_SHOWN = 8

@@ -14,11 +14,11 @@ from django.utils import timezone
 from PIL import Image
 
 from accounts.tests.test_api_auth import assert_error
+from changelog.models import Change
+from changelog.sequencer import number_pending
 from organizations.models import Company, Membership
 from screenshots import services
 from screenshots.models import Screenshot, ScreenshotStatus
-from sync.models import Change
-from sync.sequencer import number_pending
 
 pytestmark = pytest.mark.django_db(transaction=True)
 URL = "/api/v1/screenshots"

@@ -4,22 +4,23 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.http import HttpResponse
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
+from changelog import recording
+from changelog import selectors as changelog_selectors
+from changelog.sequencer import number_pending
 from common.exceptions import Gone, PayloadTooLarge
 from common.idempotency import complete_response
 from common.openapi import gone
 from common.query import validated_query
 from common.throttling import SyncThrottle
 from organizations import permissions
-from organizations.api.scoping import request_membership
-from sync import heartbeats, realtime, selectors, services
+from sync import selectors, services
 from sync.api import serializers as s
-from sync.sequencer import number_pending
 
 
 @extend_schema(tags=["sync"])
@@ -33,10 +34,10 @@ class ChangesView(APIView):
     def get(self, request):
         query = validated_query(request, s.ChangesQuerySerializer)
         cursor, limit = query.get("cursor"), query["limit"]
-        head, pruned_below, unnumbered = selectors.pull_state()
+        head, pruned_below, unnumbered = changelog_selectors.pull_state()
         if unnumbered:  # number what just committed, so a pull right after a write sees it
             number_pending()
-            head, pruned_below, _ = selectors.pull_state()
+            head, pruned_below, _ = changelog_selectors.pull_state()
         if cursor is None:  # where to start after a full resync
             return Response({"changes": [], "next_cursor": head, "has_more": False})
         if cursor < pruned_below or cursor > head:
@@ -80,7 +81,7 @@ class BatchView(APIView):
                 )
         memberships = list(permissions.active_memberships(request.user))
         device_id = envelope.validated_data["device_id"]
-        with realtime.flush_deferred():  # batch_finish numbers, a worker publishes
+        with recording.flush_deferred():  # batch_finish numbers, a worker publishes
             result = services.batch_apply(user=request.user, memberships=memberships, device_id=device_id, items=valid)
         result.conflicts = invalid + result.conflicts
         response = Response(s.BatchResultSerializer(result).data)
@@ -98,44 +99,3 @@ class BatchView(APIView):
 def _first_error(errors: dict) -> str:
     field, messages = next(iter(errors.items()))
     return f"{field}: {messages[0] if isinstance(messages, list) else messages}"
-
-
-class _IntakeView(APIView):
-    """202 intake of a tracker's batch (heartbeats, activity samples): refuse an oversize batch
-    before validating it (413, nothing stored), resolve the company, hand the body to ``accept``."""
-
-    throttle_classes = [SyncThrottle]
-    items_key: str
-    max_items: int
-    accept = None  # a service taking (membership=, data=) and returning how many it accepted
-
-    def post(self, request):
-        items = request.data.get(self.items_key) if isinstance(request.data, dict) else None
-        if isinstance(items, list) and len(items) > self.max_items:
-            raise PayloadTooLarge(f"At most {self.max_items} {self.items_key} per request; none was stored.")
-        membership = request_membership(request)
-        return Response({"accepted": type(self).accept(membership=membership, data=request.data)}, status=202)
-
-
-@extend_schema_view(
-    post=extend_schema(
-        tags=["sync"],
-        request=s.HeartbeatBatchSerializer,
-        parameters=[s.CompanyQuerySerializer],
-        responses={202: s.AcceptedSerializer, 413: OpenApiResponse(description="More than 1,000 heartbeats")},
-    )
-)
-class HeartbeatsView(_IntakeView):
-    items_key, max_items, accept = "heartbeats", heartbeats.MAX_HEARTBEATS, heartbeats.heartbeats_accept
-
-
-@extend_schema_view(
-    post=extend_schema(
-        tags=["sync"],
-        request=s.ActivityBatchSerializer,
-        parameters=[s.CompanyQuerySerializer],
-        responses={202: s.AcceptedSerializer, 413: OpenApiResponse(description="More than 1,000 samples")},
-    )
-)
-class ActivityView(_IntakeView):
-    items_key, max_items, accept = "samples", heartbeats.MAX_SAMPLES, heartbeats.activity_accept

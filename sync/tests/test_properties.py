@@ -10,7 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sync.models import SyncItemKey, Tombstone
+from changelog.models import Tombstone
+from sync.models import SyncItemKey
 from sync.services import batch_apply
 from tracking.models import TimeEntry
 

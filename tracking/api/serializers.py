@@ -10,9 +10,6 @@ from organizations.api.scoping import CompanyScopedInput
 from tracking.models import (
     ENTRY_MAX_DURATION,
     BillingType,
-    PrivacyAction,
-    PrivacyField,
-    PrivacyRule,
     Task,
     TaskStatus,
     TimeEntry,
@@ -186,28 +183,3 @@ class EntryFilterSerializer(serializers.Serializer):
             return str(serializers.UUIDField().to_internal_value(value))
         except serializers.ValidationError:
             raise serializers.ValidationError('Use "me" or a user id.') from None
-
-
-class PrivacyRuleSerializer(serializers.ModelSerializer):
-    company_id = serializers.UUIDField(read_only=True)
-
-    class Meta:
-        model = PrivacyRule
-        fields = ["id", "company_id", "field", "pattern", "action", "created_at", "updated_at"]
-        read_only_fields = fields
-
-
-class PrivacyRuleWriteSerializer(CompanyScopedInput):
-    field = serializers.ChoiceField(choices=PrivacyField.choices)
-    pattern = serializers.CharField(
-        max_length=500,
-        help_text="An RE2 regular expression (no backreferences or lookaround), searched case-insensitively.",
-    )
-    action = serializers.ChoiceField(choices=PrivacyAction.choices)
-
-
-class PrivacyRuleUpdateSerializer(PrivacyRuleWriteSerializer):
-    company_id = None
-    field = serializers.ChoiceField(choices=PrivacyField.choices, required=False)
-    pattern = serializers.CharField(max_length=500, required=False)
-    action = serializers.ChoiceField(choices=PrivacyAction.choices, required=False)

@@ -6,7 +6,6 @@ from tracking.api import views
 router = SimpleRouter(trailing_slash=False)
 router.register("tasks", views.TaskViewSet, basename="task")
 router.register("time-entries", views.TimeEntryViewSet, basename="time-entry")
-router.register("privacy-rules", views.PrivacyRuleViewSet, basename="privacy-rule")
 
 urlpatterns = [
     path(

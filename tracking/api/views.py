@@ -22,7 +22,7 @@ from organizations.models import Membership, Project
 from organizations.selectors import visible_project
 from tracking import selectors, services
 from tracking.api import serializers as s
-from tracking.models import PrivacyRule, Task, TimeEntry
+from tracking.models import Task, TimeEntry
 
 NO_CONTENT = OpenApiResponse(description="No content")
 ENTRY_FILTERS = [  # as s.EntryFilterSerializer reads them
@@ -226,33 +226,3 @@ class TimeEntryViewSet(ProjectResolvingMixin, CompanyScopedViewSet, mixins.ListM
         if entry is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
         return Response(s.TimeEntrySerializer(entry).data)
-
-
-@extend_schema(tags=["privacy"], parameters=[COMPANY_PARAM])
-class PrivacyRuleViewSet(CompanyScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
-    """Rules applied to heartbeats at intake (drop or redact), per company; OWNER and ADMIN
-    only: other members see none and get 404 for their ids."""
-
-    queryset = PrivacyRule.objects.none()
-    serializer_class = s.PrivacyRuleSerializer
-
-    def scoped_queryset(self, memberships):
-        return selectors.privacy_rule_list(memberships=memberships)
-
-    @extend_schema(request=s.PrivacyRuleWriteSerializer, responses={201: s.PrivacyRuleSerializer})
-    def create(self, request):
-        membership = self.company_membership()
-        self.require(permissions.can_manage_privacy_rules(membership))
-        rule = services.privacy_rule_create(company=membership.company, **self.validated(s.PrivacyRuleWriteSerializer))
-        return Response(s.PrivacyRuleSerializer(rule).data, status=status.HTTP_201_CREATED)
-
-    @extend_schema(request=s.PrivacyRuleUpdateSerializer, responses={200: s.PrivacyRuleSerializer})
-    def partial_update(self, request, pk=None):
-        rule = self.get_object()
-        data = self.validated(s.PrivacyRuleUpdateSerializer, partial=True)
-        return Response(s.PrivacyRuleSerializer(services.privacy_rule_update(rule=rule, data=data)).data)
-
-    @extend_schema(responses={204: OpenApiResponse(description="Deleted")})
-    def destroy(self, request, pk=None):
-        services.privacy_rule_delete(rule=self.get_object())
-        return Response(status=status.HTTP_204_NO_CONTENT)

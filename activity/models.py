@@ -1,0 +1,161 @@
+"""Activity from trackers: raw heartbeats and the app-usage intervals merged from them, per-minute
+activity samples, the company's privacy rules applied at intake, and the inbox heartbeats wait
+in between their 202 and their merge. The tables kept their names from the apps these models
+lived in before (tracking, sync): a move of state, not of data."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from common.models import BaseModel
+from organizations.models import Company
+
+# --------------------------------------------------------------------------- activity
+#
+# Heartbeats (raw pings) and AppUsage (the intervals merged from them) are range-partitioned
+# by month in PostgreSQL (activity/partitions.py creates the partitions; tracking's migration 0003 created
+# the partitioned parents, which Django cannot express). Django sees ``id`` as the primary key;
+# in the database the key is (id, <partition column>), as PostgreSQL requires, and ``id`` comes
+# from an identity sequence, so it is unique on its own. Intervals never cross a UTC month
+# boundary (the merge splits them there), so the per-partition exclusion constraint is enough
+# to keep a device's intervals from overlapping, on PostgreSQL 15 as on 18.
+
+
+class Heartbeat(models.Model):
+    """A raw heartbeat as received (after the company's privacy rules), kept for
+    ``HEARTBEAT_RETENTION_DAYS``; partitioned by month of ``timestamp``."""
+
+    id = models.BigAutoField(primary_key=True)
+    company = models.ForeignKey(Company, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    device_id = models.CharField(max_length=100)
+    timestamp = models.DateTimeField()
+    duration = models.FloatField()  # seconds
+    app = models.CharField(max_length=255)
+    title = models.CharField(max_length=1000, blank=True)
+    url = models.CharField(max_length=2048, blank=True)
+    domain = models.CharField(max_length=255, blank=True)
+    project_id = models.UUIDField(null=True, blank=True)
+    received_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "tracking_heartbeat"  # its name from before the move to this app (docs/architecture.md)
+        ordering = ("timestamp", "id")
+
+    def __str__(self) -> str:
+        return f"{self.device_id} {self.timestamp:%Y-%m-%d %H:%M:%S} {self.app}"
+
+
+class AppUsage(models.Model):
+    """A merged interval of one app/title/url on one device; partitioned by month of
+    ``started_at``. Intervals of one user and device never overlap (an exclusion constraint
+    on every partition)."""
+
+    id = models.BigAutoField(primary_key=True)
+    company = models.ForeignKey(Company, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    device_id = models.CharField(max_length=100)
+    app = models.CharField(max_length=255)
+    title = models.CharField(max_length=1000, blank=True)
+    url = models.CharField(max_length=2048, blank=True)
+    domain = models.CharField(max_length=255, blank=True)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "tracking_appusage"  # its name from before the move to this app (docs/architecture.md)
+        ordering = ("started_at", "id")
+        verbose_name_plural = "app usage"
+
+    def __str__(self) -> str:
+        return f"{self.app} {self.started_at:%Y-%m-%d %H:%M:%S}-{self.ended_at:%H:%M:%S}"
+
+
+class ActivitySample(BaseModel):
+    """Keyboard and mouse counts and active seconds for one user, device and minute (upserted).
+    Activity % of a span = active seconds / tracked seconds (SPEC, Hubstaff's definition)."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    device_id = models.CharField(max_length=100)
+    minute = models.DateTimeField()  # the minute's start, UTC
+    keyboard = models.PositiveIntegerField(default=0)
+    mouse = models.PositiveIntegerField(default=0)
+    active_seconds = models.PositiveSmallIntegerField(default=0)
+
+    class Meta(BaseModel.Meta):
+        db_table = "tracking_activitysample"  # its name from before the move to this app (docs/architecture.md)
+        ordering = ("minute", "id")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "device_id", "minute"], name="tracking_activity_one_per_minute"),
+            models.CheckConstraint(condition=Q(active_seconds__lte=60), name="tracking_activity_at_most_a_minute"),
+        ]
+        indexes = [models.Index(fields=["company", "user", "minute"], name="tracking_activity_lookup")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.minute:%Y-%m-%d %H:%M} {self.active_seconds}s"
+
+
+class PrivacyField(models.TextChoices):
+    APP = "app"
+    TITLE = "title"
+    URL = "url"
+
+
+class PrivacyAction(models.TextChoices):
+    DROP = "drop"  # the whole heartbeat is never stored
+    REDACT = "redact"  # the matching field is replaced before storing
+
+
+class PrivacyRule(BaseModel):
+    """A company's rule applied to heartbeats at intake, before anything is stored (what
+    ActivityWatch's server offers per user, per company here): when ``pattern`` (an RE2
+    regular expression, searched case-insensitively) matches ``field``, drop the heartbeat or
+    redact the field. Managed by OWNER and ADMIN, in the admin and the API."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="privacy_rules")
+    field = models.CharField(max_length=8, choices=PrivacyField.choices)
+    pattern = models.CharField(max_length=500)
+    action = models.CharField(max_length=8, choices=PrivacyAction.choices)
+
+    class Meta(BaseModel.Meta):
+        db_table = "tracking_privacyrule"  # its name from before the move to this app (docs/architecture.md)
+        ordering = ("created_at", "id")
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.field} ~ {self.pattern}"
+
+
+class HeartbeatInbox(models.Model):
+    """Heartbeats accepted (202) and not merged yet. The intake COPYs them here before it
+    answers, so a 202 survives any crash after it; the merge moves them, in the transaction
+    that merges them, into ``Heartbeat`` (raw, partitioned) and ``AppUsage``.
+    Not partitioned and normally small: rows live here for seconds."""
+
+    id = models.BigAutoField(primary_key=True)
+    company_id = models.UUIDField()
+    user_id = models.UUIDField()
+    device_id = models.CharField(max_length=100)
+    timestamp = models.DateTimeField()
+    duration = models.FloatField()
+    app = models.CharField(max_length=255)
+    title = models.CharField(max_length=1000, blank=True)
+    url = models.CharField(max_length=2048, blank=True)
+    domain = models.CharField(max_length=255, blank=True)
+    project_id = models.UUIDField(null=True, blank=True)
+    pulsetime = models.FloatField()
+    received_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "sync_heartbeatinbox"  # its name from before the move to this app (docs/architecture.md)
+        ordering = ("id",)
+        indexes = [models.Index(fields=["user_id", "device_id", "id"], name="sync_hbinbox_device")]
+
+    def __str__(self) -> str:
+        return f"{self.device_id} {self.timestamp:%Y-%m-%d %H:%M:%S} {self.app}"

@@ -1,0 +1,22 @@
+"""Celery tasks of activity (ARCHITECTURE 10: thin, idempotent)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from activity import heartbeats, partitions
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def merge_heartbeats() -> int:
+    """Merge pending heartbeats into app-usage intervals, device by device. Queued by intake
+    (debounced) and by beat; safe to run concurrently (devices are claimed) and to kill at any
+    point (a device's merge is one transaction)."""
+    return heartbeats.merge_pending()
+
+
+@shared_task(ignore_result=True)
+def maintain_partitions() -> dict:
+    """Monthly partitions of the activity tables ahead of need; raw heartbeats past retention
+    dropped. Idempotent."""
+    return partitions.maintain()

@@ -1,0 +1,120 @@
+"""The one function domain apps call to record a change (ARCHITECTURE 7): a row in the
+change log, inside the caller's transaction, numbered and published after commit."""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from changelog import sequencer
+from changelog.models import Change
+from common.bulk import allocate_ids, copy_insert
+
+# Ids of the changes recorded while a collector is active (the sync batch wants its own).
+_collector: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("change_collector", default=None)
+
+
+@dataclass(frozen=True)
+class ChangeSpec:
+    company_id: object
+    entity: str
+    entity_id: object
+    action: str
+    event: str
+    payload: dict
+    user_id: object = None
+    project_id: object = None
+
+
+def record_changes(specs: list[ChangeSpec]) -> list[Change]:
+    """Many changes in one INSERT (the sync batch's bulk path); same rules as record_change."""
+    now = timezone.now()
+    ids = allocate_ids(Change, len(specs))
+    changes = [Change(id=pk, at=now, **vars(spec)) for pk, spec in zip(ids, specs, strict=True)]
+    copy_insert(changes)
+    collected = _collector.get()
+    if collected is not None:
+        collected.extend(c.id for c in changes)
+    _flush_after_commit()
+    return changes
+
+
+def record_change(
+    *,
+    company_id,
+    entity: str,
+    entity_id,
+    action: str,
+    event: str,
+    payload: dict,
+    user_id=None,
+    project_id=None,
+) -> Change:
+    """Append to the change log inside the caller's transaction; it is numbered and published
+    to sockets after commit (a rollback leaves no trace, a crash after commit leaves an
+    unsequenced row that the next sequencer or the beat safety net picks up)."""
+    change = Change.objects.create(
+        company_id=company_id,
+        user_id=user_id,
+        project_id=project_id,
+        entity=entity,
+        entity_id=entity_id,
+        action=action,
+        event=event,
+        payload=payload,
+        at=timezone.now(),
+    )
+    collected = _collector.get()
+    if collected is not None:
+        collected.append(change.id)
+    _flush_after_commit()
+    return change
+
+
+@contextlib.contextmanager
+def collect_changes():
+    """Collect the ids of the changes recorded inside the block (rolled-back ones included:
+    look them up again to keep the survivors)."""
+    ids: list[int] = []
+    token = _collector.set(ids)
+    try:
+        yield ids
+    finally:
+        _collector.reset(token)
+
+
+def _flush_after_commit() -> None:
+    """Register one flush per transaction. A callback registered inside a savepoint that rolls
+    back is dropped by Django together with the savepoint, so checking for a live registration
+    is safe; robust: a channel-layer outage after commit must not fail the request. Not while
+    a sync batch runs: it finishes its changes itself, also when an Idempotency-Key makes the
+    whole request one transaction (its commit would otherwise publish the batch inline)."""
+    if _deferred.get():
+        return
+    connection = transaction.get_connection()
+    if not any(callback is _flush for _, callback, _ in connection.run_on_commit):
+        transaction.on_commit(_flush, robust=True)
+
+
+# The sync batch numbers and publishes its own changes (publishing on a worker); while one
+# runs, the per-transaction flush stands aside.
+_deferred: contextvars.ContextVar[bool] = contextvars.ContextVar("flush_deferred", default=False)
+
+
+@contextlib.contextmanager
+def flush_deferred():
+    token = _deferred.set(True)
+    try:
+        yield
+    finally:
+        _deferred.reset(token)
+
+
+def _flush() -> None:
+    if _deferred.get():
+        return
+    sequencer.sequence_and_publish()

@@ -1,0 +1,54 @@
+"""The change log moved to the changelog app, the heartbeat inbox to activity: tables and rows stay."""
+
+from django.db import migrations
+
+# (from app, to app, model): their content types follow, so admin history and permissions do.
+MOVED = [
+    ('sync', 'changelog', 'change'),
+    ('sync', 'changelog', 'syncstate'),
+    ('sync', 'changelog', 'tombstone'),
+    ('sync', 'activity', 'heartbeatinbox'),
+]
+
+
+def move_content_types(apps, schema_editor, reverse=False):
+    content_type = apps.get_model("contenttypes", "ContentType")
+    for old, new, model in MOVED:
+        old, new = (new, old) if reverse else (old, new)
+        if not content_type.objects.filter(app_label=new, model=model).exists():
+            content_type.objects.filter(app_label=old, model=model).update(app_label=new)
+
+
+def move_content_types_back(apps, schema_editor):
+    move_content_types(apps, schema_editor, reverse=True)
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ('sync', '0005_heartbeat_inbox'),
+        ('changelog', '0001_initial'),
+        ('activity', '0001_initial'),
+        ('contenttypes', '0002_remove_content_type_name'),
+    ]
+
+    operations = [
+        migrations.SeparateDatabaseAndState(
+            # The tables stay, now owned by another app (its 0001 names them): state only.
+            state_operations=[
+            migrations.DeleteModel(
+                name='Change',
+            ),
+            migrations.DeleteModel(
+                name='HeartbeatInbox',
+            ),
+            migrations.DeleteModel(
+                name='SyncState',
+            ),
+            migrations.DeleteModel(
+                name='Tombstone',
+            ),
+            ],
+            database_operations=[],
+        ),
+        migrations.RunPython(move_content_types, move_content_types_back),
+    ]

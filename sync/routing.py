@@ -1,9 +1,0 @@
-"""WebSocket routes (SPEC: Realtime)."""
-
-from django.urls import path
-
-from sync.consumers import RealtimeConsumer
-
-websocket_urlpatterns = [
-    path("ws/realtime/", RealtimeConsumer.as_asgi()),
-]
