@@ -7,11 +7,12 @@ from django.utils import timezone
 from drf_spectacular.authentication import SessionScheme
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import SessionAuthentication
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.authentication import JWTAuthentication
-from rest_framework_simplejwt.exceptions import InvalidToken
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
-from accounts.models import DeviceSession
-from accounts.tokens import SESSION_ID_CLAIM, session_is_live, web_session_id
+from accounts.models import DeviceSession, User
+from accounts.tokens import AccessClaims, access_claims, session_is_live, web_session_id
 
 # How often a session's last_seen_at is written: a hot row, so not on every request.
 LAST_SEEN_EVERY_SECONDS = 60
@@ -21,21 +22,35 @@ _last_seen_written: dict[str, float] = {}
 _MAX_REMEMBERED = 50_000
 
 
+TOKEN_NOT_VALID = "Given token not valid for any token type"
+
+
 class SessionJWTAuthentication(JWTAuthentication):
-    """simplejwt's Bearer JWT, plus: the token's device session must still be live."""
+    """A Bearer access token (``access_claims``: the one token check), whose user exists and
+    is active and whose device session is still live. Errors are one flat 401 each."""
 
     def authenticate(self, request):
-        result = super().authenticate(request)
-        if result is None:
+        header = self.get_header(request)
+        raw = self.get_raw_token(header) if header is not None else None
+        if raw is None:
             return None
-        user, token = result
-        session_id = token.get(SESSION_ID_CLAIM)
-        if not session_id or not session_is_live(str(session_id), user_id=str(user.pk)):
-            raise InvalidToken({"detail": "This session has been signed out.", "code": "session_revoked"})
-        request.session_id = str(session_id)
+        user, claims = token_identity(raw)
+        request.session_id = claims.session_id
         structlog.contextvars.bind_contextvars(user_id=str(user.pk))
-        touch_last_seen(str(session_id))
-        return user, token
+        touch_last_seen(claims.session_id)
+        return user, claims
+
+
+def token_identity(raw: str | bytes) -> tuple[User, AccessClaims]:
+    """The user and claims of a Bearer token, or AuthenticationFailed saying why: the token is
+    not valid, the user is gone or inactive, or the session was signed out."""
+    claims = access_claims(raw)
+    if claims is None:
+        raise AuthenticationFailed(TOKEN_NOT_VALID, code="token_not_valid")
+    user = JWTAuthentication().get_user({jwt_settings.USER_ID_CLAIM: claims.user_id})  # exists, active
+    if not session_is_live(claims.session_id, user_id=str(user.pk)):
+        raise AuthenticationFailed("This session has been signed out.", code="session_revoked")
+    return user, claims
 
 
 def last_seen_due(session_id: str) -> bool:

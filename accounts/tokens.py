@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.models import DeviceSession
@@ -34,6 +38,44 @@ def access_token_for(session: DeviceSession) -> str:
     token = AccessToken.for_user(session.user)
     token[SESSION_ID_CLAIM] = str(session.id)
     return str(token)
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    user_id: str
+    session_id: str
+    expires_at: float  # Unix seconds
+
+
+_verified: dict[str, AccessClaims] = {}
+_MAX_VERIFIED = 50_000
+
+
+def access_claims(raw: str | bytes) -> AccessClaims | None:
+    """The claims of a valid access token (signature, expiry, type, a session id), else None:
+    the one check of a Bearer token, for the REST API, the lean heartbeat intake and sockets.
+    A tracker sends the same token for its whole life, so a verified one is remembered (per
+    process) until it expires: verifying it is a fifth of a heartbeat request's CPU. Whether
+    its session is still live, and its user active, is the caller's next question."""
+    key = raw.decode("latin-1") if isinstance(raw, bytes) else raw
+    known = _verified.get(key)
+    if known is not None:
+        if known.expires_at > time.time():
+            return known
+        del _verified[key]
+    try:
+        token = AccessToken(key)
+        claims = AccessClaims(
+            user_id=str(token[jwt_settings.USER_ID_CLAIM]),
+            session_id=str(token[SESSION_ID_CLAIM]),
+            expires_at=float(token["exp"]),
+        )
+    except (TokenError, KeyError, TypeError, ValueError):
+        return None
+    if len(_verified) >= _MAX_VERIFIED:
+        _verified.clear()  # bounded memory; at worst each token is verified once more
+    _verified[key] = claims
+    return claims
 
 
 def _cache_key(session_id: str) -> str:

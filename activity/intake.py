@@ -34,13 +34,10 @@ from django.urls import reverse
 from django.utils import timezone
 from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis
-from rest_framework_simplejwt.exceptions import TokenError
-from rest_framework_simplejwt.settings import api_settings as jwt_settings
-from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.authentication import last_seen_due
 from accounts.models import DeviceSession, User
-from accounts.tokens import SESSION_ID_CLAIM
+from accounts.tokens import access_claims
 from activity import heartbeats
 from activity.models import HeartbeatInbox, PrivacyRule
 from activity.privacy import RULES_ORDER, cached_rules, remember_rules
@@ -508,25 +505,13 @@ class _Writer:
         return stored
 
 
-_tokens: dict[bytes, tuple[str, str, float]] = {}
-
-
 def _token_claims(raw: bytes) -> tuple[str, str]:
-    """(user id, session id) of a valid access token. A tracker sends the same token for its
-    whole life, so a validated one is remembered until it expires: decoding it is a fifth of
-    a request's CPU. Whether its session is still live is the insert's business."""
-    known = _tokens.get(raw)
-    if known is not None and known[2] > time.time():
-        return known[0], known[1]
-    try:
-        token = AccessToken(raw)
-        claims = (str(token[jwt_settings.USER_ID_CLAIM]), str(token[SESSION_ID_CLAIM]), float(token["exp"]))
-    except (TokenError, KeyError, TypeError, ValueError):
-        raise _Fallback from None
-    if len(_tokens) >= _MAX_HINTS:
-        _tokens.clear()
-    _tokens[raw] = claims
-    return claims[0], claims[1]
+    """(user id, session id) of a valid access token (accounts' one check, remembered until it
+    expires). Whether its session is still live is the insert's business."""
+    claims = access_claims(raw)
+    if claims is None:
+        raise _Fallback
+    return claims.user_id, claims.session_id
 
 
 def _plain(value):

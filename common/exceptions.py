@@ -15,7 +15,6 @@ from django.http import JsonResponse
 from drf_standardized_errors.handler import exception_handler as standardized_handler
 from kombu.exceptions import OperationalError as BrokerOperationalError
 from rest_framework import exceptions
-from rest_framework_simplejwt.exceptions import InvalidToken
 
 logger = structlog.get_logger(__name__)
 
@@ -110,19 +109,9 @@ class Conflict(exceptions.APIException):
     default_code = "conflict"
 
 
-def _flatten_token_error(exc: InvalidToken) -> exceptions.AuthenticationFailed:
-    """simplejwt raises a dict detail (detail, code, messages[]); clients get one error."""
-    detail = exc.detail if isinstance(exc.detail, dict) else {}
-    message = detail.get("detail", "Given token not valid.")
-    code = detail.get("code", "token_not_valid")
-    return exceptions.AuthenticationFailed(str(message), code=str(code))
-
-
 def exception_handler(exc, context):
     extra = exc.extra if isinstance(exc, ServiceError) else {}
-    if isinstance(exc, InvalidToken):
-        exc = _flatten_token_error(exc)
-    elif isinstance(exc, INFRASTRUCTURE_ERRORS):
+    if isinstance(exc, INFRASTRUCTURE_ERRORS):
         # A dependency is down: 503 says "retry later" and names no internals.
         logger.error("dependency_unavailable", error_type=type(exc).__name__, error=str(exc)[:200])
         exc = ServiceUnavailable()

@@ -33,11 +33,9 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from rest_framework.exceptions import AuthenticationFailed
-from rest_framework_simplejwt.authentication import JWTAuthentication
-from rest_framework_simplejwt.exceptions import TokenError
-from rest_framework_simplejwt.tokens import AccessToken
 
-from accounts.tokens import SESSION_ID_CLAIM, live_sessions, session_is_live, web_session_id
+from accounts.authentication import token_identity
+from accounts.tokens import live_sessions, session_is_live, web_session_id
 from changelog import audience, publishing
 from changelog import selectors as changelog_selectors
 from changelog.models import SyncState
@@ -111,14 +109,10 @@ def _identity_from_token(raw: str) -> Identity | None:
     if not raw:
         return None
     try:
-        token = AccessToken(raw)  # signature, expiry and token type
-        user = JWTAuthentication().get_user(token)  # exists and is active
-    except (TokenError, AuthenticationFailed):
+        user, claims = token_identity(raw)
+    except AuthenticationFailed:
         return None
-    session_id = token.get(SESSION_ID_CLAIM)
-    if not session_id or not session_is_live(str(session_id), user_id=str(user.pk)):
-        return None
-    return _identity(user, str(session_id))
+    return _identity(user, claims.session_id)
 
 
 def _identity_from_ticket(ticket: str) -> Identity | None:
