@@ -19,8 +19,9 @@ from common.exceptions import ConflictError, GoneError, InvalidInput, Permission
 from common.jobs import claim, record_failure
 from common.parsers import JSONTooDeep, check_depth, nul_path
 from organizations.models import Membership
-from screenshots import images
+from screenshots import events, images
 from screenshots.models import Screenshot, ScreenshotStatus
+from screenshots.storage import on_s3
 from tracking.models import TimeEntry
 
 logger = structlog.get_logger(__name__)
@@ -71,11 +72,6 @@ def screenshot_upload(*, membership: Membership, fileobj, captured_at: datetime,
 
 
 # --------------------------------------------------------------------------- presigned uploads
-
-
-def on_s3() -> bool:
-    """Is the default storage an S3-compatible bucket (S3_BUCKET set)?"""
-    return hasattr(default_storage, "bucket_name")
 
 
 def upload_instructions(screenshot: Screenshot, *, absolute) -> dict:
@@ -248,8 +244,6 @@ def screenshot_process(*, screenshot_id) -> Screenshot | None:
     the original (it carries the metadata, and the unblurred pixels when a level applies).
     None when there was nothing to do; raises for the task to retry until the attempts are
     spent, then FAILED with the reason."""
-    from sync import realtime
-
     uploaded = Screenshot.objects.exclude(original_key="")  # a presigned one before its upload: not yet
     screenshot = claim(uploaded, screenshot_id, max_attempts=MAX_ATTEMPTS)
     if screenshot is None:
@@ -286,17 +280,7 @@ def screenshot_process(*, screenshot_id) -> Screenshot | None:
         screenshot.sha256, screenshot.processed_at = hashlib.sha256(image).hexdigest(), timezone.now()
         screenshot.error = ""
         screenshot.save()
-        from screenshots.api.serializers import ScreenshotSerializer
-
-        realtime.record_change(
-            company_id=screenshot.company_id,
-            entity="screenshot",
-            entity_id=screenshot.pk,
-            action="upsert",
-            event="screenshot.ready",
-            payload=dict(ScreenshotSerializer(screenshot).data),  # links come from GET: they are short-lived
-            user_id=screenshot.user_id,
-        )
+        events.screenshot_ready(screenshot)
         transaction.on_commit(lambda: _drop_original(screenshot))
     return screenshot
 
