@@ -21,6 +21,7 @@ Superusers see and do everything, under Django's normal permission checks."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django import forms
 from django.contrib import admin, messages
@@ -37,23 +38,34 @@ from common.exceptions import ServiceError
 from organizations.admin_site import admin_membership_in, admin_memberships
 from organizations.models import Company, Membership
 
+if TYPE_CHECKING:
+    # The mixins are always combined with these (see the module doc): typed as their
+    # subclasses so that super() and the admin's own attributes are checked.
+    from django.contrib.admin.options import BaseModelAdmin, InlineModelAdmin
+
+    _ScopeBase = BaseModelAdmin[Any]
+    _AdminBase = admin.ModelAdmin[Any]
+    _InlineBase = InlineModelAdmin[Any, Any]
+else:
+    _ScopeBase = _AdminBase = _InlineBase = object
+
 # --------------------------------------------------------------------------- helpers
 
 
-def scoped_company_ids(request: HttpRequest) -> list | None:
+def scoped_company_ids(request: HttpRequest) -> list[Any] | None:
     """None for a superuser (nothing is scoped), else the companies the caller administers."""
     if request.user.is_superuser:
         return None
     return list(admin_memberships(request))
 
 
-def company_id_of(obj: models.Model, field: str = "company"):
+def company_id_of(obj: models.Model, field: str = "company") -> Any:
     return obj.pk if field in ("id", "pk") else getattr(obj, f"{field}_id")
 
 
-def parent_company_id(obj: models.Model):
+def parent_company_id(obj: models.Model) -> Any:
     """The company of an inline's parent object (a Company, or a row with ``company``)."""
-    return obj.pk if isinstance(obj, Company) else obj.company_id
+    return obj.pk if isinstance(obj, Company) else obj.company_id  # type: ignore[attr-defined]  # every other parent is company-owned
 
 
 def is_company_owned(model: type[models.Model]) -> bool:
@@ -64,7 +76,7 @@ def is_company_owned(model: type[models.Model]) -> bool:
     return field.is_relation and field.related_model is Company
 
 
-def scope_choices(queryset: models.QuerySet, company_ids) -> models.QuerySet:
+def scope_choices(queryset: models.QuerySet[Any], company_ids: list[Any]) -> models.QuerySet[Any]:
     """The rows of ``queryset`` that belong to these companies: the companies themselves,
     users with an active membership in one, company-owned rows by their ``company``. A model
     that belongs to no company (ContentType, Group) is left alone: it holds no tenant data."""
@@ -79,10 +91,10 @@ def scope_choices(queryset: models.QuerySet, company_ids) -> models.QuerySet:
     return queryset
 
 
-def narrow_choices(fields: dict, company_ids, unscoped: tuple[str, ...] = ()) -> None:
+def narrow_choices(fields: dict[str, forms.Field], company_ids: list[Any], unscoped: tuple[str, ...] = ()) -> None:
     """Limit every model choice field of a form class (its ``base_fields``) in place."""
     for name, field in fields.items():
-        if name not in unscoped and isinstance(field, forms.ModelChoiceField):  # ModelMultipleChoiceField included
+        if name not in unscoped and isinstance(field, forms.ModelChoiceField) and field.queryset is not None:
             field.queryset = scope_choices(field.queryset, company_ids)
 
 
@@ -115,8 +127,9 @@ class CompanyScopedForm(forms.ModelForm):
     company_field = "company"  # both set per request by the admin
     unscoped_fields: tuple[str, ...] = ()
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         field = self.company_field
         if field in ("id", "pk"):
             company_id = self.instance.pk
@@ -130,7 +143,7 @@ class CompanyScopedForm(forms.ModelForm):
             formfield = self.fields.get(name)
             if name == field or name in self.unscoped_fields or not value:
                 continue
-            if not isinstance(formfield, forms.ModelChoiceField):
+            if not isinstance(formfield, forms.ModelChoiceField) or formfield.queryset is None:
                 continue
             values = list(value) if isinstance(formfield, forms.ModelMultipleChoiceField) else [value]
             model = formfield.queryset.model
@@ -164,13 +177,13 @@ class ScopedForeignKeyRawIdWidget(ForeignKeyRawIdWidget):
 # --------------------------------------------------------------------------- mixins
 
 
-class _CompanyScope:
+class _CompanyScope(_ScopeBase):
     company_field = "company"
     # Relations whose choices are not the company's rows (Membership.user: whoever joins).
     unscoped_fields: tuple[str, ...] = ()
     # permissions.py's answer to "may this membership manage these rows?" (e.g.
     # permissions.can_manage_members); None: every OWNER and ADMIN may.
-    manage_permission: Callable[[Membership], bool] | None = None
+    manage_permission: ClassVar[Callable[[Membership], bool] | None] = None
 
     def get_queryset(self, request: HttpRequest):
         queryset = super().get_queryset(request)
@@ -205,7 +218,7 @@ class _CompanyScope:
         if db_field.name in self.unscoped_fields:
             return formfield
         company_ids = scoped_company_ids(request)
-        if company_ids is not None and isinstance(formfield, forms.ModelChoiceField):
+        if company_ids is not None and isinstance(formfield, forms.ModelChoiceField) and formfield.queryset is not None:
             formfield.queryset = scope_choices(formfield.queryset, company_ids)
         return formfield
 
@@ -229,7 +242,7 @@ class CalendarSafeChangeList(ChangeList):
             raise IncorrectLookupParameters(exc) from exc
 
 
-class CompanyScopedAdminMixin(_CompanyScope):
+class CompanyScopedAdminMixin(_CompanyScope, _AdminBase):
     """For ``admin.ModelAdmin`` subclasses of company-owned models (see the module doc)."""
 
     form = CompanyScopedForm
@@ -316,8 +329,9 @@ class CompanyScopedAdminMixin(_CompanyScope):
 
     def get_form(self, request: HttpRequest, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
-        # The class is built per call: safe to set attributes on.
-        form.company_field, form.unscoped_fields = self.company_field, self.unscoped_fields
+        if issubclass(form, CompanyScopedForm):  # the mixin's own form, or a subclass of it
+            # The class is built per call: safe to set attributes on.
+            form.company_field, form.unscoped_fields = self.company_field, self.unscoped_fields
         company_id = company_id_of(obj, self.company_field) if obj is not None else self._single_company_id(request)
         if company_id is not None:
             narrow_choices(form.base_fields, [company_id], self.unscoped_fields)
@@ -358,7 +372,7 @@ class CompanyScopedAdminMixin(_CompanyScope):
             return HttpResponseRedirect(request.get_full_path())
 
 
-class CompanyScopedInlineMixin(_CompanyScope):
+class CompanyScopedInlineMixin(_CompanyScope, _InlineBase):
     """For inlines of company-owned rows under a company-owned parent. Inline permission
     methods receive the parent object; the rows' company is always the parent's."""
 
@@ -370,7 +384,7 @@ class CompanyScopedInlineMixin(_CompanyScope):
             return super().has_view_permission(request, obj)
         return self._may(request, obj)
 
-    def has_add_permission(self, request: HttpRequest, obj) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Any) -> bool:  # type: ignore[override]  # InlineModelAdmin's signature (the parent object), not BaseModelAdmin's
         if request.user.is_superuser:
             return super().has_add_permission(request, obj)
         return self._may(request, obj)

@@ -70,7 +70,8 @@ class MembershipAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
             return False
         if obj is None or request.user.is_superuser:
             return True
-        return permissions.can_change_member(admin_membership_in(request, obj.company_id), obj)
+        actor = admin_membership_in(request, obj.company_id)
+        return actor is not None and permissions.can_change_member(actor, obj)
 
     def get_readonly_fields(self, request, obj=None):
         readonly = list(super().get_readonly_fields(request, obj))
@@ -91,7 +92,7 @@ class MembershipAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
         if not change:
             return super().save_model(request, obj, form, change)  # superusers only
         actor = admin_membership_in(request, obj.company_id)
-        if not request.user.is_superuser and not permissions.can_grant_role(actor, obj.role):
+        if not request.user.is_superuser and (actor is None or not permissions.can_grant_role(actor, obj.role)):
             raise PermissionDenied
         # The service's last-OWNER check reads the role being left, so it gets the row as
         # stored, not the form's instance that already carries the new role.

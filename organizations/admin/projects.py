@@ -24,7 +24,7 @@ class ClientAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="projects", ordering="project_count")
     def project_count(self, obj: Client) -> int:
-        return obj.project_count
+        return obj.project_count  # type: ignore[attr-defined]  # annotated by get_queryset
 
     def save_model(self, request, obj: Client, form, change: bool) -> None:
         self.assign_company(request, obj)

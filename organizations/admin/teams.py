@@ -31,7 +31,7 @@ class TeamAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="members", ordering="member_count")
     def member_count(self, obj: Team) -> int:
-        return obj.member_count
+        return obj.member_count  # type: ignore[attr-defined]  # annotated by get_queryset
 
     def save_model(self, request, obj: Team, form, change: bool) -> None:
         self.assign_company(request, obj)
