@@ -343,7 +343,11 @@ UNCHANGED = Unchanged.UNCHANGED
 
 @transaction.atomic
 def user_update(
-    *, user: User, name: str | None = None, timezone_name: str | None = None, default_company_id: UUID | None | Unchanged = UNCHANGED
+    *,
+    user: User,
+    name: str | None = None,
+    timezone_name: str | None = None,
+    default_company_id: UUID | None | Unchanged = UNCHANGED,
 ) -> User:
     """PATCH /me. ``default_company_id``: a company the user is an active member of (else 404,
     like any company that is not theirs, SPEC: Conventions), or None to clear it."""
