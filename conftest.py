@@ -188,11 +188,20 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         terminalreporter.write_line(f"browser test screenshots: {path}")
 
 
+def pytest_configure(config):
+    """Start the embedded PostgreSQL/Redis when DATABASE_URL/REDIS_URL are unset (importing
+    settings starts nothing). Once, in the process that runs the session: pytest-xdist's
+    workers find them running."""
+    if not hasattr(config, "workerinput"):
+        embedded.start_configured(settings)
+
+
+@pytest.hookimpl(trylast=True)  # after pytest-xdist's workers have finished (and dropped their databases)
 def pytest_sessionfinish(session, exitstatus):
     """Stop the embedded PostgreSQL/Redis if this test run started them (a running `make run`
     keeps its own)."""
-    from config import embedded
-
+    if hasattr(session.config, "workerinput"):
+        return
     stopped = embedded.stop_started_here(settings.DATA_DIR)
     if stopped:
         session.config.get_terminal_writer().line(f"stopped embedded {', '.join(stopped)}")
