@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
 import uuid
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -122,10 +124,27 @@ def celery_worker_process(transactional_db, tmp_path):
         yield proc
 
 
+# Ports for the servers tests start: below the kernel's ephemeral range, so no outgoing connection
+# (to PostgreSQL, Redis) and no bind to port 0 takes one between our check and the server's bind;
+# at random, so parallel test processes (pytest-xdist) rarely try the same one.
+def _below_ephemeral_ports() -> range:
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except OSError:
+        low = 49152  # macOS and the BSDs
+    return range(20000, low) if low > 21000 else range(1024, low)
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    ports = _below_ephemeral_ports()
+    while True:
+        port = random.choice(ports)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue  # taken
+            return port
 
 
 @contextlib.contextmanager

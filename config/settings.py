@@ -295,10 +295,6 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     # Sweep for such messages every ~10 s (kombu: interval x its throttle of 10), not ~100 s.
     "unacked_restore_interval": 1,
 }
-if _TEST_WORKER:
-    # kombu's own keys (bindings, unacked messages) are per Redis database: one test process's
-    # workers would restore another's unacknowledged messages.
-    CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = f"{CACHE_KEY_PREFIX}-kombu:"
 # No result backend is configured; should one be, it must use the same timeout.
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default=f"{CACHE_KEY_PREFIX}-default")
