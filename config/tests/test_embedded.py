@@ -19,12 +19,9 @@ from config import embedded
 
 
 @pytest.fixture
-def data_dir(tmp_path_factory):
-    path = tmp_path_factory.mktemp("embedded")
-    path.chmod(0o755)  # the embedded_postgres system user must traverse it when we run as root
-    yield path
-    embedded.stop_redis(path)
-    embedded.stop_postgres(path)
+def data_dir(pg_data_dir):
+    yield pg_data_dir
+    embedded.stop_redis(pg_data_dir)
 
 
 def test_redis_starts_once_and_is_reused_across_concurrent_callers(data_dir):
@@ -174,14 +171,14 @@ def test_importing_settings_and_manage_py_check_start_nothing(tmp_path):
 
 
 @pytest.mark.slow
-def test_manage_py_starts_the_servers_settings_point_at_even_on_a_long_path(tmp_path):
+def test_manage_py_starts_the_servers_settings_point_at_even_on_a_long_path(pg_data_dir):
     """A command that uses the database starts the embedded servers first, on exactly the
     sockets settings derived; a DATA_DIR too deep for a unix socket puts them under /tmp."""
-    data_dir = tmp_path / ("deep-" * 20) / "data"
+    data_dir = pg_data_dir / ("deep-" * 20) / "data"
     assert len(str(data_dir / "pg" / ".s.PGSQL.5432")) > 107
     data_dir.mkdir(parents=True)
     for parent in [data_dir, *data_dir.parents]:  # the embedded_postgres user (running as root) traverses it
-        if parent == tmp_path.parent:
+        if parent == pg_data_dir:
             break
         parent.chmod(0o755)
     env = _env_without_urls(data_dir)
