@@ -217,6 +217,16 @@ def pytest_configure(config):
         embedded.start_configured(settings)
 
 
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (`make test`: --dist loadgroup), the tests of a module that share a
+    module-scoped fixture (daphne processes, Chromium, a generated client) run in one process,
+    so it is set up once rather than once in every process."""
+    for item in items:
+        fixturedefs = item._fixtureinfo.name2fixturedefs  # pytest has no public way to ask a scope
+        if any(defs[-1].scope == "module" for defs in fixturedefs.values()):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+
+
 @pytest.hookimpl(trylast=True)  # after pytest-xdist's workers have finished (and dropped their databases)
 def pytest_sessionfinish(session, exitstatus):
     """Stop the embedded PostgreSQL/Redis if this test run started them (a running `make run`
