@@ -8,6 +8,7 @@ process with a message naming the variable (django-environ raises ImproperlyConf
 from __future__ import annotations
 
 import ipaddress
+import os
 import zoneinfo
 from datetime import timedelta
 from pathlib import Path
@@ -239,8 +240,9 @@ def _kombu_url(url: str) -> str:
 
 
 # pytest-xdist runs the suite in several processes sharing one Redis database; each (and the
-# servers and workers it starts, which inherit PYTEST_XDIST_WORKER) keeps to its own keys.
-_TEST_WORKER = env.str("PYTEST_XDIST_WORKER", default="") if TESTING else ""
+# servers and workers it starts, which inherit PYTEST_XDIST_WORKER) keeps to its own keys. Not
+# a setting (so not in .env.example): pytest-xdist sets it in each of its processes.
+_TEST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "") if TESTING else ""
 CACHE_KEY_PREFIX = env.str(
     "CACHE_KEY_PREFIX", default=("stint-test" + (f"-{_TEST_WORKER}" if _TEST_WORKER else "")) if TESTING else "stint"
 )
