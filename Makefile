@@ -20,10 +20,12 @@ run: install
 	$(PY) manage.py runstack
 
 ## The whole suite, against the same services (or DATABASE_URL / REDIS_URL when set), with
-## line coverage of the app code (this process only: subprocesses such as workers are not traced)
+## line coverage of the app code (the pytest processes only: subprocesses such as workers are not
+## traced), in TEST_WORKERS pytest-xdist processes (docs/testing.md; PYTEST_ARGS="-n 0": one)
+TEST_WORKERS ?= 4
 test: install
 	@# pytest exits 5 when it collected nothing: a broken suite, never a pass.
-	@$(PY) -m pytest --cov --cov-report=term:skip-covered $(PYTEST_ARGS); rc=$$?; \
+	@$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup --cov --cov-report=term:skip-covered $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 lint: install

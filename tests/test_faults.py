@@ -193,12 +193,12 @@ def _wait_http_ok(url: str, proc: subprocess.Popen, *, timeout: float = 60) -> N
 
 
 @pytest.mark.slow
-def test_postgres_down_is_503_within_2s_and_the_api_recovers_without_a_restart(tmp_path):
+def test_postgres_down_is_503_within_2s_and_the_api_recovers_without_a_restart(tmp_path, pg_data_dir):
     from config import embedded
 
     # given a private PostgreSQL (initdb in tmp; the shared one is never touched), migrated,
     # and a real server process on it
-    data_dir = tmp_path / "pg-private"
+    data_dir = pg_data_dir
     pg = embedded.ensure_postgres(data_dir, "stint")
     env = {
         **os.environ,

@@ -112,7 +112,10 @@ def test_a_lost_database_connection_answers_503_and_the_next_request_recovers(wo
     client = lean(world.api("member"))
     assert send(client, [hb(10)]).status_code == 202
     with connection.cursor() as cursor:  # as a restart of PostgreSQL would
-        cursor.execute("SELECT array_agg(pid) FROM pg_stat_activity WHERE application_name = %s", [APPLICATION_NAME])
+        cursor.execute(  # this database's: parallel test processes (pytest-xdist) have their own
+            "SELECT array_agg(pid) FROM pg_stat_activity WHERE application_name = %s AND datname = current_database()",
+            [APPLICATION_NAME],
+        )
         killed = cursor.fetchone()[0]
         cursor.execute("SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) AS pid", [killed])
         assert killed

@@ -4,10 +4,13 @@ by whoever started them. Each test uses its own data dir, never the project's .d
 from __future__ import annotations
 
 import concurrent.futures
+import os
+import shutil
 import subprocess
 import sys
 import time
 
+import psutil
 import psycopg
 import pytest
 import redis
@@ -16,12 +19,9 @@ from config import embedded
 
 
 @pytest.fixture
-def data_dir(tmp_path_factory):
-    path = tmp_path_factory.mktemp("embedded")
-    path.chmod(0o755)  # the embedded_postgres system user must traverse it when we run as root
-    yield path
-    embedded.stop_redis(path)
-    embedded.stop_postgres(path)
+def data_dir(pg_data_dir):
+    yield pg_data_dir
+    embedded.stop_redis(pg_data_dir)
 
 
 def test_redis_starts_once_and_is_reused_across_concurrent_callers(data_dir):
@@ -119,3 +119,94 @@ def test_servers_in_use_by_another_live_process_are_not_stopped(data_dir):
         other.kill()
         other.wait()
     assert embedded.other_live_clients(data_dir) == []  # the dead pid is forgotten
+
+
+def _env_without_urls(data_dir) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL"}}
+    return {**env, "DATA_DIR": str(data_dir), "LOG_LEVEL": "WARNING"}
+
+
+def _servers_on(data_dir) -> list[str]:
+    """postgres / redis-server processes whose command line names ``data_dir``."""
+    found = []
+    for proc in psutil.process_iter(["name", "cmdline"]):
+        cmdline = " ".join(proc.info["cmdline"] or [])
+        if proc.info["name"] in {"postgres", "redis-server"} and str(data_dir) in cmdline:
+            found.append(cmdline)
+    return found
+
+
+def test_importing_settings_and_manage_py_check_start_nothing(tmp_path):
+    """`manage.py check`, an IDE or mypy's django-stubs plugin import settings with no URLs set:
+    settings name the embedded servers' sockets under DATA_DIR but start nothing, write nothing."""
+    data_dir = tmp_path / "data"
+    env = _env_without_urls(data_dir)
+    root = embedded.Path(embedded.__file__).parent.parent
+    printed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; from django.conf import settings; django.setup(); "
+            "print(settings.DATABASES['default']['HOST']); print(settings.REDIS_URL); "
+            "print(settings.EMBEDDED_SERVICES)",
+        ],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert printed.returncode == 0, printed.stderr
+    host, redis_url, services = printed.stdout.split("\n")[:3]
+    assert host == str(data_dir / "pg")
+    assert redis_url == f"unix://{data_dir / 'redis' / 'redis.sock'}?db=0"
+    assert services == "['postgres', 'redis']"
+    check = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=root, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert check.returncode == 0, check.stderr
+    assert "no issues" in check.stdout
+    assert not data_dir.exists()  # nothing initialised, no socket dir, no client registered
+    assert _servers_on(data_dir) == []
+
+
+@pytest.mark.slow
+def test_manage_py_starts_the_servers_settings_point_at_even_on_a_long_path(pg_data_dir):
+    """A command that uses the database starts the embedded servers first, on exactly the
+    sockets settings derived; a DATA_DIR too deep for a unix socket puts them under /tmp."""
+    data_dir = pg_data_dir / ("deep-" * 20) / "data"
+    assert len(str(data_dir / "pg" / ".s.PGSQL.5432")) > 107
+    data_dir.mkdir(parents=True)
+    for parent in [data_dir, *data_dir.parents]:  # the embedded_postgres user (running as root) traverses it
+        if parent == pg_data_dir:
+            break
+        parent.chmod(0o755)
+    env = _env_without_urls(data_dir)
+    root = embedded.Path(embedded.__file__).parent.parent
+    try:
+        result = subprocess.run(
+            [
+                sys.executable,
+                "manage.py",
+                "shell",
+                "-c",
+                "from django.db import connection; from common.redis import get_client; "
+                "print(connection.cursor().execute('SHOW server_version_num').fetchone()[0], get_client().ping())",
+            ],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr
+        version, pong = result.stdout.splitlines()[-1].split()  # after the JSON logs
+        assert int(version) >= 180000
+        assert pong == "True"
+        assert embedded.postgres_socket_dir(data_dir).parent == embedded.Path(embedded.tempfile.gettempdir())
+        assert (embedded.postgres_socket_dir(data_dir) / ".s.PGSQL.5432").is_socket()
+    finally:
+        embedded.stop_redis(data_dir)
+        embedded.stop_postgres(data_dir)
+        for socket_dir in (embedded.postgres_socket_dir(data_dir), embedded.redis_socket_path(data_dir).parent):
+            shutil.rmtree(socket_dir, ignore_errors=True)

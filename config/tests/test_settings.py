@@ -92,3 +92,14 @@ def test_public_url_must_be_an_absolute_http_url():
     assert result.returncode != 0
     assert "PUBLIC_URL" in result.stderr
     assert _printed("s.PUBLIC_URL", PUBLIC_URL="https://stint.example.com/") == "https://stint.example.com"
+
+
+def test_each_parallel_test_process_keeps_to_its_own_redis_keys_and_queue():
+    """pytest-xdist's processes share one Redis database: each one's cache keys, channel layer
+    and Celery queue carry its name, so one process's clean-up never deletes another's keys."""
+    expression = "s.CACHE_KEY_PREFIX, s.CHANNEL_LAYERS['default']['CONFIG']['prefix'], s.CELERY_TASK_DEFAULT_QUEUE"
+    worker = _printed(expression, STINT_ENV="test", PYTEST_XDIST_WORKER="gw3")
+    assert worker == "stint-test-gw3 stint-test-gw3:asgi stint-test-gw3-default"
+    assert _printed("s.CACHE_KEY_PREFIX", STINT_ENV="test", PYTEST_XDIST_WORKER="") == "stint-test"
+    # outside the tests the variable means nothing
+    assert _printed("s.CACHE_KEY_PREFIX", STINT_ENV="development", PYTEST_XDIST_WORKER="gw3") == "stint"

@@ -4,7 +4,6 @@ server mode, over HTTP on loopback) started by the test, not a patched boto3."""
 from __future__ import annotations
 
 import io
-import socket
 import urllib.request
 import uuid
 
@@ -15,6 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from PIL import Image
 
+from conftest import free_port
 from organizations.models import Company
 from screenshots import services, storage
 from screenshots.models import Screenshot, ScreenshotStatus
@@ -32,9 +32,7 @@ def s3(settings, world):
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the server's access log
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
