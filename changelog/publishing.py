@@ -52,14 +52,15 @@ def send_messages(messages: list[tuple[str, dict]]) -> None:
 # connections and close them again.
 LAYER_SEND_TIMEOUT = 10.0
 _loop_lock = threading.Lock()
-_loop_state: dict[str, object] = {"loop": None, "pid": None}
+_loop: asyncio.AbstractEventLoop | None = None
+_loop_pid: int | None = None
 
 
 def _layer_loop() -> asyncio.AbstractEventLoop:
+    global _loop, _loop_pid
     with _loop_lock:
-        loop, pid = _loop_state["loop"], _loop_state["pid"]
-        if loop is None or pid != os.getpid():  # none yet, or inherited across a fork
-            loop = asyncio.new_event_loop()
-            threading.Thread(target=loop.run_forever, name="channel-layer-loop", daemon=True).start()
-            _loop_state.update(loop=loop, pid=os.getpid())
-        return loop
+        if _loop is None or _loop_pid != os.getpid():  # none yet, or inherited across a fork
+            _loop = asyncio.new_event_loop()
+            threading.Thread(target=_loop.run_forever, name="channel-layer-loop", daemon=True).start()
+            _loop_pid = os.getpid()
+        return _loop

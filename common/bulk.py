@@ -12,11 +12,13 @@ database's identity column when nobody needs them back."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.db import connection
 from django.db.models import AutoField, BigAutoField, Field, Model
 
 
-def copy_insert(objs: list[Model]) -> None:
+def copy_insert(objs: Sequence[Model]) -> None:
     """Insert ``objs`` (instances of one model, primary keys set) in one COPY. Field defaults
     and ``auto_now``/``auto_now_add`` apply as in ``save()``."""
     if not objs:

@@ -28,8 +28,11 @@ from realtime.offloop import off_loop
 logger = structlog.get_logger(__name__)
 
 
+_ClientGone: tuple[type[BaseException], ...]
 try:  # daphne (autobahn) raises this on a send after the client's close frame arrived
-    from autobahn.exception import Disconnected as _ClientGone
+    from autobahn.exception import Disconnected
+
+    _ClientGone = (Disconnected,)
 except ImportError:  # pragma: no cover - another server
     _ClientGone = ()
 
@@ -116,7 +119,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
             self.closing = True
 
     async def close(self, code=None, reason=None):
-        with contextlib.suppress(_ClientGone):
+        with contextlib.suppress(*_ClientGone):
             await super().close(code=code, reason=reason)
 
     async def disconnect(self, code):
@@ -209,6 +212,8 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         """Count this socket in or out; announce the user's first socket opening or their
         last one closing."""
         identity = self.identity
+        if identity is None:  # never authenticated: never counted
+            return
         try:
             if opening:
                 changed = await off_loop(presence.presence_open)(identity.user.pk, self.channel_name)

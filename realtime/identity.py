@@ -17,6 +17,7 @@ from django.utils.crypto import constant_time_compare
 from rest_framework.exceptions import AuthenticationFailed
 
 from accounts.authentication import token_identity
+from accounts.models import User
 from accounts.tokens import session_is_live, web_session_id
 from changelog import audience
 from organizations import permissions
@@ -27,7 +28,7 @@ from realtime.tickets import ticket_redeem
 
 @dataclass
 class Identity:
-    user: object
+    user: User
     session_id: str | None  # the device session (token, ticket, or the dashboard's Django session)
     memberships: list[Membership] = field(default_factory=list)
     groups: list[str] = field(default_factory=list)

@@ -79,15 +79,15 @@ class Watchdog:
 
     @staticmethod
     async def _check(sockets: list[Watched]) -> None:
-        sockets = [c for c in sockets if not c.closing and c.identity is not None]
-        sessions = {(c.identity.session_id, str(c.identity.user.pk)) for c in sockets if c.identity.session_id}
+        watched = [(c, c.identity) for c in sockets if not c.closing and c.identity is not None]
+        sessions = {(i.session_id, str(i.user.pk)) for _, i in watched if i.session_id}
         live = await off_loop(live_sessions)(sessions)
-        for consumer in sockets:
-            if consumer.identity.session_id and consumer.identity.session_id not in live:
+        for consumer, identity in watched:
+            if identity.session_id and identity.session_id not in live:
                 await consumer.close_once(CLOSE_UNAUTHENTICATED)
-        counted = [(c.identity.user.pk, c.channel_name) for c in sockets if c.presence_counted and not c.closing]
+        counted = [(i.user.pk, c.channel_name) for c, i in watched if c.presence_counted and not c.closing]
         await off_loop(presence_refresh_many)(counted)
         now = time.monotonic()
-        for consumer in sockets:
+        for consumer, _ in watched:
             if not consumer.closing and now - consumer.joined_at > GROUP_REFRESH_SECONDS:
                 await consumer.refresh_groups()

@@ -64,7 +64,9 @@ async def presence_announce(channel_layer, *, identity: Identity, online: bool) 
     user's own group."""
     now = timezone.now()
     data = {"user_id": str(identity.user.pk), "online": online}
-    targets = [(audience.company_managers_group(m.company_id), m.company_id) for m in identity.memberships]
+    targets: list[tuple[str, object]] = [
+        (audience.company_managers_group(m.company_id), m.company_id) for m in identity.memberships
+    ]
     targets.append((audience.user_group(identity.user.pk), None))
     for group, company_id in targets:
         event = publishing.envelope(event="presence.changed", cursor=None, company_id=company_id, data=data, at=now)

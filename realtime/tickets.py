@@ -38,5 +38,6 @@ def ticket_redeem(ticket: str) -> tuple[str, str | None] | None:
     raw = get_client().getdel(_key(ticket))
     if raw is None:
         return None
-    user_id, _, session_id = raw.decode().partition("|")
+    text = raw.decode() if isinstance(raw, bytes) else raw
+    user_id, _, session_id = text.partition("|")
     return user_id, session_id or None

@@ -499,7 +499,7 @@ def test_resume_from_a_pruned_cursor_asks_for_a_full_resync(world):
     run(body)
 
 
-def _cursors_of(user, after: int) -> list[int]:
+def _cursors_of(user, after: int) -> list[int | None]:
     return list(
         Change.objects.filter(user_id=user.id, cursor__gt=after).order_by("cursor").values_list("cursor", flat=True)
     )
@@ -803,6 +803,7 @@ async def presence_on(ws, user, timeout: float = 5) -> dict:
 async def close_code(ws, within: float) -> int:
     with pytest.raises(websockets.ConnectionClosed) as closed:
         await next_event(ws, within)
+    assert closed.value.rcvd is not None, "closed without a close frame"
     return closed.value.rcvd.code
 
 
