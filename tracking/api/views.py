@@ -4,6 +4,7 @@ view, ask ``permissions``, call a service, render."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -11,10 +12,12 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
 from rest_framework.response import Response
 
 from common.exceptions import InvalidInput
 from common.openapi import UUID_PATTERN
+from common.pagination import CursorPagination
 from common.query import validated_query
 from organizations import permissions
 from organizations.api.scoping import COMPANY_PARAM, CompanyScopedViewSet
@@ -23,6 +26,7 @@ from organizations.selectors import visible_project
 from tracking import selectors, services
 from tracking.api import serializers as s
 from tracking.models import Task, TimeEntry
+from tracking.selectors import EntryFilters
 
 NO_CONTENT = OpenApiResponse(description="No content")
 ENTRY_FILTERS = [  # as s.EntryFilterSerializer reads them
@@ -36,11 +40,11 @@ ENTRY_FILTERS = [  # as s.EntryFilterSerializer reads them
 ]
 
 
-class ProjectResolvingMixin:
+class ProjectResolvingViewSet(CompanyScopedViewSet):
     """Find a project (from a body's ``project_id``) among those the caller sees, and the
     caller's membership in its company."""
 
-    def project_and_membership(self, project_id) -> tuple[Project, Membership]:
+    def project_and_membership(self, project_id: uuid.UUID) -> tuple[Project, Membership]:
         # The project decides the company; a company named as well (?company=, body
         # company_id) must be the project's, else the project is "no such project" there.
         named = "company" in self.request.query_params or self.request.data.get("company_id") is not None
@@ -71,7 +75,7 @@ class ProjectTaskTreeViewSet(CompanyScopedViewSet):
 # ?project= filters the list only: documented on the list only (other actions ignore it).
 @extend_schema_view(list=extend_schema(parameters=[OpenApiParameter("project", uuid.UUID)]))
 @extend_schema(tags=["tasks"], parameters=[COMPANY_PARAM])
-class TaskViewSet(ProjectResolvingMixin, CompanyScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
+class TaskViewSet(ProjectResolvingViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
     """Tasks of the projects the caller sees; writes need the role table's say."""
 
     queryset = Task.objects.none()
@@ -96,14 +100,15 @@ class TaskViewSet(ProjectResolvingMixin, CompanyScopedViewSet, mixins.ListModelM
         data = self.validated(s.TaskWriteSerializer)
         project, membership = self.project_and_membership(data["project_id"])
         self.require(permissions.can_manage_tasks_in(membership, project))
-        task = services.task_create(project=project, data=data)
+        task = services.task_create(project=project, data=services.task_data(data))
         return Response(s.TaskSerializer(task).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.TaskUpdateSerializer, responses={200: s.TaskSerializer})
     def partial_update(self, request, pk=None):
         task = self.get_object()
         self._require_tasks(task)
-        task = services.task_update(task=task, data=self.validated(s.TaskUpdateSerializer, partial=True))
+        data = services.task_data(self.validated(s.TaskUpdateSerializer, partial=True))
+        task = services.task_update(task=task, data=data)
         return Response(s.TaskSerializer(task).data)
 
     @extend_schema(responses={204: NO_CONTENT})
@@ -125,8 +130,7 @@ class TaskViewSet(ProjectResolvingMixin, CompanyScopedViewSet, mixins.ListModelM
     @action(detail=True, methods=["get"], url_path="time-entries")
     def time_entries(self, request, pk=None):
         task = self.get_object()
-        filters = _entry_filters(request)
-        filters.update(task=task.pk, project=task.project_id)
+        filters = replace(_entry_filters(request), task=task.pk, project=task.project_id)
         page = self.paginate_queryset(selectors.time_entry_list(memberships=self.memberships(), filters=filters))
         return self.get_paginated_response(s.TimeEntrySerializer(page, many=True).data)
 
@@ -134,16 +138,23 @@ class TaskViewSet(ProjectResolvingMixin, CompanyScopedViewSet, mixins.ListModelM
 # --------------------------------------------------------------------------- time entries
 
 
-def _entry_filters(request) -> dict:
-    filters = dict(validated_query(request, s.EntryFilterSerializer))
-    if filters.get("user") == "me":
-        filters["user"] = request.user.pk
-    if filters.get("from") and filters.get("to") and filters["to"] <= filters["from"]:
+def _entry_filters(request: Request) -> EntryFilters:
+    query = validated_query(request, s.EntryFilterSerializer)
+    since, until = query.get("from"), query.get("to")
+    if since and until and until <= since:
         raise ValidationError({"to": ["Must be after from."]})
-    return filters
+    user = query.get("user")
+    return EntryFilters(
+        since=since,
+        until=until,
+        user=request.user.pk if user == "me" else user,
+        project=query.get("project"),
+        task=query.get("task"),
+        descendants=query["descendants"],
+    )
 
 
-class EntryPagination(CompanyScopedViewSet.pagination_class):
+class EntryPagination(CursorPagination):
     ordering = ("-started_at", "-id")  # history, newest first (SPEC)
 
 
@@ -154,7 +165,7 @@ class EntryPagination(CompanyScopedViewSet.pagination_class):
     destroy=extend_schema(parameters=[COMPANY_PARAM]),
 )
 @extend_schema(tags=["time entries"])
-class TimeEntryViewSet(ProjectResolvingMixin, CompanyScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
+class TimeEntryViewSet(ProjectResolvingViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
     """Timers, manual entries and history (SPEC: Tracking)."""
 
     queryset = TimeEntry.objects.none()
@@ -162,7 +173,7 @@ class TimeEntryViewSet(ProjectResolvingMixin, CompanyScopedViewSet, mixins.ListM
     pagination_class = EntryPagination
 
     def scoped_queryset(self, memberships):
-        filters = _entry_filters(self.request) if self.action == "list" else {}
+        filters = _entry_filters(self.request) if self.action == "list" else None
         return selectors.time_entry_list(memberships=memberships, filters=filters)
 
     @extend_schema(parameters=ENTRY_FILTERS)
@@ -173,7 +184,7 @@ class TimeEntryViewSet(ProjectResolvingMixin, CompanyScopedViewSet, mixins.ListM
     def create(self, request):
         data = self.validated(s.EntryCreateSerializer)
         _, membership = self.project_and_membership(data["project_id"])
-        entry = services.entry_create(membership=membership, data=data)
+        entry = services.entry_create(membership=membership, data=services.entry_data(data))
         return Response(s.TimeEntrySerializer(entry).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.EntryUpdateSerializer, responses={200: s.TimeEntrySerializer})
@@ -181,7 +192,7 @@ class TimeEntryViewSet(ProjectResolvingMixin, CompanyScopedViewSet, mixins.ListM
         entry = self.get_object()
         membership = self.membership_for(entry)
         self.require(permissions.can_edit_user_entries(membership, entry.user_id), "You may not edit this entry.")
-        data = self.validated(s.EntryUpdateSerializer, partial=True)
+        data = services.entry_data(self.validated(s.EntryUpdateSerializer, partial=True))
         return Response(
             s.TimeEntrySerializer(services.entry_update(entry=entry, membership=membership, data=data)).data
         )
