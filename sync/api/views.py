@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import transaction
 from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
@@ -31,7 +34,7 @@ class ChangesView(APIView):
         parameters=[s.ChangesQuerySerializer],
         responses={200: s.ChangesPageSerializer, 410: gone("Cursor pruned (or never issued): do a full resync.")},
     )
-    def get(self, request):
+    def get(self, request: Request) -> HttpResponse:
         query = validated_query(request, s.ChangesQuerySerializer)
         cursor, limit = query.get("cursor"), query["limit"]
         head, pruned_below, unnumbered = changelog_selectors.pull_state()
@@ -55,7 +58,7 @@ class BatchView(APIView):
     throttle_classes = [SyncThrottle]
 
     @extend_schema(request=s.BatchSerializer, responses={200: s.BatchResultSerializer})
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         items = request.data.get("items") if isinstance(request.data, dict) else None
         if isinstance(items, list) and len(items) > s.MAX_BATCH_ITEMS:
             raise PayloadTooLarge(f"At most {s.MAX_BATCH_ITEMS} items per batch; nothing was applied.")
@@ -96,6 +99,8 @@ class BatchView(APIView):
         return response
 
 
-def _first_error(errors: dict) -> str:
+def _first_error(errors: list[Any] | dict[str, Any]) -> str:
+    if isinstance(errors, list):  # a serializer's errors are by field; a list only if it says so
+        return str(errors[0])
     field, messages = next(iter(errors.items()))
     return f"{field}: {messages[0] if isinstance(messages, list) else messages}"

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
+from typing import Any
 
+from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
@@ -63,11 +65,11 @@ class ProjectTaskTreeViewSet(CompanyScopedViewSet):
     queryset = Project.objects.none()
     pagination_class = None  # the whole tree, one bare list of root nodes (else the schema says paginated)
 
-    def scoped_queryset(self, memberships):
+    def scoped_queryset(self, memberships: list[Membership]) -> QuerySet[Project]:
         return Project.objects.filter(permissions.visible_projects_in_any_q(memberships))
 
     @extend_schema(responses={200: s.TaskNodeSerializer(many=True)})
-    def tree(self, request, project_id=None):
+    def tree(self, request: Request, project_id: uuid.UUID | None = None) -> Response:
         project = get_object_or_404(self.get_queryset(), pk=project_id)
         return Response(s.TaskNodeSerializer(selectors.task_tree(project=project), many=True).data)
 
@@ -81,7 +83,7 @@ class TaskViewSet(ProjectResolvingViewSet, mixins.ListModelMixin, mixins.Retriev
     queryset = Task.objects.none()
     serializer_class = s.TaskSerializer
 
-    def scoped_queryset(self, memberships):
+    def scoped_queryset(self, memberships: list[Membership]) -> QuerySet[Task]:
         qs = selectors.task_list(memberships=memberships)
         project = self.request.query_params.get("project")
         if self.action == "list" and project is not None:
@@ -91,12 +93,12 @@ class TaskViewSet(ProjectResolvingViewSet, mixins.ListModelMixin, mixins.Retriev
                 raise ValidationError({"project": ["Must be a project id."]}) from None
         return qs
 
-    def _require_tasks(self, task_or_project) -> None:
+    def _require_tasks(self, task_or_project: Task | Project) -> None:
         project = task_or_project if isinstance(task_or_project, Project) else task_or_project.project
         self.require(permissions.can_manage_tasks_in(self.membership_for(project), project))
 
     @extend_schema(request=s.TaskWriteSerializer, responses={201: s.TaskSerializer})
-    def create(self, request):
+    def create(self, request: Request) -> Response:
         data = self.validated(s.TaskWriteSerializer)
         project, membership = self.project_and_membership(data["project_id"])
         self.require(permissions.can_manage_tasks_in(membership, project))
@@ -104,7 +106,7 @@ class TaskViewSet(ProjectResolvingViewSet, mixins.ListModelMixin, mixins.Retriev
         return Response(s.TaskSerializer(task).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.TaskUpdateSerializer, responses={200: s.TaskSerializer})
-    def partial_update(self, request, pk=None):
+    def partial_update(self, request: Request, pk: str | None = None) -> Response:
         task = self.get_object()
         self._require_tasks(task)
         data = services.task_data(self.validated(s.TaskUpdateSerializer, partial=True))
@@ -112,7 +114,7 @@ class TaskViewSet(ProjectResolvingViewSet, mixins.ListModelMixin, mixins.Retriev
         return Response(s.TaskSerializer(task).data)
 
     @extend_schema(responses={204: NO_CONTENT})
-    def destroy(self, request, pk=None):
+    def destroy(self, request: Request, pk: str | None = None) -> Response:
         task = self.get_object()
         self._require_tasks(task)
         services.task_delete(task=task)
@@ -120,7 +122,7 @@ class TaskViewSet(ProjectResolvingViewSet, mixins.ListModelMixin, mixins.Retriev
 
     @extend_schema(request=s.TaskStatusSerializer, responses={200: s.TaskSerializer})
     @action(detail=True, methods=["post"], url_path="status")
-    def set_status(self, request, pk=None):
+    def set_status(self, request: Request, pk: str | None = None) -> Response:
         task = self.get_object()
         self._require_tasks(task)
         task = services.task_set_status(task=task, status=self.validated(s.TaskStatusSerializer)["status"])
@@ -128,7 +130,7 @@ class TaskViewSet(ProjectResolvingViewSet, mixins.ListModelMixin, mixins.Retriev
 
     @extend_schema(parameters=ENTRY_FILTERS[1:], responses={200: s.TimeEntrySerializer(many=True)})
     @action(detail=True, methods=["get"], url_path="time-entries")
-    def time_entries(self, request, pk=None):
+    def time_entries(self, request: Request, pk: str | None = None) -> Response:
         task = self.get_object()
         filters = replace(_entry_filters(request), task=task.pk, project=task.project_id)
         page = self.paginate_queryset(selectors.time_entry_list(memberships=self.memberships(), filters=filters))
@@ -172,23 +174,23 @@ class TimeEntryViewSet(ProjectResolvingViewSet, mixins.ListModelMixin, mixins.Re
     serializer_class = s.TimeEntrySerializer
     pagination_class = EntryPagination
 
-    def scoped_queryset(self, memberships):
+    def scoped_queryset(self, memberships: list[Membership]) -> QuerySet[TimeEntry]:
         filters = _entry_filters(self.request) if self.action == "list" else None
         return selectors.time_entry_list(memberships=memberships, filters=filters)
 
     @extend_schema(parameters=ENTRY_FILTERS)
-    def list(self, request, *args, **kwargs):
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().list(request, *args, **kwargs)
 
     @extend_schema(request=s.EntryCreateSerializer, responses={201: s.TimeEntrySerializer})
-    def create(self, request):
+    def create(self, request: Request) -> Response:
         data = self.validated(s.EntryCreateSerializer)
         _, membership = self.project_and_membership(data["project_id"])
         entry = services.entry_create(membership=membership, data=services.entry_data(data))
         return Response(s.TimeEntrySerializer(entry).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.EntryUpdateSerializer, responses={200: s.TimeEntrySerializer})
-    def partial_update(self, request, pk=None):
+    def partial_update(self, request: Request, pk: str | None = None) -> Response:
         entry = self.get_object()
         membership = self.membership_for(entry)
         self.require(permissions.can_edit_user_entries(membership, entry.user_id), "You may not edit this entry.")
@@ -198,7 +200,7 @@ class TimeEntryViewSet(ProjectResolvingViewSet, mixins.ListModelMixin, mixins.Re
         )
 
     @extend_schema(responses={204: NO_CONTENT})
-    def destroy(self, request, pk=None):
+    def destroy(self, request: Request, pk: str | None = None) -> Response:
         entry = self.get_object()
         self.require(
             permissions.can_edit_user_entries(self.membership_for(entry), entry.user_id),
@@ -209,7 +211,7 @@ class TimeEntryViewSet(ProjectResolvingViewSet, mixins.ListModelMixin, mixins.Re
 
     @extend_schema(request=s.TimerStartSerializer, responses={201: s.TimeEntrySerializer})
     @action(detail=False, methods=["post"])
-    def start(self, request):
+    def start(self, request: Request) -> Response:
         data = self.validated(s.TimerStartSerializer)
         _, membership = self.project_and_membership(data["project_id"])
         entry = services.timer_start(
@@ -225,14 +227,14 @@ class TimeEntryViewSet(ProjectResolvingViewSet, mixins.ListModelMixin, mixins.Re
 
     @extend_schema(request=s.TimerStopSerializer, responses={200: s.TimeEntrySerializer})
     @action(detail=False, methods=["post"])
-    def stop(self, request):
+    def stop(self, request: Request) -> Response:
         data = self.validated(s.TimerStopSerializer)
         entry = services.timer_stop(user=request.user, ended_at=data.get("ended_at"))
         return Response(s.TimeEntrySerializer(entry).data)
 
     @extend_schema(responses={200: s.TimeEntrySerializer, 204: NO_CONTENT})
     @action(detail=False, methods=["get"])
-    def current(self, request):
+    def current(self, request: Request) -> Response:
         entry = selectors.current_entry(user=request.user)
         if entry is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
