@@ -4,21 +4,20 @@ Every GET route of /api/v1/ that answers with a collection is called over a worl
 batch of rows of every kind (members, teams, clients, projects, tasks and subtasks, entries,
 invitations, privacy rules, screenshots, exports, device sessions, app usage, changes), then
 over the same world grown by two more batches, and must run exactly the same number of queries
-both times: a query per project, task, entry or member would add queries the second time.
+both times: a query per project, task, entry or member would add queries the second time. The
+owner reads them all; a team lead, who reads through their teams, the ones that show others' rows.
 
-The routes come from the URL conf (``tests.test_isolation_matrix.ROUTES`` walks the same
-resolver): every GET route is either in ``LISTS`` (how to call it) or in ``SINGLE`` (why it
-answers one object), and the test that checks this fails on a new route, so a new list endpoint
-cannot be missed."""
+The routes come from the URL conf (walked as tests/test_isolation_matrix.py walks it): every GET
+route is either in ``LISTS`` (how to call it) or in ``SINGLE`` (why it answers one object), and
+the test that checks this fails on a new route, so a new list endpoint cannot be missed."""
 
 from __future__ import annotations
 
 import io
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from uuid import UUID
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -69,7 +68,6 @@ class Grown:
     root_task: Task
     batches: int = 0
     slot: int = 0  # the next free hour on DAY for an entry (no two entries of a user overlap)
-    extra: dict[str, UUID] = field(default_factory=dict)
 
     def next_hour(self) -> datetime:
         self.slot += 1
