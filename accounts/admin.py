@@ -3,6 +3,8 @@ company's Members page; accounts themselves belong to no company."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from django.contrib import admin
 from django.contrib.auth import admin as auth_admin
 from django.contrib.auth import forms as auth_forms
@@ -10,8 +12,13 @@ from django.core.exceptions import ValidationError
 
 from accounts.models import DeviceSession, User
 
+if TYPE_CHECKING:
+    _AdminBase = admin.ModelAdmin[Any]  # the mixin is always combined with a ModelAdmin
+else:
+    _AdminBase = object
 
-class SuperuserOnlyMixin:
+
+class SuperuserOnlyMixin(_AdminBase):
     """Whatever Django permissions a user holds: team admins may enter this admin site."""
 
     def has_module_permission(self, request) -> bool:

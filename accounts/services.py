@@ -3,9 +3,11 @@ password flows. Views, the admin and management commands all come through here."
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlencode
+from uuid import UUID
 
 import structlog
 from django.conf import settings
@@ -28,7 +30,7 @@ logger = structlog.get_logger(__name__)
 
 
 class EmailTaken(InvalidInput):
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__("An account with this email already exists.", code="unique", attr="email")
 
 
@@ -330,17 +332,27 @@ def password_change(*, user: User, current_password: str, new_password: str, ses
 # --------------------------------------------------------------------------- profile
 
 
-UNCHANGED = object()
+class Unchanged(enum.Enum):
+    """The default of a field that None would clear: "leave it as it is"."""
+
+    UNCHANGED = enum.auto()
+
+
+UNCHANGED = Unchanged.UNCHANGED
 
 
 @transaction.atomic
 def user_update(
-    *, user: User, name: str | None = None, timezone_name: str | None = None, default_company_id=UNCHANGED
+    *,
+    user: User,
+    name: str | None = None,
+    timezone_name: str | None = None,
+    default_company_id: UUID | None | Unchanged = UNCHANGED,
 ) -> User:
     """PATCH /me. ``default_company_id``: a company the user is an active member of (else 404,
     like any company that is not theirs, SPEC: Conventions), or None to clear it."""
     fields = []
-    if default_company_id is not UNCHANGED:
+    if not isinstance(default_company_id, Unchanged):
         if default_company_id is not None and not (
             Membership.objects.filter(user=user, company_id=default_company_id, is_active=True).exists()
         ):

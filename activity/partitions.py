@@ -86,9 +86,15 @@ def ensure(table: str, months: list[datetime]) -> list[str]:
         for month in missing:
             if _create(table, month):
                 created.append(partition_name(table, month))
-    with _known_lock:
-        _known.update((table, m) for m in missing)
+    # Remembered once committed: a caller's transaction that rolls back takes the partitions
+    # with it, and a remembered one would then never be created again in this process.
+    transaction.on_commit(lambda: _remember(table, missing))
     return created
+
+
+def _remember(table: str, months: list[datetime]) -> None:
+    with _known_lock:
+        _known.update((table, m) for m in months)
 
 
 def forget_known() -> None:

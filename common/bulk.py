@@ -13,7 +13,7 @@ database's identity column when nobody needs them back."""
 from __future__ import annotations
 
 from django.db import connection
-from django.db.models import AutoField, BigAutoField, Model
+from django.db.models import AutoField, BigAutoField, Field, Model
 
 
 def copy_insert(objs: list[Model]) -> None:
@@ -41,13 +41,20 @@ def copy_insert(objs: list[Model]) -> None:
         obj._state.db = connection.alias
 
 
+def _column(model: type[Model], name: str) -> str:
+    field = model._meta.get_field(name)
+    if not isinstance(field, Field) or field.column is None:  # a reverse relation, a generic key
+        raise TypeError(f"{model.__name__}.{name} is not a column")
+    return field.column
+
+
 def copy_rows(model: type[Model], columns: list[str], rows: list[tuple]) -> None:
     """COPY plain tuples into ``columns`` of ``model``'s table: for the hottest paths, where
     even building model instances costs (heartbeat intake). Values must already be what the
     database takes (no field preparation, defaults or ``auto_now`` here)."""
     if not rows:
         return
-    names = ", ".join(connection.ops.quote_name(model._meta.get_field(c).column) for c in columns)
+    names = ", ".join(connection.ops.quote_name(_column(model, c)) for c in columns)
     sql = f"COPY {connection.ops.quote_name(model._meta.db_table)} ({names}) FROM STDIN"
     with connection.cursor() as cursor, connection.wrap_database_errors, cursor.cursor.copy(sql) as copy:
         for row in rows:

@@ -20,8 +20,10 @@ _lock = threading.Lock()
 class SharedRedisCache(RedisCache):
     @cached_property
     def _cache(self) -> RedisCacheClient:
-        key = repr((self._servers, sorted(self._options.items())))
+        # RedisCache's own attributes (set in its __init__), left out of the Django stubs.
+        servers, options, client_class = self._servers, self._options, self._class  # type: ignore[attr-defined]
+        key = repr((servers, sorted(options.items())))
         with _lock:
             if key not in _clients:
-                _clients[key] = self._class(self._servers, **self._options)
+                _clients[key] = client_class(servers, **options)
             return _clients[key]

@@ -126,9 +126,17 @@ def exception_handler(exc, context):
         response.data.update(extra)
     # 429s say when to come back (DRF sets Retry-After from Throttled.wait; our own
     # throttles raise Throttled too, so this keeps one code path).
-    if response is not None and isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-        response["Retry-After"] = str(max(1, int(exc.wait + 0.999)))
+    wait = throttled_wait(exc) if isinstance(exc, exceptions.Throttled) else None
+    if response is not None and wait is not None:
+        response["Retry-After"] = str(max(1, int(wait + 0.999)))
     return response
+
+
+def throttled_wait(exc: exceptions.Throttled) -> float | None:
+    """Seconds until the caller may try again (``Throttled.wait``, which its ``__init__`` sets
+    and the DRF stubs leave out)."""
+    wait: float | None = getattr(exc, "wait", None)
+    return wait
 
 
 def error_body(*, type_: str, code: str, detail: str, attr: str | None = None) -> dict:

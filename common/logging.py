@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging.config
 
 import structlog
+from structlog.typing import Processor
 
 # Keys whose values must never reach a log line, whatever logged them.
 SECRET_KEYS = frozenset({"password", "token", "access", "refresh", "authorization", "secret", "cookie"})
@@ -20,7 +21,7 @@ def _drop_secrets(_logger, _method, event_dict):
 
 
 def configure_logging(*, level: str, fmt: str) -> None:
-    shared = [
+    shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,

@@ -44,7 +44,7 @@ class ErrorResponseSerializer(serializers.Serializer):
     entries, the readiness 503 lists its checks)."""
 
     type = serializers.ChoiceField(choices=["validation_error", "client_error", "server_error"])
-    errors = ErrorItemSerializer(many=True)
+    errors = ErrorItemSerializer(many=True)  # type: ignore[assignment]  # the error shape's field, not Serializer.errors
 
 
 @extend_schema_serializer(component_name="ConflictResponse")
@@ -122,7 +122,7 @@ class AutoSchema(StandardizedErrorsAutoSchema):
             return bool(self.view.get_authenticators()) and super()._should_add_http401_error_response()
         # Our handler formats every error as the package's does: decide as for its own.
         view = self.view
-        view.get_exception_handler = lambda: standardized_errors_handler
+        view.get_exception_handler = lambda: standardized_errors_handler  # type: ignore[method-assign]  # restored below
         try:
             return super()._should_add_error_response(responses, status_code)
         finally:

@@ -99,7 +99,7 @@ class JSONParser(parsers.JSONParser):
     """DRF's JSON parser, decoding with ``loads``: too deep or not JSON is a 400 parse error."""
 
     def parse(self, stream, media_type=None, parser_context=None):
-        encoding = parsers.get_encoding(parser_context or {})
+        encoding = parsers.get_encoding(parser_context or {})  # type: ignore[attr-defined]  # DRF has it; its stubs do not
         try:
             return loads(stream.read().decode(encoding))
         except JSONTooDeep:

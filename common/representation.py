@@ -26,7 +26,7 @@ def _iso(value, tz) -> str:
 def _converter(field: fields.Field) -> Callable[[Any, Any], Any] | None:
     """A fast ``(value, tz) -> output`` for the exact DRF field types whose output we know."""
     kind = type(field)
-    if kind is fields.UUIDField and field.uuid_format == "hex_verbose":
+    if type(field) is fields.UUIDField and field.uuid_format == "hex_verbose":
         return lambda value, tz: str(value)
     if (
         kind is fields.DateTimeField
@@ -64,7 +64,7 @@ def fast_representation(serializer_class: type[serializers.Serializer]) -> Calla
         tz = timezone.get_current_timezone()
         out = []
         for instance in instances:
-            row = {}
+            row: dict[str, Any] = {}
             for name, attr, convert, field in plan:
                 value = getattr(instance, attr) if attr is not None else field.get_attribute(instance)
                 if value is None:

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import re
 import warnings
+from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import sentry_sdk
 import structlog
 from sentry_sdk.integrations.celery import CeleryIntegration
 from sentry_sdk.integrations.django import DjangoIntegration
+from sentry_sdk.types import Breadcrumb, BreadcrumbHint, Event, Hint
 
 FILTERED = "[Filtered]"
 # A key containing any of these names a credential, wherever it appears in an event.
@@ -53,7 +55,7 @@ def _scrub_text(text: str) -> str:
     return _BEARER.sub(r"\1 " + FILTERED, _JWT.sub(FILTERED, text))
 
 
-def scrub(value):
+def scrub(value: Any) -> Any:
     """The value with every credential-named key's value and every token-looking string replaced."""
     if isinstance(value, dict):
         return {k: FILTERED if _secret_key(k) else scrub(v) for k, v in value.items()}
@@ -72,7 +74,7 @@ def _scrub_query(query: str) -> str:
     return urlencode([(k, FILTERED if _secret_key(k) else _scrub_text(v)) for k, v in pairs], safe="[]")
 
 
-def before_send(event: dict, hint: dict) -> dict:
+def before_send(event: Event, hint: Hint) -> Event:
     # Tags from the ids the request middleware and the authentication bound for our logs:
     # the event is captured in the failing request's own context.
     bound = structlog.contextvars.get_contextvars()
@@ -83,12 +85,13 @@ def before_send(event: dict, hint: dict) -> dict:
     request = event.get("request")
     if isinstance(request, dict):
         request.pop("cookies", None)
-        if isinstance(request.get("query_string"), str):
-            request["query_string"] = _scrub_query(request["query_string"])
+        query = request.get("query_string")
+        if isinstance(query, str):
+            request["query_string"] = _scrub_query(query)
     return scrub(event)
 
 
-def before_breadcrumb(crumb: dict, hint: dict) -> dict:
+def before_breadcrumb(crumb: Breadcrumb, hint: BreadcrumbHint) -> Breadcrumb:
     return scrub(crumb)
 
 

@@ -256,7 +256,7 @@ SYNC_SCOPES = ("user", "sync")
 class UserThrottle(RedisThrottle):
     """The global per-user limit, on every authenticated API request (the default)."""
 
-    scopes = ("user",)
+    scopes: tuple[str, ...] = ("user",)
     fail_open = True
 
     def ident(self, request) -> str | None:

@@ -30,7 +30,11 @@ application = ProtocolTypeRouter(
         # The ordinary heartbeat POST is answered on the event loop (sync/intake.py); the rest
         # goes to Django on a2wsgi's threads. Threads per process: requests that wait on
         # PostgreSQL overlap; the database pool (DATABASE_POOL_MAX) must be at least this large.
-        "http": HeartbeatIntake(WSGIMiddleware(get_wsgi_application(), workers=settings.WEB_THREADS)),
+        "http": HeartbeatIntake(
+            # The stubs type Django's handler as returning a response; it is a WSGI app (its
+            # response iterates as bytes), which is what a2wsgi's type means.
+            WSGIMiddleware(get_wsgi_application(), workers=settings.WEB_THREADS)  # type: ignore[arg-type]
+        ),
         # Not channels' AllowedHostsOriginValidator: it refuses clients that send no Origin,
         # and desktop apps send none. The consumer checks Origin itself (a browser's must be in
         # REALTIME_ALLOWED_ORIGINS) and reads the session cookie only for an allowed browser.

@@ -11,7 +11,7 @@ model permissions, the mixin
   narrows it; subclasses take away add or delete where the product has no such thing);
 - limits every ForeignKey/ManyToMany choice to their companies' rows, users to active
   members, and to the object's own company once that is known; a raw-id field names the
-  object its id points at only when it is one of those choices (``ScopedForeignKeyRawIdWidget``);
+  object its id points at only when it is one of those choices (``admin_scoping``);
 - hides ``company`` from an admin of exactly one company and sets it on save;
 - turns a service's refusal (``ServiceError``: the last OWNER, a duplicate name) into an error
   message, with nothing saved.
@@ -21,69 +21,55 @@ Superusers see and do everything, under Django's normal permission checks."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import get_fields_from_path
 from django.contrib.admin.views.main import ChangeList
-from django.contrib.admin.widgets import ForeignKeyRawIdWidget
-from django.contrib.auth import get_user_model
-from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models
 from django.http import HttpRequest, HttpResponseRedirect
 
 from common.exceptions import ServiceError
+from organizations.admin_scoping import (
+    CompanyScopedForm,
+    ScopedForeignKeyRawIdWidget,
+    is_company_owned,
+    narrow_choices,
+    scope_choices,
+)
 from organizations.admin_site import admin_membership_in, admin_memberships
 from organizations.models import Company, Membership
+
+if TYPE_CHECKING:
+    # The mixins are always combined with these (see the module doc): typed as their
+    # subclasses so that super() and the admin's own attributes are checked.
+    from django.contrib.admin.options import BaseModelAdmin, InlineModelAdmin
+
+    _ScopeBase = BaseModelAdmin[Any]
+    _AdminBase = admin.ModelAdmin[Any]
+    _InlineBase = InlineModelAdmin[Any, Any]
+else:
+    _ScopeBase = _AdminBase = _InlineBase = object
 
 # --------------------------------------------------------------------------- helpers
 
 
-def scoped_company_ids(request: HttpRequest) -> list | None:
+def scoped_company_ids(request: HttpRequest) -> list[Any] | None:
     """None for a superuser (nothing is scoped), else the companies the caller administers."""
     if request.user.is_superuser:
         return None
     return list(admin_memberships(request))
 
 
-def company_id_of(obj: models.Model, field: str = "company"):
+def company_id_of(obj: models.Model, field: str = "company") -> Any:
     return obj.pk if field in ("id", "pk") else getattr(obj, f"{field}_id")
 
 
-def parent_company_id(obj: models.Model):
+def parent_company_id(obj: models.Model) -> Any:
     """The company of an inline's parent object (a Company, or a row with ``company``)."""
-    return obj.pk if isinstance(obj, Company) else obj.company_id
-
-
-def is_company_owned(model: type[models.Model]) -> bool:
-    try:
-        field = model._meta.get_field("company")
-    except FieldDoesNotExist:
-        return False
-    return field.is_relation and field.related_model is Company
-
-
-def scope_choices(queryset: models.QuerySet, company_ids) -> models.QuerySet:
-    """The rows of ``queryset`` that belong to these companies: the companies themselves,
-    users with an active membership in one, company-owned rows by their ``company``. A model
-    that belongs to no company (ContentType, Group) is left alone: it holds no tenant data."""
-    model = queryset.model
-    if issubclass(model, Company):
-        return queryset.filter(pk__in=company_ids)
-    if issubclass(model, get_user_model()):
-        members = Membership.objects.filter(company_id__in=company_ids, is_active=True).values("user_id")
-        return queryset.filter(pk__in=members)
-    if is_company_owned(model):
-        return queryset.filter(company_id__in=company_ids)
-    return queryset
-
-
-def narrow_choices(fields: dict, company_ids, unscoped: tuple[str, ...] = ()) -> None:
-    """Limit every model choice field of a form class (its ``base_fields``) in place."""
-    for name, field in fields.items():
-        if name not in unscoped and isinstance(field, forms.ModelChoiceField):  # ModelMultipleChoiceField included
-            field.queryset = scope_choices(field.queryset, company_ids)
+    return obj.pk if isinstance(obj, Company) else obj.company_id  # type: ignore[attr-defined]  # every other parent is company-owned
 
 
 def adopt_saved(target: models.Model, saved: models.Model) -> None:
@@ -107,70 +93,16 @@ def _without(fields, name: str) -> list:
     return kept
 
 
-class CompanyScopedForm(forms.ModelForm):
-    """Refuses references to another company's rows where choices could not be narrowed to
-    one company beforehand: a superuser, or an admin of several companies, picking the
-    company in the same form."""
-
-    company_field = "company"  # both set per request by the admin
-    unscoped_fields: tuple[str, ...] = ()
-
-    def clean(self):
-        cleaned = super().clean()
-        field = self.company_field
-        if field in ("id", "pk"):
-            company_id = self.instance.pk
-        elif cleaned.get(field) is not None:
-            company_id = cleaned[field].pk
-        else:
-            company_id = getattr(self.instance, f"{field}_id", None)
-        if company_id is None:
-            return cleaned
-        for name, value in list(cleaned.items()):  # add_error drops the field from it
-            formfield = self.fields.get(name)
-            if name == field or name in self.unscoped_fields or not value:
-                continue
-            if not isinstance(formfield, forms.ModelChoiceField):
-                continue
-            values = list(value) if isinstance(formfield, forms.ModelMultipleChoiceField) else [value]
-            model = formfield.queryset.model
-            found = scope_choices(model._default_manager.filter(pk__in=[v.pk for v in values]), [company_id])
-            if found.count() != len(values):
-                self.add_error(name, "Choose from the selected company's own.")
-        return cleaned
-
-
-class ScopedForeignKeyRawIdWidget(ForeignKeyRawIdWidget):
-    """Django's raw-id widget names the object an id points at (its title, a link to it) by
-    looking the id up in the whole table: a company admin typing, or following a link with,
-    another company's id saw that company's row named. This one looks it up among its field's
-    choices (``choices.queryset``, which the mixin narrows to the caller's companies, then to
-    the object's own), so a foreign id is shown bare, as an id that does not exist would be."""
-
-    def label_and_url_for_value(self, value):
-        choices = getattr(self, "choices", None)
-        queryset = getattr(choices, "queryset", None)
-        if queryset is None:  # not yet bound to a field: name nothing rather than anything
-            return "", ""
-        key = self.rel.get_related_field().name
-        try:
-            if not queryset.filter(**{key: value}).exists():
-                return "", ""
-        except (ValueError, ValidationError):
-            return "", ""
-        return super().label_and_url_for_value(value)
-
-
 # --------------------------------------------------------------------------- mixins
 
 
-class _CompanyScope:
+class _CompanyScope(_ScopeBase):
     company_field = "company"
     # Relations whose choices are not the company's rows (Membership.user: whoever joins).
     unscoped_fields: tuple[str, ...] = ()
     # permissions.py's answer to "may this membership manage these rows?" (e.g.
     # permissions.can_manage_members); None: every OWNER and ADMIN may.
-    manage_permission: Callable[[Membership], bool] | None = None
+    manage_permission: ClassVar[Callable[[Membership], bool] | None] = None
 
     def get_queryset(self, request: HttpRequest):
         queryset = super().get_queryset(request)
@@ -205,7 +137,7 @@ class _CompanyScope:
         if db_field.name in self.unscoped_fields:
             return formfield
         company_ids = scoped_company_ids(request)
-        if company_ids is not None and isinstance(formfield, forms.ModelChoiceField):
+        if company_ids is not None and isinstance(formfield, forms.ModelChoiceField) and formfield.queryset is not None:
             formfield.queryset = scope_choices(formfield.queryset, company_ids)
         return formfield
 
@@ -229,7 +161,7 @@ class CalendarSafeChangeList(ChangeList):
             raise IncorrectLookupParameters(exc) from exc
 
 
-class CompanyScopedAdminMixin(_CompanyScope):
+class CompanyScopedAdminMixin(_CompanyScope, _AdminBase):
     """For ``admin.ModelAdmin`` subclasses of company-owned models (see the module doc)."""
 
     form = CompanyScopedForm
@@ -316,8 +248,9 @@ class CompanyScopedAdminMixin(_CompanyScope):
 
     def get_form(self, request: HttpRequest, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
-        # The class is built per call: safe to set attributes on.
-        form.company_field, form.unscoped_fields = self.company_field, self.unscoped_fields
+        if issubclass(form, CompanyScopedForm):  # the mixin's own form, or a subclass of it
+            # The class is built per call: safe to set attributes on.
+            form.company_field, form.unscoped_fields = self.company_field, self.unscoped_fields
         company_id = company_id_of(obj, self.company_field) if obj is not None else self._single_company_id(request)
         if company_id is not None:
             narrow_choices(form.base_fields, [company_id], self.unscoped_fields)
@@ -358,7 +291,7 @@ class CompanyScopedAdminMixin(_CompanyScope):
             return HttpResponseRedirect(request.get_full_path())
 
 
-class CompanyScopedInlineMixin(_CompanyScope):
+class CompanyScopedInlineMixin(_CompanyScope, _InlineBase):
     """For inlines of company-owned rows under a company-owned parent. Inline permission
     methods receive the parent object; the rows' company is always the parent's."""
 
@@ -370,7 +303,7 @@ class CompanyScopedInlineMixin(_CompanyScope):
             return super().has_view_permission(request, obj)
         return self._may(request, obj)
 
-    def has_add_permission(self, request: HttpRequest, obj) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Any) -> bool:  # type: ignore[override]  # InlineModelAdmin's signature (the parent object), not BaseModelAdmin's
         if request.user.is_superuser:
             return super().has_add_permission(request, obj)
         return self._may(request, obj)

@@ -18,7 +18,7 @@ from rest_framework.exceptions import Throttled
 
 from accounts import services
 from common import throttling
-from common.exceptions import AuthenticationFailed
+from common.exceptions import AuthenticationFailed, throttled_wait
 from organizations import permissions
 from organizations.models import Membership
 
@@ -35,7 +35,7 @@ def admin_memberships(request: HttpRequest) -> dict:
         ids = permissions.admin_company_ids(user)
         if ids:
             by_company = {m.company_id: m for m in permissions.active_memberships(user).filter(company_id__in=ids)}
-    request._stint_admin_memberships = (user.pk, by_company)
+    request._stint_admin_memberships = (user.pk, by_company)  # type: ignore[attr-defined]  # a per-request cache
     return by_company
 
 
@@ -66,7 +66,7 @@ class StintAdminAuthenticationForm(AdminAuthenticationForm):
                 email=email, password=password, ip=throttling.request_ip(self.request)
             )
         except Throttled as exc:
-            self.retry_after = int(exc.wait or settings.LOGIN_FAILURE_WINDOW_SECONDS)
+            self.retry_after = int(throttled_wait(exc) or settings.LOGIN_FAILURE_WINDOW_SECONDS)
             raise ValidationError(
                 "Too many failed sign-in attempts. Try again in %(seconds)s seconds.",
                 code="throttled",

@@ -144,7 +144,9 @@ class Project(BaseModel):
     estimate_seconds = models.PositiveIntegerField(null=True, blank=True)
     archived_at = models.DateTimeField(null=True, blank=True)
     # A project with teams is visible to those teams' members; one with none to every member.
-    teams = models.ManyToManyField(Team, through="ProjectTeam", related_name="projects", blank=True)
+    teams: models.ManyToManyField[Team, ProjectTeam] = models.ManyToManyField(
+        Team, through="ProjectTeam", related_name="projects", blank=True
+    )
 
     class Meta(BaseModel.Meta):
         indexes = [models.Index(fields=["company", "archived_at"], name="organizations_project_company")]

@@ -4,6 +4,10 @@ with its own select_related/prefetch, so list endpoints run a constant number of
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID
+
 from django.db.models import Count, F, IntegerField, Prefetch, QuerySet, Value
 
 from accounts.models import User
@@ -77,7 +81,7 @@ def project_list(*, memberships: list[Membership], archived: str = "false") -> Q
     )
 
 
-def _zero_stats() -> dict:
+def _zero_stats() -> dict[str, Any]:
     return {
         "tracked_seconds": Value(0, output_field=IntegerField()),
         "open_task_count": Value(0, output_field=IntegerField()),
@@ -89,16 +93,16 @@ def _zero_stats() -> dict:
 _project_stats_provider = _zero_stats
 
 
-def set_project_stats_provider(provider) -> None:
+def set_project_stats_provider(provider: Callable[[], dict[str, Any]]) -> None:
     global _project_stats_provider
     _project_stats_provider = provider
 
 
-def project_stats_annotations() -> dict:
+def project_stats_annotations() -> dict[str, Any]:
     return _project_stats_provider()
 
 
-def visible_project(*, memberships: list[Membership], project_id) -> tuple[Project, Membership] | None:
+def visible_project(*, memberships: list[Membership], project_id: UUID) -> tuple[Project, Membership] | None:
     """The project, if one of the caller's memberships sees it, with that membership: one
     query whatever the number of companies (None for another company's or a missing id)."""
     if not memberships:

@@ -5,8 +5,9 @@ that apply whoever calls: the last OWNER, single-use invitations, same-company r
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import timedelta
+from uuid import UUID
 
 import structlog
 from django.core.mail import send_mail
@@ -74,7 +75,7 @@ def company_update(*, company: Company, changes: dict) -> Company:
 # --------------------------------------------------------------------------- members
 
 
-def _lock_owners(company_id) -> list[Membership]:
+def _lock_owners(company_id: UUID) -> list[Membership]:
     # Locking every OWNER row serialises concurrent demotions and removals, so two admins
     # demoting the last two OWNERs at once cannot leave the company with none.
     return list(Membership.objects.select_for_update().filter(company_id=company_id, role=Role.OWNER, is_active=True))
@@ -113,7 +114,7 @@ def member_remove(*, membership: Membership) -> None:
     _refresh_sockets_on_commit(membership.user_id)
 
 
-def _refresh_sockets_on_commit(user_id) -> None:
+def _refresh_sockets_on_commit(user_id: UUID) -> None:
     """The user's sockets reconnect (4403) once this commits, joining the groups their
     memberships allow now; robust: a channel-layer outage must not fail the change."""
     groups = [audience.user_group(user_id)]
@@ -208,7 +209,7 @@ def invitation_accept(*, token: str, user: User) -> Membership:
 
 
 @contextlib.contextmanager
-def _unique_name(what: str):
+def _unique_name(what: str) -> Iterator[None]:
     """A savepoint whose unique-name violation (per company, case-insensitive) becomes a 409."""
     try:
         with transaction.atomic():
@@ -236,7 +237,7 @@ def team_delete(*, team: Team) -> None:
     team.delete()
 
 
-def _company_member(company_id, user_id, attr: str = "user_id") -> Membership:
+def _company_member(company_id: UUID, user_id: UUID, attr: str = "user_id") -> Membership:
     membership = Membership.objects.filter(company_id=company_id, user_id=user_id, is_active=True).first()
     if membership is None:
         # Same answer for "no such user" and "a user of another company": nothing leaks.
@@ -245,7 +246,7 @@ def _company_member(company_id, user_id, attr: str = "user_id") -> Membership:
 
 
 @transaction.atomic
-def team_member_add(*, team: Team, user_id, role: str = TeamRole.MEMBER) -> TeamMember:
+def team_member_add(*, team: Team, user_id: UUID, role: str = TeamRole.MEMBER) -> TeamMember:
     _company_member(team.company_id, user_id)
     try:
         with transaction.atomic():
@@ -297,7 +298,7 @@ def client_delete(*, client: Client) -> None:
 PROJECT_FIELDS = ("name", "color", "billable", "hourly_rate_cents", "currency", "estimate_seconds")
 
 
-def _same_company_client(company_id, client_id) -> Client | None:
+def _same_company_client(company_id: UUID, client_id: UUID | None) -> Client | None:
     if client_id is None:
         return None
     client = Client.objects.filter(company_id=company_id, pk=client_id).first()

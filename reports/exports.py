@@ -14,6 +14,7 @@ import csv
 import tempfile
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from django.core.files import File
@@ -25,6 +26,9 @@ from organizations.models import Membership
 from reports import selectors
 from reports.models import ExportFormat, ExportReport, ReportExport
 from tracking.models import TimeEntry
+
+if TYPE_CHECKING:
+    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 CHUNK = 2000
 
@@ -55,7 +59,7 @@ def csv_cell(value: object) -> object:
     return f"'{value}" if formula_like(value) else value
 
 
-def xlsx_cell(sheet, value: object) -> object:
+def xlsx_cell(sheet: WriteOnlyWorksheet, value: object) -> object:
     """An XLSX cell: text is stored as a string cell (``t="inlineStr"``). openpyxl otherwise
     stores a string starting with ``=`` as a live formula; the text keeps its exact value."""
     if not isinstance(value, str):
@@ -83,19 +87,20 @@ def entry_rows(export: ReportExport, membership: Membership) -> Iterator[list]:
         started_at__lt=hi,
         ended_at__gt=lo,
     )
-    filters = export.params.get("filters") or {}
-    if filters.get("user"):
-        entries = entries.filter(user_id=filters["user"])
-    if filters.get("project"):
-        entries = entries.filter(project_id=filters["project"])
+    filters = export.filters
+    if filters.user is not None:
+        entries = entries.filter(user_id=filters.user)
+    if filters.project is not None:
+        entries = entries.filter(project_id=filters.project)
     columns = entries.order_by("started_at", "id").values_list(
         "started_at", "ended_at", "duration_seconds", "user__email", "user__name", "project__name", "task__title",
         "description", "billable", "timezone",
     )  # fmt: skip
     for started, ended, seconds, email, name, project, task, description, billable, zone in columns.iterator(CHUNK):
         local = started.astimezone(tz)
+        until = ended.astimezone(tz)  # type: ignore[union-attr]  # ended_at__gt above: never a running entry
         yield [
-            local.date().isoformat(), local.isoformat(), ended.astimezone(tz).isoformat(), seconds, email, name,
+            local.date().isoformat(), local.isoformat(), until.isoformat(), seconds, email, name,
             project, task or "", description, billable, zone,
         ]  # fmt: skip
 
@@ -103,8 +108,9 @@ def entry_rows(export: ReportExport, membership: Membership) -> Iterator[list]:
 def team_rows(export: ReportExport, membership: Membership) -> Iterator[list]:
     """The team report's rows for every member the requester may see, a page at a time."""
     lo, hi, _ = _bounds(export)
-    members = selectors.team_members(membership=membership, team_id=(export.params.get("filters") or {}).get("team"))
-    members = list(members.order_by("user__name", "id"))
+    members = list(
+        selectors.team_members(membership=membership, team_id=export.filters.team).order_by("user__name", "id")
+    )
     now = timezone.now()
     for start in range(0, len(members), 200):
         for row in selectors.team_rows(

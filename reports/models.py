@@ -3,6 +3,10 @@ signed link, gone after EXPORT_RETENTION_DAYS."""
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
+from typing import Any
+from uuid import UUID
+
 from django.conf import settings
 from django.db import models
 
@@ -24,6 +28,23 @@ class ExportFormat(models.TextChoices):
 ExportStatus = JobStatus  # the shared lifecycle (common/jobs.py)
 
 
+@dataclass(frozen=True, kw_only=True)
+class ExportFilters:
+    """What an export's rows are narrowed to: time_entries by ``user`` and ``project``, team by
+    ``team`` (None: not narrowed). Kept in ``ReportExport.params["filters"]`` as id strings."""
+
+    user: UUID | None = None
+    project: UUID | None = None
+    team: UUID | None = None
+
+    def as_params(self) -> dict[str, str]:
+        return {name: str(value) for name, value in asdict(self).items() if value is not None}
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any]) -> ExportFilters:
+        return cls(**{name: UUID(value) for name, value in params.items() if value})
+
+
 class ReportExport(BaseModel):
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
@@ -38,6 +59,10 @@ class ReportExport(BaseModel):
     rows = models.PositiveIntegerField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
+
+    @property
+    def filters(self) -> ExportFilters:
+        return ExportFilters.from_params(self.params.get("filters") or {})
 
     class Meta(BaseModel.Meta):
         indexes = [

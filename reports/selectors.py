@@ -7,13 +7,21 @@ its parts)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from django.db import connection
 from django.db.models import Q, QuerySet
 
 from activity.partitions import month_start
+
+if TYPE_CHECKING:
+    from accounts.models import User
+    from organizations.models import Membership
+    from reports.models import ReportExport
 
 
 def local_day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
@@ -32,12 +40,18 @@ GROUP BY 1 ORDER BY 2 DESC, 1
 """
 
 
-def apps_report(*, company_id, user_id, day: date, tz: ZoneInfo) -> dict:
+def apps_report(*, company_id: UUID, user_id: UUID, day: date, tz: ZoneInfo) -> dict:
     """Time per app and per domain for one local day (SPEC: /reports/apps). Intervals never
     cross a UTC month, so ``started_at >= month of the day's start`` lets PostgreSQL read only
     that month's partition (two around a month's end)."""
     lo, hi = local_day_bounds(day, tz)
-    params = {"user": user_id, "company": company_id, "lo": lo, "hi": hi, "first_month": month_start(lo)}
+    params: dict[str, Any] = {
+        "user": user_id,
+        "company": company_id,
+        "lo": lo,
+        "hi": hi,
+        "first_month": month_start(lo),
+    }
     with connection.cursor() as cursor:
         cursor.execute(_APPS_SQL.format(column="app", extra=""), params)
         apps = [{"app": app, "seconds": seconds} for app, seconds in cursor.fetchall() if seconds]
@@ -64,12 +78,12 @@ GROUP BY 1, 2, 3, 4, 5
 """
 
 
-def time_by_day(*, company_id, user_id, days: list[date], tz: ZoneInfo, now: datetime) -> list[tuple]:
+def time_by_day(*, company_id: UUID, user_id: UUID, days: list[date], tz: ZoneInfo, now: datetime) -> list[tuple]:
     """``(day, project_id, project_name, task_id, task_title, seconds)`` for each local day of
     ``days``: entries clipped to each day's bounds (an entry across midnight counts on both
     days for its parts; a running one up to ``now``), summed in PostgreSQL."""
     bounds = [local_day_bounds(day, tz) for day in days]
-    params = {
+    params: dict[str, Any] = {
         "user": user_id,
         "company": company_id,
         "now": now,
@@ -102,7 +116,7 @@ def _projects(rows: list[tuple]) -> list[dict]:
     return out
 
 
-def daily_report(*, company_id, user_id, day: date, tz: ZoneInfo, now: datetime) -> dict:
+def daily_report(*, company_id: UUID, user_id: UUID, day: date, tz: ZoneInfo, now: datetime) -> dict:
     """SPEC's daily shape: the local day's totals per project and task."""
     projects = _projects(time_by_day(company_id=company_id, user_id=user_id, days=[day], tz=tz, now=now))
     return {
@@ -113,7 +127,7 @@ def daily_report(*, company_id, user_id, day: date, tz: ZoneInfo, now: datetime)
     }
 
 
-def weekly_report(*, company_id, user_id, first: date, tz: ZoneInfo, now: datetime) -> dict:
+def weekly_report(*, company_id: UUID, user_id: UUID, first: date, tz: ZoneInfo, now: datetime) -> dict:
     """SPEC's weekly shape: seven local days from ``first`` as bars, and per-project totals."""
     days = [first + timedelta(days=n) for n in range(7)]
     rows = time_by_day(company_id=company_id, user_id=user_id, days=days, tz=tz, now=now)
@@ -132,7 +146,7 @@ def weekly_report(*, company_id, user_id, first: date, tz: ZoneInfo, now: dateti
 # --------------------------------------------------------------------------- team
 
 
-def team_members(*, membership, team_id=None):
+def team_members(*, membership: Membership, team_id: UUID | None = None) -> QuerySet[Membership]:
     """The memberships of the company whose rows the caller may see in the team report
     (SPEC roles: managers everyone, a LEAD their teams' members and themselves, a MEMBER
     themselves), optionally only one team's; a stable order for cursor pagination."""
@@ -179,11 +193,13 @@ GROUP BY 1
 """
 
 
-def team_rows(*, company_id, members: list, lo: datetime, hi: datetime, now: datetime) -> list[dict]:
+def team_rows(
+    *, company_id: UUID, members: Sequence[Membership], lo: datetime, hi: datetime, now: datetime
+) -> list[dict]:
     """SPEC's team rows for ``members`` (a page of memberships) over [lo, hi): tracked and
     billable seconds, amount, activity % and the per-project breakdown, in two statements."""
     users = [m.user_id for m in members]
-    params = {"company": company_id, "users": users, "lo": lo, "hi": hi, "now": now}
+    params: dict[str, Any] = {"company": company_id, "users": users, "lo": lo, "hi": hi, "now": now}
     with connection.cursor() as cursor:
         cursor.execute(_TEAM_SQL, params)
         pieces = cursor.fetchall()
@@ -225,7 +241,7 @@ def team_rows(*, company_id, members: list, lo: datetime, hi: datetime, now: dat
     return rows
 
 
-def export_list(*, memberships: list, user) -> QuerySet:
+def export_list(*, memberships: list[Membership], user: User) -> QuerySet[ReportExport]:
     """The exports the caller may see: their own, and every export of a company whose exports
     they may see (SPEC: the requester and OWNER/ADMIN); nobody else's exist."""
     from organizations import permissions
@@ -241,7 +257,7 @@ def export_list(*, memberships: list, user) -> QuerySet:
 # --------------------------------------------------------------------------- dashboard
 
 
-def now_board(*, membership, day: date, tz: ZoneInfo, now: datetime) -> list[dict]:
+def now_board(*, membership: Membership, day: date, tz: ZoneInfo, now: datetime) -> list[dict]:
     """The dashboard's Now board (SPEC: Web dashboard): every member the caller may read (a
     MEMBER themselves), what each is tracking right now and since when, and their total for the
     local ``day``. Trackers first, then by name. Four statements whatever the team's size."""

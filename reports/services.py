@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from uuid import UUID
 
 import structlog
 from django.core.files.storage import default_storage
@@ -12,7 +13,7 @@ from django.utils import timezone
 from common.exceptions import InvalidInput
 from common.jobs import claim, record_failure
 from organizations.models import Membership
-from reports.models import ExportStatus, ReportExport
+from reports.models import ExportFilters, ExportStatus, ReportExport
 
 logger = structlog.get_logger(__name__)
 MAX_ATTEMPTS = 3
@@ -20,7 +21,7 @@ MAX_ATTEMPTS = 3
 
 @transaction.atomic
 def export_request(*, membership: Membership, report: str, fmt: str, first: date, last: date, tz: str,
-                   filters: dict) -> ReportExport:  # fmt: skip
+                   filters: ExportFilters | None = None) -> ReportExport:  # fmt: skip
     if last < first or (last - first).days > 366:
         raise InvalidInput("to must be on or after from, at most 366 days later.", code="invalid", attr="to")
     export = ReportExport.objects.create(
@@ -28,7 +29,12 @@ def export_request(*, membership: Membership, report: str, fmt: str, first: date
         requested_by_id=membership.user_id,
         report=report,
         format=fmt,
-        params={"from": first.isoformat(), "to": last.isoformat(), "tz": tz, "filters": filters},
+        params={
+            "from": first.isoformat(),
+            "to": last.isoformat(),
+            "tz": tz,
+            "filters": (filters or ExportFilters()).as_params(),
+        },
     )
     from reports.tasks import build_export
 
@@ -36,7 +42,7 @@ def export_request(*, membership: Membership, report: str, fmt: str, first: date
     return export
 
 
-def export_build(*, export_id) -> ReportExport | None:
+def export_build(*, export_id: UUID | str) -> ReportExport | None:
     """Build the file and mark the export READY (emitting report.ready to the requester);
     None when there was nothing to do. A failure raises for the task to retry, and marks the
     export FAILED with the reason once its attempts are spent."""
@@ -88,7 +94,7 @@ def export_build(*, export_id) -> ReportExport | None:
     return export
 
 
-def exports_purge(*, now=None) -> int:
+def exports_purge(*, now: datetime | None = None) -> int:
     """Delete expired exports and their files (beat, daily)."""
     now = now or timezone.now()
     gone = 0

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from celery import shared_task
+from celery import Task, shared_task
 
 from common.metrics import EXPORT_BUILD_SECONDS, timed
 from reports import services
 
 
 @shared_task(bind=True, acks_late=True, max_retries=services.MAX_ATTEMPTS - 1, default_retry_delay=5)
-def build_export(self, export_id: str) -> None:
+def build_export(self: Task, export_id: str) -> None:
     """Build one export. The status claim makes a second delivery a no-op; a failure retries
     (at most 3 attempts in all), then the export is FAILED with the reason."""
     try:

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import io
 import warnings
+from typing import IO, cast
 
+from django.core.files import File
 from PIL import Image, ImageFilter
 
 MAX_PIXELS = 40_000_000
@@ -28,11 +30,11 @@ class ImageRefused(ValueError):
     """Not an image we take; the message says why."""
 
 
-def _open(data) -> Image.Image:
+def _open(data: IO[bytes] | File) -> Image.Image:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(data)
+            image = Image.open(cast(IO[bytes], data))  # a File proxies the reads and seeks Pillow makes
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageRefused(f"More than {MAX_PIXELS // 1_000_000} megapixels.") from None
     except Exception:
@@ -45,7 +47,7 @@ def _open(data) -> Image.Image:
     return image
 
 
-def inspect(fileobj) -> str:
+def inspect(fileobj: IO[bytes] | File) -> str:
     """Check an upload without decoding its pixels: returns the file extension of its format."""
     image = _open(fileobj)
     try:
@@ -53,7 +55,7 @@ def inspect(fileobj) -> str:
     except Exception:
         raise ImageRefused("The image is damaged.") from None
     fileobj.seek(0)
-    return FORMATS[image.format]
+    return FORMATS[image.format or ""]  # _open refused an image of no format
 
 
 def process(data: bytes, *, blur_level: int) -> tuple[bytes, bytes, tuple[int, int]]:

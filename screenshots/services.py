@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any, Protocol
+from uuid import UUID
 
 import structlog
 from django.conf import settings
@@ -19,8 +22,9 @@ from common.exceptions import ConflictError, GoneError, InvalidInput, Permission
 from common.jobs import claim, record_failure
 from common.parsers import JSONTooDeep, check_depth, nul_path
 from organizations.models import Membership
-from screenshots import images
+from screenshots import events, images
 from screenshots.models import Screenshot, ScreenshotStatus
+from screenshots.storage import on_s3
 from tracking.models import TimeEntry
 
 logger = structlog.get_logger(__name__)
@@ -47,13 +51,20 @@ def effective_settings(membership: Membership) -> tuple[bool, int]:
     return enabled, level
 
 
+class Readable(Protocol):
+    """A request body, read in chunks (an HttpRequest, a file)."""
+
+    def read(self, size: int = ..., /) -> bytes: ...
+
+
 def _key(screenshot: Screenshot, name: str) -> str:
     return f"screenshots/{screenshot.company_id}/{screenshot.user_id}/{screenshot.pk}/{name}"
 
 
 @transaction.atomic
-def screenshot_upload(*, membership: Membership, fileobj, captured_at: datetime, time_entry_id=None,
-                      metadata: dict | None = None) -> Screenshot:  # fmt: skip
+def screenshot_upload(*, membership: Membership, fileobj: File, captured_at: datetime,
+                      time_entry_id: UUID | None = None,
+                      metadata: dict[str, Any] | None = None) -> Screenshot:  # fmt: skip
     blur_level = _check_allowed(membership)
     if fileobj.size > settings.SCREENSHOT_MAX_BYTES:  # 413, as when the request alone says so
         raise TooLargeError(f"At most {settings.SCREENSHOT_MAX_BYTES} bytes per screenshot.")
@@ -73,12 +84,7 @@ def screenshot_upload(*, membership: Membership, fileobj, captured_at: datetime,
 # --------------------------------------------------------------------------- presigned uploads
 
 
-def on_s3() -> bool:
-    """Is the default storage an S3-compatible bucket (S3_BUCKET set)?"""
-    return hasattr(default_storage, "bucket_name")
-
-
-def upload_instructions(screenshot: Screenshot, *, absolute) -> dict:
+def upload_instructions(screenshot: Screenshot, *, absolute: Callable[[str], str]) -> dict[str, Any]:
     """Where and how the client PUTs a presigned screenshot: on S3 a presigned PUT with the
     declared type and size in its signature (S3 refuses anything else); locally a signed,
     single-use link of ours (``absolute`` makes a path absolute). Valid UPLOAD_SECONDS."""
@@ -87,10 +93,11 @@ def upload_instructions(screenshot: Screenshot, *, absolute) -> dict:
     from common.signed_links import link_token
 
     if on_s3():
-        url = default_storage.connection.meta.client.generate_presigned_url(
+        bucket: Any = default_storage  # django-storages' S3Storage (untyped)
+        url = bucket.connection.meta.client.generate_presigned_url(
             "put_object",
             Params={
-                "Bucket": default_storage.bucket_name,
+                "Bucket": bucket.bucket_name,
                 "Key": screenshot.original_key,
                 "ContentType": screenshot.declared_type,
                 "ContentLength": screenshot.declared_bytes,
@@ -128,7 +135,7 @@ def _checked_captured_at(membership: Membership, captured_at: datetime) -> datet
     return captured_at
 
 
-def _checked_metadata(metadata: dict | None) -> dict:
+def _checked_metadata(metadata: dict[str, Any] | None) -> dict[str, Any]:
     """The one rule for a screenshot's metadata, direct or presigned upload alike: a JSON object
     of at most MAX_METADATA_BYTES (compact) and MAX_METADATA_DEPTH levels, with no NUL (it is
     stored as sent, as jsonb, which refuses NUL)."""
@@ -152,7 +159,8 @@ def _checked_metadata(metadata: dict | None) -> dict:
     return metadata
 
 
-def _new_screenshot(membership: Membership, blur_level: int, captured_at, time_entry_id, metadata) -> Screenshot:
+def _new_screenshot(membership: Membership, blur_level: int, captured_at: datetime, time_entry_id: UUID | None,
+                    metadata: dict[str, Any] | None) -> Screenshot:  # fmt: skip
     """An unsaved screenshot of ``membership``'s user, its ``captured_at`` and ``metadata``
     checked; its time entry must be theirs."""
     captured_at = _checked_captured_at(membership, captured_at)
@@ -176,7 +184,8 @@ def _new_screenshot(membership: Membership, blur_level: int, captured_at, time_e
 
 @transaction.atomic
 def screenshot_presign(*, membership: Membership, captured_at: datetime, content_type: str, size: int,
-                       time_entry_id=None, metadata: dict | None = None) -> Screenshot:  # fmt: skip
+                       time_entry_id: UUID | None = None,
+                       metadata: dict[str, Any] | None = None) -> Screenshot:  # fmt: skip
     """A screenshot waiting for its upload: the client PUTs the file to a signed, single-use
     link of ours, then confirms (``screenshot_confirm``)."""
     blur_level = _check_allowed(membership)
@@ -193,7 +202,7 @@ def screenshot_presign(*, membership: Membership, captured_at: datetime, content
     return screenshot
 
 
-def screenshot_receive_upload(*, screenshot: Screenshot, stream, content_length: int) -> None:
+def screenshot_receive_upload(*, screenshot: Screenshot, stream: Readable, content_length: int) -> None:
     """Store the body of a presigned PUT: once, within its time, no larger than declared
     (read in chunks, never whole into memory)."""
     if screenshot.original_key or screenshot.status != ScreenshotStatus.PENDING:
@@ -243,13 +252,11 @@ def screenshot_confirm(*, screenshot: Screenshot) -> Screenshot:
     return screenshot
 
 
-def screenshot_process(*, screenshot_id) -> Screenshot | None:
+def screenshot_process(*, screenshot_id: UUID | str) -> Screenshot | None:
     """Decode, strip, blur, thumbnail, store, mark READY and emit screenshot.ready; then delete
     the original (it carries the metadata, and the unblurred pixels when a level applies).
     None when there was nothing to do; raises for the task to retry until the attempts are
     spent, then FAILED with the reason."""
-    from changelog import recording
-
     uploaded = Screenshot.objects.exclude(original_key="")  # a presigned one before its upload: not yet
     screenshot = claim(uploaded, screenshot_id, max_attempts=MAX_ATTEMPTS)
     if screenshot is None:
@@ -286,17 +293,7 @@ def screenshot_process(*, screenshot_id) -> Screenshot | None:
         screenshot.sha256, screenshot.processed_at = hashlib.sha256(image).hexdigest(), timezone.now()
         screenshot.error = ""
         screenshot.save()
-        from screenshots.api.serializers import ScreenshotSerializer
-
-        recording.record_change(
-            company_id=screenshot.company_id,
-            entity="screenshot",
-            entity_id=screenshot.pk,
-            action="upsert",
-            event="screenshot.ready",
-            payload=dict(ScreenshotSerializer(screenshot).data),  # links come from GET: they are short-lived
-            user_id=screenshot.user_id,
-        )
+        events.screenshot_ready(screenshot)
         transaction.on_commit(lambda: _drop_original(screenshot))
     return screenshot
 
@@ -328,7 +325,9 @@ def screenshots_purge(*, now: datetime | None = None) -> int:
     retention = ExpressionWrapper(
         F("company__screenshot_retention_days") * timedelta(days=1), output_field=DurationField()
     )
-    expired = Screenshot.objects.alias(retention=retention).filter(captured_at__lt=now - F("retention"))
+    expired = Screenshot.objects.alias(retention=retention).filter(
+        captured_at__lt=now - F("retention")  # type: ignore[operator]  # a SQL expression (Combinable.__rsub__)
+    )
     gone = 0
     for screenshot in expired.iterator():
         screenshot_delete(screenshot=screenshot)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from celery import shared_task
+from celery import Task, shared_task
 
 from common.metrics import SCREENSHOT_PROCESSING_SECONDS, timed
 from screenshots import services
 
 
 @shared_task(bind=True, acks_late=True, max_retries=services.MAX_ATTEMPTS - 1, default_retry_delay=5)
-def process_screenshot(self, screenshot_id: str) -> None:
+def process_screenshot(self: Task, screenshot_id: str) -> None:
     """Process one upload. The status claim makes a second delivery a no-op; a failure retries
     (3 attempts in all), then the screenshot is FAILED with the reason."""
     try:

@@ -153,7 +153,6 @@ def two_worlds(world):
         first=date(2026, 1, 1),
         last=date(2026, 1, 31),
         tz="UTC",
-        filters={},
     )
     shot = screenshot_services.screenshot_presign(
         membership=b_owner, captured_at=datetime.now(UTC), content_type="image/png", size=100

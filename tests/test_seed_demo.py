@@ -12,9 +12,9 @@ from PIL import Image
 from accounts.models import User
 from activity import partitions
 from activity.models import ActivitySample
-from common.management.commands.seed_demo import TEAMMATES
 from organizations.models import Company
 from screenshots.models import Screenshot
+from stack.management.commands.seed_demo import TEAMMATES
 from tracking.models import TimeEntry
 
 pytestmark = pytest.mark.django_db

@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from accounts import selectors, services
 from accounts.api import serializers as s
+from accounts.authentication import authenticated_user
 from accounts.tasks import send_password_reset
 from common import throttling
 
@@ -107,7 +108,7 @@ class SessionListView(generics.ListAPIView):
     serializer_class = s.DeviceSessionSerializer
 
     def get_queryset(self):
-        return selectors.device_session_list(user=self.request.user)
+        return selectors.device_session_list(user=authenticated_user(self.request))
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "session_id": getattr(self.request, "session_id", None)}

@@ -11,7 +11,7 @@ PASSWORD = "correct-horse-battery-staple"
 _PASSWORD_HASH = make_password(PASSWORD)
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = User
 

@@ -20,7 +20,7 @@ NEW_PASSWORD = "a-brand-new-passphrase-42"
 
 def _reset_token_from_mail() -> str:
     assert len(mail.outbox) == 1
-    match = re.search(r"token=([\w-]+)", mail.outbox[0].body)
+    match = re.search(r"token=([\w-]+)", str(mail.outbox[0].body))
     assert match, mail.outbox[0].body
     return match.group(1)
 

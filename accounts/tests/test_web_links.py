@@ -28,7 +28,9 @@ NEW_PASSWORD = "a-much-better-passphrase-2026"
 
 
 def emailed_link() -> str:
-    return re.search(r"https?://\S+", mail.outbox[-1].body).group(0)
+    match = re.search(r"https?://\S+", str(mail.outbox[-1].body))
+    assert match, mail.outbox[-1].body
+    return match.group(0)
 
 
 def local(link: str) -> str:

@@ -8,6 +8,8 @@ limit (accounts.throttling) that the API's, the dashboard's and the admin's sign
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.conf import settings
 from django.contrib.auth import login
@@ -30,6 +32,7 @@ from common.exceptions import (
     InvalidInput,
     NotFoundError,
     ServiceError,
+    throttled_wait,
 )
 from organizations import selectors as org_selectors
 from organizations import services as org_services
@@ -50,12 +53,13 @@ def _password_field(autocomplete: str) -> forms.CharField:
 
 
 def _throttled(response: HttpResponse, exc: Throttled) -> HttpResponse:
-    response["Retry-After"] = str(int(exc.wait or settings.LOGIN_FAILURE_WINDOW_SECONDS))
+    response["Retry-After"] = str(int(throttled_wait(exc) or settings.LOGIN_FAILURE_WINDOW_SECONDS))
     return response
 
 
 def _too_many(exc: Throttled) -> str:
-    return f"Too many failed attempts. Try again in {int(exc.wait or settings.LOGIN_FAILURE_WINDOW_SECONDS)} seconds."
+    seconds = int(throttled_wait(exc) or settings.LOGIN_FAILURE_WINDOW_SECONDS)
+    return f"Too many failed attempts. Try again in {seconds} seconds."
 
 
 # --------------------------------------------------------------------------- password reset
@@ -66,8 +70,9 @@ class ResetPasswordForm(forms.Form):
     password = _password_field("new-password")
     password_again = _password_field("new-password")
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         if data.get("password") and data.get("password_again") and data["password"] != data["password_again"]:
             self.add_error("password_again", "The two passwords differ.")
         return data

@@ -15,7 +15,7 @@ from rest_framework.exceptions import Throttled
 
 from accounts import services
 from common import throttling
-from common.exceptions import AuthenticationFailed
+from common.exceptions import AuthenticationFailed, throttled_wait
 
 
 class LoginForm(forms.Form):
@@ -57,7 +57,7 @@ def login_page(request):
                 ip=throttling.request_ip(request),  # the client's, behind NUM_PROXIES proxies too
             )
         except Throttled as exc:
-            retry_after = int(exc.wait or settings.LOGIN_FAILURE_WINDOW_SECONDS)
+            retry_after = int(throttled_wait(exc) or settings.LOGIN_FAILURE_WINDOW_SECONDS)
             error, status = f"Too many failed sign-in attempts. Try again in {retry_after} seconds.", 429
         except AuthenticationFailed as exc:
             error, status = exc.message, 400

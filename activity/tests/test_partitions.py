@@ -72,3 +72,15 @@ def test_each_usage_partition_refuses_overlaps_and_intervals_past_its_month(worl
     with pytest.raises(IntegrityError):  # would cross into June
         add(datetime(2026, 5, 31, 23, tzinfo=UTC), datetime(2026, 6, 1, 1, tzinfo=UTC))
     assert AppUsage.objects.count() == 3
+
+
+def test_a_partition_created_in_a_rolled_back_transaction_is_created_again():
+    # given a partition created inside a transaction that then rolls back
+    month = datetime(2031, 4, 1, tzinfo=UTC)
+    with transaction.atomic():
+        assert partitions.ensure(partitions.APP_USAGE, [month]) == ["tracking_appusage_p2031_04"]
+        transaction.set_rollback(True)  # the caller's transaction fails
+    assert "tracking_appusage_p2031_04" not in names(partitions.APP_USAGE)
+    # when it is ensured again, then it exists (the process did not remember the lost one)
+    assert partitions.ensure(partitions.APP_USAGE, [month]) == ["tracking_appusage_p2031_04"]
+    assert "tracking_appusage_p2031_04" in names(partitions.APP_USAGE)

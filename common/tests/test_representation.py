@@ -76,7 +76,7 @@ def test_tasks_render_exactly_as_the_serializer_does():
 class _Odd(serializers.Serializer):
     """Fields the fast path does not know: they must go through DRF and still agree."""
 
-    label = serializers.CharField(source="project.name")
+    label = serializers.CharField(source="project.name")  # type: ignore[assignment]  # a field named as Field.label
     kind = serializers.ChoiceField(choices=Source.choices, source="source")
     seconds = serializers.SerializerMethodField()
     compact_id = serializers.UUIDField(source="id", format="hex")

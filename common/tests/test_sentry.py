@@ -9,6 +9,7 @@ import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from wsgiref.util import setup_testing_defaults
 
 import pytest
@@ -93,7 +94,8 @@ def wsgi_post(path: str, query: str, payload: dict, headers: dict) -> str:
         }
     )
     statuses = []
-    b"".join(get_wsgi_application()(environ, lambda status, headers, exc_info=None: statuses.append(status)))
+    start_response: Any = lambda status, headers, exc_info=None: statuses.append(status)  # noqa: E731
+    b"".join(get_wsgi_application()(environ, start_response))
     return statuses[0]
 
 

@@ -16,6 +16,7 @@ from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers, viewsets
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 
+from accounts.authentication import authenticated_user
 from common.serializers import InputSerializer
 from organizations import permissions
 from organizations.models import Membership
@@ -124,7 +125,7 @@ class CompanyScopedViewSet(viewsets.GenericViewSet):
 
     def memberships(self) -> list[Membership]:
         if not hasattr(self, "_memberships"):
-            self._memberships = list(permissions.active_memberships(self.request.user))
+            self._memberships = list(permissions.active_memberships(authenticated_user(self.request)))
         return self._memberships
 
     def company_membership(self) -> Membership:
@@ -148,7 +149,8 @@ class CompanyScopedViewSet(viewsets.GenericViewSet):
         if "company" in self.request.query_params:
             memberships = [self.company_membership()]
         if not memberships:
-            return self.queryset.none()  # each view sets queryset = Model.objects.none()
+            assert self.queryset is not None  # each view sets queryset = Model.objects.none()
+            return self.queryset.none()
         return self.scoped_queryset(memberships)
 
     def validated(self, serializer_class, *, partial: bool = False) -> dict:

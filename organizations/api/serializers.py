@@ -239,6 +239,6 @@ class ProjectWriteSerializer(CompanyScopedInput):
 
 class ProjectUpdateSerializer(ProjectWriteSerializer):
     # A project keeps its id and company: naming either in a PATCH is a 400, not ignored.
-    id = None
-    company_id = None
+    id = None  # type: ignore[assignment]  # DRF drops a declared field set to None
+    company_id = None  # type: ignore[assignment]  # as above
     name = serializers.CharField(max_length=NAME_MAX, required=False)

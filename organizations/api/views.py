@@ -11,6 +11,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.authentication import authenticated_user
 from common.openapi import gone
 from organizations import permissions, selectors, services
 from organizations.api import serializers as s
@@ -32,13 +33,13 @@ class CompanyViewSet(CompanyScopedViewSet, mixins.ListModelMixin, mixins.Retriev
     serializer_class = s.CompanySerializer
 
     def scoped_queryset(self, memberships):
-        return selectors.company_list(user=self.request.user)
+        return selectors.company_list(user=authenticated_user(self.request))
 
     @extend_schema(request=s.CompanyCreateSerializer, responses={201: s.CompanySerializer})
     def create(self, request):
         data = self.validated(s.CompanyCreateSerializer)
         company = services.company_create(owner=request.user, name=data["name"], timezone=data.get("timezone"))
-        company.my_role = "OWNER"
+        company.my_role = "OWNER"  # type: ignore[attr-defined]  # read by CompanySerializer
         return Response(s.CompanySerializer(company).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.CompanyUpdateSerializer, responses={200: s.CompanySerializer})
@@ -97,7 +98,9 @@ class CompanyViewSet(CompanyScopedViewSet, mixins.ListModelMixin, mixins.Retriev
         invitation, token = services.invitation_create(
             company=company, email=data["email"], role=data["role"], invited_by=request.user, request=request
         )
-        invitation.token, invitation.accept_url = token, services.accept_url(token, request=request)
+        # Shown once, in this answer only (only the token's hash is stored).
+        invitation.token = token  # type: ignore[attr-defined]  # read by InvitationCreatedSerializer
+        invitation.accept_url = services.accept_url(token, request=request)  # type: ignore[attr-defined]  # as above
         return Response(s.InvitationCreatedSerializer(invitation).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses={204: NO_CONTENT})
@@ -121,7 +124,7 @@ class InvitationAcceptView(APIView):
     def post(self, request, token: str):
         membership = services.invitation_accept(token=token, user=request.user)
         company = membership.company
-        company.my_role = membership.role
+        company.my_role = membership.role  # type: ignore[attr-defined]  # read by CompanySerializer
         return Response({"company": s.CompanySerializer(company).data, "role": membership.role})
 
 

@@ -8,6 +8,7 @@ page Alpha's people see is a leak."""
 from __future__ import annotations
 
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from django import forms
@@ -35,7 +36,7 @@ def form_data(response) -> dict:
     forms_ = [response.context["adminform"].form]
     for inline in response.context["inline_admin_formsets"]:
         forms_ += [inline.formset.management_form, *inline.formset.forms]
-    data = {"_save": "Save"}
+    data: dict[str, Any] = {"_save": "Save"}
     for form in forms_:
         for name, field in form.fields.items():
             key, value = form.add_prefix(name), form[name].value()

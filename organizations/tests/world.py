@@ -49,9 +49,9 @@ def api_as(user) -> APIClient:
 
 @pytest.fixture
 def world(db) -> World:
-    owner = UserFactory(name="Olive Owner")
+    owner = UserFactory.create(name="Olive Owner")
     a = services.company_create(owner=owner, name="Company A")
-    outsider = UserFactory(name="Oscar Outsider")
+    outsider = UserFactory.create(name="Oscar Outsider")
     b = services.company_create(owner=outsider, name="Company B")
     w = World(a=a, b=b, users={"owner": owner, "outsider": outsider})
     for role, company_role in [

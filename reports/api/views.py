@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 import zoneinfo
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.files.storage import default_storage
@@ -14,9 +15,12 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
+from accounts.authentication import authenticated_user
 from accounts.models import User
 from common.openapi import PAGINATION_PARAMETERS, SIGNED_LINK_TOKEN, XLSX_CONTENT_TYPE
 from common.pagination import CursorPagination
@@ -24,13 +28,13 @@ from common.query import validated_query
 from common.signed_links import link_value
 from organizations import permissions
 from organizations.api.scoping import request_membership
-from organizations.models import Team
+from organizations.models import Membership, Team
 from reports import selectors, services
 from reports.api import serializers as s
-from reports.models import ReportExport
+from reports.models import ExportFilters, ReportExport
 
 
-def _subject(membership, raw_user: str | None, caller) -> User:
+def _subject(membership: Membership, raw_user: str | None, caller: User) -> User:
     """The user a report is about: the caller (``me``, the default), or someone whose data the
     caller may read in this company (SPEC roles); anyone else is 404, as if absent."""
     if raw_user in (None, "", "me"):
@@ -47,15 +51,17 @@ def _subject(membership, raw_user: str | None, caller) -> User:
     return user
 
 
-def _query_and_membership(request, query_class) -> tuple[dict, object]:
+def _query_and_membership(request: Request, query_class: type[Serializer]) -> tuple[dict[str, Any], Membership]:
     """The validated query string, and the membership the report is for (404 if none)."""
     query = validated_query(request, query_class)
     return query, request_membership(request)
 
 
-def _report_context(request, query_class) -> tuple[dict, object, User, zoneinfo.ZoneInfo]:
+def _report_context(
+    request: Request, query_class: type[Serializer]
+) -> tuple[dict[str, Any], Membership, User, zoneinfo.ZoneInfo]:
     params, membership = _query_and_membership(request, query_class)
-    user = _subject(membership, params.get("user"), request.user)
+    user = _subject(membership, params.get("user"), authenticated_user(request))
     return params, membership, user, params.get("tz") or zoneinfo.ZoneInfo(user.timezone)
 
 
@@ -124,7 +130,7 @@ class TeamReportView(APIView):
         members = selectors.team_members(membership=membership, team_id=team_id).annotate(user_name=F("user__name"))
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(members, request, view=self)
-        rows = selectors.team_rows(company_id=membership.company_id, members=page, lo=lo, hi=hi, now=now)
+        rows = selectors.team_rows(company_id=membership.company_id, members=page or [], lo=lo, hi=hi, now=now)
         return paginator.get_paginated_response(rows)
 
 
@@ -154,7 +160,7 @@ class ExportListView(APIView):
             first=params["from"],
             last=params["to"],
             tz=params.get("tz") or membership.company.timezone,
-            filters=params.get("filters") or {},
+            filters=ExportFilters(**params.get("filters", {})),
         )
         return Response(s.ExportSerializer(export).data, status=202)
 

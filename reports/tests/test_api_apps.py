@@ -15,8 +15,8 @@ from activity.models import AppUsage
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def utc(*args) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 def usage(user, company, start, end, app="Code", url="", device="laptop"):

@@ -17,8 +17,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 URL = "/api/v1/reports/team?from=2026-06-01&to=2026-06-30&tz=UTC"
 
 
-def utc(*args) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 def entry(world, role, start, hours, project=None, task=None, billable=None):

@@ -18,8 +18,8 @@ from tracking.models import TimeEntry
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def utc(*args) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 def entry(world, start, end, role="member", project=None, task=None):

@@ -5,6 +5,7 @@ from rest_framework import serializers
 from common import parsers
 from organizations.api.scoping import CompanyScopedInput
 from screenshots.models import Screenshot
+from screenshots.storage import on_s3
 
 
 class ScreenshotSerializer(serializers.ModelSerializer):
@@ -38,8 +39,6 @@ class ScreenshotLinksSerializer(ScreenshotSerializer):
 
         if screenshot.status != "READY":
             return None
-        from screenshots.services import on_s3
-
         if on_s3():  # the bucket's own presigned GET, 5 minutes
             from django.core.files.storage import default_storage
 

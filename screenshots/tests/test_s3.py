@@ -16,7 +16,7 @@ from django.utils import timezone
 from PIL import Image
 
 from organizations.models import Company
-from screenshots import services
+from screenshots import services, storage
 from screenshots.models import Screenshot, ScreenshotStatus
 from screenshots.tests.test_api import png
 
@@ -71,7 +71,7 @@ def keys(client) -> list[str]:
 
 
 def test_a_direct_upload_lands_in_the_bucket_under_its_company_and_is_read_by_presigned_links(world, s3):
-    assert services.on_s3()
+    assert storage.on_s3()
     body = {"file": SimpleUploadedFile("s.png", png()), "captured_at": timezone.now().isoformat()}
     created = world.api("member").post(URL, body, format="multipart").json()
     prefix = f"screenshots/{world.a.id}/{world.users['member'].id}/{created['id']}/"

@@ -1,0 +1,116 @@
+"""The dependency direction of docs/architecture.md, held by a test: each app imports only the
+apps below it (function-level imports included), and no module imports itself back through
+others. A new arrow is a design decision: make it here, with its reason, and in the doc."""
+
+from __future__ import annotations
+
+import ast
+from collections import defaultdict
+from pathlib import Path
+
+from django.conf import settings
+
+ROOT = Path(settings.BASE_DIR)
+
+# What each app may import, of ours. Bottom first.
+MAY_IMPORT: dict[str, set[str]] = {
+    "common": {"config"},  # config.celery, for the queue depths in /metrics
+    "changelog": {"common"},  # below every domain app: they record through it
+    "accounts": {"common", "changelog"},
+    "organizations": {"accounts", "common", "changelog"},
+    "tracking": {"organizations", "accounts", "common", "changelog"},
+    "activity": {"organizations", "accounts", "common", "changelog"},
+    "screenshots": {"tracking", "organizations", "accounts", "common", "changelog"},
+    "reports": {"tracking", "activity", "screenshots", "organizations", "accounts", "common", "changelog"},
+    "sync": {"tracking", "organizations", "accounts", "common", "changelog"},
+    "realtime": {"sync", "organizations", "accounts", "common", "changelog"},
+    "stack": {"tracking", "activity", "screenshots", "organizations", "accounts", "common", "changelog", "config"},
+    "config": {"activity", "realtime", "common"},  # asgi.py mounts the lean intake and the sockets
+}
+# Arrows that point the wrong way today, each with its reason; the list only shrinks.
+KNOWN_EXCEPTIONS = {
+    # Registration with an invitation token joins the inviting company in the same transaction
+    # (SPEC Accounts: invitation_token), and the sign-up pages render company names.
+    ("accounts", "organizations"),
+    # The Idempotency-Key record belongs to the user who sent it.
+    ("common", "accounts"),
+}
+
+
+def _imports(path: Path) -> set[str]:
+    """Every module ``path`` imports, at any depth (function-level imports count)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def _app_modules() -> dict[str, Path]:
+    modules = {}
+    for app in MAY_IMPORT:
+        for path in (ROOT / app).rglob("*.py"):
+            parts = path.relative_to(ROOT).with_suffix("").parts
+            if "tests" in parts or "migrations" in parts:
+                continue
+            name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+            modules[name] = path
+    return modules
+
+
+def test_every_app_imports_only_the_apps_below_it():
+    wrong = set()
+    for name, path in _app_modules().items():
+        app = name.split(".")[0]
+        for imported in _imports(path):
+            target = imported.split(".")[0]
+            allowed = target == app or target in MAY_IMPORT[app] or (app, target) in KNOWN_EXCEPTIONS
+            if target in MAY_IMPORT and not allowed:
+                wrong.add(f"{name} imports {imported}")
+    assert not wrong, "imports against the dependency direction (docs/architecture.md):\n" + "\n".join(sorted(wrong))
+
+
+def test_the_known_exceptions_still_exist():
+    """An exception that is gone must leave the list (so the list only ever shrinks)."""
+    used = set()
+    for name, path in _app_modules().items():
+        app = name.split(".")[0]
+        used.update((app, imported.split(".")[0]) for imported in _imports(path))
+    assert used >= KNOWN_EXCEPTIONS
+
+
+def test_no_module_imports_itself_back():
+    modules = _app_modules()
+    graph: dict[str, set[str]] = defaultdict(set)
+    for name, path in modules.items():
+        for imported in _imports(path):
+            # "from a.b import c" names a.b.c (a module or a name in a.b): keep what is a module
+            while imported and imported not in modules:
+                imported = imported.rpartition(".")[0]
+            if imported and imported != name:
+                graph[name].add(imported)
+    # The one accepted pair (ARCHITECTURE): an app's services enqueue its own tasks, which call
+    # those services back (a function-level import in the service).
+    accepted = {(f"{app}.services", f"{app}.tasks") for app in MAY_IMPORT}
+    accepted |= {(b, a) for a, b in accepted}
+    cycles = []
+    state: dict[str, int] = {}
+
+    def visit(node: str, stack: list[str]) -> None:
+        state[node] = 1
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                cycle = [*stack[stack.index(nxt) :], nxt]
+                if not (len(cycle) == 3 and (cycle[0], cycle[1]) in accepted):
+                    cycles.append(" -> ".join(cycle))
+            elif nxt not in state:
+                visit(nxt, [*stack, nxt])
+        state[node] = 2
+
+    for node in sorted(modules):
+        if node not in state:
+            visit(node, [node])
+    assert not cycles, "import cycles:\n" + "\n".join(cycles)
