@@ -191,7 +191,6 @@ def _grow(g: Grown) -> None:
 def grown(world, settings, tmp_path) -> Grown:
     settings.MEDIA_ROOT = tmp_path / "media"
     Company.objects.filter(pk=world.a.pk).update(screenshots_enabled=True)
-    partitions.forget_known()  # a partition made in an earlier test's (rolled back) transaction is gone
     partitions.ensure(partitions.APP_USAGE, partitions.months_between(DAY_START, DAY_START + timedelta(days=1)))
     root = tracking_services.task_create(project=world.project_open, data={"title": "Root"})
     return Grown(world=world, root_task=root)

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
+from accounts.authentication import authenticated_user
 from changelog import recording
 from changelog import selectors as changelog_selectors
 from changelog.sequencer import number_pending
@@ -45,7 +46,7 @@ class ChangesView(APIView):
             return Response({"changes": [], "next_cursor": head, "has_more": False})
         if cursor < pruned_below or cursor > head:
             raise Gone("This cursor is no longer available: do a full resync.", code="cursor_gone")
-        memberships = list(permissions.active_memberships(request.user))
+        memberships = list(permissions.active_memberships(authenticated_user(request)))
         rows = selectors.change_rows(memberships=memberships, after=cursor, upto=head, limit=limit + 1)
         has_more = len(rows) > limit
         rows = rows[:limit]
@@ -82,15 +83,16 @@ class BatchView(APIView):
                         "detail": _first_error(exc.detail),
                     }
                 )
-        memberships = list(permissions.active_memberships(request.user))
+        user = authenticated_user(request)
+        memberships = list(permissions.active_memberships(user))
         device_id = envelope.validated_data["device_id"]
         with recording.flush_deferred():  # batch_finish numbers, a worker publishes
-            result = services.batch_apply(user=request.user, memberships=memberships, device_id=device_id, items=valid)
+            result = services.batch_apply(user=user, memberships=memberships, device_id=device_id, items=valid)
         result.conflicts = invalid + result.conflicts
         response = Response(s.BatchResultSerializer(result).data)
 
         def finish() -> None:  # the cursor exists only once the batch's changes are committed
-            services.batch_finish(user=request.user, device_id=device_id, result=result)
+            services.batch_finish(user=user, device_id=device_id, result=result)
             complete_response(response, s.BatchResultSerializer(result).data)
 
         # At once (each item committed in its own savepoint), or, under an Idempotency-Key,

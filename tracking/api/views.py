@@ -17,6 +17,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.authentication import authenticated_user
 from common.exceptions import InvalidInput
 from common.openapi import UUID_PATTERN
 from common.pagination import CursorPagination
@@ -149,7 +150,7 @@ def _entry_filters(request: Request) -> EntryFilters:
     return EntryFilters(
         since=since,
         until=until,
-        user=request.user.pk if user == "me" else user,
+        user=authenticated_user(request).pk if user == "me" else user,
         project=query.get("project"),
         task=query.get("task"),
         descendants=query["descendants"],
@@ -229,13 +230,13 @@ class TimeEntryViewSet(ProjectResolvingViewSet, mixins.ListModelMixin, mixins.Re
     @action(detail=False, methods=["post"])
     def stop(self, request: Request) -> Response:
         data = self.validated(s.TimerStopSerializer)
-        entry = services.timer_stop(user=request.user, ended_at=data.get("ended_at"))
+        entry = services.timer_stop(user=authenticated_user(request), ended_at=data.get("ended_at"))
         return Response(s.TimeEntrySerializer(entry).data)
 
     @extend_schema(responses={200: s.TimeEntrySerializer, 204: NO_CONTENT})
     @action(detail=False, methods=["get"])
     def current(self, request: Request) -> Response:
-        entry = selectors.current_entry(user=request.user)
+        entry = selectors.current_entry(user=authenticated_user(request))
         if entry is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
         return Response(s.TimeEntrySerializer(entry).data)
