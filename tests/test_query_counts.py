@@ -27,13 +27,14 @@ from django.urls import get_resolver
 from PIL import Image
 from rest_framework.test import APIClient
 
+from accounts.models import User
 from accounts.services import DeviceInfo, session_create
 from accounts.tests.factories import MembershipFactory
 from activity import partitions
 from activity import services as activity_services
 from activity.appusage import Beat, appusage_merge
 from organizations import services as org_services
-from organizations.models import Company, Role, TeamRole
+from organizations.models import Company, Project, Role, Team, TeamRole
 from organizations.tests.world import World, api_as
 from screenshots import services as screenshot_services
 from tests.test_isolation_matrix import _methods, _walk
@@ -65,6 +66,8 @@ class Grown:
     """The world plus what the batches added (the ids the URLs need)."""
 
     world: World
+    team: Team  # the world's team (the lead's) and open project, which every batch joins
+    project: Project
     root_task: Task
     batches: int = 0
     slot: int = 0  # the next free hour on DAY for an entry (no two entries of a user overlap)
@@ -81,10 +84,10 @@ LISTS: dict[str, Callable[[Grown], str]] = {
     "companies/{pk}/invitations": lambda g: f"/api/v1/companies/{g.world.a.id}/invitations",
     "companies/{pk}/members": lambda g: f"/api/v1/companies/{g.world.a.id}/members",
     "teams": lambda g: "/api/v1/teams",
-    "teams/{pk}/members": lambda g: f"/api/v1/teams/{g.world.team.id}/members",
+    "teams/{pk}/members": lambda g: f"/api/v1/teams/{g.team.id}/members",
     "clients": lambda g: "/api/v1/clients",
     "projects": lambda g: "/api/v1/projects",
-    "projects/{project_id}/tasks": lambda g: f"/api/v1/projects/{g.world.project_open.id}/tasks",
+    "projects/{project_id}/tasks": lambda g: f"/api/v1/projects/{g.project.id}/tasks",
     "tasks": lambda g: "/api/v1/tasks",
     "tasks/{pk}/time-entries": lambda g: f"/api/v1/tasks/{g.root_task.id}/time-entries?descendants=true",
     "time-entries": lambda g: "/api/v1/time-entries",
@@ -137,13 +140,13 @@ def _grow(g: Grown) -> None:
     n = g.batches = g.batches + 1
     for i in range(BATCH):
         tag = f"{n}-{i}"
-        member = MembershipFactory(company=w.a, role=Role.MEMBER).user
+        member: User = MembershipFactory.create(company=w.a, role=Role.MEMBER).user
         team = org_services.team_create(company=w.a, name=f"Team {tag}")
         org_services.team_member_add(team=team, user_id=member.id, role=TeamRole.LEAD)
-        org_services.team_member_add(team=w.team, user_id=member.id, role=TeamRole.MEMBER)
+        org_services.team_member_add(team=g.team, user_id=member.id, role=TeamRole.MEMBER)
         client = org_services.client_create(company=w.a, name=f"Client {tag}")
         project = org_services.project_create(
-            company=w.a, data={"name": f"Project {tag}", "client_id": client.id, "team_ids": [team.id, w.team.id]}
+            company=w.a, data={"name": f"Project {tag}", "client_id": client.id, "team_ids": [team.id, g.team.id]}
         )
         org_services.invitation_create(company=w.a, email=f"invitee-{tag}@a.co", role=Role.MEMBER, invited_by=owner)
         org_services.company_create(owner=owner, name=f"Side company {tag}")  # the owner's companies grow
@@ -151,12 +154,12 @@ def _grow(g: Grown) -> None:
         session_create(user=owner, device=DeviceInfo(device_name=f"laptop {tag}"), stay_logged_in=False)
 
         subtask = tracking_services.task_create(
-            project=w.project_open, data={"title": f"Sub {tag}", "parent_id": g.root_task.id, "estimate_seconds": 60}
+            project=g.project, data={"title": f"Sub {tag}", "parent_id": g.root_task.id, "estimate_seconds": 60}
         )
         other_task = tracking_services.task_create(project=project, data={"title": f"Task {tag}"})
         for user, task_project, task in [
-            (owner, w.project_open, subtask),
-            (member, w.project_open, g.root_task),
+            (owner, g.project, subtask),
+            (member, g.project, g.root_task),
             (member, project, other_task),
         ]:
             start = g.next_hour()
@@ -192,8 +195,10 @@ def grown(world, settings, tmp_path) -> Grown:
     settings.MEDIA_ROOT = tmp_path / "media"
     Company.objects.filter(pk=world.a.pk).update(screenshots_enabled=True)
     partitions.ensure(partitions.APP_USAGE, partitions.months_between(DAY_START, DAY_START + timedelta(days=1)))
+    assert world.team is not None
+    assert world.project_open is not None
     root = tracking_services.task_create(project=world.project_open, data={"title": "Root"})
-    return Grown(world=world, root_task=root)
+    return Grown(world=world, team=world.team, project=world.project_open, root_task=root)
 
 
 def _queries(api: APIClient, url: str) -> int:
