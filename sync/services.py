@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from uuid import UUID
 
 import structlog
 from django.db import IntegrityError, transaction
@@ -83,9 +84,9 @@ class _Context:
 
     def __init__(self, user: User, memberships: list[Membership]):
         self.user, self.memberships = user, memberships
-        self._projects: dict = {}
+        self._projects: dict[UUID, tuple[Project, Membership]] = {}
 
-    def project(self, project_id) -> tuple[Project, Membership]:
+    def project(self, project_id: UUID) -> tuple[Project, Membership]:
         if project_id not in self._projects:
             found = visible_project(memberships=self.memberships, project_id=project_id)
             if found is None:
@@ -93,7 +94,7 @@ class _Context:
             self._projects[project_id] = found
         return self._projects[project_id]
 
-    def membership(self, company_id) -> Membership:
+    def membership(self, company_id: UUID) -> Membership:
         for membership in self.memberships:
             if membership.company_id == company_id:
                 return membership
@@ -146,7 +147,7 @@ def _apply_all_at_once(ctx: _Context, items: list[dict], seen: set, result: Batc
                 tracking.build_entry(
                     membership=membership,
                     project=project,
-                    data=item["data"],
+                    data=tracking.entry_data(item["data"]),
                     source=Source.SYNC,
                     client_updated_at=item["client_updated_at"],
                 )
@@ -254,7 +255,7 @@ def _apply(ctx: _Context, item: dict) -> bool:
 # --------------------------------------------------------------------------- time entries
 
 
-def _tombstone_unknown(entity: str, entity_id) -> bool:
+def _tombstone_unknown(entity: str, entity_id: UUID) -> bool:
     """A delete for an id the server never saw: its create is still on the way (deliveries
     were reordered). Remember the id as deleted so that create cannot bring it back."""
     if TimeEntry.objects.filter(pk=entity_id).exists() or Task.objects.filter(pk=entity_id).exists():
@@ -271,7 +272,7 @@ def _require(data: dict, *fields: str) -> None:
         raise SyncConflict("invalid", None, f"Creating needs {', '.join(missing)}.")
 
 
-def _own_entry(ctx: _Context, entry_id) -> TimeEntry | None:
+def _own_entry(ctx: _Context, entry_id: UUID) -> TimeEntry | None:
     entry = TimeEntry.objects.select_for_update().filter(pk=entry_id).first()
     if entry is not None and entry.user_id != ctx.user.pk:
         # Another user's entry (or company): as if it did not exist, and never overwritten.
@@ -299,13 +300,15 @@ def _entry_upsert(ctx: _Context, data: dict, clock: datetime) -> bool:
                 client_updated_at=clock,
             )
         else:
-            tracking.entry_create(membership=membership, data=data, source=Source.SYNC, client_updated_at=clock)
+            tracking.entry_create(
+                membership=membership, data=tracking.entry_data(data), source=Source.SYNC, client_updated_at=clock
+            )
         return True
     if entry.deleted_at is not None:
         raise SyncConflict("deleted", _entry_version(entry), "The entry was deleted.")
     if _stale(entry.client_updated_at, clock):
         raise SyncConflict("stale", _entry_version(entry), "The server holds a newer version.")
-    changes = {k: v for k, v in data.items() if k != "id"}
+    changes = tracking.entry_data({k: v for k, v in data.items() if k != "id"})
     tracking.entry_update(
         entry=entry, membership=ctx.membership(entry.company_id), data=changes, client_updated_at=clock
     )
@@ -336,14 +339,14 @@ def _task_upsert(ctx: _Context, data: dict, clock: datetime) -> bool:
         project, membership = ctx.project(data["project_id"])
         if not permissions.can_manage_tasks_in(membership, project):
             raise SyncConflict("forbidden", None, "Your role does not allow changing tasks here.")
-        tracking.task_create(project=project, data=data, client_updated_at=clock)
+        tracking.task_create(project=project, data=tracking.task_data(data), client_updated_at=clock)
         return True
     project, membership = ctx.project(task.project_id)
     if not permissions.can_manage_tasks_in(membership, project):
         raise SyncConflict("forbidden", _task_version(task), "Your role does not allow changing tasks here.")
     if _stale(task.client_updated_at, clock):
         raise SyncConflict("stale", _task_version(task), "The server holds a newer version.")
-    changes = {k: v for k, v in data.items() if k not in {"id", "project_id"}}
+    changes = tracking.task_data({k: v for k, v in data.items() if k != "id"})
     tracking.task_update(task=task, data=changes, client_updated_at=clock)
     return True
 

@@ -11,8 +11,6 @@ from organizations.admin_mixins import CompanyScopedAdminMixin, adopt_saved
 from tracking import services
 from tracking.models import Task, TimeEntry
 
-TASK_DATA = ("title", "status", "position", "estimate_seconds", "billing_type", "hourly_rate_cents", "task_price_cents")
-
 
 @admin.register(Task)
 class TaskAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
@@ -25,8 +23,16 @@ class TaskAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
     exclude = ("company",)
 
     def save_model(self, request, obj: Task, form, change: bool) -> None:
-        data = {field: getattr(obj, field) for field in TASK_DATA}
-        data["parent_id"] = obj.parent_id
+        data: services.TaskData = {
+            "title": obj.title,
+            "status": obj.status,
+            "position": obj.position,
+            "estimate_seconds": obj.estimate_seconds,
+            "billing_type": obj.billing_type,
+            "hourly_rate_cents": obj.hourly_rate_cents,
+            "task_price_cents": obj.task_price_cents,
+            "parent_id": obj.parent_id,
+        }
         if change:
             services.task_update(task=obj, data=data)
         else:
@@ -74,8 +80,14 @@ class TimeEntryAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
 
     def save_model(self, request, obj: TimeEntry, form, change: bool) -> None:
         membership = permissions.membership_in(request.user, obj.company_id) if not request.user.is_superuser else None
-        data = {field: getattr(obj, field) for field in ("description", "billable", "started_at", "ended_at")}
-        data.update(project_id=obj.project_id, task_id=obj.task_id)
+        data: services.EntryData = {
+            "description": obj.description,
+            "billable": obj.billable,
+            "started_at": obj.started_at,
+            "ended_at": obj.ended_at,
+            "project_id": obj.project_id,
+            "task_id": obj.task_id,
+        }
         if membership is None:  # a superuser edits as the entry's owner would
             membership = obj.user.memberships.get(company_id=obj.company_id)
         services.entry_update(entry=obj, membership=membership, data=data)

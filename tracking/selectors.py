@@ -4,6 +4,11 @@ Tracked time counts a running entry up to now (``now() - started_at``), computed
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypedDict
+from uuid import UUID
+
 from django.db import connection
 from django.db.models import (
     BigIntegerField,
@@ -20,6 +25,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, Coalesce, Extract, Greatest, Now
 
+from accounts.models import User
 from organizations import permissions
 from organizations.models import Membership, Project
 from tracking.models import Task, TaskStatus, TimeEntry
@@ -42,7 +48,7 @@ def entry_seconds() -> Coalesce:
 # --------------------------------------------------------------------------- projects
 
 
-def project_stats_annotations() -> dict:
+def project_stats_annotations() -> dict[str, Coalesce]:
     """``tracked_seconds`` and ``open_task_count`` for the organizations project list, each a
     correlated subquery (no row multiplication, no per-row query)."""
     tracked = (
@@ -70,6 +76,16 @@ def project_stats_annotations() -> dict:
 # --------------------------------------------------------------------------- tasks
 
 
+class TaskNode(TypedDict, total=False):
+    """A node of ``task_tree``: the task, its own and rolled-up seconds and estimates."""
+
+    task: Task
+    own_seconds: int
+    total_seconds: int
+    total_estimate_seconds: int
+    children: list[TaskNode]
+
+
 def task_list(*, memberships: list[Membership]) -> QuerySet[Task]:
     """Tasks in the projects the caller sees."""
     if not memberships:
@@ -78,7 +94,7 @@ def task_list(*, memberships: list[Membership]) -> QuerySet[Task]:
     return Task.objects.filter(project__in=Project.objects.filter(visible).values("pk"))
 
 
-def subtree_ids(task_id) -> list:
+def subtree_ids(task_id: UUID) -> list[UUID]:
     """The task and all its descendants, whatever the depth, in one recursive query."""
     with connection.cursor() as cursor:
         cursor.execute(
@@ -95,7 +111,7 @@ def subtree_ids(task_id) -> list:
         return [row[0] for row in cursor.fetchall()]
 
 
-def task_tree(*, project: Project) -> list[dict]:
+def task_tree(*, project: Project) -> list[TaskNode]:
     """Every task of the project as a nested tree with ``own_seconds``, ``total_seconds`` and
     ``total_estimate_seconds``: two queries whatever the depth (the tasks, and the seconds per
     task grouped in SQL); the roll-up is one pass over the rows."""
@@ -108,8 +124,10 @@ def task_tree(*, project: Project) -> list[dict]:
         .annotate(seconds=Sum(entry_seconds()))
         .values_list("task", "seconds")
     )
-    nodes = {t.pk: {"task": t, "own_seconds": int(own.get(t.pk) or 0), "children": []} for t in tasks}
-    roots = []
+    nodes: dict[UUID, TaskNode] = {
+        t.pk: {"task": t, "own_seconds": int(own.get(t.pk) or 0), "children": []} for t in tasks
+    }
+    roots: list[TaskNode] = []
     for t in tasks:
         (nodes[t.parent_id]["children"] if t.parent_id in nodes else roots).append(nodes[t.pk])
 
@@ -131,28 +149,42 @@ def task_tree(*, project: Project) -> list[dict]:
 # --------------------------------------------------------------------------- time entries
 
 
-def time_entry_list(*, memberships: list[Membership], filters: dict) -> QuerySet[TimeEntry]:
+@dataclass(frozen=True, kw_only=True)
+class EntryFilters:
+    """The SPEC filters of an entry list (None: not narrowed). ``since``/``until`` are the
+    query's ``from``/``to``: entries overlapping [since, until). ``descendants`` widens
+    ``task`` to its subtree."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    user: UUID | None = None
+    project: UUID | None = None
+    task: UUID | None = None
+    descendants: bool = False
+
+
+def time_entry_list(*, memberships: list[Membership], filters: EntryFilters | None = None) -> QuerySet[TimeEntry]:
     """Live entries the caller may read (own for a MEMBER, their teams' for a LEAD, the
-    company's for OWNER, ADMIN and MANAGER), newest first, with the SPEC filters:
-    ``from``/``to`` (entries overlapping the range), ``user``, ``project``, ``task``
-    (``descendants``), ``company``."""
+    company's for OWNER, ADMIN and MANAGER), newest first, narrowed by ``filters``; the
+    company is narrowed by passing only its membership."""
     if not memberships:
         return TimeEntry.objects.none()
+    filters = filters or EntryFilters()
     readable = permissions.readable_users_in_any_q(memberships)
     qs = live_entries().filter(readable).select_related("project", "task")
-    if filters.get("from"):
-        qs = qs.filter(Q(ended_at__isnull=True) | Q(ended_at__gt=filters["from"]))
-    if filters.get("to"):
-        qs = qs.filter(started_at__lt=filters["to"])
-    if filters.get("user"):
-        qs = qs.filter(user_id=filters["user"])
-    if filters.get("project"):
-        qs = qs.filter(project_id=filters["project"])
-    if filters.get("task"):
-        task_ids = subtree_ids(filters["task"]) if filters.get("descendants") else [filters["task"]]
+    if filters.since:
+        qs = qs.filter(Q(ended_at__isnull=True) | Q(ended_at__gt=filters.since))
+    if filters.until:
+        qs = qs.filter(started_at__lt=filters.until)
+    if filters.user:
+        qs = qs.filter(user_id=filters.user)
+    if filters.project:
+        qs = qs.filter(project_id=filters.project)
+    if filters.task:
+        task_ids = subtree_ids(filters.task) if filters.descendants else [filters.task]
         qs = qs.filter(task_id__in=task_ids)
     return qs.order_by("-started_at", "-id")
 
 
-def current_entry(*, user) -> TimeEntry | None:
+def current_entry(*, user: User) -> TimeEntry | None:
     return live_entries().filter(user=user, ended_at__isnull=True).select_related("project", "task").first()

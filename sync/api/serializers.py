@@ -23,7 +23,7 @@ class ChangeSerializer(serializers.Serializer):
     entity = serializers.CharField()
     id = serializers.UUIDField(source="entity_id")
     action = serializers.CharField()
-    data = serializers.JSONField(source="payload")
+    data = serializers.JSONField(source="payload")  # type: ignore[assignment]  # a field may be named "data" (the wire name)
     at = serializers.DateTimeField()
 
 
@@ -61,13 +61,14 @@ class BatchItemSerializer(InputSerializer):
     idempotency_key = JSONStringField(max_length=255)
     entity = serializers.ChoiceField(choices=["time_entry", "task"])
     action = serializers.ChoiceField(choices=["upsert", "delete"])
-    data = serializers.DictField()
+    data = serializers.DictField()  # type: ignore[assignment]  # a field may be named "data" (the wire name)
     client_updated_at = serializers.DateTimeField()
 
 
 class BatchSerializer(InputSerializer):
     device_id = JSONStringField(max_length=100)
-    items = BatchItemSerializer(many=True, allow_empty=True, max_length=MAX_BATCH_ITEMS)
+    # many=True makes a ListSerializer, which takes max_length (the stubs know the child's arguments only).
+    items = BatchItemSerializer(many=True, allow_empty=True, max_length=MAX_BATCH_ITEMS)  # type: ignore[call-arg]
 
 
 class EntryDataSerializer(InputSerializer):

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import transaction
 from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
+from accounts.authentication import authenticated_user
 from changelog import recording
 from changelog import selectors as changelog_selectors
 from changelog.sequencer import number_pending
@@ -31,7 +35,7 @@ class ChangesView(APIView):
         parameters=[s.ChangesQuerySerializer],
         responses={200: s.ChangesPageSerializer, 410: gone("Cursor pruned (or never issued): do a full resync.")},
     )
-    def get(self, request):
+    def get(self, request: Request) -> HttpResponse:
         query = validated_query(request, s.ChangesQuerySerializer)
         cursor, limit = query.get("cursor"), query["limit"]
         head, pruned_below, unnumbered = changelog_selectors.pull_state()
@@ -42,7 +46,7 @@ class ChangesView(APIView):
             return Response({"changes": [], "next_cursor": head, "has_more": False})
         if cursor < pruned_below or cursor > head:
             raise Gone("This cursor is no longer available: do a full resync.", code="cursor_gone")
-        memberships = list(permissions.active_memberships(request.user))
+        memberships = list(permissions.active_memberships(authenticated_user(request)))
         rows = selectors.change_rows(memberships=memberships, after=cursor, upto=head, limit=limit + 1)
         has_more = len(rows) > limit
         rows = rows[:limit]
@@ -55,7 +59,7 @@ class BatchView(APIView):
     throttle_classes = [SyncThrottle]
 
     @extend_schema(request=s.BatchSerializer, responses={200: s.BatchResultSerializer})
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         items = request.data.get("items") if isinstance(request.data, dict) else None
         if isinstance(items, list) and len(items) > s.MAX_BATCH_ITEMS:
             raise PayloadTooLarge(f"At most {s.MAX_BATCH_ITEMS} items per batch; nothing was applied.")
@@ -79,15 +83,16 @@ class BatchView(APIView):
                         "detail": _first_error(exc.detail),
                     }
                 )
-        memberships = list(permissions.active_memberships(request.user))
+        user = authenticated_user(request)
+        memberships = list(permissions.active_memberships(user))
         device_id = envelope.validated_data["device_id"]
         with recording.flush_deferred():  # batch_finish numbers, a worker publishes
-            result = services.batch_apply(user=request.user, memberships=memberships, device_id=device_id, items=valid)
+            result = services.batch_apply(user=user, memberships=memberships, device_id=device_id, items=valid)
         result.conflicts = invalid + result.conflicts
         response = Response(s.BatchResultSerializer(result).data)
 
         def finish() -> None:  # the cursor exists only once the batch's changes are committed
-            services.batch_finish(user=request.user, device_id=device_id, result=result)
+            services.batch_finish(user=user, device_id=device_id, result=result)
             complete_response(response, s.BatchResultSerializer(result).data)
 
         # At once (each item committed in its own savepoint), or, under an Idempotency-Key,
@@ -96,6 +101,8 @@ class BatchView(APIView):
         return response
 
 
-def _first_error(errors: dict) -> str:
+def _first_error(errors: list[Any] | dict[str, Any]) -> str:
+    if isinstance(errors, list):  # a serializer's errors are by field; a list only if it says so
+        return str(errors[0])
     field, messages = next(iter(errors.items()))
     return f"{field}: {messages[0] if isinstance(messages, list) else messages}"

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import uuid
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -88,9 +90,10 @@ class TaskWriteSerializer(CompanyScopedInput):
 
 
 class TaskUpdateSerializer(TaskWriteSerializer):
-    project_id = None  # a task stays in its project
-    id = None
-    company_id = None
+    # DRF drops a declared field set to None (the stubs know only fields there).
+    project_id = None  # type: ignore[assignment]  # a task stays in its project
+    id = None  # type: ignore[assignment]
+    company_id = None  # type: ignore[assignment]
     title = serializers.CharField(max_length=255, required=False)
 
 
@@ -156,8 +159,8 @@ class EntryCreateSerializer(CompanyScopedInput):
 
 
 class EntryUpdateSerializer(EntryCreateSerializer):
-    id = None
-    company_id = None
+    id = None  # type: ignore[assignment]  # DRF drops a declared field set to None
+    company_id = None  # type: ignore[assignment]  # as above
     project_id = serializers.UUIDField(required=False)
     started_at = serializers.DateTimeField(required=False)
 
@@ -176,10 +179,10 @@ class EntryFilterSerializer(serializers.Serializer):
         fields["from"] = serializers.DateTimeField(required=False)  # a keyword in Python
         return fields
 
-    def validate_user(self, value: str):
+    def validate_user(self, value: str) -> str | uuid.UUID:
         if value == "me":
             return value
         try:
-            return str(serializers.UUIDField().to_internal_value(value))
+            return serializers.UUIDField().to_internal_value(value)
         except serializers.ValidationError:
             raise serializers.ValidationError('Use "me" or a user id.') from None

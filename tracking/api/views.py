@@ -4,17 +4,23 @@ view, ask ``permissions``, call a service, render."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
+from typing import Any
 
+from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.authentication import authenticated_user
 from common.exceptions import InvalidInput
 from common.openapi import UUID_PATTERN
+from common.pagination import CursorPagination
 from common.query import validated_query
 from organizations import permissions
 from organizations.api.scoping import COMPANY_PARAM, CompanyScopedViewSet
@@ -23,6 +29,7 @@ from organizations.selectors import visible_project
 from tracking import selectors, services
 from tracking.api import serializers as s
 from tracking.models import Task, TimeEntry
+from tracking.selectors import EntryFilters
 
 NO_CONTENT = OpenApiResponse(description="No content")
 ENTRY_FILTERS = [  # as s.EntryFilterSerializer reads them
@@ -36,11 +43,11 @@ ENTRY_FILTERS = [  # as s.EntryFilterSerializer reads them
 ]
 
 
-class ProjectResolvingMixin:
+class ProjectResolvingViewSet(CompanyScopedViewSet):
     """Find a project (from a body's ``project_id``) among those the caller sees, and the
     caller's membership in its company."""
 
-    def project_and_membership(self, project_id) -> tuple[Project, Membership]:
+    def project_and_membership(self, project_id: uuid.UUID) -> tuple[Project, Membership]:
         # The project decides the company; a company named as well (?company=, body
         # company_id) must be the project's, else the project is "no such project" there.
         named = "company" in self.request.query_params or self.request.data.get("company_id") is not None
@@ -59,11 +66,11 @@ class ProjectTaskTreeViewSet(CompanyScopedViewSet):
     queryset = Project.objects.none()
     pagination_class = None  # the whole tree, one bare list of root nodes (else the schema says paginated)
 
-    def scoped_queryset(self, memberships):
+    def scoped_queryset(self, memberships: list[Membership]) -> QuerySet[Project]:
         return Project.objects.filter(permissions.visible_projects_in_any_q(memberships))
 
     @extend_schema(responses={200: s.TaskNodeSerializer(many=True)})
-    def tree(self, request, project_id=None):
+    def tree(self, request: Request, project_id: uuid.UUID | None = None) -> Response:
         project = get_object_or_404(self.get_queryset(), pk=project_id)
         return Response(s.TaskNodeSerializer(selectors.task_tree(project=project), many=True).data)
 
@@ -71,13 +78,13 @@ class ProjectTaskTreeViewSet(CompanyScopedViewSet):
 # ?project= filters the list only: documented on the list only (other actions ignore it).
 @extend_schema_view(list=extend_schema(parameters=[OpenApiParameter("project", uuid.UUID)]))
 @extend_schema(tags=["tasks"], parameters=[COMPANY_PARAM])
-class TaskViewSet(ProjectResolvingMixin, CompanyScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
+class TaskViewSet(ProjectResolvingViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
     """Tasks of the projects the caller sees; writes need the role table's say."""
 
     queryset = Task.objects.none()
     serializer_class = s.TaskSerializer
 
-    def scoped_queryset(self, memberships):
+    def scoped_queryset(self, memberships: list[Membership]) -> QuerySet[Task]:
         qs = selectors.task_list(memberships=memberships)
         project = self.request.query_params.get("project")
         if self.action == "list" and project is not None:
@@ -87,27 +94,28 @@ class TaskViewSet(ProjectResolvingMixin, CompanyScopedViewSet, mixins.ListModelM
                 raise ValidationError({"project": ["Must be a project id."]}) from None
         return qs
 
-    def _require_tasks(self, task_or_project) -> None:
+    def _require_tasks(self, task_or_project: Task | Project) -> None:
         project = task_or_project if isinstance(task_or_project, Project) else task_or_project.project
         self.require(permissions.can_manage_tasks_in(self.membership_for(project), project))
 
     @extend_schema(request=s.TaskWriteSerializer, responses={201: s.TaskSerializer})
-    def create(self, request):
+    def create(self, request: Request) -> Response:
         data = self.validated(s.TaskWriteSerializer)
         project, membership = self.project_and_membership(data["project_id"])
         self.require(permissions.can_manage_tasks_in(membership, project))
-        task = services.task_create(project=project, data=data)
+        task = services.task_create(project=project, data=services.task_data(data))
         return Response(s.TaskSerializer(task).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.TaskUpdateSerializer, responses={200: s.TaskSerializer})
-    def partial_update(self, request, pk=None):
+    def partial_update(self, request: Request, pk: str | None = None) -> Response:
         task = self.get_object()
         self._require_tasks(task)
-        task = services.task_update(task=task, data=self.validated(s.TaskUpdateSerializer, partial=True))
+        data = services.task_data(self.validated(s.TaskUpdateSerializer, partial=True))
+        task = services.task_update(task=task, data=data)
         return Response(s.TaskSerializer(task).data)
 
     @extend_schema(responses={204: NO_CONTENT})
-    def destroy(self, request, pk=None):
+    def destroy(self, request: Request, pk: str | None = None) -> Response:
         task = self.get_object()
         self._require_tasks(task)
         services.task_delete(task=task)
@@ -115,7 +123,7 @@ class TaskViewSet(ProjectResolvingMixin, CompanyScopedViewSet, mixins.ListModelM
 
     @extend_schema(request=s.TaskStatusSerializer, responses={200: s.TaskSerializer})
     @action(detail=True, methods=["post"], url_path="status")
-    def set_status(self, request, pk=None):
+    def set_status(self, request: Request, pk: str | None = None) -> Response:
         task = self.get_object()
         self._require_tasks(task)
         task = services.task_set_status(task=task, status=self.validated(s.TaskStatusSerializer)["status"])
@@ -123,10 +131,9 @@ class TaskViewSet(ProjectResolvingMixin, CompanyScopedViewSet, mixins.ListModelM
 
     @extend_schema(parameters=ENTRY_FILTERS[1:], responses={200: s.TimeEntrySerializer(many=True)})
     @action(detail=True, methods=["get"], url_path="time-entries")
-    def time_entries(self, request, pk=None):
+    def time_entries(self, request: Request, pk: str | None = None) -> Response:
         task = self.get_object()
-        filters = _entry_filters(request)
-        filters.update(task=task.pk, project=task.project_id)
+        filters = replace(_entry_filters(request), task=task.pk, project=task.project_id)
         page = self.paginate_queryset(selectors.time_entry_list(memberships=self.memberships(), filters=filters))
         return self.get_paginated_response(s.TimeEntrySerializer(page, many=True).data)
 
@@ -134,16 +141,23 @@ class TaskViewSet(ProjectResolvingMixin, CompanyScopedViewSet, mixins.ListModelM
 # --------------------------------------------------------------------------- time entries
 
 
-def _entry_filters(request) -> dict:
-    filters = dict(validated_query(request, s.EntryFilterSerializer))
-    if filters.get("user") == "me":
-        filters["user"] = request.user.pk
-    if filters.get("from") and filters.get("to") and filters["to"] <= filters["from"]:
+def _entry_filters(request: Request) -> EntryFilters:
+    query = validated_query(request, s.EntryFilterSerializer)
+    since, until = query.get("from"), query.get("to")
+    if since and until and until <= since:
         raise ValidationError({"to": ["Must be after from."]})
-    return filters
+    user = query.get("user")
+    return EntryFilters(
+        since=since,
+        until=until,
+        user=authenticated_user(request).pk if user == "me" else user,
+        project=query.get("project"),
+        task=query.get("task"),
+        descendants=query["descendants"],
+    )
 
 
-class EntryPagination(CompanyScopedViewSet.pagination_class):
+class EntryPagination(CursorPagination):
     ordering = ("-started_at", "-id")  # history, newest first (SPEC)
 
 
@@ -154,40 +168,40 @@ class EntryPagination(CompanyScopedViewSet.pagination_class):
     destroy=extend_schema(parameters=[COMPANY_PARAM]),
 )
 @extend_schema(tags=["time entries"])
-class TimeEntryViewSet(ProjectResolvingMixin, CompanyScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
+class TimeEntryViewSet(ProjectResolvingViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
     """Timers, manual entries and history (SPEC: Tracking)."""
 
     queryset = TimeEntry.objects.none()
     serializer_class = s.TimeEntrySerializer
     pagination_class = EntryPagination
 
-    def scoped_queryset(self, memberships):
-        filters = _entry_filters(self.request) if self.action == "list" else {}
+    def scoped_queryset(self, memberships: list[Membership]) -> QuerySet[TimeEntry]:
+        filters = _entry_filters(self.request) if self.action == "list" else None
         return selectors.time_entry_list(memberships=memberships, filters=filters)
 
     @extend_schema(parameters=ENTRY_FILTERS)
-    def list(self, request, *args, **kwargs):
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().list(request, *args, **kwargs)
 
     @extend_schema(request=s.EntryCreateSerializer, responses={201: s.TimeEntrySerializer})
-    def create(self, request):
+    def create(self, request: Request) -> Response:
         data = self.validated(s.EntryCreateSerializer)
         _, membership = self.project_and_membership(data["project_id"])
-        entry = services.entry_create(membership=membership, data=data)
+        entry = services.entry_create(membership=membership, data=services.entry_data(data))
         return Response(s.TimeEntrySerializer(entry).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.EntryUpdateSerializer, responses={200: s.TimeEntrySerializer})
-    def partial_update(self, request, pk=None):
+    def partial_update(self, request: Request, pk: str | None = None) -> Response:
         entry = self.get_object()
         membership = self.membership_for(entry)
         self.require(permissions.can_edit_user_entries(membership, entry.user_id), "You may not edit this entry.")
-        data = self.validated(s.EntryUpdateSerializer, partial=True)
+        data = services.entry_data(self.validated(s.EntryUpdateSerializer, partial=True))
         return Response(
             s.TimeEntrySerializer(services.entry_update(entry=entry, membership=membership, data=data)).data
         )
 
     @extend_schema(responses={204: NO_CONTENT})
-    def destroy(self, request, pk=None):
+    def destroy(self, request: Request, pk: str | None = None) -> Response:
         entry = self.get_object()
         self.require(
             permissions.can_edit_user_entries(self.membership_for(entry), entry.user_id),
@@ -198,7 +212,7 @@ class TimeEntryViewSet(ProjectResolvingMixin, CompanyScopedViewSet, mixins.ListM
 
     @extend_schema(request=s.TimerStartSerializer, responses={201: s.TimeEntrySerializer})
     @action(detail=False, methods=["post"])
-    def start(self, request):
+    def start(self, request: Request) -> Response:
         data = self.validated(s.TimerStartSerializer)
         _, membership = self.project_and_membership(data["project_id"])
         entry = services.timer_start(
@@ -214,15 +228,15 @@ class TimeEntryViewSet(ProjectResolvingMixin, CompanyScopedViewSet, mixins.ListM
 
     @extend_schema(request=s.TimerStopSerializer, responses={200: s.TimeEntrySerializer})
     @action(detail=False, methods=["post"])
-    def stop(self, request):
+    def stop(self, request: Request) -> Response:
         data = self.validated(s.TimerStopSerializer)
-        entry = services.timer_stop(user=request.user, ended_at=data.get("ended_at"))
+        entry = services.timer_stop(user=authenticated_user(request), ended_at=data.get("ended_at"))
         return Response(s.TimeEntrySerializer(entry).data)
 
     @extend_schema(responses={200: s.TimeEntrySerializer, 204: NO_CONTENT})
     @action(detail=False, methods=["get"])
-    def current(self, request):
-        entry = selectors.current_entry(user=request.user)
+    def current(self, request: Request) -> Response:
+        entry = selectors.current_entry(user=authenticated_user(request))
         if entry is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
         return Response(s.TimeEntrySerializer(entry).data)

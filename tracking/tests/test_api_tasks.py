@@ -19,7 +19,7 @@ def _chain(project, depth: int, estimate: int = 0) -> list[Task]:
     for level in range(depth):
         parent = services.task_create(
             project=project,
-            data={"title": f"L{level}", "parent_id": parent and parent.pk, "estimate_seconds": estimate},
+            data={"title": f"L{level}", "parent_id": parent.pk if parent else None, "estimate_seconds": estimate},
         )
         tasks.append(parent)
     return tasks

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import psycopg
 import pytest
 from django.db import IntegrityError, transaction
 
@@ -21,7 +22,9 @@ def _entry(world, role="member", start=T0, end=None, **extra):
 def _refused(obj, constraint: str):
     with pytest.raises(IntegrityError) as excinfo, transaction.atomic():
         obj.save()
-    assert excinfo.value.__cause__.diag.constraint_name == constraint
+    cause = excinfo.value.__cause__
+    assert isinstance(cause, psycopg.Error)
+    assert cause.diag.constraint_name == constraint
 
 
 def test_a_second_running_entry_is_refused(world):

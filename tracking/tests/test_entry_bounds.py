@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import psycopg
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -141,7 +142,8 @@ def _save(entry: TimeEntry) -> str | None:
         with transaction.atomic():
             entry.save()
     except IntegrityError as exc:
-        return exc.__cause__.diag.constraint_name
+        cause = exc.__cause__
+        return cause.diag.constraint_name if isinstance(cause, psycopg.Error) else repr(cause)
     return None
 
 

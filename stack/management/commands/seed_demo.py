@@ -42,7 +42,8 @@ TEAMMATES = [
 ACTIVE = [("Finch", "#F59E0B", "Northwind"), ("Orbit", "#6366F1", None), ("Merryfield", "#10B981", "Acme")]
 ARCHIVED = ["Harbor", "Lumen", "Quarry"]
 # Orbit's "Onboarding flow", four levels: (title, status, children)
-ONBOARDING = (
+TaskSpec = tuple[str, TaskStatus, list["TaskSpec"]]
+ONBOARDING: TaskSpec = (
     "Onboarding flow",
     TaskStatus.IN_PROGRESS,
     [
@@ -93,9 +94,9 @@ class Command(BaseCommand):
         team = Team.objects.filter(company=company, name="Mobile").first() or org.team_create(
             company=company, name="Mobile"
         )
-        for email, role in [("jordan@studio.co", TeamRole.LEAD), ("priya@studio.co", TeamRole.MEMBER)]:
+        for email, team_role in [("jordan@studio.co", TeamRole.LEAD), ("priya@studio.co", TeamRole.MEMBER)]:
             if not TeamMember.objects.filter(team=team, user=members[email].user).exists():
-                org.team_member_add(team=team, user_id=members[email].user_id, role=role)
+                org.team_member_add(team=team, user_id=members[email].user_id, role=team_role)
 
         projects = {}
         for name, color, client_name in ACTIVE:
@@ -155,12 +156,17 @@ class Command(BaseCommand):
             data={"name": name, "color": color, "client_id": client_id, "hourly_rate_cents": 9500, "currency": "EUR"},
         )
 
-    def _tree(self, project: Project, node: tuple, parent: Task | None) -> Task:
+    def _tree(self, project: Project, node: TaskSpec, parent: Task | None) -> Task:
         """Create the subtree; return its deepest IN_PROGRESS leaf."""
         title, status, children = node
         task = Task.objects.filter(project=project, parent=parent, title=title).first() or tracking.task_create(
             project=project,
-            data={"title": title, "status": status, "parent_id": parent and parent.pk, "estimate_seconds": 4 * 3600},
+            data={
+                "title": title,
+                "status": status,
+                "parent_id": parent.pk if parent else None,
+                "estimate_seconds": 4 * 3600,
+            },
         )
         deepest = task if status == TaskStatus.IN_PROGRESS and not children else None
         best_depth = -1
@@ -173,9 +179,9 @@ class Command(BaseCommand):
 
     @staticmethod
     def _depth(task: Task) -> int:
-        depth = 0
-        while task.parent_id:
-            task, depth = task.parent, depth + 1
+        depth, parent = 0, task.parent
+        while parent is not None:
+            parent, depth = parent.parent, depth + 1
         return depth
 
     @staticmethod
@@ -230,7 +236,7 @@ class Command(BaseCommand):
                     membership=membership,
                     data={
                         "project_id": project.pk,
-                        "task_id": task and task.pk,
+                        "task_id": task.pk if task else None,
                         "started_at": cursor,
                         "ended_at": cursor + length,
                         "description": rng.choice(DESCRIPTIONS),

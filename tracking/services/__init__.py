@@ -1,0 +1,66 @@
+"""Every write of tasks and time entries. The REST API, the sync batch, the admin and
+seed_demo all come through here (``from tracking import services``), so the rules live once:
+``rules`` (what every entry write checks), ``entries`` (timers and entries), ``tasks`` (the
+task tree)."""
+
+from __future__ import annotations
+
+from tracking.services.entries import (
+    EDITABLE,
+    EntryData,
+    build_entry,
+    entries_create_bulk,
+    entry_create,
+    entry_data,
+    entry_delete,
+    entry_update,
+    timer_start,
+    timer_stop,
+)
+from tracking.services.rules import (
+    EARLIEST_ENTRY_TIME,
+    ENDS_BEFORE_START,
+    MAX_AHEAD,
+    MAX_ENTRY_DURATION,
+    EntryConflict,
+    overlapping_entries,
+    resolve_project,
+)
+from tracking.services.tasks import (
+    TASK_FIELDS,
+    TaskData,
+    descendant_ids,
+    task_create,
+    task_data,
+    task_delete,
+    task_set_status,
+    task_update,
+)
+
+__all__ = [
+    "EARLIEST_ENTRY_TIME",
+    "EDITABLE",
+    "ENDS_BEFORE_START",
+    "MAX_AHEAD",
+    "MAX_ENTRY_DURATION",
+    "TASK_FIELDS",
+    "EntryConflict",
+    "EntryData",
+    "TaskData",
+    "build_entry",
+    "descendant_ids",
+    "entries_create_bulk",
+    "entry_create",
+    "entry_data",
+    "entry_delete",
+    "entry_update",
+    "overlapping_entries",
+    "resolve_project",
+    "task_create",
+    "task_data",
+    "task_delete",
+    "task_set_status",
+    "task_update",
+    "timer_start",
+    "timer_stop",
+]

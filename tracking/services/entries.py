@@ -1,0 +1,277 @@
+"""Timers and time entries: start, stop, create (one or many), update, delete. The times,
+locks and constraint translation they share are in ``rules``.
+
+Timer operations of one user are serialised by locking the user's row: a start reads the
+running entry, stops it at the new start and inserts the new one in a single transaction.
+The database has the last word on the invariants (one running entry, no overlap, end after
+start); a violation becomes a 409 naming the entries it conflicts with, never a 500."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any, TypedDict, cast
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from common.bulk import copy_insert
+from common.exceptions import ConflictError, InvalidInput
+from organizations.models import Membership, Project
+from tracking import events
+from tracking.models import Source, TimeEntry
+from tracking.services.rules import (
+    MAX_ENTRY_DURATION,
+    EntryConflict,
+    check_moment,
+    check_times,
+    duration_between,
+    ensure_open,
+    lock_user,
+    resolve_project,
+    resolve_task,
+    save_entry,
+)
+
+
+class EntryData(TypedDict, total=False):
+    """An entry's fields as a client gives them (REST body, sync item, admin form). A key
+    that is absent was not given: an update changes only the keys present. A create needs
+    ``project_id``, ``started_at`` and one of ``ended_at`` or ``duration_seconds``."""
+
+    id: uuid.UUID
+    project_id: uuid.UUID
+    task_id: uuid.UUID | None
+    description: str
+    started_at: datetime
+    ended_at: datetime | None
+    duration_seconds: int | None
+    billable: bool
+    timezone: str
+
+
+def entry_data(values: Mapping[str, Any]) -> EntryData:
+    """The ``EntryData`` keys of a validated body or sync item (their serializers' fields are
+    these keys, as tracking/tests/test_inputs.py checks; ``company_id`` only chose the
+    membership and is left out)."""
+    return cast(EntryData, {key: value for key, value in values.items() if key in EntryData.__optional_keys__})
+
+
+# --------------------------------------------------------------------------- timers
+
+
+@transaction.atomic
+def timer_start(
+    *,
+    membership: Membership,
+    project_id: uuid.UUID,
+    task_id: uuid.UUID | None = None,
+    description: str = "",
+    started_at: datetime | None = None,
+    entry_id: uuid.UUID | None = None,
+    timezone_name: str | None = None,
+    source: str = Source.TIMER,
+    client_updated_at: datetime | None = None,
+) -> TimeEntry:
+    """Start a timer; a running one is stopped at the new start, in the same transaction."""
+    user = membership.user
+    project = resolve_project(membership=membership, project_id=project_id)
+    task = resolve_task(project, task_id)
+    ensure_open(project)
+    lock_user(user.pk)
+    # The server's "now" is read after the lock: a stop that got the lock first ended the
+    # running entry at its own now, and this start must begin after it, not before.
+    started_at = started_at or timezone.now()
+    check_times(started_at, None)
+    running = TimeEntry.objects.filter(user=user, ended_at__isnull=True, deleted_at__isnull=True).first()
+    if running is not None:
+        if started_at <= running.started_at:
+            raise EntryConflict(
+                "The running timer started after this start.", code="overlap", entry_ids=[str(running.pk)]
+            )
+        _stop(running, started_at)
+        events.entry_changed(running, "timer.stopped")
+    entry = TimeEntry(
+        company_id=project.company_id,
+        user=user,
+        project=project,
+        task=task,
+        description=description,
+        started_at=started_at,
+        timezone=timezone_name or user.timezone,
+        billable=project.billable,
+        source=source,
+        client_updated_at=client_updated_at or timezone.now(),
+    )
+    if entry_id is not None:
+        entry.id = entry_id
+    save_entry(entry)
+    events.entry_changed(entry, "timer.started")
+    return entry
+
+
+def _stop(entry: TimeEntry, ended_at: datetime, client_updated_at: datetime | None = None) -> TimeEntry:
+    if ended_at <= entry.started_at:
+        raise InvalidInput("A timer cannot stop before it started.", code="ends_before_start", attr="ended_at")
+    check_times(entry.started_at, ended_at)
+    entry.ended_at = ended_at
+    entry.duration_seconds = duration_between(entry.started_at, ended_at)
+    entry.client_updated_at = client_updated_at or timezone.now()
+    return save_entry(entry, update_fields=["ended_at", "duration_seconds", "client_updated_at", "updated_at"])
+
+
+@transaction.atomic
+def timer_stop(*, user: User, ended_at: datetime | None = None) -> TimeEntry:
+    lock_user(user.pk)
+    running = TimeEntry.objects.filter(user=user, ended_at__isnull=True, deleted_at__isnull=True).first()
+    if running is None:
+        raise ConflictError("No timer is running.", code="not_running")
+    _stop(running, ended_at or timezone.now())
+    events.entry_changed(running, "timer.stopped")
+    return running
+
+
+# --------------------------------------------------------------------------- manual entries
+
+
+def _end_from(data: EntryData, started_at: datetime) -> datetime:
+    ended_at, seconds = data.get("ended_at"), data.get("duration_seconds")
+    if ended_at is not None and seconds is not None:
+        raise InvalidInput("Give ended_at or duration_seconds, not both.", code="ambiguous", attr="duration_seconds")
+    if ended_at is not None:
+        return ended_at
+    if seconds is not None:
+        if not 1 <= seconds <= MAX_ENTRY_DURATION.total_seconds():
+            raise InvalidInput("1 second to 31 days.", code="invalid", attr="duration_seconds")
+        check_moment(started_at, "started_at", timezone.now())  # before adding: 9999-12-31 + 2 h overflows
+        return started_at + timedelta(seconds=seconds)
+    raise InvalidInput("Give ended_at or duration_seconds.", code="required", attr="ended_at")
+
+
+def build_entry(
+    *,
+    membership: Membership,
+    data: EntryData,
+    project: Project | None = None,
+    source: str = Source.MANUAL,
+    client_updated_at: datetime | None = None,
+) -> TimeEntry:
+    """A validated, unsaved finished entry: the rules of a manual entry in one place, for
+    ``entry_create`` and the sync batch's bulk path alike. ``project`` may be passed when the
+    caller already resolved it with ``resolve_project`` for this membership."""
+    project = project or resolve_project(membership=membership, project_id=data["project_id"])
+    task = resolve_task(project, data.get("task_id"))
+    ensure_open(project)
+    started_at = data["started_at"]
+    ended_at = _end_from(data, started_at)
+    check_times(started_at, ended_at)
+    entry = TimeEntry(
+        company_id=project.company_id,
+        user=membership.user,
+        project=project,
+        task=task,
+        description=data.get("description", ""),
+        started_at=started_at,
+        ended_at=ended_at,
+        duration_seconds=duration_between(started_at, ended_at),
+        timezone=data.get("timezone") or membership.user.timezone,
+        billable=data.get("billable", project.billable),
+        source=source,
+        client_updated_at=client_updated_at or timezone.now(),
+    )
+    if data.get("id") is not None:
+        entry.id = data["id"]
+    return entry
+
+
+@transaction.atomic
+def entry_create(
+    *,
+    membership: Membership,
+    data: EntryData,
+    project: Project | None = None,
+    source: str = Source.MANUAL,
+    client_updated_at: datetime | None = None,
+) -> TimeEntry:
+    """A finished entry: ``started_at`` plus ``ended_at`` or ``duration_seconds``."""
+    entry = build_entry(
+        membership=membership, data=data, project=project, source=source, client_updated_at=client_updated_at
+    )
+    lock_user(entry.user_id)
+    save_entry(entry)
+    events.entry_changed(entry, "entry.upserted")
+    return entry
+
+
+@transaction.atomic
+def entries_create_bulk(*, entries: list[TimeEntry]) -> None:
+    """Insert entries built by ``build_entry`` in one statement. All or nothing: any violation
+    (overlap, duplicate id) raises IntegrityError and the caller applies them one by one
+    instead, where each gets its own answer. Used by the sync batch for its common case."""
+    if not entries:
+        return
+    for user_id in sorted({e.user_id for e in entries}):
+        lock_user(user_id)
+    copy_insert([*entries])  # a list[Model] (list is invariant), the same objects
+    events.entries_changed(entries, "entry.upserted")
+
+
+EDITABLE = ("description", "billable", "timezone")
+
+
+@transaction.atomic
+def entry_update(
+    *, entry: TimeEntry, membership: Membership, data: EntryData, client_updated_at: datetime | None = None
+) -> TimeEntry:
+    """Edit an entry, keeping every invariant. ``membership`` is the editor's (it decides
+    which projects the entry may move to)."""
+    lock_user(entry.user_id)
+    entry = TimeEntry.objects.select_for_update().get(pk=entry.pk)
+    was_running = entry.ended_at is None
+    given: Mapping[str, object] = data  # the plain fields, by name
+    fields = [f for f in EDITABLE if f in given]
+    for field in fields:
+        setattr(entry, field, given[field])
+    if "project_id" in data and data["project_id"] != entry.project_id:
+        project = resolve_project(membership=membership, project_id=data["project_id"])
+        if project.company_id != entry.company_id:
+            raise InvalidInput("No such project.", code="does_not_exist", attr="project_id")
+        ensure_open(project)
+        entry.project = project
+        fields.append("project")
+        if "task_id" not in data and entry.task_id is not None:
+            entry.task = None  # the old task belongs to the old project
+            fields.append("task")
+    if "task_id" in data:
+        entry.task = resolve_task(entry.project, data["task_id"])
+        fields.append("task")
+    if "started_at" in data:
+        entry.started_at = data["started_at"]
+        fields.append("started_at")
+    if data.get("ended_at") is not None or data.get("duration_seconds") is not None:
+        entry.ended_at = _end_from(data, entry.started_at)
+        fields.append("ended_at")
+    elif "ended_at" in data and entry.ended_at is not None:
+        raise InvalidInput("A finished entry cannot run again: start a timer.", code="invalid", attr="ended_at")
+    if "started_at" in fields or "ended_at" in fields:
+        check_times(entry.started_at, entry.ended_at)
+    if entry.ended_at is not None:
+        entry.duration_seconds = duration_between(entry.started_at, entry.ended_at)
+        fields.append("duration_seconds")
+    entry.client_updated_at = client_updated_at or timezone.now()
+    save_entry(entry, update_fields=[*dict.fromkeys(fields), "client_updated_at", "updated_at"])
+    events.entry_changed(entry, "timer.stopped" if was_running and entry.ended_at else "entry.upserted")
+    return entry
+
+
+@transaction.atomic
+def entry_delete(*, entry: TimeEntry, client_updated_at: datetime | None = None) -> TimeEntry:
+    """A tombstone: hidden from reads (and from the invariants), kept for sync."""
+    if entry.deleted_at is None:
+        entry.deleted_at = timezone.now()
+        entry.client_updated_at = client_updated_at or entry.deleted_at
+        entry.save(update_fields=["deleted_at", "client_updated_at", "updated_at"])
+        events.entry_changed(entry, "entry.deleted")
+    return entry
