@@ -248,7 +248,7 @@ def screenshot_process(*, screenshot_id) -> Screenshot | None:
     the original (it carries the metadata, and the unblurred pixels when a level applies).
     None when there was nothing to do; raises for the task to retry until the attempts are
     spent, then FAILED with the reason."""
-    from changelog import recording
+    from screenshots import events
 
     uploaded = Screenshot.objects.exclude(original_key="")  # a presigned one before its upload: not yet
     screenshot = claim(uploaded, screenshot_id, max_attempts=MAX_ATTEMPTS)
@@ -286,17 +286,7 @@ def screenshot_process(*, screenshot_id) -> Screenshot | None:
         screenshot.sha256, screenshot.processed_at = hashlib.sha256(image).hexdigest(), timezone.now()
         screenshot.error = ""
         screenshot.save()
-        from screenshots.api.serializers import ScreenshotSerializer
-
-        recording.record_change(
-            company_id=screenshot.company_id,
-            entity="screenshot",
-            entity_id=screenshot.pk,
-            action="upsert",
-            event="screenshot.ready",
-            payload=dict(ScreenshotSerializer(screenshot).data),  # links come from GET: they are short-lived
-            user_id=screenshot.user_id,
-        )
+        events.screenshot_ready(screenshot)
         transaction.on_commit(lambda: _drop_original(screenshot))
     return screenshot
 
