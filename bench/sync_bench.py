@@ -840,8 +840,10 @@ def main(argv=None) -> int:
             labels = [f"push{n}c{j}-u{i}" for j, n in enumerate(a.clients) for i in range(n)] + ["big"]
             if a.changes_records:
                 labels.append("changes")
-            # Pre-load history ends where the 30-minute slots reach now.
-            hist_start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30 * (a.changes_records + 10))
+            # Pre-load history and the timed changes after it end where the 30-minute slots
+            # reach now (an entry may not end more than a day ahead: tracking's time bounds).
+            slots = a.changes_records + a.changes + 10
+            hist_start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30 * slots)
             log(f"  registering {len(labels)} users (each its own company and project) ...")
             s_users = register_users(host, port, labels, run_id, password, year_ago)
             if "changes" in s_users:

@@ -23,14 +23,15 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from changelog import catalogue
 from changelog.models import Change
 
 # Entities only their user sees in the change log and on sockets (an export's report.ready:
 # other people's exports are not a manager's business, whatever their role).
-PRIVATE_ENTITIES = frozenset({"report_export"})
+PRIVATE_ENTITIES = catalogue.entities(catalogue.Audience.PRIVATE)
 # A member's own data (their entries, their screenshots): read by whoever may read that member's
-# data (SPEC roles: managers, their team's LEADs, themselves).
-USER_DATA_ENTITIES = frozenset({"time_entry", "screenshot"})
+# data (SPEC roles: managers, their team's LEADs, themselves). The rest is project structure.
+USER_DATA_ENTITIES = catalogue.entities(catalogue.Audience.USER_DATA)
 
 
 def user_group(user_id) -> str:
@@ -76,7 +77,7 @@ def set_team_lookup(lookup: TeamLookup) -> None:
 
 def groups_for(changes: list[Change]) -> dict[int, list[str]]:
     owners = {c.user_id for c in changes if c.user_id}
-    projects = {c.project_id for c in changes if c.entity != "time_entry" and c.project_id}
+    projects = {c.project_id for c in changes if c.entity not in USER_DATA_ENTITIES and c.project_id}
     teams_of_user: dict = defaultdict(set)
     teams_of_project: dict = defaultdict(set)
     assert _lookup is not None, "organizations sets the team lookup when the app registry is ready"
@@ -91,7 +92,7 @@ def groups_for(changes: list[Change]) -> dict[int, list[str]]:
             routes[change.id] = [user_group(change.user_id)]
             continue
         groups = [company_managers_group(change.company_id)]
-        if change.entity == "time_entry" or (change.user_id and not change.project_id):
+        if change.entity in USER_DATA_ENTITIES or (change.user_id and not change.project_id):
             groups.append(user_group(change.user_id))
             groups += [team_leads_group(t) for t in sorted(teams_of_user[(change.user_id, change.company_id)])]
         elif change.project_id:

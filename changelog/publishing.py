@@ -2,6 +2,7 @@
 the shape of what is sent: the message types consumers handle and the event envelope.
 
 Server -> client envelope: {"type": EVENT, "cursor": N, "company_id": ..., "data": {...}, "at": ...}
+(``EVENT`` a name from ``changelog.catalogue``, ``data`` its payload).
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import asyncio
 import os
 import threading
 from datetime import datetime
+
+from common.representation import utc_iso
 
 EVENT_MESSAGE = "realtime.event"  # the consumer method that forwards an event to the socket
 EVENTS_MESSAGE = "realtime.events"  # several events of one group, in cursor order
@@ -22,7 +25,7 @@ def envelope(*, event: str, cursor: int | None, company_id, data: dict, at: date
         "cursor": cursor,
         "company_id": str(company_id) if company_id else None,
         "data": data,
-        "at": at.isoformat().replace("+00:00", "Z"),
+        "at": utc_iso(at),
     }
 
 

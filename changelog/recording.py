@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
 from changelog import sequencer
+from changelog.catalogue import Event, P
 from changelog.models import Change
 from common.bulk import allocate_ids, copy_insert
 
@@ -20,18 +23,36 @@ _collector: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("c
 
 @dataclass(frozen=True)
 class ChangeSpec:
+    """One change to record in bulk; build it with ``spec``."""
+
     company_id: object
     entity: str
     entity_id: object
     action: str
     event: str
-    payload: dict
+    payload: Mapping[str, Any]
     user_id: object = None
     project_id: object = None
 
 
+def spec(event: Event[P], *, company_id, entity_id, payload: P, user_id=None, project_id=None) -> ChangeSpec:
+    """A change of ``event`` (its name, entity and action are the catalogue's)."""
+    if event.entity is None or event.action is None:
+        raise ValueError(f"{event.name} is not recorded in the change log")
+    return ChangeSpec(
+        company_id=company_id,
+        entity=event.entity,
+        entity_id=entity_id,
+        action=event.action,
+        event=event.name,
+        payload=payload,
+        user_id=user_id,
+        project_id=project_id,
+    )
+
+
 def record_changes(specs: list[ChangeSpec]) -> list[Change]:
-    """Many changes in one INSERT (the sync batch's bulk path); same rules as record_change."""
+    """Many changes in one INSERT (the sync batch's bulk path); same rules as ``record``."""
     now = timezone.now()
     ids = allocate_ids(Change, len(specs))
     changes = [Change(id=pk, at=now, **vars(spec)) for pk, spec in zip(ids, specs, strict=True)]
@@ -43,31 +64,16 @@ def record_changes(specs: list[ChangeSpec]) -> list[Change]:
     return changes
 
 
-def record_change(
-    *,
-    company_id,
-    entity: str,
-    entity_id,
-    action: str,
-    event: str,
-    payload: dict,
-    user_id=None,
-    project_id=None,
-) -> Change:
-    """Append to the change log inside the caller's transaction; it is numbered and published
-    to sockets after commit (a rollback leaves no trace, a crash after commit leaves an
-    unsequenced row that the next sequencer or the beat safety net picks up)."""
-    change = Change.objects.create(
-        company_id=company_id,
-        user_id=user_id,
-        project_id=project_id,
-        entity=entity,
-        entity_id=entity_id,
-        action=action,
-        event=event,
-        payload=payload,
-        at=timezone.now(),
+def record(event: Event[P], *, company_id, entity_id, payload: P, user_id=None, project_id=None) -> Change:
+    """Append a change of ``event`` to the change log inside the caller's transaction; it is
+    numbered and published to sockets after commit (a rollback leaves no trace, a crash after
+    commit leaves an unsequenced row that the next sequencer or the beat safety net picks up).
+    ``user_id``: whose data it is (user-data and private events); ``project_id``: the project
+    whose audience receives it (project-structure events)."""
+    row = spec(
+        event, company_id=company_id, entity_id=entity_id, payload=payload, user_id=user_id, project_id=project_id
     )
+    change = Change.objects.create(**vars(row), at=timezone.now())
     collected = _collector.get()
     if collected is not None:
         collected.append(change.id)

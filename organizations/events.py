@@ -1,8 +1,11 @@
-"""Change-log entries for projects, in the API's output shape (with the computed fields)."""
+"""Change-log entries for projects, in the API's output shape (with the computed fields); the
+event itself is ``changelog.catalogue``'s."""
 
 from __future__ import annotations
 
-from changelog import recording
+from typing import cast
+
+from changelog import catalogue, recording
 from organizations.models import Project
 
 
@@ -11,12 +14,10 @@ def project_changed(project: Project) -> None:
     from organizations.selectors import project_stats_annotations
 
     annotated = Project.objects.annotate(**project_stats_annotations()).prefetch_related("teams").get(pk=project.pk)
-    recording.record_change(
+    recording.record(
+        catalogue.PROJECT_UPSERTED,
         company_id=project.company_id,
-        entity="project",
         entity_id=project.pk,
-        action="upsert",
-        event="project.upserted",
-        payload=dict(ProjectSerializer(annotated).data),
+        payload=cast(catalogue.ProjectPayload, dict(ProjectSerializer(annotated).data)),
         project_id=project.pk,
     )

@@ -13,7 +13,7 @@ import time
 
 from django.utils import timezone
 
-from changelog import audience, publishing
+from changelog import audience, catalogue, publishing
 from common.redis import get_client, key
 from realtime.identity import Identity
 
@@ -63,13 +63,15 @@ async def presence_announce(channel_layer, *, identity: Identity, online: bool) 
     """``presence.changed`` to the managers' group of each of the user's companies, and to the
     user's own group."""
     now = timezone.now()
-    data = {"user_id": str(identity.user.pk), "online": online}
+    data: catalogue.PresencePayload = {"user_id": str(identity.user.pk), "online": online}
     targets: list[tuple[str, object]] = [
         (audience.company_managers_group(m.company_id), m.company_id) for m in identity.memberships
     ]
     targets.append((audience.user_group(identity.user.pk), None))
     for group, company_id in targets:
-        event = publishing.envelope(event="presence.changed", cursor=None, company_id=company_id, data=data, at=now)
+        event = publishing.envelope(
+            event=catalogue.PRESENCE_CHANGED.name, cursor=None, company_id=company_id, data=data, at=now
+        )
         await channel_layer.group_send(
             group, {"type": publishing.EVENT_MESSAGE, "event": event, "group": group, "prev": None}
         )

@@ -46,8 +46,7 @@ def export_build(*, export_id: UUID | str) -> ReportExport | None:
     """Build the file and mark the export READY (emitting report.ready to the requester);
     None when there was nothing to do. A failure raises for the task to retry, and marks the
     export FAILED with the reason once its attempts are spent."""
-    from changelog import recording
-    from reports import exports
+    from reports import events, exports
 
     export = claim(ReportExport.objects.all(), export_id, max_attempts=MAX_ATTEMPTS)
     if export is None:
@@ -80,17 +79,7 @@ def export_build(*, export_id: UUID | str) -> ReportExport | None:
                 "updated_at",
             ]
         )
-        from reports.api.serializers import ExportSerializer
-
-        recording.record_change(
-            company_id=export.company_id,
-            entity="report_export",
-            entity_id=export.pk,
-            action="upsert",
-            event="report.ready",
-            payload=dict(ExportSerializer(export).data),  # the link is fetched with GET: it is short-lived
-            user_id=export.requested_by_id,
-        )
+        events.export_ready(export)
     return export
 
 

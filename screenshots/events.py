@@ -1,20 +1,22 @@
-"""Change-log entries for screenshots, in the API's output shape (ARCHITECTURE: 8). Called by
-the services inside their transaction; published after commit by the change log."""
+"""Change-log entries for screenshots, in the API's output shape; the event itself is
+``changelog.catalogue``'s. Called by the services inside their transaction."""
 
 from __future__ import annotations
 
-from changelog import recording
-from screenshots.api.serializers import ScreenshotSerializer
+from typing import cast
+
+from changelog import catalogue, recording
 from screenshots.models import Screenshot
 
 
 def screenshot_ready(screenshot: Screenshot) -> None:
-    recording.record_change(
+    from screenshots.api.serializers import ScreenshotSerializer
+
+    recording.record(
+        catalogue.SCREENSHOT_READY,
         company_id=screenshot.company_id,
-        entity="screenshot",
         entity_id=screenshot.pk,
-        action="upsert",
-        event="screenshot.ready",
-        payload=dict(ScreenshotSerializer(screenshot).data),  # links come from GET: they are short-lived
+        # No links: they are short-lived, a client GETs the screenshot for fresh ones.
+        payload=cast(catalogue.ScreenshotPayload, dict(ScreenshotSerializer(screenshot).data)),
         user_id=screenshot.user_id,
     )

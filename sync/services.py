@@ -18,10 +18,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from changelog import audience, publishing, recording
+from changelog import audience, catalogue, publishing, recording
 from changelog.models import Change, Tombstone
 from common.bulk import copy_insert
 from common.exceptions import InvalidInput, ServiceError
+from common.representation import utc_iso
 from organizations import permissions
 from organizations.models import Membership, Project
 from organizations.selectors import visible_project
@@ -57,8 +58,8 @@ def _entry_version(entry: TimeEntry | None) -> dict | None:
     from tracking.api.serializers import TimeEntrySerializer
 
     data = dict(TimeEntrySerializer(entry).data)
-    data["deleted_at"] = entry.deleted_at.isoformat() if entry.deleted_at else None
-    data["client_updated_at"] = entry.client_updated_at.isoformat() if entry.client_updated_at else None
+    data["deleted_at"] = utc_iso(entry.deleted_at) if entry.deleted_at else None
+    data["client_updated_at"] = utc_iso(entry.client_updated_at) if entry.client_updated_at else None
     return data
 
 
@@ -68,7 +69,7 @@ def _task_version(task: Task | None) -> dict | None:
     from tracking.api.serializers import TaskSerializer
 
     data = dict(TaskSerializer(task).data)
-    data["client_updated_at"] = task.client_updated_at.isoformat() if task.client_updated_at else None
+    data["client_updated_at"] = utc_iso(task.client_updated_at) if task.client_updated_at else None
     return data
 
 
@@ -203,17 +204,14 @@ def batch_finish(*, user: User, device_id: str, result: BatchResult) -> BatchRes
         result.cursor = (
             Change.objects.filter(id__in=result.change_ids).order_by("-cursor").values_list("cursor", flat=True).first()
         )
+    applied: catalogue.SyncAppliedPayload = {
+        "device_id": device_id,
+        "processed": result.processed,
+        "skipped": result.skipped,
+        "conflicts": len(result.conflicts),
+    }
     event = publishing.envelope(
-        event="sync.applied",
-        cursor=result.cursor,
-        company_id=None,
-        at=timezone.now(),
-        data={
-            "device_id": device_id,
-            "processed": result.processed,
-            "skipped": result.skipped,
-            "conflicts": len(result.conflicts),
-        },
+        event=catalogue.SYNC_APPLIED.name, cursor=result.cursor, company_id=None, at=timezone.now(), data=dict(applied)
     )
     try:
         publishing.send_to_groups(

@@ -37,15 +37,15 @@ KNOWN_EXCEPTIONS = {
 }
 
 
-def _imports(path: Path) -> set[str]:
-    """Every module ``path`` imports, at any depth (function-level imports count)."""
-    found = set()
+def _imports(path: Path) -> list[tuple[str, list[str]]]:
+    """Every import in ``path``, at any depth (function-level imports count), as ``(module,
+    names)``: ``import a.b`` is ``("a.b", [])``, ``from a import b, c`` is ``("a", ["b", "c"])``."""
+    found = []
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
+            found += [(alias.name, []) for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.add(node.module)
-            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+            found.append((node.module, [alias.name for alias in node.names]))
     return found
 
 
@@ -65,7 +65,7 @@ def test_every_app_imports_only_the_apps_below_it():
     wrong = set()
     for name, path in _app_modules().items():
         app = name.split(".")[0]
-        for imported in _imports(path):
+        for imported, _ in _imports(path):
             target = imported.split(".")[0]
             allowed = target == app or target in MAY_IMPORT[app] or (app, target) in KNOWN_EXCEPTIONS
             if target in MAY_IMPORT and not allowed:
@@ -78,7 +78,7 @@ def test_the_known_exceptions_still_exist():
     used = set()
     for name, path in _app_modules().items():
         app = name.split(".")[0]
-        used.update((app, imported.split(".")[0]) for imported in _imports(path))
+        used.update((app, imported.split(".")[0]) for imported, _ in _imports(path))
     assert used >= KNOWN_EXCEPTIONS
 
 
@@ -86,12 +86,15 @@ def test_no_module_imports_itself_back():
     modules = _app_modules()
     graph: dict[str, set[str]] = defaultdict(set)
     for name, path in modules.items():
-        for imported in _imports(path):
-            # "from a.b import c" names a.b.c (a module or a name in a.b): keep what is a module
-            while imported and imported not in modules:
-                imported = imported.rpartition(".")[0]
-            if imported and imported != name:
-                graph[name].add(imported)
+        for module, names in _imports(path):
+            # "from a import b" depends on the module a.b when there is one, else on a itself
+            submodules = {f"{module}.{n}" for n in names} & modules.keys()
+            targets = submodules | ({module} if len(submodules) < len(names) or not names else set())
+            for target in targets:
+                while target and target not in modules:
+                    target = target.rpartition(".")[0]
+                if target and target != name:
+                    graph[name].add(target)
     # The one accepted pair (ARCHITECTURE): an app's services enqueue its own tasks, which call
     # those services back (a function-level import in the service).
     accepted = {(f"{app}.services", f"{app}.tasks") for app in MAY_IMPORT}

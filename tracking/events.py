@@ -1,49 +1,53 @@
 """Change-log entries for tasks and time entries, in the API's output shape (ARCHITECTURE: 8).
-Called by the services inside their transaction; published after commit by sync."""
+Called by the services inside their transaction; published after commit by the change log.
+The events themselves (names, entities, actions, payload types) are ``changelog.catalogue``'s."""
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.utils import timezone
 
-from changelog import recording
+from changelog import catalogue, recording
+from changelog.catalogue import DeletedTimeEntryPayload, Event, TimeEntryPayload
 from changelog.models import Tombstone
-from common.representation import fast_representation
+from common.representation import fast_representation, utc_iso
 from tracking.models import Task, TimeEntry
 
 
-def entry_changed(entry: TimeEntry, event: str) -> None:
+def entry_changed(entry: TimeEntry, event: Event[TimeEntryPayload] | Event[DeletedTimeEntryPayload]) -> None:
+    """``event``: TIMER_STARTED, TIMER_STOPPED, ENTRY_UPSERTED or ENTRY_DELETED (the entry is
+    deleted: its payload adds ``deleted_at``)."""
     from tracking.api.serializers import TimeEntrySerializer
 
-    payload = dict(TimeEntrySerializer(entry).data)
-    deleted = entry.deleted_at is not None
-    if deleted:
-        payload["deleted_at"] = entry.deleted_at.isoformat().replace("+00:00", "Z")
-    recording.record_change(
-        company_id=entry.company_id,
-        entity="time_entry",
-        entity_id=entry.pk,
-        action="delete" if deleted else "upsert",
-        event=event,
-        payload=payload,
-        user_id=entry.user_id,
-        project_id=entry.project_id,
-    )
+    payload = cast(TimeEntryPayload, dict(TimeEntrySerializer(entry).data))
+    where = {
+        "company_id": entry.company_id,
+        "entity_id": entry.pk,
+        "user_id": entry.user_id,
+        "project_id": entry.project_id,
+    }
+    if event is catalogue.ENTRY_DELETED:
+        assert entry.deleted_at is not None
+        deleted: DeletedTimeEntryPayload = {**payload, "deleted_at": utc_iso(entry.deleted_at)}
+        recording.record(catalogue.ENTRY_DELETED, payload=deleted, **where)
+    else:
+        recording.record(cast(Event[TimeEntryPayload], event), payload=payload, **where)
 
 
-def entries_changed(entries: list[TimeEntry], event: str) -> None:
+def entries_upserted(entries: list[TimeEntry]) -> None:
+    """``entry.upserted`` for many new entries in one INSERT (a sync batch)."""
     from tracking.api.serializers import TimeEntrySerializer
 
     # The serializer's shape without DRF's per-field cost (a 1,000-item sync batch).
     payloads = fast_representation(TimeEntrySerializer)(entries)
     recording.record_changes(
         [
-            recording.ChangeSpec(
+            recording.spec(
+                catalogue.ENTRY_UPSERTED,
                 company_id=e.company_id,
-                entity="time_entry",
                 entity_id=e.pk,
-                action="upsert",
-                event=event,
-                payload=dict(payload),
+                payload=cast(TimeEntryPayload, payload),
                 user_id=e.user_id,
                 project_id=e.project_id,
             )
@@ -55,13 +59,11 @@ def entries_changed(entries: list[TimeEntry], event: str) -> None:
 def task_changed(task: Task) -> None:
     from tracking.api.serializers import TaskSerializer
 
-    recording.record_change(
+    recording.record(
+        catalogue.TASK_UPSERTED,
         company_id=task.company_id,
-        entity="task",
         entity_id=task.pk,
-        action="upsert",
-        event="task.upserted",
-        payload=dict(TaskSerializer(task).data),
+        payload=cast(catalogue.TaskPayload, dict(TaskSerializer(task).data)),
         project_id=task.project_id,
     )
 
@@ -70,13 +72,16 @@ def tasks_deleted(tasks: list[Task]) -> None:
     """A deleted subtree: one task.deleted per task, and tombstones so no replay revives them."""
     now = timezone.now()
     for task in tasks:
-        recording.record_change(
+        gone: catalogue.DeletedTaskPayload = {
+            "id": str(task.pk),
+            "project_id": str(task.project_id),
+            "deleted_at": utc_iso(now),
+        }
+        recording.record(
+            catalogue.TASK_DELETED,
             company_id=task.company_id,
-            entity="task",
             entity_id=task.pk,
-            action="delete",
-            event="task.deleted",
-            payload={"id": str(task.pk), "project_id": str(task.project_id), "deleted_at": now.isoformat()},
+            payload=gone,
             project_id=task.project_id,
         )
     Tombstone.objects.bulk_create(

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from changelog import catalogue
 from common.bulk import copy_insert
 from common.exceptions import ConflictError, InvalidInput
 from organizations.models import Membership, Project
@@ -92,7 +93,7 @@ def timer_start(
                 "The running timer started after this start.", code="overlap", entry_ids=[str(running.pk)]
             )
         _stop(running, started_at)
-        events.entry_changed(running, "timer.stopped")
+        events.entry_changed(running, catalogue.TIMER_STOPPED)
     entry = TimeEntry(
         company_id=project.company_id,
         user=user,
@@ -108,7 +109,7 @@ def timer_start(
     if entry_id is not None:
         entry.id = entry_id
     save_entry(entry)
-    events.entry_changed(entry, "timer.started")
+    events.entry_changed(entry, catalogue.TIMER_STARTED)
     return entry
 
 
@@ -129,7 +130,7 @@ def timer_stop(*, user: User, ended_at: datetime | None = None) -> TimeEntry:
     if running is None:
         raise ConflictError("No timer is running.", code="not_running")
     _stop(running, ended_at or timezone.now())
-    events.entry_changed(running, "timer.stopped")
+    events.entry_changed(running, catalogue.TIMER_STOPPED)
     return running
 
 
@@ -201,7 +202,7 @@ def entry_create(
     )
     lock_user(entry.user_id)
     save_entry(entry)
-    events.entry_changed(entry, "entry.upserted")
+    events.entry_changed(entry, catalogue.ENTRY_UPSERTED)
     return entry
 
 
@@ -215,7 +216,7 @@ def entries_create_bulk(*, entries: list[TimeEntry]) -> None:
     for user_id in sorted({e.user_id for e in entries}):
         lock_user(user_id)
     copy_insert([*entries])  # a list[Model] (list is invariant), the same objects
-    events.entries_changed(entries, "entry.upserted")
+    events.entries_upserted(entries)
 
 
 EDITABLE = ("description", "billable", "timezone")
@@ -262,7 +263,7 @@ def entry_update(
         fields.append("duration_seconds")
     entry.client_updated_at = client_updated_at or timezone.now()
     save_entry(entry, update_fields=[*dict.fromkeys(fields), "client_updated_at", "updated_at"])
-    events.entry_changed(entry, "timer.stopped" if was_running and entry.ended_at else "entry.upserted")
+    events.entry_changed(entry, catalogue.TIMER_STOPPED if was_running and entry.ended_at else catalogue.ENTRY_UPSERTED)
     return entry
 
 
@@ -273,5 +274,5 @@ def entry_delete(*, entry: TimeEntry, client_updated_at: datetime | None = None)
         entry.deleted_at = timezone.now()
         entry.client_updated_at = client_updated_at or entry.deleted_at
         entry.save(update_fields=["deleted_at", "client_updated_at", "updated_at"])
-        events.entry_changed(entry, "entry.deleted")
+        events.entry_changed(entry, catalogue.ENTRY_DELETED)
     return entry
