@@ -1,11 +1,12 @@
 """Activity endpoints' shapes: privacy rules (validated here), and the heartbeat and sample
-batches (validated by activity.heartbeats; these only document them in the schema)."""
+batches (validated by activity.schema, from whose specs these document them in OpenAPI)."""
 
 from __future__ import annotations
 
 from rest_framework import serializers
 
 from activity.models import PrivacyAction, PrivacyField, PrivacyRule
+from activity.schema import ACTIVITY_BATCH, HEARTBEAT_BATCH, Obj, serializer_for
 from organizations.api.scoping import CompanyScopedInput
 
 
@@ -34,21 +35,15 @@ class PrivacyRuleUpdateSerializer(PrivacyRuleWriteSerializer):
     action = serializers.ChoiceField(choices=PrivacyAction.choices, required=False)
 
 
-# Heartbeats are validated by activity.heartbeats (plain Python: the hottest path); these
-# serializers only document the shapes in the OpenAPI schema.
-class HeartbeatSerializer(serializers.Serializer):
-    timestamp = serializers.DateTimeField()
-    duration = serializers.FloatField(min_value=0, max_value=24 * 3600)
-    app = serializers.CharField(max_length=255)
-    title = serializers.CharField(max_length=1000, required=False, allow_blank=True)
-    url = serializers.CharField(max_length=2048, required=False, allow_blank=True)
-    project_id = serializers.UUIDField(required=False, allow_null=True)
+# The tracker batches are validated by activity.schema (plain Python: the hottest path); these
+# serializers are built from the same specs and only document them in the OpenAPI schema.
+HeartbeatBatchSerializer = serializer_for(HEARTBEAT_BATCH)
+ActivityBatchSerializer = serializer_for(ACTIVITY_BATCH)
 
 
-class HeartbeatBatchSerializer(serializers.Serializer):
-    device_id = serializers.CharField(max_length=100)
-    pulsetime = serializers.FloatField(min_value=0, max_value=3600, required=False)
-    heartbeats = HeartbeatSerializer(many=True, max_length=1000)
+def too_many(body: Obj) -> str:
+    name, items = body.items
+    return f"More than {items.max_items:,} {name}"
 
 
 class CompanyQuerySerializer(serializers.Serializer):
@@ -57,15 +52,3 @@ class CompanyQuerySerializer(serializers.Serializer):
 
 class AcceptedSerializer(serializers.Serializer):
     accepted = serializers.IntegerField()
-
-
-class ActivitySampleSerializer(serializers.Serializer):
-    minute = serializers.DateTimeField(help_text="Truncated to the minute.")
-    keyboard = serializers.IntegerField(min_value=0, max_value=1_000_000, default=0)
-    mouse = serializers.IntegerField(min_value=0, max_value=1_000_000, default=0)
-    active_seconds = serializers.IntegerField(min_value=0, max_value=60, default=0)
-
-
-class ActivityBatchSerializer(serializers.Serializer):
-    device_id = serializers.CharField(max_length=100)
-    samples = ActivitySampleSerializer(many=True, max_length=1000)
