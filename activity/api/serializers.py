@@ -3,6 +3,7 @@ batches (validated by activity.schema, from whose specs these document them in O
 
 from __future__ import annotations
 
+from django.utils.functional import lazy
 from rest_framework import serializers
 
 from activity.models import PrivacyAction, PrivacyField, PrivacyRule
@@ -41,9 +42,13 @@ HeartbeatBatchSerializer = serializer_for(HEARTBEAT_BATCH)
 ActivityBatchSerializer = serializer_for(ACTIVITY_BATCH)
 
 
-def too_many(body: Obj) -> str:
+def _too_many(body: Obj) -> str:
     name, items = body.items
     return f"More than {items.max_items:,} {name}"
+
+
+# The 413's description, read from the schema when the OpenAPI schema is generated.
+too_many = lazy(_too_many, str)
 
 
 class CompanyQuerySerializer(serializers.Serializer):
