@@ -8,6 +8,7 @@ from rest_framework import serializers
 
 from activity.models import PrivacyAction, PrivacyField, PrivacyRule
 from activity.schema import ACTIVITY_BATCH, HEARTBEAT_BATCH, Obj, serializer_for
+from activity.services import MAX_PATTERN_LENGTH
 from organizations.api.scoping import CompanyScopedInput
 
 
@@ -23,7 +24,7 @@ class PrivacyRuleSerializer(serializers.ModelSerializer):
 class PrivacyRuleWriteSerializer(CompanyScopedInput):
     field = serializers.ChoiceField(choices=PrivacyField.choices)
     pattern = serializers.CharField(
-        max_length=500,
+        max_length=MAX_PATTERN_LENGTH,
         help_text="An RE2 regular expression (no backreferences or lookaround), searched case-insensitively.",
     )
     action = serializers.ChoiceField(choices=PrivacyAction.choices)
@@ -32,7 +33,7 @@ class PrivacyRuleWriteSerializer(CompanyScopedInput):
 class PrivacyRuleUpdateSerializer(PrivacyRuleWriteSerializer):
     company_id = None
     field = serializers.ChoiceField(choices=PrivacyField.choices, required=False)
-    pattern = serializers.CharField(max_length=500, required=False)
+    pattern = serializers.CharField(max_length=MAX_PATTERN_LENGTH, required=False)
     action = serializers.ChoiceField(choices=PrivacyAction.choices, required=False)
 
 

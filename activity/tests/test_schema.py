@@ -14,7 +14,7 @@ from django.utils import timezone
 from accounts.tests.test_api_auth import assert_error
 from activity import schema
 from activity.api.views import ActivityView, HeartbeatsView
-from activity.models import ActivitySample, HeartbeatInbox
+from activity.models import ActivitySample, AppUsage, Heartbeat, HeartbeatInbox
 from activity.tests.test_heartbeats import URL, hb, iso
 from common.testing_asgi import AsgiClient
 
@@ -109,6 +109,24 @@ def test_every_limit_is_one_the_openapi_schema_states():
         enforced = {path: _bound(spec) for path, spec in schema.limits(body)}
         assert enforced == DOCUMENTED[component]
         assert {path: _openapi_limit(path, component) for path in enforced} == enforced
+
+
+def test_every_text_limit_fits_the_columns_it_is_stored_in():
+    """The columns are storage, not the contract: raising a limit in the schema without a
+    migration that widens them fails here, not in production."""
+    stored = [
+        (schema.HEARTBEAT_BATCH, [HeartbeatInbox, Heartbeat, AppUsage]),
+        (schema.HEARTBEAT, [HeartbeatInbox, Heartbeat, AppUsage]),
+        (schema.ACTIVITY_BATCH, [ActivitySample]),
+    ]
+    checked = 0
+    for body, models in stored:
+        for name, spec in body.fields.items():
+            if isinstance(spec, schema.Text):
+                for model in models:
+                    assert spec.max_length <= model._meta.get_field(name).max_length, (model, name)
+                    checked += 1
+    assert checked == 13
 
 
 @pytest.mark.parametrize("path", _limits(schema.HEARTBEAT_BATCH))
