@@ -36,6 +36,19 @@ def invalid(detail: str, attr: str) -> InvalidInput:
     return InvalidInput(detail, code="invalid", attr=attr)
 
 
+class Bad(Exception):
+    """A value a spec refuses. It learns where it is on the way out (each enclosing object and
+    list adds its key), so no path string is built for a value that is fine: this walk runs
+    for every heartbeat."""
+
+    def __init__(self, detail: str, code: str = "invalid"):
+        self.detail, self.code, self.path = detail, code, []
+
+    def within(self, key: str | int) -> Bad:
+        self.path.append(str(key))
+        return self
+
+
 class _Missing:
     """A field the body does not have (``null`` is a value: some fields tell them apart)."""
 
@@ -51,17 +64,17 @@ class Text:
     max_length: int
     required: bool = False  # required text must not be blank; optional text may be absent or null ("")
 
-    def parse(self, value: Any, attr: str, now: datetime) -> str:
+    def parse(self, value: Any, now: datetime) -> str:
         if (value is None or value is MISSING) and not self.required:
             return ""
         if not isinstance(value, str):
-            raise invalid("Must be a string.", attr)
+            raise Bad("Must be a string.")
         if self.required and not value.strip():
-            raise invalid("Must not be blank.", attr)
+            raise Bad("Must not be blank.")
         if len(value) > self.max_length:
-            raise invalid(f"At most {self.max_length} characters.", attr)
+            raise Bad(f"At most {self.max_length} characters.")
         if "\x00" in value:  # PostgreSQL's text refuses it
-            raise invalid("Must not contain NUL characters.", attr)
+            raise Bad("Must not contain NUL characters.")
         return value
 
     def field(self) -> serializers.Field:
@@ -78,15 +91,15 @@ class Number:
     null_is_default: bool = False  # null means "the default" too (else null is not a number)
     help_text: str | None = None
 
-    def parse(self, value: Any, attr: str, now: datetime) -> float | int:
+    def parse(self, value: Any, now: datetime) -> float | int:
         if self.default is not None and (value is MISSING or (value is None and self.null_is_default)):
             return self.default() if callable(self.default) else self.default
         if self.whole and (isinstance(value, bool) or not isinstance(value, int)):
-            raise invalid("Must be a whole number.", attr)
+            raise Bad("Must be a whole number.")
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-            raise invalid("Must be a number.", attr)
+            raise Bad("Must be a number.")
         if not self.low <= value <= self.high:
-            raise invalid(f"Must be between {self.low:g} and {self.high:g}.", attr)
+            raise Bad(f"Must be between {self.low:g} and {self.high:g}.")
         return int(value) if self.whole else float(value)
 
     def field(self) -> serializers.Field:
@@ -109,19 +122,19 @@ class Timestamp:
     max_ahead: timedelta = timedelta(hours=1)
     help_text: str | None = None
 
-    def parse(self, value: Any, attr: str, now: datetime) -> datetime:
+    def parse(self, value: Any, now: datetime) -> datetime:
         if not isinstance(value, str) or len(value) > 40:
-            raise invalid("Must be an RFC 3339 timestamp.", attr)
+            raise Bad("Must be an RFC 3339 timestamp.")
         try:
             moment = datetime.fromisoformat(value)
         except ValueError:
-            raise invalid("Must be an RFC 3339 timestamp.", attr) from None
+            raise Bad("Must be an RFC 3339 timestamp.") from None
         if moment.tzinfo is None:
-            raise invalid("Must carry a UTC offset (Z or +hh:mm).", attr)
+            raise Bad("Must carry a UTC offset (Z or +hh:mm).")
         if moment > now + self.max_ahead:
-            raise invalid("Must not be more than an hour in the future.", attr)
+            raise Bad("Must not be more than an hour in the future.")
         if moment < now - timedelta(days=settings.HEARTBEAT_MAX_AGE_DAYS):
-            raise invalid(f"Must not be older than {settings.HEARTBEAT_MAX_AGE_DAYS} days.", attr)
+            raise Bad(f"Must not be older than {settings.HEARTBEAT_MAX_AGE_DAYS} days.")
         return moment
 
     def field(self) -> serializers.Field:
@@ -132,20 +145,18 @@ class Timestamp:
 class Uuid:
     """Optional; null or absent is None."""
 
-    def parse(self, value: Any, attr: str, now: datetime) -> uuid.UUID | None:
+    def parse(self, value: Any, now: datetime) -> uuid.UUID | None:
         if value is None or value is MISSING:
             return None
         try:
-            return uuid.UUID(value) if isinstance(value, str) else _not_a_uuid(attr)
+            if isinstance(value, str):
+                return uuid.UUID(value)
         except ValueError:
-            return _not_a_uuid(attr)
+            pass
+        raise Bad("Must be a UUID.")
 
     def field(self) -> serializers.Field:
         return serializers.UUIDField(required=False, allow_null=True)
-
-
-def _not_a_uuid(attr: str):
-    raise invalid("Must be a UUID.", attr)
 
 
 @dataclass
@@ -156,10 +167,16 @@ class Items:
     item: Obj
     max_items: int
 
-    def parse(self, value: Any, attr: str, now: datetime) -> list[dict]:
+    def parse(self, value: Any, now: datetime) -> list[dict]:
         if not isinstance(value, list):
-            raise invalid("Must be a list.", attr)
-        return [self.item.parse(entry, now=now, at=f"{attr}.{n}") for n, entry in enumerate(value)]
+            raise Bad("Must be a list.")
+        parse, out = self.item.walk, []
+        for n, entry in enumerate(value):
+            try:
+                out.append(parse(entry, now))
+            except Bad as exc:
+                raise exc.within(n) from None
+        return out
 
     def field(self) -> serializers.Field:
         return serializer_for(self.item)(many=True, max_length=self.max_items)
@@ -179,20 +196,29 @@ class Obj:
     doc_order: tuple[str, ...] = ()  # the OpenAPI property order, when it differs
     _serializer: type[serializers.Serializer] | None = field(default=None, repr=False, compare=False)
 
-    def parse(self, data: Any, *, now: datetime, at: str = "") -> dict[str, Any]:
+    def parse(self, data: Any, *, now: datetime) -> dict[str, Any]:
+        """The body, validated; InvalidInput (400) naming the first bad value (``heartbeats.3.title``)."""
         if not isinstance(data, dict):
-            raise invalid("Must be an object.", at) if at else invalid("Expected a JSON object.", "non_field_errors")
-        if not data.keys() <= self.fields.keys():
-            unknown = min(str(key) for key in data if key not in self.fields)
-            raise InvalidInput(
-                "Unknown or read-only field: remove it.",
-                code="unknown_field",
-                attr=f"{at}.{unknown}" if at else unknown,
-            )
-        return {
-            name: spec.parse(data.get(name, MISSING), f"{at}.{name}" if at else name, now)
-            for name, spec in self.fields.items()
-        }
+            raise invalid("Expected a JSON object.", "non_field_errors")
+        try:
+            return self.walk(data, now)
+        except Bad as exc:
+            raise InvalidInput(exc.detail, code=exc.code, attr=".".join(reversed(exc.path))) from None
+
+    def walk(self, data: Any, now: datetime) -> dict[str, Any]:
+        if not isinstance(data, dict):
+            raise Bad("Must be an object.")
+        fields = self.fields
+        if not data.keys() <= fields.keys():
+            unknown = min(str(key) for key in data if key not in fields)
+            raise Bad("Unknown or read-only field: remove it.", code="unknown_field").within(unknown)
+        out = {}
+        for name, spec in fields.items():
+            try:
+                out[name] = spec.parse(data.get(name, MISSING), now)
+            except Bad as exc:
+                raise exc.within(name) from None
+        return out
 
     @property
     def items(self) -> tuple[str, Items]:

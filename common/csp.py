@@ -34,16 +34,17 @@ def policy_replace(path: str) -> dict | None:
     return API_DOCS_POLICY if path.rstrip("/") in API_DOCS_PATHS else None
 
 
-def security_headers(*, path: str, secure: bool) -> list[tuple[str, str]]:
+def security_headers(*, path: str, secure: bool, csp: bool = True) -> list[tuple[str, str]]:
     """The headers our middleware gives every response to ``path`` that sets none of them
     itself: CORS's ``Vary: origin`` on API paths, the CSP (without a nonce: a page that uses
     one gets it from django-csp), X-Frame-Options, and Django's SecurityMiddleware's
     (nosniff, Referrer-Policy, COOP, and HSTS over HTTPS), as those middlewares word them.
-    ``ScopedCSPMiddleware`` sets them on Django's responses; the lean intake sends them."""
+    ``ScopedCSPMiddleware`` sets them on Django's responses (the CSP through django-csp, which
+    knows about nonces and exemptions: ``csp=False``); the lean intake sends them all."""
     headers = []
     if "corsheaders" in settings.INSTALLED_APPS and re.match(settings.CORS_URLS_REGEX, path):
         headers.append(("Vary", "origin"))  # django-cors-headers varies every API answer
-    if "csp" in settings.INSTALLED_APPS:
+    if csp and "csp" in settings.INSTALLED_APPS:
         policy = build_policy(replace=policy_replace(path))
         if policy:
             headers.append(("Content-Security-Policy", policy))
@@ -81,11 +82,9 @@ class ScopedCSPMiddleware(CSPMiddleware):
 
     def process_response(self, request, response):
         response = super().process_response(request, response)  # the CSP, nonce and exemptions
-        for name, value in security_headers(path=request.path_info, secure=request.is_secure()):
+        for name, value in security_headers(path=request.path_info, secure=request.is_secure(), csp=False):
             if name == "Vary":
                 patch_vary_headers(response, [value])
-            elif name == "X-Frame-Options" and getattr(response, "xframe_options_exempt", False):
-                continue
-            elif name != "Content-Security-Policy":
+            elif name != "X-Frame-Options" or not getattr(response, "xframe_options_exempt", False):
                 response.headers.setdefault(name, value)
         return response
