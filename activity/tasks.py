@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from activity import heartbeats, partitions
+from activity import merge, partitions
 
 
 @shared_task(ignore_result=True, acks_late=True)
@@ -12,7 +12,7 @@ def merge_heartbeats() -> int:
     """Merge pending heartbeats into app-usage intervals, device by device. Queued by intake
     (debounced) and by beat; safe to run concurrently (devices are claimed) and to kill at any
     point (a device's merge is one transaction)."""
-    return heartbeats.merge_pending()
+    return merge.merge_pending()
 
 
 @shared_task(ignore_result=True)

@@ -87,7 +87,7 @@ def hit(checks: list[tuple[str, str]]) -> int | None:
 
 
 class LocalCounts:
-    """The same limits for a hot asyncio path (the lean heartbeat intake, ``sync/intake.py``),
+    """The same limits for a hot asyncio path (the lean heartbeat intake, ``activity/intake.py``),
     without a Redis round trip per request: this process counts locally and a background
     task adds its counts to the same Redis keys every ``FLUSH_SECONDS``, reading back the
     totals. A request is refused when the total as of the last flush plus this process's
@@ -266,7 +266,7 @@ class UserThrottle(RedisThrottle):
 
 class SyncThrottle(UserThrottle):
     """``/api/v1/sync/*``: the per-user sync limit and the global one, in one round trip
-    (the lean heartbeat intake, ``sync/intake.py``, counts the same ``SYNC_SCOPES``)."""
+    (the lean heartbeat intake, ``activity/intake.py``, counts the same ``SYNC_SCOPES``)."""
 
     scopes = SYNC_SCOPES
 

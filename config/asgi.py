@@ -32,7 +32,7 @@ from realtime.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        # The ordinary heartbeat POST is answered on the event loop (sync/intake.py); the rest
+        # The ordinary heartbeat POST is answered on the event loop (activity/intake.py); the rest
         # goes to Django on a2wsgi's threads. Threads per process: requests that wait on
         # PostgreSQL overlap; the database pool (DATABASE_POOL_MAX) must be at least this large.
         "http": HeartbeatIntake(

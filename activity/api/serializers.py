@@ -1,11 +1,14 @@
 """Activity endpoints' shapes: privacy rules (validated here), and the heartbeat and sample
-batches (validated by activity.heartbeats; these only document them in the schema)."""
+batches (validated by activity.schema, from whose specs these document them in OpenAPI)."""
 
 from __future__ import annotations
 
+from django.utils.functional import lazy
 from rest_framework import serializers
 
 from activity.models import PrivacyAction, PrivacyField, PrivacyRule
+from activity.schema import ACTIVITY_BATCH, HEARTBEAT_BATCH, Obj, serializer_for
+from activity.services import MAX_PATTERN_LENGTH
 from organizations.api.scoping import CompanyScopedInput
 
 
@@ -21,7 +24,7 @@ class PrivacyRuleSerializer(serializers.ModelSerializer):
 class PrivacyRuleWriteSerializer(CompanyScopedInput):
     field = serializers.ChoiceField(choices=PrivacyField.choices)
     pattern = serializers.CharField(
-        max_length=500,
+        max_length=MAX_PATTERN_LENGTH,
         help_text="An RE2 regular expression (no backreferences or lookaround), searched case-insensitively.",
     )
     action = serializers.ChoiceField(choices=PrivacyAction.choices)
@@ -30,25 +33,23 @@ class PrivacyRuleWriteSerializer(CompanyScopedInput):
 class PrivacyRuleUpdateSerializer(PrivacyRuleWriteSerializer):
     company_id = None
     field = serializers.ChoiceField(choices=PrivacyField.choices, required=False)
-    pattern = serializers.CharField(max_length=500, required=False)
+    pattern = serializers.CharField(max_length=MAX_PATTERN_LENGTH, required=False)
     action = serializers.ChoiceField(choices=PrivacyAction.choices, required=False)
 
 
-# Heartbeats are validated by activity.heartbeats (plain Python: the hottest path); these
-# serializers only document the shapes in the OpenAPI schema.
-class HeartbeatSerializer(serializers.Serializer):
-    timestamp = serializers.DateTimeField()
-    duration = serializers.FloatField(min_value=0, max_value=24 * 3600)
-    app = serializers.CharField(max_length=255)
-    title = serializers.CharField(max_length=1000, required=False, allow_blank=True)
-    url = serializers.CharField(max_length=2048, required=False, allow_blank=True)
-    project_id = serializers.UUIDField(required=False, allow_null=True)
+# The tracker batches are validated by activity.schema (plain Python: the hottest path); these
+# serializers are built from the same specs and only document them in the OpenAPI schema.
+HeartbeatBatchSerializer = serializer_for(HEARTBEAT_BATCH)
+ActivityBatchSerializer = serializer_for(ACTIVITY_BATCH)
 
 
-class HeartbeatBatchSerializer(serializers.Serializer):
-    device_id = serializers.CharField(max_length=100)
-    pulsetime = serializers.FloatField(min_value=0, max_value=3600, required=False)
-    heartbeats = HeartbeatSerializer(many=True, max_length=1000)
+def _too_many(body: Obj) -> str:
+    name, items = body.items
+    return f"More than {items.max_items:,} {name}"
+
+
+# The 413's description, read from the schema when the OpenAPI schema is generated.
+too_many = lazy(_too_many, str)
 
 
 class CompanyQuerySerializer(serializers.Serializer):
@@ -57,15 +58,3 @@ class CompanyQuerySerializer(serializers.Serializer):
 
 class AcceptedSerializer(serializers.Serializer):
     accepted = serializers.IntegerField()
-
-
-class ActivitySampleSerializer(serializers.Serializer):
-    minute = serializers.DateTimeField(help_text="Truncated to the minute.")
-    keyboard = serializers.IntegerField(min_value=0, max_value=1_000_000, default=0)
-    mouse = serializers.IntegerField(min_value=0, max_value=1_000_000, default=0)
-    active_seconds = serializers.IntegerField(min_value=0, max_value=60, default=0)
-
-
-class ActivityBatchSerializer(serializers.Serializer):
-    device_id = serializers.CharField(max_length=100)
-    samples = ActivitySampleSerializer(many=True, max_length=1000)

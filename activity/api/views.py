@@ -9,10 +9,9 @@ from rest_framework import mixins, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from activity import heartbeats, selectors, services
+from activity import heartbeats, samples, schema, selectors, services
 from activity.api import serializers as s
 from activity.models import PrivacyRule
-from common.exceptions import PayloadTooLarge
 from common.throttling import SyncThrottle
 from organizations import permissions
 from organizations.api.scoping import COMPANY_PARAM, CompanyScopedViewSet, request_membership
@@ -23,14 +22,11 @@ class _IntakeView(APIView):
     before validating it (413, nothing stored), resolve the company, hand the body to ``accept``."""
 
     throttle_classes = [SyncThrottle]
-    items_key: str
-    max_items: int
+    body: schema.Obj  # the one schema (activity/schema.py): its size here, the rest in ``accept``
     accept = None  # a service taking (membership=, data=) and returning how many it accepted
 
     def post(self, request):
-        items = request.data.get(self.items_key) if isinstance(request.data, dict) else None
-        if isinstance(items, list) and len(items) > self.max_items:
-            raise PayloadTooLarge(f"At most {self.max_items} {self.items_key} per request; none was stored.")
+        self.body.check_size(request.data)
         membership = request_membership(request)
         return Response({"accepted": type(self).accept(membership=membership, data=request.data)}, status=202)
 
@@ -40,11 +36,11 @@ class _IntakeView(APIView):
         tags=["sync"],
         request=s.HeartbeatBatchSerializer,
         parameters=[s.CompanyQuerySerializer],
-        responses={202: s.AcceptedSerializer, 413: OpenApiResponse(description="More than 1,000 heartbeats")},
+        responses={202: s.AcceptedSerializer, 413: OpenApiResponse(description=s.too_many(schema.HEARTBEAT_BATCH))},
     )
 )
 class HeartbeatsView(_IntakeView):
-    items_key, max_items, accept = "heartbeats", heartbeats.MAX_HEARTBEATS, heartbeats.heartbeats_accept
+    body, accept = schema.HEARTBEAT_BATCH, heartbeats.heartbeats_accept
 
 
 @extend_schema_view(
@@ -52,11 +48,11 @@ class HeartbeatsView(_IntakeView):
         tags=["sync"],
         request=s.ActivityBatchSerializer,
         parameters=[s.CompanyQuerySerializer],
-        responses={202: s.AcceptedSerializer, 413: OpenApiResponse(description="More than 1,000 samples")},
+        responses={202: s.AcceptedSerializer, 413: OpenApiResponse(description=s.too_many(schema.ACTIVITY_BATCH))},
     )
 )
 class ActivityView(_IntakeView):
-    items_key, max_items, accept = "samples", heartbeats.MAX_SAMPLES, heartbeats.activity_accept
+    body, accept = schema.ACTIVITY_BATCH, samples.activity_accept
 
 
 @extend_schema(tags=["privacy"], parameters=[COMPANY_PARAM])

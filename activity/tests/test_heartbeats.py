@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from accounts.tests.factories import MembershipFactory
 from accounts.tests.test_api_auth import assert_error
-from activity import heartbeats, services
+from activity import merge, services
 from activity.models import AppUsage, Heartbeat, HeartbeatInbox
 from common.testing_asgi import AsgiClient
 
@@ -228,21 +228,21 @@ def test_a_stored_rule_the_engine_cannot_compile_redacts_its_field_instead_of_fa
 def test_merging_builds_intervals_archives_the_heartbeats_and_is_idempotent(world):
     member = world.api("member")
     send(member, [hb(100, 0), hb(90, 10), hb(80, 10), hb(60, 5, app="Firefox", url="https://docs.python.org/3/")])
-    assert heartbeats.merge_pending() == 4
+    assert merge.merge_pending() == 4
     got = intervals(world.users["member"])
     assert [(app, domain) for app, _, domain, _, _ in got] == [("Code", ""), ("Firefox", "docs.python.org")]
     code = got[0]
     assert (code[4] - code[3]).total_seconds() == pytest.approx(30, abs=0.01)  # 100 s ago .. 70 s ago
     assert not HeartbeatInbox.objects.exists()
     assert Heartbeat.objects.filter(user=world.users["member"]).count() == 4
-    assert heartbeats.merge_pending() == 0  # nothing twice
+    assert merge.merge_pending() == 0  # nothing twice
     assert intervals(world.users["member"]) == got
 
 
 def test_heartbeats_land_in_their_months_partition(world):
     member = world.api("member")
     send(member, [hb(5)])
-    heartbeats.merge_pending()
+    merge.merge_pending()
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT tableoid::regclass::text, to_char(\"timestamp\" AT TIME ZONE 'UTC', 'YYYY_MM') "
@@ -263,7 +263,7 @@ def test_two_workers_never_merge_one_device_twice(world):
 
     def worker():
         try:
-            merged.append(heartbeats.merge_pending())
+            merged.append(merge.merge_pending())
         finally:
             connections.close_all()
 
@@ -282,14 +282,14 @@ import os, sys, time
 import django
 django.setup()
 from activity import appusage as activity
-from activity import heartbeats
+from activity import merge
 real = activity.appusage_merge
 def slow(**kwargs):
     real(**kwargs)
     print("merged, not committed", flush=True)
     time.sleep(60)  # killed here: inside the merge transaction
-heartbeats.appusage_merge = slow
-heartbeats.merge_pending()
+merge.appusage_merge = slow
+merge.merge_pending()
 """
 
 
@@ -310,7 +310,7 @@ def test_a_worker_killed_mid_merge_loses_and_duplicates_nothing(world):
     assert HeartbeatInbox.objects.count() == 6
     assert not AppUsage.objects.exists()
     assert not Heartbeat.objects.exists()
-    assert heartbeats.merge_pending() == 6
+    assert merge.merge_pending() == 6
     assert Heartbeat.objects.count() == 6
     assert AppUsage.objects.count() == 1
 

@@ -1,4 +1,4 @@
-"""The lean heartbeat path (sync/intake.py): it answers ordinary requests exactly as the
+"""The lean heartbeat path (activity/intake.py): it answers ordinary requests exactly as the
 Django view would, never weaker on who may write, and hands everything else to the view.
 The contract itself (validation, companies, privacy) runs through both paths in
 test_heartbeats.py."""
