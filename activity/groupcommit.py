@@ -141,7 +141,8 @@ class Writer:
             self.running = False
 
     async def _insert(self, batch) -> set[int]:
-        requests, rows = [], []
+        requests: list[dict] = []
+        rows: list[dict] = []
         for n, (request, request_rows, _done) in enumerate(batch):
             requests.append({**request, "req": n})
             rows.extend({"req": n, **{name: _plain(row[i]) for name, i in _JSON_FIELDS}} for row in request_rows)

@@ -42,7 +42,8 @@ class Bad(Exception):
     for every heartbeat."""
 
     def __init__(self, detail: str, code: str = "invalid"):
-        self.detail, self.code, self.path = detail, code, []
+        self.detail, self.code = detail, code
+        self.path: list[str] = []
 
     def within(self, key: str | int) -> Bad:
         self.path.append(str(key))
@@ -138,7 +139,7 @@ class Timestamp:
         return moment
 
     def field(self) -> serializers.Field:
-        return serializers.DateTimeField(**({"help_text": self.help_text} if self.help_text else {}))
+        return serializers.DateTimeField(help_text=self.help_text or None)
 
 
 @dataclass
@@ -179,7 +180,7 @@ class Items:
         return out
 
     def field(self) -> serializers.Field:
-        return serializer_for(self.item)(many=True, max_length=self.max_items)
+        return serializer_for(self.item)(many=True, max_length=self.max_items)  # type: ignore[call-arg]  # many=True makes a ListSerializer, which takes it
 
 
 Spec = Text | Number | Timestamp | Uuid | Items

@@ -4,11 +4,14 @@ re-reads the rules before its next store."""
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from django.db import transaction
 
 from activity.models import PrivacyRule
 from activity.privacy import PatternError, compile_pattern, privacy_rules_changed
 from common.exceptions import InvalidInput
+from organizations.models import Company
 
 MAX_PATTERN_LENGTH = 500
 
@@ -27,12 +30,12 @@ def _checked_pattern(pattern: str) -> str:
     return pattern
 
 
-def _rules_changed(company_id) -> None:
+def _rules_changed(company_id: UUID) -> None:
     privacy_rules_changed(company_id)
 
 
 @transaction.atomic
-def privacy_rule_create(*, company, field: str, pattern: str, action: str) -> PrivacyRule:
+def privacy_rule_create(*, company: Company, field: str, pattern: str, action: str) -> PrivacyRule:
     rule = PrivacyRule.objects.create(company=company, field=field, pattern=_checked_pattern(pattern), action=action)
     _rules_changed(company.pk)
     return rule

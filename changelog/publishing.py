@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from common.representation import utc_iso
 
@@ -19,7 +21,7 @@ EVENTS_MESSAGE = "realtime.events"  # several events of one group, in cursor ord
 CONTROL_MESSAGE = "realtime.control"  # close a socket (session revoked, membership changed)
 
 
-def envelope(*, event: str, cursor: int | None, company_id, data: dict, at: datetime) -> dict:
+def envelope(*, event: str, cursor: int | None, company_id, data: Mapping[str, Any], at: datetime) -> dict:
     return {
         "type": event,
         "cursor": cursor,

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import ClassVar
 
 import uuid_utils.compat
 from django.db import models
@@ -20,7 +21,7 @@ class BaseModel(models.Model):
 
     class Meta:
         abstract = True
-        ordering = ("-created_at", "-id")
+        ordering: ClassVar[tuple[str, ...]] = ("-created_at", "-id")
 
 
 class IdempotencyRecord(BaseModel):

@@ -31,7 +31,7 @@ class PrivacyRuleWriteSerializer(CompanyScopedInput):
 
 
 class PrivacyRuleUpdateSerializer(PrivacyRuleWriteSerializer):
-    company_id = None
+    company_id = None  # type: ignore[assignment]  # DRF drops a declared field set to None
     field = serializers.ChoiceField(choices=PrivacyField.choices, required=False)
     pattern = serializers.CharField(max_length=MAX_PATTERN_LENGTH, required=False)
     action = serializers.ChoiceField(choices=PrivacyAction.choices, required=False)

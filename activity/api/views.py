@@ -4,8 +4,11 @@ the event loop by ``activity.intake`` when the request is ordinary (docs/activit
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -23,9 +26,9 @@ class _IntakeView(APIView):
 
     throttle_classes = [SyncThrottle]
     body: schema.Obj  # the one schema (activity/schema.py): its size here, the rest in ``accept``
-    accept = None  # a service taking (membership=, data=) and returning how many it accepted
+    accept: Callable[..., int]  # a service taking (membership=, data=) and returning how many it accepted
 
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         self.body.check_size(request.data)
         membership = request_membership(request)
         return Response({"accepted": type(self).accept(membership=membership, data=request.data)}, status=202)

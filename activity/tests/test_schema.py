@@ -66,7 +66,9 @@ def _openapi_limit(path: str, component: str) -> int | float:
     components = generated["components"]["schemas"]
     if path in ("heartbeats", "samples"):
         too_many = str(generated["paths"][urls[component]]["post"]["responses"]["413"]["description"])
-        return int(re.fullmatch(rf"More than ([\d,]+) {path}", too_many).group(1).replace(",", ""))
+        match = re.fullmatch(rf"More than ([\d,]+) {path}", too_many)
+        assert match is not None, too_many
+        return int(match.group(1).replace(",", ""))
     *parents, name = path.split(".")
     for part in parents:
         if not part.isdigit():  # the item's own component: HeartbeatRequest, ActivitySampleRequest
