@@ -39,7 +39,7 @@ KNOWN_EXCEPTIONS = {
 
 def _imports(path: Path) -> set[str]:
     """Every module ``path`` imports, at any depth (function-level imports count)."""
-    found = set()
+    found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
