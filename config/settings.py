@@ -552,7 +552,7 @@ if EXPORT_RETENTION_DAYS <= 0 or not 1 <= EXPORT_LINK_SECONDS <= 3600 or not 1 <
 # Any S3-compatible store instead of local files, when S3_BUCKET is set (django-storages).
 # Links to stored files are then S3's own presigned URLs, valid 5 minutes.
 S3_BUCKET = env.str("S3_BUCKET", default="")
-_default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+_default_storage: dict[str, object] = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
 if S3_BUCKET:
     _default_storage = {
         "BACKEND": "storages.backends.s3.S3Storage",

@@ -95,7 +95,11 @@ class Page:
         self.base_url = base_url
         self.problems: list[str] = []
         self.page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
-        self.page.on("console", lambda m: m.type == "error" and self.problems.append(f"console: {m.text} {m.location}"))
+        self.page.on("console", self._console)
+
+    def _console(self, message) -> None:
+        if message.type == "error":
+            self.problems.append(f"console: {message.text} {message.location}")
 
     def sign_in(self, email: str, shot: str | None = None):
         self.page.goto(f"{self.base_url}/")

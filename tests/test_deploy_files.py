@@ -269,7 +269,9 @@ TABLE_START, TABLE_END = "<!-- env-table:start -->", "<!-- env-table:end -->"
 def env_table() -> str:
     """The configuration reference of docs/operations.md, generated from .env.example: one
     table per section, each variable with its example or default and the comment above it."""
-    rows, description, after_variable = [], [], False
+    rows: list[str] = []
+    description: list[str] = []
+    after_variable = False
     for line in (ROOT / ".env.example").read_text().splitlines():
         if section := re.match(r"^#\s*-+\s*(\w[\w ]*)$", line):
             rows += ["", f"**{section.group(1).strip().capitalize()}**", ""]

@@ -270,10 +270,12 @@ def _redis_server(sock: Path, data_dir: Path) -> subprocess.Popen:
 async def _realtime_client(url: str, token: str, cursor: int, seen: dict, stop: asyncio.Event, log: list) -> None:
     """A desktop-style client: it resumes from its cursor on every (re)connection."""
     import websockets
+    from websockets.typing import Subprotocol
 
+    subprotocols = [Subprotocol("bearer"), Subprotocol(token)]
     while not stop.is_set():
         try:
-            async with websockets.connect(url, subprotocols=["bearer", token], open_timeout=5) as ws:
+            async with websockets.connect(url, subprotocols=subprotocols, open_timeout=5) as ws:
                 log.append(("connected", cursor))
                 await ws.send(json.dumps({"type": "resume", "cursor": cursor}))
                 while not stop.is_set():

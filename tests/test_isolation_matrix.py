@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.apps import apps
-from django.urls import URLResolver, get_resolver
+from django.urls import get_resolver
 
 from accounts.services import DeviceInfo, session_create
 from accounts.tests.factories import MembershipFactory
@@ -25,6 +25,7 @@ from organizations.models import Role, TeamRole
 from organizations.tests.world import api_as
 from reports import services as report_services
 from screenshots import services as screenshot_services
+from tests.support.routes import route_methods, walk_patterns
 from tracking import services as tracking_services
 
 # (first path segment, parameter) -> the company-B object whose id goes there.
@@ -82,27 +83,11 @@ ANY_BODY = {
 _PARAM = re.compile(r"<(?:\w+:)?(\w+)>|\(\?P<(\w+)>[^)]*\)")
 
 
-def _walk(patterns, prefix=""):
-    for pattern in patterns:
-        if isinstance(pattern, URLResolver):
-            yield from _walk(pattern.url_patterns, prefix + str(pattern.pattern))
-        else:
-            yield prefix + str(pattern.pattern), pattern.callback
-
-
-def _methods(callback) -> list[str]:
-    actions = getattr(callback, "actions", None)  # a DRF viewset route: {method: action}
-    if actions:
-        return sorted(actions)
-    view = callback.cls if hasattr(callback, "cls") else callback.view_class
-    return [m for m in ("get", "post", "put", "patch", "delete") if hasattr(view, m)]
-
-
 def routes() -> list[tuple[str, str]]:
-    found = []
-    for route, callback in _walk(get_resolver().url_patterns):
+    found: list[tuple[str, str]] = []
+    for route, callback in walk_patterns(get_resolver().url_patterns):
         if route.startswith("api/v1/") and _PARAM.search(route):
-            found.extend((route, method) for method in _methods(callback))
+            found.extend((route, method) for method in route_methods(callback))
     return found
 
 
@@ -183,7 +168,7 @@ def tenant_fingerprint() -> dict[str, str]:
             fields = [f.attname for f in model._meta.concrete_fields]
             if model._meta.label == "accounts.DeviceSession":
                 fields.remove("last_seen_at")
-            rows = model.objects.order_by("pk").values_list(*fields)
+            rows = model._default_manager.order_by("pk").values_list(*fields)
             digests[model._meta.label] = hashlib.sha256(repr(list(rows)).encode()).hexdigest()
     return digests
 

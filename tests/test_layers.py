@@ -40,7 +40,7 @@ KNOWN_EXCEPTIONS = {
 def _imports(path: Path) -> list[tuple[str, list[str]]]:
     """Every import in ``path``, at any depth (function-level imports count), as ``(module,
     names)``: ``import a.b`` is ``("a.b", [])``, ``from a import b, c`` is ``("a", ["b", "c"])``."""
-    found = []
+    found: list[tuple[str, list[str]]] = []
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             found += [(alias.name, []) for alias in node.names]

@@ -37,7 +37,7 @@ from organizations import services as org_services
 from organizations.models import Company, Project, Role, Team, TeamRole
 from organizations.tests.world import World, api_as
 from screenshots import services as screenshot_services
-from tests.test_isolation_matrix import _methods, _walk
+from tests.support.routes import route_methods, walk_patterns
 from tracking import services as tracking_services
 from tracking.models import Task
 
@@ -55,8 +55,8 @@ def _name(route: str) -> str:
 GET_ROUTES = sorted(
     {
         _name(route)
-        for route, callback in _walk(get_resolver().url_patterns)
-        if route.startswith("api/v1/") and "get" in _methods(callback)
+        for route, callback in walk_patterns(get_resolver().url_patterns)
+        if route.startswith("api/v1/") and "get" in route_methods(callback)
     }
 )
 

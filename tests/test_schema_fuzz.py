@@ -17,6 +17,7 @@ from django.core.wsgi import get_wsgi_application
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
+from accounts.models import User
 from accounts.services import DeviceInfo, session_create
 from accounts.tests.factories import UserFactory
 from common.query import EARLIEST_DATE, LATEST_DATE
@@ -77,7 +78,7 @@ RULES_BEYOND_THE_SCHEMA = {
 QUERY_DATES = {"from", "to", "date"}
 schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application(), config=CONFIG)
 
-_signed_in = {}  # the fuzzing user of the running test
+_signed_in: dict[str, User] = {}  # the fuzzing user of the running test
 
 
 @schema.auth(refresh_interval=None)

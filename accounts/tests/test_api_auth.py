@@ -12,29 +12,10 @@ from accounts.models import DeviceSession, RefreshToken, User
 from accounts.tests.factories import PASSWORD, UserFactory
 from accounts.tokens import hash_token
 from organizations.models import Membership, Role
+from tests.support.api import assert_error, bearer
 
 # Real commits: revocation reaches the auth cache on commit, as in production.
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def assert_error(response, status: int, *, attr: str | None = None, code: str | None = None):
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert body["type"] in {"validation_error", "client_error", "server_error"}
-    assert body["errors"], body
-    for error in body["errors"]:
-        assert set(error) == {"code", "detail", "attr"}
-    if attr is not None:
-        assert attr in [e["attr"] for e in body["errors"]], body
-    if code is not None:
-        assert code in [e["code"] for e in body["errors"]], body
-    return body
-
-
-def bearer(token: str) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-    return client
 
 
 # --------------------------------------------------------------------------- register

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from accounts.models import DeviceSession, PasswordResetToken
 from accounts.tests.factories import PASSWORD, UserFactory
-from accounts.tests.test_api_auth import assert_error, bearer
 from accounts.tokens import hash_token
+from tests.support.api import assert_error, bearer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 NEW_PASSWORD = "a-brand-new-passphrase-42"

@@ -9,8 +9,8 @@ from django.test import Client
 
 from accounts.models import DeviceSession
 from accounts.tests.factories import PASSWORD
-from accounts.tests.test_api_auth import bearer
 from accounts.tokens import WEB_SESSION_KEY
+from tests.support.api import bearer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -8,8 +8,8 @@ import uuid
 
 import pytest
 
-from accounts.tests.test_api_auth import assert_error
 from organizations.models import Project
+from tests.support.api import assert_error
 from tracking.models import Task, TimeEntry
 
 pytestmark = pytest.mark.django_db

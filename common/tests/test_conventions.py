@@ -10,7 +10,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts.tests.factories import PASSWORD, UserFactory
-from accounts.tests.test_api_auth import assert_error
+from tests.support.api import assert_error
 
 pytestmark = pytest.mark.django_db
 
@@ -56,21 +56,6 @@ def test_unsafe_request_id_is_replaced(api):
     echoed = api.get("/health/live", HTTP_X_REQUEST_ID="bad id;with junk")["X-Request-ID"]
     assert echoed != "bad id;with junk"
     assert len(echoed) == 32
-
-
-@pytest.fixture
-def request_logs():
-    """What the configured JSON handler writes, for the request logger at INFO."""
-    root_handler = logging.getLogger().handlers[0]
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(root_handler.formatter)
-    logger = logging.getLogger("stint.request")
-    logger.setLevel(logging.INFO)
-    logger.addHandler(handler)
-    yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
-    logger.removeHandler(handler)
-    logger.setLevel(logging.NOTSET)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -8,8 +8,8 @@ import psycopg
 import pytest
 from django.db import connection
 
-from accounts.tests.test_api_auth import assert_error
 from common.models import IdempotencyRecord
+from tests.support.api import assert_error
 from tracking.models import TimeEntry
 
 pytestmark = pytest.mark.django_db

@@ -12,33 +12,17 @@ from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import channel_layers
 from channels.testing import WebsocketCommunicator
 from django.utils import timezone
-from prometheus_client.parser import text_string_to_metric_families
 
-from accounts.tests.test_api_auth import assert_error
 from activity.models import HeartbeatInbox
 from config.asgi import application
 from config.celery import app as celery_app
 from organizations.tests.world import api_as
-from realtime.tests.test_realtime import token_for
 from screenshots.tasks import process_screenshot
+from tests.support.api import assert_error
+from tests.support.metrics import scrape, value
+from tests.support.sockets import token_for
 
 pytestmark = pytest.mark.django_db
-
-
-def scrape(api, **extra) -> dict[tuple[str, tuple], float]:
-    """{(sample name, sorted labels): value} from one scrape over the API client."""
-    response = api.get("/metrics", **extra)
-    assert response.status_code == 200, response.content
-    assert response["Content-Type"].startswith("text/plain")
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(response.content.decode())
-        for sample in family.samples
-    }
-
-
-def value(metrics: dict, name: str, **labels) -> float:
-    return metrics.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
 RESPONSES = "django_http_responses_total_by_status_view_method_total"

@@ -18,9 +18,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from accounts.tests.factories import PASSWORD, UserFactory
-from accounts.tests.test_api_auth import assert_error
 from conftest import database_url_for_subprocess
 from organizations.models import Company
+from tests.support.api import assert_error
 
 pytestmark = pytest.mark.django_db
 

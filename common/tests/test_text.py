@@ -10,10 +10,10 @@ import uuid
 import pytest
 from django.utils import timezone
 
-from accounts.tests.test_api_auth import assert_error
 from organizations.models import Company
 from screenshots.models import Screenshot
-from screenshots.tests.test_api import png, upload
+from tests.support.api import assert_error
+from tests.support.screenshots import png, upload
 from tracking.models import TimeEntry
 
 pytestmark = pytest.mark.django_db(transaction=True)

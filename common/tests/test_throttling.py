@@ -10,9 +10,9 @@ import sys
 import pytest
 from django.conf import settings as django_settings
 
-from accounts.tests.test_api_auth import assert_error
 from common import throttling
 from conftest import database_url_for_subprocess
+from tests.support.api import assert_error
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import current_app
 
 from config.celery import app
-from config.tests.test_settings import _import_settings
+from tests.support.settings_import import import_settings
 
 
 def test_tasks_are_acknowledged_late_and_requeued_when_a_worker_dies():
@@ -43,6 +43,6 @@ def test_retries_are_bounded():
 
 def test_a_bad_visibility_timeout_stops_the_process():
     for value in ("0", "soon"):
-        result = _import_settings(CELERY_VISIBILITY_TIMEOUT=value)
+        result = import_settings(CELERY_VISIBILITY_TIMEOUT=value)
         assert result.returncode != 0
         assert "CELERY_VISIBILITY_TIMEOUT" in result.stderr

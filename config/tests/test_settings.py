@@ -9,17 +9,7 @@ import sys
 import pytest
 from django.conf import settings as django_settings
 
-
-def _import_settings(**overrides: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DATABASE_URL": "postgres://u@localhost/x", "REDIS_URL": "redis://localhost:1/0", **overrides}
-    return subprocess.run(
-        [sys.executable, "-c", "import config.settings"],
-        cwd=django_settings.BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+from tests.support.settings_import import import_settings
 
 
 @pytest.mark.parametrize(
@@ -36,13 +26,13 @@ def _import_settings(**overrides: str) -> subprocess.CompletedProcess:
     ],
 )
 def test_bad_configuration_stops_the_process_naming_the_variable(overrides, message):
-    result = _import_settings(**overrides)
+    result = import_settings(**overrides)
     assert result.returncode != 0
     assert message in result.stderr
 
 
 def test_good_configuration_imports():
-    result = _import_settings()
+    result = import_settings()
     assert result.returncode == 0, result.stderr
 
 
@@ -75,7 +65,7 @@ def test_desktop_and_mobile_webview_origins_are_accepted():
 
 @pytest.mark.parametrize("origin", ["ftp://files.example.com", "capacitor://", "tauri://localhost/index.html"])
 def test_other_schemes_and_non_origins_still_stop_the_process(origin):
-    result = _import_settings(CORS_ALLOWED_ORIGINS=origin)
+    result = import_settings(CORS_ALLOWED_ORIGINS=origin)
     assert result.returncode != 0
     assert "CORS_ALLOWED_ORIGINS" in result.stderr
 
@@ -88,7 +78,7 @@ def test_the_database_password_can_come_apart_from_the_url():
 
 
 def test_public_url_must_be_an_absolute_http_url():
-    result = _import_settings(PUBLIC_URL="stint.example.com")
+    result = import_settings(PUBLIC_URL="stint.example.com")
     assert result.returncode != 0
     assert "PUBLIC_URL" in result.stderr
     assert _printed("s.PUBLIC_URL", PUBLIC_URL="https://stint.example.com/") == "https://stint.example.com"

@@ -8,10 +8,8 @@ page Alpha's people see is a leak."""
 from __future__ import annotations
 
 from types import SimpleNamespace
-from typing import Any
 
 import pytest
-from django import forms
 from django.urls import reverse
 
 from accounts.models import User
@@ -19,6 +17,7 @@ from accounts.tests.factories import PASSWORD, CompanyFactory, MembershipFactory
 from organizations import services
 from organizations.models import Client, Company, Membership, Project, ProjectTeam, Role, TeamMember
 from organizations.tests.factories import ClientFactory, InvitationFactory, ProjectFactory, TeamFactory
+from tests.support.admin import form_data, page
 
 LOGIN_ERROR = "Please enter the correct email and password"
 
@@ -29,31 +28,6 @@ def url(model_name: str, view: str = "changelist") -> str:
 
 def change_url(obj) -> str:
     return reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
-
-
-def form_data(response) -> dict:
-    """What a browser posts back, unchanged, for the admin form (and inlines) in ``response``."""
-    forms_ = [response.context["adminform"].form]
-    for inline in response.context["inline_admin_formsets"]:
-        forms_ += [inline.formset.management_form, *inline.formset.forms]
-    data: dict[str, Any] = {"_save": "Save"}
-    for form in forms_:
-        for name, field in form.fields.items():
-            key, value = form.add_prefix(name), form[name].value()
-            if isinstance(field, forms.NullBooleanField):
-                data[key] = {None: "unknown", True: "true", False: "false"}[value]
-            elif isinstance(field, forms.BooleanField):
-                if value:
-                    data[key] = "on"
-            elif isinstance(value, list | tuple):
-                data[key] = [str(v) for v in value]
-            elif value is not None:
-                data[key] = str(value)
-    return data
-
-
-def page(response) -> str:
-    return response.content.decode()
 
 
 def act(client, model_name: str, action: str, objects):

@@ -8,9 +8,9 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from accounts.tests.factories import UserFactory
-from accounts.tests.test_api_auth import assert_error
 from organizations.models import Client, Company, Invitation, Membership, Project, ProjectTeam, Role, Team, TeamMember
 from organizations.tests.world import api_as
+from tests.support.api import assert_error
 
 pytestmark = pytest.mark.django_db
 

@@ -12,9 +12,8 @@ from datetime import timedelta
 
 import pytest
 import websockets
-from asgiref.sync import async_to_sync, sync_to_async
-from channels.layers import channel_layers, get_channel_layer
-from channels.testing import WebsocketCommunicator
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
 from django.conf import settings
 from django.test import Client
 from django.utils import timezone
@@ -23,13 +22,11 @@ from rest_framework.test import APIClient, APIRequestFactory
 from rest_framework_simplejwt.tokens import AccessToken
 from websockets.asyncio.client import connect as ws_connect
 
-from accounts.services import DeviceInfo, session_create
 from accounts.tokens import SESSION_ID_CLAIM, mark_sessions_revoked
 from changelog import audience, publishing, recording, sequencer
 from changelog import selectors as changelog_selectors
 from changelog.models import Change, SyncState
 from common.redis import get_client
-from config.asgi import application
 from conftest import daphne_servers, free_port
 from organizations import services as org_services
 from organizations.models import Membership, Role
@@ -37,121 +34,30 @@ from organizations.tests.world import api_as
 from realtime.api.views import RealtimeTicketView
 from realtime.consumers import RealtimeConsumer
 from realtime.tickets import TICKET_SECONDS, _key, ticket_issue, ticket_redeem
+from tests.support.sockets import (
+    ALLOWED_ORIGIN,
+    closes_with,
+    device,
+    events,
+    opened,
+    presence_of,
+    quiet,
+    receive,
+    run,
+    socket_for,
+    token_for,
+)
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_channel_layer():
-    """Each test runs on its own event loop; channels-redis binds its receive state to the loop
-    that first used it, so every test gets a new layer object."""
-    channel_layers.backends.clear()
-    yield
-    channel_layers.backends.clear()
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_channel_layer")]
 
 
 START = "/api/v1/time-entries/start"
-
-
-def run(body):
-    """Run an async test body on a fresh loop; sync_to_async calls inside it come back to this
-    thread (and its database connection)."""
-    return async_to_sync(body)()
-
-
-def device(user):
-    """A signed-in device: (access token, session id)."""
-    tokens = session_create(user=user, device=DeviceInfo(device_name="test"), stay_logged_in=False)
-    return tokens.access, str(tokens.session.id)
-
-
-def token_for(user) -> str:
-    return device(user)[0]
 
 
 def cookie_for(user) -> str:
     client = Client()
     client.force_login(user)
     return client.cookies[settings.SESSION_COOKIE_NAME].value
-
-
-ALLOWED_ORIGIN = "http://127.0.0.1:8000"
-
-
-def socket_for(*, token=None, ticket=None, cookie=None, origin=None) -> WebsocketCommunicator:
-    headers = []
-    if origin:
-        headers.append((b"origin", origin.encode()))
-    if cookie:
-        headers.append((b"cookie", f"{settings.SESSION_COOKIE_NAME}={cookie}".encode()))
-    path = "/ws/realtime/" + (f"?ticket={ticket}" if ticket else "")
-    return WebsocketCommunicator(
-        application, path, headers=headers, subprotocols=["bearer", token] if token is not None else None
-    )
-
-
-def _is_presence(message: dict) -> bool:
-    return message["type"] == "websocket.send" and json.loads(message["text"])["type"] == "presence.changed"
-
-
-async def receive(comm: WebsocketCommunicator, timeout: float = 5) -> dict:
-    """The next message, skipping presence events (a user's sockets get their own presence;
-    only the presence tests look at them)."""
-    while True:
-        message = await comm.receive_output(timeout=timeout)
-        if not _is_presence(message):
-            assert message["type"] == "websocket.send", message
-            return json.loads(message["text"])
-
-
-async def events(comm: WebsocketCommunicator, count: int, timeout: float = 5) -> list[dict]:
-    return [await receive(comm, timeout) for _ in range(count)]
-
-
-async def quiet(comm: WebsocketCommunicator, seconds: float) -> bool:
-    """Nothing but presence arrives within ``seconds`` (a bounded wait)."""
-    deadline = time.monotonic() + seconds
-    while (left := deadline - time.monotonic()) > 0:
-        if await comm.receive_nothing(timeout=left):
-            return True
-        if not _is_presence(await comm.receive_output()):
-            return False
-    return True
-
-
-async def presence_of(comm: WebsocketCommunicator, user, seconds: float) -> list[dict]:
-    """The presence events about ``user`` arriving within ``seconds``."""
-    found = []
-    deadline = time.monotonic() + seconds
-    while (left := deadline - time.monotonic()) > 0:
-        if await comm.receive_nothing(timeout=left):
-            break
-        message = await comm.receive_output()
-        if _is_presence(message):
-            event = json.loads(message["text"])
-            if event["data"]["user_id"] == str(user.id):
-                found.append(event)
-    return found
-
-
-async def opened(comm: WebsocketCommunicator, subprotocol=None) -> WebsocketCommunicator:
-    connected, chosen = await comm.connect(timeout=5)
-    assert connected, chosen
-    assert chosen == subprotocol
-    # A socket that is accepted and then closed for bad auth must fail here, not later.
-    await comm.send_json_to({"type": "ping"})
-    assert await receive(comm) == {"type": "pong"}
-    return comm
-
-
-async def closes_with(comm: WebsocketCommunicator, code: int, within: float) -> None:
-    started = time.monotonic()
-    while True:
-        message = await comm.receive_output(timeout=max(0.01, within - (time.monotonic() - started)))
-        if message["type"] == "websocket.close":
-            assert message.get("code") == code, message
-            return
-        assert message["type"] == "websocket.send", message  # events before the close are fine
 
 
 def _start_timer(user, project) -> dict:

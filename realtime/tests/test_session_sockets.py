@@ -20,9 +20,8 @@ from accounts.models import DeviceSession
 from accounts.tests.factories import PASSWORD
 from accounts.tokens import mark_sessions_revoked
 from realtime.consumers import RealtimeConsumer
-from realtime.tests.test_realtime import (
+from tests.support.sockets import (
     ALLOWED_ORIGIN,
-    _fresh_channel_layer,  # noqa: F401  (autouse: a new channel layer per test)
     closes_with,
     device,
     opened,
@@ -31,7 +30,7 @@ from realtime.tests.test_realtime import (
     socket_for,
 )
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_channel_layer")]
 
 NEW_PASSWORD = "a-brand-new-passphrase-42"
 

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from accounts.tests.test_api_auth import assert_error
 from activity import partitions
 from activity.appusage import domain_of
 from activity.models import AppUsage
+from tests.support.api import assert_error
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

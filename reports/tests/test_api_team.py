@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from accounts.tests.factories import MembershipFactory
-from accounts.tests.test_api_auth import assert_error
 from activity.models import ActivitySample
 from organizations import services as org
 from organizations.models import Membership
+from tests.support.api import assert_error
 from tracking import services as tracking
 
 pytestmark = pytest.mark.django_db(transaction=True)

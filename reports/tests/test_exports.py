@@ -11,11 +11,11 @@ import pytest
 from django.core import signing
 from openpyxl import load_workbook
 
-from accounts.tests.test_api_auth import assert_error
 from changelog.models import Change
 from changelog.sequencer import number_pending
 from reports import services
 from reports.models import ExportStatus, ReportExport
+from tests.support.api import assert_error
 from tracking import services as tracking
 
 pytestmark = pytest.mark.django_db(transaction=True)

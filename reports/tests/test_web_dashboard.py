@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from organizations.models import Company
 from reports.selectors import local_day_bounds
-from screenshots.tests.test_api import png, processed, upload
+from tests.support.screenshots import png, processed, upload
 from tracking import services as tracking
 from tracking.models import TimeEntry
 

@@ -18,7 +18,7 @@ from conftest import free_port
 from organizations.models import Company
 from screenshots import services, storage
 from screenshots.models import Screenshot, ScreenshotStatus
-from screenshots.tests.test_api import png
+from tests.support.screenshots import png
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 URL = "/api/v1/screenshots"

@@ -8,15 +8,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from accounts.tests.test_api_auth import assert_error
 from changelog.models import Change, Tombstone
 from changelog.services import changes_prune
-from realtime.tests.test_realtime import _fresh_channel_layer  # noqa: F401  (fixture)
 from sync.models import SyncItemKey
+from tests.support.api import assert_error
 from tracking import services as tracking
 from tracking.models import Task, TimeEntry
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_channel_layer")]
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
@@ -311,7 +310,7 @@ def test_a_batch_item_key_and_device_id_must_be_strings(world, key):
     assert_error(response, 400, attr="device_id")
 
 
-@pytest.mark.usefixtures("_fresh_channel_layer")
+@pytest.mark.usefixtures("fresh_channel_layer")
 @pytest.mark.parametrize("keyed", [False, True], ids=["plain", "idempotency-key"])
 def test_a_batch_answers_its_cursor_and_tells_the_users_devices_with_or_without_a_key(world, keyed):
     """Under an Idempotency-Key the whole request is one transaction, and what the batch does
@@ -319,7 +318,7 @@ def test_a_batch_answers_its_cursor_and_tells_the_users_devices_with_or_without_
     answer said cursor null and the user's other devices heard nothing."""
     from asgiref.sync import sync_to_async
 
-    from realtime.tests.test_realtime import opened, receive, run, socket_for, token_for
+    from tests.support.sockets import opened, receive, run, socket_for, token_for
 
     api = world.api("member")
     headers = {"HTTP_IDEMPOTENCY_KEY": "batch-1"} if keyed else {}

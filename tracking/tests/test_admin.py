@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.tests.factories import PASSWORD
-from organizations.tests.test_admin import form_data, page
+from tests.support.admin import form_data, page
 from tracking import services
 from tracking.models import Task as TaskModel
 from tracking.models import TimeEntry

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from accounts.tests.test_api_auth import assert_error
 from organizations import services as org_services
+from tests.support.api import assert_error
 from tracking.models import Source, TimeEntry
 
 pytestmark = pytest.mark.django_db

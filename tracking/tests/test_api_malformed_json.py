@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from accounts.tests.test_api_auth import assert_error
 from common.parsers import MAX_JSON_DEPTH
+from tests.support.api import assert_error
 
 pytestmark = pytest.mark.django_db
 

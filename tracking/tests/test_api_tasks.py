@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from accounts.tests.test_api_auth import assert_error
+from tests.support.api import assert_error
 from tracking import services
 from tracking.models import Task, TimeEntry
 

@@ -10,7 +10,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from accounts.tests.test_api_auth import assert_error
+from tests.support.api import assert_error
 from tracking.models import TimeEntry
 
 pytestmark = pytest.mark.django_db
