@@ -12,14 +12,6 @@ from django.conf import settings
 
 ROOT = Path(settings.BASE_DIR)
 
-# TEMPORARY (#16 item 6): activity/tests/ was being changed in parallel when the helpers moved;
-# its imports move to tests/support/ and the root conftest.py when that lands. Only shrinks.
-NOT_YET_MOVED = {
-    "activity/tests/test_api_privacy.py",
-    "activity/tests/test_heartbeats.py",
-    "activity/tests/test_intake.py",
-}
-
 
 def _is_test_module(name: str) -> bool:
     return name.rpartition(".")[2].startswith("test_")
@@ -50,9 +42,7 @@ def _test_code() -> list[Path]:
 
 def test_no_test_code_imports_a_test_module():
     offenders = {
-        str(path.relative_to(ROOT)): imported
-        for path in _test_code()
-        if (imported := _imported_test_modules(path)) and str(path.relative_to(ROOT)) not in NOT_YET_MOVED
+        str(path.relative_to(ROOT)): imported for path in _test_code() if (imported := _imported_test_modules(path))
     }
     assert not offenders, f"move what they import to tests/support/ (or a fixture to conftest.py): {offenders}"
 
@@ -78,10 +68,3 @@ def test_the_check_sees_every_kind_of_import(tmp_path):
             "tests.test_isolation_matrix",
         ]
     )
-
-
-def test_nothing_is_exempt_that_no_longer_needs_it():
-    for name in NOT_YET_MOVED:
-        path = ROOT / name
-        assert path.exists(), f"{name} is gone: drop it from NOT_YET_MOVED"
-        assert _imported_test_modules(path), f"{name} is clean: drop it from NOT_YET_MOVED"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from common.testing_asgi import AsgiClient, LoopThread
+from tests.support.asgi import AsgiClient, LoopThread
 
 
 @pytest.fixture(scope="session")

@@ -6,10 +6,10 @@ import pytest
 from django.urls import reverse
 
 from accounts.tests.factories import PASSWORD
-from accounts.tests.test_api_auth import assert_error
 from activity import services
 from activity.models import PrivacyRule
-from organizations.tests.test_admin import form_data
+from tests.support.admin import form_data
+from tests.support.api import assert_error
 
 pytestmark = pytest.mark.django_db(transaction=True)
 URL = "/api/v1/privacy-rules"

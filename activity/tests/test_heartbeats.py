@@ -16,33 +16,13 @@ from django.db import connection, connections
 from django.utils import timezone
 
 from accounts.tests.factories import MembershipFactory
-from accounts.tests.test_api_auth import assert_error
 from activity import merge, services
 from activity.models import AppUsage, Heartbeat, HeartbeatInbox
-from common.testing_asgi import AsgiClient
+from tests.support.api import assert_error
+from tests.support.asgi import AsgiClient
+from tests.support.heartbeats import URL, hb, iso, send
 
 pytestmark = pytest.mark.django_db(transaction=True)
-URL = "/api/v1/sync/heartbeats"
-
-
-def iso(moment) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
-
-
-def hb(seconds_ago: float, duration: float = 5, app="Code", title="stint.py", url="", **extra) -> dict:
-    return {
-        "timestamp": iso(timezone.now() - timedelta(seconds=seconds_ago)),
-        "duration": duration,
-        "app": app,
-        "title": title,
-        "url": url,
-        **extra,
-    }
-
-
-def send(api, items, device="laptop", **query):
-    qs = "&".join(f"{k}={v}" for k, v in query.items())
-    return api.post(URL + (f"?{qs}" if qs else ""), {"device_id": device, "heartbeats": items}, format="json")
 
 
 def intervals(user) -> list[tuple]:

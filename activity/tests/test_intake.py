@@ -14,14 +14,13 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from accounts import services as account_services
 from accounts.tests.factories import MembershipFactory
-from accounts.tests.test_api_auth import assert_error
 from activity.intake import APPLICATION_NAME
 from activity.models import HeartbeatInbox
-from activity.tests.test_heartbeats import URL, hb, send
-from common.testing_asgi import AsgiClient, body_bytes
-from common.tests.test_conventions import request_logs  # noqa: F401  (fixture)
-from common.tests.test_metrics import scrape, value
 from organizations import services as org_services
+from tests.support.api import assert_error
+from tests.support.asgi import AsgiClient, body_bytes
+from tests.support.heartbeats import URL, hb, send
+from tests.support.metrics import scrape, value
 
 pytestmark = pytest.mark.django_db(transaction=True)
 STORED = ("company_id", "user_id", "timestamp", "duration", "app", "title", "url", "domain", "project_id", "pulsetime")

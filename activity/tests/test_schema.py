@@ -11,12 +11,12 @@ import pytest
 from django.urls import path as url_path
 from django.utils import timezone
 
-from accounts.tests.test_api_auth import assert_error
 from activity import schema
 from activity.api.views import ActivityView, HeartbeatsView
 from activity.models import ActivitySample, AppUsage, Heartbeat, HeartbeatInbox
-from activity.tests.test_heartbeats import URL, hb, iso
-from common.testing_asgi import AsgiClient
+from tests.support.api import assert_error
+from tests.support.asgi import AsgiClient
+from tests.support.heartbeats import URL, hb, iso
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ACTIVITY = "/api/v1/sync/activity"
