@@ -87,7 +87,7 @@ class TsTzRange(Func):
     output_field = DateTimeRangeField()
 
 
-# What the database can hold of the service's time rules (tracking.services._check_times): it
+# What the database can hold of the service's time rules (tracking.services.rules.check_times): it
 # cannot know "now", so the upper bound here is a fixed sanity bound, not "a day ahead". Live
 # entries only: a tombstone is out of the invariants, so a legacy out-of-range row can still be
 # deleted (the constraints were added NOT VALID: rows from before them stay; docs/tracking.md).
