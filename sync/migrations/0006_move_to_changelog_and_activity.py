@@ -2,6 +2,8 @@
 
 from django.db import migrations
 
+from common.migration_ops import move_content_types
+
 # (from app, to app, model): their content types follow, so admin history and permissions do.
 MOVED = [
     ('sync', 'changelog', 'change'),
@@ -9,18 +11,6 @@ MOVED = [
     ('sync', 'changelog', 'tombstone'),
     ('sync', 'activity', 'heartbeatinbox'),
 ]
-
-
-def move_content_types(apps, schema_editor, reverse=False):
-    content_type = apps.get_model("contenttypes", "ContentType")
-    for old, new, model in MOVED:
-        old, new = (new, old) if reverse else (old, new)
-        if not content_type.objects.filter(app_label=new, model=model).exists():
-            content_type.objects.filter(app_label=old, model=model).update(app_label=new)
-
-
-def move_content_types_back(apps, schema_editor):
-    move_content_types(apps, schema_editor, reverse=True)
 
 
 class Migration(migrations.Migration):
@@ -50,5 +40,5 @@ class Migration(migrations.Migration):
             ],
             database_operations=[],
         ),
-        migrations.RunPython(move_content_types, move_content_types_back),
+        move_content_types(MOVED),
     ]

@@ -3,6 +3,8 @@ partitions and rows stay."""
 
 from django.db import migrations
 
+from common.migration_ops import move_content_types
+
 # (from app, to app, model): their content types follow, so admin history and permissions do.
 MOVED = [
     ('tracking', 'activity', 'heartbeat'),
@@ -10,18 +12,6 @@ MOVED = [
     ('tracking', 'activity', 'activitysample'),
     ('tracking', 'activity', 'privacyrule'),
 ]
-
-
-def move_content_types(apps, schema_editor, reverse=False):
-    content_type = apps.get_model("contenttypes", "ContentType")
-    for old, new, model in MOVED:
-        old, new = (new, old) if reverse else (old, new)
-        if not content_type.objects.filter(app_label=new, model=model).exists():
-            content_type.objects.filter(app_label=old, model=model).update(app_label=new)
-
-
-def move_content_types_back(apps, schema_editor):
-    move_content_types(apps, schema_editor, reverse=True)
 
 
 class Migration(migrations.Migration):
@@ -70,5 +60,5 @@ class Migration(migrations.Migration):
             ],
             database_operations=[],
         ),
-        migrations.RunPython(move_content_types, move_content_types_back),
+        move_content_types(MOVED),
     ]
