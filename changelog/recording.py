@@ -57,11 +57,17 @@ def record_changes(specs: list[ChangeSpec]) -> list[Change]:
     ids = allocate_ids(Change, len(specs))
     changes = [Change(id=pk, at=now, **vars(spec)) for pk, spec in zip(ids, specs, strict=True)]
     copy_insert(changes)
+    _recorded([c.id for c in changes])
+    return changes
+
+
+def _recorded(ids: list[int]) -> None:
+    """What follows every insert into the log: the collector learns the ids, and the
+    transaction's commit will number and publish them."""
     collected = _collector.get()
     if collected is not None:
-        collected.extend(c.id for c in changes)
+        collected.extend(ids)
     _flush_after_commit()
-    return changes
 
 
 def record(event: Event[P], *, company_id, entity_id, payload: P, user_id=None, project_id=None) -> Change:
@@ -74,10 +80,7 @@ def record(event: Event[P], *, company_id, entity_id, payload: P, user_id=None, 
         event, company_id=company_id, entity_id=entity_id, payload=payload, user_id=user_id, project_id=project_id
     )
     change = Change.objects.create(**vars(row), at=timezone.now())
-    collected = _collector.get()
-    if collected is not None:
-        collected.append(change.id)
-    _flush_after_commit()
+    _recorded([change.id])
     return change
 
 
