@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import time
+from typing import cast
 
 import structlog
 from django.http import HttpRequest
@@ -11,6 +12,8 @@ from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
 from rest_framework.request import Request
 from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.tokens import Token
 
 from accounts.models import DeviceSession, User
 from accounts.tokens import AccessClaims, access_claims, session_is_live, web_session_id
@@ -57,11 +60,9 @@ def token_identity(raw: str | bytes) -> tuple[User, AccessClaims]:
     claims = access_claims(raw)
     if claims is None:
         raise AuthenticationFailed(TOKEN_NOT_VALID, code="token_not_valid")
-    user = User.objects.filter(pk=claims.user_id).first()
-    if user is None:
-        raise AuthenticationFailed("User not found", code="user_not_found")
-    if not user.is_active:
-        raise AuthenticationFailed("User is inactive", code="user_inactive")
+    # simplejwt's own rule (exists, is active, its messages); it reads only the user id claim
+    found = JWTAuthentication().get_user(cast(Token, {jwt_settings.USER_ID_CLAIM: claims.user_id}))
+    user = cast(User, found)
     if not session_is_live(claims.session_id, user_id=str(user.pk)):
         raise AuthenticationFailed("This session has been signed out.", code="session_revoked")
     return user, claims
