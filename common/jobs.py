@@ -27,6 +27,21 @@ def claim(queryset: QuerySet, pk, *, max_attempts: int):
     return queryset.model.objects.filter(pk=pk).first() if claimed else None
 
 
+def hold(claimed) -> bool:
+    """In an open transaction, lock the claimed row while it is still this attempt's claim
+    (PROCESSING, the attempt count the claim gave it); False when a later delivery claimed it
+    meanwhile. A redelivered task (its message came back while this one still ran: a slow
+    attempt outlasting the broker's visibility timeout) then waits at its own claim until this
+    attempt commits, and finds the job done: two attempts never write one job's files or
+    status at once, so the slower one cannot turn READY back into PENDING."""
+    return (
+        type(claimed)
+        .objects.select_for_update()
+        .filter(pk=claimed.pk, status=JobStatus.PROCESSING, attempts=claimed.attempts)
+        .exists()
+    )
+
+
 def record_failure(obj, exc: Exception, *, max_attempts: int, final: bool = False) -> tuple[bool, str]:
     """Back to PENDING for the retry, or FAILED with the reason once the attempts are spent (or
     when retrying cannot help); returns (final, reason)."""

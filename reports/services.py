@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from common.exceptions import InvalidInput
-from common.jobs import claim, record_failure
+from common.jobs import claim, hold, record_failure
 from organizations.models import Membership
 from reports.models import ExportFilters, ExportStatus, ReportExport
 
@@ -51,36 +51,51 @@ def export_build(*, export_id: UUID | str) -> ReportExport | None:
     export = claim(ReportExport.objects.all(), export_id, max_attempts=MAX_ATTEMPTS)
     if export is None:
         return None
-    membership = Membership.objects.filter(
-        company_id=export.company_id, user_id=export.requested_by_id, is_active=True
-    ).first()
-    try:
-        if membership is None:
-            raise PermissionError("The requester is no longer a member of the company.")
-        key, size, rows = exports.write(export, membership)
-    except Exception as exc:
-        final, reason = record_failure(export, exc, max_attempts=MAX_ATTEMPTS, final=isinstance(exc, PermissionError))
+    failure: Exception | None = None
+    with transaction.atomic():
+        if not hold(export):
+            return None  # a later delivery took it over: that one finishes it
+        try:
+            key, size, rows = _write(export)
+        except Exception as exc:
+            failure = exc
+            final, reason = record_failure(
+                export, exc, max_attempts=MAX_ATTEMPTS, final=isinstance(exc, PermissionError)
+            )
+        else:
+            export.status, export.file_key, export.size_bytes, export.rows = ExportStatus.READY, key, size, rows
+            export.finished_at, export.expires_at, export.error = timezone.now(), exports.expiry(), ""
+            export.save(
+                update_fields=[
+                    "status",
+                    "file_key",
+                    "size_bytes",
+                    "rows",
+                    "finished_at",
+                    "expires_at",
+                    "error",
+                    "updated_at",
+                ]
+            )
+            events.export_ready(export)
+    if failure is not None:  # recorded and committed above; raised here for the task to retry
         logger.warning("export_failed", export_id=str(export.pk), attempt=export.attempts, final=final, error=reason)
         if final:
             return None
-        raise
-    with transaction.atomic():
-        export.status, export.file_key, export.size_bytes, export.rows = ExportStatus.READY, key, size, rows
-        export.finished_at, export.expires_at, export.error = timezone.now(), exports.expiry(), ""
-        export.save(
-            update_fields=[
-                "status",
-                "file_key",
-                "size_bytes",
-                "rows",
-                "finished_at",
-                "expires_at",
-                "error",
-                "updated_at",
-            ]
-        )
-        events.export_ready(export)
+        raise failure
     return export
+
+
+def _write(export: ReportExport) -> tuple[str, int, int]:
+    """Write the export's file for its requester, while they are still a member."""
+    from reports import exports
+
+    membership = Membership.objects.filter(
+        company_id=export.company_id, user_id=export.requested_by_id, is_active=True
+    ).first()
+    if membership is None:
+        raise PermissionError("The requester is no longer a member of the company.")
+    return exports.write(export, membership)
 
 
 def exports_purge(*, now: datetime | None = None) -> int:

@@ -19,7 +19,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from common.exceptions import ConflictError, GoneError, InvalidInput, PermissionDeniedError, TooLargeError
-from common.jobs import claim, record_failure
+from common.jobs import claim, hold, record_failure
 from common.parsers import JSONTooDeep, check_depth, nul_path
 from organizations.models import Membership
 from screenshots import events, images
@@ -265,37 +265,45 @@ def screenshot_process(*, screenshot_id: UUID | str) -> Screenshot | None:
         if leftover is not None:
             _drop_original(leftover)
         return None
-    try:
-        with default_storage.open(screenshot.original_key, "rb") as original:
-            image, thumbnail, (width, height) = images.process(original.read(), blur_level=screenshot.blur_level)
-        image_key, thumbnail_key = _key(screenshot, "image.webp"), _key(screenshot, "thumbnail.webp")
-        # An attempt killed after storing these and before its commit left them behind: the
-        # storage would save beside them under a new name, and one file would be left twice.
-        for key in (image_key, thumbnail_key):
-            default_storage.delete(key)
-        image_key = default_storage.save(image_key, ContentFile(image))
-        thumbnail_key = default_storage.save(thumbnail_key, ContentFile(thumbnail))
-    except Exception as exc:
-        final, reason = record_failure(
-            screenshot, exc, max_attempts=MAX_ATTEMPTS, final=isinstance(exc, images.ImageRefused)
-        )
+    failure: Exception | None = None
+    with transaction.atomic():
+        if not hold(screenshot):
+            return None  # a later delivery took it over: that one finishes it
+        try:
+            image, thumbnail, (width, height) = _render_and_store(screenshot)
+        except Exception as exc:
+            failure = exc
+            final, reason = record_failure(
+                screenshot, exc, max_attempts=MAX_ATTEMPTS, final=isinstance(exc, images.ImageRefused)
+            )
+        else:
+            screenshot.status = ScreenshotStatus.READY
+            screenshot.width, screenshot.height, screenshot.bytes = width, height, len(image)
+            screenshot.sha256, screenshot.processed_at = hashlib.sha256(image).hexdigest(), timezone.now()
+            screenshot.error = ""
+            screenshot.save()
+            events.screenshot_ready(screenshot)
+            transaction.on_commit(lambda: _drop_original(screenshot))
+    if failure is not None:  # recorded and committed above; raised here for the task to retry
         logger.warning("screenshot_failed", screenshot_id=str(screenshot.pk), final=final, error=reason)
         if final:
             return None
-        raise
-    with transaction.atomic():
-        screenshot.status, screenshot.image_key, screenshot.thumbnail_key = (
-            ScreenshotStatus.READY,
-            image_key,
-            thumbnail_key,
-        )
-        screenshot.width, screenshot.height, screenshot.bytes = width, height, len(image)
-        screenshot.sha256, screenshot.processed_at = hashlib.sha256(image).hexdigest(), timezone.now()
-        screenshot.error = ""
-        screenshot.save()
-        events.screenshot_ready(screenshot)
-        transaction.on_commit(lambda: _drop_original(screenshot))
+        raise failure
     return screenshot
+
+
+def _render_and_store(screenshot: Screenshot) -> tuple[bytes, bytes, tuple[int, int]]:
+    """Decode, strip, blur and thumbnail the original; store both files and set their keys."""
+    with default_storage.open(screenshot.original_key, "rb") as original:
+        image, thumbnail, size = images.process(original.read(), blur_level=screenshot.blur_level)
+    image_key, thumbnail_key = _key(screenshot, "image.webp"), _key(screenshot, "thumbnail.webp")
+    # An attempt killed after storing these and before its commit left them behind: the
+    # storage would save beside them under a new name, and one file would be left twice.
+    for key in (image_key, thumbnail_key):
+        default_storage.delete(key)
+    screenshot.image_key = default_storage.save(image_key, ContentFile(image))
+    screenshot.thumbnail_key = default_storage.save(thumbnail_key, ContentFile(thumbnail))
+    return image, thumbnail, size
 
 
 def _drop_original(screenshot: Screenshot) -> None:

@@ -18,6 +18,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote
@@ -42,10 +43,11 @@ from screenshots.models import Screenshot, ScreenshotStatus
 ROOT = Path(django_settings.BASE_DIR)
 
 
-def _wait_for(predicate, *, timeout: float, interval: float = 0.2, what: str):
+def _wait_for(predicate, *, timeout: float, interval: float = 0.2, what: str, state=lambda: ""):
+    """``state()`` says where things stood when the wait timed out."""
     deadline = time.monotonic() + timeout
     while not (value := predicate()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        assert time.monotonic() < deadline, f"timed out waiting for {what} {state()}"
         time.sleep(interval)
     return value
 
@@ -125,7 +127,13 @@ def test_a_sigkilled_worker_leaves_every_screenshot_ready_exactly_once(settings,
 
         # and a new worker starts
         workers.append(_worker(queue, tmp_path, visibility_timeout))
-        _wait_for(lambda: ready.count() == JOBS, timeout=300, interval=0.5, what="every screenshot to be READY")
+        _wait_for(
+            lambda: ready.count() == JOBS,
+            timeout=300,
+            interval=0.5,
+            what="every screenshot to be READY",
+            state=lambda: dict(Counter(Screenshot.objects.values_list("status", "attempts"))),
+        )
         time.sleep(1)  # a duplicate delivery, had there been one, would show now
     finally:
         for worker in workers:
