@@ -84,8 +84,14 @@ def _worker(queue: str, data_dir: Path, visibility_timeout: int) -> subprocess.P
     argv = [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue, "--pool", "prefork"]
     argv += ["--concurrency", "2", "-n", f"{queue}-{uuid.uuid4().hex[:4]}@%h"]
     argv += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
-    return subprocess.Popen(
-        argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    with open(data_dir / f"worker-{uuid.uuid4().hex[:6]}.log", "wb") as log:  # the child keeps its own copy
+        return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def _worker_logs(data_dir: Path) -> str:
+    """The last lines each worker wrote (errors only: LOG_LEVEL=ERROR), for a failure message."""
+    return "\n".join(
+        f"{p.name}: {p.read_bytes()[-1500:].decode(errors='replace')}" for p in data_dir.glob("worker-*.log")
     )
 
 
@@ -119,7 +125,12 @@ def test_a_sigkilled_worker_leaves_every_screenshot_ready_exactly_once(settings,
 
         # when a worker is SIGKILLed (the main process and its pool) part-way through
         workers.append(_worker(queue, tmp_path, visibility_timeout))
-        _wait_for(lambda: ready.count() >= 40, timeout=120, what="the first worker to make progress")
+        _wait_for(
+            lambda: ready.count() >= 40,
+            timeout=120,
+            what="the first worker to make progress",
+            state=lambda: _worker_logs(tmp_path),
+        )
         _kill_group(workers[-1])
         done_at_kill = ready.count()
         assert done_at_kill < JOBS, "the worker finished before it was killed: nothing was tested"
@@ -132,7 +143,7 @@ def test_a_sigkilled_worker_leaves_every_screenshot_ready_exactly_once(settings,
             timeout=300,
             interval=0.5,
             what="every screenshot to be READY",
-            state=lambda: dict(Counter(Screenshot.objects.values_list("status", "attempts"))),
+            state=lambda: (dict(Counter(Screenshot.objects.values_list("status", "attempts"))), _worker_logs(tmp_path)),
         )
         time.sleep(1)  # a duplicate delivery, had there been one, would show now
     finally:
