@@ -176,6 +176,25 @@ def personal_token_allows(token: PersonalAccessToken, view, method: str) -> str 
     return "This token lacks the write scope needed to change anything (it has: " + ", ".join(token.scopes) + ")."
 
 
+def request_personal_token(request) -> PersonalAccessToken | None:
+    """The live personal token a request carries, None if it carries none, or
+    AuthenticationFailed if the one it carries is unknown, revoked or expired."""
+    raw = personal_token_credential(get_authorization_header(request))
+    if raw is None:
+        return None
+    token = personal_tokens.personal_token_for(raw)
+    if token is None:
+        raise AuthenticationFailed(PERSONAL_TOKEN_NOT_VALID, code="token_not_valid")
+    return token
+
+
+def personal_token_user(request) -> User | None:
+    """Who is calling with a personal token, before any view runs (the Idempotency-Key
+    middleware keys by it); what the token may do is PersonalTokenAuthentication's to say."""
+    token = request_personal_token(request)
+    return token.user if token is not None else None
+
+
 class PersonalTokenAuthentication(BaseAuthentication):
     """A personal access token (``accounts.personal_tokens``), as Bearer or HTTP Basic. It runs
     first: an Authorization header that is not a personal token is left, untouched, to the next
@@ -184,12 +203,9 @@ class PersonalTokenAuthentication(BaseAuthentication):
     (``personal_token_allows``), so no view can forget to: 403 naming the missing scope."""
 
     def authenticate(self, request):
-        raw = personal_token_credential(get_authorization_header(request))
-        if raw is None:
-            return None
-        token = personal_tokens.personal_token_for(raw)
+        token = request_personal_token(request)
         if token is None:
-            raise AuthenticationFailed(PERSONAL_TOKEN_NOT_VALID, code="token_not_valid")
+            return None
         view = (getattr(request, "parser_context", None) or {}).get("view")
         refusal = personal_token_allows(token, view, request.method)
         if refusal is not None:
