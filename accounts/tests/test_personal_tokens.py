@@ -219,3 +219,22 @@ def test_an_unbound_token_acts_wherever_its_user_may(world):
     projects = bearer(raw).get("/api/v1/projects").json()["results"]
     assert str(world.project_open.id) in {p["id"] for p in projects}
     assert_error(bearer(raw).get(f"/api/v1/projects/{world.project_b.id}"), 404)
+
+
+def test_scopes_add_up(world):
+    _, raw = make(world.users["member"], scopes=(READ, INGEST))
+    client = bearer(raw)
+    assert client.get("/api/v1/projects").status_code == 200
+    assert client.options("/api/v1/projects").status_code == 200
+    assert client.post(HEARTBEATS, {"device_id": "d", "heartbeats": [hb(5)]}).status_code == 202
+    assert_error(client.patch("/api/v1/me", {"name": "X"}), 403, code="token_scope")
+
+
+def test_an_idempotency_key_with_a_token_is_keyed_by_its_user(world):
+    _, raw = make(world.users["member"], scopes=(INGEST,))
+    client = bearer(raw)
+    body = {"device_id": "d", "heartbeats": [hb(5)]}
+    first = client.post(HEARTBEATS, body, HTTP_IDEMPOTENCY_KEY="hb-1")
+    again = client.post(HEARTBEATS, body, HTTP_IDEMPOTENCY_KEY="hb-1")
+    assert first.status_code == again.status_code == 202
+    assert again["Idempotent-Replayed"] == "true"
