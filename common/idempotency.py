@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import re
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
@@ -47,16 +49,20 @@ def _error(status: int, code: str, detail: str) -> JsonResponse:
 def _user_of(request):
     """The caller, authenticated the way the API will authenticate them (bearer token or the
     dashboard's session); None when anonymous or the credentials are bad (the view answers)."""
-    from accounts.authentication import SessionJWTAuthentication
+    from accounts.authentication import SessionJWTAuthentication, personal_token_user
 
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
         return user
     try:
-        result = SessionJWTAuthentication().authenticate(Request(request))
+        # A personal token's user (what it may do is the view's to check), else a session's.
+        user = personal_token_user(request)
+        if user is None:
+            result = SessionJWTAuthentication().authenticate(Request(request))
+            user = result[0] if result else None
     except AuthenticationFailed:
         return None
-    return result[0] if result else None
+    return user
 
 
 def _body(request) -> bytes:
@@ -95,6 +101,20 @@ def complete_response(response: Response, data) -> None:
     response.data = data
     if response.is_rendered:
         response.content = response.rendered_content
+
+
+def replay_without(response: Response, *fields: str) -> Response:
+    """Keep ``fields`` (a secret shown once: a new personal token) out of what is stored for
+    replays: a replay answers the same status and the rest of the body, without them."""
+    response.idempotency_replay_data = {k: v for k, v in response.data.items() if k not in fields}  # type: ignore[attr-defined]
+    return response
+
+
+def _stored_body(response) -> str:
+    redacted = getattr(response, "idempotency_replay_data", None)
+    if redacted is not None:
+        return json.dumps(redacted, cls=DjangoJSONEncoder)
+    return response.content.decode("utf-8", "replace")
 
 
 def _try_claim(user_id, key: str) -> bool:
@@ -141,12 +161,12 @@ class IdempotencyMiddleware:
                     fingerprint=fingerprint,
                     status_code=response.status_code,
                     content_type=response.get("Content-Type", ""),
-                    body=response.content.decode("utf-8", "replace"),
+                    body=_stored_body(response),
                 )
         # Committed, and the view's on-commit work has run. If it completed the answer, keep
         # the completed one for replays (a crash just before this leaves the answer as it was
         # at commit: still a success, only without what after-commit work adds to it).
-        if stored is not None and (body := response.content.decode("utf-8", "replace")) != stored.body:
+        if stored is not None and (body := _stored_body(response)) != stored.body:
             IdempotencyRecord.objects.filter(pk=stored.pk).update(body=body)
         return response
 

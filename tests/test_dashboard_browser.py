@@ -409,3 +409,57 @@ def test_a_page_on_another_origin_cannot_open_the_socket_with_the_session(tab, b
     )
     assert outcome == {"opened": False, "code": 1006}  # the handshake was refused (HTTP 403)
     visitor.problems.clear()  # the refused handshake is logged as a console error: that is the point
+
+
+def test_a_member_creates_a_tracker_token_copies_its_config_and_revokes_it(tab, base_url):
+    """Settings: the new token shows once with the aw-client config filled in; the copy button
+    puts it on the clipboard; the token sends heartbeats as aw-client does (Basic, token as
+    user name) until it is revoked on the page."""
+    import base64
+    import urllib.error
+
+    from playwright.sync_api import expect
+
+    member = tab(permissions=["clipboard-read", "clipboard-write"])
+    page = member.sign_in("priya@studio.co")
+    page.get_by_test_id("settings-link").click()
+    page.wait_for_url("**/dashboard/settings/")
+    page.fill("input[name=name]", "laptop watchers")
+    page.get_by_test_id("token-create").click()
+    token = page.get_by_test_id("token-value").inner_text().strip()
+    assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}", token)
+    port = base_url.rsplit(":", 1)[1]
+    expect(page.get_by_test_id("config-aw")).to_contain_text(f'hostname = "{token}@127.0.0.1"')
+    expect(page.get_by_test_id("config-aw")).to_contain_text(f'port = "{port}"')
+    page.locator("[data-copy=config-aw]").click()
+    assert token in page.evaluate("navigator.clipboard.readText()")
+    member.shot("settings-new-token")
+
+    def heartbeat() -> int:
+        from datetime import UTC, datetime, timedelta
+
+        moment = (datetime.now(UTC) - timedelta(seconds=10)).isoformat()
+        body = {"device_id": "laptop", "heartbeats": [{"timestamp": moment, "duration": 5, "app": "Code"}]}
+        request = urllib.request.Request(
+            f"{base_url}/api/v1/sync/heartbeats",
+            data=json.dumps(body).encode(),
+            method="POST",
+            headers={
+                "Content-Type": "application/json",
+                "Authorization": "Basic " + base64.b64encode(f"{token}:".encode()).decode(),
+            },
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    assert heartbeat() == 202
+    page.goto(f"{base_url}/dashboard/settings/")  # not reload(): that would post the form again
+    expect(page.get_by_test_id("token-value")).to_have_count(0)  # shown once
+    row = page.get_by_test_id("token-row").filter(has_text="laptop watchers")
+    expect(row).to_have_count(1)
+    row.get_by_test_id("token-revoke").click()
+    expect(page.get_by_test_id("token-row").filter(has_text="laptop watchers")).to_have_count(0)
+    assert heartbeat() == 401

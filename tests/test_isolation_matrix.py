@@ -17,6 +17,7 @@ import pytest
 from django.apps import apps
 from django.urls import get_resolver
 
+from accounts.personal_tokens import personal_token_create
 from accounts.services import DeviceInfo, session_create
 from accounts.tests.factories import MembershipFactory
 from activity import services as activity_services
@@ -31,6 +32,7 @@ from tracking import services as tracking_services
 # (first path segment, parameter) -> the company-B object whose id goes there.
 OBJECTS = {
     ("auth", "session_id"): "session",
+    ("auth", "token_id"): "token",
     ("companies", "pk"): "company",
     ("companies", "invitation_id"): "invitation",
     ("companies", "user_id"): "member",
@@ -143,6 +145,7 @@ def two_worlds(world):
         membership=b_owner, captured_at=datetime.now(UTC), content_type="image/png", size=100
     )
     session = session_create(user=outsider, device=DeviceInfo(device_name="theirs"), stay_logged_in=False).session
+    token, _ = personal_token_create(user=outsider, name="theirs", scopes=["write"], company=b)
     return {
         "company": b.id,
         "invitation": world.invitation_b.id,
@@ -156,6 +159,7 @@ def two_worlds(world):
         "export": export.id,
         "screenshot": shot.id,
         "session": session.id,
+        "token": token.id,
     }
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from accounts.models import DeviceSession, User, validate_timezone
+from accounts.models import DeviceSession, PersonalAccessToken, TokenScope, User, validate_timezone
 from common.serializers import InputSerializer
 from organizations.models import Company
 
@@ -133,3 +133,41 @@ class SettingsInputSerializer(InputSerializer):
         if not attrs:
             raise serializers.ValidationError("Send at least one setting.", code="empty")
         return attrs
+
+
+# --------------------------------------------------------------------------- personal tokens
+
+
+class PersonalTokenSerializer(serializers.ModelSerializer):
+    """A personal access token as its owner sees it in a list: never the token itself."""
+
+    company_id = serializers.UUIDField(read_only=True, allow_null=True)
+    scopes = serializers.ListField(child=serializers.ChoiceField(choices=TokenScope.choices), read_only=True)
+
+    class Meta:
+        model = PersonalAccessToken
+        fields = ["id", "name", "scopes", "company_id", "prefix", "created_at", "expires_at", "last_used_at"]
+        read_only_fields = fields
+
+
+class PersonalTokenCreatedSerializer(PersonalTokenSerializer):
+    token = serializers.CharField(read_only=True, help_text="The token itself: shown this once, never again.")
+
+    class Meta(PersonalTokenSerializer.Meta):
+        fields = [*PersonalTokenSerializer.Meta.fields, "token"]
+        read_only_fields = fields
+
+
+class PersonalTokenCreateInputSerializer(InputSerializer):
+    name = serializers.CharField(max_length=100, help_text="What the token is for (a script, a machine).")
+    scopes = serializers.ListField(
+        child=serializers.ChoiceField(choices=TokenScope.choices),
+        min_length=1,
+        max_length=3,
+        help_text="read: GET only; write: every call you may make; ingest: heartbeats, activity and the "
+        "ActivityWatch and WakaTime intakes only.",
+    )
+    company_id = serializers.UUIDField(
+        required=False, allow_null=True, help_text="Bind the token to one of your companies: it acts there only."
+    )
+    expires_at = serializers.DateTimeField(required=False, allow_null=True, help_text="In the future; null: never.")

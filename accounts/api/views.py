@@ -8,11 +8,12 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import selectors, services
+from accounts import personal_tokens, selectors, services
 from accounts.api import serializers as s
 from accounts.authentication import authenticated_user
 from accounts.tasks import send_password_reset
 from common import throttling
+from common.idempotency import replay_without
 
 NO_CONTENT = OpenApiResponse(description="No content")
 
@@ -91,6 +92,8 @@ class RefreshView(AnonymousView):
 
 
 class LogoutView(APIView):
+    accepts_personal_tokens = False  # a signed-in session only (accounts.authentication)
+
     @extend_schema(request=None, responses={204: NO_CONTENT}, tags=["auth"])
     def post(self, request):
         services.auth_logout(user=request.user, session_id=request.session_id)
@@ -98,6 +101,8 @@ class LogoutView(APIView):
 
 
 class LogoutAllView(APIView):
+    accepts_personal_tokens = False  # a signed-in session only (accounts.authentication)
+
     @extend_schema(request=None, responses={204: NO_CONTENT}, tags=["auth"])
     def post(self, request):
         services.auth_logout_all(user=request.user)
@@ -105,6 +110,7 @@ class LogoutAllView(APIView):
 
 
 class SessionListView(generics.ListAPIView):
+    accepts_personal_tokens = False  # a signed-in session only (accounts.authentication)
     serializer_class = s.DeviceSessionSerializer
 
     def get_queryset(self):
@@ -119,6 +125,8 @@ class SessionListView(generics.ListAPIView):
 
 
 class SessionDetailView(APIView):
+    accepts_personal_tokens = False  # a signed-in session only (accounts.authentication)
+
     @extend_schema(responses={204: NO_CONTENT}, tags=["auth"])
     def delete(self, request, session_id):
         # Another user's session id is 404, exactly like a session that does not exist.
@@ -152,6 +160,8 @@ class PasswordResetView(AnonymousView):
 
 
 class PasswordChangeView(APIView):
+    accepts_personal_tokens = False  # a signed-in session only (accounts.authentication)
+
     @extend_schema(request=s.PasswordChangeInputSerializer, responses={204: NO_CONTENT}, tags=["auth"])
     def post(self, request):
         data = s.PasswordChangeInputSerializer(data=request.data)
@@ -192,3 +202,47 @@ class MeSettingsView(APIView):
         data.is_valid(raise_exception=True)
         user = services.user_settings_merge(user=request.user, changes=data.validated_data)
         return Response(s.UserSerializer(user).data)
+
+
+class PersonalTokenListView(generics.ListAPIView):
+    """GET, POST /auth/tokens. Only with a signed-in session: a token cannot mint tokens."""
+
+    accepts_personal_tokens = False
+    serializer_class = s.PersonalTokenSerializer
+
+    def get_queryset(self):
+        return selectors.personal_token_list(user=authenticated_user(self.request))
+
+    @extend_schema(tags=["auth"])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        request=s.PersonalTokenCreateInputSerializer, responses={201: s.PersonalTokenCreatedSerializer}, tags=["auth"]
+    )
+    def post(self, request):
+        data = s.PersonalTokenCreateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        token, raw = personal_tokens.personal_token_create(
+            user=authenticated_user(request),
+            name=v["name"],
+            scopes=v["scopes"],
+            company=v.get("company_id"),
+            expires_at=v.get("expires_at"),
+        )
+        token.token = raw  # type: ignore[attr-defined]  # shown this once
+        response = Response(s.PersonalTokenCreatedSerializer(token).data, status=status.HTTP_201_CREATED)
+        return replay_without(response, "token")  # an Idempotency-Key replay never repeats it
+
+
+class PersonalTokenDetailView(APIView):
+    accepts_personal_tokens = False
+
+    @extend_schema(responses={204: NO_CONTENT}, tags=["auth"])
+    def delete(self, request, token_id):
+        # Another user's token id is 404, exactly like a token that does not exist.
+        user = authenticated_user(request)
+        token = generics.get_object_or_404(selectors.personal_token_list(user=user), id=token_id)
+        personal_tokens.personal_token_revoke(token=token, by=user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
