@@ -9,7 +9,7 @@ import time
 import pytest
 
 from activity.models import CodingHeartbeat
-from tests.support.wakatime import BULK, SINGLE, UA, heartbeat
+from tests.support.wakatime import BULK, SINGLE, STATUSBAR, UA, basic, heartbeat, wakatime_key
 
 pytestmark = pytest.mark.django_db
 
@@ -125,13 +125,56 @@ def test_a_malformed_body_is_a_400_in_wakatimes_shape(world, body):
     assert not CodingHeartbeat.objects.exists()
 
 
+@pytest.mark.parametrize("form", ["basic", "basic with colon", "bearer"])
+def test_an_ingest_key_is_accepted_in_every_form_wakatime_clients_send(api, world, form):
+    key = wakatime_key(world.users["member"])
+    header = {
+        "basic": basic(key),
+        "basic with colon": basic(f"{key}:"),
+        "bearer": f"Bearer {key}",
+    }[form]
+    api.credentials(HTTP_AUTHORIZATION=header)
+    response = post(api, BULK, [heartbeat(time.time())])
+    assert response.status_code == 201, response.content
+    assert response.json()["responses"][0][1] == 201
+    assert api.get(STATUSBAR).status_code == 200  # the editor's key reads its status bar too
+    assert CodingHeartbeat.objects.get().user_id == world.users["member"].id
+
+
 def test_no_or_a_wrong_key_is_a_401_in_wakatimes_shape(api, world):
     assert post(api, BULK, [heartbeat(time.time())]).status_code == 401
-    api.credentials(HTTP_AUTHORIZATION="Basic bm90LWEta2V5")
-    response = post(api, BULK, [heartbeat(time.time())])
-    assert response.status_code == 401
-    assert set(response.json()) == {"error"}
+    for header in ("Basic bm90LWEta2V5", basic("3f1c2a9e-7b5d-4e8a-9c0d-1e2f3a4b5c6d")):
+        api.credentials(HTTP_AUTHORIZATION=header)
+        response = post(api, BULK, [heartbeat(time.time())])
+        assert response.status_code == 401
+        assert set(response.json()) == {"error"}
     assert not CodingHeartbeat.objects.exists()
+
+
+def test_a_read_only_key_may_not_send_heartbeats(api, world):
+    api.credentials(HTTP_AUTHORIZATION=basic(wakatime_key(world.users["member"], scopes=["read"])))
+    response = post(api, BULK, [heartbeat(time.time())])
+    assert response.status_code == 403
+    assert "scope" in response.json()["error"]
+    assert not CodingHeartbeat.objects.exists()
+
+
+def test_an_ingest_key_opens_nothing_else(api, world):
+    api.credentials(HTTP_AUTHORIZATION=basic(wakatime_key(world.users["member"])))
+    assert api.post("/api/v1/projects", {"name": "Sneaky"}, format="json").status_code == 403
+
+
+def test_a_company_bound_key_files_heartbeats_in_its_company(api, world):
+    from accounts.tests.factories import MembershipFactory
+
+    member = world.users["member"]
+    MembershipFactory(user=member, company=world.b)
+    api.credentials(HTTP_AUTHORIZATION=basic(wakatime_key(member, company=world.b)))
+    assert post(api, BULK, [heartbeat(time.time())]).status_code == 201
+    assert CodingHeartbeat.objects.get().company_id == world.b.id
+    # naming the other company is as if it did not exist
+    assert post(api, f"{BULK}?company={world.a.id}", [heartbeat(time.time() - 1)]).status_code == 404
+    assert CodingHeartbeat.objects.count() == 1
 
 
 def test_the_editor_comes_from_the_user_agent_and_a_heartbeats_own(world):

@@ -3,6 +3,7 @@ sends it, its user agent, and the real CLI run in a child process."""
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 import sys
@@ -52,3 +53,16 @@ def run_wakatime_cli(args: list[str], *, home: Path, timeout: float = 60) -> sub
     return subprocess.run(
         [sys.executable, "-c", _CLI, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
     )
+
+
+def wakatime_key(user, *, scopes=("ingest",), company=None) -> str:
+    """A personal access token of ``user``, as ``api_key`` in ``~/.wakatime.cfg``."""
+    from accounts.personal_tokens import personal_token_create
+
+    _, raw = personal_token_create(user=user, name="wakatime", scopes=list(scopes), company=company)
+    return raw
+
+
+def basic(key: str) -> str:
+    """The Authorization header wakatime-cli sends: Basic with base64 of the bare key."""
+    return "Basic " + base64.b64encode(key.encode()).decode()
