@@ -16,7 +16,7 @@ from uuid import UUID
 
 from django.db import connection
 
-from activity.privacy import REDACTED, CompiledRule, apply_privacy, privacy_rules_for
+from activity.privacy import REDACTED, CompiledRule, apply_privacy, cached_rules, privacy_rules_for
 
 # Entity types whose entity is a web address: the company's ``url`` privacy rules read them.
 WEB_TYPES = frozenset({"url", "domain"})
@@ -76,16 +76,33 @@ def _private(item: CodingItem, editor: str, rules: list[CompiledRule]) -> tuple[
     return kept["app"], entity
 
 
+def _rules(company_id: UUID, version: int | None) -> list[CompiledRule]:
+    """The company's privacy rules; without a query when the caller already read their
+    version (a request's membership has its company) and this process has them compiled."""
+    if version is not None:
+        cached = cached_rules(company_id)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+    return privacy_rules_for(company_id)
+
+
 def coding_heartbeats_store(
-    *, company_id: UUID, user_id: UUID, device_id: str, editor: str, items: Sequence[CodingItem]
+    *,
+    company_id: UUID,
+    user_id: UUID,
+    device_id: str,
+    editor: str,
+    items: Sequence[CodingItem],
+    privacy_rules_version: int | None = None,
 ) -> list[bool]:
     """Store ``items`` for the user on ``device_id`` in one statement; for each item, in order,
     True when it is new (stored, or dropped by a privacy rule: accepted, nothing to resend)
     and False when the same user, time, entity and type is already stored (or comes earlier in
-    this batch)."""
+    this batch). ``privacy_rules_version``: the company's ``privacy_rules_version`` if the caller
+    has it at hand (saves a query per batch); else it is read here."""
     if not items:
         return []
-    rules = privacy_rules_for(company_id)
+    rules = _rules(company_id, privacy_rules_version)
     columns: dict[str, list] = {
         name: []
         for name in (

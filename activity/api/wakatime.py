@@ -96,6 +96,8 @@ class HeartbeatsView(WakaTimeView):
                 device_id=request.headers.get("X-Machine-Name", "")[:100],
                 editor=editor_from_user_agent(request.headers.get("User-Agent", "")),
                 items=items,
+                # read with the membership (its company): one query fewer per request
+                privacy_rules_version=membership.company.privacy_rules_version,
             )
         )
         responses: list[list] = []

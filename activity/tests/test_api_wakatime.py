@@ -198,3 +198,16 @@ def test_heartbeats_land_in_the_callers_company_only(world):
     assert response.status_code == 404
     assert set(response.json()) == {"error"}
     assert CodingHeartbeat.objects.count() == 1
+
+
+def test_a_new_privacy_rule_applies_to_the_very_next_request(world):
+    from activity.models import PrivacyAction, PrivacyField
+    from activity.services import privacy_rule_create
+
+    api = world.api("member")
+    now = time.time()
+    post(api, BULK, [heartbeat(now - 20, entity="/src/secret/a.py")])  # rules compiled and cached
+    privacy_rule_create(company=world.a, field=PrivacyField.TITLE, pattern="secret", action=PrivacyAction.DROP)
+    response = post(api, BULK, [heartbeat(now - 10, entity="/src/secret/b.py"), heartbeat(now, entity="/src/ok.py")])
+    assert [status for _, status in response.json()["responses"]] == [201, 201]  # dropped: nothing to resend
+    assert sorted(CodingHeartbeat.objects.values_list("entity", flat=True)) == ["/src/ok.py", "/src/secret/a.py"]
