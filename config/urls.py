@@ -17,8 +17,16 @@ api_v1 = [
     path("", include("screenshots.api.urls")),
 ]
 
+# WakaTime's API, as far as its editor plugins use it (docs/trackers-wakatime.md): the key in
+# ~/.wakatime.cfg is a personal access token, api_url points here.
+wakatime_v1 = [
+    path("", include("activity.api.wakatime_urls")),
+    path("", include("reports.api.wakatime_urls")),
+]
+
 urlpatterns = [
     path("api/v1/", include(api_v1)),
+    path("api/compat/wakatime/v1/", include(wakatime_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # Anything else under /api/ is a JSON 404 in the error shape, DEBUG or not: with DEBUG on,
     # an unresolved URL would get Django's HTML debug page instead of handler404 (SPEC:

@@ -33,6 +33,7 @@ from accounts.tests.factories import MembershipFactory
 from activity import partitions
 from activity import services as activity_services
 from activity.appusage import Beat, appusage_merge
+from activity.coding import CodingItem, coding_heartbeats_store
 from organizations import services as org_services
 from organizations.models import Company, Project, Role, Team, TeamRole
 from organizations.tests.world import World, api_as
@@ -94,6 +95,7 @@ LISTS: dict[str, Callable[[Grown], str]] = {
     "sync/changes": lambda g: "/api/v1/sync/changes?cursor=0",
     "privacy-rules": lambda g: "/api/v1/privacy-rules",
     "reports/apps": lambda g: f"/api/v1/reports/apps?date={DAY}&company={g.world.a.id}",
+    "reports/coding": lambda g: f"/api/v1/reports/coding?from={DAY}&to={DAY}&company={g.world.a.id}",
     "reports/daily": lambda g: f"/api/v1/reports/daily?date={DAY}&company={g.world.a.id}",
     "reports/weekly": lambda g: f"/api/v1/reports/weekly?from={DAY}&company={g.world.a.id}",
     "reports/team": lambda g: f"/api/v1/reports/team?from={DAY}&to={DAY}&company={g.world.a.id}",
@@ -188,6 +190,18 @@ def _grow(g: Grown) -> None:
             for k in range(4)
         ]
         appusage_merge(user_id=owner_membership.user_id, device_id=f"laptop-{tag}", beats=beats)
+        coding_heartbeats_store(
+            company_id=w.a.id,
+            user_id=owner.id,
+            device_id=f"laptop-{tag}",
+            editor=f"Editor {tag}",
+            items=[
+                CodingItem(
+                    time=DAY_START + timedelta(hours=2 + n, minutes=k + i * 5), entity="/a.py", project=f"Project {tag}"
+                )
+                for k in range(3)
+            ],
+        )
 
 
 @pytest.fixture
@@ -231,6 +245,7 @@ LEAD_READS = set(LISTS) - {
     "companies/{pk}/invitations",
     "privacy-rules",
     "reports/apps",
+    "reports/coding",
     "reports/daily",
     "reports/exports",
     "reports/weekly",

@@ -91,6 +91,41 @@ class AppsReportSerializer(serializers.Serializer):
     domains = DomainSecondsSerializer(many=True)
 
 
+class CodingQuerySerializer(SubjectQuerySerializer):
+    to = serializers.DateField(required=False, help_text="The last local day (inclusive); default: today.")
+
+    def get_fields(self):
+        fields = super().get_fields()  # `from` is a Python keyword: added under its query name
+        fields["from"] = serializers.DateField(
+            required=False, help_text="The first local day; default: six days before `to` (a week)."
+        )
+        return fields
+
+    def validate(self, attrs):
+        first, last = attrs.get("from"), attrs.get("to")
+        if first and last and not 0 <= (last - first).days <= 366:
+            raise serializers.ValidationError({"to": ["Must be on or after from, at most 366 days later."]})
+        return attrs
+
+
+class NamedSecondsSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    seconds = serializers.IntegerField()
+
+
+class CodingReportSerializer(serializers.Serializer):
+    to = serializers.DateField()
+    timezone = serializers.CharField()
+    total_seconds = serializers.IntegerField()
+    projects = NamedSecondsSerializer(many=True)
+    languages = NamedSecondsSerializer(many=True)
+    editors = NamedSecondsSerializer(many=True)
+    days = DaySecondsSerializer(many=True)
+
+    def get_fields(self):
+        return {"from": serializers.DateField(), **super().get_fields()}
+
+
 class TeamQuerySerializer(WeeklyQuerySerializer):
     team = serializers.UUIDField(required=False, help_text="Only this team's members.")
     to = serializers.DateField(required=False, help_text="The last local day (inclusive); default: today.")

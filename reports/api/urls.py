@@ -4,6 +4,7 @@ from reports.api import views
 
 urlpatterns = [
     path("reports/apps", views.AppsReportView.as_view(), name="reports-apps"),
+    path("reports/coding", views.CodingReportView.as_view(), name="reports-coding"),
     path("reports/daily", views.DailyReportView.as_view(), name="reports-daily"),
     path("reports/weekly", views.WeeklyReportView.as_view(), name="reports-weekly"),
     path("reports/team", views.TeamReportView.as_view(), name="reports-team"),

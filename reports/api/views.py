@@ -74,6 +74,22 @@ class AppsReportView(APIView):
         return Response(selectors.apps_report(company_id=membership.company_id, user_id=user.pk, day=day, tz=tz))
 
 
+@extend_schema(tags=["reports"])
+class CodingReportView(APIView):
+    """Coding time from editor heartbeats (WakaTime, ActivityWatch's editor watchers)."""
+
+    @extend_schema(parameters=[s.CodingQuerySerializer], responses={200: s.CodingReportSerializer})
+    def get(self, request):
+        params, membership, user, tz = _report_context(request, s.CodingQuerySerializer)
+        last = params.get("to") or timezone.now().astimezone(tz).date()
+        first = params.get("from") or last - timedelta(days=6)
+        if not 0 <= (last - first).days <= 366:  # checked again here: either may be a default
+            raise ValidationError({"to": ["Must be on or after from, at most 366 days later."]})
+        return Response(
+            selectors.coding_report(company_id=membership.company_id, user_id=user.pk, first=first, last=last, tz=tz)
+        )
+
+
 WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 
 
