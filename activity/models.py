@@ -8,6 +8,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import MD5, Now
 
 from common.models import BaseModel
 from organizations.models import Company
@@ -209,3 +210,51 @@ class AwEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.bucket_id} {self.timestamp:%Y-%m-%d %H:%M:%S}"
+
+
+# --------------------------------------------------------------------------- coding
+#
+# Editor heartbeats (WakaTime's protocol; ActivityWatch's ``app.editor.activity`` events):
+# one row per heartbeat, as sent, after the company's privacy rules. Coding time is computed
+# from them when read (activity.coding_time), so a change of ``coding_timeout_seconds``
+# applies to the past too. A plain table with an identity key, like ``Heartbeat``: rows are
+# written in bulk and never updated, and a UUIDv7 per row would cost the intake for nothing.
+
+
+class CodingHeartbeat(models.Model):
+    """One editor heartbeat. A client resends what it is not sure was stored (WakaTime's
+    offline queue): the same user, moment, entity and type is one row (``coding_heartbeats_store``
+    inserts with ON CONFLICT DO NOTHING on that constraint)."""
+
+    id = models.BigAutoField(primary_key=True)
+    # No index of their own: the lookup index starts with company, the unique one with user
+    # (fewer indexes to write on the hot insert).
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+", db_index=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
+    device_id = models.CharField(max_length=100)  # the machine (WakaTime's X-Machine-Name)
+    editor = models.CharField(max_length=100, blank=True)
+    time = models.DateTimeField()
+    entity = models.TextField()  # a file path, a domain, an app: up to 2,048 characters
+    type = models.CharField(max_length=32)  # file, domain, url, app, ...
+    category = models.CharField(max_length=50, blank=True)
+    project = models.CharField(max_length=255, blank=True)
+    branch = models.CharField(max_length=255, blank=True)
+    language = models.CharField(max_length=100, blank=True)
+    lines = models.PositiveIntegerField(null=True, blank=True)
+    lineno = models.PositiveIntegerField(null=True, blank=True)
+    cursorpos = models.PositiveIntegerField(null=True, blank=True)
+    is_write = models.BooleanField(default=False)
+    dependencies = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        ordering = ("time", "id")
+        constraints = [
+            # md5 of the entity, not the entity: a btree entry holds at most ~2,700 bytes, and a
+            # 2,048-character path of multi-byte characters would not fit.
+            models.UniqueConstraint("user", "time", MD5("entity"), "type", name="activity_coding_heartbeat_once"),
+        ]
+        indexes = [models.Index(fields=["company", "user", "time"], name="activity_coding_lookup")]
+
+    def __str__(self) -> str:
+        return f"{self.device_id} {self.time:%Y-%m-%d %H:%M:%S} {self.project} {self.entity}"

@@ -45,6 +45,12 @@ class Company(BaseModel):
         default=0, validators=[MinValueValidator(0), MaxValueValidator(3)]
     )
     idle_timeout_seconds = models.PositiveIntegerField(default=300)
+    # Coding time (WakaTime, editor watchers): a gap between two heartbeats of one project
+    # shorter than this counts as coding, a longer one ends the stretch (activity.coding_time).
+    # db_default too: rows inserted with raw SQL (bench/) get it without naming the column.
+    coding_timeout_seconds = models.PositiveIntegerField(
+        default=900, db_default=900, validators=[MinValueValidator(60), MaxValueValidator(4 * 3600)]
+    )
     # Screenshots older than this many days are deleted, files and all (beat, hourly).
     screenshot_retention_days = models.PositiveIntegerField(default=90, validators=[MinValueValidator(1)])
     # Moves (in the same transaction) whenever the company's heartbeat privacy rules change:

@@ -20,13 +20,14 @@ class CompanyAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("name", "slug", "timezone", "subscription_status")}),
         (
-            "Screenshots and idle time",
+            "Screenshots, idle and coding time",
             {
                 "fields": (
                     "screenshots_enabled",
                     "screenshot_interval_seconds",
                     "screenshot_blur_level",
                     "idle_timeout_seconds",
+                    "coding_timeout_seconds",
                 )
             },
         ),

@@ -39,6 +39,7 @@ class CompanySerializer(serializers.ModelSerializer):
             "screenshot_interval_seconds",
             "screenshot_blur_level",
             "idle_timeout_seconds",
+            "coding_timeout_seconds",
             "screenshot_retention_days",
             "my_role",
             "created_at",
@@ -60,6 +61,7 @@ class CompanyUpdateSerializer(InputSerializer):
     screenshot_interval_seconds = serializers.IntegerField(min_value=60, max_value=24 * 3600, required=False)
     screenshot_blur_level = serializers.IntegerField(min_value=0, max_value=3, required=False)
     idle_timeout_seconds = serializers.IntegerField(min_value=60, max_value=24 * 3600, required=False)
+    coding_timeout_seconds = serializers.IntegerField(min_value=60, max_value=4 * 3600, required=False)
     screenshot_retention_days = serializers.IntegerField(min_value=1, max_value=3650, required=False)
 
 
