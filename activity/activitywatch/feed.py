@@ -7,22 +7,25 @@ tracker": the same privacy rules, merge and reports as ``/sync/heartbeats``).
   merge trigger; the merge and the apps report do the rest.
 - ``afkstatus`` stays in the bucket: the apps report reads away time from it
   (``selectors.afk_intervals``).
-- ``app.editor.activity`` feeds coding time.
-  TODO(aw, #17): map it into ``activity.coding.coding_heartbeats_store`` once the coding
-  core (branch ``waka``) is merged.
+- ``app.editor.activity`` (``{file, project, language}``) feeds coding time through
+  ``activity.coding.coding_heartbeats_store``, WakaTime's intake's one write path: an event
+  is an editor heartbeat at its start (and one at its end when it lasts), the editor the
+  bucket's client; a resent event is stored once there too.
 
 Privacy rules run on the event's ``data`` (its ``app``, ``title`` and ``url``, whatever the
-bucket type) before anything is stored, in the bucket or the inbox: a dropped event is stored
-nowhere, a redacted field is ``[redacted]`` in both."""
+bucket type; an editor's ``file`` stands for the title, as a window title shows the file)
+before anything is stored, in the bucket or the inbox: a dropped event is stored nowhere, a
+redacted field is ``[redacted]`` in both."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from activity import heartbeats
+from activity.coding import CodingItem, coding_heartbeats_store
 from activity.privacy import CompiledRule, apply_privacy
 from activity.schema import MAX_PULSETIME
 from common.exceptions import InvalidInput
@@ -37,21 +40,27 @@ PRIVACY_FIELDS = ("app", "title", "url")
 _LIMITS = {"app": 255, "title": 1000, "url": 2048}
 
 
-def private(data: dict[str, Any], rules: Sequence[CompiledRule]) -> dict[str, Any] | None:
+def _fields(bucket_type: str) -> dict[str, str]:
+    """The privacy rules' fields (app, title, url) as the event's ``data`` keys."""
+    return {"app": "app", "title": "file" if bucket_type == EDITOR else "title", "url": "url"}
+
+
+def private(data: dict[str, Any], rules: Sequence[CompiledRule], bucket_type: str = "") -> dict[str, Any] | None:
     """``data`` after the company's privacy rules (``activity.privacy.apply_privacy``, the one
     implementation): None when a drop rule matches; else with each matching field that the
     event has replaced by ``[redacted]``. Fields the event lacks are searched as empty text,
     as a heartbeat without a URL is."""
     if not rules:
         return data
-    probe = {name: data[name] if isinstance(data.get(name), str) else "" for name in PRIVACY_FIELDS}
+    keys = _fields(bucket_type)
+    probe = {name: data[key] if isinstance(data.get(key), str) else "" for name, key in keys.items()}
     kept = apply_privacy(probe, list(rules))
     if kept is None:
         return None
     if kept is probe:
         return data
     changed = {
-        name: kept[name] for name in PRIVACY_FIELDS if isinstance(data.get(name), str) and kept[name] != data[name]
+        key: kept[name] for name, key in keys.items() if isinstance(data.get(key), str) and kept[name] != data[key]
     }
     return {**data, **changed}
 
@@ -121,3 +130,42 @@ def inbox_rows(
             continue
         rows.extend(heartbeats.inbox_rows(batch, company_id=company_id, user_id=user_id, rules=[], now=now))
     return rows
+
+
+# WakaTime's bounds (SPEC): older or further ahead, an editor heartbeat feeds no coding time.
+CODING_MAX_AGE = timedelta(days=180)
+CODING_MAX_AHEAD = timedelta(hours=1)
+
+
+def _clip(data: dict[str, Any], key: str, length: int) -> str:
+    value = data.get(key)
+    return value[:length] if isinstance(value, str) else ""
+
+
+def coding_items(*, events: Sequence[Event], client: str, now: datetime) -> list[CodingItem]:
+    """Editor heartbeats for ``app.editor.activity`` events: one at each event's start and,
+    when it lasts, one at its end (coding time joins consecutive heartbeats, so the event's
+    whole span counts)."""
+    items = []
+    for event in events:
+        entity = _clip(event.data, "file", 2048)
+        if not entity:
+            continue
+        project, language = _clip(event.data, "project", 255), _clip(event.data, "language", 100)
+        for moment in {event.timestamp, event.end()}:
+            if now - CODING_MAX_AGE <= moment <= now + CODING_MAX_AHEAD:
+                items.append(
+                    CodingItem(time=moment, entity=entity, project=project, language=language, editor=client[:100])
+                )
+    return sorted(items, key=lambda item: item.time)
+
+
+def store_coding(
+    *, company_id: UUID, user_id: UUID, hostname: str, client: str, events: Sequence[Event], now: datetime
+) -> None:
+    items = coding_items(events=events, client=client, now=now)
+    if items:
+        device_id = (hostname.strip() or "unknown")[:100]
+        coding_heartbeats_store(
+            company_id=company_id, user_id=user_id, device_id=device_id, editor=client[:100], items=items
+        )

@@ -62,6 +62,16 @@ def _storable(data: dict[str, Any]) -> None:
 
 
 def _feed(*, bucket: AwBucket, events: Sequence[Event], pulsetime: float, now: datetime) -> None:
+    if bucket.type == feed.EDITOR:
+        feed.store_coding(
+            company_id=bucket.company_id,
+            user_id=bucket.user_id,
+            hostname=bucket.hostname,
+            client=bucket.client,
+            events=events,
+            now=now,
+        )
+        return
     rows = feed.inbox_rows(
         company_id=bucket.company_id,
         user_id=bucket.user_id,
@@ -87,7 +97,7 @@ def events_insert(
     (aw-server's upsert); any other id is ignored."""
     kept: list[Event] = []
     for event in events:
-        data = feed.private(event.data, rules)
+        data = feed.private(event.data, rules, bucket.type)
         if data is None:
             continue
         _storable(data)
@@ -125,7 +135,7 @@ def heartbeat(
     last event before the other's write is committed, so no merge is lost or doubled.
     A heartbeat a privacy rule drops is stored nowhere and answered as sent."""
     bucket = AwBucket.objects.select_for_update().get(pk=bucket_pk)
-    data = feed.private(heartbeat.data, rules)
+    data = feed.private(heartbeat.data, rules, bucket.type)
     if data is None:
         return heartbeat
     _storable(data)

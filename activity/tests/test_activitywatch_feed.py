@@ -10,7 +10,7 @@ import pytest
 
 from activity import services as activity_services
 from activity.merge import merge_pending
-from activity.models import AppUsage, AwEvent, HeartbeatInbox
+from activity.models import AppUsage, AwEvent, CodingHeartbeat, HeartbeatInbox
 from tests.support.activitywatch import create_bucket, event, heartbeat
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -87,3 +87,20 @@ def test_other_bucket_types_are_stored_and_returned_but_feed_no_report(world, ba
     heartbeat(member, "aw-watcher-spotify", event(0, base=base, app="Spotify", title="Song"))
     assert member.get("/api/0/buckets/aw-watcher-spotify/events/count").json() == 1
     assert not HeartbeatInbox.objects.exists()
+
+
+def test_editor_events_become_coding_heartbeats_stored_once(world, base):
+    member = world.api("member")
+    bucket = "aw-watcher-vscode_laptop"
+    create_bucket(member, bucket, type_="app.editor.activity", client="aw-watcher-vscode")
+    data = {"file": "/src/stint/views.py", "project": "stint", "language": "python"}
+    for second in (0, 30, 60):
+        heartbeat(member, bucket, event(second, base=base, **data), pulsetime=31)
+    # a queued client resends an event it was not sure was stored
+    heartbeat(member, bucket, event(60, base=base, **data), pulsetime=31)
+    rows = list(CodingHeartbeat.objects.order_by("time").values_list("time", "entity", "project", "language", "editor"))
+    assert rows == [
+        (base + timedelta(seconds=s), "/src/stint/views.py", "stint", "python", "aw-watcher-vscode")
+        for s in (0, 30, 60)
+    ]
+    assert member.get(f"/api/0/buckets/{bucket}/events").json()[0]["duration"] == 60.0
