@@ -1,0 +1,72 @@
+"""The real ActivityWatch client against Stint's ``/api/0/`` served by daphne, as a watcher on
+a member's machine would use it (aw-client 0.5.15, in its own venv: tests/support/
+activitywatch.py), and the same stream fed to a real aw-server 0.12: what is read back from
+Stint equals aw-core's own ``heartbeat_reduce`` of the stream, and aw-server's events."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from activity.models import AwEvent
+from conftest import daphne_servers, free_port
+from tests.support.activitywatch import aw_python, aw_server, drive, window_stream
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(scope="module")
+def python():
+    found = aw_python()
+    if found is None:
+        pytest.skip("aw-client/aw-server venv (bench/peers/aw_setup.sh) could not be created here: no PyPI?")
+    return found
+
+
+@pytest.fixture
+def stint(tmp_path):
+    with daphne_servers([free_port()], tmp_path) as (port,):
+        yield port
+
+
+def token_of(world, role: str = "member") -> str:
+    return world.api(role)._credentials["HTTP_AUTHORIZATION"].split()[1]
+
+
+def comparable(events: list[dict]) -> list[tuple]:
+    """Events without their ids (each server numbers its own), durations to the microsecond
+    (aw-server keeps them as SQLite decimals, Stint as doubles)."""
+    return [(e["timestamp"], round(e["duration"], 6), e["data"]) for e in events]
+
+
+def base() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=50)
+
+
+def stint_spec(world, port: int, **spec) -> dict:
+    return {"host": "127.0.0.1", "port": port, "bearer": token_of(world), "hostname": "laptop", **spec}
+
+
+def test_aw_client_heartbeats_read_back_as_aw_cores_own_merge(world, python, stint, tmp_path):
+    stream = window_stream(seed=17, count=150, base=base())
+    spec = stint_spec(world, stint, bucket="aw-watcher-window_laptop", type="currentwindow", pulsetime=60.0)
+    out = drive(python, tmp_path / "client", {**spec, "queued": False, "events": stream})
+    assert out["buckets"] == ["aw-watcher-window_laptop"]
+    assert len(out["reduced"]) > 10  # the stream has window changes and pauses to merge across
+    assert comparable(out["events"]) == comparable(out["reduced"])
+    assert out["count"] == len(out["reduced"])
+    assert all(isinstance(e["id"], int) for e in out["events"])
+    assert AwEvent.objects.filter(bucket__user=world.users["member"]).count() == len(out["reduced"])
+
+
+@pytest.mark.parametrize("queued", [False, True], ids=["direct", "queued"])
+def test_stint_reads_back_what_aw_server_does_for_the_same_stream(world, python, stint, tmp_path, queued):
+    stream = window_stream(seed=42, count=120, base=base())
+    spec = {"bucket": "aw-watcher-window_laptop", "type": "currentwindow", "pulsetime": 60.0, "queued": queued}
+    ours = drive(python, tmp_path / "stint-client", {**stint_spec(world, stint), **spec, "events": stream})
+    with aw_server(python, tmp_path / "aw-home", free_port()) as port:
+        theirs = drive(python, tmp_path / "aw-client", {"host": "127.0.0.1", "port": port, **spec, "events": stream})
+    assert len(theirs["events"]) > 5
+    assert comparable(ours["events"]) == comparable(theirs["events"])
+    assert ours["count"] == theirs["count"]
