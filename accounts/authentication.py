@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import base64
+import binascii
 import time
 from typing import cast
 
@@ -8,14 +10,17 @@ from django.http import HttpRequest
 from django.utils import timezone
 from drf_spectacular.authentication import SessionScheme
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from rest_framework.authentication import SessionAuthentication
-from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
+from rest_framework.authentication import BaseAuthentication, SessionAuthentication, get_authorization_header
+from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated, PermissionDenied
 from rest_framework.request import Request
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import Token
 
-from accounts.models import DeviceSession, User
+# The module, not its names: it imports common.exceptions, which imports DRF's views, which
+# import this module (DEFAULT_AUTHENTICATION_CLASSES): names are read when a request comes.
+from accounts import personal_tokens
+from accounts.models import DeviceSession, PersonalAccessToken, User
 from accounts.tokens import AccessClaims, access_claims, session_is_live, web_session_id
 
 # How often a session's last_seen_at is written: a hot row, so not on every request.
@@ -112,3 +117,103 @@ class DashboardSessionAuthenticationScheme(SessionScheme):
     """The session cookie in the OpenAPI schema, as DRF's own SessionAuthentication is."""
 
     target_class = "accounts.authentication.DashboardSessionAuthentication"
+
+
+# --------------------------------------------------------------------------- personal tokens
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+PERSONAL_TOKEN_NOT_VALID = "This personal access token is not valid: unknown, revoked or expired."
+
+
+def personal_token_credential(header: bytes) -> str | None:
+    """The personal token an Authorization header carries, if it carries one: ``Bearer <uuid>``,
+    or HTTP Basic with the token as the user name (``<token>:``, what a URL's user part sends)
+    or as the whole payload (``<token>``, what WakaTime clients send). None for anything else:
+    a JWT is never UUID-shaped, so Bearer JWTs go on to SessionJWTAuthentication untouched."""
+    scheme, _, value = header.partition(b" ")
+    value = value.strip()
+    if scheme.lower() == b"bearer":
+        candidate = value.decode("latin-1")
+    elif scheme.lower() == b"basic":
+        try:
+            decoded = base64.b64decode(value, validate=True).decode("latin-1")
+        except (binascii.Error, ValueError):
+            return None
+        user_part, colon, password = decoded.partition(":")
+        if colon and password:  # user:password: not a token form we hand out
+            return None
+        candidate = user_part
+    else:
+        return None
+    return candidate if personal_tokens.looks_like_personal_token(candidate) else None
+
+
+def personal_token_allows(token: PersonalAccessToken, view, method: str) -> str | None:
+    """Why this token may not make this call (a message naming the scope), or None if it may.
+    The one place scopes are enforced:
+
+    - ``read``: GET, HEAD and OPTIONS only;
+    - ``write``: every call its user may make;
+    - ``ingest``: any method, but only on views that declare ``accepts_ingest_tokens = True``
+      (heartbeats, activity, the ActivityWatch and WakaTime intakes);
+    - none of them on views that declare ``accepts_personal_tokens = False``: managing tokens,
+      sessions and the password, and socket tickets, take a signed-in session, so a leaked
+      token can neither mint more tokens nor lock its owner out."""
+    if not getattr(view, "accepts_personal_tokens", True):
+        return "Personal access tokens cannot be used here: sign in (a session) to do this."
+    scopes = set(token.scopes)
+    READ, WRITE, INGEST = personal_tokens.READ, personal_tokens.WRITE, personal_tokens.INGEST  # noqa: N806
+    if WRITE in scopes:
+        return None
+    if READ in scopes and method in SAFE_METHODS:
+        return None
+    if INGEST in scopes and getattr(view, "accepts_ingest_tokens", False):
+        return None
+    if method in SAFE_METHODS:
+        return "This token lacks the read scope (it has: " + ", ".join(token.scopes) + ")."
+    if INGEST in scopes and scopes == {INGEST}:
+        return "An ingest-scoped token only sends heartbeats and activity; this call needs the write scope."
+    return "This token lacks the write scope needed to change anything (it has: " + ", ".join(token.scopes) + ")."
+
+
+class PersonalTokenAuthentication(BaseAuthentication):
+    """A personal access token (``accounts.personal_tokens``), as Bearer or HTTP Basic. It runs
+    first: an Authorization header that is not a personal token is left, untouched, to the next
+    class. ``request.auth`` is the token; a token bound to a company makes its user act there
+    only (``User.acting_company_id``); its scopes are checked here, against the view
+    (``personal_token_allows``), so no view can forget to: 403 naming the missing scope."""
+
+    def authenticate(self, request):
+        raw = personal_token_credential(get_authorization_header(request))
+        if raw is None:
+            return None
+        token = personal_tokens.personal_token_for(raw)
+        if token is None:
+            raise AuthenticationFailed(PERSONAL_TOKEN_NOT_VALID, code="token_not_valid")
+        view = (getattr(request, "parser_context", None) or {}).get("view")
+        refusal = personal_token_allows(token, view, request.method)
+        if refusal is not None:
+            raise PermissionDenied(refusal, code="token_scope")
+        user = token.user
+        user.acting_company_id = token.company_id
+        request.session_id = None  # no device session behind it
+        structlog.contextvars.bind_contextvars(user_id=str(user.pk))
+        if last_seen_due(f"pat:{token.pk}"):
+            PersonalAccessToken.objects.filter(id=token.pk).update(last_used_at=timezone.now())
+        return user, token
+
+    def authenticate_header(self, request) -> str:
+        # The first class's header is what an anonymous call's 401 carries (DRF turns the 401
+        # into a 403 without one): the same Bearer challenge as before this class existed.
+        return SessionJWTAuthentication().authenticate_header(request)
+
+
+class PersonalTokenAuthenticationScheme(OpenApiAuthenticationExtension):
+    target_class = "accounts.authentication.PersonalTokenAuthentication"
+    name = ["personalTokenBearer", "personalTokenBasic"]
+
+    def get_security_definition(self, auto_schema):
+        return [
+            {"type": "http", "scheme": "bearer", "bearerFormat": "UUID", "description": "A personal access token."},
+            {"type": "http", "scheme": "basic", "description": "A personal access token as the user name."},
+        ]

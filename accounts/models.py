@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import functools
+import uuid
 import zoneinfo
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
+from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
@@ -76,6 +78,12 @@ class User(BaseModel, AbstractBaseUser, PermissionsMixin):
 
     objects = UserManager()
 
+    # Not a column: set on the request's user by PersonalTokenAuthentication when the token is
+    # bound to one company, and read by organizations.permissions.active_memberships, so every
+    # way a request finds its companies (?company=, the default, "your only one", the lists)
+    # sees that company alone.
+    acting_company_id: uuid.UUID | None = None
+
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
     REQUIRED_FIELDS = ["name"]
@@ -146,3 +154,49 @@ class PasswordResetToken(BaseModel):
     token_hash = models.CharField(max_length=64, unique=True)
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
+
+
+class TokenScope(models.TextChoices):
+    """What a personal access token may do (SPEC: Accounts, "Personal access tokens")."""
+
+    READ = "read", "Read (GET)"
+    WRITE = "write", "Write (every call the user may make)"
+    INGEST = "ingest", "Ingest (heartbeats, activity, tracker intakes)"
+
+
+class PersonalAccessToken(BaseModel):
+    """A long-lived token for scripts and trackers. The raw token (a UUIDv4: WakaTime clients
+    refuse any other shape) is shown once and stored only as its SHA-256; ``prefix`` (its
+    first 8 characters) lets the owner tell tokens apart in a list. ``user`` created it (the
+    audit log of a later issue reads who created and who revoked from here)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="personal_tokens")
+    name = models.CharField(max_length=100)
+    scopes = ArrayField(models.CharField(max_length=8, choices=TokenScope.choices), size=3)
+    # Bound to one company: the token acts there only. Null: wherever its user may.
+    company = models.ForeignKey(
+        "organizations.Company", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=8)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    revoked_reason = models.CharField(max_length=32, blank=True)
+
+    class Meta(BaseModel.Meta):
+        indexes = [models.Index(fields=["user", "-created_at"], name="accounts_pat_user_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(scopes__len__gt=0) & models.Q(scopes__contained_by=[s.value for s in TokenScope]),
+                name="accounts_pat_scopes_known_nonempty",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_live(self) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > timezone.now())

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from accounts import throttling
 from accounts.models import DeviceSession, PasswordResetToken, RefreshToken, User, normalize_email
+from accounts.personal_tokens import personal_tokens_revoke_all
 from accounts.tokens import access_token_for, hash_token, mark_sessions_revoked, new_opaque_token
 from changelog import audience, publishing
 from common.exceptions import AuthenticationFailed, GoneError, InvalidInput, NotFoundError
@@ -313,6 +314,7 @@ def password_reset(*, token: str, password: str) -> User:
     user.save(update_fields=["password", "updated_at"])
     _reset_tokens_spend(user)
     sessions_revoke(user=user, reason="password_reset")
+    personal_tokens_revoke_all(user=user, by=user, reason="password_reset")  # SPEC: every token too
     return user
 
 

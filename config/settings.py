@@ -447,9 +447,12 @@ SIMPLE_JWT = {
 # --------------------------------------------------------------------------- REST API
 
 REST_FRAMEWORK = {
-    # Bearer JWT first (its WWW-Authenticate makes an anonymous call a 401), then the Django
-    # session of the bundled dashboard, with DRF's CSRF check on unsafe methods.
+    # Personal access tokens first: they take only a UUID-shaped Bearer or Basic credential
+    # and leave every other header alone (its WWW-Authenticate is the Bearer JWT's, which makes
+    # an anonymous call a 401). Then Bearer JWT, then the Django session of the bundled
+    # dashboard, with DRF's CSRF check on unsafe methods.
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.PersonalTokenAuthentication",
         "accounts.authentication.SessionJWTAuthentication",
         "accounts.authentication.DashboardSessionAuthentication",
     ],

@@ -40,7 +40,13 @@ SCREENSHOT_SELF_DELETE_WINDOW = timedelta(minutes=10)
 def active_memberships(user: User) -> QuerySet[Membership]:
     if not user.is_authenticated:
         return Membership.objects.none()
-    return Membership.objects.filter(user=user, is_active=True).select_related("company")
+    found = Membership.objects.filter(user=user, is_active=True).select_related("company")
+    # A request made with a personal access token bound to one company acts there only
+    # (accounts.authentication.PersonalTokenAuthentication sets it): every company lookup of
+    # the request starts here, so naming another company is a 404 like any not-yours company.
+    if user.acting_company_id is not None:
+        found = found.filter(company_id=user.acting_company_id)
+    return found
 
 
 def membership_in(user: User, company_id) -> Membership | None:

@@ -10,17 +10,15 @@ from uuid import UUID
 
 from django.db.models import Count, F, IntegerField, Prefetch, QuerySet, Value
 
-from accounts.models import User
 from accounts.tokens import hash_token
 from organizations import permissions
 from organizations.models import Client, Company, Invitation, Membership, Project, ProjectTeam, Team, TeamMember
 
 
-def company_list(*, user: User) -> QuerySet[Company]:
-    """The caller's companies, each annotated with the caller's ``my_role``."""
-    return Company.objects.filter(memberships__user=user, memberships__is_active=True).annotate(
-        my_role=F("memberships__role")
-    )
+def company_list(*, memberships: list[Membership]) -> QuerySet[Company]:
+    """The caller's companies (those of their active ``memberships``: a company-bound personal
+    token's request has only that one), each annotated with the caller's ``my_role``."""
+    return Company.objects.filter(memberships__in=memberships).annotate(my_role=F("memberships__role"))
 
 
 def member_list(*, membership: Membership) -> QuerySet[Membership]:

@@ -91,6 +91,8 @@ class RefreshView(AnonymousView):
 
 
 class LogoutView(APIView):
+    accepts_personal_tokens = False  # a signed-in session only (accounts.authentication)
+
     @extend_schema(request=None, responses={204: NO_CONTENT}, tags=["auth"])
     def post(self, request):
         services.auth_logout(user=request.user, session_id=request.session_id)
@@ -98,6 +100,8 @@ class LogoutView(APIView):
 
 
 class LogoutAllView(APIView):
+    accepts_personal_tokens = False  # a signed-in session only (accounts.authentication)
+
     @extend_schema(request=None, responses={204: NO_CONTENT}, tags=["auth"])
     def post(self, request):
         services.auth_logout_all(user=request.user)
@@ -105,6 +109,7 @@ class LogoutAllView(APIView):
 
 
 class SessionListView(generics.ListAPIView):
+    accepts_personal_tokens = False  # a signed-in session only (accounts.authentication)
     serializer_class = s.DeviceSessionSerializer
 
     def get_queryset(self):
@@ -119,6 +124,8 @@ class SessionListView(generics.ListAPIView):
 
 
 class SessionDetailView(APIView):
+    accepts_personal_tokens = False  # a signed-in session only (accounts.authentication)
+
     @extend_schema(responses={204: NO_CONTENT}, tags=["auth"])
     def delete(self, request, session_id):
         # Another user's session id is 404, exactly like a session that does not exist.
@@ -152,6 +159,8 @@ class PasswordResetView(AnonymousView):
 
 
 class PasswordChangeView(APIView):
+    accepts_personal_tokens = False  # a signed-in session only (accounts.authentication)
+
     @extend_schema(request=s.PasswordChangeInputSerializer, responses={204: NO_CONTENT}, tags=["auth"])
     def post(self, request):
         data = s.PasswordChangeInputSerializer(data=request.data)

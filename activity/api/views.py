@@ -25,6 +25,7 @@ class _IntakeView(APIView):
     before validating it (413, nothing stored), resolve the company, hand the body to ``accept``."""
 
     throttle_classes = [SyncThrottle]
+    accepts_ingest_tokens = True  # a tracker's personal token with the ingest scope may send here
     body: schema.Obj  # the one schema (activity/schema.py): its size here, the rest in ``accept``
     accept: Callable[..., int]  # a service taking (membership=, data=) and returning how many it accepted
 

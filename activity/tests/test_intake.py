@@ -5,6 +5,7 @@ test_heartbeats.py."""
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 
@@ -13,6 +14,7 @@ from django.db import connection
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from accounts import services as account_services
+from accounts.personal_tokens import INGEST, personal_token_create, personal_token_revoke
 from accounts.tests.factories import MembershipFactory
 from activity.intake import APPLICATION_NAME
 from activity.models import HeartbeatInbox
@@ -38,6 +40,7 @@ def lean(asgi_http):
         return AsgiClient(app, loop, dict(api._credentials))
 
     client.answered = lambda: app.answered
+    client.app_and_loop = (app, loop)
     return client
 
 
@@ -81,6 +84,22 @@ def test_a_revoked_session_is_refused_on_its_next_heartbeat(world, lean):
     account_services.sessions_revoke(user=world.users["member"], reason="test")
     assert_error(send(client, [hb(5)]), 401)
     assert HeartbeatInbox.objects.count() == 1
+
+
+@pytest.mark.parametrize("form", ["bearer", "basic"])
+def test_a_personal_token_is_answered_by_django_end_to_end(world, lean, form):
+    """The lean path knows only session JWTs: a tracker's personal token (Bearer or Basic) is
+    handed to the view, which authenticates it, checks its scope and stores."""
+    token, raw = personal_token_create(user=world.users["member"], name="watcher", scopes=[INGEST])
+    header = f"Bearer {raw}" if form == "bearer" else "Basic " + base64.b64encode(f"{raw}:".encode()).decode()
+    client = AsgiClient(*lean.app_and_loop, {"HTTP_AUTHORIZATION": header})
+    before = lean.answered()
+    assert send(client, [hb(10)], device="pat").status_code == 202
+    assert lean.answered() == before
+    assert len(stored("pat")) == 1
+    personal_token_revoke(token=token, by=world.users["member"])
+    assert_error(send(client, [hb(5)], device="pat"), 401)
+    assert len(stored("pat")) == 1
 
 
 def test_a_removed_member_or_deactivated_user_stores_nothing_more(world, lean):

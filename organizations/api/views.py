@@ -11,7 +11,6 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.authentication import authenticated_user
 from common.openapi import gone
 from organizations import permissions, selectors, services
 from organizations.api import serializers as s
@@ -33,7 +32,7 @@ class CompanyViewSet(CompanyScopedViewSet, mixins.ListModelMixin, mixins.Retriev
     serializer_class = s.CompanySerializer
 
     def scoped_queryset(self, memberships):
-        return selectors.company_list(user=authenticated_user(self.request))
+        return selectors.company_list(memberships=memberships)
 
     @extend_schema(request=s.CompanyCreateSerializer, responses={201: s.CompanySerializer})
     def create(self, request):

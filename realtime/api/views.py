@@ -18,7 +18,9 @@ class RealtimeTicketSerializer(serializers.Serializer):
 
 class RealtimeTicketView(APIView):
     # Desktop and mobile clients come with their bearer token; the dashboard with its Django
-    # session (the API's default authentication: CSRF enforced on this POST).
+    # session (the API's default authentication: CSRF enforced on this POST). Not with a
+    # personal access token: a socket is bound to a device session, which a token has not.
+    accepts_personal_tokens = False
 
     @extend_schema(request=None, responses={201: RealtimeTicketSerializer}, tags=["realtime"])
     def post(self, request):
