@@ -64,14 +64,12 @@ class AwView(APIView):
         return aw_exception_handler
 
     def membership(self, request: Request) -> Membership:
-        """The company the request acts in: the token's, when it is bound to one, else
-        ``?company=``, the user's default or only company (SPEC: Conventions)."""
-        token_company = getattr(request.auth, "company_id", None)
-        raw = str(token_company) if token_company else request.GET.get("company")
+        """The company the request acts in (SPEC: Conventions): ``?company=``, else the user's
+        default or only company; a token bound to a company sees that one alone
+        (``permissions.active_memberships``)."""
         memberships = list(permissions.active_memberships(authenticated_user(request)))
-        return company_membership(
-            memberships, raw, default_company_id=getattr(request.user, "default_company_id", None)
-        )
+        default = getattr(request.user, "default_company_id", None)
+        return company_membership(memberships, request.GET.get("company"), default_company_id=default)
 
     def bucket(self, request: Request, bucket_id: str, membership: Membership | None = None) -> AwBucket:
         membership = membership or self.membership(request)

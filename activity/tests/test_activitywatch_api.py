@@ -4,12 +4,14 @@ shape; each user sees only their own buckets."""
 
 from __future__ import annotations
 
+import base64
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from activity.models import AwBucket, AwEvent, HeartbeatInbox
-from tests.support.activitywatch import AW, at, create_bucket, event, heartbeat
+from tests.support.activitywatch import AW, at, aw_api, create_bucket, event, heartbeat
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +28,8 @@ def assert_aw_error(response, status: int, contains: str = "") -> dict:
 
 @pytest.fixture
 def member(world):
-    return world.api("member")
+    """The member's watcher: an ingest-scoped personal access token as HTTP Basic's user."""
+    return aw_api(world.users["member"])
 
 
 def test_a_watcher_creates_its_bucket_once_and_lists_it(world, member):
@@ -157,6 +160,51 @@ def test_no_token_or_a_bad_one_is_401_in_aw_servers_shape(api):
     assert_aw_error(api.get(f"{AW}/buckets/"), 401)
     api.credentials(HTTP_AUTHORIZATION="Bearer not-a-token")
     assert_aw_error(api.get(f"{AW}/info"), 401)
+    api.credentials(HTTP_AUTHORIZATION="Basic " + base64.b64encode(f"{uuid.uuid4()}:".encode()).decode())
+    assert_aw_error(api.get(f"{AW}/info"), 401)
+
+
+@pytest.mark.parametrize("basic", [True, False], ids=["basic", "bearer"])
+@pytest.mark.parametrize("scope", ["ingest", "write"])
+def test_ingest_and_write_tokens_send_as_basic_or_bearer(world, basic, scope):
+    watcher = aw_api(world.users["member"], scopes=[scope], basic=basic)
+    assert create_bucket(watcher, WINDOW).status_code == 200
+    assert heartbeat(watcher, WINDOW, event(0, app="Code")).status_code == 200
+    assert watcher.get(f"{AW}/buckets/{WINDOW}/events/count").json() == 1
+    assert watcher.get(f"{AW}/info").json()["device_id"] == str(world.a.id)
+
+
+def test_a_read_only_token_reads_but_sends_nothing(world, member):
+    create_bucket(member, WINDOW)
+    reader = aw_api(world.users["member"], scopes=["read"])
+    assert reader.get(f"{AW}/buckets/").json().keys() == {WINDOW}
+    assert_aw_error(heartbeat(reader, WINDOW, event(0, app="Code")), 403, "scope")
+    assert_aw_error(create_bucket(reader, "another"), 403, "scope")
+    assert_aw_error(reader.delete(f"{AW}/buckets/{WINDOW}?force=1"), 403, "scope")
+    assert not AwEvent.objects.exists()
+    assert AwBucket.objects.count() == 1
+
+
+def test_a_revoked_token_stops_at_once(world):
+    from accounts.models import PersonalAccessToken
+    from accounts.personal_tokens import personal_token_revoke
+
+    watcher = aw_api(world.users["member"])
+    assert create_bucket(watcher, WINDOW).status_code == 200
+    personal_token_revoke(token=PersonalAccessToken.objects.get(), by=world.users["member"])
+    assert_aw_error(heartbeat(watcher, WINDOW, event(0, app="Code")), 401)
+
+
+def test_a_token_bound_to_a_company_keeps_its_buckets_there(world):
+    # the owner of company B is made a member of A too: a token bound to B files under B
+    from organizations.models import Membership, Role
+
+    outsider = world.users["outsider"]
+    Membership.objects.create(user=outsider, company=world.a, role=Role.MEMBER)
+    watcher = aw_api(outsider, company=world.b)
+    assert create_bucket(watcher, WINDOW).status_code == 200
+    assert AwBucket.objects.get().company_id == world.b.id
+    assert aw_api(outsider, company=world.a).get(f"{AW}/buckets/").json() == {}
 
 
 def test_the_unsupported_rest_of_aw_servers_api_says_so(member):
@@ -169,7 +217,7 @@ def test_another_users_buckets_do_not_exist_for_you(world, member, other):
     create_bucket(member, WINDOW)
     heartbeat(member, WINDOW, event(0, app="Code"))
     eid = AwEvent.objects.get().pk
-    them = world.api(other)
+    them = aw_api(world.users[other])
     assert them.get(f"{AW}/buckets/").json() == {}
     assert them.get(f"{AW}/export").json() == {"buckets": {}}
     for response in [

@@ -11,7 +11,7 @@ import pytest
 
 from activity.models import AwEvent
 from conftest import daphne_servers, free_port
-from tests.support.activitywatch import aw_python, aw_server, drive, window_stream
+from tests.support.activitywatch import aw_python, aw_server, drive, personal_token, window_stream
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -30,10 +30,6 @@ def stint(tmp_path):
         yield port
 
 
-def token_of(world, role: str = "member") -> str:
-    return world.api(role)._credentials["HTTP_AUTHORIZATION"].split()[1]
-
-
 def comparable(events: list[dict]) -> list[tuple]:
     """Events without their ids (each server numbers its own), durations to the microsecond
     (aw-server keeps them as SQLite decimals, Stint as doubles)."""
@@ -45,7 +41,12 @@ def base() -> datetime:
 
 
 def stint_spec(world, port: int, **spec) -> dict:
-    return {"host": "127.0.0.1", "port": port, "bearer": token_of(world), "hostname": "laptop", **spec}
+    """The watcher's config pointed at Stint: ``hostname = "<token>:@host"`` (aw-client.toml),
+    which the requests library sends as HTTP Basic with the token as the user name. The colon
+    matters: requests reads no credentials from a user part without one (``<token>@host``
+    sends nothing: docs/trackers-activitywatch.md)."""
+    token = personal_token(world.users["member"], scopes=["ingest"])
+    return {"host": f"{token}:@127.0.0.1", "port": port, "hostname": "laptop", **spec}
 
 
 def test_aw_client_heartbeats_read_back_as_aw_cores_own_merge(world, python, stint, tmp_path):

@@ -11,7 +11,7 @@ import pytest
 from activity import services as activity_services
 from activity.merge import merge_pending
 from activity.models import AppUsage, AwEvent, CodingHeartbeat, HeartbeatInbox
-from tests.support.activitywatch import create_bucket, event, heartbeat
+from tests.support.activitywatch import aw_api, create_bucket, event, heartbeat
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -27,11 +27,12 @@ def base():
 
 
 def apps_report(api, day):
+    """The report as the dashboard reads it (a signed-in session, not the watcher's token)."""
     return api.get(f"/api/v1/reports/apps?date={day.isoformat()}&tz=UTC").json()
 
 
 def test_window_and_browser_heartbeats_become_app_and_domain_time(world, base):
-    member = world.api("member")
+    member = aw_api(world.users["member"])
     create_bucket(member, WINDOW)
     create_bucket(member, WEB, type_="web.tab.current", client="aw-client-web")
     for second in range(0, 121, 5):  # a watcher polling every 5 s: one event of 120 s
@@ -41,7 +42,7 @@ def test_window_and_browser_heartbeats_become_app_and_domain_time(world, base):
     assert AwEvent.objects.count() == 2  # one merged event per bucket
     merge_pending()
     assert not HeartbeatInbox.objects.exists()
-    report = apps_report(member, base.date())
+    report = apps_report(world.api("member"), base.date())
     assert report["apps"] == [{"app": "Code", "seconds": 120}, {"app": "Firefox", "seconds": 60}]
     assert report["domains"] == [{"domain": "github.com", "seconds": 60}]
     # the intervals belong to the member, in the company, on the bucket's machine
@@ -53,7 +54,7 @@ def test_window_and_browser_heartbeats_become_app_and_domain_time(world, base):
 def test_privacy_rules_keep_a_dropped_event_out_of_both_stores_and_redact_in_both(world, base):
     activity_services.privacy_rule_create(company=world.a, field="title", pattern="payroll", action="drop")
     activity_services.privacy_rule_create(company=world.a, field="title", pattern="secret", action="redact")
-    member = world.api("member")
+    member = aw_api(world.users["member"])
     create_bucket(member, WINDOW)
     dropped = heartbeat(member, WINDOW, event(0, base=base, app="Excel", title="Payroll 2026"))
     assert dropped.status_code == 200
@@ -68,21 +69,21 @@ def test_privacy_rules_keep_a_dropped_event_out_of_both_stores_and_redact_in_bot
 
 
 def test_afk_status_gives_active_and_away_time_counted_once_across_machines(world, base):
-    member = world.api("member")
+    member = aw_api(world.users["member"])
     create_bucket(member, AFK, type_="afkstatus", client="aw-watcher-afk")
     create_bucket(member, "aw-watcher-afk_desktop", type_="afkstatus", client="aw-watcher-afk", hostname="desktop")
     events = [event(0, 600, base=base, status="not-afk"), event(600, 300, base=base, status="afk")]
     member.post(f"/api/0/buckets/{AFK}/events", events, format="json")
     # the desktop reports the same ten minutes active: they count once
     member.post("/api/0/buckets/aw-watcher-afk_desktop/events", [events[0]], format="json")
-    report = apps_report(member, base.date())
+    report = apps_report(world.api("member"), base.date())
     assert (report["active_seconds"], report["away_seconds"]) == (600, 300)
     # another member's day is their own
     assert apps_report(world.api("loner"), base.date())["active_seconds"] == 0
 
 
 def test_other_bucket_types_are_stored_and_returned_but_feed_no_report(world, base):
-    member = world.api("member")
+    member = aw_api(world.users["member"])
     create_bucket(member, "aw-watcher-spotify", type_="currently-playing", client="aw-watcher-spotify")
     heartbeat(member, "aw-watcher-spotify", event(0, base=base, app="Spotify", title="Song"))
     assert member.get("/api/0/buckets/aw-watcher-spotify/events/count").json() == 1
@@ -90,7 +91,7 @@ def test_other_bucket_types_are_stored_and_returned_but_feed_no_report(world, ba
 
 
 def test_editor_events_become_coding_heartbeats_stored_once(world, base):
-    member = world.api("member")
+    member = aw_api(world.users["member"])
     bucket = "aw-watcher-vscode_laptop"
     create_bucket(member, bucket, type_="app.editor.activity", client="aw-watcher-vscode")
     data = {"file": "/src/stint/views.py", "project": "stint", "language": "python"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -12,7 +13,28 @@ import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from rest_framework.test import APIClient
+
 AW = "/api/0"
+
+
+def personal_token(user, scopes=("ingest",), company=None) -> str:
+    from accounts.personal_tokens import personal_token_create
+
+    return personal_token_create(user=user, name="ActivityWatch", scopes=list(scopes), company=company)[1]
+
+
+def aw_api(user, scopes=("ingest",), company=None, basic: bool = True) -> APIClient:
+    """A client authenticated as a watcher is: a personal access token as the user name of
+    HTTP Basic (what ``hostname = "<token>@host"`` makes the requests library send), or as
+    Bearer."""
+    token = personal_token(user, scopes, company)
+    client = APIClient()
+    if basic:
+        client.credentials(HTTP_AUTHORIZATION="Basic " + base64.b64encode(f"{token}:".encode()).decode())
+    else:
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return client
 
 
 def at(seconds: float, base: datetime | None = None) -> str:
