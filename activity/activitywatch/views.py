@@ -59,6 +59,9 @@ class NoSuchBucket(exceptions.NotFound):
 
 class AwView(APIView):
     accepts_ingest_tokens = True  # PATs with the ingest scope may call (accounts.authentication)
+    # Not in Stint's OpenAPI schema: aw-server's protocol, documented by ActivityWatch and in
+    # docs/trackers-activitywatch.md; its bodies are aw-core's, not serializers of ours.
+    schema = None
 
     def get_exception_handler(self):
         return aw_exception_handler

@@ -5,6 +5,9 @@ Stint equals aw-core's own ``heartbeat_reduce`` of the stream, and aw-server's e
 
 from __future__ import annotations
 
+import base64
+import http.client
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -71,3 +74,47 @@ def test_stint_reads_back_what_aw_server_does_for_the_same_stream(world, python,
     assert len(theirs["events"]) > 5
     assert comparable(ours["events"]) == comparable(theirs["events"])
     assert ours["count"] == theirs["count"]
+
+
+def call(port: int, method: str, path: str, body=None, token: str | None = None) -> tuple[int, object]:
+    headers = {"Content-Type": "application/json", "Host": f"127.0.0.1:{port}"}
+    if token:
+        headers["Authorization"] = "Basic " + base64.b64encode(f"{token}:".encode()).decode()
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.request(method, path, body=None if body is None else json.dumps(body), headers=headers)
+        response = connection.getresponse()
+        raw = response.read()
+        return response.status, json.loads(raw) if raw.strip() else None
+    finally:
+        connection.close()
+
+
+def test_bad_requests_get_aw_servers_status_codes(world, python, stint, tmp_path):
+    """The same requests, good and bad, to aw-server 0.12 and to Stint: the same status codes,
+    and every error an object with a ``message`` (what aw-client logs)."""
+    good = {"timestamp": base().isoformat(), "duration": 1.0, "data": {"app": "Code"}}
+    requests = [
+        ("POST", "/api/0/buckets/b", {"client": "t", "type": "currentwindow", "hostname": "laptop"}),
+        ("POST", "/api/0/buckets/b", {"client": "t", "type": "currentwindow", "hostname": "laptop"}),
+        ("POST", "/api/0/buckets/nope/heartbeat?pulsetime=60", good),
+        ("POST", "/api/0/buckets/b/heartbeat", good),
+        ("POST", "/api/0/buckets/b/heartbeat?pulsetime=60", {"duration": 1.0, "data": {}}),
+        ("POST", "/api/0/buckets/b/heartbeat?pulsetime=60", good),
+        ("POST", "/api/0/buckets/b/events", [good]),
+        ("GET", "/api/0/buckets/nope", None),
+        ("GET", "/api/0/buckets/nope/events", None),
+        ("GET", "/api/0/buckets/b/events/count", None),
+    ]
+    token = personal_token(world.users["member"], scopes=["ingest"])
+    ours = [call(stint, method, path, body, token) for method, path, body in requests]
+    with aw_server(python, tmp_path / "aw-home", free_port()) as port:
+        theirs = [call(port, method, path, body) for method, path, body in requests]
+    assert [status for status, _ in ours] == [status for status, _ in theirs] == [
+        200, 304, 404, 400, 400, 200, 200, 404, 404, 200,
+    ]  # fmt: skip
+    for status, body in ours:
+        if status >= 400:
+            assert isinstance(body, dict)
+            assert set(body) == {"message"}
+    assert ours[-1][1] == theirs[-1][1] == 2
