@@ -16,6 +16,7 @@ from activity import heartbeats
 from activity.models import AwBucket, AwEvent, HeartbeatInbox
 from activity.privacy import CompiledRule
 from common.bulk import copy_rows
+from common.exceptions import NotFoundError
 
 from . import feed
 from .events import BadEvent, Event, heartbeat_merge
@@ -123,9 +124,20 @@ def events_insert(
     return kept
 
 
+def no_such_bucket(bucket_id: str) -> NotFoundError:
+    return NotFoundError(f"There's no bucket named {bucket_id}", code="not_found")
+
+
 @transaction.atomic
 def heartbeat(
-    *, bucket_pk: UUID, heartbeat: Event, pulsetime: float, rules: Sequence[CompiledRule], now: datetime
+    *,
+    company_id: UUID,
+    user_id: UUID,
+    bucket_id: str,
+    heartbeat: Event,
+    pulsetime: float,
+    rules: Sequence[CompiledRule],
+    now: datetime,
 ) -> Event:
     """aw-server's heartbeat: merged into the bucket's last event (the latest by timestamp)
     when ``events.heartbeat_merge`` says so, else inserted; returns the event as stored.
@@ -133,8 +145,18 @@ def heartbeat(
     The bucket's row is locked first, so two heartbeats racing on one bucket merge one after
     the other (aw-server holds a process-wide lock for the same reason): neither can read the
     last event before the other's write is committed, so no merge is lost or doubled.
-    A heartbeat a privacy rule drops is stored nowhere and answered as sent."""
-    bucket = AwBucket.objects.select_for_update().get(pk=bucket_pk)
+    A heartbeat a privacy rule drops is stored nowhere and answered as sent. The lookup is the
+    lock: the user's bucket in the company, else 404.
+
+    The last event is read by a statement of its own, after the lock is held: one statement
+    joining it to the locked bucket would, having waited for the lock, recheck the bucket's
+    row but keep the event it read before waiting (PostgreSQL's EvalPlanQual), and merge
+    into a stale one."""
+    bucket = (
+        AwBucket.objects.select_for_update().filter(company_id=company_id, user_id=user_id, bucket_id=bucket_id).first()
+    )
+    if bucket is None:
+        raise no_such_bucket(bucket_id)
     data = feed.private(heartbeat.data, rules, bucket.type)
     if data is None:
         return heartbeat

@@ -52,11 +52,6 @@ def aw_exception_handler(exc, context):
     return response
 
 
-class NoSuchBucket(exceptions.NotFound):
-    def __init__(self, bucket_id: str):
-        super().__init__(f"There's no bucket named {bucket_id}")
-
-
 class AwView(APIView):
     accepts_ingest_tokens = True  # PATs with the ingest scope may call (accounts.authentication)
     # Not in Stint's OpenAPI schema: aw-server's protocol, documented by ActivityWatch and in
@@ -78,7 +73,7 @@ class AwView(APIView):
         membership = membership or self.membership(request)
         bucket = selectors.bucket_for(company_id=membership.company_id, user_id=membership.user_id, bucket_id=bucket_id)
         if bucket is None:
-            raise NoSuchBucket(bucket_id)
+            raise services.no_such_bucket(bucket_id)
         return bucket
 
 
@@ -224,9 +219,10 @@ class HeartbeatView(AwView):
         now = timezone.now()
         heartbeat: Event = parse_event(_body(request), now=now)
         membership = self.membership(request)
-        bucket = self.bucket(request, bucket_id, membership)
         event = services.heartbeat(
-            bucket_pk=bucket.pk,
+            company_id=membership.company_id,
+            user_id=membership.user_id,
+            bucket_id=bucket_id,
             heartbeat=heartbeat,
             pulsetime=pulsetime,
             rules=privacy_rules_for(membership.company_id),
