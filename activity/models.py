@@ -162,6 +162,56 @@ class HeartbeatInbox(models.Model):
         return f"{self.device_id} {self.timestamp:%Y-%m-%d %H:%M:%S} {self.app}"
 
 
+# ---- activitywatch
+#
+# The aw-server data model behind Stint's ``/api/0/`` (activity/activitywatch/): a bucket per
+# watcher and device, owned by one user in one company, and its events as aw-server stores
+# them (timestamp, duration, free-form data). What a bucket of a known type says also feeds
+# Stint's own pipeline (app usage, away time); the events here are what aw-client reads back.
+
+
+class AwBucket(BaseModel):
+    """An ActivityWatch bucket: ``bucket_id`` is the watcher's name for it (unique per user and
+    company, as on one aw-server), ``hostname`` the device it reports from."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    bucket_id = models.CharField(max_length=255)
+    type = models.CharField(max_length=255)
+    client = models.CharField(max_length=255)
+    hostname = models.CharField(max_length=255)
+    name = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001  (aw-server's null name)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta(BaseModel.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["company", "user", "bucket_id"], name="activity_awbucket_unique_id"),
+        ]
+
+    def __str__(self) -> str:
+        return self.bucket_id
+
+
+class AwEvent(models.Model):
+    """An event of a bucket. Integer ids (aw-core's ``Event`` and aw-client expect them), and
+    no created/updated columns: a heartbeat rewrites the bucket's last row several times a
+    minute, and the row's own timestamp and duration are all aw-server keeps."""
+
+    id = models.BigAutoField(primary_key=True)
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    bucket = models.ForeignKey(AwBucket, on_delete=models.CASCADE, related_name="events")
+    timestamp = models.DateTimeField()
+    duration = models.FloatField()  # seconds, as aw-server answers them
+    data = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ("-timestamp", "-id")  # newest first, as aw-server lists them
+        indexes = [models.Index(fields=["bucket", "-timestamp", "-id"], name="activity_awevent_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.bucket_id} {self.timestamp:%Y-%m-%d %H:%M:%S}"
+
+
 # --------------------------------------------------------------------------- coding
 #
 # Editor heartbeats (WakaTime's protocol; ActivityWatch's ``app.editor.activity`` events):

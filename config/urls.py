@@ -27,6 +27,8 @@ wakatime_v1 = [
 urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/compat/wakatime/v1/", include(wakatime_v1)),
+    # ActivityWatch's server API, for aw-client and the watchers (activity/activitywatch/)
+    path("api/0/", include("activity.activitywatch.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # Anything else under /api/ is a JSON 404 in the error shape, DEBUG or not: with DEBUG on,
     # an unresolved URL would get Django's HTML debug page instead of handler404 (SPEC:

@@ -16,8 +16,10 @@ from zoneinfo import ZoneInfo
 from django.db import connection
 from django.db.models import Q, QuerySet
 
+from activity.activitywatch.selectors import afk_intervals
 from activity.coding_time import CodingTime, coding_time
 from activity.partitions import month_start
+from activity.timeline import attribute
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -58,7 +60,17 @@ def apps_report(*, company_id: UUID, user_id: UUID, day: date, tz: ZoneInfo) -> 
         apps = [{"app": app, "seconds": seconds} for app, seconds in cursor.fetchall() if seconds]
         cursor.execute(_APPS_SQL.format(column="domain", extra="AND domain <> ''"), params)
         domains = [{"domain": domain, "seconds": seconds} for domain, seconds in cursor.fetchall() if seconds]
-    return {"date": day.isoformat(), "timezone": tz.key, "apps": apps, "domains": domains}
+    # Away time from ActivityWatch's afkstatus buckets: several machines' AFK watchers report
+    # the same minutes, so each moment counts once (the latest-started status wins).
+    away = attribute(afk_intervals(company_id=company_id, user_id=user_id, lo=lo, hi=hi), lo=lo, hi=hi)
+    return {
+        "date": day.isoformat(),
+        "timezone": tz.key,
+        "apps": apps,
+        "domains": domains,
+        "active_seconds": round(away.get("not-afk", 0.0)),
+        "away_seconds": round(away.get("afk", 0.0)),
+    }
 
 
 # --------------------------------------------------------------------------- time entries

@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('activity', '0001_initial'),
+        ('activity', '0002_activitywatch'),  # the chain of #17: 0001, 0002 (aw), 0003 (waka)
         ('organizations', '0005_company_coding_timeout'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -89,6 +89,8 @@ class AppsReportSerializer(serializers.Serializer):
     timezone = serializers.CharField()
     apps = AppSecondsSerializer(many=True)
     domains = DomainSecondsSerializer(many=True)
+    active_seconds = serializers.IntegerField(help_text="Not away, by ActivityWatch's afkstatus (each moment once).")
+    away_seconds = serializers.IntegerField(help_text="Away, by ActivityWatch's afkstatus (each moment once).")
 
 
 class CodingQuerySerializer(SubjectQuerySerializer):

@@ -53,6 +53,8 @@ def test_a_berlin_spring_forward_day_counts_parts_across_midnight_and_the_missin
         "timezone": "Europe/Berlin",
         "apps": [{"app": "Firefox", "seconds": 3600}, {"app": "Code", "seconds": 2400}],
         "domains": [{"domain": "github.com", "seconds": 3600}],
+        "active_seconds": 0,  # no ActivityWatch afkstatus bucket reports this day
+        "away_seconds": 0,
     }
     before = world.api("member").get("/api/v1/reports/apps?date=2026-03-28").json()
     assert before["apps"] == [{"app": "Code", "seconds": 1800}]
