@@ -46,6 +46,7 @@ import http.client
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -135,6 +136,50 @@ def loadavg() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
+PROFILE = {"seconds": 0.0}  # --profile: py-spy on one web process during each Stint phase
+
+
+def py_spy() -> str | None:
+    for candidate in (BENCH_DIR / ".venvs" / "py-spy" / "bin" / "py-spy", REPO_DIR / ".venv" / "bin" / "py-spy"):
+        if candidate.exists():
+            return str(candidate)
+    return shutil.which("py-spy")
+
+
+def start_profile(stack: StintStack, name: str) -> tuple[subprocess.Popen, Path] | None:
+    """``py-spy record --idle`` (wall time, waits included) of one web process for the phase;
+    ``bench/.venvs/py-spy`` (``python3 -m venv bench/.venvs/py-spy && bench/.venvs/py-spy/bin/pip
+    install py-spy``), the project's venv or PATH."""
+    spy = py_spy()
+    if not PROFILE["seconds"] or spy is None:
+        return None
+    web = next(pid for pid, role in stack.processes().items() if role == "web")
+    out = BENCH_DIR / "results" / f"profile-trackers-{name}.raw"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.Popen(
+        [spy, "record", "-p", str(web), "-d", str(int(PROFILE["seconds"])), "--idle", "-r", "100"]
+        + ["-f", "raw", "-o", str(out), "--nonblocking"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return proc, out
+
+
+def end_profile(started: tuple[subprocess.Popen, Path] | None, top: int = 40) -> dict | None:
+    """Each function's inclusive share of the request threads' samples (sync_profile's
+    ``summarize``), and where the raw stacks are."""
+    if started is None:
+        return None
+    proc, out = started
+    proc.wait(timeout=300)
+    if not out.exists():
+        return {"error": "py-spy wrote nothing (ptrace not allowed?)"}
+    from sync_profile import REQUEST_THREAD, summarize
+
+    shares = summarize(out, REQUEST_THREAD, top)
+    return {"raw": str(out), "request_thread_top": [f"{share:.1f}% {name}" for share, name in shares]}
+
+
 # --------------------------------------------------------------------------- ActivityWatch
 
 
@@ -195,6 +240,7 @@ def run_aw(stack: StintStack | None, aw: AwServer | None, clients: int, seconds:
         asyncio.run(aw_create_buckets(base, ids, headers))
         streams = aw_streams(clients, interval)
         out["stint_loadavg"] = loadavg()
+        profile = start_profile(stack, f"aw{clients}")
         before = stack.cpu_snapshot()
         out["stint"] = asyncio.run(
             phase(
@@ -202,6 +248,7 @@ def run_aw(stack: StintStack | None, aw: AwServer | None, clients: int, seconds:
             )
         )
         out["stint"]["server_cpu_s"] = stack.cpu_delta(before, stack.cpu_snapshot())
+        out["stint"]["profile"] = end_profile(profile)
         out["stint"]["events_in_first_bucket"] = asyncio.run(aw_events_count(base, ids[0], headers[0]))
         out["stint"]["idle_after_s"] = round(stack.wait_idle(max_wait=60), 1)
     if aw:
@@ -291,6 +338,7 @@ def run_waka(stack: StintStack, clients: int, batch: int, seconds: float) -> dic
     streams = [CodingStream(900 + i) for i in range(clients)]
     tally: dict = {"refused_items": 0}
     out: dict = {"clients": clients, "batch": batch, "loadavg": loadavg()}
+    profile = start_profile(stack, "waka")
     before = stack.cpu_snapshot()
     out["stint"] = asyncio.run(
         phase(
@@ -300,6 +348,7 @@ def run_waka(stack: StintStack, clients: int, batch: int, seconds: float) -> dic
         )
     )
     out["stint"]["server_cpu_s"] = stack.cpu_delta(before, stack.cpu_snapshot())
+    out["stint"]["profile"] = end_profile(profile)
     out["stint"].update(tally)
     out["stint"]["idle_after_s"] = round(stack.wait_idle(max_wait=120), 1)
     return out
@@ -364,11 +413,13 @@ def main(argv=None) -> int:
     ap.add_argument("--waka-batch", type=int, default=25)
     ap.add_argument("--lag-rate", type=float, default=10_000.0)
     ap.add_argument("--lag-probe", choices=("aw", "sync"), default="aw")
+    ap.add_argument("--profile", action="store_true", help="py-spy one web process in each Stint phase")
     ap.add_argument("--skip-aw", action="store_true", help="no aw-server")
     ap.add_argument("--skip-stint", action="store_true", help="aw-server alone (tests the harness)")
     ap.add_argument("--out", default=str(BENCH_DIR / "results" / "trackers.json"))
     a = ap.parse_args(argv)
     phases = [p.strip() for p in a.phases.split(",") if p.strip()]
+    PROFILE["seconds"] = a.seconds if a.profile else 0.0
     aw_clients = [int(n) for n in a.aw_clients.split(",") if n.strip()]
     if not (
         0 < a.seconds <= 300
