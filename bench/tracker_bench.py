@@ -136,7 +136,9 @@ def loadavg() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
-PROFILE = {"seconds": 0.0}  # --profile: py-spy on one web process during each Stint phase
+# --profile: py-spy on one web process during each Stint phase; wall time (``--idle``, waits on
+# PostgreSQL included) or, with --profile-cpu, only the samples where a thread was on a CPU.
+PROFILE: dict = {"seconds": 0.0, "idle": True}
 
 
 def py_spy() -> str | None:
@@ -157,7 +159,8 @@ def start_profile(stack: StintStack, name: str) -> tuple[subprocess.Popen, Path]
     out = BENCH_DIR / "results" / f"profile-trackers-{name}.raw"
     out.parent.mkdir(parents=True, exist_ok=True)
     proc = subprocess.Popen(
-        [spy, "record", "-p", str(web), "-d", str(int(PROFILE["seconds"])), "--idle", "-r", "100"]
+        [spy, "record", "-p", str(web), "-d", str(int(PROFILE["seconds"])), "-r", "100"]
+        + (["--idle"] if PROFILE["idle"] else [])
         + ["-f", "raw", "-o", str(out), "--nonblocking"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -176,8 +179,16 @@ def end_profile(started: tuple[subprocess.Popen, Path] | None, top: int = 40) ->
         return {"error": "py-spy wrote nothing (ptrace not allowed?)"}
     from sync_profile import REQUEST_THREAD, summarize
 
-    shares = summarize(out, REQUEST_THREAD, top)
-    return {"raw": str(out), "request_thread_top": [f"{share:.1f}% {name}" for share, name in shares]}
+    # Sync views run in a worker thread of the web server (under daphne: asgiref's
+    # SyncToAsync.thread_handler; under a WSGI server: its thread pool's _worker).
+    shares = summarize(out, REQUEST_THREAD, top) or summarize(out, "get_response", top)
+    everything = summarize(out, "", top)
+    return {
+        "raw": str(out),
+        "mode": "wall" if PROFILE["idle"] else "cpu",
+        "request_thread_top": [f"{share:.1f}% {name}" for share, name in shares],
+        "process_top": [f"{share:.1f}% {name}" for share, name in everything],
+    }
 
 
 # --------------------------------------------------------------------------- ActivityWatch
@@ -414,12 +425,14 @@ def main(argv=None) -> int:
     ap.add_argument("--lag-rate", type=float, default=10_000.0)
     ap.add_argument("--lag-probe", choices=("aw", "sync"), default="aw")
     ap.add_argument("--profile", action="store_true", help="py-spy one web process in each Stint phase")
+    ap.add_argument("--profile-cpu", action="store_true", help="--profile, CPU samples only (no --idle)")
     ap.add_argument("--skip-aw", action="store_true", help="no aw-server")
     ap.add_argument("--skip-stint", action="store_true", help="aw-server alone (tests the harness)")
     ap.add_argument("--out", default=str(BENCH_DIR / "results" / "trackers.json"))
     a = ap.parse_args(argv)
     phases = [p.strip() for p in a.phases.split(",") if p.strip()]
-    PROFILE["seconds"] = a.seconds if a.profile else 0.0
+    PROFILE["seconds"] = a.seconds if a.profile or a.profile_cpu else 0.0
+    PROFILE["idle"] = not a.profile_cpu
     aw_clients = [int(n) for n in a.aw_clients.split(",") if n.strip()]
     if not (
         0 < a.seconds <= 300
