@@ -385,6 +385,10 @@ def aw_probe(stack: StintStack, interval: float):
         )
         answer = json.loads(done.stdout.strip().splitlines()[-1])
         creds = Credentials(answer.get("tokens", [None])[0], jwt)
+        if creds.pat is None:
+            AUTH_MODE["auth"] = "jwt-bearer (no accounts.personal_tokens in this tree)"
+        elif AUTH_MODE["auth"] == "unknown":
+            AUTH_MODE["auth"] = "personal access tokens (ingest), Basic as aw-client sends them"
         bid = "aw-watcher-window_probe"
         # Called inside the running loop, before the load starts: the bucket made synchronously.
         conn = http.client.HTTPConnection(stack.host, stack.port, timeout=30)
@@ -474,7 +478,11 @@ def main(argv=None) -> int:
             log(f"lag: {a.lag_rate:,.0f} heartbeats/s background, {a.lag_probe} probes every 0.5 s (load {loadavg()})")
             make_probe = aw_probe(stack, a.aw_interval) if a.lag_probe == "aw" else sync_probe
             lag = {"probe": a.lag_probe, "loadavg": loadavg()}
+            before = stack.cpu_snapshot()
             lag.update(asyncio.run(_lag(stack, max(a.seconds, 20.0), a.lag_rate, make_probe)))
+            lag["server_cpu_s"] = stack.cpu_delta(before, stack.cpu_snapshot())
+            # How long the worker takes to merge what is left: a backlog shows here.
+            lag["idle_after_s"] = round(stack.wait_idle(max_wait=180), 1)
             result["lag"] = lag
             log(f"  {result['lag']}")
     finally:
@@ -513,7 +521,8 @@ def summary(result: dict) -> str:
         r = result["lag"]
         lines.append(
             f"lag ({r['probe']} probes): p50 {r['lag_p50_ms']} ms, p99 {r['lag_p99_ms']} ms, missing {r['missing']}"
-            f" of {r['probes']}, background {r['background']['heartbeats_per_s']:,.0f} hb/s (load {r['loadavg']})"
+            f" of {r['probes']}, background {r['background']['heartbeats_per_s']:,.0f} hb/s (load {r['loadavg']}),"
+            f" worker CPU {r['server_cpu_s'].get('worker')} s, idle {r['idle_after_s']} s after"
         )
     return "\n".join(lines)
 
