@@ -24,6 +24,8 @@ Phases (``--phases``, comma list):
   100 per request, paced) and every 0.5 s a probe heartbeat of a new app through the
   ActivityWatch endpoint (``--lag-probe aw``, the default) or ``/sync/heartbeats``; lag = probe
   accepted -> the app shows in that user's ``/reports/apps``. Target: p99 < 5 s.
+* ``apps`` : ``/reports/apps`` for one user's day covered by 3 devices x 1,000 overlapping
+  intervals (COPYed), 100 calls: what counting each moment once (activity.timeline) costs.
 
 Authentication is the trackers' own: personal access tokens (scope ``ingest``) made with
 ``accounts.personal_tokens.personal_token_create`` in the stack's environment, sent as
@@ -49,6 +51,7 @@ import random
 import shutil
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -56,10 +59,13 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from heartbeat_bench import (  # noqa: E402
+    APPS,
+    DOMAINS,
     AwServer,
     Stream,
     _lag,
     log,
+    pct,
     phase,
     stint_accounts,
     sync_probe,
@@ -415,12 +421,90 @@ def aw_probe(stack: StintStack, interval: float):
     return make
 
 
+# --------------------------------------------------------------------------- apps report
+
+
+def run_apps_report(stack: StintStack, devices: int, per_device: int, calls: int) -> dict:
+    """``/reports/apps`` for a day that ``devices`` devices of one user cover with
+    ``per_device`` intervals each, overlapping (every moment counted once: activity.timeline)."""
+    import psycopg
+
+    _, jwt = stint_accounts(stack.host, stack.port, 1, "apps")[0]
+    headers = {"Authorization": f"Bearer {jwt}"}
+    me = http.client.HTTPConnection(stack.host, stack.port, timeout=60)
+
+    def get(path: str) -> tuple[int, bytes]:
+        me.request("GET", path, headers=headers)
+        resp = me.getresponse()
+        return resp.status, resp.read()
+
+    user_id = json.loads(get("/api/v1/me")[1])["id"]
+    company_id = json.loads(get("/api/v1/companies")[1])["results"][0]["id"]
+    day = (datetime.now(UTC) - timedelta(days=2)).date()
+    lo = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    ensure = (
+        "from datetime import datetime, timedelta, UTC; from activity import partitions; "
+        "partitions.ensure(partitions.APP_USAGE, partitions.months_between("
+        "datetime.now(UTC) - timedelta(days=4), datetime.now(UTC)))"
+    )
+    subprocess.run(
+        [str(stack.python), "manage.py", "shell", "-c", ensure],
+        env=stack.env(),
+        cwd=REPO_DIR,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    rnd = random.Random(11)
+    step = timedelta(days=1) / per_device
+    dsn = f"postgresql://postgres@/stint_bench?host={stack.datadir / 'pg'}"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        with (
+            conn.cursor() as cur,
+            cur.copy(
+                "COPY tracking_appusage (company_id, user_id, device_id, app, title, url, domain, started_at, "
+                "ended_at) FROM STDIN"
+            ) as copy,
+        ):
+            for device in range(devices):
+                start = lo + step * rnd.random()  # the devices' intervals overlap, never align
+                for _ in range(per_device):
+                    app = APPS[rnd.randrange(8)]
+                    domain = DOMAINS[rnd.randrange(12)] if app == "Firefox" else ""
+                    url = f"https://{domain}/" if domain else ""
+                    end = min(start + step * rnd.uniform(0.5, 0.95), lo + timedelta(days=1))
+                    copy.write_row((company_id, user_id, f"dev-{device}", app, "", url, domain, start, end))
+                    start += step
+        conn.execute("ANALYZE tracking_appusage")
+    path = f"/api/v1/reports/apps?date={day}&tz=UTC"
+    times = []
+    body = b""
+    for n in range(calls + 5):
+        sent = time.perf_counter()
+        status, body = get(path)
+        if n >= 5:
+            times.append((time.perf_counter() - sent) * 1000)
+        assert status == 200, body[:300]
+    me.close()
+    answer = json.loads(body)
+    return {
+        "devices": devices,
+        "intervals": devices * per_device,
+        "calls": calls,
+        "loadavg": loadavg(),
+        "p50_ms": round(pct(times, 50) or 0, 2),
+        "p99_ms": round(pct(times, 99) or 0, 2),
+        "apps_seconds": sum(a["seconds"] for a in answer["apps"]),  # at most the day's 86,400
+        "domains_seconds": sum(d["seconds"] for d in answer["domains"]),
+    }
+
+
 # --------------------------------------------------------------------------- main
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--phases", default="aw,waka,lag")
+    ap.add_argument("--phases", default="aw,waka,lag,apps")
     ap.add_argument("--seconds", type=float, default=12.0)
     ap.add_argument("--aw-clients", default="8,32")
     ap.add_argument("--aw-interval", type=float, default=1.0, help="simulated seconds between a watcher's beats")
@@ -428,6 +512,9 @@ def main(argv=None) -> int:
     ap.add_argument("--waka-batch", type=int, default=25)
     ap.add_argument("--lag-rate", type=float, default=10_000.0)
     ap.add_argument("--lag-probe", choices=("aw", "sync"), default="aw")
+    ap.add_argument("--apps-devices", type=int, default=3)
+    ap.add_argument("--apps-intervals", type=int, default=1000, help="per device, over one day")
+    ap.add_argument("--apps-calls", type=int, default=100)
     ap.add_argument("--profile", action="store_true", help="py-spy one web process in each Stint phase")
     ap.add_argument("--profile-cpu", action="store_true", help="--profile, CPU samples only (no --idle)")
     ap.add_argument("--skip-aw", action="store_true", help="no aw-server")
@@ -440,7 +527,10 @@ def main(argv=None) -> int:
     aw_clients = [int(n) for n in a.aw_clients.split(",") if n.strip()]
     if not (
         0 < a.seconds <= 300
-        and set(phases) <= {"aw", "waka", "lag"}
+        and set(phases) <= {"aw", "waka", "lag", "apps"}
+        and 0 < a.apps_devices <= 16
+        and 0 < a.apps_intervals <= 20_000
+        and 0 < a.apps_calls <= 1000
         and all(0 < n <= 256 for n in aw_clients)
         and 0 < a.waka_clients <= 256
         and 0 < a.waka_batch <= 1000
@@ -485,6 +575,10 @@ def main(argv=None) -> int:
             lag["idle_after_s"] = round(stack.wait_idle(max_wait=180), 1)
             result["lag"] = lag
             log(f"  {result['lag']}")
+        if stack and "apps" in phases:
+            log(f"apps: /reports/apps over {a.apps_devices} devices x {a.apps_intervals} intervals (load {loadavg()})")
+            result["apps"] = run_apps_report(stack, a.apps_devices, a.apps_intervals, a.apps_calls)
+            log(f"  {result['apps']}")
     finally:
         result["auth"] = AUTH_MODE["auth"]
         if aw:
@@ -523,6 +617,12 @@ def summary(result: dict) -> str:
             f"lag ({r['probe']} probes): p50 {r['lag_p50_ms']} ms, p99 {r['lag_p99_ms']} ms, missing {r['missing']}"
             f" of {r['probes']}, background {r['background']['heartbeats_per_s']:,.0f} hb/s (load {r['loadavg']}),"
             f" worker CPU {r['server_cpu_s'].get('worker')} s, idle {r['idle_after_s']} s after"
+        )
+    if "apps" in result:
+        r = result["apps"]
+        lines.append(
+            f"apps report, {r['devices']} devices x {r['intervals'] // r['devices']} intervals: p50 {r['p50_ms']} ms,"
+            f" p99 {r['p99_ms']} ms, apps add up to {r['apps_seconds']} s (load {r['loadavg']})"
         )
     return "\n".join(lines)
 
