@@ -69,9 +69,10 @@ def pct(values: list[float], p: float) -> float | None:
 class Stream:
     """One device's foreground app over time, as a watcher reports it."""
 
-    def __init__(self, seed: int, interval: float):
+    def __init__(self, seed: int, interval: float, stay: tuple[int, int] = (5, 30)):
         self.rnd = random.Random(seed)
         self.interval = interval
+        self.stay = stay  # heartbeats on one app and title before a switch
         self.t = datetime.now(UTC) - timedelta(seconds=self.rnd.uniform(600, 3600))
         self.left = 0
         self.app = self.title = self.url = ""
@@ -83,7 +84,7 @@ class Stream:
             self.url = (
                 f"https://{self.rnd.choice(DOMAINS)}/p/{self.rnd.randint(1, 99)}" if self.app == "Firefox" else ""
             )
-            self.left = self.rnd.randint(5, 30)
+            self.left = self.rnd.randint(*self.stay)
         self.left -= 1
         self.t += timedelta(seconds=self.interval)
         if self.t > datetime.now(UTC) + timedelta(minutes=50):  # stay inside the accepted window
@@ -100,15 +101,21 @@ class Stream:
 # --------------------------------------------------------------------------- systems under test
 
 
-def stint_users(host: str, port: int, n: int, label: str) -> list[str]:
-    """n users (each their own company): their access tokens. Sequential, untimed."""
-    tokens, run = [], uuid.uuid4().hex[:6]
+def stint_accounts(host: str, port: int, n: int, label: str) -> list[tuple[str, str]]:
+    """n users (each their own company): ``(e-mail, access token)``. Sequential, untimed."""
+    accounts, run = [], uuid.uuid4().hex[:6]
     for i in range(n):
         c = StintClient(host, port)
-        c.register(f"hb-{run}-{label}-{i}@bench.test", PASSWORD, f"HB {i}", f"HB {run} {label} {i}")
-        tokens.append(c.token)
+        email = f"hb-{run}-{label}-{i}@bench.test"
+        c.register(email, PASSWORD, f"HB {i}", f"HB {run} {label} {i}")
+        accounts.append((email, c.token))
         c.close()
-    return tokens
+    return accounts
+
+
+def stint_users(host: str, port: int, n: int, label: str) -> list[str]:
+    """n users (each their own company): their access tokens."""
+    return [token for _, token in stint_accounts(host, port, n, label)]
 
 
 class AwServer:
@@ -304,10 +311,30 @@ def run_single(stack: StintStack | None, aw: AwServer | None, clients: int, seco
     return out
 
 
-async def _lag(stack: StintStack, seconds: float, rate: float) -> dict:
+def sync_probe(base: str, account: tuple[str, str]):
+    """A probe heartbeat of a new app through ``/sync/heartbeats`` (the lag phase's default)."""
+    token = account[1]
+
+    async def send(session: aiohttp.ClientSession, app: str) -> None:
+        hb = {"timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"), "duration": 1, "app": app}
+        async with session.post(
+            f"{base}/api/v1/sync/heartbeats",
+            json={"device_id": "probe", "heartbeats": [hb]},
+            headers={"Authorization": f"Bearer {token}"},
+        ) as resp:
+            assert resp.status == 202, await resp.text()
+
+    return send
+
+
+async def _lag(stack: StintStack, seconds: float, rate: float, make_probe=sync_probe) -> dict:
+    """``make_probe(base, (e-mail, access token))`` returns the probe's ``send(session, app)``
+    (called before the load starts); the probe user's access token reads ``/reports/apps``."""
     base = stack.base_url
-    tokens = stint_users(stack.host, stack.port, 17, "lag")
+    accounts = stint_accounts(stack.host, stack.port, 17, "lag")
+    tokens = [token for _, token in accounts]
     probe_token = tokens.pop()
+    probe = make_probe(base, accounts[-1])
     per_client = rate / 100 / 16  # requests/s per device, 100 heartbeats each
     background = asyncio.ensure_future(
         phase(
@@ -325,11 +352,7 @@ async def _lag(stack: StintStack, seconds: float, rate: float) -> dict:
         n = 0
         while time.perf_counter() < end:
             app = f"probe-{n}-{uuid.uuid4().hex[:6]}"
-            hb = {"timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"), "duration": 1, "app": app}
-            async with session.post(
-                f"{base}/api/v1/sync/heartbeats", json={"device_id": "probe", "heartbeats": [hb]}, headers=headers
-            ) as resp:
-                assert resp.status == 202, await resp.text()
+            await probe(session, app)
             accepted = time.perf_counter()
             seen = False
             while time.perf_counter() - accepted < 15:

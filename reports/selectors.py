@@ -1,4 +1,7 @@
-"""Report reads, aggregated in PostgreSQL (never by looping over rows in Python).
+"""Report reads, aggregated in PostgreSQL (never by looping over rows in Python), except where
+one user's devices overlap: the apps report fetches the day's intervals in one statement and
+counts each moment once in Python (``activity.timeline``), since no GROUP BY can pick one of
+several overlapping rows per moment.
 
 Local days: a report day is the user's calendar day in their time zone (or ``?tz=``); its
 bounds are computed with zoneinfo, so a day is 23 or 25 hours long across a DST change, and
@@ -19,7 +22,7 @@ from django.db.models import Q, QuerySet
 from activity.activitywatch.selectors import afk_intervals
 from activity.coding_time import CodingTime, coding_time
 from activity.partitions import month_start
-from activity.timeline import attribute
+from activity.timeline import attribute, attribute_epoch
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -34,19 +37,32 @@ def local_day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
     return start, end
 
 
+# The day's intervals of every device of the user, in one statement; who wins each moment is
+# decided in Python by ``activity.timeline.attribute`` (overlaps between devices cannot be
+# resolved by a GROUP BY). A day holds at most a few thousand intervals; they come as epoch
+# seconds, since making datetimes of them took several times longer than counting them.
 _APPS_SQL = """
-SELECT {column}, round(sum(extract(epoch FROM least(ended_at, %(hi)s) - greatest(started_at, %(lo)s))))::bigint
+SELECT extract(epoch FROM started_at)::float8, extract(epoch FROM ended_at)::float8, app, domain
 FROM tracking_appusage
 WHERE user_id = %(user)s AND company_id = %(company)s
-  AND started_at >= %(first_month)s AND started_at < %(hi)s AND ended_at > %(lo)s {extra}
-GROUP BY 1 ORDER BY 2 DESC, 1
+  AND started_at >= %(first_month)s AND started_at < %(hi)s AND ended_at > %(lo)s
 """
 
 
+def _ranked(totals: dict[str, float], name: str) -> list[dict]:
+    """``[{name: key, seconds}]``, whole seconds, largest first then by name; keys that round to
+    nothing are left out."""
+    rows = [(key, round(seconds)) for key, seconds in totals.items()]
+    return [{name: key, "seconds": seconds} for key, seconds in sorted(rows, key=lambda r: (-r[1], r[0])) if seconds]
+
+
 def apps_report(*, company_id: UUID, user_id: UUID, day: date, tz: ZoneInfo) -> dict:
-    """Time per app and per domain for one local day (SPEC: /reports/apps). Intervals never
-    cross a UTC month, so ``started_at >= month of the day's start`` lets PostgreSQL read only
-    that month's partition (two around a month's end)."""
+    """Time per app and per domain for one local day (SPEC: /reports/apps), each moment counted
+    once however many devices report it: where two devices' intervals overlap, the one that
+    started last has the moment (``activity.timeline``). One ``attribute`` pass keyed by
+    ``(app, domain)``, so a domain's time is its app's winning time, never more than the apps'
+    total. Intervals never cross a UTC month, so ``started_at >= month of the day's start``
+    lets PostgreSQL read only that month's partition (two around a month's end)."""
     lo, hi = local_day_bounds(day, tz)
     params: dict[str, Any] = {
         "user": user_id,
@@ -56,18 +72,25 @@ def apps_report(*, company_id: UUID, user_id: UUID, day: date, tz: ZoneInfo) -> 
         "first_month": month_start(lo),
     }
     with connection.cursor() as cursor:
-        cursor.execute(_APPS_SQL.format(column="app", extra=""), params)
-        apps = [{"app": app, "seconds": seconds} for app, seconds in cursor.fetchall() if seconds]
-        cursor.execute(_APPS_SQL.format(column="domain", extra="AND domain <> ''"), params)
-        domains = [{"domain": domain, "seconds": seconds} for domain, seconds in cursor.fetchall() if seconds]
+        cursor.execute(_APPS_SQL, params)
+        rows = cursor.fetchall()
+    won = attribute_epoch(
+        ((start, end, (app, domain)) for start, end, app, domain in rows), lo=lo.timestamp(), hi=hi.timestamp()
+    )
+    apps: dict[str, float] = {}
+    domains: dict[str, float] = {}
+    for (app, domain), seconds in won.items():
+        apps[app] = apps.get(app, 0.0) + seconds
+        if domain:
+            domains[domain] = domains.get(domain, 0.0) + seconds
     # Away time from ActivityWatch's afkstatus buckets: several machines' AFK watchers report
     # the same minutes, so each moment counts once (the latest-started status wins).
     away = attribute(afk_intervals(company_id=company_id, user_id=user_id, lo=lo, hi=hi), lo=lo, hi=hi)
     return {
         "date": day.isoformat(),
         "timezone": tz.key,
-        "apps": apps,
-        "domains": domains,
+        "apps": _ranked(apps, "app"),
+        "domains": _ranked(domains, "domain"),
         "active_seconds": round(away.get("not-afk", 0.0)),
         "away_seconds": round(away.get("afk", 0.0)),
     }
@@ -199,9 +222,16 @@ FROM pieces JOIN organizations_project p ON p.id = pieces.project_id
 GROUP BY 1, 2, 3, 4
 """
 
+# Samples are per device and minute; a member at two machines reports the same minute twice.
+# A minute counts once per user: its most active device's seconds (the larger of two devices'
+# 40 s is at least 40 s of that minute, their sum could exceed 60). A sample does not say which
+# seconds were active, so this never overcounts and may undercount when devices took turns.
 _ACTIVE_SQL = """
-SELECT user_id, sum(active_seconds) FROM tracking_activitysample
-WHERE company_id = %(company)s AND user_id = ANY(%(users)s) AND minute >= %(lo)s AND minute < %(hi)s
+SELECT user_id, sum(active) FROM (
+    SELECT user_id, minute, max(active_seconds) AS active FROM tracking_activitysample
+    WHERE company_id = %(company)s AND user_id = ANY(%(users)s) AND minute >= %(lo)s AND minute < %(hi)s
+    GROUP BY 1, 2
+) AS per_minute
 GROUP BY 1
 """
 

@@ -185,8 +185,10 @@ def _grow(g: Grown) -> None:
             {"report": "time_entries", "format": "csv", "from": str(DAY), "to": str(DAY), "company_id": str(w.a.id)},
             format="json",
         )
+        # Each batch's device at its own time: overlapping devices would count once (one app).
+        used_at = g.next_hour()
         beats = [
-            Beat(DAY_START + timedelta(hours=1, seconds=30 * k), 30.0, (str(w.a.id), f"App {tag}", "t", ""), 60.0)
+            Beat(used_at + timedelta(seconds=30 * k), 30.0, (str(w.a.id), f"App {tag}", "t", ""), 60.0)
             for k in range(4)
         ]
         appusage_merge(user_id=owner_membership.user_id, device_id=f"laptop-{tag}", beats=beats)

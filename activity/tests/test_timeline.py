@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from activity.timeline import attribute, covered_seconds
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -44,3 +47,27 @@ def test_ties_do_not_depend_on_row_order():
 def test_covered_seconds_is_the_union():
     assert covered_seconds([(at(0), at(10)), (at(5), at(15)), (at(20), at(21))]) == 16 * 60
     assert covered_seconds([]) == 0
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 40), st.integers(0, 15), st.sampled_from("abc")),
+        max_size=25,
+    ),
+    st.integers(0, 20),
+    st.integers(20, 60),
+)
+def test_every_minute_goes_to_the_latest_started_interval_covering_it(rows, lo, hi):
+    """The sweep against its definition, minute by minute: whatever the overlaps, each minute
+    of [lo, hi) covered by some interval is counted once, for the one that started last (ties
+    to the larger key, whatever the rows' order)."""
+    intervals = [(at(start), at(start + length), key) for start, length, key in rows]
+    expected: dict[str, float] = {}
+    for minute in range(lo, hi):
+        covering = [(start, key) for start, length, key in rows if start <= minute < start + length]
+        if covering:
+            winner = max(covering)[1]
+            expected[winner] = expected.get(winner, 0) + 60
+    totals = attribute(intervals, lo=at(lo), hi=at(hi))
+    assert {key: round(seconds) for key, seconds in totals.items()} == expected
+    assert attribute(list(reversed(intervals)), lo=at(lo), hi=at(hi)) == totals

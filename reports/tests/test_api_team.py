@@ -80,6 +80,27 @@ def test_activity_percent_is_active_seconds_over_tracked_seconds(world):
     assert rows["Loner"]["tracked_seconds"] == 0
 
 
+def test_a_minute_two_devices_report_counts_once_in_activity_percent(world):
+    """A member at two machines: both send samples for the same minutes. The minute counts
+    its more active device's seconds, not their sum (which read 150 % before, capped to 100)."""
+    entry(world, "member", utc(2026, 6, 2, 9), 1)
+    member = world.users["member"]
+    ActivitySample.objects.bulk_create(
+        [
+            ActivitySample(
+                company=world.a,
+                user=member,
+                device_id=device,
+                minute=utc(2026, 6, 2, 9) + timedelta(minutes=n),
+                active_seconds=active,
+            )
+            for n in range(60)
+            for device, active in (("laptop", 45), ("desktop", 30))
+        ]
+    )
+    assert rows_by_name(world.api("manager").get(URL))["Member"]["activity_percent"] == 75.0
+
+
 def test_each_role_sees_the_rows_the_role_table_allows(world):
     names = {
         role: set(rows_by_name(world.api(role).get(URL))) for role in ("owner", "admin", "manager", "lead", "member")
