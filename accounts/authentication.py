@@ -20,7 +20,7 @@ from rest_framework_simplejwt.tokens import Token
 # The module, not its names: it imports common.exceptions, which imports DRF's views, which
 # import this module (DEFAULT_AUTHENTICATION_CLASSES): names are read when a request comes.
 from accounts import personal_tokens
-from accounts.models import DeviceSession, PersonalAccessToken, User
+from accounts.models import DeviceSession, PersonalAccessToken, TokenScope, User
 from accounts.tokens import AccessClaims, access_claims, session_is_live, web_session_id
 
 # How often a session's last_seen_at is written: a hot row, so not on every request.
@@ -162,16 +162,15 @@ def personal_token_allows(token: PersonalAccessToken, view, method: str) -> str 
     if not getattr(view, "accepts_personal_tokens", True):
         return "Personal access tokens cannot be used here: sign in (a session) to do this."
     scopes = set(token.scopes)
-    READ, WRITE, INGEST = personal_tokens.READ, personal_tokens.WRITE, personal_tokens.INGEST  # noqa: N806
-    if WRITE in scopes:
+    if TokenScope.WRITE in scopes:
         return None
-    if READ in scopes and method in SAFE_METHODS:
+    if TokenScope.READ in scopes and method in SAFE_METHODS:
         return None
-    if INGEST in scopes and getattr(view, "accepts_ingest_tokens", False):
+    if TokenScope.INGEST in scopes and getattr(view, "accepts_ingest_tokens", False):
         return None
     if method in SAFE_METHODS:
         return "This token lacks the read scope (it has: " + ", ".join(token.scopes) + ")."
-    if INGEST in scopes and scopes == {INGEST}:
+    if scopes == {TokenScope.INGEST}:
         return "An ingest-scoped token only sends heartbeats and activity; this call needs the write scope."
     return "This token lacks the write scope needed to change anything (it has: " + ", ".join(token.scopes) + ")."
 
@@ -225,11 +224,23 @@ class PersonalTokenAuthentication(BaseAuthentication):
 
 
 class PersonalTokenAuthenticationScheme(OpenApiAuthenticationExtension):
+    """Two schemes, either one (alternatives, not both); left out of operations that refuse
+    personal tokens (``accepts_personal_tokens = False``)."""
+
     target_class = "accounts.authentication.PersonalTokenAuthentication"
     name = ["personalTokenBearer", "personalTokenBasic"]
+
+    def get_security_requirement(self, auto_schema):
+        if not getattr(auto_schema.view, "accepts_personal_tokens", True):
+            return None
+        return [{name: []} for name in self.name]
 
     def get_security_definition(self, auto_schema):
         return [
             {"type": "http", "scheme": "bearer", "bearerFormat": "UUID", "description": "A personal access token."},
-            {"type": "http", "scheme": "basic", "description": "A personal access token as the user name."},
+            {
+                "type": "http",
+                "scheme": "basic",
+                "description": "A personal access token as the user name (empty password) or as the whole credential.",
+            },
         ]

@@ -113,7 +113,7 @@ def replay_without(response: Response, *fields: str) -> Response:
 def _stored_body(response) -> str:
     redacted = getattr(response, "idempotency_replay_data", None)
     if redacted is not None:
-        return json.dumps(redacted, cls=DjangoJSONEncoder)
+        return json.dumps(redacted, cls=DjangoJSONEncoder, separators=(",", ":"))  # as DRF renders
     return response.content.decode("utf-8", "replace")
 
 

@@ -30,7 +30,9 @@ MAY_IMPORT: dict[str, set[str]] = {
 # Arrows that point the wrong way today, each with its reason; the list only shrinks.
 KNOWN_EXCEPTIONS = {
     # Registration with an invitation token joins the inviting company in the same transaction
-    # (SPEC Accounts: invitation_token), and the sign-up pages render company names.
+    # (SPEC Accounts: invitation_token), and the sign-up pages render company names. A personal
+    # access token may be bound to a company its user is an active member of (checked when it
+    # is created), and the Settings page offers the user's companies to bind it to.
     ("accounts", "organizations"),
     # The Idempotency-Key record belongs to the user who sent it.
     ("common", "accounts"),

@@ -121,3 +121,13 @@ def test_the_list_is_cursor_paginated_newest_first(world):
 def test_signed_out_is_401(api):
     assert_error(api.get(URL), 401)
     assert_error(api.post(URL, {"name": "x", "scopes": ["read"]}), 401)
+
+
+def test_the_schema_offers_personal_tokens_only_where_they_are_accepted(api):
+    schema = api.get("/api/schema/?format=json").json()
+    paths = schema["paths"]
+    assert {"personalTokenBearer": []} in paths["/api/v1/sync/heartbeats"]["post"]["security"]
+    assert {"personalTokenBasic": []} in paths["/api/v1/projects"]["get"]["security"]
+    for path, method in [("/api/v1/auth/tokens", "post"), ("/api/v1/auth/password/change", "post")]:
+        offered = {name for requirement in paths[path][method]["security"] for name in requirement}
+        assert offered == {"bearerAuth", "cookieAuth"}
