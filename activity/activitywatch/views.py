@@ -10,7 +10,6 @@ only after a connection error."""
 from __future__ import annotations
 
 import json
-import socket
 from datetime import datetime
 from typing import Any
 
@@ -96,7 +95,9 @@ class InfoView(AwView):
         membership = self.membership(request)
         return Response(
             {
-                "hostname": socket.gethostname(),
+                # the name the watcher reached us by, not the machine's own (which says nothing
+                # useful to a watcher and tells the internet about the deployment)
+                "hostname": request.get_host().rsplit(":", 1)[0],
                 "version": VERSION,
                 "testing": False,
                 "device_id": str(membership.company_id),

@@ -236,3 +236,19 @@ def test_another_users_buckets_do_not_exist_for_you(world, member, other):
     assert create_bucket(them, WINDOW).status_code == 200
     assert len(member.get(f"{AW}/buckets/{WINDOW}/events").json()) == 1
     assert AwEvent.objects.count() == 1
+
+
+def test_an_event_with_the_id_of_one_of_the_buckets_events_replaces_it(world, member):
+    create_bucket(member, "custom", type_="my.type")
+    first = member.post(f"{AW}/buckets/custom/events", event(0, 5, n=1), format="json").json()
+    member.post(f"{AW}/buckets/custom/events", [{**event(0, 9, n=2), "id": first["id"]}], format="json")
+    assert [(e["id"], e["duration"], e["data"]) for e in member.get(f"{AW}/buckets/custom/events").json()] == [
+        (first["id"], 9.0, {"n": 2})
+    ]
+    # the id of another user's event is not a way into their bucket: it is a new event here
+    them = aw_api(world.users["loner"])
+    create_bucket(them, "custom", type_="my.type")
+    them.post(f"{AW}/buckets/custom/events", [{**event(1, 1, n=3), "id": first["id"]}], format="json")
+    assert_aw_error(them.get(f"{AW}/buckets/custom/events/{first['id']}"), 404)
+    assert member.get(f"{AW}/buckets/custom/events/{first['id']}").json()["data"] == {"n": 2}
+    assert AwEvent.objects.count() == 2

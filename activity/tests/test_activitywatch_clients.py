@@ -16,7 +16,9 @@ from activity.models import AwEvent
 from conftest import daphne_servers, free_port
 from tests.support.activitywatch import aw_python, aw_server, drive, personal_token, window_stream
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# The first test may create bench/.venvs/aw-server from PyPI (a minute or two, once); every
+# test runs a real client against daphne, and some a real aw-server beside it.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(600)]
 
 
 @pytest.fixture(scope="module")

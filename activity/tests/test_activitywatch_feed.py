@@ -105,3 +105,14 @@ def test_editor_events_become_coding_heartbeats_stored_once(world, base):
         for s in (0, 30, 60)
     ]
     assert member.get(f"/api/0/buckets/{bucket}/events").json()[0]["duration"] == 60.0
+
+
+def test_a_redacted_url_takes_its_domain_with_it_in_both_stores(world, base):
+    activity_services.privacy_rule_create(company=world.a, field="url", pattern="mybank", action="redact")
+    member = aw_api(world.users["member"])
+    create_bucket(member, WEB, type_="web.tab.current", client="aw-client-web")
+    answer = heartbeat(
+        member, WEB, event(0, base=base, url="https://mybank.example/acct", title="Balance", audible=False)
+    )
+    assert answer.json()["data"] == {"url": "[redacted]", "title": "Balance", "audible": False}
+    assert list(HeartbeatInbox.objects.values_list("app", "url", "domain")) == [("Firefox", "[redacted]", "[redacted]")]
