@@ -8,6 +8,7 @@ Errors speak WakaTime's protocol, not the API's: ``{"error": "..."}`` with WakaT
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from django.utils import timezone
@@ -63,6 +64,16 @@ def _heartbeat_list(data: Any) -> list:
     return data
 
 
+def _machine(request: Request) -> str:
+    """WakaTime's machine name (``X-Machine-Name``); a client that sends none is one unnamed
+    device. wakatime-cli sends the host name UTF-8 encoded, which WSGI and ASGI servers hand
+    over as Latin-1: decoded back, so "Jörg's laptop" stays that."""
+    raw = request.headers.get("X-Machine-Name", "")
+    with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):  # not UTF-8 bytes: keep what came
+        raw = raw.encode("latin-1").decode("utf-8")
+    return raw.strip()[:100]
+
+
 def _accepted(item: CodingItem) -> dict:
     return {"data": {"entity": item.entity, "type": item.type, "time": item.time.timestamp()}}
 
@@ -92,8 +103,7 @@ class HeartbeatsView(WakaTimeView):
             coding_heartbeats_store(
                 company_id=membership.company_id,
                 user_id=membership.user_id,
-                # WakaTime's machine; a client that sends none is one unnamed device
-                device_id=request.headers.get("X-Machine-Name", "")[:100],
+                device_id=_machine(request),
                 editor=editor_from_user_agent(request.headers.get("User-Agent", "")),
                 items=items,
                 # read with the membership (its company): one query fewer per request

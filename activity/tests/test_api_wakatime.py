@@ -189,6 +189,16 @@ def test_the_editor_comes_from_the_user_agent_and_a_heartbeats_own(world):
     assert set(CodingHeartbeat.objects.values_list("device_id", flat=True)) == {"desktop"}
 
 
+def test_a_utf8_machine_name_is_kept(world):
+    post(
+        world.api("member"),
+        BULK,
+        [heartbeat(time.time())],
+        HTTP_X_MACHINE_NAME="Jörg's laptop".encode().decode("latin-1"),
+    )
+    assert CodingHeartbeat.objects.get().device_id == "Jörg's laptop"
+
+
 def test_heartbeats_land_in_the_callers_company_only(world):
     post(world.api("outsider"), BULK, [heartbeat(time.time())])
     row = CodingHeartbeat.objects.get()
