@@ -19,7 +19,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from activity.coding import CodingItem, coding_heartbeats_store
-from activity.wakatime import MAX_HEARTBEATS, ItemError, editor_from_user_agent, heartbeat_parse
+from activity.coding_time import coding_latest
+from activity.wakatime import (
+    MAX_HEARTBEATS,
+    ItemError,
+    editor_from_user_agent,
+    has_placeholders,
+    heartbeat_parse,
+    placeholders_resolve,
+)
 from common.exceptions import exception_handler
 from common.throttling import SyncThrottle
 from organizations.api.scoping import request_membership
@@ -99,6 +107,9 @@ class HeartbeatsView(WakaTimeView):
         if isinstance(request.data, dict) and isinstance(parsed[0], str):
             raise ParseError(parsed[0])  # one heartbeat, refused: the request is
         items = [item for item in parsed if isinstance(item, CodingItem)]
+        if has_placeholders(items):  # a query only for a batch that needs it
+            latest = coding_latest(company_id=membership.company_id, user_id=membership.user_id)
+            items = placeholders_resolve(items, latest)
         stored = iter(
             coding_heartbeats_store(
                 company_id=membership.company_id,
