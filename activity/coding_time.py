@@ -48,6 +48,17 @@ def coding_timeout(company_id: UUID) -> timedelta:
     return timedelta(seconds=seconds if seconds is not None else 900)
 
 
+def coding_latest(*, company_id: UUID, user_id: UUID) -> tuple[str, str, str] | None:
+    """``(project, language, branch)`` of the user's newest coding heartbeat in the company
+    (WakaTime's "same as last time" placeholders), None if they have none."""
+    return (
+        CodingHeartbeat.objects.filter(company_id=company_id, user_id=user_id)
+        .order_by("-time", "-id")
+        .values_list("project", "language", "branch")
+        .first()
+    )
+
+
 def coding_spans(
     heartbeats: Iterable[tuple[datetime, str, str, str]], *, timeout: timedelta
 ) -> list[tuple[datetime, datetime, tuple[str, str, str]]]:

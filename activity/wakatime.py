@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from activity.coding import CodingItem
+from activity.coding import WEB_TYPES, CodingItem
 
 MAX_HEARTBEATS = 1000  # per request (SPEC); wakatime-cli sends at most 25 (50 when it syncs its queue)
 MAX_AGE = timedelta(days=180)
@@ -153,3 +154,42 @@ def duration_text(seconds: float) -> str:
     (Wakapi's ``FmtWakatimeDuration``; "0 hrs 0 mins" for nothing)."""
     minutes = math.floor(seconds / 60 + 0.5)  # half a minute up, as Go's Duration.Round (round() goes to even)
     return f"{minutes // 60} hrs {minutes % 60} mins"
+
+
+# --------------------------------------------------------------------------- placeholders
+
+# "Same as last time": what a client sends when it cannot tell (the browser extension for a
+# tab that belongs to the project being coded, wakatime-cli for an app heartbeat).
+PLACEHOLDERS = {"project": "<<LAST_PROJECT>>", "language": "<<LAST_LANGUAGE>>", "branch": "<<LAST_BRANCH>>"}
+
+
+def has_placeholders(items: list[CodingItem]) -> bool:
+    return any(getattr(item, name) == value for item in items for name, value in PLACEHOLDERS.items())
+
+
+def placeholders_resolve(items: list[CodingItem], latest: tuple[str, str, str] | None) -> list[CodingItem]:
+    """``items`` with WakaTime's placeholders filled in as Wakapi fills them: the project of the
+    user's previous heartbeat, the language and branch of the previous heartbeat of that
+    project; "" when there is none. ``latest`` is the user's newest stored ``(project,
+    language, branch)``; earlier heartbeats of the batch come after it. A web heartbeat's
+    placeholders are cleared (a browser tab is not the project being coded)."""
+    last_project = latest[0] if latest else ""
+    by_project: dict[str, tuple[str, str]] = {latest[0]: (latest[1], latest[2])} if latest else {}
+    out = []
+    for item in items:
+        changes: dict[str, str] = {}
+        web = item.type in WEB_TYPES
+        project = item.project
+        if project == PLACEHOLDERS["project"]:
+            project = changes["project"] = "" if web else last_project
+        language, branch = by_project.get(project, ("", ""))
+        if item.language == PLACEHOLDERS["language"]:
+            changes["language"] = "" if web else language
+        if item.branch == PLACEHOLDERS["branch"]:
+            changes["branch"] = "" if web else branch
+        resolved = replace(item, **changes) if changes else item  # type: ignore[arg-type]  # text fields only
+        if not web:
+            last_project = resolved.project
+            by_project[resolved.project] = (resolved.language, resolved.branch)
+        out.append(resolved)
+    return out

@@ -8,6 +8,7 @@ Errors speak WakaTime's protocol, not the API's: ``{"error": "..."}`` with WakaT
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from django.utils import timezone
@@ -18,7 +19,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from activity.coding import CodingItem, coding_heartbeats_store
-from activity.wakatime import MAX_HEARTBEATS, ItemError, editor_from_user_agent, heartbeat_parse
+from activity.coding_time import coding_latest
+from activity.wakatime import (
+    MAX_HEARTBEATS,
+    ItemError,
+    editor_from_user_agent,
+    has_placeholders,
+    heartbeat_parse,
+    placeholders_resolve,
+)
 from common.exceptions import exception_handler
 from common.throttling import SyncThrottle
 from organizations.api.scoping import request_membership
@@ -63,6 +72,16 @@ def _heartbeat_list(data: Any) -> list:
     return data
 
 
+def _machine(request: Request) -> str:
+    """WakaTime's machine name (``X-Machine-Name``); a client that sends none is one unnamed
+    device. wakatime-cli sends the host name UTF-8 encoded, which WSGI and ASGI servers hand
+    over as Latin-1: decoded back, so "Jörg's laptop" stays that."""
+    raw = request.headers.get("X-Machine-Name", "")
+    with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):  # not UTF-8 bytes: keep what came
+        raw = raw.encode("latin-1").decode("utf-8")
+    return raw.strip()[:100]
+
+
 def _accepted(item: CodingItem) -> dict:
     return {"data": {"entity": item.entity, "type": item.type, "time": item.time.timestamp()}}
 
@@ -88,12 +107,14 @@ class HeartbeatsView(WakaTimeView):
         if isinstance(request.data, dict) and isinstance(parsed[0], str):
             raise ParseError(parsed[0])  # one heartbeat, refused: the request is
         items = [item for item in parsed if isinstance(item, CodingItem)]
+        if has_placeholders(items):  # a query only for a batch that needs it
+            latest = coding_latest(company_id=membership.company_id, user_id=membership.user_id)
+            items = placeholders_resolve(items, latest)
         stored = iter(
             coding_heartbeats_store(
                 company_id=membership.company_id,
                 user_id=membership.user_id,
-                # WakaTime's machine; a client that sends none is one unnamed device
-                device_id=request.headers.get("X-Machine-Name", "")[:100],
+                device_id=_machine(request),
                 editor=editor_from_user_agent(request.headers.get("User-Agent", "")),
                 items=items,
                 # read with the membership (its company): one query fewer per request

@@ -189,6 +189,16 @@ def test_the_editor_comes_from_the_user_agent_and_a_heartbeats_own(world):
     assert set(CodingHeartbeat.objects.values_list("device_id", flat=True)) == {"desktop"}
 
 
+def test_a_utf8_machine_name_is_kept(world):
+    post(
+        world.api("member"),
+        BULK,
+        [heartbeat(time.time())],
+        HTTP_X_MACHINE_NAME="Jörg's laptop".encode().decode("latin-1"),
+    )
+    assert CodingHeartbeat.objects.get().device_id == "Jörg's laptop"
+
+
 def test_heartbeats_land_in_the_callers_company_only(world):
     post(world.api("outsider"), BULK, [heartbeat(time.time())])
     row = CodingHeartbeat.objects.get()
@@ -211,3 +221,16 @@ def test_a_new_privacy_rule_applies_to_the_very_next_request(world):
     response = post(api, BULK, [heartbeat(now - 10, entity="/src/secret/b.py"), heartbeat(now, entity="/src/ok.py")])
     assert [status for _, status in response.json()["responses"]] == [201, 201]  # dropped: nothing to resend
     assert sorted(CodingHeartbeat.objects.values_list("entity", flat=True)) == ["/src/ok.py", "/src/secret/a.py"]
+
+
+def test_last_project_placeholders_are_filled_from_the_previous_heartbeat(world):
+    api = world.api("member")
+    now = time.time()
+    post(api, BULK, [heartbeat(now - 60, project="stint", language="Python")])
+    post(
+        api,
+        BULK,
+        [heartbeat(now, entity="Terminal", type="app", project="<<LAST_PROJECT>>", language="<<LAST_LANGUAGE>>")],
+    )
+    assert CodingHeartbeat.objects.get(entity="Terminal").project == "stint"
+    assert CodingHeartbeat.objects.get(entity="Terminal").language == "Python"

@@ -22,3 +22,27 @@ from tests.support.wakatime import UA
 )
 def test_the_editor_is_read_from_the_user_agent(user_agent, editor):
     assert editor_from_user_agent(user_agent) == editor
+
+
+def test_placeholders_take_the_previous_heartbeats_values():
+    from datetime import UTC, datetime
+
+    from activity.coding import CodingItem
+    from activity.wakatime import placeholders_resolve
+
+    at = datetime(2026, 5, 4, 9, tzinfo=UTC)
+    last = "<<LAST_PROJECT>>"
+    items = [
+        CodingItem(time=at, entity="https://docs.example", type="url", project=last),  # a tab: cleared
+        CodingItem(time=at, entity="/a.py", project=last, language="<<LAST_LANGUAGE>>", branch="<<LAST_BRANCH>>"),
+        CodingItem(time=at, entity="/b.go", project="other", language="Go", branch="dev"),
+        CodingItem(time=at, entity="Slack", type="app", project=last, language="<<LAST_LANGUAGE>>"),
+    ]
+    resolved = placeholders_resolve(items, ("stint", "Python", "main"))
+    assert [(i.project, i.language, i.branch) for i in resolved] == [
+        ("", "", ""),
+        ("stint", "Python", "main"),  # the stored newest heartbeat's
+        ("other", "Go", "dev"),
+        ("other", "Go", ""),  # the batch's previous heartbeat's project, and its language
+    ]
+    assert [(i.project, i.language) for i in placeholders_resolve(items[1:2], None)] == [("", "")]
