@@ -61,10 +61,15 @@ def _now_context(request, membership, now) -> dict:
 def _week_context(request, membership, now) -> dict:
     tz = zoneinfo.ZoneInfo(request.user.timezone)
     today = now.astimezone(tz).date()
+    first = today - timedelta(days=6)
     report = selectors.weekly_report(
-        company_id=membership.company_id, user_id=request.user.pk, first=today - timedelta(days=6), tz=tz, now=now
+        company_id=membership.company_id, user_id=request.user.pk, first=first, tz=tz, now=now
     )
-    return {"chart": week_bars(report, today=today), "week_tz": tz.key}
+    # The viewer's own coding time from their editors, the same figures as /reports/coding.
+    coding = selectors.coding_report(
+        company_id=membership.company_id, user_id=request.user.pk, first=first, last=today, tz=tz
+    )
+    return {"chart": week_bars(report, today=today, coding=coding), "week_tz": tz.key}
 
 
 def _team_context(request, membership, now) -> dict:
