@@ -28,6 +28,7 @@ from PIL import Image
 from rest_framework.test import APIClient
 
 from accounts.models import User
+from accounts.personal_tokens import personal_token_create
 from accounts.services import DeviceInfo, session_create
 from accounts.tests.factories import MembershipFactory
 from activity import partitions
@@ -81,6 +82,7 @@ class Grown:
 # Each list endpoint: how to call it (the world's objects in the path) -- the owner reads all.
 LISTS: dict[str, Callable[[Grown], str]] = {
     "auth/sessions": lambda g: "/api/v1/auth/sessions",
+    "auth/tokens": lambda g: "/api/v1/auth/tokens",
     "companies": lambda g: "/api/v1/companies",
     "companies/{pk}/invitations": lambda g: f"/api/v1/companies/{g.world.a.id}/invitations",
     "companies/{pk}/members": lambda g: f"/api/v1/companies/{g.world.a.id}/members",
@@ -154,6 +156,7 @@ def _grow(g: Grown) -> None:
         org_services.company_create(owner=owner, name=f"Side company {tag}")  # the owner's companies grow
         activity_services.privacy_rule_create(company=w.a, field="app", pattern=f"secret-{tag}", action="drop")
         session_create(user=owner, device=DeviceInfo(device_name=f"laptop {tag}"), stay_logged_in=False)
+        personal_token_create(user=owner, name=f"token {tag}", scopes=["ingest"], company=w.a)
 
         subtask = tracking_services.task_create(
             project=g.project, data={"title": f"Sub {tag}", "parent_id": g.root_task.id, "estimate_seconds": 60}
@@ -243,6 +246,7 @@ def _rows(api: APIClient, url: str) -> int:
 # the rest are the caller's own rows (or, invitations, OWNER and ADMIN only).
 LEAD_READS = set(LISTS) - {
     "auth/sessions",
+    "auth/tokens",
     "companies",
     "companies/{pk}/invitations",
     "privacy-rules",
