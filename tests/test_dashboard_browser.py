@@ -429,7 +429,7 @@ def test_a_member_creates_a_tracker_token_copies_its_config_and_revokes_it(tab, 
     token = page.get_by_test_id("token-value").inner_text().strip()
     assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}", token)
     port = base_url.rsplit(":", 1)[1]
-    expect(page.get_by_test_id("config-aw")).to_contain_text(f'hostname = "{token}@127.0.0.1"')
+    expect(page.get_by_test_id("config-aw")).to_contain_text(f'hostname = "{token}:@127.0.0.1"')
     expect(page.get_by_test_id("config-aw")).to_contain_text(f'port = "{port}"')
     page.locator("[data-copy=config-aw]").click()
     assert token in page.evaluate("navigator.clipboard.readText()")

@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 from django.test import Client
+from requests.utils import get_auth_from_url
 
 from accounts.models import PersonalAccessToken
 from accounts.personal_tokens import personal_token_create
@@ -46,7 +47,7 @@ def test_a_member_creates_a_token_sees_it_once_with_configs_ready_to_paste(world
     raw = new_token(response)
     assert uuid.UUID(raw).version == 4
     text = response.content.decode()
-    assert f"hostname = &quot;{raw}@testserver&quot;\nport = &quot;80&quot;" in text
+    assert f"hostname = &quot;{raw}:@testserver&quot;\nport = &quot;80&quot;" in text
     assert f"api_url = http://testserver/api/compat/wakatime/v1\napi_key = {raw}" in text
     token = PersonalAccessToken.objects.get(user=world.users["member"])
     assert (token.name, token.scopes, token.company_id) == ("laptop", ["ingest"], world.a.id)
@@ -63,7 +64,9 @@ def test_configs_name_the_host_and_port_the_browser_used(world):
     response = client.post(PAGE, {"name": "x", "scopes": ["ingest"]}, HTTP_HOST="localhost:8000")
     raw = new_token(response)
     text = response.content.decode()
-    assert f"hostname = &quot;{raw}@localhost&quot;\nport = &quot;8000&quot;" in text
+    assert f"hostname = &quot;{raw}:@localhost&quot;\nport = &quot;8000&quot;" in text
+    # what aw-client does with it: requests turns the host's user part into HTTP Basic
+    assert get_auth_from_url(f"http://{raw}:@localhost:8000/api/0/info") == (raw, "")
     assert "api_url = http://localhost:8000/api/compat/wakatime/v1" in text
 
 

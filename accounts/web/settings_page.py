@@ -52,8 +52,10 @@ def tracker_configs(request, raw: str) -> dict[str, str]:
     port = port or ("443" if request.is_secure() else "80")
     return {
         # aw-client reads [server] hostname and port; the user part of the host becomes HTTP
-        # Basic (the token as user name), which Stint accepts as the token.
-        "aw_client": f'[server]\nhostname = "{raw}@{hostname}"\nport = "{port}"\n',
+        # Basic (the token as user name), which Stint accepts as the token. The colon matters:
+        # requests sends a URL's credentials only when it has a password part, so "<token>@"
+        # would send none (docs/trackers-activitywatch.md).
+        "aw_client": f'[server]\nhostname = "{raw}:@{hostname}"\nport = "{port}"\n',
         "wakatime": f"[settings]\napi_url = {request.scheme}://{host}/api/compat/wakatime/v1\napi_key = {raw}\n",
     }
 
