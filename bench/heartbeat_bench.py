@@ -371,6 +371,8 @@ async def _lag(stack: StintStack, seconds: float, rate: float, make_probe=sync_p
         async def poll() -> None:
             while not sent_all.is_set() or (pending and time.perf_counter() < end + grace):
                 async with session.get(f"{base}/api/v1/reports/apps?tz=UTC", headers=headers) as resp:
+                    if resp.status != 200:
+                        raise RuntimeError(f"/reports/apps: {resp.status} {(await resp.text())[:300]}")
                     body = await resp.json()
                 seen = time.perf_counter()
                 for a in body["apps"]:
