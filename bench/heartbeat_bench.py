@@ -312,12 +312,27 @@ def run_single(stack: StintStack | None, aw: AwServer | None, clients: int, seco
     return out
 
 
+class ProbeClock:
+    """Probe timestamps 2 s apart from a few minutes ago (today, UTC): each probe is one second
+    of its own. Stamped with the wall clock every 0.5 s, a probe lasting 1 s was cut to about
+    half a second by the next one, and an app of half a second may round to nothing."""
+
+    def __init__(self):
+        now = datetime.now(UTC)
+        self.t = max(now - timedelta(minutes=5), now.replace(hour=0, minute=0, second=0, microsecond=0))
+
+    def next(self) -> str:
+        self.t += timedelta(seconds=2)
+        return self.t.isoformat().replace("+00:00", "Z")
+
+
 def sync_probe(base: str, account: tuple[str, str]):
     """A probe heartbeat of a new app through ``/sync/heartbeats`` (the lag phase's default)."""
     token = account[1]
+    clock = ProbeClock()
 
     async def send(session: aiohttp.ClientSession, app: str) -> None:
-        hb = {"timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"), "duration": 1, "app": app}
+        hb = {"timestamp": clock.next(), "duration": 1, "app": app}
         async with session.post(
             f"{base}/api/v1/sync/heartbeats",
             json={"device_id": "probe", "heartbeats": [hb]},

@@ -62,6 +62,7 @@ from heartbeat_bench import (  # noqa: E402
     APPS,
     DOMAINS,
     AwServer,
+    ProbeClock,
     Stream,
     _lag,
     log,
@@ -422,9 +423,10 @@ def aw_probe(stack: StintStack, interval: float):
         assert resp.status in (200, 304), resp.status
         url = f"{base}/api/0/buckets/{bid}/heartbeat?pulsetime={interval + 1:g}"
 
+        clock = ProbeClock()
+
         async def send(session: aiohttp.ClientSession, app: str) -> None:
-            now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
-            body = {"timestamp": now, "duration": 1, "data": {"app": app, "title": app}}
+            body = {"timestamp": clock.next(), "duration": 1, "data": {"app": app, "title": app}}
             async with session.post(url, json=body, headers=creds.aw()) as resp:
                 assert resp.status == 200, await resp.text()
 
