@@ -62,11 +62,13 @@ from heartbeat_bench import (  # noqa: E402
     APPS,
     DOMAINS,
     AwServer,
+    ProbeClock,
     Stream,
     _lag,
     log,
     pct,
     phase,
+    run_single,
     stint_accounts,
     sync_probe,
 )
@@ -200,6 +202,9 @@ def end_profile(started: tuple[subprocess.Popen, Path] | None, top: int = 40) ->
 # --------------------------------------------------------------------------- ActivityWatch
 
 
+LEAN_REFERENCE = {"on": False}  # --lean-reference
+
+
 def bucket_id(clients: int, i: int) -> str:
     return f"aw-watcher-window_bench-{clients}-{i}"
 
@@ -279,8 +284,16 @@ def run_aw(stack: StintStack | None, aw: AwServer | None, clients: int, seconds:
         )
         out["aw"]["server_cpu_s"] = round(aw.cpu_s() - cpu, 2)
         out["aw"]["events_in_first_bucket"] = asyncio.run(aw_events_count(base, ids[0], {}))
+    if stack and LEAN_REFERENCE["on"]:
+        # As many devices through /sync/heartbeats, one heartbeat per request (heartbeat_bench's
+        # streams): the lean intake on the event loop (docs/activity.md), what the ActivityWatch
+        # route could reuse, measured under the same conditions.
+        out["stint_sync_loadavg"] = loadavg()
+        out["stint_sync"] = run_single(stack, None, clients, seconds)["stint"]
     if "stint" in out and "aw" in out and out["aw"]["heartbeats_per_s"]:
         out["ratio"] = round(out["stint"]["heartbeats_per_s"] / out["aw"]["heartbeats_per_s"], 2)
+        if "stint_sync" in out:
+            out["sync_ratio"] = round(out["stint_sync"]["heartbeats_per_s"] / out["aw"]["heartbeats_per_s"], 2)
     return out
 
 
@@ -410,9 +423,10 @@ def aw_probe(stack: StintStack, interval: float):
         assert resp.status in (200, 304), resp.status
         url = f"{base}/api/0/buckets/{bid}/heartbeat?pulsetime={interval + 1:g}"
 
+        clock = ProbeClock()
+
         async def send(session: aiohttp.ClientSession, app: str) -> None:
-            now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
-            body = {"timestamp": now, "duration": 1, "data": {"app": app, "title": app}}
+            body = {"timestamp": clock.next(), "duration": 1, "data": {"app": app, "title": app}}
             async with session.post(url, json=body, headers=creds.aw()) as resp:
                 assert resp.status == 200, await resp.text()
 
@@ -517,6 +531,9 @@ def main(argv=None) -> int:
     ap.add_argument("--apps-calls", type=int, default=100)
     ap.add_argument("--profile", action="store_true", help="py-spy one web process in each Stint phase")
     ap.add_argument("--profile-cpu", action="store_true", help="--profile, CPU samples only (no --idle)")
+    ap.add_argument(
+        "--lean-reference", action="store_true", help="aw phase: also /sync/heartbeats, 1 per request (the lean path)"
+    )
     ap.add_argument("--skip-aw", action="store_true", help="no aw-server")
     ap.add_argument("--skip-stint", action="store_true", help="aw-server alone (tests the harness)")
     ap.add_argument("--out", default=str(BENCH_DIR / "results" / "trackers.json"))
@@ -524,6 +541,7 @@ def main(argv=None) -> int:
     phases = [p.strip() for p in a.phases.split(",") if p.strip()]
     PROFILE["seconds"] = a.seconds if a.profile or a.profile_cpu else 0.0
     PROFILE["idle"] = not a.profile_cpu
+    LEAN_REFERENCE["on"] = a.lean_reference
     aw_clients = [int(n) for n in a.aw_clients.split(",") if n.strip()]
     if not (
         0 < a.seconds <= 300
@@ -603,8 +621,14 @@ def summary(result: dict) -> str:
                         f"{key} {side}: {r['heartbeats_per_s']:,.0f} hb/s, p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms,"
                         f" errors {r['errors']} (load {value.get(side + '_loadavg')})"
                     )
+            if "stint_sync" in value:
+                r = value["stint_sync"]
+                lines.append(
+                    f"{key} stint /sync/heartbeats (lean path): {r['heartbeats_per_s']:,.0f} hb/s,"
+                    f" p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms (load {value.get('stint_sync_loadavg')})"
+                )
             if "ratio" in value:
-                lines.append(f"{key} ratio Stint/aw: {value['ratio']}")
+                lines.append(f"{key} ratio Stint/aw: {value['ratio']} (lean path / aw: {value.get('sync_ratio')})")
     if "waka" in result:
         r = result["waka"]["stint"]
         lines.append(

@@ -10,6 +10,7 @@ its parts)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
@@ -51,8 +52,9 @@ WHERE user_id = %(user)s AND company_id = %(company)s
 
 def _ranked(totals: dict[str, float], name: str) -> list[dict]:
     """``[{name: key, seconds}]``, whole seconds, largest first then by name; keys that round to
-    nothing are left out."""
-    rows = [(key, round(seconds)) for key, seconds in totals.items()]
+    nothing are left out. Halves round up, as PostgreSQL's ``round`` did when the report was
+    SQL (Python's ``round`` would make a half-second app vanish: it rounds halves to even)."""
+    rows = [(key, math.floor(seconds + 0.5)) for key, seconds in totals.items()]
     return [{name: key, "seconds": seconds} for key, seconds in sorted(rows, key=lambda r: (-r[1], r[0])) if seconds]
 
 

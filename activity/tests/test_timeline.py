@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from activity.timeline import attribute, covered_seconds
@@ -49,6 +49,7 @@ def test_covered_seconds_is_the_union():
     assert covered_seconds([]) == 0
 
 
+@settings(max_examples=300, deadline=None)  # no deadline: the shared CI machine's load varies
 @given(
     st.lists(
         st.tuples(st.integers(0, 40), st.integers(0, 15), st.sampled_from("abc")),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -149,6 +149,14 @@ def test_one_device_reads_as_before(world):
         {"app": "Firefox", "seconds": 2400},
     ]
     assert body["domains"] == [{"domain": "a.example", "seconds": 1200}, {"domain": "b.example", "seconds": 600}]
+
+
+def test_half_a_second_counts_as_a_second_as_before(world):
+    member = world.users["member"]
+    start = utc(2026, 11, 10, 9)
+    usage(member, world.a, start, start + timedelta(milliseconds=500), app="Blink")
+    usage(member, world.a, start + timedelta(seconds=5), start + timedelta(seconds=7, milliseconds=500), app="Code")
+    assert report(world)["apps"] == [{"app": "Code", "seconds": 3}, {"app": "Blink", "seconds": 1}]
 
 
 def test_who_may_read_whose_apps(world):
