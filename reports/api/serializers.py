@@ -93,6 +93,14 @@ class AppsReportSerializer(serializers.Serializer):
     away_seconds = serializers.IntegerField(help_text="Away, by ActivityWatch's afkstatus (each moment once).")
 
 
+def _within_a_year(attrs: dict) -> dict:
+    """A ``from``..``to`` range of a report: in order, at most 366 days (the team and coding reports)."""
+    first, last = attrs.get("from"), attrs.get("to")
+    if first and last and not 0 <= (last - first).days <= 366:
+        raise serializers.ValidationError({"to": ["Must be on or after from, at most 366 days later."]})
+    return attrs
+
+
 class CodingQuerySerializer(SubjectQuerySerializer):
     to = serializers.DateField(required=False, help_text="The last local day (inclusive); default: today.")
 
@@ -104,10 +112,7 @@ class CodingQuerySerializer(SubjectQuerySerializer):
         return fields
 
     def validate(self, attrs):
-        first, last = attrs.get("from"), attrs.get("to")
-        if first and last and not 0 <= (last - first).days <= 366:
-            raise serializers.ValidationError({"to": ["Must be on or after from, at most 366 days later."]})
-        return attrs
+        return _within_a_year(attrs)
 
 
 class NamedSecondsSerializer(serializers.Serializer):
@@ -139,10 +144,7 @@ class TeamQuerySerializer(WeeklyQuerySerializer):
         return fields
 
     def validate(self, attrs):
-        first, last = attrs.get("from"), attrs.get("to")
-        if first and last and not 0 <= (last - first).days <= 366:
-            raise serializers.ValidationError({"to": ["Must be on or after from, at most 366 days later."]})
-        return attrs
+        return _within_a_year(attrs)
 
 
 class TeamUserSerializer(serializers.Serializer):
