@@ -16,7 +16,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from rest_framework.test import APIClient
 from common.redis import get_client
 from config import embedded
 from organizations.tests.world import expired, world  # noqa: F401  (fixtures for every app)
+from tests.support.servers import wait_until_up
 
 
 @pytest.fixture(autouse=True)
@@ -207,16 +207,7 @@ def daphne_servers(ports: list[int], data_dir, **extra_env):
     ]
     try:
         for proc, port, log in zip(procs, ports, logs, strict=True):
-            deadline = time.monotonic() + 30
-            while True:
-                assert proc.poll() is None, log.read_text()[-3000:]
-                assert time.monotonic() < deadline, "daphne did not come up"
-                try:
-                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/live", timeout=2) as response:
-                        if response.status == 200:
-                            break
-                except OSError:
-                    time.sleep(0.2)
+            wait_until_up(proc, f"http://127.0.0.1:{port}/health/live", log=log, timeout=30, what="daphne")
         yield ports
     finally:
         for proc in procs:

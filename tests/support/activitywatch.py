@@ -8,12 +8,12 @@ import json
 import os
 import random
 import subprocess
-import time
-import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from rest_framework.test import APIClient
+
+from tests.support.servers import wait_until_up
 
 AW = "/api/0"
 
@@ -123,16 +123,9 @@ def aw_server(python: Path, home: Path, port: int):
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, (home / "aw-server.log").read_text(errors="replace")[-3000:]
-            assert time.monotonic() < deadline, "aw-server did not come up"
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/0/info", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.25)
+        wait_until_up(
+            proc, f"http://127.0.0.1:{port}/api/0/info", log=home / "aw-server.log", timeout=60, what="aw-server"
+        )
         yield port
     finally:
         proc.terminate()
