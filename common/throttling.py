@@ -149,7 +149,7 @@ class LocalCounts:
         args = [value for name in names for value in (self.windows[name], pending.get(name, 0))]
         try:
             results = await _script(client)(keys=names, args=args)
-        except Exception:
+        except BaseException:  # Redis away, or the task cancelled mid-flush: the counts wait
             for name, count in pending.items():
                 self.pending[name] = self.pending.get(name, 0) + count
             raise

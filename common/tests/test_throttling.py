@@ -219,3 +219,37 @@ def test_local_counts_share_the_window_with_every_process_and_the_view(rates):
 
     asyncio.run(body())
     assert throttling.hit([("sync", "u1")]) is not None  # the DRF throttle sees the same window
+
+
+def test_a_flush_cancelled_while_redis_is_slow_keeps_its_counts(rates):
+    """A process stopping (its flushing task cancelled) while a flush waits on Redis must not
+    drop the counts it had taken: they stay pending for the next flush."""
+    import asyncio
+
+    from redis.asyncio import Redis
+
+    rates(sync=(100, 60))
+    counts = throttling.LocalCounts()
+
+    async def body():
+        async def never_answer(reader, writer):  # a Redis that accepts and then says nothing
+            await reader.read()
+
+        server = await asyncio.start_server(never_answer, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        client = Redis.from_url(f"redis://127.0.0.1:{port}/0", socket_timeout=30)
+        try:
+            assert counts.check([("sync", "u1")]) is None
+            assert counts.check([("sync", "u1")]) is None
+            flushing = asyncio.create_task(counts.flush(client))
+            await asyncio.sleep(0.3)  # it has taken the counts and waits for the answer
+            assert not flushing.done()
+            flushing.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await flushing
+        finally:
+            await client.aclose()
+            server.close()
+
+    asyncio.run(body())
+    assert sum(counts.pending.values()) == 2
