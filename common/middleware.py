@@ -6,6 +6,9 @@ import uuid
 
 import structlog
 
+from common import request_context
+from common.throttling import request_ip
+
 logger = structlog.get_logger("stint.request")
 
 # A client-supplied id is echoed into our logs and headers: keep it short and printable.
@@ -35,8 +38,12 @@ class RequestIdMiddleware:
         request.request_id = request_id
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
+        bound = request_context.bind(request_context.RequestContext(request_id=request_id, ip=request_ip(request)))
         started = time.perf_counter()
-        response = self.get_response(request)
+        try:
+            response = self.get_response(request)
+        finally:
+            request_context.reset(bound)
         response["X-Request-ID"] = request_id
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:

@@ -126,6 +126,7 @@ INSTALLED_APPS = [
     "accounts",
     "organizations",
     "changelog",
+    "audit",
     "tracking",
     "activity",
     "screenshots",

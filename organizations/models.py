@@ -32,6 +32,17 @@ class TeamRole(models.TextChoices):
     MEMBER = "MEMBER"
 
 
+class WeekStart(models.TextChoices):
+    # Python's weekday numbers (Monday 0): tracking.timesheets counts weeks from them.
+    MONDAY = "monday"
+    TUESDAY = "tuesday"
+    WEDNESDAY = "wednesday"
+    THURSDAY = "thursday"
+    FRIDAY = "friday"
+    SATURDAY = "saturday"
+    SUNDAY = "sunday"
+
+
 class Company(BaseModel):
     name = models.CharField(max_length=150)
     slug = models.SlugField(max_length=80, unique=True)
@@ -56,6 +67,13 @@ class Company(BaseModel):
     # Moves (in the same transaction) whenever the company's heartbeat privacy rules change:
     # web processes cache the compiled rules and the intake's insert checks this version.
     privacy_rules_version = models.PositiveBigIntegerField(default=0, editable=False)
+    # Timesheets run from this day (the member's local days); db_default for raw-SQL inserts.
+    week_start = models.CharField(
+        max_length=9, choices=WeekStart.choices, default=WeekStart.MONDAY, db_default=WeekStart.MONDAY
+    )
+    # Nothing that starts on or before the end of this local day (the company's time zone) may
+    # change: the database refuses it (tracking migration 0006, tracking_entry_period_locked).
+    locked_until = models.DateField(null=True, blank=True)
 
     class Meta(BaseModel.Meta):
         verbose_name_plural = "companies"

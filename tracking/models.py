@@ -163,3 +163,67 @@ class TimeEntry(BaseModel):
     @property
     def is_running(self) -> bool:
         return self.ended_at is None
+
+
+class TimesheetStatus(models.TextChoices):
+    OPEN = "OPEN"  # reopened (a week never submitted has no row: it is OPEN too)
+    SUBMITTED = "SUBMITTED"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+
+
+# The statuses that lock a week's entries (the database's tracking_entry_period_locked reads
+# the same list: migration 0006).
+LOCKING_STATUSES = (TimesheetStatus.SUBMITTED, TimesheetStatus.APPROVED)
+
+
+class Timesheet(BaseModel):
+    """One member's week in one company, once it was submitted (SPEC "Timesheets").
+
+    ``starts_at``/``ends_at`` are the week's bounds in absolute time, from the member's time
+    zone when the sheet was submitted: the database's lock check compares entries with them
+    (tracking migration 0006), so a later change of time zone never moves a locked week."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="timesheets")
+    period_start = models.DateField()
+    period_end = models.DateField()  # the week's last local day (period_start + 6)
+    timezone = models.CharField(max_length=64)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=TimesheetStatus.choices, default=TimesheetStatus.OPEN)
+    # The totals when submitted (a locked week cannot change; an OPEN one is summed on read).
+    total_seconds = models.PositiveIntegerField(default=0)
+    billable_seconds = models.PositiveIntegerField(default=0)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    comment = models.CharField(max_length=2000, blank=True)
+
+    class Meta(BaseModel.Meta):
+        ordering = ("-period_start", "user_id")
+        constraints = [
+            models.UniqueConstraint(fields=["company", "user", "period_start"], name="tracking_timesheet_one_per_week"),
+            models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="tracking_timesheet_span"),
+        ]
+        indexes = [
+            models.Index(fields=["company", "period_start"], name="tracking_timesheet_company"),
+            # The lock check's probe: a user's locking weeks by time.
+            models.Index(
+                fields=["user", "starts_at"],
+                condition=Q(status__in=["SUBMITTED", "APPROVED"]),
+                name="tracking_timesheet_locking",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} week of {self.period_start} {self.status}"
+
+    @property
+    def locks_entries(self) -> bool:
+        return self.status in LOCKING_STATUSES

@@ -271,8 +271,9 @@ def entry_update(
 def entry_delete(*, entry: TimeEntry, client_updated_at: datetime | None = None) -> TimeEntry:
     """A tombstone: hidden from reads (and from the invariants), kept for sync."""
     if entry.deleted_at is None:
+        lock_user(entry.user_id)
         entry.deleted_at = timezone.now()
         entry.client_updated_at = client_updated_at or entry.deleted_at
-        entry.save(update_fields=["deleted_at", "client_updated_at", "updated_at"])
+        save_entry(entry, update_fields=["deleted_at", "client_updated_at", "updated_at"])
         events.entry_changed(entry, catalogue.ENTRY_DELETED)
     return entry

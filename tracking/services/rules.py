@@ -5,10 +5,11 @@ constraint violations into domain errors. Each rule lives here once."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -66,12 +67,56 @@ class EntryConflict(ConflictError):
         )
 
 
+# --------------------------------------------------------------------------- locked periods
+
+# The advisory-lock keys of tracking migration 0006's check (classid, then hashtext of the id):
+# every entry write takes them shared, a submit (user) and a ``locked_until`` change (company)
+# exclusively. Transaction-scoped: released at commit, safe behind PgBouncer.
+PERIOD_LOCK_COMPANY_KEY = 1398031105
+PERIOD_LOCK_USER_KEY = 1398031106
+
+
+def hold_user_periods(user_id: UUID) -> None:
+    """Wait for the user's in-flight entry writes to commit, and hold new ones back until this
+    transaction ends (a submit reads the week's entries after this)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [PERIOD_LOCK_USER_KEY, str(user_id)])
+
+
+def hold_company_periods(company_id: UUID) -> None:
+    """The same for every entry write of a company (a change of ``locked_until``)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [PERIOD_LOCK_COMPANY_KEY, str(company_id)])
+
+
+class PeriodLocked(ConflictError):
+    """409 ``period_locked``: the entry is in a SUBMITTED or APPROVED week, or on or before the
+    company's ``locked_until``. ``locked_period`` in the body says which."""
+
+    def __init__(self, message: str, period: dict) -> None:
+        super().__init__(message, code="period_locked", extra={"locked_period": period})
+
+
+def period_locked(exc: IntegrityError) -> PeriodLocked | None:
+    """The domain error for the database's lock check (``tracking_entry_period_locked``), or
+    None for any other violation. Every path that writes entries maps it through here."""
+    if _constraint_name(exc) != "tracking_entry_period_locked":
+        return None
+    diag = exc.__cause__.diag  # type: ignore[union-attr]
+    detail = json.loads(diag.message_detail or "{}")
+    detail.pop("entry_id", None)
+    return PeriodLocked(diag.message_primary or "The period is locked.", {k: v for k, v in detail.items() if v})
+
+
 def save_entry(entry: TimeEntry, *, update_fields: list[str] | None = None) -> TimeEntry:
     """Save inside a savepoint; translate constraint violations into domain errors."""
     try:
         with transaction.atomic():
             entry.save(update_fields=update_fields)
     except IntegrityError as exc:
+        locked = period_locked(exc)
+        if locked is not None:
+            raise locked from exc
         name = _constraint_name(exc)
         if name == "tracking_entry_ends_after_start":
             raise InvalidInput(
