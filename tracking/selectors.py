@@ -5,7 +5,7 @@ Tracked time counts a running entry up to now (``now() - started_at``), computed
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import TypedDict
 from uuid import UUID
 
@@ -28,7 +28,7 @@ from django.db.models.functions import Cast, Coalesce, Extract, Greatest, Now
 from accounts.models import User
 from organizations import permissions
 from organizations.models import Membership, Project
-from tracking.models import Task, TaskStatus, TimeEntry
+from tracking.models import Task, TaskStatus, Timesheet, TimesheetStatus, TimeEntry
 
 
 def live_entries() -> QuerySet[TimeEntry]:
@@ -188,3 +188,20 @@ def time_entry_list(*, memberships: list[Membership], filters: EntryFilters | No
 
 def current_entry(*, user: User) -> TimeEntry | None:
     return live_entries().filter(user=user, ended_at__isnull=True).select_related("project", "task").first()
+
+
+# --------------------------------------------------------------------------- timesheets
+
+
+def approval_statuses(*, company_id: UUID, user_ids: list[UUID], first: date, last: date) -> dict[tuple[UUID, date], str]:
+    """``{(user_id, period_start): status}`` of the timesheets whose weeks overlap the local
+    days ``first``..``last`` (reports and exports carry each row's status; a week with no row
+    is OPEN). One query."""
+    rows = Timesheet.objects.filter(
+        company_id=company_id, user_id__in=user_ids, period_start__lte=last, period_end__gte=first
+    ).values_list("user_id", "period_start", "status")
+    return {(user_id, start): status for user_id, start, status in rows}
+
+
+def approval_status_of(statuses: dict[tuple[UUID, date], str], *, user_id: UUID, period_start: date) -> str:
+    return statuses.get((user_id, period_start), TimesheetStatus.OPEN)
