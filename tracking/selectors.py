@@ -28,7 +28,7 @@ from django.db.models.functions import Cast, Coalesce, Extract, Greatest, Now
 from accounts.models import User
 from organizations import permissions
 from organizations.models import Membership, Project
-from tracking.models import Task, TaskStatus, Timesheet, TimesheetStatus, TimeEntry
+from tracking.models import Task, TaskStatus, TimeEntry, Timesheet, TimesheetStatus
 
 
 def live_entries() -> QuerySet[TimeEntry]:
@@ -193,7 +193,9 @@ def current_entry(*, user: User) -> TimeEntry | None:
 # --------------------------------------------------------------------------- timesheets
 
 
-def approval_statuses(*, company_id: UUID, user_ids: list[UUID], first: date, last: date) -> dict[tuple[UUID, date], str]:
+def approval_statuses(
+    *, company_id: UUID, user_ids: list[UUID], first: date, last: date
+) -> dict[tuple[UUID, date], str]:
     """``{(user_id, period_start): status}`` of the timesheets whose weeks overlap the local
     days ``first``..``last`` (reports and exports carry each row's status; a week with no row
     is OPEN). One query."""

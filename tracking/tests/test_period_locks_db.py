@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from django.db import IntegrityError, connection, transaction
 
-from tracking.models import Timesheet, TimesheetStatus, TimeEntry
+from tracking.models import TimeEntry, Timesheet, TimesheetStatus
 from tracking.services.rules import period_locked
 
 MONDAY = datetime(2026, 11, 2, tzinfo=UTC)  # a Monday, UTC member
@@ -44,7 +44,8 @@ def test_a_raw_update_inside_a_locked_week_fails(world, status):
     error = _refused("UPDATE tracking_timeentry SET description = 'changed' WHERE id = %s", [entry.id])
 
     locked = period_locked(error)
-    assert locked is not None and locked.code == "period_locked"
+    assert locked is not None
+    assert locked.code == "period_locked"
     assert locked.extra["locked_period"] == {"period_start": "2026-11-02", "period_end": "2026-11-08", "status": status}
     assert "2026-11-02" in locked.message
     entry.refresh_from_db()
