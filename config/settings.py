@@ -133,6 +133,7 @@ INSTALLED_APPS = [
     "reports",
     "sync",
     "realtime",
+    "integrations",
     "stack",
 ]
 

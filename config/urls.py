@@ -15,6 +15,7 @@ api_v1 = [
     path("", include("realtime.api.urls")),
     path("", include("reports.api.urls")),
     path("", include("screenshots.api.urls")),
+    path("", include("integrations.api.urls")),
 ]
 
 # WakaTime's API, as far as its editor plugins use it (docs/trackers-wakatime.md): the key in

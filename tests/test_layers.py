@@ -16,14 +16,17 @@ ROOT = Path(settings.BASE_DIR)
 MAY_IMPORT: dict[str, set[str]] = {
     "common": {"config"},  # config.celery, for the queue depths in /metrics
     "changelog": {"common"},  # below every domain app: they record through it
-    "accounts": {"common", "changelog"},
-    "organizations": {"accounts", "common", "changelog"},
-    "tracking": {"organizations", "accounts", "common", "changelog"},
-    "activity": {"organizations", "accounts", "common", "changelog"},
-    "screenshots": {"tracking", "organizations", "accounts", "common", "changelog"},
-    "reports": {"tracking", "activity", "screenshots", "organizations", "accounts", "common", "changelog"},
-    "sync": {"tracking", "organizations", "accounts", "common", "changelog"},
+    "audit": {"common"},  # below every domain app too: they write the audit log through it
+    "accounts": {"common", "changelog", "audit"},
+    "organizations": {"accounts", "common", "changelog", "audit"},
+    "tracking": {"organizations", "accounts", "common", "changelog", "audit"},
+    "activity": {"organizations", "accounts", "common", "changelog", "audit"},
+    "screenshots": {"tracking", "organizations", "accounts", "common", "changelog", "audit"},
+    "reports": {"tracking", "activity", "screenshots", "organizations", "accounts", "common", "changelog", "audit"},
+    "sync": {"tracking", "organizations", "accounts", "common", "changelog", "audit"},
     "realtime": {"sync", "organizations", "accounts", "common", "changelog"},
+    # On top: the audit log's API and admin (and, later, webhooks) read every app's rules.
+    "integrations": {"tracking", "organizations", "accounts", "common", "changelog", "audit"},
     "stack": {"tracking", "activity", "screenshots", "organizations", "accounts", "common", "changelog", "config"},
     "config": {"activity", "realtime", "common"},  # asgi.py mounts the lean intake and the sockets
 }
