@@ -45,8 +45,9 @@ def pct(values: list[float], p: float) -> float:
     return round(ordered[max(0, min(len(ordered) - 1, round(p / 100 * len(ordered) + 0.5) - 1))], 2)
 
 
-def load(stack: StintStack, owner_token: str, entries: int, days: int) -> dict:
-    """COPY the users, memberships, projects, tasks and entries; returns ids to query."""
+def load(stack: StintStack, owner_token: str, entries: int, days: int, company_size: int = 50) -> dict:
+    """COPY the users, memberships, projects, tasks and entries; returns ids to query. The
+    first ``company_size`` users share the owner's company, the rest have one each."""
     import psycopg
 
     me = StintClient(stack.host, stack.port, token=owner_token)
@@ -59,7 +60,7 @@ def load(stack: StintStack, owner_token: str, entries: int, days: int) -> dict:
     span = timedelta(days=days) / per_user
     t = time.perf_counter()
     users = [me_id] + [str(uuid.uuid4()) for _ in range(199)]
-    companies = [company] * 50 + [str(uuid.uuid4()) for _ in range(150)]
+    companies = [company] * company_size + [str(uuid.uuid4()) for _ in range(200 - company_size)]
     with psycopg.connect(dsn, autocommit=True) as conn, conn.transaction():
         for n, (user, comp) in enumerate(zip(users, companies, strict=True)):
             if n == 0:
