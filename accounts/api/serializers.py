@@ -54,22 +54,26 @@ class LoginInputSerializer(InputSerializer):
     password = serializers.CharField(max_length=PASSWORD_MAX, trim_whitespace=False)
     device_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
     stay_logged_in = serializers.BooleanField(required=False, default=False)
+    # Browser apps: the refresh token goes into an HttpOnly cookie instead of the body.
+    cookie = serializers.BooleanField(required=False, default=False)
 
 
 class LoginOutputSerializer(serializers.Serializer):
     access = serializers.CharField()
-    refresh = serializers.CharField()
+    refresh = serializers.CharField(allow_null=True, help_text="null when it was set as a cookie (cookie: true)")
     session_id = serializers.UUIDField()
     user = UserSerializer()
 
 
 class RefreshInputSerializer(InputSerializer):
-    refresh = serializers.CharField(max_length=256)
+    refresh = serializers.CharField(
+        max_length=256, required=False, help_text="Omit to use the refresh cookie (with X-Stint-Refresh: cookie)."
+    )
 
 
 class TokenPairSerializer(serializers.Serializer):
     access = serializers.CharField()
-    refresh = serializers.CharField()
+    refresh = serializers.CharField(allow_null=True, help_text="null when the rotated token was set as a cookie")
 
 
 class DeviceSessionSerializer(serializers.ModelSerializer):

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import personal_tokens, selectors, services
+from accounts.api import refresh_cookie
 from accounts.api import serializers as s
 from accounts.authentication import authenticated_user
 from accounts.tasks import send_password_reset
@@ -73,11 +74,14 @@ class LoginView(AnonymousView):
         )
         body = {
             "access": tokens.access,
-            "refresh": tokens.refresh,
+            "refresh": None if v["cookie"] else tokens.refresh,
             "session_id": tokens.session.id,
             "user": tokens.session.user,
         }
-        return Response(s.LoginOutputSerializer(body).data)
+        response = Response(s.LoginOutputSerializer(body).data)
+        if v["cookie"]:
+            refresh_cookie.set_cookie(response, tokens)
+        return response
 
 
 class RefreshView(AnonymousView):
@@ -87,8 +91,13 @@ class RefreshView(AnonymousView):
     def post(self, request):
         data = s.RefreshInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        tokens = services.token_refresh(refresh=data.validated_data["refresh"])
-        return Response({"access": tokens.access, "refresh": tokens.refresh})
+        token, from_cookie = refresh_cookie.refresh_from(request, data.validated_data.get("refresh"))
+        tokens = services.token_refresh(refresh=token)
+        if not from_cookie:
+            return Response({"access": tokens.access, "refresh": tokens.refresh})
+        response = Response({"access": tokens.access, "refresh": None})
+        refresh_cookie.set_cookie(response, tokens)  # rotated, like the JSON form
+        return response
 
 
 class LogoutView(APIView):
@@ -97,7 +106,9 @@ class LogoutView(APIView):
     @extend_schema(request=None, responses={204: NO_CONTENT}, tags=["auth"])
     def post(self, request):
         services.auth_logout(user=request.user, session_id=request.session_id)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        response = Response(status=status.HTTP_204_NO_CONTENT)
+        refresh_cookie.clear_cookie(response)
+        return response
 
 
 class LogoutAllView(APIView):
@@ -106,7 +117,9 @@ class LogoutAllView(APIView):
     @extend_schema(request=None, responses={204: NO_CONTENT}, tags=["auth"])
     def post(self, request):
         services.auth_logout_all(user=request.user)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        response = Response(status=status.HTTP_204_NO_CONTENT)
+        refresh_cookie.clear_cookie(response)
+        return response
 
 
 class SessionListView(generics.ListAPIView):
