@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 
-.PHONY: run test install lint format services-up services-down services-status migrate seed clean-data
+.PHONY: run test e2e install lint format services-up services-down services-status migrate seed clean-data
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); echo "python -m venv failed (Debian: apt-get install python3-venv)" >&2; exit 1; }
@@ -20,13 +20,23 @@ run: install
 	$(PY) manage.py runstack
 
 ## The whole suite, against the same services (or DATABASE_URL / REDIS_URL when set), with
-## line coverage of the app code (the pytest processes only: subprocesses such as workers are not
-## traced), in TEST_WORKERS pytest-xdist processes (docs/testing.md; PYTEST_ARGS="-n 0": one)
+## line and branch coverage of the app code (the pytest processes only: subprocesses such as
+## workers are not traced), in TEST_WORKERS pytest-xdist processes (docs/testing.md;
+## PYTEST_ARGS="-n 0": one). JUnit XML, coverage XML and the server logs of failed tests go to
+## .data/artifacts/ (CI keeps them).
 TEST_WORKERS ?= 4
+ARTIFACTS := .data/artifacts
+PYTEST_RUN = rm -rf $(ARTIFACTS) && mkdir -p $(ARTIFACTS) && $(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup \
+	--junitxml=$(ARTIFACTS)/junit.xml
 test: install
 	@# pytest exits 5 when it collected nothing: a broken suite, never a pass.
-	@$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup --cov --cov-report=term:skip-covered $(PYTEST_ARGS); rc=$$?; \
-	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
+	@$(PYTEST_RUN) --cov --cov-report=term:skip-covered --cov-report=xml:$(ARTIFACTS)/coverage.xml $(PYTEST_ARGS); \
+	  rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
+## Only the tests that drive real servers: the browser (Chromium) and real-socket tests
+e2e: install
+	@$(PYTEST_RUN) -m e2e $(PYTEST_ARGS); \
+	  rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import random
+import re
 import shutil
 import socket
 import subprocess
@@ -109,6 +110,7 @@ def celery_worker(data_dir):
         "CELERY_TASK_DEFAULT_QUEUE": queue,
         "LOG_LEVEL": "WARNING",
     }
+    log = Path(data_dir) / f"celery-{queue}.log"  # a file: a full pipe would block it; kept on failure
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -129,14 +131,14 @@ def celery_worker(data_dir):
         ],
         cwd=settings.BASE_DIR,
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=log.open("w"),
         stderr=subprocess.STDOUT,
     )
     previous = app.conf.task_default_queue
     try:
         deadline = time.monotonic() + 30
         while not app.control.ping(destination=[f"{queue}@{os.uname().nodename}"], timeout=0.5):
-            assert proc.poll() is None, proc.stdout.read().decode()[-3000:]
+            assert proc.poll() is None, log.read_text(errors="replace")[-3000:]
             assert time.monotonic() < deadline, "the celery worker did not come up"
         app.conf.task_default_queue = queue
         yield proc
@@ -255,6 +257,54 @@ def pytest_collection_modifyitems(config, items):
         fixturedefs = item._fixtureinfo.name2fixturedefs  # pytest has no public way to ask a scope
         if any(defs[-1].scope == "module" for defs in fixturedefs.values()):
             item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+        if _is_e2e(item):
+            item.add_marker(pytest.mark.e2e)
+
+
+# `make e2e`: the tests that drive real servers over real sockets or a real browser. A module
+# listed here does so in every test; elsewhere, a test that asks for one of these fixtures.
+E2E_MODULES = {
+    "tests/test_dashboard_browser.py",
+    "tests/test_approvals_browser.py",
+    "tests/test_faults.py",
+    "tests/test_generated_client.py",
+    "activity/tests/test_wakatime_cli.py",
+    "activity/tests/test_activitywatch_clients.py",
+}
+E2E_FIXTURES = {"daphnes", "browser", "tab"}
+
+
+def _is_e2e(item) -> bool:
+    path = Path(str(item.fspath)).relative_to(settings.BASE_DIR).as_posix()
+    return path in E2E_MODULES or bool(E2E_FIXTURES & set(item.fixturenames))
+
+
+# --------------------------------------------------------------------------- artifacts of failures
+
+ARTIFACTS = Path(settings.BASE_DIR) / ".data" / "artifacts"
+_started = pytest.StashKey[float]()
+
+
+def pytest_runtest_setup(item):
+    item.stash[_started] = time.time()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test leaves the logs of the servers it started (daphne, celery, aw-server: the
+    *.log files written under pytest's temp dir while it ran) in .data/artifacts/logs/<test>/,
+    which CI keeps with the JUnit XML and the coverage report."""
+    report = yield
+    if report.failed and item.stash.get(_started, None) is not None:
+        with contextlib.suppress(Exception):  # evidence gathering must never fail the run
+            base = item.config._tmp_path_factory.getbasetemp()  # pytest has no public accessor
+            logs = [p for p in base.rglob("*.log") if p.stat().st_mtime >= item.stash[_started] - 1]
+            if logs:
+                target = ARTIFACTS / "logs" / re.sub(r"[^\w.-]+", "_", item.nodeid)[:180]
+                target.mkdir(parents=True, exist_ok=True)
+                for log in logs[:50]:
+                    shutil.copy(log, target / f"{log.parent.name}-{log.name}")
+    return report
 
 
 @pytest.hookimpl(trylast=True)  # after pytest-xdist's workers have finished (and dropped their databases)
