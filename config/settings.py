@@ -155,6 +155,8 @@ MIDDLEWARE = [
     "accounts.web_sessions.DeviceSessionMiddleware",
     # After authentication: keys are per user. Wraps each keyed POST in one transaction.
     "common.idempotency.IdempotencyMiddleware",
+    # Remembers who just wrote, so their reports skip the replica for a few seconds.
+    "common.replica.StickyWritesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Content-Security-Policy on every response (the strict one below; common/csp.py relaxes
@@ -220,6 +222,25 @@ DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
 if DATABASES["default"]["OPTIONS"]["pool"]["max_size"] < WEB_THREADS:
     raise ImproperlyConfigured("DATABASE_POOL_MAX must be at least WEB_THREADS (each HTTP thread holds one)")
 DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default="test_stint")}
+# Reports and exports may read from a streaming replica (common/replica.py): everything else,
+# and every write, stays on the primary. A user who wrote in the last REPLICA_STICKY_SECONDS
+# reads from the primary (read-your-own-writes across the replica's lag).
+DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
+if DATABASE_REPLICA_URL:
+    if urlsplit(DATABASE_REPLICA_URL).scheme not in {"postgres", "postgresql", "pgsql"}:
+        raise ImproperlyConfigured("DATABASE_REPLICA_URL must point at PostgreSQL (postgres://...)")
+    DATABASES["replica"] = env.db_url("DATABASE_REPLICA_URL", engine="django.db.backends.postgresql")
+    DATABASES["replica"]["HOST"] = unquote(DATABASES["replica"]["HOST"] or "")
+    if env.str("DATABASE_PASSWORD", default="") and not DATABASES["replica"].get("PASSWORD"):
+        DATABASES["replica"]["PASSWORD"] = env.str("DATABASE_PASSWORD")
+    DATABASES["replica"]["CONN_MAX_AGE"] = 0
+    DATABASES["replica"]["OPTIONS"] = {**DATABASES["replica"].get("OPTIONS", {}), "pool": dict(
+        DATABASES["default"]["OPTIONS"]["pool"])}  # fmt: skip
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}  # the test session's replica is the primary
+DATABASE_ROUTERS = ["common.replica.ReplicaRouter"]
+REPLICA_STICKY_SECONDS = env.int("REPLICA_STICKY_SECONDS", default=5)
+if REPLICA_STICKY_SECONDS < 0:
+    raise ImproperlyConfigured("REPLICA_STICKY_SECONDS must be 0 or more")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --------------------------------------------------------------------------- redis

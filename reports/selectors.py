@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from django.db import connection
 from django.db.models import Q, QuerySet
 
 from activity.activitywatch.selectors import afk_intervals
 from activity.coding_time import CodingTime, coding_time
 from activity.partitions import month_start
 from activity.timeline import attribute, attribute_epoch
+from common.replica import read_connection
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -73,7 +73,7 @@ def apps_report(*, company_id: UUID, user_id: UUID, day: date, tz: ZoneInfo) -> 
         "hi": hi,
         "first_month": month_start(lo),
     }
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(_APPS_SQL, params)
         rows = cursor.fetchall()
     won = attribute_epoch(
@@ -131,7 +131,7 @@ def time_by_day(*, company_id: UUID, user_id: UUID, days: list[date], tz: ZoneIn
         "first_lo": min(lo for lo, _ in bounds),
         "last_hi": max(hi for _, hi in bounds),
     }
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(_TIME_SQL, params)
         return [row for row in cursor.fetchall() if row[5]]
 
@@ -245,7 +245,7 @@ def team_rows(
     billable seconds, amount, activity % and the per-project breakdown, in two statements."""
     users = [m.user_id for m in members]
     params: dict[str, Any] = {"company": company_id, "users": users, "lo": lo, "hi": hi, "now": now}
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(_TEAM_SQL, params)
         pieces = cursor.fetchall()
         cursor.execute(_ACTIVE_SQL, params)

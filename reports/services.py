@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from common.exceptions import InvalidInput
 from common.jobs import claim, hold, record_failure
+from common.replica import replica_reads
 from organizations.models import Membership
 from reports.models import ExportFilters, ExportStatus, ReportExport
 
@@ -56,7 +57,8 @@ def export_build(*, export_id: UUID | str) -> ReportExport | None:
         if not hold(export):
             return None  # a later delivery took it over: that one finishes it
         try:
-            key, size, rows = _write(export)
+            with replica_reads(export.requested_by_id):  # the rows, from the replica if there is one
+                key, size, rows = _write(export)
         except Exception as exc:
             failure = exc
             final, reason = record_failure(
