@@ -19,6 +19,7 @@ from django.utils.text import slugify
 from accounts.models import User, normalize_email
 from accounts.tokens import hash_token, new_opaque_token
 from changelog import audience, publishing
+from common.db_guards import lift_period_locks
 from common.exceptions import ConflictError, GoneError, InvalidInput, NotFoundError
 from common.links import public_url
 from common.models import uuid7
@@ -366,3 +367,16 @@ def project_unarchive(*, project: Project) -> Project:
         project.save(update_fields=["archived_at", "updated_at"])
         events.project_changed(project)
     return project
+
+
+# --------------------------------------------------------------------------- deleting a company
+
+
+@transaction.atomic
+def company_delete(*, company: Company) -> None:
+    """Delete a company and everything it owns (superusers, in the admin). Its time entries go
+    by cascade, locked periods included: the database's locked-period check is lifted for this
+    one transaction (``lift_period_locks``), because a lock protects the company's own signed-
+    off time from edits, and with the company gone there is nothing left to protect."""
+    lift_period_locks()
+    company.delete()
