@@ -22,7 +22,7 @@ from accounts.models import DeviceSession, PasswordResetToken, RefreshToken, Use
 from accounts.personal_tokens import personal_tokens_revoke_all
 from accounts.tokens import access_token_for, hash_token, mark_sessions_revoked, new_opaque_token
 from changelog import audience, publishing
-from common.db_guards import lift_period_locks
+from common.db_guards import period_locks_lifted
 from common.exceptions import AuthenticationFailed, GoneError, InvalidInput, NotFoundError
 from common.links import public_url
 from organizations.models import Company, Membership
@@ -398,7 +398,7 @@ def tokens_prune() -> dict[str, int]:
 def user_delete(*, user: User) -> None:
     """Delete an account and everything it owns (superusers, in the admin): sessions, tokens,
     memberships and, by cascade, their time entries in every company, locked periods included
-    (the check is lifted for this transaction only: ``lift_period_locks``). To keep a leaver's
+    (the check is lifted for this delete only: ``period_locks_lifted``). To keep a leaver's
     time, remove their membership instead (``member_remove``): it deletes nothing."""
-    lift_period_locks()
-    user.delete()
+    with period_locks_lifted():
+        user.delete()

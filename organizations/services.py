@@ -11,7 +11,7 @@ from uuid import UUID
 
 import structlog
 from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.text import slugify
@@ -19,7 +19,7 @@ from django.utils.text import slugify
 from accounts.models import User, normalize_email
 from accounts.tokens import hash_token, new_opaque_token
 from changelog import audience, publishing
-from common.db_guards import lift_period_locks
+from common.db_guards import period_locks_lifted
 from common.exceptions import ConflictError, GoneError, InvalidInput, NotFoundError
 from common.links import public_url
 from common.models import uuid7
@@ -374,9 +374,16 @@ def project_unarchive(*, project: Project) -> Project:
 
 @transaction.atomic
 def company_delete(*, company: Company) -> None:
-    """Delete a company and everything it owns (superusers, in the admin). Its time entries go
-    by cascade, locked periods included: the database's locked-period check is lifted for this
-    one transaction (``lift_period_locks``), because a lock protects the company's own signed-
-    off time from edits, and with the company gone there is nothing left to protect."""
-    lift_period_locks()
-    company.delete()
+    """Delete a company and everything it owns (an operator's shell; the admin's delete goes
+    here too). Its time entries go with it, locked periods included: the database's
+    locked-period check is lifted for this one transaction (``period_locks_lifted``), because a
+    lock protects the company's signed-off time from edits, and with the company gone there is
+    nothing left to protect."""
+    with period_locks_lifted():
+        # Rows that PROTECT a project (time entries: a project with time is archived, never
+        # deleted) would stop the cascade; the company's own go first. Found through the
+        # relation, not an import: organizations sits below the apps that own them.
+        for relation in Project._meta.related_objects:
+            if relation.on_delete is models.PROTECT:
+                relation.related_model._base_manager.filter(**{f"{relation.field.name}__company": company}).delete()
+        company.delete()
