@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable, Iterator
 from datetime import timedelta
+from typing import cast
 from uuid import UUID
 
 import structlog
@@ -385,5 +386,6 @@ def company_delete(*, company: Company) -> None:
         # relation, not an import: organizations sits below the apps that own them.
         for relation in Project._meta.related_objects:
             if relation.on_delete is models.PROTECT:
-                relation.related_model._base_manager.filter(**{f"{relation.field.name}__company": company}).delete()
+                protecting = cast(type[models.Model], relation.related_model)  # a model, never "self" here
+                protecting._base_manager.filter(**{f"{relation.field.name}__company": company}).delete()
         company.delete()

@@ -24,7 +24,7 @@ def iso(dt: datetime) -> str:
     return dt.isoformat().replace("+00:00", "Z")
 
 
-def an_entry(world, role="member", **data) -> TimeEntry:
+def an_entry(world, role="member", **data):
     return services.entry_create(
         membership=world.users[role].memberships.get(company=world.a),
         data={"project_id": world.project_open.id, "started_at": T0, "duration_seconds": 3600, **data},

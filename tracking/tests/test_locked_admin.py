@@ -24,7 +24,7 @@ T0 = MONDAY + timedelta(days=2, hours=9)
 WEEK_NAMED = "The week of 2026-03-02 to 2026-03-08 is approved"
 
 
-def an_entry(world, start=T0, **data) -> TimeEntry:
+def an_entry(world, start=T0, **data):
     return services.entry_create(
         membership=world.users["member"].memberships.get(company=world.a),
         data={"project_id": world.project_open.id, "started_at": start, "duration_seconds": 3600, **data},

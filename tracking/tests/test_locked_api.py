@@ -33,7 +33,7 @@ def membership(world, role="member"):
     return world.users[role].memberships.get(company=world.a)
 
 
-def an_entry(world, start=T0, hours=1, role="member", **data) -> TimeEntry:
+def an_entry(world, start=T0, hours=1, role="member", **data):
     return services.entry_create(
         membership=membership(world, role),
         data={"project_id": world.project_open.id, "started_at": start, "duration_seconds": hours * 3600, **data},
