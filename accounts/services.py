@@ -22,6 +22,7 @@ from accounts.models import DeviceSession, PasswordResetToken, RefreshToken, Use
 from accounts.personal_tokens import personal_tokens_revoke_all
 from accounts.tokens import access_token_for, hash_token, mark_sessions_revoked, new_opaque_token
 from changelog import audience, publishing
+from common.db_guards import period_locks_lifted
 from common.exceptions import AuthenticationFailed, GoneError, InvalidInput, NotFoundError
 from common.links import public_url
 from organizations.models import Company, Membership
@@ -391,3 +392,13 @@ def tokens_prune() -> dict[str, int]:
     revoked, _ = DeviceSession.objects.filter(revoked_at__lt=day_ago).delete()
     resets, _ = PasswordResetToken.objects.filter(expires_at__lt=now).delete()
     return {"sessions": sessions + revoked, "password_reset_tokens": resets}
+
+
+@transaction.atomic
+def user_delete(*, user: User) -> None:
+    """Delete an account and everything it owns (superusers, in the admin): sessions, tokens,
+    memberships and, by cascade, their time entries in every company, locked periods included
+    (the check is lifted for this delete only: ``period_locks_lifted``). To keep a leaver's
+    time, remove their membership instead (``member_remove``): it deletes nothing."""
+    with period_locks_lifted():
+        user.delete()

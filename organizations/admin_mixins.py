@@ -13,8 +13,9 @@ model permissions, the mixin
   members, and to the object's own company once that is known; a raw-id field names the
   object its id points at only when it is one of those choices (``admin_scoping``);
 - hides ``company`` from an admin of exactly one company and sets it on save;
-- turns a service's refusal (``ServiceError``: the last OWNER, a duplicate name) into an error
-  message, with nothing saved.
+- turns a service's refusal (``ServiceError``: the last OWNER, a duplicate name, a locked
+  period) into an error message, with nothing saved or deleted: on the change form, the
+  delete confirmation and in actions (each action one transaction).
 
 Superusers see and do everything, under Django's normal permission checks."""
 
@@ -28,7 +29,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import get_fields_from_path
 from django.contrib.admin.views.main import ChangeList
-from django.db import models
+from django.db import models, router, transaction
 from django.http import HttpRequest, HttpResponseRedirect
 
 from common.exceptions import ServiceError
@@ -287,6 +288,26 @@ class CompanyScopedAdminMixin(_CompanyScope, _AdminBase):
             return super().changeform_view(request, object_id, form_url, extra_context)
         except ServiceError as exc:
             # Raised inside the view's transaction, which rolled back: nothing was saved.
+            self.message_user(request, exc.message, messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def delete_view(self, request: HttpRequest, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except ServiceError as exc:
+            # The view's transaction rolled back (the row and its log entry alike); back to
+            # the confirmation page, which shows the message.
+            self.message_user(request, exc.message, messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def response_action(self, request: HttpRequest, queryset):
+        # Django runs actions outside a transaction, and the bulk delete writes its log entries
+        # before deleting: one transaction makes an action all or nothing, and a refusal of any
+        # row (ServiceError) an error message on the change list.
+        try:
+            with transaction.atomic(using=router.db_for_write(self.model)):
+                return super().response_action(request, queryset)
+        except ServiceError as exc:
             self.message_user(request, exc.message, messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
 

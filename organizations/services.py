@@ -7,14 +7,14 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime, time, timedelta
-from typing import Protocol
+from typing import Protocol, cast
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import structlog
 from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.text import slugify
@@ -23,6 +23,7 @@ from accounts.models import User, normalize_email
 from accounts.tokens import hash_token, new_opaque_token
 from audit import recording as audit
 from changelog import audience, publishing
+from common.db_guards import period_locks_lifted
 from common.exceptions import ConflictError, GoneError, InvalidInput, NotFoundError
 from common.links import public_url
 from common.models import uuid7
@@ -433,3 +434,24 @@ def project_unarchive(*, project: Project) -> Project:
         project.save(update_fields=["archived_at", "updated_at"])
         events.project_changed(project)
     return project
+
+
+# --------------------------------------------------------------------------- deleting a company
+
+
+@transaction.atomic
+def company_delete(*, company: Company) -> None:
+    """Delete a company and everything it owns (an operator's shell; the admin's delete goes
+    here too). Its time entries go with it, locked periods included: the database's
+    locked-period check is lifted for this one transaction (``period_locks_lifted``), because a
+    lock protects the company's signed-off time from edits, and with the company gone there is
+    nothing left to protect."""
+    with period_locks_lifted():
+        # Rows that PROTECT a project (time entries: a project with time is archived, never
+        # deleted) would stop the cascade; the company's own go first. Found through the
+        # relation, not an import: organizations sits below the apps that own them.
+        for relation in Project._meta.related_objects:
+            if relation.on_delete is models.PROTECT:
+                protecting = cast(type[models.Model], relation.related_model)  # a model, never "self" here
+                protecting._base_manager.filter(**{f"{relation.field.name}__company": company}).delete()
+        company.delete()

@@ -35,9 +35,10 @@ ITEM_KEY_RETENTION = timedelta(days=35)  # SPEC: at least 30 days
 
 
 class SyncConflict(Exception):
-    def __init__(self, reason: str, server: dict | None, detail: str = ""):
+    def __init__(self, reason: str, server: dict | None, detail: str = "", extra: dict | None = None):
         super().__init__(reason)
         self.reason, self.server, self.detail = reason, server, detail
+        self.extra = extra or {}  # beside reason and server (``locked_period`` of a ``locked``)
 
 
 @dataclass
@@ -180,11 +181,7 @@ def _apply_item(ctx: _Context, item: dict, seen: set, result: BatchResult) -> No
     except SyncConflict as conflict:
         result.conflicts.append(_conflict(key, conflict))
     except ServiceError as exc:  # the tracking rules said no: overlap, archived project, ...
-        if isinstance(exc, InvalidInput):  # the item's data broke a rule (SPEC: a conflict "invalid")
-            reason = "invalid"
-        else:
-            reason = "overlap" if exc.code in {"overlap", "already_running"} else (exc.code or "invalid")
-        result.conflicts.append(_conflict(key, SyncConflict(reason, _current_version(item), exc.message)))
+        result.conflicts.append(_conflict(key, _service_conflict(item, exc)))
 
 
 def batch_finish(*, user: User, device_id: str, result: BatchResult) -> BatchResult:
@@ -223,10 +220,30 @@ def batch_finish(*, user: User, device_id: str, result: BatchResult) -> BatchRes
     return result
 
 
+def _service_conflict(item: dict, exc: ServiceError) -> SyncConflict:
+    """A tracking service's refusal as the item's conflict, with the server's version."""
+    extra: dict = {}
+    if isinstance(exc, InvalidInput):  # the item's data broke a rule (SPEC: a conflict "invalid")
+        reason = "invalid"
+    elif exc.code in {"overlap", "already_running"}:
+        reason = "overlap"
+    elif exc.code == "period_locked":
+        # SPEC: conflict "locked". The database refused (tracking migration 0006): an entry,
+        # or a task whose deletion would edit entries, in a SUBMITTED or APPROVED week or on
+        # or before the company's locked_until. ``detail`` names the period; the server's
+        # version is what stays.
+        reason = "locked"
+        extra = {"locked_period": exc.extra.get("locked_period")}
+    else:
+        reason = exc.code or "invalid"
+    return SyncConflict(reason, _current_version(item), exc.message, extra)
+
+
 def _conflict(key: str, conflict: SyncConflict) -> dict:
     body = {"idempotency_key": key, "reason": conflict.reason, "server": conflict.server}
     if conflict.detail:
         body["detail"] = conflict.detail
+    body.update(conflict.extra)
     return body
 
 

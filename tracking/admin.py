@@ -90,11 +90,16 @@ class TimeEntryAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
         }
         if membership is None:  # a superuser edits as the entry's owner would
             membership = obj.user.memberships.get(company_id=obj.company_id)
-        services.entry_update(entry=obj, membership=membership, data=data)
+        # actor: who is signed in (audited when it is not the entry's owner), whichever
+        # membership decides the projects the entry may move to.
+        services.entry_update(entry=obj, membership=membership, data=data, actor=request.user)
 
+    # A refusal (a locked period: the database's 409 ``period_locked``) becomes an error
+    # message with nothing deleted (CompanyScopedAdminMixin), for one entry and the bulk
+    # action alike: the action is all or nothing.
     def delete_model(self, request, obj: TimeEntry) -> None:
-        services.entry_delete(entry=obj)
+        services.entry_delete(entry=obj, actor=request.user)
 
     def delete_queryset(self, request, queryset) -> None:
         for entry in queryset:
-            services.entry_delete(entry=entry)
+            services.entry_delete(entry=entry, actor=request.user)

@@ -48,6 +48,14 @@ class CompanyAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
                 readonly.append("subscription_status")
         return readonly
 
+    # Deleting goes through the service: it lifts the locked-period check for the cascade.
+    def delete_model(self, request, obj: Company) -> None:
+        services.company_delete(company=obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for company in queryset:
+            services.company_delete(company=company)
+
     def save_model(self, request, obj, form, change: bool) -> None:
         if change:
             services.company_update(

@@ -115,6 +115,8 @@ class ConflictSerializer(serializers.Serializer):
     reason = serializers.CharField()
     server = serializers.JSONField(allow_null=True)
     detail = serializers.CharField(required=False)
+    # reason "locked" only: {period_start, period_end, status} of the week, or {locked_until}.
+    locked_period = serializers.JSONField(required=False)
 
 
 class BatchResultSerializer(serializers.Serializer):

@@ -197,7 +197,9 @@ class TimeEntryViewSet(ProjectResolvingViewSet, mixins.ListModelMixin, mixins.Re
         self.require(permissions.can_edit_user_entries(membership, entry.user_id), "You may not edit this entry.")
         data = services.entry_data(self.validated(s.EntryUpdateSerializer, partial=True))
         return Response(
-            s.TimeEntrySerializer(services.entry_update(entry=entry, membership=membership, data=data)).data
+            s.TimeEntrySerializer(
+                services.entry_update(entry=entry, membership=membership, data=data, actor=authenticated_user(request))
+            ).data
         )
 
     @extend_schema(responses={204: NO_CONTENT})
@@ -207,7 +209,7 @@ class TimeEntryViewSet(ProjectResolvingViewSet, mixins.ListModelMixin, mixins.Re
             permissions.can_edit_user_entries(self.membership_for(entry), entry.user_id),
             "You may not delete this entry.",
         )
-        services.entry_delete(entry=entry)
+        services.entry_delete(entry=entry, actor=authenticated_user(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=s.TimerStartSerializer, responses={201: s.TimeEntrySerializer})

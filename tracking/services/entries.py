@@ -4,7 +4,12 @@ locks and constraint translation they share are in ``rules``.
 Timer operations of one user are serialised by locking the user's row: a start reads the
 running entry, stops it at the new start and inserts the new one in a single transaction.
 The database has the last word on the invariants (one running entry, no overlap, end after
-start); a violation becomes a 409 naming the entries it conflicts with, never a 500."""
+start, locked periods); a violation becomes a 409 naming the entries it conflicts with (or
+the locked week), never a 500.
+
+A change made by someone other than the entry's owner (an OWNER or ADMIN correcting a
+member's time, by REST or the admin) is written to the audit log in the same transaction:
+``actor`` is who made it; the owner editing their own entries leaves no audit row."""
 
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from audit import recording as audit
 from changelog import catalogue
 from common.bulk import copy_insert
 from common.exceptions import ConflictError, InvalidInput
@@ -58,6 +64,43 @@ def entry_data(values: Mapping[str, Any]) -> EntryData:
     these keys, as tracking/tests/test_inputs.py checks; ``company_id`` only chose the
     membership and is left out)."""
     return cast(EntryData, {key: value for key, value in values.items() if key in EntryData.__optional_keys__})
+
+
+# --------------------------------------------------------------------------- audit
+
+# What an audit row of an entry records ({field: [before, after]}): what a member would want
+# to know someone else changed. Bookkeeping (updated_at, client_updated_at) is left out.
+AUDITED_FIELDS = (
+    "project",
+    "task",
+    "description",
+    "started_at",
+    "ended_at",
+    "duration_seconds",
+    "billable",
+    "timezone",
+)
+
+
+def _audit_entry(
+    entry: TimeEntry, *, verb: str, actor: User | None, before: Mapping[str, Any], after: Mapping[str, Any]
+) -> None:
+    """``time_entry.<verb>`` when ``actor`` is not the entry's owner (SPEC: every change a user
+    makes to someone else's data). No actor (a task, a command) or the owner: nothing."""
+    if actor is None or actor.pk == entry.user_id:
+        return
+    changes = audit.diff(before, after, AUDITED_FIELDS)
+    if not changes and verb == "updated":
+        return  # a save that changed nothing is no change to someone's data
+    audit.record(
+        action=f"time_entry.{verb}",
+        target_type="time_entry",
+        target_id=entry.pk,
+        company_id=entry.company_id,
+        actor=actor,
+        subject_user_id=entry.user_id,
+        changes=changes,
+    )
 
 
 # --------------------------------------------------------------------------- timers
@@ -195,13 +238,16 @@ def entry_create(
     project: Project | None = None,
     source: str = Source.MANUAL,
     client_updated_at: datetime | None = None,
+    actor: User | None = None,
 ) -> TimeEntry:
-    """A finished entry: ``started_at`` plus ``ended_at`` or ``duration_seconds``."""
+    """A finished entry: ``started_at`` plus ``ended_at`` or ``duration_seconds``, for
+    ``membership``'s user. ``actor``: who creates it, when that is someone else (audited)."""
     entry = build_entry(
         membership=membership, data=data, project=project, source=source, client_updated_at=client_updated_at
     )
     lock_user(entry.user_id)
     save_entry(entry)
+    _audit_entry(entry, verb="created", actor=actor, before={}, after=audit.snapshot(entry, AUDITED_FIELDS))
     events.entry_changed(entry, catalogue.ENTRY_UPSERTED)
     return entry
 
@@ -224,12 +270,20 @@ EDITABLE = ("description", "billable", "timezone")
 
 @transaction.atomic
 def entry_update(
-    *, entry: TimeEntry, membership: Membership, data: EntryData, client_updated_at: datetime | None = None
+    *,
+    entry: TimeEntry,
+    membership: Membership,
+    data: EntryData,
+    client_updated_at: datetime | None = None,
+    actor: User | None = None,
 ) -> TimeEntry:
     """Edit an entry, keeping every invariant. ``membership`` is the editor's (it decides
-    which projects the entry may move to)."""
+    which projects the entry may move to); ``actor`` is the editor (default: the membership's
+    user), audited when it is not the entry's owner."""
+    actor = actor or membership.user
     lock_user(entry.user_id)
     entry = TimeEntry.objects.select_for_update().get(pk=entry.pk)
+    before = audit.snapshot(entry, AUDITED_FIELDS)
     was_running = entry.ended_at is None
     given: Mapping[str, object] = data  # the plain fields, by name
     fields = [f for f in EDITABLE if f in given]
@@ -263,17 +317,24 @@ def entry_update(
         fields.append("duration_seconds")
     entry.client_updated_at = client_updated_at or timezone.now()
     save_entry(entry, update_fields=[*dict.fromkeys(fields), "client_updated_at", "updated_at"])
+    _audit_entry(entry, verb="updated", actor=actor, before=before, after=audit.snapshot(entry, AUDITED_FIELDS))
     events.entry_changed(entry, catalogue.TIMER_STOPPED if was_running and entry.ended_at else catalogue.ENTRY_UPSERTED)
     return entry
 
 
 @transaction.atomic
-def entry_delete(*, entry: TimeEntry, client_updated_at: datetime | None = None) -> TimeEntry:
-    """A tombstone: hidden from reads (and from the invariants), kept for sync."""
+def entry_delete(
+    *, entry: TimeEntry, client_updated_at: datetime | None = None, actor: User | None = None
+) -> TimeEntry:
+    """A tombstone: hidden from reads (and from the invariants), kept for sync. ``actor``: who
+    deletes it (audited when not the owner; None for a task or command)."""
     if entry.deleted_at is None:
         lock_user(entry.user_id)
         entry.deleted_at = timezone.now()
         entry.client_updated_at = client_updated_at or entry.deleted_at
         save_entry(entry, update_fields=["deleted_at", "client_updated_at", "updated_at"])
+        # What was deleted, field by field ([before, null]): the owner reading their audit
+        # trail sees which time went, though the tombstone is hidden from every read.
+        _audit_entry(entry, verb="deleted", actor=actor, before=audit.snapshot(entry, AUDITED_FIELDS), after={})
         events.entry_changed(entry, catalogue.ENTRY_DELETED)
     return entry

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, TypedDict, cast
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from changelog.models import Tombstone
@@ -17,6 +17,7 @@ from organizations.models import Project
 from tracking import events
 from tracking.models import BillingType, Task
 from tracking.selectors import subtree_ids
+from tracking.services.rules import PeriodLocked, period_locked
 
 
 class TaskData(TypedDict, total=False):
@@ -140,7 +141,20 @@ def task_set_status(*, task: Task, status: str) -> Task:
 @transaction.atomic
 def task_delete(*, task: Task) -> None:
     """Deletes the subtree; time tracked on it stays, without a task. Every deleted task gets a
-    task.deleted change and a tombstone, so no replayed upsert brings it back."""
+    task.deleted change and a tombstone, so no replayed upsert brings it back.
+
+    Dropping the task from its entries (``on_delete=SET_NULL``) edits them: with time in a
+    locked period (a SUBMITTED or APPROVED week, or on or before ``locked_until``) the database
+    refuses, and so is the delete, 409 ``period_locked`` naming the period. A signed-off week
+    keeps the task it was signed off with; mark the task DONE instead."""
     subtree = list(Task.objects.filter(pk__in=subtree_ids(task.pk)))
     events.tasks_deleted(subtree)
-    task.delete()
+    try:
+        with transaction.atomic():
+            task.delete()
+    except IntegrityError as exc:
+        locked = period_locked(exc)
+        if locked is None:
+            raise
+        period = locked.extra["locked_period"]
+        raise PeriodLocked(f"Time tracked on this task is in a locked period. {locked.message}", period) from exc
