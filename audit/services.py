@@ -2,8 +2,9 @@
 
 Rows are never updated; the only DELETE the table's trigger (migration 0001) lets through is
 one inside a transaction that first said ``SET LOCAL stint.audit_purge = 'on'``, which only
-this function says. SET LOCAL ends with the transaction, so the permission cannot leak into
-the connection's next one (or, behind a pooler, another client's)."""
+this function says, and unsays right after its DELETE. SET LOCAL ends with the transaction at
+the latest, so the permission cannot leak into the connection's next one (or, behind a pooler,
+another client's)."""
 
 from __future__ import annotations
 
@@ -23,11 +24,12 @@ def audit_purge(*, now: datetime | None = None) -> int:
     if days is None:
         return 0
     cutoff = (now or timezone.now()) - timedelta(days=days)
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL stint.audit_purge = 'on'")
-        # A raw-ish queryset delete: AuditEntry has no relations, so Django's collector issues
-        # one DELETE ... WHERE at < cutoff (served by no index but the table's own order; the
-        # purge runs daily, off the request path).
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL stint.audit_purge = 'on'")
+        # AuditEntry has no relations nor signals: Django issues one DELETE ... WHERE at < cutoff
+        # (a scan, daily, off the request path; the log's indexes lead with company or subject).
         deleted, _ = AuditEntry.objects.filter(at__lt=cutoff).delete()
+        # Off again at once: called inside an outer transaction, ``atomic`` is only a savepoint
+        # and SET LOCAL would otherwise last until that outer transaction ends.
+        cursor.execute("SET LOCAL stint.audit_purge = 'off'")
     return deleted
