@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from audit.models import AuditEntry
+from common.query import LATEST_DATE
 
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
 
@@ -33,9 +34,10 @@ class DayOrTimeField(serializers.Field):
             except ValueError:
                 self.fail("invalid")
             start = datetime.combine(day, time.min, tzinfo=UTC)
-            if self.bound == "end":
-                # The last day we accept (common.query.LATEST_DATE) is far from date.max.
+            if self.bound == "end" and day != LATEST_DATE:
                 return start + timedelta(days=1)
+            if self.bound == "end":  # its next midnight lies past the range every query keeps to
+                return datetime.combine(day, time.max, tzinfo=UTC)
             return start
         return serializers.DateTimeField().to_internal_value(data)
 
