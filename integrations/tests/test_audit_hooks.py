@@ -299,7 +299,7 @@ def member_export(world, settings, tmp_path):
     return export
 
 
-def download(api, export) -> None:
+def download(api, export):
     link = api.get(f"/api/v1/reports/exports/{export.pk}").json()["download_url"]
     # The link is followed without credentials, as a browser does.
     response = api_as(UserFactory()).get(link.replace("http://testserver", ""), HTTP_X_REQUEST_ID=REQUEST_ID)
