@@ -292,9 +292,10 @@ def timesheet_list(
     live (clipped to the week, a running entry up to now) unless the week is SUBMITTED or
     APPROVED, whose totals were fixed when submitted and cannot change since.
 
-    One query: the members and weeks are generated in SQL, and each week's entries are found
-    through the GiST index of ``tracking_entry_no_overlap`` (user, time range), so no lookback
-    guess is needed for long or running entries. Keyset paging: ``after`` (the next page) or
+    One query (docs/timesheets.md, "The list"): the members and weeks are generated in SQL;
+    each week's entries are one range scan of the covering ``tracking_entry_user_week``
+    index, plus one backwards probe for the entry that may run into the week from before it.
+    Keyset paging: ``after`` (the next page) or
     ``before`` (the previous one, returned in list order); at most ``limit`` + 1 rows, the
     extra one telling whether there is more in that direction."""
     from tracking.weeks import week_containing
