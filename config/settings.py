@@ -516,6 +516,8 @@ SPECTACULAR_SETTINGS = {
         "PrivacyActionEnum": "activity.models.PrivacyAction",
         "PrivacyFieldEnum": "activity.models.PrivacyField",
         "TaskStatusEnum": "tracking.models.TaskStatus",
+        "TimesheetStatusEnum": "tracking.models.TimesheetStatus",
+        "WeekStartEnum": "organizations.models.WeekStart",
         "ExportReportEnum": "reports.models.ExportReport",
         "ExportFormatEnum": "reports.models.ExportFormat",
         "JobStatusEnum": "common.jobs.JobStatus",
