@@ -63,7 +63,12 @@ def _week_context(request, membership, now) -> dict:
     today = now.astimezone(tz).date()
     first = today - timedelta(days=6)
     report = selectors.weekly_report(
-        company_id=membership.company_id, user_id=request.user.pk, first=first, tz=tz, now=now
+        company_id=membership.company_id,
+        user_id=request.user.pk,
+        first=first,
+        tz=tz,
+        now=now,
+        week_start=membership.company.week_start,
     )
     # The viewer's own coding time from their editors, the same figures as /reports/coding.
     coding = selectors.coding_report(
@@ -80,7 +85,14 @@ def _team_context(request, membership, now) -> dict:
     first = today - timedelta(days=6)
     lo, hi = selectors.local_day_bounds(first, tz)[0], selectors.local_day_bounds(today, tz)[1]
     members = list(selectors.team_members(membership=membership).order_by("user__name", "user_id"))
-    rows = selectors.team_rows(company_id=membership.company_id, members=members, lo=lo, hi=hi, now=now)
+    rows = selectors.team_rows(
+        company_id=membership.company_id,
+        members=members,
+        lo=lo,
+        hi=hi,
+        now=now,
+        week_start=membership.company.week_start,
+    )
     day_lo, day_hi = selectors.local_day_bounds(today, tz)
     # Only processed ones: a PENDING upload has no thumbnail (nor a link) yet.
     shots = screenshot_selectors.screenshot_list(
