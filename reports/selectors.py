@@ -25,9 +25,9 @@ from activity.coding_time import CodingTime, coding_time
 from activity.partitions import month_start
 from activity.timeline import attribute, attribute_epoch
 from reports.models import ReportApprovalStatus
-from tracking.models import TimesheetStatus
+from tracking.models import Timesheet, TimesheetStatus
 from tracking.selectors import approval_status_of, approval_statuses
-from tracking.weeks import week_containing
+from tracking.weeks import Week, week_containing
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -324,17 +324,19 @@ GROUP BY 1, 2
 """
 
 
-def _member_weeks(members: Sequence[Membership], *, lo: datetime, hi: datetime, week_start: str) -> list[tuple]:
-    """``(user_id, Week)`` for every timesheet week of each member that overlaps [lo, hi):
-    the member's local days (their time zone) from lo's to the one just before hi."""
+def _member_weeks(
+    members: Sequence[tuple[UUID, str]], *, lo: datetime, hi: datetime, week_start: str
+) -> list[tuple[UUID, Week]]:
+    """``(user_id, Week)`` for every timesheet week of each ``(user_id, time zone)`` that
+    overlaps [lo, hi): the member's local days from lo's to the one just before hi."""
     out = []
-    for membership in members:
-        zone = ZoneInfo(membership.user.timezone)
+    for user_id, timezone in members:
+        zone = ZoneInfo(timezone)
         day = lo.astimezone(zone).date()
         last = (hi - timedelta(microseconds=1)).astimezone(zone).date()
         while day <= last:
             week = week_containing(day, week_start=week_start, timezone=zone.key)
-            out.append((membership.user_id, week))
+            out.append((user_id, week))
             day = week.period_end + timedelta(days=1)
     return out
 
@@ -373,7 +375,13 @@ def team_rows(
         pieces = cursor.fetchall()
         cursor.execute(active_sql, params)
         active = dict(cursor.fetchall())
-    weeks = _approval_weeks(company_id, members, lo=lo, hi=hi, now=now, week_start=week_start) if week_start else {}
+    weeks = (
+        _approval_weeks(
+            company_id, [(m.user_id, m.user.timezone) for m in members], lo=lo, hi=hi, now=now, week_start=week_start
+        )
+        if week_start
+        else {}
+    )
     by_user: dict = {user_id: [] for user_id in users}
     for user_id, project_id, name, currency, seconds, billable, amount in pieces:
         by_user[user_id].append(
@@ -415,11 +423,17 @@ def team_rows(
 
 
 def _approval_weeks(
-    company_id: UUID, members: Sequence[Membership], *, lo: datetime, hi: datetime, now: datetime, week_start: str
+    company_id: UUID,
+    members: Sequence[tuple[UUID, str]],
+    *,
+    lo: datetime,
+    hi: datetime,
+    now: datetime,
+    week_start: str,
 ) -> dict[UUID, list[dict]]:
-    """``{user_id: [{period_start, period_end, status, seconds}]}`` over the members' weeks
-    overlapping [lo, hi), seconds clipped to the range: one statement for the time, one
-    (``approval_statuses``) for the statuses, whatever the page's size."""
+    """``{user_id: [{period_start, period_end, status, seconds}]}`` over the weeks of each
+    ``(user_id, time zone)`` overlapping [lo, hi), seconds clipped to the range: one statement
+    for the time, one (``approval_statuses``) for the statuses, whatever the page's size."""
     member_weeks = _member_weeks(members, lo=lo, hi=hi, week_start=week_start)
     if not member_weeks:
         return {}
@@ -438,7 +452,7 @@ def _approval_weeks(
         seconds = {(user_id, start): int(total or 0) for user_id, start, total in cursor.fetchall()}
     statuses = approval_statuses(
         company_id=company_id,
-        user_ids=[m.user_id for m in members],
+        user_ids=[user_id for user_id, _ in members],
         first=min(week.period_start for _, week in member_weeks),
         last=max(week.period_end for _, week in member_weeks),
     )
@@ -498,6 +512,48 @@ def now_board(*, membership: Membership, day: date, tz: ZoneInfo, now: datetime)
         for m in members
     ]
     return sorted(rows, key=lambda r: r["running"] is None)  # stable: by name within each group
+
+
+def my_timesheet_weeks(*, membership: Membership, timezone: str, now: datetime) -> list[dict]:
+    """The dashboard's "My timesheet": the caller's current and previous timesheet weeks
+    (their local days, the company's week_start), newest first, each ``{period_start,
+    period_end, status, seconds, comment, can_submit}``. ``comment`` is an approver's reason
+    for a REJECTED week. A week may be submitted (by its member) when it holds time and is
+    OPEN or REJECTED; the timesheet API has the last word (a running entry, for one). Three
+    statements."""
+    week_start = membership.company.week_start
+    today = now.astimezone(ZoneInfo(timezone)).date()
+    this_week = week_containing(today, week_start=week_start, timezone=timezone)
+    last_week = week_containing(this_week.period_start - timedelta(days=1), week_start=week_start, timezone=timezone)
+    found = _approval_weeks(
+        membership.company_id,
+        [(membership.user_id, timezone)],
+        lo=last_week.starts_at,
+        hi=this_week.ends_at,
+        now=now,
+        week_start=week_start,
+    ).get(membership.user_id, [])
+    reasons = dict(
+        Timesheet.objects.filter(
+            company_id=membership.company_id,
+            user_id=membership.user_id,
+            period_start__in=[last_week.period_start, this_week.period_start],
+            status=TimesheetStatus.REJECTED,
+        ).values_list("period_start", "comment")
+    )
+    weeks = []
+    for week in reversed(found):
+        start = date.fromisoformat(week["period_start"])
+        weeks.append(
+            {
+                **week,
+                "is_current": start == this_week.period_start,
+                "comment": reasons.get(start, ""),
+                "can_submit": bool(week["seconds"])
+                and week["status"] in (TimesheetStatus.OPEN, TimesheetStatus.REJECTED),
+            }
+        )
+    return weeks
 
 
 # --------------------------------------------------------------------------- coding time
