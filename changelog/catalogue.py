@@ -143,6 +143,32 @@ class ExportPayload(TypedDict):
     expires_at: str | None
 
 
+class PersonRef(TypedDict):
+    id: str
+    name: str
+
+
+class PersonWithEmail(PersonRef):
+    email: str
+
+
+class TimesheetPayload(TypedDict):
+    """``TimesheetSerializer``'s output (a row of `GET /timesheets`)."""
+
+    id: str | None
+    user_id: str
+    user: PersonWithEmail
+    period_start: str
+    period_end: str
+    status: str
+    total_seconds: int
+    billable_seconds: int
+    submitted_at: str | None
+    decided_at: str | None
+    decided_by: PersonRef | None
+    comment: str
+
+
 class SyncAppliedPayload(TypedDict):
     device_id: str
     processed: int
@@ -221,6 +247,26 @@ REPORT_READY = Event(
     "A requested export is ready to download (to its requester only).",
     entity="report_export", action=Action.UPSERT,
 )  # fmt: skip
+TIMESHEET_SUBMITTED = Event(
+    "timesheet.submitted", TimesheetPayload, Audience.USER_DATA,
+    "A member's week was submitted for approval (by them, or by an OWNER/ADMIN for them): its entries are locked.",
+    entity="timesheet", action=Action.UPSERT,
+)  # fmt: skip
+TIMESHEET_APPROVED = Event(
+    "timesheet.approved", TimesheetPayload, Audience.USER_DATA,
+    "A submitted week was approved: its entries stay locked.",
+    entity="timesheet", action=Action.UPSERT,
+)  # fmt: skip
+TIMESHEET_REJECTED = Event(
+    "timesheet.rejected", TimesheetPayload, Audience.USER_DATA,
+    "A submitted week was rejected with a `comment`: its entries can be edited again.",
+    entity="timesheet", action=Action.UPSERT,
+)  # fmt: skip
+TIMESHEET_REOPENED = Event(
+    "timesheet.reopened", TimesheetPayload, Audience.USER_DATA,
+    "A week went back to OPEN (taken back by its member, or reopened by an OWNER/ADMIN): its entries are unlocked.",
+    entity="timesheet", action=Action.UPSERT,
+)  # fmt: skip
 SYNC_APPLIED = Event(
     "sync.applied",
     SyncAppliedPayload,
@@ -242,6 +288,10 @@ EVENTS: tuple[Event[Any], ...] = (
     PROJECT_UPSERTED,
     SCREENSHOT_READY,
     REPORT_READY,
+    TIMESHEET_SUBMITTED,
+    TIMESHEET_APPROVED,
+    TIMESHEET_REJECTED,
+    TIMESHEET_REOPENED,
     SYNC_APPLIED,
     PRESENCE_CHANGED,
 )
@@ -249,10 +299,6 @@ BY_NAME: dict[str, Event[Any]] = {e.name: e for e in EVENTS}
 
 # SPEC names these too; their issues have not landed, so nothing emits them yet.
 PLANNED = (
-    "timesheet.submitted",
-    "timesheet.approved",
-    "timesheet.rejected",
-    "timesheet.reopened",
     "import.progress",
     "import.finished",
 )

@@ -8,6 +8,8 @@
       screenshots, activity, reports)
     edit others' entries           yes     yes
     delete a screenshot            yes     yes                                  own, within 10 minutes of upload
+    approve or reject timesheets   yes     yes            yes      their teams  (never one's own)
+    lock periods (locked_until)    yes     yes
 
 Every viewset, selector, consumer and admin class asks these functions; none of them compares
 roles itself. Everything starts from the caller's *active* membership, read fresh on each
@@ -171,6 +173,38 @@ def can_read_user_data(m: Membership, user_id) -> bool:
 
 def can_edit_user_entries(m: Membership, user_id) -> bool:
     return str(user_id) == str(m.user_id) or m.role in COMPANY_ADMINS
+
+
+# --------------------------------------------------------------------------- timesheets
+
+
+def can_submit_timesheet(m: Membership, user_id) -> bool:
+    """A member submits their own week; an OWNER or ADMIN may submit for anyone of the company
+    (someone leaving, someone on leave)."""
+    return str(user_id) == str(m.user_id) or m.role in COMPANY_ADMINS
+
+
+def can_decide_timesheet(m: Membership, user_id) -> bool:
+    """Approve or reject: OWNER, ADMIN, MANAGER, or a LEAD of one of the member's teams;
+    never one's own sheet (the service says so with its own error)."""
+    if str(user_id) == str(m.user_id):
+        return False
+    if m.role in COMPANY_MANAGERS:
+        return True
+    return _led_user_ids(m).filter(user_id=user_id).exists()
+
+
+def can_reopen_timesheet(m: Membership, *, user_id, status: str) -> bool:
+    """OWNER and ADMIN reopen any sheet; the member takes back their own only while it waits
+    for a decision (SUBMITTED): once decided, that is an admin's call."""
+    if m.role in COMPANY_ADMINS:
+        return True
+    return str(user_id) == str(m.user_id) and status == "SUBMITTED"
+
+
+def can_lock_periods(m: Membership) -> bool:
+    """``locked_until`` (SPEC roles: "lock periods"): OWNER and ADMIN."""
+    return m.role in COMPANY_ADMINS
 
 
 def can_delete_screenshot(m: Membership, *, owner_id, uploaded_at, now) -> bool:

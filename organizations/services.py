@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Iterator
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
+from typing import Protocol
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import structlog
+from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
@@ -18,6 +21,7 @@ from django.utils.text import slugify
 
 from accounts.models import User, normalize_email
 from accounts.tokens import hash_token, new_opaque_token
+from audit import recording as audit
 from changelog import audience, publishing
 from common.exceptions import ConflictError, GoneError, InvalidInput, NotFoundError
 from common.links import public_url
@@ -63,13 +67,76 @@ def company_create(*, owner: User, name: str, timezone: str | None = None) -> Co
     return company
 
 
+# How far ahead ``locked_until`` may go: locking next month's payroll in advance is a plan, a
+# date years ahead is a typo that would freeze everyone's timers.
+LOCKED_UNTIL_MAX_AHEAD = timedelta(days=365)
+
+
+class PeriodLockGuard(Protocol):
+    def __call__(self, *, company: Company, bound: datetime) -> None: ...
+
+
+_period_lock_guard: PeriodLockGuard | None = None
+
+
+def set_period_lock_guard(guard: PeriodLockGuard) -> None:
+    """The tracking app's check for a ``locked_until`` that moves later (it waits for the
+    company's in-flight entry writes and refuses while a timer runs in the newly locked time:
+    tracking.services.timesheets.company_lock_guard). Registered when the app registry is
+    ready: this app may not import tracking (docs/timesheets.md, "Layering")."""
+    global _period_lock_guard
+    _period_lock_guard = guard
+
+
+def locked_until_end(day: date | None, tz: str) -> datetime | None:
+    """The instant ``locked_until`` locks up to: the end of that local day in the company's
+    time zone (the database's check computes the same: tracking migration 0006)."""
+    if day is None:
+        return None
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=ZoneInfo(tz))
+
+
 @transaction.atomic
-def company_update(*, company: Company, changes: dict) -> Company:
+def company_update(*, company: Company, changes: dict, actor: User | None = None) -> Company:
+    """Change company settings; every changed field is audited (``company.updated``). A
+    ``locked_until`` may be at most a year ahead of the company's today; when the locked time
+    grows (a later date, or a time zone that moves its end), the period lock guard runs first."""
+    # The row lock serialises settings changes: two admins moving locked_until at once are
+    # checked one after the other, each against the other's result.
+    current = Company.objects.select_for_update().get(pk=company.pk)
+    fields = list(changes)
+    before = audit.snapshot(current, fields)
     for field, value in changes.items():
-        setattr(company, field, value)
+        setattr(current, field, value)
+    if "locked_until" in changes and current.locked_until is not None:
+        today = timezone.now().astimezone(ZoneInfo(current.timezone)).date()
+        if current.locked_until > today + LOCKED_UNTIL_MAX_AHEAD:
+            raise InvalidInput(
+                f"At most a year ahead: {today + LOCKED_UNTIL_MAX_AHEAD} or earlier.",
+                code="too_far_ahead",
+                attr="locked_until",
+            )
+    old_end = locked_until_end(
+        before.get("locked_until", current.locked_until), before.get("timezone", current.timezone)
+    )
+    new_end = locked_until_end(current.locked_until, current.timezone)
+    if new_end is not None and (old_end is None or new_end > old_end):
+        if _period_lock_guard is None:  # pragma: no cover - the tracking app registers it
+            raise ImproperlyConfigured("No period lock guard: is the tracking app installed?")
+        _period_lock_guard(company=current, bound=new_end)
     if changes:
-        company.save(update_fields=[*changes, "updated_at"])
-    return company
+        current.save(update_fields=[*changes, "updated_at"])
+    changed = audit.diff(before, audit.snapshot(current, fields), fields)
+    if changed:
+        audit.record(
+            action="company.updated",
+            target_type="company",
+            target_id=current.pk,
+            company_id=current.pk,
+            actor=actor,
+            changes=changed,
+        )
+    return current
 
 
 # --------------------------------------------------------------------------- members

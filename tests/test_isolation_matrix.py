@@ -43,6 +43,7 @@ OBJECTS = {
     ("projects", "project_id"): "project",
     ("tasks", "pk"): "task",
     ("time-entries", "pk"): "entry",
+    ("timesheets", "pk"): "timesheet",
     ("privacy-rules", "pk"): "rule",
     ("reports", "export_id"): "export",
     ("screenshots", "pk"): "screenshot",
@@ -132,6 +133,8 @@ def two_worlds(world):
             "ended_at": start + timedelta(hours=1),
         },
     )
+    # the entry's week, submitted (a Monday week: the company's default week_start)
+    sheet = tracking_services.timesheet_submit(actor_membership=b_owner, user_id=outsider.id, period_start=start.date())
     rule = activity_services.privacy_rule_create(company=b, field="app", pattern="secret", action="drop")
     export = report_services.export_request(
         membership=b_owner,
@@ -155,6 +158,7 @@ def two_worlds(world):
         "project": world.project_b.id,
         "task": task.id,
         "entry": entry.id,
+        "timesheet": sheet.id,
         "rule": rule.id,
         "export": export.id,
         "screenshot": shot.id,

@@ -94,6 +94,7 @@ LISTS: dict[str, Callable[[Grown], str]] = {
     "tasks": lambda g: "/api/v1/tasks",
     "tasks/{pk}/time-entries": lambda g: f"/api/v1/tasks/{g.root_task.id}/time-entries?descendants=true",
     "time-entries": lambda g: "/api/v1/time-entries",
+    "timesheets": lambda g: f"/api/v1/timesheets?from={DAY}&to={DAY}&company={g.world.a.id}",
     "sync/changes": lambda g: "/api/v1/sync/changes?cursor=0",
     "privacy-rules": lambda g: "/api/v1/privacy-rules",
     "reports/apps": lambda g: f"/api/v1/reports/apps?date={DAY}&company={g.world.a.id}",

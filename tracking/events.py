@@ -1,4 +1,4 @@
-"""Change-log entries for tasks and time entries, in the API's output shape (ARCHITECTURE: 8).
+"""Change-log entries for tasks, time entries and timesheets, in the API's output shape (ARCHITECTURE: 8).
 Called by the services inside their transaction; published after commit by the change log.
 The events themselves (names, entities, actions, payload types) are ``changelog.catalogue``'s."""
 
@@ -9,10 +9,10 @@ from typing import cast
 from django.utils import timezone
 
 from changelog import catalogue, recording
-from changelog.catalogue import DeletedTimeEntryPayload, Event, TimeEntryPayload
+from changelog.catalogue import DeletedTimeEntryPayload, Event, TimeEntryPayload, TimesheetPayload
 from changelog.models import Tombstone
 from common.representation import fast_representation, utc_iso
-from tracking.models import Task, TimeEntry
+from tracking.models import Task, TimeEntry, Timesheet
 
 
 def entry_changed(entry: TimeEntry, event: Event[TimeEntryPayload] | Event[DeletedTimeEntryPayload]) -> None:
@@ -88,3 +88,14 @@ def tasks_deleted(tasks: list[Task]) -> None:
         [Tombstone(entity="task", entity_id=t.pk, company_id=t.company_id, deleted_at=now) for t in tasks],
         ignore_conflicts=True,
     )
+
+
+def timesheet_changed(sheet: Timesheet, event: Event[TimesheetPayload]) -> None:
+    """``event``: one of the TIMESHEET_* events, with the sheet as ``GET /timesheets`` shows it.
+    ``user_id`` is the member: the change reaches them, the company's managers and their teams'
+    LEADs (USER_DATA), exactly the people who may decide on it."""
+    from tracking.api.serializers import TimesheetSerializer
+    from tracking.selectors import timesheet_row
+
+    payload = cast(TimesheetPayload, dict(TimesheetSerializer(timesheet_row(sheet)).data))
+    recording.record(event, company_id=sheet.company_id, entity_id=sheet.pk, payload=payload, user_id=sheet.user_id)

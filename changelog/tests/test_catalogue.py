@@ -28,6 +28,7 @@ from organizations.models import Company
 from reports import services as reports
 from screenshots import services as screenshots
 from tracking import services as tracking
+from tracking.weeks import week_containing
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -74,7 +75,7 @@ def test_logged_events_say_how_they_are_recorded_and_others_are_not_recorded():
 
 def test_audiences_route_by_the_catalogue():
     assert {"report_export"} == audience.PRIVATE_ENTITIES
-    assert {"time_entry", "screenshot"} == audience.USER_DATA_ENTITIES
+    assert {"time_entry", "screenshot", "timesheet"} == audience.USER_DATA_ENTITIES
     assert catalogue.entities(catalogue.Audience.PROJECT) == {"task", "project"}
 
 
@@ -168,6 +169,14 @@ def _emit_everything(world, tmp_path) -> None:
     response = world.api("member").post("/api/v1/sync/batch", {"device_id": "laptop", "items": items}, format="json")
     assert response.status_code == 200, response.content
     assert response.json()["processed"] == 2
+    # a timesheet: submitted, rejected, submitted again, approved, reopened
+    week = week_containing(T0.date(), week_start=world.a.week_start, timezone=member.user.timezone)
+    manager = world.users["manager"].memberships.get(company=world.a)
+    sheet = tracking.timesheet_submit(actor_membership=member, user_id=member.user_id, period_start=week.period_start)
+    tracking.timesheet_reject(actor_membership=manager, timesheet=sheet, comment="Tuesday?")
+    sheet = tracking.timesheet_submit(actor_membership=member, user_id=member.user_id, period_start=week.period_start)
+    tracking.timesheet_approve(actor_membership=manager, timesheet=sheet)
+    tracking.timesheet_reopen(actor_membership=world.users["owner"].memberships.get(company=world.a), timesheet=sheet)
     # tasks
     task = tracking.task_create(project=world.project_open, data={"title": "Design"})
     tracking.task_create(project=world.project_open, data={"title": "Sketch", "parent_id": task.id})
@@ -177,6 +186,7 @@ def _emit_everything(world, tmp_path) -> None:
     organizations.project_update(project=world.project_open, data={"name": "Open, renamed"})
     # a screenshot, processed
     Company.objects.filter(pk=world.a.pk).update(screenshots_enabled=True, screenshot_blur_level=1)
+    member.company.refresh_from_db()  # the membership's cached company: the policy just changed
     shot = screenshots.screenshot_upload(
         membership=member, fileobj=SimpleUploadedFile("s.png", _png()), captured_at=timezone.now()
     )

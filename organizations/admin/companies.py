@@ -50,7 +50,9 @@ class CompanyAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change: bool) -> None:
         if change:
-            services.company_update(company=obj, changes={f: getattr(obj, f) for f in form.changed_data})
+            services.company_update(
+                company=obj, changes={f: getattr(obj, f) for f in form.changed_data}, actor=request.user
+            )
         else:
             # Superusers only. services.company_create would make the superuser its OWNER;
             # the company's people join through invitations instead.

@@ -17,6 +17,7 @@ from organizations.models import (
     Team,
     TeamMember,
     TeamRole,
+    WeekStart,
 )
 
 NAME_MAX = 150
@@ -41,6 +42,8 @@ class CompanySerializer(serializers.ModelSerializer):
             "idle_timeout_seconds",
             "coding_timeout_seconds",
             "screenshot_retention_days",
+            "week_start",
+            "locked_until",
             "my_role",
             "created_at",
             "updated_at",
@@ -63,6 +66,12 @@ class CompanyUpdateSerializer(InputSerializer):
     idle_timeout_seconds = serializers.IntegerField(min_value=60, max_value=24 * 3600, required=False)
     coding_timeout_seconds = serializers.IntegerField(min_value=60, max_value=4 * 3600, required=False)
     screenshot_retention_days = serializers.IntegerField(min_value=1, max_value=3650, required=False)
+    week_start = serializers.ChoiceField(choices=WeekStart.choices, required=False)
+    locked_until = serializers.DateField(
+        required=False,
+        allow_null=True,
+        help_text="Nothing on or before this local day (company time zone) may change; null unlocks.",
+    )
 
 
 # --------------------------------------------------------------------------- members

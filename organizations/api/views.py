@@ -49,7 +49,10 @@ class CompanyViewSet(CompanyScopedViewSet, mixins.ListModelMixin, mixins.Retriev
         self.require(permissions.can_change_company_settings(membership))
         if "subscription_status" in changes:
             self.require(permissions.can_change_billing(membership), "Only an OWNER changes the billing status.")
-        company = services.company_update(company=company, changes=changes)
+        if "locked_until" in changes:
+            self.require(permissions.can_lock_periods(membership), "Only an OWNER or ADMIN locks periods.")
+        company = services.company_update(company=company, changes=changes, actor=request.user)
+        company.my_role = membership.role  # type: ignore[attr-defined]  # read by CompanySerializer
         return Response(s.CompanySerializer(company).data)
 
     # ------------------------------------------------------------------ members

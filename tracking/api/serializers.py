@@ -15,6 +15,7 @@ from tracking.models import (
     Task,
     TaskStatus,
     TimeEntry,
+    TimesheetStatus,
 )
 
 MAX_SECONDS = 10**9
@@ -186,3 +187,62 @@ class EntryFilterSerializer(serializers.Serializer):
             return serializers.UUIDField().to_internal_value(value)
         except serializers.ValidationError:
             raise serializers.ValidationError('Use "me" or a user id.') from None
+
+
+# --------------------------------------------------------------------------- timesheets
+
+
+class PersonRefSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+
+
+class PersonSerializer(PersonRefSerializer):
+    email = serializers.EmailField()
+
+
+class TimesheetSerializer(serializers.Serializer):
+    """A row of GET /timesheets (``tracking.selectors.timesheet_row``'s dicts): a member's
+    week; ``id`` is null for an OPEN week that was never submitted."""
+
+    id = serializers.UUIDField(allow_null=True)
+    user_id = serializers.UUIDField()
+    user = PersonSerializer()
+    period_start = serializers.DateField()
+    period_end = serializers.DateField()
+    status = serializers.ChoiceField(choices=TimesheetStatus.choices)
+    total_seconds = serializers.IntegerField(min_value=0)
+    billable_seconds = serializers.IntegerField(min_value=0)
+    submitted_at = serializers.DateTimeField(allow_null=True)
+    decided_at = serializers.DateTimeField(allow_null=True)
+    decided_by = PersonRefSerializer(allow_null=True)
+    comment = serializers.CharField(allow_blank=True)
+
+
+class TimesheetPageSerializer(serializers.Serializer):
+    results = TimesheetSerializer(many=True)
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+
+
+class TimesheetFilterSerializer(serializers.Serializer):
+    """Query parameters of GET /timesheets: local days ``from``..``to`` (default: the last four
+    weeks up to the current one, in the company's time zone), at most a year apart."""
+
+    to = serializers.DateField(required=False)
+    user = serializers.UUIDField(required=False)
+    status = serializers.ChoiceField(choices=TimesheetStatus.choices, required=False)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"] = serializers.DateField(required=False)  # a keyword in Python
+        return fields
+
+
+class TimesheetSubmitSerializer(CompanyScopedInput):
+    period_start = serializers.DateField(help_text="The week's first day (the company's week_start).")
+    user_id = serializers.UUIDField(required=False, help_text="Whose week (default: yours; others: OWNER/ADMIN).")
+
+
+class TimesheetDecisionSerializer(InputSerializer):
+    comment = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")

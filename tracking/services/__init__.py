@@ -1,7 +1,7 @@
 """Every write of tasks and time entries. The REST API, the sync batch, the admin and
 seed_demo all come through here (``from tracking import services``), so the rules live once:
 ``rules`` (what every entry write checks), ``entries`` (timers and entries), ``tasks`` (the
-task tree)."""
+task tree), ``timesheets`` (submit, approve, reject, reopen; the ``locked_until`` guard)."""
 
 from __future__ import annotations
 
@@ -36,6 +36,14 @@ from tracking.services.tasks import (
     task_set_status,
     task_update,
 )
+from tracking.services.timesheets import (
+    company_lock_guard,
+    timesheet_approve,
+    timesheet_reject,
+    timesheet_reopen,
+    timesheet_submit,
+    week_totals,
+)
 
 __all__ = [
     "EARLIEST_ENTRY_TIME",
@@ -48,6 +56,7 @@ __all__ = [
     "EntryData",
     "TaskData",
     "build_entry",
+    "company_lock_guard",
     "descendant_ids",
     "entries_create_bulk",
     "entry_create",
@@ -63,4 +72,9 @@ __all__ = [
     "task_update",
     "timer_start",
     "timer_stop",
+    "timesheet_approve",
+    "timesheet_reject",
+    "timesheet_reopen",
+    "timesheet_submit",
+    "week_totals",
 ]
