@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from accounts.models import PersonalAccessToken, TokenScope, User
 from accounts.tokens import hash_token
+from audit import recording
 from common.exceptions import InvalidInput, NotFoundError
 from organizations.models import Membership
 
@@ -33,6 +34,8 @@ READ = TokenScope.READ.value
 WRITE = TokenScope.WRITE.value
 INGEST = TokenScope.INGEST.value
 SCOPES = (READ, WRITE, INGEST)
+# What the audit log says about a new token: never the raw value, its hash or its prefix.
+TOKEN_AUDIT_FIELDS = ("name", "scopes", "company", "expires_at")
 
 # The canonical text form of a UUID, any case: the only shape a personal token can have. A
 # JWT never matches, so authentication can tell the two apart before looking anything up.
@@ -87,14 +90,27 @@ def personal_token_create(
         expires_at=expires_at,
     )
     logger.info("personal_token_created", token_id=str(token.id), scopes=clean_scopes)
+    # Never the raw value nor its hash: what it is called, what it may do, where, until when.
+    recording.record(
+        action="personal_token.created",
+        target_type="personal_token",
+        target_id=token.pk,
+        company_id=company_id,
+        actor=user,
+        subject_user_id=user.pk,
+        changes=recording.diff({}, recording.snapshot(token, TOKEN_AUDIT_FIELDS), TOKEN_AUDIT_FIELDS),
+    )
     return token, raw
 
 
 @transaction.atomic
-def personal_token_revoke(*, token: PersonalAccessToken, by: User | None, reason: str = "revoked") -> None:
+def personal_token_revoke(
+    *, token: PersonalAccessToken, by: User | None, reason: str = "revoked", company_id=None
+) -> None:
     """Revoke one token (the caller has scoped it: it is theirs, or an admin's to revoke). It
     stops working on the next request: lookups read the database. Revoking twice keeps the
-    first revocation's time and author."""
+    first revocation's time and author. ``company_id``: the company an admin acted in, for the
+    audit log, when the token is bound to none (default: the token's own company)."""
     now = timezone.now()
     updated = PersonalAccessToken.objects.filter(id=token.id, revoked_at__isnull=True).update(
         revoked_at=now, revoked_by=by, revoked_reason=reason[:32], updated_at=now
@@ -102,6 +118,15 @@ def personal_token_revoke(*, token: PersonalAccessToken, by: User | None, reason
     if updated:
         token.revoked_at, token.revoked_by, token.revoked_reason = now, by, reason[:32]
         logger.info("personal_token_revoked", token_id=str(token.id), reason=reason)
+        recording.record(
+            action="personal_token.revoked",
+            target_type="personal_token",
+            target_id=token.pk,
+            company_id=token.company_id or company_id,
+            actor=by,
+            subject_user_id=token.user_id,
+            changes={"revoked_at": [None, now], "revoked_reason": [None, reason[:32]]},
+        )
 
 
 def personal_tokens_revoke_all(*, user: User, by: User | None, reason: str) -> int:

@@ -24,14 +24,14 @@ class PrivacyRuleAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
     def save_model(self, request, obj: PrivacyRule, form, change: bool) -> None:
         data = {"field": obj.field, "pattern": obj.pattern, "action": obj.action}
         if change:
-            services.privacy_rule_update(rule=obj, data=data)
+            services.privacy_rule_update(rule=obj, data=data, actor=request.user)
         else:
             self.assign_company(request, obj)  # hidden from an admin of one company
-            adopt_saved(obj, services.privacy_rule_create(company=obj.company, **data))
+            adopt_saved(obj, services.privacy_rule_create(company=obj.company, actor=request.user, **data))
 
     def delete_model(self, request, obj: PrivacyRule) -> None:
-        services.privacy_rule_delete(rule=obj)
+        services.privacy_rule_delete(rule=obj, actor=request.user)
 
     def delete_queryset(self, request, queryset) -> None:
         for rule in queryset:
-            services.privacy_rule_delete(rule=rule)
+            services.privacy_rule_delete(rule=rule, actor=request.user)

@@ -61,9 +61,9 @@ def record(
     action: str,
     target_type: str,
     target_id: object,
-    company_id: object = None,
+    company_id: uuid.UUID | str | None = None,
     actor: Actor | None = None,
-    subject_user_id: object = None,
+    subject_user_id: uuid.UUID | str | None = None,
     changes: Mapping[str, Any] | None = None,
 ) -> AuditEntry:
     """Append one row. ``action``: ``<target_type>.<verb>`` (docs/audit.md lists them);

@@ -48,4 +48,8 @@ app.conf.beat_schedule = {
     "purge-exports": {"task": "reports.tasks.purge_exports", "schedule": 3600},
     # Each company keeps screenshots screenshot_retention_days; older ones and their files go.
     "purge-screenshots": {"task": "screenshots.tasks.purge_screenshots", "schedule": 3600},
+    # The audit log is kept AUDIT_RETENTION_DAYS (unset: forever, and the run deletes nothing).
+    # Retention is counted in days, so daily is precise enough; the purge is the only DELETE
+    # the table's append-only trigger lets through (audit.services.audit_purge).
+    "purge-audit-log": {"task": "audit.tasks.purge_audit_log", "schedule": 24 * 3600},
 }

@@ -555,6 +555,16 @@ if EXPORT_RETENTION_DAYS <= 0 or not 1 <= EXPORT_LINK_SECONDS <= 3600 or not 1 <
     raise ImproperlyConfigured(
         "EXPORT_RETENTION_DAYS must be positive, EXPORT_LINK_SECONDS and SCREENSHOT_LINK_SECONDS 1-3600"
     )
+# The audit log (docs/audit.md) is kept AUDIT_RETENTION_DAYS, then purged daily by beat;
+# unset or empty keeps it forever (SPEC's default). A log that silently kept nothing, or
+# everything, because of a typo would defeat its purpose: anything else stops the process.
+_audit_retention = env.str("AUDIT_RETENTION_DAYS", default="").strip()
+try:
+    AUDIT_RETENTION_DAYS: int | None = int(_audit_retention) if _audit_retention else None
+except ValueError:
+    raise ImproperlyConfigured("AUDIT_RETENTION_DAYS must be a whole number of days, or empty (forever)") from None
+if AUDIT_RETENTION_DAYS is not None and AUDIT_RETENTION_DAYS <= 0:
+    raise ImproperlyConfigured("AUDIT_RETENTION_DAYS must be positive, or empty (forever)")
 # Any S3-compatible store instead of local files, when S3_BUCKET is set (django-storages).
 # Links to stored files are then S3's own presigned URLs, valid 5 minutes.
 S3_BUCKET = env.str("S3_BUCKET", default="")

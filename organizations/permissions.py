@@ -10,6 +10,8 @@
     delete a screenshot            yes     yes                                  own, within 10 minutes of upload
     approve or reject timesheets   yes     yes            yes      their teams  (never one's own)
     lock periods (locked_until)    yes     yes
+    the company's audit log        yes     yes
+    own audit trail (?mine=true)   yes     yes            yes      yes          yes
 
 Every viewset, selector, consumer and admin class asks these functions; none of them compares
 roles itself. Everything starts from the caller's *active* membership, read fresh on each
@@ -220,3 +222,12 @@ def can_read_team_reports(m: Membership) -> bool:
     if m.role in COMPANY_MANAGERS:
         return True
     return TeamMember.objects.filter(company_id=m.company_id, user_id=m.user_id, role=TeamRole.LEAD).exists()
+
+
+# --------------------------------------------------------------------------- audit log
+
+
+def can_read_audit_log(m: Membership) -> bool:
+    """The whole company's audit log (``GET /audit-log``). Everyone reads their own trail
+    (``?mine=true``: what others did to their data), which needs no check beyond membership."""
+    return m.role in COMPANY_ADMINS

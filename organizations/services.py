@@ -21,6 +21,7 @@ from django.utils.text import slugify
 
 from accounts.models import User, normalize_email
 from accounts.tokens import hash_token, new_opaque_token
+from audit import recording
 from audit import recording as audit
 from changelog import audience, publishing
 from common.exceptions import ConflictError, GoneError, InvalidInput, NotFoundError
@@ -156,25 +157,47 @@ def _ensure_not_last_owner(membership: Membership) -> None:
         )
 
 
+def _audit_membership(membership: Membership, *, action: str, actor: User | None, changes: dict | None = None) -> None:
+    recording.record(
+        action=action,
+        target_type="membership",
+        target_id=membership.pk,
+        company_id=membership.company_id,
+        actor=actor,
+        subject_user_id=membership.user_id,
+        changes=changes,
+    )
+
+
 @transaction.atomic
-def member_update(*, membership: Membership, changes: dict) -> Membership:
+def member_update(*, membership: Membership, changes: dict, actor: User | None = None) -> Membership:
+    """``actor``: who made the change, for the audit log (None: the system)."""
     if "role" in changes and changes["role"] != Role.OWNER:
         _ensure_not_last_owner(membership)
+    before = recording.snapshot(membership, changes)
     for field, value in changes.items():
         setattr(membership, field, value)
     if changes:
         membership.save(update_fields=[*changes, "updated_at"])
     if {"role", "is_active"} & set(changes):
         _refresh_sockets_on_commit(membership.user_id)
+    changed = recording.diff(before, recording.snapshot(membership, changes))
+    if changed:
+        if "is_active" in changed:  # the admin's form can (re)activate a member
+            action = "membership.added" if membership.is_active else "membership.removed"
+        else:
+            action = "membership.role_changed" if "role" in changed else "membership.updated"
+        _audit_membership(membership, action=action, actor=actor, changes=changed)
     return membership
 
 
 @transaction.atomic
-def member_remove(*, membership: Membership) -> None:
+def member_remove(*, membership: Membership, actor: User | None = None) -> None:
     """Deactivate (their entries stay the company's) and drop them from its teams."""
     _ensure_not_last_owner(membership)
     membership.is_active = False
     membership.save(update_fields=["is_active", "updated_at"])
+    _audit_membership(membership, action="membership.removed", actor=actor, changes={"is_active": [True, False]})
     TeamMember.objects.filter(company_id=membership.company_id, user_id=membership.user_id).delete()
     # No longer theirs to default to (scoping skips a stale default anyway; /me stops showing it).
     User.objects.filter(pk=membership.user_id, default_company_id=membership.company_id).update(default_company=None)
@@ -269,6 +292,13 @@ def invitation_accept(*, token: str, user: User) -> Membership:
         membership.save(update_fields=["is_active", "role", "updated_at"])
     invitation.accepted_at, invitation.accepted_by = timezone.now(), user
     invitation.save(update_fields=["accepted_at", "accepted_by", "updated_at"])
+    # The invitee acts (they accepted); the role is the inviter's choice, named in changes.
+    _audit_membership(
+        membership,
+        action="membership.added",
+        actor=user,
+        changes={"role": [None, membership.role], "invitation_id": [None, invitation.pk]},
+    )
     return membership
 
 
@@ -312,8 +342,21 @@ def _company_member(company_id: UUID, user_id: UUID, attr: str = "user_id") -> M
     return membership
 
 
+def _audit_team_member(team_member: TeamMember, *, action: str, actor: User | None, changes: dict) -> None:
+    # A team's LEAD reads its members' data: who joined, left or led a team is a role change.
+    recording.record(
+        action=action,
+        target_type="team_member",
+        target_id=team_member.pk,
+        company_id=team_member.company_id,
+        actor=actor,
+        subject_user_id=team_member.user_id,
+        changes=changes,
+    )
+
+
 @transaction.atomic
-def team_member_add(*, team: Team, user_id: UUID, role: str = TeamRole.MEMBER) -> TeamMember:
+def team_member_add(*, team: Team, user_id: UUID, role: str = TeamRole.MEMBER, actor: User | None = None) -> TeamMember:
     _company_member(team.company_id, user_id)
     try:
         with transaction.atomic():
@@ -321,21 +364,38 @@ def team_member_add(*, team: Team, user_id: UUID, role: str = TeamRole.MEMBER) -
     except IntegrityError as exc:
         raise ConflictError("Already in this team.", code="already_in_team", attr="user_id") from exc
     _refresh_sockets_on_commit(user_id)  # their sockets join the team's groups
+    _audit_team_member(
+        member, action="team_member.added", actor=actor, changes={"team_id": [None, team.pk], "role": [None, role]}
+    )
     return member
 
 
 @transaction.atomic
-def team_member_update(*, team_member: TeamMember, role: str) -> TeamMember:
+def team_member_update(*, team_member: TeamMember, role: str, actor: User | None = None) -> TeamMember:
+    # As stored, not as passed: the admin's inline hands over an instance carrying the new role.
+    before = TeamMember.objects.filter(pk=team_member.pk).values_list("role", flat=True).first()
     team_member.role = role
     team_member.save(update_fields=["role", "updated_at"])
     _refresh_sockets_on_commit(team_member.user_id)  # a new LEAD gets the team's events
+    if before != role:
+        _audit_team_member(
+            team_member, action="team_member.role_changed", actor=actor, changes={"role": [before, role]}
+        )
     return team_member
 
 
 @transaction.atomic
-def team_member_remove(*, team_member: TeamMember) -> None:
+def team_member_remove(*, team_member: TeamMember, actor: User | None = None) -> None:
+    pk = team_member.pk
     team_member.delete()
     _refresh_sockets_on_commit(team_member.user_id)
+    team_member.pk = pk  # Django clears it on delete; the log names the row that went
+    _audit_team_member(
+        team_member,
+        action="team_member.removed",
+        actor=actor,
+        changes={"team_id": [team_member.team_id, None], "role": [team_member.role, None]},
+    )
 
 
 # --------------------------------------------------------------------------- clients

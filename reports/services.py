@@ -10,6 +10,8 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.models import User
+from audit import recording
 from common.exceptions import InvalidInput
 from common.jobs import claim, hold, record_failure
 from organizations.models import Membership
@@ -96,6 +98,22 @@ def _write(export: ReportExport) -> tuple[str, int, int]:
     if membership is None:
         raise PermissionError("The requester is no longer a member of the company.")
     return exports.write(export, membership)
+
+
+@transaction.atomic
+def export_downloaded(*, export: ReportExport, downloader_id: UUID | str | None) -> None:
+    """The audit log's row for one download (SPEC: "exports downloaded"), by whoever the signed
+    link was issued to (``downloader_id``, from its signature; None: a link made outside a
+    request). Written before the file is sent: a download whose row failed is not served."""
+    downloader = User.objects.filter(pk=downloader_id).first() if downloader_id else None
+    recording.record(
+        action="report_export.downloaded",
+        target_type="report_export",
+        target_id=export.pk,
+        company_id=export.company_id,
+        actor=downloader,
+        subject_user_id=export.requested_by_id,
+    )
 
 
 def exports_purge(*, now: datetime | None = None) -> int:

@@ -6,7 +6,7 @@ import hashlib
 import tempfile
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
 
 import structlog
@@ -18,10 +18,14 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from audit import recording
 from common.exceptions import ConflictError, GoneError, InvalidInput, PermissionDeniedError, TooLargeError
 from common.jobs import claim, hold, record_failure
 from common.parsers import JSONTooDeep, check_depth, nul_path
 from organizations.models import Membership
+
+if TYPE_CHECKING:
+    from accounts.models import User
 from screenshots import events, images
 from screenshots.models import Screenshot, ScreenshotStatus
 from screenshots.storage import on_s3
@@ -341,3 +345,20 @@ def screenshots_purge(*, now: datetime | None = None) -> int:
         screenshot_delete(screenshot=screenshot)
         gone += 1
     return gone
+
+
+def screenshot_viewed(*, screenshot: Screenshot, viewer: User) -> None:
+    """The audit log's row for a screenshot opened by someone other than its owner (SPEC: "who
+    viewed their screenshots"): ``GET /screenshots/{id}`` of a processed one, the request that
+    hands out its full-size link. The owner looking at their own writes nothing; nor do list
+    pages (docs/audit.md says why)."""
+    if screenshot.status != ScreenshotStatus.READY or str(screenshot.user_id) == str(viewer.pk):
+        return
+    recording.record(
+        action="screenshot.viewed",
+        target_type="screenshot",
+        target_id=screenshot.pk,
+        company_id=screenshot.company_id,
+        actor=viewer,
+        subject_user_id=screenshot.user_id,
+    )

@@ -69,6 +69,8 @@ TENANT_APPS = [
     "reports",
     "sync",
     "common",
+    # A refused request writes no audit row either (a 404 screenshot is not "viewed").
+    "audit",
 ]
 # A body plausible for any write, so a 404 is never just a 400 for a missing field.
 ANY_BODY = {

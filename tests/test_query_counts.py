@@ -104,6 +104,8 @@ LISTS: dict[str, Callable[[Grown], str]] = {
     "reports/team": lambda g: f"/api/v1/reports/team?from={DAY}&to={DAY}&company={g.world.a.id}",
     "reports/exports": lambda g: "/api/v1/reports/exports",
     "screenshots": lambda g: "/api/v1/screenshots",
+    # The batches' team memberships and privacy rules are logged (a page holds 200 at most).
+    "audit-log": lambda g: f"/api/v1/audit-log?limit=200&company={g.world.a.id}",
 }
 # GET routes that answer one object (or a file): nothing grows with rows there.
 SINGLE = {
@@ -246,6 +248,7 @@ def _rows(api: APIClient, url: str) -> int:
 # A team lead reads through their teams (other subqueries than the owner's company-wide reads);
 # the rest are the caller's own rows (or, invitations, OWNER and ADMIN only).
 LEAD_READS = set(LISTS) - {
+    "audit-log",  # OWNER and ADMIN; a lead reads only their own trail (?mine=true)
     "auth/sessions",
     "auth/tokens",
     "companies",

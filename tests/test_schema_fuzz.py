@@ -45,6 +45,7 @@ CONFIG = schemathesis.Config.from_dict(
 # cannot state (or that we choose not to spell out in it): every other operation must accept
 # every request its schema allows (positive_data_acceptance).
 RULES_BEYOND_THE_SCHEMA = {
+    "GET /api/v1/audit-log": "from and to: a date or an RFC 3339 time, from on or before to",
     "POST /api/v1/auth/password/change": "the current password must be right; the new one strong enough",
     "POST /api/v1/auth/password/reset": "a strong enough password",
     "POST /api/v1/auth/tokens": "a name that is not only spaces; expires_at in the future",

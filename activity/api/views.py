@@ -74,16 +74,19 @@ class PrivacyRuleViewSet(CompanyScopedViewSet, mixins.ListModelMixin, mixins.Ret
     def create(self, request):
         membership = self.company_membership()
         self.require(permissions.can_manage_privacy_rules(membership))
-        rule = services.privacy_rule_create(company=membership.company, **self.validated(s.PrivacyRuleWriteSerializer))
+        rule = services.privacy_rule_create(
+            company=membership.company, actor=request.user, **self.validated(s.PrivacyRuleWriteSerializer)
+        )
         return Response(s.PrivacyRuleSerializer(rule).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.PrivacyRuleUpdateSerializer, responses={200: s.PrivacyRuleSerializer})
     def partial_update(self, request, pk=None):
         rule = self.get_object()
         data = self.validated(s.PrivacyRuleUpdateSerializer, partial=True)
-        return Response(s.PrivacyRuleSerializer(services.privacy_rule_update(rule=rule, data=data)).data)
+        rule = services.privacy_rule_update(rule=rule, data=data, actor=request.user)
+        return Response(s.PrivacyRuleSerializer(rule).data)
 
     @extend_schema(responses={204: OpenApiResponse(description="Deleted")})
     def destroy(self, request, pk=None):
-        services.privacy_rule_delete(rule=self.get_object())
+        services.privacy_rule_delete(rule=self.get_object(), actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,3 +1,10 @@
 from __future__ import annotations
 
-urlpatterns: list = []
+from rest_framework.routers import SimpleRouter
+
+from integrations.api import views
+
+router = SimpleRouter(trailing_slash=False)
+router.register("audit-log", views.AuditLogViewSet, basename="audit-log")
+
+urlpatterns = [*router.urls]

@@ -97,7 +97,9 @@ class MembershipAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
         # The service's last-OWNER check reads the role being left, so it gets the row as
         # stored, not the form's instance that already carries the new role.
         stored = Membership.objects.get(pk=obj.pk)
-        services.member_update(membership=stored, changes={f: getattr(obj, f) for f in form.changed_data})
+        services.member_update(
+            membership=stored, changes={f: getattr(obj, f) for f in form.changed_data}, actor=request.user
+        )
 
     @admin.action(description="Deactivate selected members", permissions=["change"])
     def deactivate_members(self, request, queryset) -> None:
@@ -109,7 +111,7 @@ class MembershipAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
                 )
                 continue
             try:
-                services.member_remove(membership=membership)
+                services.member_remove(membership=membership, actor=request.user)
             except ServiceError as exc:
                 self.message_user(request, f"{membership.user.email}: {exc.message}", messages.ERROR)
                 continue

@@ -46,15 +46,17 @@ class TeamAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
         team = form.instance
         formset.save(commit=False)  # fills new_objects, changed_objects, deleted_objects
         for team_member in formset.deleted_objects:
-            services.team_member_remove(team_member=team_member)
+            services.team_member_remove(team_member=team_member, actor=request.user)
         for team_member, changed in formset.changed_objects:
             if "user" in changed:  # another person in this row: a removal and an addition
-                services.team_member_remove(team_member=team_member)
-                services.team_member_add(team=team, user_id=team_member.user_id, role=team_member.role)
+                services.team_member_remove(team_member=team_member, actor=request.user)
+                services.team_member_add(
+                    team=team, user_id=team_member.user_id, role=team_member.role, actor=request.user
+                )
             else:
-                services.team_member_update(team_member=team_member, role=team_member.role)
+                services.team_member_update(team_member=team_member, role=team_member.role, actor=request.user)
         for team_member in formset.new_objects:
-            services.team_member_add(team=team, user_id=team_member.user_id, role=team_member.role)
+            services.team_member_add(team=team, user_id=team_member.user_id, role=team_member.role, actor=request.user)
 
     def delete_model(self, request, obj: Team) -> None:
         services.team_delete(team=obj)

@@ -70,7 +70,16 @@ class PersonalAccessTokenAdmin(admin.ModelAdmin):
     def revoke_tokens(self, request, queryset) -> None:
         # ``queryset`` comes from get_queryset: only tokens this admin may see.
         done = 0
+        mine = list(admin_memberships(request))
         for token in queryset.filter(revoked_at__isnull=True):
-            personal_token_revoke(token=token, by=request.user, reason="revoked_by_admin")
+            # The audit log's company for a token bound to none: one this admin runs that the
+            # token's user belongs to (get_queryset let it through for that reason).
+            where = Membership.objects.filter(user_id=token.user_id, company_id__in=mine, is_active=True)
+            personal_token_revoke(
+                token=token,
+                by=request.user,
+                reason="revoked_by_admin",
+                company_id=where.values_list("company_id", flat=True).first(),
+            )
             done += 1
         self.message_user(request, f"Revoked {plural(done, 'token')}.", messages.SUCCESS)

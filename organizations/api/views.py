@@ -73,12 +73,12 @@ class CompanyViewSet(CompanyScopedViewSet, mixins.ListModelMixin, mixins.Retriev
         target = get_object_or_404(selectors.member_list(membership=membership), user_id=user_id)
         self.require(permissions.can_change_member(membership, target))
         if request.method == "DELETE":
-            services.member_remove(membership=target)
+            services.member_remove(membership=target, actor=request.user)
             return Response(status=status.HTTP_204_NO_CONTENT)
         changes = self.validated(s.MemberUpdateSerializer, partial=True)
         if "role" in changes:
             self.require(permissions.can_grant_role(membership, changes["role"]))
-        target = services.member_update(membership=target, changes=changes)
+        target = services.member_update(membership=target, changes=changes, actor=request.user)
         return Response(s.MemberDetailSerializer(target).data)
 
     # ------------------------------------------------------------------ invitations
@@ -172,7 +172,7 @@ class TeamViewSet(CompanyScopedViewSet, mixins.ListModelMixin, mixins.RetrieveMo
             return self.get_paginated_response(s.TeamMemberSerializer(page, many=True).data)
         self.require(permissions.can_manage_members(self.membership_for(team)))
         data = self.validated(s.TeamMemberAddSerializer)
-        member = services.team_member_add(team=team, user_id=data["user_id"], role=data["role"])
+        member = services.team_member_add(team=team, user_id=data["user_id"], role=data["role"], actor=request.user)
         return Response(s.TeamMemberSerializer(member).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(methods=["PATCH"], request=s.TeamMemberUpdateSerializer, responses={200: s.TeamMemberSerializer})
@@ -183,10 +183,11 @@ class TeamViewSet(CompanyScopedViewSet, mixins.ListModelMixin, mixins.RetrieveMo
         self.require(permissions.can_manage_members(self.membership_for(team)))
         member = get_object_or_404(selectors.team_member_list(team=team), user_id=user_id)
         if request.method == "DELETE":
-            services.team_member_remove(team_member=member)
+            services.team_member_remove(team_member=member, actor=request.user)
             return Response(status=status.HTTP_204_NO_CONTENT)
         role = self.validated(s.TeamMemberUpdateSerializer)["role"]
-        return Response(s.TeamMemberSerializer(services.team_member_update(team_member=member, role=role)).data)
+        member = services.team_member_update(team_member=member, role=role, actor=request.user)
+        return Response(s.TeamMemberSerializer(member).data)
 
 
 # --------------------------------------------------------------------------- clients

@@ -274,9 +274,12 @@ class ExportStatusSerializer(ExportSerializer):
 
         if export.status != "READY":
             return None
-        token = link_token(salt="report-export", value=str(export.pk))
-        path = reverse("reports-export-download", args=[export.pk]) + f"?token={token}"
         request = self.context.get("request")
+        # The link names whom it was given to: following it is recorded as their download in
+        # the audit log (the download itself carries no credentials but the signature).
+        viewer = getattr(getattr(request, "user", None), "pk", None)
+        token = link_token(salt="report-export", value=f"{export.pk}:{viewer or ''}")
+        path = reverse("reports-export-download", args=[export.pk]) + f"?token={token}"
         return request.build_absolute_uri(path) if request else path
 
 

@@ -239,8 +239,10 @@ class ExportDownloadView(APIView):
     )
     def get(self, request, export_id):
         signed = link_value(request, salt="report-export", max_age=settings.EXPORT_LINK_SECONDS)
+        signed_id, _, downloader_id = signed.partition(":")
         export = ReportExport.objects.filter(pk=export_id, status="READY").first()
-        if export is None or signed != str(export.pk) or not export.file_key:
+        if export is None or signed_id != str(export.pk) or not export.file_key:
             raise NotFound("No such export.")
+        services.export_downloaded(export=export, downloader_id=downloader_id or None)
         name = export.file_key.rsplit("/", 1)[-1]
         return FileResponse(default_storage.open(export.file_key, "rb"), as_attachment=True, filename=name)

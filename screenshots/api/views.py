@@ -15,6 +15,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.authentication import authenticated_user
 from common import parsers
 from common.exceptions import PayloadTooLarge
 from common.openapi import SIGNED_LINK_TOKEN, gone
@@ -46,6 +47,12 @@ class ScreenshotViewSet(CompanyScopedViewSet, mixins.ListModelMixin, mixins.Retr
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "request": self.request}
+
+    def retrieve(self, request, pk=None):
+        """One screenshot with its links: opening someone else's is in their audit trail."""
+        screenshot = self.get_object()
+        services.screenshot_viewed(screenshot=screenshot, viewer=authenticated_user(request))
+        return Response(self.get_serializer(screenshot).data)
 
     # A file travels as multipart only (FormParser is there for DRF's browsable forms, not clients).
     @extend_schema(
