@@ -71,7 +71,6 @@ function actionsCell(row) {
         { class: "reject-form", "data-reject-form": row.id, "data-key": key },
         el("input", {
           name: "comment",
-          required: true,
           maxlength: 2000,
           placeholder: "Why? The member sees this.",
           "aria-label": "Reason for rejecting",

@@ -20,6 +20,8 @@ const ACTIONS = {
   "membership.role_changed": "changed your role",
   "membership.removed": "removed you from the company",
   "membership.added": "added you to the company",
+  "team_member.added": "added you to a team",
+  "team_member.removed": "removed you from a team",
   "personal_token.created": "created a token of yours",
   "personal_token.revoked": "revoked your token",
   "screenshot.viewed": "viewed your screenshot",
