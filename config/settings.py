@@ -495,6 +495,8 @@ SPECTACULAR_SETTINGS = {
         "PrivacyActionEnum": "activity.models.PrivacyAction",
         "PrivacyFieldEnum": "activity.models.PrivacyField",
         "TaskStatusEnum": "tracking.models.TaskStatus",
+        "TimesheetStatusEnum": "tracking.models.TimesheetStatus",
+        "WeekStartEnum": "organizations.models.WeekStart",
         "ExportReportEnum": "reports.models.ExportReport",
         "ExportFormatEnum": "reports.models.ExportFormat",
         "ReportApprovalStatusEnum": "reports.models.ReportApprovalStatus",

@@ -51,7 +51,7 @@ RULES_BEYOND_THE_SCHEMA = {
     "POST /api/v1/auth/tokens": "a name that is not only spaces; expires_at in the future",
     "POST /api/v1/auth/register": "a strong enough password; an email not taken",
     "POST /api/v1/companies": "an IANA time zone",
-    "PATCH /api/v1/companies/{id}": "an IANA time zone",
+    "PATCH /api/v1/companies/{id}": "an IANA time zone; locked_until at most a year ahead",
     "PATCH /api/v1/me": "an IANA time zone; a company you belong to",
     "PATCH /api/v1/me/settings": "at least one setting",
     "GET /api/v1/reports/apps": "an IANA time zone",
@@ -75,6 +75,10 @@ RULES_BEYOND_THE_SCHEMA = {
     "PATCH /api/v1/time-entries/{id}": "a project of your company; an end after the start; times from 2000-01-01 "
     "to a day ahead, at most 31 days apart",
     "POST /api/v1/time-entries/start": "a project of your company; a start from 2000-01-01 to a day ahead",
+    "GET /api/v1/timesheets": "a range of at most 366 days, to not before from",
+    "POST /api/v1/timesheets/submit": "the first day of a week (the company's week_start) that has begun and has "
+    "entries",
+    "POST /api/v1/timesheets/{id}/reject": "a reason that is not only spaces",
     "POST /api/v1/time-entries/stop": "an end after the running entry's start, at most 31 days after it",
 }
 QUERY_DATES = {"from", "to", "date"}

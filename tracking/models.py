@@ -120,6 +120,14 @@ class TimeEntry(BaseModel):
             models.Index(fields=["company", "-started_at"], name="tracking_entry_company_start"),
             models.Index(fields=["project"], name="tracking_entry_project"),
             models.Index(fields=["task"], name="tracking_entry_task"),
+            # GET /timesheets reads a month of a whole company's live entries week by week:
+            # covering, so those range scans never visit the table (tracking.selectors).
+            models.Index(
+                fields=["user", "started_at"],
+                include=["ended_at", "billable", "company"],
+                condition=Q(deleted_at__isnull=True),
+                name="tracking_entry_user_week",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

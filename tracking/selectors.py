@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from typing import TypedDict
 from uuid import UUID
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import (
     BigIntegerField,
     Count,
@@ -292,9 +292,10 @@ def timesheet_list(
     live (clipped to the week, a running entry up to now) unless the week is SUBMITTED or
     APPROVED, whose totals were fixed when submitted and cannot change since.
 
-    One query: the members and weeks are generated in SQL, and each week's entries are found
-    through the GiST index of ``tracking_entry_no_overlap`` (user, time range), so no lookback
-    guess is needed for long or running entries. Keyset paging: ``after`` (the next page) or
+    One query (docs/timesheets.md, "The list"): the members and weeks are generated in SQL;
+    each week's entries are one range scan of the covering ``tracking_entry_user_week``
+    index, plus one backwards probe for the entry that may run into the week from before it.
+    Keyset paging: ``after`` (the next page) or
     ``before`` (the previous one, returned in list order); at most ``limit`` + 1 rows, the
     extra one telling whether there is more in that direction."""
     from tracking.weeks import week_containing
@@ -335,44 +336,62 @@ def timesheet_list(
     extra_where = "".join(f" AND {clause}" for clause in row_where)
 
     sql = f"""
-        WITH people AS (
+        WITH people AS MATERIALIZED (
             SELECT p.id, p.name, p.email, p.timezone
               FROM accounts_user p
              WHERE (p.id IN ({members_sql}) OR p.id IN ({sheets_sql})){people_filter}
         ),
-        weeks AS (
+        weeks AS MATERIALIZED (
+            -- an OPEN or REJECTED week is read in the member's time zone today; a SUBMITTED or
+            -- APPROVED one keeps the totals it was submitted with (its entries cannot change)
             SELECT p.id AS user_id, p.name, p.email, d::date AS period_start,
                    t.id AS sheet_id, t.status, t.total_seconds, t.billable_seconds, t.submitted_at,
                    t.decided_at, t.decided_by_id, t.comment,
-                   coalesce(t.starts_at, (d::date)::timestamp AT TIME ZONE p.timezone) AS starts_at,
-                   coalesce(t.ends_at, (d::date + 7)::timestamp AT TIME ZONE p.timezone) AS ends_at
+                   coalesce(t.status IN ('SUBMITTED', 'APPROVED'), false) AS locked,
+                   (d::date)::timestamp AT TIME ZONE p.timezone AS starts_at,
+                   (d::date + 7)::timestamp AT TIME ZONE p.timezone AS ends_at
               FROM people p
              CROSS JOIN generate_series(%s::date, %s::date, interval '7 days') d
               LEFT JOIN tracking_timesheet t
                 ON t.company_id = %s AND t.user_id = p.id AND t.period_start = d::date
         )
         SELECT w.sheet_id, w.user_id, w.name, w.email, w.period_start, coalesce(w.status, 'OPEN'),
-               CASE WHEN w.status IN ('SUBMITTED', 'APPROVED') THEN w.total_seconds ELSE live.total END,
-               CASE WHEN w.status IN ('SUBMITTED', 'APPROVED') THEN w.billable_seconds ELSE live.billable END,
+               CASE WHEN w.locked THEN w.total_seconds
+                    ELSE coalesce(inside.total, 0) + coalesce(before.secs, 0) END,
+               CASE WHEN w.locked THEN w.billable_seconds
+                    ELSE coalesce(inside.billable, 0) + CASE WHEN before.billable THEN before.secs ELSE 0 END END,
                w.submitted_at, w.decided_at, w.decided_by_id, d.name, coalesce(w.comment, '')
           FROM weeks w
           LEFT JOIN LATERAL (
-                SELECT count(*) AS n,
-                       coalesce(sum(c.secs), 0) AS total,
-                       coalesce(sum(c.secs) FILTER (WHERE c.billable), 0) AS billable
+                -- the entries that start in the week: one range scan of (user, started_at),
+                -- each clipped at the week's end (a running one counts up to now)
+                SELECT count(*) AS n, sum(c.secs) AS total, sum(c.secs) FILTER (WHERE c.billable) AS billable
                   FROM (SELECT e.billable,
-                               greatest(0, floor(extract(epoch FROM
-                                   least(coalesce(e.ended_at, now()), w.ends_at) - greatest(e.started_at, w.starts_at)
+                               greatest(0, floor(date_part('epoch',
+                                   least(coalesce(e.ended_at, greatest(now(), e.started_at)), w.ends_at) - e.started_at
                                )))::bigint AS secs
                           FROM tracking_timeentry e
-                         WHERE e.user_id = w.user_id AND e.deleted_at IS NULL
-                           AND tstzrange(e.started_at, e.ended_at, '[)') && tstzrange(w.starts_at, w.ends_at, '[)')
-                           AND e.company_id = %s
+                         WHERE e.user_id = w.user_id AND e.started_at >= w.starts_at AND e.started_at < w.ends_at
+                           AND e.deleted_at IS NULL AND e.company_id = %s AND NOT w.locked
                        ) c
-                 WHERE w.status IS NULL OR w.status NOT IN ('SUBMITTED', 'APPROVED')
-          ) live ON true
+          ) inside ON true
+          LEFT JOIN LATERAL (
+                -- and the one that may run into it from before: a user's live entries never
+                -- overlap (tracking_entry_no_overlap), so only their last one starting before can
+                SELECT x.billable,
+                       greatest(0, floor(date_part('epoch',
+                           least(coalesce(x.ended_at, now()), w.ends_at) - w.starts_at
+                       )))::bigint AS secs
+                  FROM (SELECT e.ended_at, e.billable, e.company_id
+                          FROM tracking_timeentry e
+                         WHERE e.user_id = w.user_id AND e.started_at < w.starts_at AND e.deleted_at IS NULL
+                           AND NOT w.locked
+                         ORDER BY e.started_at DESC
+                         LIMIT 1) x
+                 WHERE x.company_id = %s AND (x.ended_at IS NULL OR x.ended_at > w.starts_at)
+          ) before ON true
           LEFT JOIN accounts_user d ON d.id = w.decided_by_id
-         WHERE (w.sheet_id IS NOT NULL OR live.n > 0){extra_where}
+         WHERE (w.sheet_id IS NOT NULL OR inside.n > 0 OR before.secs IS NOT NULL){extra_where}
          ORDER BY {order}
          LIMIT %s
     """
@@ -384,10 +403,15 @@ def timesheet_list(
         filters.last,
         company.pk,
         company.pk,
+        company.pk,
         *row_params,
         limit + 1,
     ]
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        # The planner cannot know how many weeks each generate_series yields and guesses a
+        # thousand: the inflated cost would switch on JIT compilation, which costs seconds
+        # for a query that runs in milliseconds.
+        cursor.execute("SET LOCAL jit = off")
         cursor.execute(sql, all_params)
         rows = cursor.fetchall()
     more = len(rows) > limit

@@ -541,3 +541,32 @@ def test_the_list_is_a_fixed_number_of_queries(world, django_assert_max_num_quer
         response = api.get("/api/v1/timesheets")
     assert response.status_code == 200
     assert len(response.json()["results"]) == 18
+
+
+def test_open_totals_in_the_list_match_what_a_submit_computes(world):
+    """Entries across the week's edges count their part inside, from either side; a running
+    timer counts up to now."""
+    week = _week(1)
+    _entry(world, "member", week.starts_at - timedelta(hours=2), hours=3)  # 1 h inside
+    _entry(world, "member", week.starts_at + timedelta(days=2), hours=2, billable=False)
+    _entry(world, "member", week.ends_at - timedelta(minutes=30), hours=2)  # 30 min inside, 90 after
+    api = world.api("member")
+    query = f"?from={week.period_start}&to={week.period_end + timedelta(days=7)}"
+
+    rows = api.get(f"/api/v1/timesheets{query}").json()["results"]
+
+    by_week = {r["period_start"]: r for r in rows}
+    this = by_week[week.period_start.isoformat()]
+    assert (this["id"], this["total_seconds"], this["billable_seconds"]) == (None, 12600, 5400)
+    following = by_week[(week.period_start + timedelta(days=7)).isoformat()]
+    assert following["total_seconds"] == 5400
+    submitted = _submit(world, "member", week.period_start).json()
+    assert (submitted["total_seconds"], submitted["billable_seconds"]) == (12600, 5400)
+    # a running timer (this week, the following one) counts up to now, beside the 90 minutes
+    now_week = _week(0)
+    started = max(timezone.now() - timedelta(minutes=10), now_week.starts_at)
+    tracking.timer_start(membership=_membership(world, "member"), project_id=world.project_open.id, started_at=started)
+    rows = api.get("/api/v1/timesheets").json()["results"]
+    row = next(r for r in rows if r["period_start"] == now_week.period_start.isoformat())
+    expected = 5400 + (timezone.now() - started).total_seconds()
+    assert expected - 60 <= row["total_seconds"] <= expected + 1
