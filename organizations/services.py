@@ -195,9 +195,11 @@ def member_update(*, membership: Membership, changes: dict, actor: User | None =
 def member_remove(*, membership: Membership, actor: User | None = None) -> None:
     """Deactivate (their entries stay the company's) and drop them from its teams."""
     _ensure_not_last_owner(membership)
+    was_active = membership.is_active
     membership.is_active = False
     membership.save(update_fields=["is_active", "updated_at"])
-    _audit_membership(membership, action="membership.removed", actor=actor, changes={"is_active": [True, False]})
+    if was_active:  # removing a former member again changes nothing worth a row
+        _audit_membership(membership, action="membership.removed", actor=actor, changes={"is_active": [True, False]})
     TeamMember.objects.filter(company_id=membership.company_id, user_id=membership.user_id).delete()
     # No longer theirs to default to (scoping skips a stale default anyway; /me stops showing it).
     User.objects.filter(pk=membership.user_id, default_company_id=membership.company_id).update(default_company=None)
@@ -386,16 +388,20 @@ def team_member_update(*, team_member: TeamMember, role: str, actor: User | None
 
 @transaction.atomic
 def team_member_remove(*, team_member: TeamMember, actor: User | None = None) -> None:
-    pk = team_member.pk
+    # Who and what as stored: the admin's inline may hand over an instance already edited.
+    pk = team_member.pk  # Django clears it on delete; the log names the row that went
+    stored = TeamMember.objects.filter(pk=pk).values_list("user_id", "team_id", "role").first()
     team_member.delete()
     _refresh_sockets_on_commit(team_member.user_id)
-    team_member.pk = pk  # Django clears it on delete; the log names the row that went
-    _audit_team_member(
-        team_member,
-        action="team_member.removed",
-        actor=actor,
-        changes={"team_id": [team_member.team_id, None], "role": [team_member.role, None]},
-    )
+    if stored is not None:
+        user_id, team_id, role = stored
+        gone = TeamMember(pk=pk, company_id=team_member.company_id, user_id=user_id, team_id=team_id, role=role)
+        _audit_team_member(
+            gone,
+            action="team_member.removed",
+            actor=actor,
+            changes={"team_id": [gone.team_id, None], "role": [gone.role, None]},
+        )
 
 
 # --------------------------------------------------------------------------- clients

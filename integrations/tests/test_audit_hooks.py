@@ -181,6 +181,24 @@ def test_a_role_change_in_the_admin_is_recorded_as_the_admins(client, world):
     assert (row.ip, row.request_id) == ("127.0.0.1", REQUEST_ID)
 
 
+def test_team_changes_in_the_admin_inline_record_what_was_stored(client, world):
+    # The inline hands the service instances its form already changed: the rows must still say
+    # what the team membership was before (the member's MEMBER), and whom it was about.
+    client.force_login(world.users["owner"])
+    url = reverse("admin:organizations_team_change", args=[world.team.pk])
+    data = form_data(client.get(url))
+    member = str(world.users["member"].pk)
+    [user_key] = [k for k, v in data.items() if k.endswith("-user") and v == member]
+    data[user_key.removesuffix("user") + "role"] = TeamRole.LEAD
+
+    assert client.post(url, data, HTTP_X_REQUEST_ID=REQUEST_ID).status_code == 302
+
+    row = only_row()
+    assert (row.action, row.changes) == ("team_member.role_changed", {"role": ["MEMBER", "LEAD"]})
+    assert (row.actor_id, row.subject_user_id) == (world.users["owner"].pk, world.users["member"].pk)
+    assert (row.ip, row.request_id) == ("127.0.0.1", REQUEST_ID)
+
+
 # --------------------------------------------------------------------------- privacy rules
 
 
