@@ -500,9 +500,6 @@ SPECTACULAR_SETTINGS = {
         "ExportReportEnum": "reports.models.ExportReport",
         "ExportFormatEnum": "reports.models.ExportFormat",
         "ReportApprovalStatusEnum": "reports.models.ReportApprovalStatus",
-        # The company's week_start (PATCH /companies/{id}) and a user's setting of the same
-        # name have the same values under different labels: two enums, each named.
-        "CompanyWeekStartEnum": "organizations.models.WeekStart",
         "JobStatusEnum": "common.jobs.JobStatus",
         "ValidationErrorEnum": "drf_standardized_errors.openapi_serializers.ValidationErrorEnum.choices",
         "ClientErrorEnum": "drf_standardized_errors.openapi_serializers.ClientErrorEnum.choices",
