@@ -265,7 +265,6 @@ def pytest_collection_modifyitems(config, items):
 # listed here does so in every test; elsewhere, a test that asks for one of these fixtures.
 E2E_MODULES = {
     "tests/test_dashboard_browser.py",
-    "tests/test_approvals_browser.py",
     "tests/test_faults.py",
     "tests/test_generated_client.py",
     "activity/tests/test_wakatime_cli.py",

@@ -520,6 +520,7 @@ SPECTACULAR_SETTINGS = {
         "WeekStartEnum": "organizations.models.WeekStart",
         "ExportReportEnum": "reports.models.ExportReport",
         "ExportFormatEnum": "reports.models.ExportFormat",
+        "ReportApprovalStatusEnum": "reports.models.ReportApprovalStatus",
         "JobStatusEnum": "common.jobs.JobStatus",
         "ValidationErrorEnum": "drf_standardized_errors.openapi_serializers.ValidationErrorEnum.choices",
         "ClientErrorEnum": "drf_standardized_errors.openapi_serializers.ClientErrorEnum.choices",

@@ -12,20 +12,26 @@ from __future__ import annotations
 
 import csv
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
+from django.contrib.postgres.aggregates import ArrayAgg
 from django.core.files import File
 from django.core.files.storage import default_storage
+from django.db.models import Min, QuerySet
 from django.utils import timezone
 
 from organizations import permissions
-from organizations.models import Membership
+from organizations.models import Company, Membership
 from reports import selectors
 from reports.models import ExportFormat, ExportReport, ReportExport
-from tracking.models import TimeEntry
+from tracking.models import TimeEntry, TimesheetStatus
+from tracking.selectors import approval_status_of, approval_statuses
+from tracking.weeks import week_containing
 
 if TYPE_CHECKING:
     from openpyxl.worksheet._write_only import WriteOnlyWorksheet
@@ -34,10 +40,11 @@ CHUNK = 2000
 
 ENTRY_COLUMNS = [
     "date", "started_at", "ended_at", "duration_seconds", "user_email", "user_name", "project", "task",
-    "description", "billable", "timezone",
+    "description", "billable", "timezone", "approval_status",
 ]  # fmt: skip
 TEAM_COLUMNS = [
     "user_email", "user_name", "tracked_seconds", "billable_seconds", "amount_cents", "currency", "activity_percent",
+    "approval_status",
 ]  # fmt: skip
 
 
@@ -92,17 +99,48 @@ def entry_rows(export: ReportExport, membership: Membership) -> Iterator[list]:
         entries = entries.filter(user_id=filters.user)
     if filters.project is not None:
         entries = entries.filter(project_id=filters.project)
+    status_of = _entry_statuses(export, entries)
     columns = entries.order_by("started_at", "id").values_list(
         "started_at", "ended_at", "duration_seconds", "user__email", "user__name", "project__name", "task__title",
-        "description", "billable", "timezone",
+        "description", "billable", "timezone", "user_id", "user__timezone",
     )  # fmt: skip
-    for started, ended, seconds, email, name, project, task, description, billable, zone in columns.iterator(CHUNK):
+    for (
+        started, ended, seconds, email, name, project, task, description, billable, zone, user_id, user_zone,
+    ) in columns.iterator(CHUNK):  # fmt: skip
         local = started.astimezone(tz)
         until = ended.astimezone(tz)  # type: ignore[union-attr]  # ended_at__gt above: never a running entry
         yield [
             local.date().isoformat(), local.isoformat(), until.isoformat(), seconds, email, name,
-            project, task or "", description, billable, zone,
+            project, task or "", description, billable, zone, status_of(user_id, started, user_zone),
         ]  # fmt: skip
+
+
+def _entry_statuses(export: ReportExport, entries: QuerySet[TimeEntry]) -> Callable[[UUID, datetime, str], str]:
+    """``status_of(user_id, started_at, user_timezone)``: the approval status of the member's
+    timesheet week (their local day, the company's week_start) in which an entry starts; an
+    entry across the week's last midnight is counted in the week it started in. Two queries
+    for the whole export (the users and earliest start, then their sheets), none per row."""
+    found = entries.aggregate(users=ArrayAgg("user_id", distinct=True), first=Min("started_at"))
+    if not found["users"]:
+        return lambda user_id, started, zone: TimesheetStatus.OPEN
+    week_start = Company.objects.values_list("week_start", flat=True).get(pk=export.company_id)
+    last = date.fromisoformat(export.params["to"]) + timedelta(days=2)  # zones east of the export's
+    statuses = approval_statuses(
+        company_id=export.company_id,
+        user_ids=found["users"],
+        first=found["first"].date() - timedelta(days=1),  # a zone west of UTC
+        last=last,
+    )
+
+    @lru_cache(maxsize=4096)
+    def week_of(day: date, zone: str) -> date:
+        return week_containing(day, week_start=week_start, timezone=zone).period_start
+
+    def status_of(user_id: UUID, started: datetime, zone: str) -> str:
+        start = week_of(started.astimezone(ZoneInfo(zone)).date(), zone)
+        return approval_status_of(statuses, user_id=user_id, period_start=start)
+
+    return status_of
 
 
 def team_rows(export: ReportExport, membership: Membership) -> Iterator[list]:
@@ -112,14 +150,21 @@ def team_rows(export: ReportExport, membership: Membership) -> Iterator[list]:
         selectors.team_members(membership=membership, team_id=export.filters.team).order_by("user__name", "id")
     )
     now = timezone.now()
+    week_start = membership.company.week_start
     for start in range(0, len(members), 200):
         for row in selectors.team_rows(
-            company_id=export.company_id, members=members[start : start + 200], lo=lo, hi=hi, now=now
+            company_id=export.company_id,
+            members=members[start : start + 200],
+            lo=lo,
+            hi=hi,
+            now=now,
+            week_start=week_start,
         ):
             user = row["user"]
             yield [
                 user["email"], user["name"], row["tracked_seconds"], row["billable_seconds"], row["amount_cents"],
                 row["currency"] or "", row["activity_percent"] if row["activity_percent"] is not None else "",
+                row["approval_status"],
             ]  # fmt: skip
 
 

@@ -28,6 +28,17 @@ class ExportFormat(models.TextChoices):
 ExportStatus = JobStatus  # the shared lifecycle (common/jobs.py)
 
 
+class ReportApprovalStatus(models.TextChoices):
+    """A report row's approval status: a timesheet's (tracking.models.TimesheetStatus), or
+    MIXED for a row over several weeks whose statuses differ (docs/reports.md)."""
+
+    OPEN = "OPEN"
+    SUBMITTED = "SUBMITTED"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+    MIXED = "MIXED"
+
+
 @dataclass(frozen=True, kw_only=True)
 class ExportFilters:
     """What an export's rows are narrowed to: time_entries by ``user`` and ``project``, team by

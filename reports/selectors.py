@@ -24,6 +24,10 @@ from activity.coding_time import CodingTime, coding_time
 from activity.partitions import month_start
 from activity.timeline import attribute, attribute_epoch
 from common.replica import read_connection
+from reports.models import ReportApprovalStatus
+from tracking.models import Timesheet, TimesheetStatus
+from tracking.selectors import approval_status_of, approval_statuses
+from tracking.weeks import Week, week_containing
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -98,6 +102,32 @@ def apps_report(*, company_id: UUID, user_id: UUID, day: date, tz: ZoneInfo) -> 
     }
 
 
+# --------------------------------------------------------------------------- approval status
+
+# A row that covers weeks in different states (docs/reports.md, "Approval status").
+MIXED = ReportApprovalStatus.MIXED.value
+
+
+def summary_status(statuses: list[str]) -> str:
+    """One status for a row that spans several weeks: the weeks' status when they all agree,
+    MIXED when they differ, OPEN when there is no week to speak of (no time: nothing to
+    approve). The callers pass only the weeks that hold time in the row's range, so an empty
+    week (a holiday, the rest of the current week) never turns a row MIXED."""
+    found = set(statuses)
+    if not found:
+        return TimesheetStatus.OPEN
+    return found.pop() if len(found) == 1 else MIXED
+
+
+def day_statuses(*, company_id: UUID, user_id: UUID, days: list[date], week_start: str) -> dict[date, str]:
+    """``{day: status}``: the approval status of the week (the company's ``week_start``) that
+    holds each local day of one member. One query. The week of a day does not depend on the
+    time zone (only its bounds do), so the report's zone is as good as the member's here."""
+    weeks = {day: week_containing(day, week_start=week_start, timezone="UTC").period_start for day in days}
+    statuses = approval_statuses(company_id=company_id, user_ids=[user_id], first=min(days), last=max(days))
+    return {day: approval_status_of(statuses, user_id=user_id, period_start=start) for day, start in weeks.items()}
+
+
 # --------------------------------------------------------------------------- time entries
 
 _TIME_SQL = """
@@ -154,29 +184,42 @@ def _projects(rows: list[tuple]) -> list[dict]:
     return out
 
 
-def daily_report(*, company_id: UUID, user_id: UUID, day: date, tz: ZoneInfo, now: datetime) -> dict:
-    """SPEC's daily shape: the local day's totals per project and task."""
+def daily_report(*, company_id: UUID, user_id: UUID, day: date, tz: ZoneInfo, now: datetime, week_start: str) -> dict:
+    """SPEC's daily shape: the local day's totals per project and task, and the approval
+    status of the member's week (the company's ``week_start``) that holds the day."""
     projects = _projects(time_by_day(company_id=company_id, user_id=user_id, days=[day], tz=tz, now=now))
+    status = day_statuses(company_id=company_id, user_id=user_id, days=[day], week_start=week_start)[day]
     return {
         "date": day.isoformat(),
         "timezone": tz.key,
         "total_seconds": sum(p["seconds"] for p in projects),
+        "approval_status": status,
         "projects": projects,
     }
 
 
-def weekly_report(*, company_id: UUID, user_id: UUID, first: date, tz: ZoneInfo, now: datetime) -> dict:
-    """SPEC's weekly shape: seven local days from ``first`` as bars, and per-project totals."""
+def weekly_report(
+    *, company_id: UUID, user_id: UUID, first: date, tz: ZoneInfo, now: datetime, week_start: str
+) -> dict:
+    """SPEC's weekly shape: seven local days from ``first`` as bars, and per-project totals.
+    Each day carries the status of its timesheet week; the seven days may straddle two weeks
+    (``from`` follows the user's own week_start, timesheets the company's), so the report's
+    ``approval_status`` summarises the weeks of the days with time (``summary_status``)."""
     days = [first + timedelta(days=n) for n in range(7)]
     rows = time_by_day(company_id=company_id, user_id=user_id, days=days, tz=tz, now=now)
     per_day = dict.fromkeys(days, 0)
     for day, *_, seconds in rows:
         per_day[day] += int(seconds)
     projects = [{k: v for k, v in p.items() if k != "tasks"} for p in _projects(rows)]
+    statuses = day_statuses(company_id=company_id, user_id=user_id, days=days, week_start=week_start)
     return {
         "from": days[0].isoformat(),
         "to": days[-1].isoformat(),
-        "days": [{"date": day.isoformat(), "seconds": seconds} for day, seconds in per_day.items()],
+        "approval_status": summary_status([statuses[day] for day, seconds in per_day.items() if seconds]),
+        "days": [
+            {"date": day.isoformat(), "seconds": seconds, "approval_status": statuses[day]}
+            for day, seconds in per_day.items()
+        ],
         "projects": projects,
     }
 
@@ -203,16 +246,20 @@ def team_members(*, membership: Membership, team_id: UUID | None = None) -> Quer
 
 # Rate of a billable piece of time (docs/reports.md): the task's hourly rate when the task is
 # billed by the hour, else the member's override, else the project's rate, else nothing.
+# ``{approved_join}`` and ``{approved_lo}``/``{approved_hi}`` are empty, or (approved time
+# only) join each entry to the APPROVED weeks it overlaps and clip it to their bounds: the
+# sheet's own ``starts_at``/``ends_at``, the same bounds the lock holds (tracking 0006).
 _TEAM_SQL = """
 WITH pieces AS (
     SELECT e.user_id, e.project_id, e.billable,
-           extract(epoch FROM least(coalesce(e.ended_at, %(now)s), %(hi)s) - greatest(e.started_at, %(lo)s)) AS seconds,
+           extract(epoch FROM least(coalesce(e.ended_at, %(now)s), %(hi)s{approved_hi})
+                            - greatest(e.started_at, %(lo)s{approved_lo})) AS seconds,
            CASE WHEN t.billing_type = 'HOURLY_RATE' THEN t.hourly_rate_cents
                 ELSE coalesce(m.hourly_rate_cents, p.hourly_rate_cents, 0) END AS rate
     FROM tracking_timeentry e
     JOIN organizations_project p ON p.id = e.project_id
     JOIN organizations_membership m ON m.user_id = e.user_id AND m.company_id = e.company_id
-    LEFT JOIN tracking_task t ON t.id = e.task_id
+    LEFT JOIN tracking_task t ON t.id = e.task_id{approved_join}
     WHERE e.company_id = %(company)s AND e.user_id = ANY(%(users)s) AND e.deleted_at IS NULL
       AND e.started_at < %(hi)s AND coalesce(e.ended_at, %(now)s) > %(lo)s
       AND (e.ended_at IS NOT NULL OR e.started_at < %(now)s)
@@ -231,25 +278,110 @@ GROUP BY 1, 2, 3, 4
 _ACTIVE_SQL = """
 SELECT user_id, sum(active) FROM (
     SELECT user_id, minute, max(active_seconds) AS active FROM tracking_activitysample
-    WHERE company_id = %(company)s AND user_id = ANY(%(users)s) AND minute >= %(lo)s AND minute < %(hi)s
+    WHERE company_id = %(company)s AND user_id = ANY(%(users)s)
+      AND minute >= %(lo)s AND minute < %(hi)s{approved_minute}
     GROUP BY 1, 2
 ) AS per_minute
 GROUP BY 1
 """
 
+_APPROVED_JOIN = """
+    JOIN tracking_timesheet s
+      ON s.company_id = e.company_id AND s.user_id = e.user_id AND s.status = %(approved)s
+     AND s.starts_at < least(coalesce(e.ended_at, %(now)s), %(hi)s) AND s.ends_at > greatest(e.started_at, %(lo)s)"""
+# Activity % of approved time: only the minutes inside approved weeks.
+_APPROVED_MINUTE = """
+      AND EXISTS (SELECT 1 FROM tracking_timesheet s
+                  WHERE s.company_id = %(company)s AND s.user_id = tracking_activitysample.user_id
+                    AND s.status = %(approved)s AND minute >= s.starts_at AND minute < s.ends_at)"""
+
+
+def _team_sql(approved_only: bool) -> tuple[str, str]:
+    if not approved_only:
+        return (
+            _TEAM_SQL.format(approved_join="", approved_lo="", approved_hi=""),
+            _ACTIVE_SQL.format(approved_minute=""),
+        )
+    return (
+        _TEAM_SQL.format(approved_join=_APPROVED_JOIN, approved_lo=", s.starts_at", approved_hi=", s.ends_at"),
+        _ACTIVE_SQL.format(approved_minute=_APPROVED_MINUTE),
+    )
+
+
+# Each member's tracked seconds per timesheet week (their local weeks, the company's
+# week_start) within the report's range: which weeks hold time decides the row's status.
+_WEEKS_SQL = """
+SELECT w.user_id, w.period_start,
+       round(sum(extract(epoch FROM least(coalesce(e.ended_at, %(now)s), w.hi, %(hi)s)
+                                  - greatest(e.started_at, w.lo, %(lo)s))))
+FROM unnest(%(w_users)s::uuid[], %(w_starts)s::date[], %(w_los)s::timestamptz[], %(w_his)s::timestamptz[])
+     AS w(user_id, period_start, lo, hi)
+JOIN tracking_timeentry e
+  ON e.user_id = w.user_id AND e.company_id = %(company)s AND e.deleted_at IS NULL
+ AND e.started_at < least(w.hi, %(hi)s) AND coalesce(e.ended_at, %(now)s) > greatest(w.lo, %(lo)s)
+ AND (e.ended_at IS NOT NULL OR e.started_at < %(now)s)
+GROUP BY 1, 2
+"""
+
+
+def _member_weeks(
+    members: Sequence[tuple[UUID, str]], *, lo: datetime, hi: datetime, week_start: str
+) -> list[tuple[UUID, Week]]:
+    """``(user_id, Week)`` for every timesheet week of each ``(user_id, time zone)`` that
+    overlaps [lo, hi): the member's local days from lo's to the one just before hi."""
+    out = []
+    for user_id, timezone in members:
+        zone = ZoneInfo(timezone)
+        day = lo.astimezone(zone).date()
+        last = (hi - timedelta(microseconds=1)).astimezone(zone).date()
+        while day <= last:
+            week = week_containing(day, week_start=week_start, timezone=zone.key)
+            out.append((user_id, week))
+            day = week.period_end + timedelta(days=1)
+    return out
+
 
 def team_rows(
-    *, company_id: UUID, members: Sequence[Membership], lo: datetime, hi: datetime, now: datetime
+    *,
+    company_id: UUID,
+    members: Sequence[Membership],
+    lo: datetime,
+    hi: datetime,
+    now: datetime,
+    week_start: str | None = None,
+    approved_only: bool = False,
 ) -> list[dict]:
     """SPEC's team rows for ``members`` (a page of memberships) over [lo, hi): tracked and
-    billable seconds, amount, activity % and the per-project breakdown, in two statements."""
+    billable seconds, amount, activity % and the per-project breakdown, in two statements.
+
+    With ``week_start`` (the company's), each row also carries its approval status: the
+    member's timesheet weeks overlapping the range as ``approval_weeks`` ({period_start,
+    period_end, status, seconds}), and ``approval_status``, their ``summary_status`` over the
+    weeks holding time (MIXED when those differ): two more statements. ``approved_only``
+    counts only time inside APPROVED weeks (every figure: time, money, activity %); the
+    status fields still describe all the member's weeks in the range."""
     users = [m.user_id for m in members]
-    params: dict[str, Any] = {"company": company_id, "users": users, "lo": lo, "hi": hi, "now": now}
+    params: dict[str, Any] = {
+        "company": company_id,
+        "users": users,
+        "lo": lo,
+        "hi": hi,
+        "now": now,
+        "approved": TimesheetStatus.APPROVED.value,
+    }
+    team_sql, active_sql = _team_sql(approved_only)
     with read_connection().cursor() as cursor:
-        cursor.execute(_TEAM_SQL, params)
+        cursor.execute(team_sql, params)
         pieces = cursor.fetchall()
-        cursor.execute(_ACTIVE_SQL, params)
+        cursor.execute(active_sql, params)
         active = dict(cursor.fetchall())
+    weeks = (
+        _approval_weeks(
+            company_id, [(m.user_id, m.user.timezone) for m in members], lo=lo, hi=hi, now=now, week_start=week_start
+        )
+        if week_start
+        else {}
+    )
     by_user: dict = {user_id: [] for user_id in users}
     for user_id, project_id, name, currency, seconds, billable, amount in pieces:
         by_user[user_id].append(
@@ -283,7 +415,58 @@ def team_rows(
                 "projects": projects,
             }
         )
+        if week_start:
+            mine = weeks.get(membership.user_id, [])
+            rows[-1]["approval_status"] = summary_status([w["status"] for w in mine if w["seconds"]])
+            rows[-1]["approval_weeks"] = mine
     return rows
+
+
+def _approval_weeks(
+    company_id: UUID,
+    members: Sequence[tuple[UUID, str]],
+    *,
+    lo: datetime,
+    hi: datetime,
+    now: datetime,
+    week_start: str,
+) -> dict[UUID, list[dict]]:
+    """``{user_id: [{period_start, period_end, status, seconds}]}`` over the weeks of each
+    ``(user_id, time zone)`` overlapping [lo, hi), seconds clipped to the range: one statement
+    for the time, one (``approval_statuses``) for the statuses, whatever the page's size."""
+    member_weeks = _member_weeks(members, lo=lo, hi=hi, week_start=week_start)
+    if not member_weeks:
+        return {}
+    params: dict[str, Any] = {
+        "company": company_id,
+        "lo": lo,
+        "hi": hi,
+        "now": now,
+        "w_users": [user_id for user_id, _ in member_weeks],
+        "w_starts": [week.period_start for _, week in member_weeks],
+        "w_los": [week.starts_at for _, week in member_weeks],
+        "w_his": [week.ends_at for _, week in member_weeks],
+    }
+    with read_connection().cursor() as cursor:
+        cursor.execute(_WEEKS_SQL, params)
+        seconds = {(user_id, start): int(total or 0) for user_id, start, total in cursor.fetchall()}
+    statuses = approval_statuses(
+        company_id=company_id,
+        user_ids=[user_id for user_id, _ in members],
+        first=min(week.period_start for _, week in member_weeks),
+        last=max(week.period_end for _, week in member_weeks),
+    )
+    out: dict[UUID, list[dict]] = {}
+    for user_id, week in member_weeks:
+        out.setdefault(user_id, []).append(
+            {
+                "period_start": week.period_start.isoformat(),
+                "period_end": week.period_end.isoformat(),
+                "status": approval_status_of(statuses, user_id=user_id, period_start=week.period_start),
+                "seconds": seconds.get((user_id, week.period_start), 0),
+            }
+        )
+    return out
 
 
 def export_list(*, memberships: list[Membership], user: User) -> QuerySet[ReportExport]:
@@ -329,6 +512,48 @@ def now_board(*, membership: Membership, day: date, tz: ZoneInfo, now: datetime)
         for m in members
     ]
     return sorted(rows, key=lambda r: r["running"] is None)  # stable: by name within each group
+
+
+def my_timesheet_weeks(*, membership: Membership, timezone: str, now: datetime) -> list[dict]:
+    """The dashboard's "My timesheet": the caller's current and previous timesheet weeks
+    (their local days, the company's week_start), newest first, each ``{period_start,
+    period_end, status, seconds, comment, can_submit}``. ``comment`` is an approver's reason
+    for a REJECTED week. A week may be submitted (by its member) when it holds time and is
+    OPEN or REJECTED; the timesheet API has the last word (a running entry, for one). Three
+    statements."""
+    week_start = membership.company.week_start
+    today = now.astimezone(ZoneInfo(timezone)).date()
+    this_week = week_containing(today, week_start=week_start, timezone=timezone)
+    last_week = week_containing(this_week.period_start - timedelta(days=1), week_start=week_start, timezone=timezone)
+    found = _approval_weeks(
+        membership.company_id,
+        [(membership.user_id, timezone)],
+        lo=last_week.starts_at,
+        hi=this_week.ends_at,
+        now=now,
+        week_start=week_start,
+    ).get(membership.user_id, [])
+    reasons = dict(
+        Timesheet.objects.filter(
+            company_id=membership.company_id,
+            user_id=membership.user_id,
+            period_start__in=[last_week.period_start, this_week.period_start],
+            status=TimesheetStatus.REJECTED,
+        ).values_list("period_start", "comment")
+    )
+    weeks = []
+    for week in reversed(found):
+        start = date.fromisoformat(week["period_start"])
+        weeks.append(
+            {
+                **week,
+                "is_current": start == this_week.period_start,
+                "comment": reasons.get(start, ""),
+                "can_submit": bool(week["seconds"])
+                and week["status"] in (TimesheetStatus.OPEN, TimesheetStatus.REJECTED),
+            }
+        )
+    return weeks
 
 
 # --------------------------------------------------------------------------- coding time

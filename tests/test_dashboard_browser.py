@@ -463,3 +463,98 @@ def test_a_member_creates_a_tracker_token_copies_its_config_and_revokes_it(tab, 
     row.get_by_test_id("token-revoke").click()
     expect(page.get_by_test_id("token-row").filter(has_text="laptop watchers")).to_have_count(0)
     assert heartbeat() == 401
+
+
+# --------------------------------------------------------------------------- timesheets
+
+
+def last_week_start(user_timezone: str) -> str:
+    """The first day of the member's previous timesheet week (Studio Co: Monday weeks): the
+    demo gives every teammate time on each of the last seven days, so it always holds time."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from tracking.weeks import week_containing
+
+    today = datetime.now(ZoneInfo(user_timezone)).date()
+    return (
+        week_containing(today, week_start="monday", timezone=user_timezone).period_start - timedelta(days=7)
+    ).isoformat()
+
+
+def test_a_member_submits_last_week_and_sees_it_submitted(tab):
+    from playwright.sync_api import expect
+
+    member = tab()
+    page = member.sign_in("priya@studio.co")
+    page.evaluate("window.__notReloaded = true")
+    week = last_week_start("Asia/Kolkata")
+    status = page.locator(f"[data-testid=timesheet-status][data-period-start='{week}']")
+    expect(status).to_have_attribute("data-status", "OPEN")
+    expect(page.get_by_test_id("approvals-link")).to_have_count(0)  # a MEMBER approves nothing
+
+    page.locator(f"[data-testid=submit-week][data-submit-week='{week}']").click()
+    expect(status).to_have_attribute("data-status", "SUBMITTED", timeout=3000)
+    expect(status).to_have_text("Submitted")
+    expect(page.locator(f"[data-testid=submit-week][data-submit-week='{week}']")).to_have_count(0)
+    assert page.evaluate("window.__notReloaded") is True
+    member.shot("dashboard-my-timesheet")
+
+
+def test_an_approver_sees_weeks_arrive_live_and_approves_or_rejects_them_in_place(tab, base_url):
+    """Alex (OWNER) on Approvals, last week: Jordan's and Sam's weeks show OPEN; they submit
+    from their own clients and the rows turn SUBMITTED over the socket; Alex approves one and
+    rejects the other with a reason, with no reload. Jordan then finds it in his audit trail."""
+    from playwright.sync_api import expect
+
+    owner = tab()
+    page = owner.sign_in("alex@studio.co")
+    week = last_week_start("America/New_York")
+    page.get_by_test_id("approvals-link").click()
+    page.wait_for_url("**/dashboard/approvals/**")
+    page.goto(page.url + f"&week={week}")
+    owner.wait_live()
+    page.evaluate("window.__notReloaded = true")
+    jordan_token, jordan = sign_in_over_api(base_url, "jordan@studio.co")
+    sam_token, sam = sign_in_over_api(base_url, "sam@studio.co")
+    board = page.get_by_test_id("approvals-board")
+    jordan_row = board.locator(f"[data-testid=timesheet-row][data-user-id='{jordan}']")
+    sam_row = board.locator(f"[data-testid=timesheet-row][data-user-id='{sam}']")
+    expect(jordan_row).to_have_attribute("data-status", "OPEN")
+    expect(jordan_row.get_by_test_id("approve")).to_have_count(0)
+    assert int(jordan_row.get_by_test_id("timesheet-total").get_attribute("data-seconds")) > 0
+
+    # Submitted elsewhere: timesheet.submitted brings them here.
+    company = page.locator("#approvals").get_attribute("data-company-id")
+    api(base_url, f"/api/v1/timesheets/submit?company={company}", {"period_start": week}, token=jordan_token)
+    sam_week = last_week_start("Europe/Berlin")
+    api(base_url, f"/api/v1/timesheets/submit?company={company}", {"period_start": sam_week}, token=sam_token)
+    expect(jordan_row).to_have_attribute("data-status", "SUBMITTED", timeout=3000)
+    if sam_week == week:  # Berlin and New York agree on last week but for a few hours a week
+        expect(sam_row).to_have_attribute("data-status", "SUBMITTED", timeout=3000)
+    owner.shot("approvals-submitted")
+
+    jordan_row.get_by_test_id("approve").click()
+    expect(jordan_row).to_have_attribute("data-status", "APPROVED", timeout=3000)
+    expect(jordan_row.get_by_test_id("approve")).to_have_count(0)
+
+    if sam_week == week:
+        sam_row.get_by_test_id("reject").click()
+        sam_row.get_by_test_id("reject-confirm").click()  # no reason yet: refused on the page
+        expect(sam_row.get_by_test_id("row-error")).to_be_visible()
+        sam_row.get_by_test_id("reject-reason").fill("Friday's client call is missing")
+        sam_row.get_by_test_id("reject-confirm").click()
+        expect(sam_row).to_have_attribute("data-status", "REJECTED", timeout=3000)
+        expect(sam_row).to_contain_text("Friday's client call is missing")
+    assert page.evaluate("window.__notReloaded") is True
+    owner.shot("approvals-decided")
+
+    # Jordan's own audit trail shows who approved his week.
+    member = tab()
+    trail = member.sign_in("jordan@studio.co")
+    trail.get_by_test_id("audit-link").click()
+    trail.wait_for_url("**/dashboard/audit/**")
+    approved = trail.locator("[data-testid=audit-trail] [data-testid=audit-row][data-action='timesheet.approved']")
+    expect(approved.first).to_be_visible(timeout=3000)
+    expect(approved.first).to_contain_text("Alex Morgan")
+    member.shot("audit-trail")

@@ -10,7 +10,7 @@ from rest_framework import serializers
 from accounts.models import validate_timezone
 from common.query import check_date_range
 from organizations.api.scoping import CompanyScopedInput
-from reports.models import ExportFormat, ExportReport, ReportExport
+from reports.models import ExportFormat, ExportReport, ReportApprovalStatus, ReportExport
 
 
 class SubjectQuerySerializer(serializers.Serializer):
@@ -53,10 +53,17 @@ class DailyProjectSerializer(ProjectSecondsSerializer):
     tasks = TaskSecondsSerializer(many=True)
 
 
+def approval_status_field(*, help_text: str) -> serializers.ChoiceField:
+    """A report row's approval status (docs/reports.md, "Approval status"): a timesheet
+    status, or MIXED where a row spans weeks whose statuses differ."""
+    return serializers.ChoiceField(choices=ReportApprovalStatus.choices, help_text=help_text)
+
+
 class DailyReportSerializer(serializers.Serializer):
     date = serializers.DateField()
     timezone = serializers.CharField()
     total_seconds = serializers.IntegerField()
+    approval_status = approval_status_field(help_text="The status of the timesheet week holding the day.")
     projects = DailyProjectSerializer(many=True)
 
 
@@ -65,9 +72,16 @@ class DaySecondsSerializer(serializers.Serializer):
     seconds = serializers.IntegerField()
 
 
+class WeeklyDaySerializer(DaySecondsSerializer):
+    approval_status = approval_status_field(help_text="The status of the timesheet week holding the day.")
+
+
 class WeeklyReportSerializer(serializers.Serializer):
     to = serializers.DateField()
-    days = DaySecondsSerializer(many=True)
+    approval_status = approval_status_field(
+        help_text="The days' weeks with time: their common status, else MIXED; OPEN with no time."
+    )
+    days = WeeklyDaySerializer(many=True)
     projects = ProjectSecondsSerializer(many=True)
 
     def get_fields(self):
@@ -135,6 +149,11 @@ class CodingReportSerializer(serializers.Serializer):
 
 class TeamQuerySerializer(WeeklyQuerySerializer):
     team = serializers.UUIDField(required=False, help_text="Only this team's members.")
+    approved_only = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Count only time inside APPROVED timesheet weeks (time, money and activity %).",
+    )
     to = serializers.DateField(required=False, help_text="The last local day (inclusive); default: today.")
     user = None  # type: ignore[assignment]  # DRF drops a declared field set to None: the team report is about many users
 
@@ -159,6 +178,13 @@ class TeamProjectSerializer(ProjectSecondsSerializer):
     currency = serializers.CharField()
 
 
+class ApprovalWeekSerializer(serializers.Serializer):
+    period_start = serializers.DateField()
+    period_end = serializers.DateField()
+    status = approval_status_field(help_text="The week's timesheet status (OPEN when never submitted).")
+    seconds = serializers.IntegerField(help_text="The member's time in this week, within the report's range.")
+
+
 class TeamRowSerializer(serializers.Serializer):
     user = TeamUserSerializer()
     tracked_seconds = serializers.IntegerField()
@@ -166,6 +192,10 @@ class TeamRowSerializer(serializers.Serializer):
     amount_cents = serializers.IntegerField()
     currency = serializers.CharField(allow_null=True)
     activity_percent = serializers.FloatField(allow_null=True)
+    approval_status = approval_status_field(
+        help_text="The member's weeks with time in the range: their common status, else MIXED; OPEN with no time.",
+    )
+    approval_weeks = ApprovalWeekSerializer(many=True, help_text="Every timesheet week of the member in the range.")
     projects = TeamProjectSerializer(many=True)
 
 

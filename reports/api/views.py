@@ -101,7 +101,14 @@ class DailyReportView(APIView):
         now = timezone.now()
         day = params.get("date") or now.astimezone(tz).date()
         return Response(
-            selectors.daily_report(company_id=membership.company_id, user_id=user.pk, day=day, tz=tz, now=now)
+            selectors.daily_report(
+                company_id=membership.company_id,
+                user_id=user.pk,
+                day=day,
+                tz=tz,
+                now=now,
+                week_start=membership.company.week_start,
+            )
         )
 
 
@@ -117,7 +124,14 @@ class WeeklyReportView(APIView):
             start = WEEKDAYS.index(user.effective_settings.get("week_start", "monday"))
             first = today - timedelta(days=(today.weekday() - start) % 7)
         return Response(
-            selectors.weekly_report(company_id=membership.company_id, user_id=user.pk, first=first, tz=tz, now=now)
+            selectors.weekly_report(
+                company_id=membership.company_id,
+                user_id=user.pk,
+                first=first,
+                tz=tz,
+                now=now,
+                week_start=membership.company.week_start,
+            )
         )
 
 
@@ -146,7 +160,15 @@ class TeamReportView(APIView):
         members = selectors.team_members(membership=membership, team_id=team_id).annotate(user_name=F("user__name"))
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(members, request, view=self)
-        rows = selectors.team_rows(company_id=membership.company_id, members=page or [], lo=lo, hi=hi, now=now)
+        rows = selectors.team_rows(
+            company_id=membership.company_id,
+            members=page or [],
+            lo=lo,
+            hi=hi,
+            now=now,
+            week_start=membership.company.week_start,
+            approved_only=params.get("approved_only", False),
+        )
         return paginator.get_paginated_response(rows)
 
 

@@ -44,3 +44,19 @@ def label(value: str) -> str:
     """time_entries -> Time entries."""
     text = str(value or "").replace("_", " ")
     return text[:1].upper() + text[1:]
+
+
+# What a week's approval status reads as on the page (the data-status attribute keeps the
+# API's value): a week never submitted, or reopened, is simply not submitted yet.
+APPROVAL_LABELS = {
+    "OPEN": "Not submitted",
+    "SUBMITTED": "Submitted",
+    "APPROVED": "Approved",
+    "REJECTED": "Rejected",
+    "MIXED": "Mixed",
+}
+
+
+@register.filter
+def approval(status: str) -> str:
+    return APPROVAL_LABELS.get(str(status), str(status))

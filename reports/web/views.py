@@ -5,7 +5,7 @@ when a realtime event says it changed. Thin: pick the membership, call selectors
 from __future__ import annotations
 
 import zoneinfo
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
@@ -25,6 +25,7 @@ from reports.web.charts import week_bars
 from screenshots import selectors as screenshot_selectors
 from screenshots.api.serializers import ScreenshotLinksSerializer
 from screenshots.models import ScreenshotStatus
+from tracking.weeks import Week, week_containing
 
 PANELS = ("now", "week", "team", "exports")
 EXPORTS_SHOWN = 8
@@ -63,13 +64,22 @@ def _week_context(request, membership, now) -> dict:
     today = now.astimezone(tz).date()
     first = today - timedelta(days=6)
     report = selectors.weekly_report(
-        company_id=membership.company_id, user_id=request.user.pk, first=first, tz=tz, now=now
+        company_id=membership.company_id,
+        user_id=request.user.pk,
+        first=first,
+        tz=tz,
+        now=now,
+        week_start=membership.company.week_start,
     )
     # The viewer's own coding time from their editors, the same figures as /reports/coding.
     coding = selectors.coding_report(
         company_id=membership.company_id, user_id=request.user.pk, first=first, last=today, tz=tz
     )
-    return {"chart": week_bars(report, today=today, coding=coding), "week_tz": tz.key}
+    return {
+        "chart": week_bars(report, today=today, coding=coding),
+        "week_tz": tz.key,
+        "my_weeks": selectors.my_timesheet_weeks(membership=membership, timezone=tz.key, now=now),
+    }
 
 
 def _team_context(request, membership, now) -> dict:
@@ -80,7 +90,14 @@ def _team_context(request, membership, now) -> dict:
     first = today - timedelta(days=6)
     lo, hi = selectors.local_day_bounds(first, tz)[0], selectors.local_day_bounds(today, tz)[1]
     members = list(selectors.team_members(membership=membership).order_by("user__name", "user_id"))
-    rows = selectors.team_rows(company_id=membership.company_id, members=members, lo=lo, hi=hi, now=now)
+    rows = selectors.team_rows(
+        company_id=membership.company_id,
+        members=members,
+        lo=lo,
+        hi=hi,
+        now=now,
+        week_start=membership.company.week_start,
+    )
     day_lo, day_hi = selectors.local_day_bounds(today, tz)
     # Only processed ones: a PENDING upload has no thumbnail (nor a link) yet.
     shots = screenshot_selectors.screenshot_list(
@@ -126,6 +143,7 @@ def dashboard(request):
         context["cursor"] = head_cursor()
         for build in _BUILDERS.values():
             context.update(build(request, membership, now))
+        context["is_approver"] = context["team_visible"]  # the same people (see approvals)
     return render(request, "dashboard.html", context)
 
 
@@ -140,3 +158,63 @@ def panel(request, name: str):
         raise Http404("You are not a member of any company.")
     context = {"membership": membership, **_BUILDERS[name](request, membership, timezone.now())}
     return render(request, f"partials/{name}.html", context)
+
+
+# --------------------------------------------------------------------------- approvals, audit trail
+
+
+def _week_param(request, membership, now) -> Week:
+    """The week ``?week=`` (any of its days, ISO) names, else the current one, in the
+    company's time zone and week_start. Junk is 404, like any address that names nothing."""
+    tz = membership.company.timezone
+    raw = request.GET.get("week")
+    try:
+        day = date.fromisoformat(raw) if raw else now.astimezone(zoneinfo.ZoneInfo(tz)).date()
+    except ValueError:
+        raise Http404("No such week.") from None
+    return week_containing(day, week_start=membership.company.week_start, timezone=tz)
+
+
+@never_cache
+@login_required
+@require_GET
+def approvals(request):
+    """The Approvals page (SPEC: Web dashboard, issue 18): the week's timesheets of the members
+    the caller approves, approve or reject in place. The rows come from the timesheet API
+    (static/js/approvals.js), so the page and any other client see the same thing; this view
+    only decides who may open it and which week. Approvers are OWNER, ADMIN, MANAGER and team
+    LEADs, exactly those who read others' reports (``can_read_team_reports``); anyone else gets
+    a 404, as for a page that does not exist."""
+    memberships, membership = _memberships_and_current(request)
+    if membership is None or not permissions.can_read_team_reports(membership):
+        raise Http404("No such page.")
+    now = timezone.now()
+    week = _week_param(request, membership, now)
+    context = {
+        "memberships": memberships,
+        "membership": membership,
+        "is_approver": True,
+        "cursor": head_cursor(),
+        "week": week,
+        "previous_week": week.period_start - timedelta(days=7),
+        "next_week": week.period_start + timedelta(days=7),
+    }
+    return render(request, "approvals.html", context)
+
+
+@never_cache
+@login_required
+@require_GET
+def audit_trail(request):
+    """My audit trail: what others did to the caller's data in this company, and who viewed
+    their screenshots (``GET /api/v1/audit-log?mine=true``, read by static/js/audit.js).
+    Every member may open it."""
+    memberships, membership = _memberships_and_current(request)
+    if membership is None:
+        raise Http404("You are not a member of any company.")
+    context = {
+        "memberships": memberships,
+        "membership": membership,
+        "is_approver": permissions.can_read_team_reports(membership),
+    }
+    return render(request, "audit_trail.html", context)

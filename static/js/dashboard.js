@@ -19,6 +19,11 @@ const PANELS_FOR = {
   "project.upserted": ["now", "week"],
   "screenshot.ready": ["team"],
   "report.ready": ["exports"],
+  // My timesheet (Week panel) and the Team panel's approval column.
+  "timesheet.submitted": ["week", "team"],
+  "timesheet.approved": ["week", "team"],
+  "timesheet.rejected": ["week", "team"],
+  "timesheet.reopened": ["week", "team"],
 };
 const PING_MS = 25000;
 const MAX_BACKOFF_MS = 15000;
@@ -260,6 +265,11 @@ function wireButtons() {
   root.addEventListener("click", (event) => {
     const stop = event.target.closest("[data-timer-stop]");
     if (stop) submitting(stop.closest("form"), () => post("/api/v1/time-entries/stop", {}), TIME);
+    const submit = event.target.closest("[data-submit-week]");
+    if (submit) {
+      const body = { period_start: submit.dataset.submitWeek };
+      submitting(submit.closest("li"), () => post(`/api/v1/timesheets/submit?company=${company}`, body), ["week", "team"]);
+    }
   });
 }
 
