@@ -49,6 +49,7 @@ RULES_BEYOND_THE_SCHEMA = {
     "POST /api/v1/auth/password/change": "the current password must be right; the new one strong enough",
     "POST /api/v1/auth/password/reset": "a strong enough password",
     "POST /api/v1/auth/tokens": "a name that is not only spaces; expires_at in the future",
+    "POST /api/v1/auth/refresh": "no refresh in the body needs the refresh cookie (login with cookie: true)",
     "POST /api/v1/auth/register": "a strong enough password; an email not taken",
     "POST /api/v1/companies": "an IANA time zone",
     "PATCH /api/v1/companies/{id}": "an IANA time zone; locked_until at most a year ahead",
