@@ -93,7 +93,7 @@ def approve_old_weeks(stack: StintStack, company: str, older_than: datetime) -> 
                 submitted_at, comment)
             SELECT gen_random_uuid(), now(), now(), e.company_id, e.user_id, w::date, w::date + 6, 'UTC',
                    w, w + interval '7 days', 'APPROVED', sum(e.duration_seconds),
-                   sum(e.duration_seconds) FILTER (WHERE e.billable), now(), ''
+                   coalesce(sum(e.duration_seconds) FILTER (WHERE e.billable), 0), now(), ''
               FROM tracking_timeentry e
              CROSS JOIN LATERAL (SELECT date_trunc('week', e.started_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS w) k
              WHERE e.company_id = %s AND e.deleted_at IS NULL AND e.started_at < %s
