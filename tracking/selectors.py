@@ -293,8 +293,10 @@ def timesheet_list(
     APPROVED, whose totals were fixed when submitted and cannot change since.
 
     One query (docs/timesheets.md, "The list"): the members and weeks are generated in SQL;
-    each week's entries are one range scan of the covering ``tracking_entry_user_week``
-    index, plus one backwards probe for the entry that may run into the week from before it.
+    the page is cut first (a week is listed when it has a sheet or an index probe finds an
+    entry in it), then each of its weeks' entries are one range scan of the covering
+    ``tracking_entry_user_week`` index, plus one backwards probe for the entry that may run
+    into the week from before it.
     Keyset paging: ``after`` (the next page) or
     ``before`` (the previous one, returned in list order); at most ``limit`` + 1 rows, the
     extra one telling whether there is more in that direction."""
@@ -354,6 +356,27 @@ def timesheet_list(
              CROSS JOIN generate_series(%s::date, %s::date, interval '7 days') d
               LEFT JOIN tracking_timesheet t
                 ON t.company_id = %s AND t.user_id = p.id AND t.period_start = d::date
+        ),
+        page AS MATERIALIZED (
+            -- the page first, then its sums: whether a week has time at all takes two index
+            -- probes, its totals a range scan, so only the page's weeks are summed
+            SELECT w.*
+              FROM weeks w
+             WHERE (w.sheet_id IS NOT NULL
+                    OR EXISTS (SELECT 1 FROM tracking_timeentry e
+                                WHERE e.user_id = w.user_id AND e.started_at >= w.starts_at
+                                  AND e.started_at < w.ends_at AND e.deleted_at IS NULL AND e.company_id = %s)
+                    OR EXISTS (SELECT 1
+                                 FROM (SELECT e.ended_at, e.company_id
+                                         FROM tracking_timeentry e
+                                        WHERE e.user_id = w.user_id AND e.started_at < w.starts_at
+                                          AND e.deleted_at IS NULL
+                                        ORDER BY e.started_at DESC
+                                        LIMIT 1) x
+                                WHERE x.company_id = %s AND (x.ended_at IS NULL OR x.ended_at > w.starts_at))
+                   ){extra_where}
+             ORDER BY {order}
+             LIMIT %s
         )
         SELECT w.sheet_id, w.user_id, w.name, w.email, w.period_start, coalesce(w.status, 'OPEN'),
                CASE WHEN w.locked THEN w.total_seconds
@@ -361,11 +384,11 @@ def timesheet_list(
                CASE WHEN w.locked THEN w.billable_seconds
                     ELSE coalesce(inside.billable, 0) + CASE WHEN before.billable THEN before.secs ELSE 0 END END,
                w.submitted_at, w.decided_at, w.decided_by_id, d.name, coalesce(w.comment, '')
-          FROM weeks w
+          FROM page w
           LEFT JOIN LATERAL (
                 -- the entries that start in the week: one range scan of (user, started_at),
                 -- each clipped at the week's end (a running one counts up to now)
-                SELECT count(*) AS n, sum(c.secs) AS total, sum(c.secs) FILTER (WHERE c.billable) AS billable
+                SELECT sum(c.secs) AS total, sum(c.secs) FILTER (WHERE c.billable) AS billable
                   FROM (SELECT e.billable,
                                greatest(0, floor(date_part('epoch',
                                    least(coalesce(e.ended_at, greatest(now(), e.started_at)), w.ends_at) - e.started_at
@@ -391,9 +414,7 @@ def timesheet_list(
                  WHERE x.company_id = %s AND (x.ended_at IS NULL OR x.ended_at > w.starts_at)
           ) before ON true
           LEFT JOIN accounts_user d ON d.id = w.decided_by_id
-         WHERE (w.sheet_id IS NOT NULL OR inside.n > 0 OR before.secs IS NOT NULL){extra_where}
          ORDER BY {order}
-         LIMIT %s
     """
     all_params = [
         *members_params,
@@ -406,6 +427,8 @@ def timesheet_list(
         company.pk,
         *row_params,
         limit + 1,
+        company.pk,
+        company.pk,
     ]
     with transaction.atomic(), connection.cursor() as cursor:
         # The planner cannot know how many weeks each generate_series yields and guesses a
