@@ -81,6 +81,7 @@ RULES_BEYOND_THE_SCHEMA = {
     "entries",
     "POST /api/v1/timesheets/{id}/reject": "a reason that is not only spaces",
     "POST /api/v1/time-entries/stop": "an end after the running entry's start, at most 31 days after it",
+    "POST /api/v1/time-entries/pause": "an end after the running entry's start, at most 31 days after it",
 }
 QUERY_DATES = {"from", "to", "date"}
 

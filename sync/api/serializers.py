@@ -119,6 +119,11 @@ class EntryDataSerializer(InputSerializer):
     )
     billable = serializers.BooleanField(required=False)
     timezone = serializers.CharField(max_length=64, required=False, validators=[validate_timezone])
+    paused = serializers.BooleanField(
+        required=False,
+        help_text="true: this finished entry is the user's paused timer (what POST /time-entries/resume "
+        "copies); false: it no longer is. docs/sync.md",
+    )
 
 
 class TaskDataSerializer(InputSerializer):
