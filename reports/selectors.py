@@ -488,8 +488,9 @@ def export_list(*, memberships: list[Membership], user: User) -> QuerySet[Report
 def now_board(*, membership: Membership, day: date, tz: ZoneInfo, now: datetime) -> list[dict]:
     """The dashboard's Now board (SPEC: Web dashboard): every member the caller may read (a
     MEMBER themselves), what each is tracking right now and since when, and their total for the
-    local ``day``. Trackers first, then by name. Four statements whatever the team's size."""
-    from tracking.selectors import live_entries
+    local ``day``, or, when not tracking, the timer they paused here (``paused``). Trackers
+    first, then by name. Five statements whatever the team's size."""
+    from tracking.selectors import live_entries, paused_entries
 
     members = list(team_members(membership=membership).order_by("user__name", "user_id"))
     lo, hi = local_day_bounds(day, tz)
@@ -501,12 +502,15 @@ def now_board(*, membership: Membership, day: date, tz: ZoneInfo, now: datetime)
         .filter(company_id=membership.company_id, user_id__in=[m.user_id for m in members], ended_at__isnull=True)
         .select_related("project", "task")
     }
+    paused = paused_entries(company_id=membership.company_id, user_ids=[m.user_id for m in members])
     rows = [
         {
             "user": m.user,
             "role": m.role,
             "is_me": m.user_id == membership.user_id,
             "running": running.get(m.user_id),
+            # A pause outlives nothing but a start, which clears it: never beside a running timer.
+            "paused": None if m.user_id in running else paused.get(m.user_id),
             "today_seconds": totals.get(str(m.user_id), 0),
         }
         for m in members

@@ -132,6 +132,7 @@ def _apply_all_at_once(ctx: _Context, items: list[dict], seen: set, result: Batc
         and i["data"].get("duration_seconds") is None
         or i["data"].get("project_id") is None
         or i["data"].get("started_at") is None
+        or "paused" in i["data"]  # a pause is remembered by entry_create, one by one
         for i in items
     ):
         return False
@@ -303,6 +304,8 @@ def _entry_upsert(ctx: _Context, data: dict, clock: datetime) -> bool:
         _require(data, "project_id", "started_at")
         _, membership = ctx.project(data["project_id"])
         if data.get("ended_at") is None and data.get("duration_seconds") is None:
+            if data.get("paused"):
+                raise SyncConflict("invalid", None, "paused: a paused entry has ended: give ended_at.")
             tracking.timer_start(
                 membership=membership,
                 project_id=data["project_id"],
@@ -316,7 +319,11 @@ def _entry_upsert(ctx: _Context, data: dict, clock: datetime) -> bool:
             )
         else:
             tracking.entry_create(
-                membership=membership, data=tracking.entry_data(data), source=Source.SYNC, client_updated_at=clock
+                membership=membership,
+                data=tracking.entry_data(data),
+                source=Source.SYNC,
+                client_updated_at=clock,
+                paused=data.get("paused"),
             )
         return True
     if entry.deleted_at is not None:
@@ -325,7 +332,11 @@ def _entry_upsert(ctx: _Context, data: dict, clock: datetime) -> bool:
         raise SyncConflict("stale", _entry_version(entry), "The server holds a newer version.")
     changes = tracking.entry_data({k: v for k, v in data.items() if k != "id"})
     tracking.entry_update(
-        entry=entry, membership=ctx.membership(entry.company_id), data=changes, client_updated_at=clock
+        entry=entry,
+        membership=ctx.membership(entry.company_id),
+        data=changes,
+        client_updated_at=clock,
+        paused=data.get("paused"),
     )
     return True
 

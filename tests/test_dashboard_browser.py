@@ -558,3 +558,29 @@ def test_an_approver_sees_weeks_arrive_live_and_approves_or_rejects_them_in_plac
     expect(approved.first).to_be_visible(timeout=3000)
     expect(approved.first).to_contain_text("Alex Morgan")
     member.shot("audit-trail")
+
+
+def test_a_member_pauses_and_resumes_from_the_now_panel_without_a_reload(tab):
+    from playwright.sync_api import expect
+
+    member = tab()
+    page = member.sign_in("priya@studio.co")
+    page.evaluate("window.__notReloaded = true")
+    row = page.get_by_test_id("member-row")
+    page.locator("[data-timer-form] input[name=description]").fill("Interview notes")
+    page.get_by_test_id("timer-start").click()
+    expect(row.get_by_test_id("running-timer")).to_have_count(1, timeout=3000)
+
+    page.get_by_test_id("timer-pause").click()
+    expect(row.get_by_test_id("paused")).to_contain_text("Interview notes", timeout=3000)
+    expect(row.get_by_test_id("running-timer")).to_have_count(0)
+    member.shot("dashboard-paused")
+
+    page.get_by_test_id("timer-resume").click()
+    expect(row.get_by_test_id("running-timer")).to_have_count(1, timeout=3000)
+    expect(row).to_contain_text("Interview notes")  # the new entry carries the paused one's description
+    expect(row.get_by_test_id("paused")).to_have_count(0)
+    expect(page.get_by_test_id("timer-resume")).to_have_count(0)
+    assert page.evaluate("window.__notReloaded") is True
+    page.get_by_test_id("timer-stop").click()  # leave Priya as the demo had her: not tracking
+    expect(page.get_by_test_id("timer-start")).to_be_visible(timeout=3000)

@@ -173,6 +173,21 @@ class TimeEntry(BaseModel):
         return self.ended_at is None
 
 
+class PausedTimer(BaseModel):
+    """A user's paused timer (``POST /time-entries/pause``): the stopped entry whose project,
+    task, description and billable flag ``/resume`` copies into a new one. At most one per user,
+    as there is at most one running timer per user; a resume or any new start clears it
+    (docs/tracking.md). A row, not a flag on the entry: clearing it never writes the entry, which
+    may lie in a week locked since."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="paused_timer")
+    entry = models.OneToOneField(TimeEntry, on_delete=models.CASCADE, related_name="+")
+
+    def __str__(self) -> str:
+        return f"{self.user_id} paused {self.entry_id}"
+
+
 class TimesheetStatus(models.TextChoices):
     OPEN = "OPEN"  # reopened (a week never submitted has no row: it is OPEN too)
     SUBMITTED = "SUBMITTED"

@@ -28,7 +28,7 @@ from django.db.models.functions import Cast, Coalesce, Extract, Greatest, Now
 from accounts.models import User
 from organizations import permissions
 from organizations.models import Membership, Project
-from tracking.models import Task, TaskStatus, TimeEntry, Timesheet, TimesheetStatus
+from tracking.models import PausedTimer, Task, TaskStatus, TimeEntry, Timesheet, TimesheetStatus
 
 
 def live_entries() -> QuerySet[TimeEntry]:
@@ -188,6 +188,15 @@ def time_entry_list(*, memberships: list[Membership], filters: EntryFilters | No
 
 def current_entry(*, user: User) -> TimeEntry | None:
     return live_entries().filter(user=user, ended_at__isnull=True).select_related("project", "task").first()
+
+
+def paused_entries(*, company_id: UUID, user_ids: list[UUID]) -> dict[UUID, TimeEntry]:
+    """The paused timers (``POST /time-entries/pause``) of these users in this company, by
+    user: the entry ``/resume`` would copy. A pause whose entry was deleted is left out."""
+    paused = PausedTimer.objects.filter(
+        company_id=company_id, user_id__in=user_ids, entry__deleted_at__isnull=True
+    ).select_related("entry__project", "entry__task")
+    return {p.user_id: p.entry for p in paused}
 
 
 # --------------------------------------------------------------------------- timesheets

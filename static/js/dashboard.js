@@ -265,6 +265,11 @@ function wireButtons() {
   root.addEventListener("click", (event) => {
     const stop = event.target.closest("[data-timer-stop]");
     if (stop) submitting(stop.closest("form"), () => post("/api/v1/time-entries/stop", {}), TIME);
+    const pause = event.target.closest("[data-timer-pause]");
+    if (pause) submitting(pause.closest("form"), () => post("/api/v1/time-entries/pause", {}), TIME);
+    // The pause this page's company holds (one per user; a pause elsewhere is a 409 here).
+    const resume = event.target.closest("[data-timer-resume]");
+    if (resume) submitting(resume.closest("form"), () => post(`/api/v1/time-entries/resume?company=${company}`, {}), TIME);
     const submit = event.target.closest("[data-submit-week]");
     if (submit) {
       const body = { period_start: submit.dataset.submitWeek };

@@ -65,10 +65,46 @@ class BatchItemSerializer(InputSerializer):
     client_updated_at = serializers.DateTimeField()
 
 
+# The batch as the schema documents it. A request is checked by BatchEnvelopeSerializer, then
+# each item by BatchItemSerializer on its own (SPEC: a malformed item is that item's conflict
+# "invalid", never a 400 for the batch).
 class BatchSerializer(InputSerializer):
+    """Up to 1,000 items from one device. A bad envelope is a 400; a bad item is its own
+    conflict ``invalid``."""
+
     device_id = JSONStringField(max_length=100)
     # many=True makes a ListSerializer, which takes max_length (the stubs know the child's arguments only).
-    items = BatchItemSerializer(many=True, allow_empty=True, max_length=MAX_BATCH_ITEMS)  # type: ignore[call-arg]
+    items = BatchItemSerializer(  # type: ignore[call-arg]
+        many=True,
+        allow_empty=True,
+        max_length=MAX_BATCH_ITEMS,
+        help_text="An item that does not fit this shape (no idempotency_key, a key that is not a string, "
+        "an unknown entity, an item that is not an object, ...) is answered as a conflict "
+        '"invalid" (idempotency_key null when the item had no usable key); the rest are applied.',
+    )
+
+
+class AsSent(serializers.Field):
+    """A value taken as sent, for ``BatchView`` to check on its own (a JSON null too)."""
+
+    def run_validation(self, data=serializers.empty):
+        return data
+
+    def to_internal_value(self, data):
+        return data
+
+    def to_representation(self, value):
+        return value
+
+
+class BatchEnvelopeSerializer(InputSerializer):
+    """What is a 400 for the whole batch: no or a bad ``device_id``, ``items`` missing or not a
+    list (more than 1,000 is a 413 before this), a field beside the two."""
+
+    device_id = JSONStringField(max_length=100)
+    items: serializers.ListSerializer[object] = serializers.ListSerializer(
+        child=AsSent(), allow_empty=True, max_length=MAX_BATCH_ITEMS
+    )
 
 
 class EntryDataSerializer(InputSerializer):
@@ -83,6 +119,11 @@ class EntryDataSerializer(InputSerializer):
     )
     billable = serializers.BooleanField(required=False)
     timezone = serializers.CharField(max_length=64, required=False, validators=[validate_timezone])
+    paused = serializers.BooleanField(
+        required=False,
+        help_text="true: this finished entry is the user's paused timer (what POST /time-entries/resume "
+        "copies); false: it no longer is. docs/sync.md",
+    )
 
 
 class TaskDataSerializer(InputSerializer):
@@ -111,7 +152,8 @@ DATA_SERIALIZERS = {
 
 
 class ConflictSerializer(serializers.Serializer):
-    idempotency_key = serializers.CharField()
+    # null: the item had no usable key (missing, not a string, empty; or it was not an object).
+    idempotency_key = serializers.CharField(allow_null=True)
     reason = serializers.CharField()
     server = serializers.JSONField(allow_null=True)
     detail = serializers.CharField(required=False)

@@ -284,10 +284,15 @@ def test_oversize_and_malformed_batches_apply_nothing(world):
     not_a_list = api.post("/api/v1/sync/batch", {"device_id": "x", "items": "nope"})
     assert_error(not_a_list, 400, attr="items.non_field_errors")
     assert_error(api.post("/api/v1/sync/batch", {"items": []}), 400, attr="device_id")
+    assert not TimeEntry.objects.exists()
+    # An item that is malformed is that item's conflict, not a 400 for the batch (SPEC; more
+    # in test_batch_items.py): the good one applies.
     malformed = entry_item(world)
     malformed["entity"] = "invoice"
-    assert_error(push(api, [entry_item(world), malformed]), 400)
-    assert not TimeEntry.objects.exists()
+    body = push(api, [entry_item(world), malformed]).json()
+    assert (body["processed"], [c["reason"] for c in body["conflicts"]]) == (1, ["invalid"])
+    assert body["conflicts"][0]["idempotency_key"] == malformed["idempotency_key"]
+    assert TimeEntry.objects.count() == 1
 
 
 def test_a_running_entry_through_the_batch(world):
@@ -304,7 +309,12 @@ def test_a_batch_item_key_and_device_id_must_be_strings(world, key):
     item = {"idempotency_key": key, "entity": "task", "action": "delete", "data": {"id": str(uuid.uuid4())}}
     item["client_updated_at"] = "2026-01-01T00:00:00Z"
     response = world.api("owner").post("/api/v1/sync/batch", {"device_id": "d1", "items": [item]})
-    assert_error(response, 400)
+    # SPEC: an item without a usable key is its own conflict "invalid" (key null), not a 400
+    assert response.status_code == 200, response.content
+    [conflict] = response.json()["conflicts"]
+    assert (conflict["idempotency_key"], conflict["reason"], conflict["server"]) == (None, "invalid", None)
+    assert "idempotency_key" in conflict["detail"]
+    assert response.json()["processed"] == 0
     assert not SyncItemKey.objects.exists()
     response = world.api("owner").post("/api/v1/sync/batch", {"device_id": key, "items": []})
     assert_error(response, 400, attr="device_id")

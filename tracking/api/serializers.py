@@ -145,6 +145,14 @@ class TimerStopSerializer(InputSerializer):
     ended_at = serializers.DateTimeField(required=False)
 
 
+class TimerPauseSerializer(TimerStopSerializer):
+    """A pause is a stop the server remembers: the same body."""
+
+
+class TimerResumeSerializer(InputSerializer):
+    """No fields: a resume copies everything from the paused entry and starts now."""
+
+
 class EntryCreateSerializer(CompanyScopedInput):
     id = ClientUUIDField(required=False)
     project_id = serializers.UUIDField()

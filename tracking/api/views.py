@@ -235,6 +235,25 @@ class TimeEntryViewSet(ProjectResolvingViewSet, mixins.ListModelMixin, mixins.Re
         entry = services.timer_stop(user=authenticated_user(request), ended_at=data.get("ended_at"))
         return Response(s.TimeEntrySerializer(entry).data)
 
+    @extend_schema(request=s.TimerPauseSerializer, responses={200: s.TimeEntrySerializer})
+    @action(detail=False, methods=["post"])
+    def pause(self, request: Request) -> Response:
+        """Stop the running timer, as /stop does, and remember it for /resume."""
+        data = self.validated(s.TimerPauseSerializer)
+        entry = services.timer_pause(user=authenticated_user(request), ended_at=data.get("ended_at"))
+        return Response(s.TimeEntrySerializer(entry).data)
+
+    @extend_schema(request=s.TimerResumeSerializer, parameters=[COMPANY_PARAM], responses={201: s.TimeEntrySerializer})
+    @action(detail=False, methods=["post"])
+    def resume(self, request: Request) -> Response:
+        """Start a new timer with the paused entry's project, task, description and billable
+        flag. ?company= narrows it to one company: a pause elsewhere is 409 ``not_paused``."""
+        self.validated(s.TimerResumeSerializer)
+        named = "company" in request.query_params
+        memberships = [self.company_membership()] if named else self.memberships()
+        entry = services.timer_resume(user=authenticated_user(request), memberships=memberships)
+        return Response(s.TimeEntrySerializer(entry).data, status=status.HTTP_201_CREATED)
+
     @extend_schema(responses={200: s.TimeEntrySerializer, 204: NO_CONTENT})
     @action(detail=False, methods=["get"])
     def current(self, request: Request) -> Response:

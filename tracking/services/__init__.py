@@ -14,6 +14,8 @@ from tracking.services.entries import (
     entry_data,
     entry_delete,
     entry_update,
+    timer_pause,
+    timer_resume,
     timer_start,
     timer_stop,
 )
@@ -70,6 +72,8 @@ __all__ = [
     "task_delete",
     "task_set_status",
     "task_update",
+    "timer_pause",
+    "timer_resume",
     "timer_start",
     "timer_stop",
     "timesheet_approve",

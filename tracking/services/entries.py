@@ -27,8 +27,9 @@ from changelog import catalogue
 from common.bulk import copy_insert
 from common.exceptions import ConflictError, InvalidInput
 from organizations.models import Membership, Project
+from organizations.selectors import visible_project
 from tracking import events
-from tracking.models import Source, TimeEntry
+from tracking.models import PausedTimer, Source, TimeEntry
 from tracking.services.rules import (
     MAX_ENTRY_DURATION,
     EntryConflict,
@@ -118,8 +119,10 @@ def timer_start(
     timezone_name: str | None = None,
     source: str = Source.TIMER,
     client_updated_at: datetime | None = None,
+    billable: bool | None = None,
 ) -> TimeEntry:
-    """Start a timer; a running one is stopped at the new start, in the same transaction."""
+    """Start a timer; a running one is stopped at the new start, in the same transaction. Any
+    start forgets the user's paused timer (Toggl: a new timer makes the pause moot)."""
     user = membership.user
     project = resolve_project(membership=membership, project_id=project_id)
     task = resolve_task(project, task_id)
@@ -137,6 +140,7 @@ def timer_start(
             )
         _stop(running, started_at)
         events.entry_changed(running, catalogue.TIMER_STOPPED)
+    PausedTimer.objects.filter(user=user).delete()
     entry = TimeEntry(
         company_id=project.company_id,
         user=user,
@@ -145,7 +149,7 @@ def timer_start(
         description=description,
         started_at=started_at,
         timezone=timezone_name or user.timezone,
-        billable=project.billable,
+        billable=project.billable if billable is None else billable,
         source=source,
         client_updated_at=client_updated_at or timezone.now(),
     )
@@ -175,6 +179,64 @@ def timer_stop(*, user: User, ended_at: datetime | None = None) -> TimeEntry:
     _stop(running, ended_at or timezone.now())
     events.entry_changed(running, catalogue.TIMER_STOPPED)
     return running
+
+
+def _remember_pause(entry: TimeEntry) -> None:
+    """``entry`` (finished) becomes its user's paused timer, replacing any earlier pause."""
+    PausedTimer.objects.update_or_create(
+        user_id=entry.user_id, defaults={"company_id": entry.company_id, "entry": entry}
+    )
+
+
+@transaction.atomic
+def timer_pause(*, user: User, ended_at: datetime | None = None) -> TimeEntry:
+    """Stop the running timer as ``timer_stop`` does (same 409s: ``not_running``,
+    ``period_locked``) and remember it for ``timer_resume``."""
+    entry = timer_stop(user=user, ended_at=ended_at)
+    _remember_pause(entry)
+    return entry
+
+
+@transaction.atomic
+def timer_resume(*, user: User, memberships: list[Membership]) -> TimeEntry:
+    """Start a new timer with the paused entry's project, task, description and billable flag
+    (``timer_start``, which forgets the pause). ``memberships``: the companies the request may
+    act in (the named one, or all the caller's); a pause in another company is "nothing
+    paused" here, as if it did not exist."""
+    lock_user(user.pk)  # a concurrent resume waits, then finds the pause gone: 409
+    paused = PausedTimer.objects.select_related("entry").filter(user=user).first()
+    membership = next((m for m in memberships if paused and m.company_id == paused.company_id), None)
+    if paused is None or membership is None:
+        raise ConflictError("Nothing is paused.", code="not_paused")
+    entry = paused.entry
+    if entry.deleted_at is not None:
+        raise ConflictError("The paused entry was deleted: start a new timer.", code="paused_entry_deleted")
+    if visible_project(memberships=[membership], project_id=entry.project_id) is None:
+        raise ConflictError(
+            "The paused entry's project is no longer one you can track: start a new timer.",
+            code="project_unavailable",
+        )
+    return timer_start(
+        membership=membership,
+        project_id=entry.project_id,
+        task_id=entry.task_id,
+        description=entry.description,
+        timezone_name=entry.timezone,
+        billable=entry.billable,
+    )
+
+
+def _paused_flag(entry: TimeEntry, paused: bool | None) -> None:
+    """A sync item's ``paused`` (REST has /pause): true remembers the finished entry as the
+    user's paused timer, false forgets it, None leaves the pause alone (docs/sync.md)."""
+    if paused is None:
+        return
+    if paused:
+        if entry.ended_at is None:
+            raise InvalidInput("A paused entry has ended: give ended_at.", code="invalid", attr="paused")
+        _remember_pause(entry)
+    else:
+        PausedTimer.objects.filter(entry=entry).delete()
 
 
 # --------------------------------------------------------------------------- manual entries
@@ -239,14 +301,17 @@ def entry_create(
     source: str = Source.MANUAL,
     client_updated_at: datetime | None = None,
     actor: User | None = None,
+    paused: bool | None = None,
 ) -> TimeEntry:
     """A finished entry: ``started_at`` plus ``ended_at`` or ``duration_seconds``, for
-    ``membership``'s user. ``actor``: who creates it, when that is someone else (audited)."""
+    ``membership``'s user. ``actor``: who creates it, when that is someone else (audited).
+    ``paused``: a sync item's flag (``_paused_flag``)."""
     entry = build_entry(
         membership=membership, data=data, project=project, source=source, client_updated_at=client_updated_at
     )
     lock_user(entry.user_id)
     save_entry(entry)
+    _paused_flag(entry, paused)
     _audit_entry(entry, verb="created", actor=actor, before={}, after=audit.snapshot(entry, AUDITED_FIELDS))
     events.entry_changed(entry, catalogue.ENTRY_UPSERTED)
     return entry
@@ -276,6 +341,7 @@ def entry_update(
     data: EntryData,
     client_updated_at: datetime | None = None,
     actor: User | None = None,
+    paused: bool | None = None,
 ) -> TimeEntry:
     """Edit an entry, keeping every invariant. ``membership`` is the editor's (it decides
     which projects the entry may move to); ``actor`` is the editor (default: the membership's
@@ -317,6 +383,7 @@ def entry_update(
         fields.append("duration_seconds")
     entry.client_updated_at = client_updated_at or timezone.now()
     save_entry(entry, update_fields=[*dict.fromkeys(fields), "client_updated_at", "updated_at"])
+    _paused_flag(entry, paused)
     _audit_entry(entry, verb="updated", actor=actor, before=before, after=audit.snapshot(entry, AUDITED_FIELDS))
     events.entry_changed(entry, catalogue.TIMER_STOPPED if was_running and entry.ended_at else catalogue.ENTRY_UPSERTED)
     return entry

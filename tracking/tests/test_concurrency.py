@@ -85,3 +85,17 @@ def test_overlapping_manual_entries_in_parallel_exactly_one_survives(world):
     responses = _race(calls)
     assert sorted(r.status_code for r in responses) == [201] + [409] * 7
     assert TimeEntry.objects.filter(user=user).count() == 1
+
+
+def test_concurrent_resumes_of_one_pause_start_exactly_one_timer(world):
+    user = world.users["member"]
+    api = api_as(user)
+    earlier = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    api.post("/api/v1/time-entries/start", {"project_id": str(world.project_open.id), "started_at": earlier})
+    assert api.post("/api/v1/time-entries/pause", {}).status_code == 200
+    clients = [api_as(user) for _ in range(4)]
+    responses = _race([lambda c=c: c.post("/api/v1/time-entries/resume", {}) for c in clients])
+    # the user's lock serialises them: the first resumes, the rest find the pause used up
+    assert sorted(r.status_code for r in responses) == [201, 409, 409, 409], [r.content for r in responses]
+    assert TimeEntry.objects.filter(user=user, ended_at__isnull=True).count() == 1
+    assert TimeEntry.objects.filter(user=user).count() == 2
