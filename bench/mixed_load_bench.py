@@ -1,7 +1,8 @@
 """A mixed load: --clients (50) desktop-and-dashboard clients for --seconds (20) against the
 stack as `make run` starts it in production mode (DEBUG off, bench/stint_stack.py), each doing
 what a real one does, at random, back to back: sign in, start and stop its timer, push a small
-offline batch, pull changes, stream heartbeats, read its weekly report.
+offline batch, pull changes, stream heartbeats, read its weekly report or its daily report over
+the last seven days (`/reports/daily?from=&to=`).
 
     .venv/bin/python bench/mixed_load_bench.py                  # 50 clients, 20 s
     .venv/bin/python bench/mixed_load_bench.py --clients 10 --seconds 5
@@ -42,10 +43,11 @@ MIX = [
     ("pull", 4),
     ("heartbeats", 6),
     ("weekly", 2),
+    ("daily", 1),  # a seven-day range: seven daily objects from one query
 ]
-ROUTES = ["login", "timer_start", "timer_stop", "batch", "pull", "heartbeats", "weekly"]
+ROUTES = ["login", "timer_start", "timer_stop", "batch", "pull", "heartbeats", "weekly", "daily"]
 OK = {"login": {200}, "timer_start": {201}, "timer_stop": {200}, "batch": {200}, "pull": {200},
-      "heartbeats": {202}, "weekly": {200}}  # fmt: skip
+      "heartbeats": {202}, "weekly": {200}, "daily": {200}}  # fmt: skip
 
 
 class Client:
@@ -96,6 +98,11 @@ class Client:
             body = json.dumps({"device_id": self.device, "heartbeats": beats}).encode()
             status, _ = c.request("POST", API + "sync/heartbeats", body=body)
             return "heartbeats", status
+        if route == "daily":
+            today = datetime.now(UTC).date()  # registered users live in UTC
+            first = today - timedelta(days=6)
+            status, _ = c.request("GET", API + f"reports/daily?from={first}&to={today}")
+            return "daily", status
         status, _ = c.request("GET", API + "reports/weekly")
         return "weekly", status
 

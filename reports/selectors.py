@@ -184,18 +184,31 @@ def _projects(rows: list[tuple]) -> list[dict]:
     return out
 
 
-def daily_report(*, company_id: UUID, user_id: UUID, day: date, tz: ZoneInfo, now: datetime, week_start: str) -> dict:
-    """SPEC's daily shape: the local day's totals per project and task, and the approval
-    status of the member's week (the company's ``week_start``) that holds the day."""
-    projects = _projects(time_by_day(company_id=company_id, user_id=user_id, days=[day], tz=tz, now=now))
-    status = day_statuses(company_id=company_id, user_id=user_id, days=[day], week_start=week_start)[day]
-    return {
-        "date": day.isoformat(),
-        "timezone": tz.key,
-        "total_seconds": sum(p["seconds"] for p in projects),
-        "approval_status": status,
-        "projects": projects,
-    }
+def daily_reports(
+    *, company_id: UUID, user_id: UUID, first: date, last: date, tz: ZoneInfo, now: datetime, week_start: str
+) -> list[dict]:
+    """SPEC's daily shape for each local day ``first`` .. ``last`` (a day without time too:
+    zero, no projects): the day's totals per project and task, and the approval status of the
+    member's week (the company's ``week_start``) that holds it. Two statements whatever the
+    number of days: the time of every day (``time_by_day``), the weeks' statuses."""
+    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    rows_of: dict[date, list[tuple]] = {day: [] for day in days}
+    for row in time_by_day(company_id=company_id, user_id=user_id, days=days, tz=tz, now=now):
+        rows_of[row[0]].append(row)
+    statuses = day_statuses(company_id=company_id, user_id=user_id, days=days, week_start=week_start)
+    reports = []
+    for day in days:
+        projects = _projects(rows_of[day])
+        reports.append(
+            {
+                "date": day.isoformat(),
+                "timezone": tz.key,
+                "total_seconds": sum(p["seconds"] for p in projects),
+                "approval_status": statuses[day],
+                "projects": projects,
+            }
+        )
+    return reports
 
 
 def weekly_report(

@@ -274,6 +274,15 @@ def test_the_golden_path_through_the_generated_client(client_package, tmp_path):
         assert isinstance(daily, models.DailyReport), daily
         assert daily.total_seconds == 7200
         assert [(p.project_id, p.seconds) for p in daily.projects] == [(project.id, 7200)]
+        # and over a range, one such object per day (the schema's other shape)
+        days = reports.reports_daily_retrieve.sync(
+            client=api, from_=day.date() - timedelta(days=1), to=day.date(), tz="UTC"
+        )
+        assert isinstance(days, models.DailyRangeReport), days
+        assert [(d.date, d.total_seconds) for d in days.days] == [
+            (day.date() - timedelta(days=1), 0),
+            (day.date(), 7200),
+        ]
 
         # a task tree, read back as a tree
         parent = tasks.tasks_create.sync(

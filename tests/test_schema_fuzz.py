@@ -56,7 +56,8 @@ RULES_BEYOND_THE_SCHEMA = {
     "PATCH /api/v1/me": "an IANA time zone; a company you belong to",
     "PATCH /api/v1/me/settings": "at least one setting",
     "GET /api/v1/reports/apps": "an IANA time zone",
-    "GET /api/v1/reports/daily": "an IANA time zone",
+    "GET /api/v1/reports/daily": "an IANA time zone; date, or from and to (to not before from, at most 31 days), "
+    "not both",
     "GET /api/v1/reports/weekly": "an IANA time zone",
     "GET /api/v1/reports/team": "an IANA time zone; a range of at most 366 days",
     "POST /api/v1/reports/exports": "an IANA time zone; a range of at most 366 days",

@@ -28,6 +28,42 @@ class DayQuerySerializer(SubjectQuerySerializer):
     date = serializers.DateField(required=False, help_text="A local calendar day; default: today there.")
 
 
+# SPEC: a ranged daily report covers at most 31 local days, both ends included.
+DAILY_RANGE_MAX_DAYS = 31
+
+
+class DailyQuerySerializer(DayQuerySerializer):
+    """One day (``date``, default today), or a range of days (``from`` and ``to``)."""
+
+    to = serializers.DateField(
+        required=False,
+        help_text=f"The last local day of a range (inclusive, with `from`): at most {DAILY_RANGE_MAX_DAYS} days.",
+    )
+
+    def get_fields(self):
+        fields = super().get_fields()  # `from` is a Python keyword: added under its query name
+        fields["from"] = serializers.DateField(
+            required=False, help_text="The first local day of a range (with `to`, instead of `date`)."
+        )
+        return fields
+
+    def validate(self, attrs):
+        # Out-of-calendar dates are named as such first, not reported as a range too long.
+        check_date_range(attrs)
+        first, last = attrs.get("from"), attrs.get("to")
+        if "date" in attrs and (first or last):
+            raise serializers.ValidationError({"date": ["Give date, or from and to, not both."]})
+        if first is None and last is not None:
+            raise serializers.ValidationError({"from": ["Required with to."]})
+        if last is None and first is not None:
+            raise serializers.ValidationError({"to": ["Required with from."]})
+        if first and last and not 0 <= (last - first).days < DAILY_RANGE_MAX_DAYS:
+            raise serializers.ValidationError(
+                {"to": [f"Must be on or after from, at most {DAILY_RANGE_MAX_DAYS} days in all."]}
+            )
+        return attrs
+
+
 class WeeklyQuerySerializer(SubjectQuerySerializer):
     def get_fields(self):
         fields = super().get_fields()  # `from` is a Python keyword: added under its query name
@@ -65,6 +101,18 @@ class DailyReportSerializer(serializers.Serializer):
     total_seconds = serializers.IntegerField()
     approval_status = approval_status_field(help_text="The status of the timesheet week holding the day.")
     projects = DailyProjectSerializer(many=True)
+
+
+class DailyRangeReportSerializer(serializers.Serializer):
+    to = serializers.DateField()
+    timezone = serializers.CharField()
+    user_id = serializers.UUIDField(help_text="Whose report it is.")
+    days = DailyReportSerializer(
+        many=True, help_text="One per local day from `from` to `to`, in order; one without time: zero, no projects."
+    )
+
+    def get_fields(self):
+        return {"from": serializers.DateField(), **super().get_fields()}
 
 
 class DaySecondsSerializer(serializers.Serializer):

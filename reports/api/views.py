@@ -13,7 +13,7 @@ from django.db.models import F
 from django.http import FileResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -93,23 +93,39 @@ class CodingReportView(APIView):
 WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 
 
+DAILY_RESPONSE = OpenApiResponse(
+    PolymorphicProxySerializer(
+        component_name="DailyReportOrRange",
+        serializers=[s.DailyReportSerializer, s.DailyRangeReportSerializer],
+        resource_type_field_name=None,
+    ),
+    description="With `date` (or neither): one day. With `from` and `to`: `{from, to, timezone, user_id, days}`, "
+    "each of the days shaped as one day's answer.",
+)
+
+
 @extend_schema(tags=["reports"])
 class DailyReportView(APIView):
-    @extend_schema(parameters=[s.DayQuerySerializer], responses={200: s.DailyReportSerializer})
+    @extend_schema(parameters=[s.DailyQuerySerializer], responses={200: DAILY_RESPONSE})
     def get(self, request):
-        params, membership, user, tz = _report_context(request, s.DayQuerySerializer)
+        params, membership, user, tz = _report_context(request, s.DailyQuerySerializer)
         now = timezone.now()
-        day = params.get("date") or now.astimezone(tz).date()
-        return Response(
-            selectors.daily_report(
-                company_id=membership.company_id,
-                user_id=user.pk,
-                day=day,
-                tz=tz,
-                now=now,
-                week_start=membership.company.week_start,
-            )
+        ranged = "from" in params  # the query serializer sees to it that `to` comes with it
+        first = params["from"] if ranged else params.get("date") or now.astimezone(tz).date()
+        last = params["to"] if ranged else first
+        days = selectors.daily_reports(
+            company_id=membership.company_id,
+            user_id=user.pk,
+            first=first,
+            last=last,
+            tz=tz,
+            now=now,
+            week_start=membership.company.week_start,
         )
+        if not ranged:
+            return Response(days[0])
+        span = {"from": first.isoformat(), "to": last.isoformat(), "timezone": tz.key, "user_id": str(user.pk)}
+        return Response({**span, "days": days})
 
 
 @extend_schema(tags=["reports"])
