@@ -68,6 +68,24 @@ class Command(BaseCommand):
 
         commands = {
             "worker": [python, "-m", "celery", "-A", "config", "worker", "-l", "info", "--concurrency", "2"],
+            # Webhook deliveries wait on other people's servers: their own queue and worker, so
+            # a slow receiver holds back no merge or screenshot (docs/webhooks.md).
+            "webhooks": [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "-l",
+                "info",
+                "--concurrency",
+                "4",
+                "-n",
+                "webhooks@%h",
+                "-Q",
+                settings.CELERY_WEBHOOK_QUEUE,
+            ],  # fmt: skip
             "beat": [python, "-m", "celery", "-A", "config", "beat", "-l", "info", "-s", beat_schedule],
         }
         procs = {
