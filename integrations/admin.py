@@ -9,6 +9,7 @@ and services; an audit row has a plain ``company_id`` (it outlives its company) 
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.db import models
 from django.http import HttpRequest
 
 from audit.models import AuditEntry
@@ -84,6 +85,9 @@ class WebhookEndpointAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
     )  # fmt: skip
     readonly_fields = ("disabled_at", "disabled_reason", "previous_secret_expires_at", "created_at")
     actions = ("rotate_secret",)
+    # A URL typed without a scheme means https (the only scheme a server accepts); the
+    # services check the rest.
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def save_model(self, request, obj: WebhookEndpoint, form, change: bool) -> None:
         data = {"url": obj.url, "events": obj.events, "description": obj.description}
@@ -125,7 +129,16 @@ DELIVERY_FIELDS = (
 class WebhookDeliveryAdmin(admin.ModelAdmin):
     """The delivery log, read only (redeliver through the API). Scoped like the audit log."""
 
-    list_display = ("created_at", "endpoint", "type", "status", "attempts", "response_status", "response_ms")
+    list_display = (
+        "created_at",
+        "endpoint",
+        "type",
+        "webhook_id",
+        "status",
+        "attempts",
+        "response_status",
+        "response_ms",
+    )
     list_filter = ("status", "type")
     search_fields = ("webhook_id", "endpoint__url")
     fields = DELIVERY_FIELDS
