@@ -142,7 +142,8 @@ class Command(BaseCommand):
         # On one machine the worker's merging and processing is background work: at a lower
         # CPU priority it yields to the web processes answering trackers (heartbeat p99) and
         # catches up between bursts (merge lag stays far below its 5 s budget).
-        nice = (lambda: os.nice(WORKER_NICENESS)) if name == "worker" else None
+        # The webhooks worker too: it mostly waits on receivers, and what it computes can wait.
+        nice = (lambda: os.nice(WORKER_NICENESS)) if name in ("worker", "webhooks") else None
         return subprocess.Popen(cmd, env=env, preexec_fn=nice)  # runstack has one thread here
 
     @staticmethod
