@@ -145,6 +145,10 @@ class WebhookEndpointUpdateSerializer(WebhookEndpointCreateSerializer):
 
 
 class WebhookDeliverySerializer(serializers.ModelSerializer):
+    """SPEC's row, plus ``webhook_id`` (what the receiver saw: the same on every attempt) and
+    ``error`` (why the last attempt got no acceptable answer, in words: a timeout, a refused
+    address, a redirect; empty on success)."""
+
     at = serializers.DateTimeField(source="created_at", read_only=True, help_text="When the event was queued.")
 
     class Meta:
@@ -159,5 +163,7 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
             "response_ms",
             "next_attempt_at",
             "at",
+            "webhook_id",
+            "error",
         ]
         read_only_fields = fields

@@ -211,6 +211,8 @@ def test_deliveries_list_the_endpoints_log_newest_first(world):
         "response_ms": 12,
         "next_attempt_at": None,
         "at": row["at"],
+        "webhook_id": older.webhook_id,
+        "error": "",
     }
     assert row["at"].endswith("Z")
 

@@ -53,7 +53,8 @@ def test_the_test_event_arrives_signed_and_verifies(world, local):
     assert got.headers["content-type"] == "application/json"
     assert got.headers["user-agent"] == "Stint-Webhooks/1"
     assert got.headers["webhook-id"].startswith("msg_")
-    assert got.headers["webhook-id"] == WebhookDelivery.objects.get(pk=row["id"]).webhook_id
+    assert got.headers["webhook-id"] == row["webhook_id"] == WebhookDelivery.objects.get(pk=row["id"]).webhook_id
+    assert row["error"] == ""
     assert abs(int(got.headers["webhook-timestamp"]) - time.time()) < 60
 
 
@@ -131,10 +132,12 @@ def test_a_hanging_receiver_times_out(world, local):
     with receiver(delay=4) as r:
         ep = make_endpoint(world, r.url)
         started = time.monotonic()
-        d = services.endpoint_test(endpoint=ep)
+        row = world.api("owner").post(f"{URL}/{ep.pk}/test").json()
         elapsed = time.monotonic() - started
+    d = WebhookDelivery.objects.get(pk=row["id"])
 
     assert elapsed < 3
+    assert row["error"] == "Timed out after 1 s."  # the caller is told why
     assert (d.status, d.response_status, d.attempts) == (DeliveryStatus.FAILED, None, 1)
     assert "Timed out after 1 s" in d.error
 
