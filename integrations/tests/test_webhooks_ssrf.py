@@ -5,6 +5,7 @@ only: no test depends on outside DNS."""
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 
 import pytest
@@ -108,3 +109,35 @@ def test_every_resolved_address_must_be_public_not_only_the_first(monkeypatch):
 def test_a_host_that_does_not_resolve_is_refused():
     with pytest.raises(ssrf.UnsafeURL, match="does not resolve"):
         ssrf.check("https://nothing.invalid/hook", allow_private=False)
+
+
+@pytest.mark.parametrize(
+    ("url", "address", "expected_url", "host", "sni"),
+    [
+        ("https://hooks.example/in?x=1", "93.184.216.34", "https://93.184.216.34:443/in?x=1", "hooks.example", True),
+        ("https://hooks.example:8443", "93.184.216.34", "https://93.184.216.34:8443/", "hooks.example:8443", True),
+        ("http://hooks.example/in", "2606:2800:220:1::1", "http://[2606:2800:220:1::1]:80/in", "hooks.example", False),
+        (
+            "https://[2606:2800:220:1::1]/in",
+            "2606:2800:220:1::1",
+            "https://[2606:2800:220:1::1]:443/in",
+            "[2606:2800:220:1::1]",
+            True,
+        ),
+    ],
+)
+def test_the_sender_is_pinned_to_the_checked_address_with_the_names_host_and_tls_name(
+    url, address, expected_url, host, sni
+):
+    """The request goes to the checked address; Host and the TLS name (SNI, and the name the
+    certificate is verified against) stay the URL's, so https still proves who answered."""
+    from integrations.webhooks import sender
+
+    parts, name, port = ssrf.parse(url, allow_private=True)
+    target = ssrf.Target(url=parts, host=name, port=port, addresses=(ipaddress.ip_address(address),))
+
+    pinned_url, headers, extensions = sender._pinned_request(target)
+
+    assert pinned_url == expected_url
+    assert headers == {"host": host}
+    assert extensions == ({"sni_hostname": name} if sni else {})
