@@ -88,7 +88,7 @@ def _queue_lengths() -> dict[str, int]:
     """Messages waiting in each Celery queue the app sends to (the broker's own count)."""
     from config.celery import app
 
-    queues = {app.conf.task_default_queue}
+    queues = {app.conf.task_default_queue, settings.CELERY_WEBHOOK_QUEUE}
     lengths = {}
     with Connection(
         settings.CELERY_BROKER_URL, connect_timeout=2, transport_options={"socket_timeout": 2, "max_retries": 0}

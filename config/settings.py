@@ -617,6 +617,21 @@ STORAGES = {
     },
 }
 
+# --------------------------------------------------------------------------- webhooks
+
+# Webhooks (docs/webhooks.md). Off (the default), endpoint URLs must be https and resolve only
+# to public addresses (SSRF defence); on, http and loopback/private/link-local addresses are
+# allowed too: for development and tests against a local receiver, never on a shared server.
+WEBHOOK_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", default=False)
+# A delivery's whole budget (connect, send, read): SPEC says 10 s.
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+if WEBHOOK_TIMEOUT_SECONDS <= 0:
+    raise ImproperlyConfigured("WEBHOOK_TIMEOUT_SECONDS must be positive")
+# Sending runs on its own Celery queue, consumed by its own worker (runstack, compose), so a
+# slow receiver never holds back merging, processing or realtime publishing.
+CELERY_WEBHOOK_QUEUE = env.str("CELERY_WEBHOOK_QUEUE", default=f"{CACHE_KEY_PREFIX}-webhooks")
+CELERY_TASK_ROUTES = {"integrations.tasks.webhook_*": {"queue": CELERY_WEBHOOK_QUEUE}}
+
 # --------------------------------------------------------------------------- security
 
 # The dashboard (templates/) signs in with the Django session.

@@ -1,5 +1,5 @@
-"""Reads of the audit log, scoped by the caller's membership in one company (SPEC: "Timesheets,
-locked periods and the audit log")."""
+"""Reads of the audit log (SPEC: "Timesheets, locked periods and the audit log") and of webhook
+endpoints and their deliveries (SPEC: "Webhooks"), scoped by the caller's memberships."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 
 from audit.models import AuditEntry
 from common.exceptions import PermissionDeniedError
+from integrations.models import WebhookDelivery, WebhookEndpoint
 from organizations import permissions
 from organizations.models import Membership
 
@@ -55,3 +56,25 @@ def audit_log_list(*, membership: Membership, filters: AuditFilters) -> QuerySet
     if filters.at_to is not None:
         qs = qs.filter(at__lt=filters.at_to)
     return qs.order_by("-at", "-id")
+
+
+# --------------------------------------------------------------------------- webhooks
+
+
+def webhook_endpoints_of(*, memberships: list[Membership]) -> QuerySet[WebhookEndpoint]:
+    """Endpoints of the caller's companies, whatever their role there: another company's are
+    absent (404); a MEMBER's or MANAGER's look-up finds their company's and is then refused
+    (403, ``webhook_endpoint_list`` and the views ask ``permissions.can_manage_webhooks``)."""
+    return WebhookEndpoint.objects.filter(company_id__in=[m.company_id for m in memberships])
+
+
+def webhook_endpoint_list(*, membership: Membership) -> QuerySet[WebhookEndpoint]:
+    """One company's endpoints, newest first, for its OWNERs and ADMINs; 403 for the rest."""
+    if not permissions.can_manage_webhooks(membership):
+        raise PermissionDeniedError("Only an OWNER or ADMIN manages the company's webhooks.", code="permission_denied")
+    return WebhookEndpoint.objects.filter(company_id=membership.company_id).order_by("-created_at", "-id")
+
+
+def webhook_delivery_list(*, endpoint: WebhookEndpoint) -> QuerySet[WebhookDelivery]:
+    """An endpoint's delivery log, newest first (the caller already may see the endpoint)."""
+    return WebhookDelivery.objects.filter(endpoint=endpoint).order_by("-created_at", "-id")

@@ -11,6 +11,7 @@
     approve or reject timesheets   yes     yes            yes      their teams  (never one's own)
     lock periods (locked_until)    yes     yes
     the company's audit log        yes     yes
+    webhook endpoints, deliveries  yes     yes
     own audit trail (?mine=true)   yes     yes            yes      yes          yes
 
 Every viewset, selector, consumer and admin class asks these functions; none of them compares
@@ -225,6 +226,11 @@ def can_read_team_reports(m: Membership) -> bool:
 
 
 # --------------------------------------------------------------------------- audit log
+
+
+def can_manage_webhooks(m: Membership) -> bool:
+    """The company's webhook endpoints, their secrets and delivery logs (``/webhooks``)."""
+    return m.role in COMPANY_ADMINS
 
 
 def can_read_audit_log(m: Membership) -> bool:

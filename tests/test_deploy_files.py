@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-LONG_RUNNING = ["db", "redis", "minio", "web", "worker", "beat"]
+LONG_RUNNING = ["db", "redis", "minio", "web", "worker", "webhooks", "beat"]
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +84,7 @@ def test_web_runs_daphne_after_migrations(compose):
     assert "/health/ready" in " ".join(_argv(web["healthcheck"]["test"]))
 
 
-@pytest.mark.parametrize(("name", "role"), [("worker", "worker"), ("beat", "beat")])
+@pytest.mark.parametrize(("name", "role"), [("worker", "worker"), ("webhooks", "worker"), ("beat", "beat")])
 def test_celery_services(compose, name, role):
     argv = _argv(compose["services"][name]["command"])
     assert argv[0] == "celery"
@@ -221,7 +221,7 @@ def test_env_example_documents_nothing_settings_does_not_read():
 
 # --------------------------------------------------------------------------- compose <-> settings
 
-APP_SERVICES = ["migrate", "web", "worker", "beat"]
+APP_SERVICES = ["migrate", "web", "worker", "webhooks", "beat"]
 # What a production container cannot start without: compose must set them (settings' defaults
 # are for development: an embedded database, a development key).
 REQUIRED_IN_COMPOSE = {"STINT_ENV", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS", "PUBLIC_URL"}

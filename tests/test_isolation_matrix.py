@@ -21,6 +21,8 @@ from accounts.personal_tokens import personal_token_create
 from accounts.services import DeviceInfo, session_create
 from accounts.tests.factories import MembershipFactory
 from activity import services as activity_services
+from integrations import services as webhook_services
+from integrations.models import WebhookDelivery
 from organizations import services as org_services
 from organizations.models import Role, TeamRole
 from organizations.tests.world import api_as
@@ -48,6 +50,8 @@ OBJECTS = {
     ("reports", "export_id"): "export",
     ("screenshots", "pk"): "screenshot",
     ("screenshots", "screenshot_id"): "screenshot",
+    ("webhooks", "pk"): "webhook",
+    ("webhooks", "delivery_id"): "delivery",
 }
 # Path parameters that are not object ids: each value is tried.
 NOT_OBJECT_IDS = {"variant": ["image", "thumbnail"]}
@@ -71,6 +75,8 @@ TENANT_APPS = [
     "common",
     # A refused request writes no audit row either (a 404 screenshot is not "viewed").
     "audit",
+    # Webhook endpoints (their secrets) and deliveries: another company's are never sent or changed.
+    "integrations",
 ]
 # A body plausible for any write, so a 404 is never just a 400 for a missing field.
 ANY_BODY = {
@@ -83,6 +89,9 @@ ANY_BODY = {
     "pattern": "x",
     "field": "app",
     "action": "drop",
+    "url": "https://93.184.216.34/hijacked",
+    "events": ["*"],
+    "active": False,
 }
 
 _PARAM = re.compile(r"<(?:\w+:)?(\w+)>|\(\?P<(\w+)>[^)]*\)")
@@ -151,6 +160,8 @@ def two_worlds(world):
     )
     session = session_create(user=outsider, device=DeviceInfo(device_name="theirs"), stay_logged_in=False).session
     token, _ = personal_token_create(user=outsider, name="theirs", scopes=["write"], company=b)
+    webhook = webhook_services.endpoint_create(company=b, url="https://93.184.216.34/theirs", events=["*"])
+    delivery = WebhookDelivery.objects.create(endpoint=webhook, type="test", payload={"type": "test", "data": {}})
     return {
         "company": b.id,
         "invitation": world.invitation_b.id,
@@ -166,6 +177,8 @@ def two_worlds(world):
         "screenshot": shot.id,
         "session": session.id,
         "token": token.id,
+        "webhook": webhook.id,
+        "delivery": delivery.id,
     }
 
 

@@ -35,6 +35,8 @@ from activity import partitions
 from activity import services as activity_services
 from activity.appusage import Beat, appusage_merge
 from activity.coding import CodingItem, coding_heartbeats_store
+from integrations import services as webhook_services
+from integrations.models import WebhookDelivery, WebhookEndpoint
 from organizations import services as org_services
 from organizations.models import Company, Project, Role, Team, TeamRole
 from organizations.tests.world import World, api_as
@@ -71,6 +73,7 @@ class Grown:
     team: Team  # the world's team (the lead's) and open project, which every batch joins
     project: Project
     root_task: Task
+    webhook: WebhookEndpoint  # whose delivery log grows
     batches: int = 0
     slot: int = 0  # the next free hour on DAY for an entry (no two entries of a user overlap)
 
@@ -106,6 +109,8 @@ LISTS: dict[str, Callable[[Grown], str]] = {
     "screenshots": lambda g: "/api/v1/screenshots",
     # The batches' team memberships and privacy rules are logged (a page holds 200 at most).
     "audit-log": lambda g: f"/api/v1/audit-log?limit=200&company={g.world.a.id}",
+    "webhooks": lambda g: f"/api/v1/webhooks?company={g.world.a.id}",
+    "webhooks/{pk}/deliveries": lambda g: f"/api/v1/webhooks/{g.webhook.id}/deliveries",
 }
 # GET routes that answer one object (or a file): nothing grows with rows there.
 SINGLE = {
@@ -122,6 +127,7 @@ SINGLE = {
     "reports/exports/{export_id}/download": "one file",
     "screenshots/{pk}": "one screenshot",
     "screenshots/{screenshot_id}/{variant}": "one file",
+    "webhooks/{pk}": "one webhook endpoint",
 }
 
 
@@ -160,6 +166,8 @@ def _grow(g: Grown) -> None:
         activity_services.privacy_rule_create(company=w.a, field="app", pattern=f"secret-{tag}", action="drop")
         session_create(user=owner, device=DeviceInfo(device_name=f"laptop {tag}"), stay_logged_in=False)
         personal_token_create(user=owner, name=f"token {tag}", scopes=["ingest"], company=w.a)
+        webhook_services.endpoint_create(company=w.a, url=f"https://93.184.216.34/{tag}", events=["*"])
+        WebhookDelivery.objects.create(endpoint=g.webhook, type="test", payload={"tag": tag})
 
         subtask = tracking_services.task_create(
             project=g.project, data={"title": f"Sub {tag}", "parent_id": g.root_task.id, "estimate_seconds": 60}
@@ -220,7 +228,8 @@ def grown(world, settings, tmp_path) -> Grown:
     assert world.team is not None
     assert world.project_open is not None
     root = tracking_services.task_create(project=world.project_open, data={"title": "Root"})
-    return Grown(world=world, team=world.team, project=world.project_open, root_task=root)
+    webhook = webhook_services.endpoint_create(company=world.a, url="https://93.184.216.34/grown", events=["*"])
+    return Grown(world=world, team=world.team, project=world.project_open, root_task=root, webhook=webhook)
 
 
 def _queries(api: APIClient, url: str) -> int:
@@ -259,6 +268,8 @@ LEAD_READS = set(LISTS) - {
     "reports/daily",
     "reports/exports",
     "reports/weekly",
+    "webhooks",  # OWNER and ADMIN only
+    "webhooks/{pk}/deliveries",
 }
 # Growing the world is most of the cost (screenshots are processed, exports requested): one
 # test per role grows it once and checks every list it reads, naming each that fails.

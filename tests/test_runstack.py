@@ -80,6 +80,8 @@ def test_runstack_serves_health_and_docs_and_stops_on_one_sigint(tmp_path):
         assert sum("daphne" in c for c in commands) == web_processes, commands
         assert any("worker" in c for c in commands), commands
         assert any("beat" in c for c in commands), commands
+        # Webhook deliveries have a worker of their own, reading only their queue.
+        assert any(f"-Q {settings.CELERY_WEBHOOK_QUEUE}" in c for c in commands), commands
         # Background work yields the CPU to the web processes answering clients.
         nice = {" ".join(c.cmdline()): c.nice() for c in children}
         assert {n for c, n in nice.items() if "celery" in c and " worker" in c} == {10}, nice

@@ -69,6 +69,8 @@ RULES_BEYOND_THE_SCHEMA = {
     "company's retention and at most an hour ahead",
     "POST /api/v1/screenshots/presign": "captured_at within the company's retention and at most an hour ahead",
     "POST /api/v1/sync/activity": "samples from 30 days ago to an hour ahead",
+    "POST /api/v1/webhooks": "an https URL resolving to public addresses only, no credentials; catalogue events",
+    "PATCH /api/v1/webhooks/{id}": "an https URL resolving to public addresses only, no credentials; catalogue events",
     "POST /api/v1/sync/heartbeats": "heartbeats of the last 30 days",
     "POST /api/v1/tasks": "a project (and parent) of your company",
     "PATCH /api/v1/tasks/{id}": "a parent in the same project, not its own descendant",

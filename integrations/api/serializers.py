@@ -9,6 +9,8 @@ from rest_framework import serializers
 
 from audit.models import AuditEntry
 from common.query import LATEST_DATE
+from integrations.models import WebhookDelivery, WebhookEndpoint
+from organizations.api.scoping import CompanyScopedInput
 
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
 
@@ -95,3 +97,73 @@ class AuditEntrySerializer(serializers.ModelSerializer):
         if entry.actor_id is None:  # the system: a task, a command
             return None
         return {"id": str(entry.actor_id), "name": entry.actor_name, "email": entry.actor_email}
+
+
+# --------------------------------------------------------------------------- webhooks
+
+
+class WebhookEndpointSerializer(serializers.ModelSerializer):
+    """An endpoint as read back: never its secret (shown once, by create and rotate-secret)."""
+
+    company_id = serializers.UUIDField(read_only=True)
+    events = serializers.ListField(child=serializers.CharField(), help_text='Event names, or ["*"] for all.')
+    previous_secret_expires_at = serializers.DateTimeField(
+        allow_null=True, help_text="During a rotation: until when the previous secret signs too."
+    )
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = [
+            "id", "company_id", "url", "events", "description", "active", "disabled_at", "disabled_reason",
+            "previous_secret_expires_at", "created_at", "updated_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class WebhookEndpointWithSecretSerializer(WebhookEndpointSerializer):
+    secret = serializers.CharField(help_text="whsec_ + base64: shown this once; keep it to verify signatures.")
+
+    class Meta(WebhookEndpointSerializer.Meta):
+        fields = [*WebhookEndpointSerializer.Meta.fields, "secret"]
+        read_only_fields = fields
+
+
+class WebhookEndpointCreateSerializer(CompanyScopedInput):
+    url = serializers.CharField(max_length=2000, help_text="https (public addresses only; see docs/webhooks.md).")
+    events = serializers.ListField(
+        child=serializers.CharField(max_length=64), max_length=50, help_text='Event names, or ["*"] for all.'
+    )
+    description = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class WebhookEndpointUpdateSerializer(WebhookEndpointCreateSerializer):
+    company_id = None  # type: ignore[assignment]  # DRF drops a declared field set to None
+    url = serializers.CharField(max_length=2000, required=False)
+    events = serializers.ListField(child=serializers.CharField(max_length=64), max_length=50, required=False)
+    description = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    active = serializers.BooleanField(required=False)
+
+
+class WebhookDeliverySerializer(serializers.ModelSerializer):
+    """SPEC's row, plus ``webhook_id`` (what the receiver saw: the same on every attempt) and
+    ``error`` (why the last attempt got no acceptable answer, in words: a timeout, a refused
+    address, a redirect; empty on success)."""
+
+    at = serializers.DateTimeField(source="created_at", read_only=True, help_text="When the event was queued.")
+
+    class Meta:
+        model = WebhookDelivery
+        fields = [
+            "id",
+            "event_id",
+            "type",
+            "status",
+            "attempts",
+            "response_status",
+            "response_ms",
+            "next_attempt_at",
+            "at",
+            "webhook_id",
+            "error",
+        ]
+        read_only_fields = fields

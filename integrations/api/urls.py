@@ -6,5 +6,6 @@ from integrations.api import views
 
 router = SimpleRouter(trailing_slash=False)
 router.register("audit-log", views.AuditLogViewSet, basename="audit-log")
+router.register("webhooks", views.WebhookEndpointViewSet, basename="webhook")
 
 urlpatterns = [*router.urls]

@@ -68,6 +68,24 @@ class Command(BaseCommand):
 
         commands = {
             "worker": [python, "-m", "celery", "-A", "config", "worker", "-l", "info", "--concurrency", "2"],
+            # Webhook deliveries wait on other people's servers: their own queue and worker, so
+            # a slow receiver holds back no merge or screenshot (docs/webhooks.md).
+            "webhooks": [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "-l",
+                "info",
+                "--concurrency",
+                "4",
+                "-n",
+                "webhooks@%h",
+                "-Q",
+                settings.CELERY_WEBHOOK_QUEUE,
+            ],  # fmt: skip
             "beat": [python, "-m", "celery", "-A", "config", "beat", "-l", "info", "-s", beat_schedule],
         }
         procs = {
@@ -124,7 +142,8 @@ class Command(BaseCommand):
         # On one machine the worker's merging and processing is background work: at a lower
         # CPU priority it yields to the web processes answering trackers (heartbeat p99) and
         # catches up between bursts (merge lag stays far below its 5 s budget).
-        nice = (lambda: os.nice(WORKER_NICENESS)) if name == "worker" else None
+        # The webhooks worker too: it mostly waits on receivers, and what it computes can wait.
+        nice = (lambda: os.nice(WORKER_NICENESS)) if name in ("worker", "webhooks") else None
         return subprocess.Popen(cmd, env=env, preexec_fn=nice)  # runstack has one thread here
 
     @staticmethod

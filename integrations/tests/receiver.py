@@ -1,0 +1,67 @@
+"""A real HTTP receiver for webhook tests: a threading ``http.server`` on 127.0.0.1 that
+records every request (headers, raw body) and answers as told."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class Receiver:
+    port: int
+    status: int = 200
+    body: bytes = b"ok"
+    location: str = ""  # for a 3xx
+    delay: float = 0.0  # seconds to hang before answering
+    requests: list[Received] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hook"
+
+
+@contextmanager
+def receiver(**behaviour) -> Iterator[Receiver]:
+    state = Receiver(port=0, **behaviour)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            length = int(self.headers.get("content-length") or 0)
+            body = self.rfile.read(length)
+            state.requests.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+            if state.delay:
+                time.sleep(state.delay)
+            self.send_response(state.status)
+            if state.location:
+                self.send_header("location", state.location)
+            self.send_header("content-length", str(len(state.body)))
+            self.end_headers()
+            with contextlib.suppress(OSError):  # the sender hung up (it reads 64 KB at most, or timed out)
+                self.wfile.write(state.body)
+
+        def log_message(self, *args) -> None:  # quiet
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    state.port = server.server_address[1]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
