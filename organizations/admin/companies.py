@@ -66,7 +66,7 @@ class CompanyAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="plan limits (used / allowed)")
     def plan_limits(self, obj: Company) -> str:
-        if obj.pk is None:
+        if obj._state.adding:  # a superuser's new company: nothing to count yet
             return "-"
         limits = plans.limits_for(obj)
         rows = []
