@@ -344,12 +344,13 @@ def screenshots_purge(*, now: datetime | None = None) -> int:
     ``screenshot_retention_days`` and its plan's ``retention_days``), files and all."""
     from datetime import timedelta
 
-    from django.db.models import DurationField, ExpressionWrapper
+    from django.db.models import DurationField, ExpressionWrapper, IntegerField
     from django.db.models.functions import Coalesce, Least
 
     now = now or timezone.now()
     own = F("company__screenshot_retention_days")
-    days = Least(own, Coalesce(plans.retention_days_sql("company__subscription_status"), own))
+    plan_days = Coalesce(plans.retention_days_sql("company__subscription_status"), own, output_field=IntegerField())
+    days = Least(own, plan_days, output_field=IntegerField())
     retention = ExpressionWrapper(days * timedelta(days=1), output_field=DurationField())
     expired = Screenshot.objects.alias(retention=retention).filter(
         captured_at__lt=now - F("retention")  # type: ignore[operator]  # a SQL expression (Combinable.__rsub__)
