@@ -5,12 +5,16 @@ the retention purges."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
@@ -35,6 +39,7 @@ from tests.support.admin import form_data
 from tests.support.api import assert_error
 from tests.support.screenshots import URL as SCREENSHOTS_URL
 from tests.support.screenshots import png, upload
+from tests.support.settings_import import import_settings
 
 pytestmark = pytest.mark.django_db(transaction=True)
 EXPORTS_URL = "/api/v1/reports/exports"
@@ -77,6 +82,48 @@ def test_new_companies_start_on_trial_with_pro_limits(world):
     assert plans.plan_limits("ENTERPRISE") == plans.PlanLimits(
         members=None, screenshots=True, retention_days=None, exports_per_day=None, webhooks=None
     )
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "not json",
+        '{"GOLD": {"members": 3}}',  # no such plan
+        '{"FREE": {"projects": 3}}',  # no such limit
+        '{"FREE": {"members": 0}}',  # a company always has its OWNER
+        '{"FREE": {"exports_per_day": -1}}',
+        '{"FREE": {"screenshots": "yes"}}',
+        '{"FREE": {"retention_days": 1.5}}',
+        '{"FREE": 10}',
+    ],
+)
+def test_a_bad_plan_limits_variable_stops_the_process_naming_it(value):
+    result = import_settings(PLAN_LIMITS=value)
+
+    assert result.returncode != 0
+    assert "PLAN_LIMITS" in result.stderr
+
+
+def test_plan_limits_overrides_only_the_cells_it_names():
+    code = "import config.settings as s; print(s.PLAN_LIMITS['FREE'], s.PLAN_LIMITS['PRO']['members'])"
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=django_settings.BASE_DIR,
+        env={
+            **os.environ,
+            "DATABASE_URL": "postgres://u@localhost/x",  # as import_settings: nothing is connected to
+            "REDIS_URL": "redis://localhost:1/0",
+            "PLAN_LIMITS": '{"FREE": {"members": 10, "screenshots": true, "webhooks": null}}',
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    free, pro_members = result.stdout.strip().splitlines()[-1].rsplit(" ", 1)
+    assert free == str(
+        {"members": 10, "screenshots": True, "retention_days": 90, "exports_per_day": 5, "webhooks": None}
+    ), result.stderr
+    assert pro_members == "100"
 
 
 # --------------------------------------------------------------------------- members
