@@ -492,3 +492,19 @@ def test_a_counted_limit_is_checked_inside_a_transaction_only(world):
         plans.check(world.a, plans.MEMBERS)
     with pytest.raises(ValueError, match="not a limit"):
         plans.check(world.a, "projects")
+
+
+def test_the_schema_documents_the_402_where_a_limit_can_refuse(api):
+    paths = api.get("/api/schema/?format=json").json()["paths"]
+    refusing = [
+        ("/api/v1/companies/{id}", "patch"),
+        ("/api/v1/companies/{id}/members/{user_id}", "patch"),
+        ("/api/v1/companies/{id}/invitations", "post"),
+        ("/api/v1/invitations/{token}/accept", "post"),
+        ("/api/v1/auth/register", "post"),
+        ("/api/v1/screenshots", "post"),
+        ("/api/v1/screenshots/presign", "post"),
+        ("/api/v1/reports/exports", "post"),
+    ]
+    assert [op for op in refusing if "402" not in paths[op[0]][op[1]]["responses"]] == []
+    assert "402" not in paths["/api/v1/projects"]["post"]["responses"]  # no limit there
