@@ -102,7 +102,9 @@ def locked_until_end(day: date | None, tz: str) -> datetime | None:
 def company_update(*, company: Company, changes: dict, actor: User | None = None) -> Company:
     """Change company settings; every changed field is audited (``company.updated``). A
     ``locked_until`` may be at most a year ahead of the company's today; when the locked time
-    grows (a later date, or a time zone that moves its end), the period lock guard runs first."""
+    grows (a later date, or a time zone that moves its end), the period lock guard runs first.
+    ``subscription_status`` goes through ``company_change_plan`` (its own audit row), before the
+    settings, which are checked against the new plan (screenshots_enabled: organizations.plans)."""
     changes = dict(changes)
     if "subscription_status" in changes:  # the plan first: the settings below are checked against it
         company = company_change_plan(company=company, plan=changes.pop("subscription_status"), actor=actor)
