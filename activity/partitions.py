@@ -130,3 +130,23 @@ def maintain(*, now: datetime | None = None) -> dict[str, list[str]]:
         forget_known()
         logger.info("partitions_dropped", partitions=dropped)
     return {"created": created, "dropped": dropped}
+
+
+def purge_by_plan(*, now: datetime | None = None) -> int:
+    """Raw heartbeats of companies whose plan keeps data for fewer days than
+    ``HEARTBEAT_RETENTION_DAYS`` (organizations.plans: the stricter of the two wins), deleted
+    row by row where ``maintain`` drops whole months. Each plan's delete touches only the
+    partitions its time bound reaches. Returns how many rows went."""
+    from activity.models import Heartbeat  # here: merge and appusage import this module early
+    from organizations import plans
+    from organizations.models import Company
+
+    now = now or datetime.now(UTC)
+    deleted = 0
+    for plan, days in plans.plans_keeping_less_than(settings.HEARTBEAT_RETENTION_DAYS).items():
+        companies = Company.objects.filter(subscription_status=plan).values("id")
+        gone, _ = Heartbeat.objects.filter(company_id__in=companies, timestamp__lt=now - timedelta(days=days)).delete()
+        deleted += gone
+    if deleted:
+        logger.info("heartbeats_purged_by_plan", rows=deleted)
+    return deleted

@@ -18,5 +18,5 @@ def merge_heartbeats() -> int:
 @shared_task(ignore_result=True)
 def maintain_partitions() -> dict:
     """Monthly partitions of the activity tables ahead of need; raw heartbeats past retention
-    dropped. Idempotent."""
-    return partitions.maintain()
+    dropped, and those past a shorter plan retention deleted. Idempotent."""
+    return {**partitions.maintain(), "deleted_by_plan": partitions.purge_by_plan()}

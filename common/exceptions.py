@@ -66,6 +66,10 @@ class TooLargeError(ServiceError):
     """413: more bytes than the limit (a file in a form that itself was within the ceiling)."""
 
 
+class PlanLimitError(ServiceError):
+    """402: over the company's plan limit; ``attr`` names the limit (SPEC: Conventions)."""
+
+
 def _to_api_exception(exc: ServiceError) -> exceptions.APIException:
     if isinstance(exc, InvalidInput):
         detail = {exc.attr: [exceptions.ErrorDetail(exc.message, exc.code or "invalid")]} if exc.attr else exc.message
@@ -82,6 +86,8 @@ def _to_api_exception(exc: ServiceError) -> exceptions.APIException:
         return Gone(exc.message, code=exc.code or "gone")
     if isinstance(exc, TooLargeError):
         return PayloadTooLarge(exc.message, code=exc.code or "payload_too_large")
+    if isinstance(exc, PlanLimitError):
+        return PaymentRequired(exc.message, code=exc.code or "plan_limit")
     raise TypeError(f"unmapped service error {type(exc).__name__}")
 
 
@@ -95,6 +101,12 @@ class PayloadTooLarge(exceptions.APIException):
     status_code = 413
     default_detail = "The request body is too large."
     default_code = "payload_too_large"
+
+
+class PaymentRequired(exceptions.APIException):
+    status_code = 402
+    default_detail = "Over the company's plan limit."
+    default_code = "plan_limit"
 
 
 class ServiceUnavailable(exceptions.APIException):
@@ -111,6 +123,8 @@ class Conflict(exceptions.APIException):
 
 def exception_handler(exc, context):
     extra = exc.extra if isinstance(exc, ServiceError) else {}
+    # A plan limit names the limit in ``attr`` (the package fills attr for validation only).
+    limit = exc.attr if isinstance(exc, PlanLimitError) else None
     if isinstance(exc, INFRASTRUCTURE_ERRORS):
         # A dependency is down: 503 says "retry later" and names no internals.
         logger.error("dependency_unavailable", error_type=type(exc).__name__, error=str(exc)[:200])
@@ -124,6 +138,8 @@ def exception_handler(exc, context):
     response = standardized_handler(exc, context)
     if response is not None and extra:
         response.data.update(extra)
+    if response is not None and limit:
+        response.data["errors"][0]["attr"] = limit
     # 429s say when to come back (DRF sets Retry-After from Throttled.wait; our own
     # throttles raise Throttled too, so this keeps one code path).
     wait = throttled_wait(exc) if isinstance(exc, exceptions.Throttled) else None

@@ -60,6 +60,11 @@ def gone(description: str) -> OpenApiResponse:
     return OpenApiResponse(ErrorResponseSerializer, description=description)
 
 
+def plan_limit(description: str) -> OpenApiResponse:
+    """A 402 (PlanLimitError): over the company's plan; ``attr`` names the limit (organizations.plans)."""
+    return OpenApiResponse(ErrorResponseSerializer, description=description)
+
+
 # The credential of a signed link of ours (common/signed_links.py): the link carries it.
 SIGNED_LINK_TOKEN = OpenApiParameter(
     "token", OpenApiTypes.STR, required=True, description="The signature from the link the API gave you."

@@ -588,6 +588,46 @@ except ValueError:
     raise ImproperlyConfigured("AUDIT_RETENTION_DAYS must be a whole number of days, or empty (forever)") from None
 if AUDIT_RETENTION_DAYS is not None and AUDIT_RETENTION_DAYS <= 0:
     raise ImproperlyConfigured("AUDIT_RETENTION_DAYS must be positive, or empty (forever)")
+# What each plan (Company.subscription_status) allows; organizations/plans.py enforces it and
+# docs/organizations.md ("Plans and limits") explains each limit. None: unlimited (retention:
+# kept forever). Billing (Hubnity) moves a company between plans; new companies start on TRIAL.
+# PLAN_LIMITS, a JSON object, overrides any of these per plan, e.g. {"FREE": {"members": 10}}.
+_PLAN_DEFAULTS: dict[str, dict[str, int | bool | None]] = {
+    "FREE": {"members": 5, "screenshots": False, "retention_days": 90, "exports_per_day": 5, "webhooks": 0},
+    "TRIAL": {"members": 100, "screenshots": True, "retention_days": 365, "exports_per_day": 100, "webhooks": 10},
+    "PRO": {"members": 100, "screenshots": True, "retention_days": 365, "exports_per_day": 100, "webhooks": 10},
+    "ENTERPRISE": {"members": None, "screenshots": True, "retention_days": None, "exports_per_day": None,
+                   "webhooks": None},
+}  # fmt: skip
+try:
+    _plan_overrides = env.json("PLAN_LIMITS", default={})
+except ValueError as exc:
+    raise ImproperlyConfigured(f"PLAN_LIMITS is not valid JSON: {exc}") from exc
+if (
+    not isinstance(_plan_overrides, dict)
+    or not set(_plan_overrides) <= set(_PLAN_DEFAULTS)
+    or not all(isinstance(v, dict) for v in _plan_overrides.values())
+):
+    raise ImproperlyConfigured(
+        f"PLAN_LIMITS must be a JSON object of objects keyed by {', '.join(_PLAN_DEFAULTS)}, like"
+        ' {"FREE": {"members": 10}}'
+    )
+PLAN_LIMITS: dict[str, dict[str, int | bool | None]] = {}
+for _plan, _defaults in _PLAN_DEFAULTS.items():
+    _limits = {**_defaults, **_plan_overrides.get(_plan, {})}
+    for _key, _value in _limits.items():
+        _least = 1 if _key in {"members", "retention_days"} else 0  # a company has its OWNER; a day at least
+        _ok = (
+            isinstance(_value, bool)
+            if _key == "screenshots"
+            else _value is None or (type(_value) is int and _value >= _least)
+        )
+        if _key not in _defaults or not _ok:
+            raise ImproperlyConfigured(
+                f"PLAN_LIMITS[{_plan!r}][{_key!r}]: {_value!r} is not allowed (limits: {', '.join(_defaults)};"
+                " screenshots true/false, the others a whole number or null, members and retention_days at least 1)"
+            )
+    PLAN_LIMITS[_plan] = _limits
 # Any S3-compatible store instead of local files, when S3_BUCKET is set (django-storages).
 # Links to stored files are then S3's own presigned URLs, valid 5 minutes.
 S3_BUCKET = env.str("S3_BUCKET", default="")

@@ -47,8 +47,10 @@ class Company(BaseModel):
     name = models.CharField(max_length=150)
     slug = models.SlugField(max_length=80, unique=True)
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    # The plan (organizations.plans, settings.PLAN_LIMITS). A new company starts on TRIAL (PRO's
+    # limits); billing moves it to FREE or a paid plan (company_change_plan).
     subscription_status = models.CharField(
-        max_length=16, choices=SubscriptionStatus.choices, default=SubscriptionStatus.FREE
+        max_length=16, choices=SubscriptionStatus.choices, default=SubscriptionStatus.TRIAL
     )
     screenshots_enabled = models.BooleanField(default=False)
     screenshot_interval_seconds = models.PositiveIntegerField(default=600)

@@ -27,7 +27,7 @@ from common.db_guards import period_locks_lifted
 from common.exceptions import ConflictError, GoneError, InvalidInput, NotFoundError
 from common.links import public_url
 from common.models import uuid7
-from organizations import events
+from organizations import events, plans
 from organizations.models import (
     Client,
     Company,
@@ -36,6 +36,7 @@ from organizations.models import (
     Project,
     ProjectTeam,
     Role,
+    SubscriptionStatus,
     Team,
     TeamMember,
     TeamRole,
@@ -101,10 +102,17 @@ def locked_until_end(day: date | None, tz: str) -> datetime | None:
 def company_update(*, company: Company, changes: dict, actor: User | None = None) -> Company:
     """Change company settings; every changed field is audited (``company.updated``). A
     ``locked_until`` may be at most a year ahead of the company's today; when the locked time
-    grows (a later date, or a time zone that moves its end), the period lock guard runs first."""
+    grows (a later date, or a time zone that moves its end), the period lock guard runs first.
+    ``subscription_status`` goes through ``company_change_plan`` (its own audit row), before the
+    settings, which are checked against the new plan (screenshots_enabled: organizations.plans)."""
+    changes = dict(changes)
+    if "subscription_status" in changes:  # the plan first: the settings below are checked against it
+        company = company_change_plan(company=company, plan=changes.pop("subscription_status"), actor=actor)
     # The row lock serialises settings changes: two admins moving locked_until at once are
     # checked one after the other, each against the other's result.
     current = Company.objects.select_for_update().get(pk=company.pk)
+    if changes.get("screenshots_enabled") and not current.screenshots_enabled:
+        plans.check(current, plans.SCREENSHOTS)
     fields = list(changes)
     before = audit.snapshot(current, fields)
     for field, value in changes.items():
@@ -137,6 +145,36 @@ def company_update(*, company: Company, changes: dict, actor: User | None = None
             actor=actor,
             changes=changed,
         )
+    return current
+
+
+@transaction.atomic
+def company_change_plan(*, company: Company, plan: str, actor: User | None = None) -> Company:
+    """Move the company to another plan (the admin's "Change plan to" actions, ``manage.py
+    set_plan``, the OWNER's PATCH of ``subscription_status``), audited as
+    ``company.plan_changed``. A lower plan keeps everything the company has (members,
+    screenshots, exports): only additions past the new limits are refused (organizations.plans)."""
+    if plan not in SubscriptionStatus.values:
+        raise InvalidInput(
+            f"Not a plan: choose one of {', '.join(SubscriptionStatus.values)}.",
+            code="invalid_choice",
+            attr="subscription_status",
+        )
+    # The lock plans.check takes: a plan change waits for additions counted under the old plan.
+    current = Company.objects.select_for_update().get(pk=company.pk)
+    before = current.subscription_status
+    if before != plan:
+        current.subscription_status = plan
+        current.save(update_fields=["subscription_status", "updated_at"])
+        audit.record(
+            action="company.plan_changed",
+            target_type="company",
+            target_id=current.pk,
+            company_id=current.pk,
+            actor=actor,
+            changes={"subscription_status": [before, plan]},
+        )
+        logger.info("company_plan_changed", company_id=str(current.pk), before=before, after=plan)
     return current
 
 
@@ -174,6 +212,10 @@ def member_update(*, membership: Membership, changes: dict, actor: User | None =
     """``actor``: who made the change, for the audit log (None: the system)."""
     if "role" in changes and changes["role"] != Role.OWNER:
         _ensure_not_last_owner(membership)
+    if changes.get("is_active") and not membership.is_active:  # back in: takes a seat again
+        plans.check(membership.company, plans.MEMBERS)
+    if changes.get("screenshots_enabled") and not membership.screenshots_enabled:
+        plans.check(membership.company, plans.SCREENSHOTS)
     before = audit.snapshot(membership, changes)
     for field, value in changes.items():
         setattr(membership, field, value)
@@ -231,6 +273,7 @@ def invitation_create(
     email = normalize_email(email)
     if Membership.objects.filter(company=company, user__email=email, is_active=True).exists():
         raise ConflictError("This person is already a member.", code="already_member", attr="email")
+    plans.check(company, plans.MEMBERS)  # a pending invitation holds a seat
     token = new_opaque_token()
     invitation = Invitation.objects.create(
         company=company,
@@ -287,6 +330,9 @@ def invitation_accept(*, token: str, user: User) -> Membership:
     membership = Membership.objects.select_for_update().filter(company=invitation.company, user=user).first()
     if membership is not None and membership.is_active:
         raise ConflictError("You are already a member of this company.", code="already_member")
+    # The invitation held its seat since it was sent (adding 0); a plan lowered meanwhile
+    # below the members already there refuses it.
+    plans.check(invitation.company, plans.MEMBERS, adding=0)
     if membership is None:
         membership = Membership.objects.create(company=invitation.company, user=user, role=invitation.role)
     else:  # a former member comes back with the invited role

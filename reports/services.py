@@ -15,6 +15,7 @@ from audit import recording
 from common.exceptions import InvalidInput
 from common.jobs import claim, hold, record_failure
 from common.replica import replica_reads
+from organizations import plans
 from organizations.models import Membership
 from reports.models import ExportFilters, ExportStatus, ReportExport
 
@@ -27,6 +28,8 @@ def export_request(*, membership: Membership, report: str, fmt: str, first: date
                    filters: ExportFilters | None = None) -> ReportExport:  # fmt: skip
     if last < first or (last - first).days > 366:
         raise InvalidInput("to must be on or after from, at most 366 days later.", code="invalid", attr="to")
+    # Under the company's row lock (taken by the check) until this insert commits.
+    plans.check(membership.company, plans.EXPORTS_PER_DAY)
     export = ReportExport.objects.create(
         company_id=membership.company_id,
         requested_by_id=membership.user_id,
@@ -43,6 +46,12 @@ def export_request(*, membership: Membership, report: str, fmt: str, first: date
 
     transaction.on_commit(lambda: build_export.delay(str(export.pk)))
     return export
+
+
+def exports_today(company_id: UUID) -> int:
+    """The company's exports asked for since 00:00 UTC (plans' ``exports_per_day`` counter).
+    Expired exports are purged after EXPORT_RETENTION_DAYS (a day at least), so today's stay."""
+    return ReportExport.objects.filter(company_id=company_id, created_at__gte=plans.start_of_utc_day()).count()
 
 
 def export_build(*, export_id: UUID | str) -> ReportExport | None:

@@ -22,7 +22,8 @@ from audit import recording
 from common.exceptions import ConflictError, GoneError, InvalidInput, PermissionDeniedError, TooLargeError
 from common.jobs import claim, hold, record_failure
 from common.parsers import JSONTooDeep, check_depth, nul_path
-from organizations.models import Membership
+from organizations import plans
+from organizations.models import Company, Membership
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -121,6 +122,9 @@ UPLOAD_LINK_SALT = "screenshot-upload"
 
 
 def _check_allowed(membership: Membership) -> int:
+    # The plan first: a company whose plan has no screenshots is told why (402), whatever its
+    # settings still say (a plan lowered after they were turned on keeps them on, unused).
+    plans.check(membership.company, plans.SCREENSHOTS)
     enabled, blur_level = effective_settings(membership)
     if not enabled:
         raise PermissionDeniedError("Screenshots are turned off for you in this company.", code="screenshots_disabled")
@@ -131,7 +135,7 @@ def _checked_captured_at(membership: Membership, captured_at: datetime) -> datet
     now = timezone.now()
     if captured_at > now + MAX_CAPTURED_AHEAD:
         raise InvalidInput("Must not be more than an hour in the future.", code="invalid", attr="captured_at")
-    days = membership.company.screenshot_retention_days
+    days = kept_days(membership.company)
     if captured_at < now - timedelta(days=days):
         raise InvalidInput(
             f"Must not be older than the company keeps screenshots ({days} days).", code="invalid", attr="captured_at"
@@ -327,16 +331,27 @@ def screenshot_delete(*, screenshot: Screenshot) -> None:
         default_storage.delete(key)
 
 
+def kept_days(company: Company) -> int:
+    """How many days the company keeps screenshots: its own setting, or its plan's retention
+    when that is shorter (organizations.plans)."""
+    days = plans.retention_days(company, company.screenshot_retention_days)
+    assert days is not None  # the company's own setting is never "forever"
+    return days
+
+
 def screenshots_purge(*, now: datetime | None = None) -> int:
-    """Delete screenshots past their company's ``screenshot_retention_days``, files and all."""
+    """Delete screenshots past their company's retention (``kept_days``: the shorter of its
+    ``screenshot_retention_days`` and its plan's ``retention_days``), files and all."""
     from datetime import timedelta
 
-    from django.db.models import DurationField, ExpressionWrapper
+    from django.db.models import DurationField, ExpressionWrapper, IntegerField
+    from django.db.models.functions import Coalesce, Least
 
     now = now or timezone.now()
-    retention = ExpressionWrapper(
-        F("company__screenshot_retention_days") * timedelta(days=1), output_field=DurationField()
-    )
+    own = F("company__screenshot_retention_days")
+    plan_days = Coalesce(plans.retention_days_sql("company__subscription_status"), own, output_field=IntegerField())
+    days = Least(own, plan_days, output_field=IntegerField())
+    retention = ExpressionWrapper(days * timedelta(days=1), output_field=DurationField())
     expired = Screenshot.objects.alias(retention=retention).filter(
         captured_at__lt=now - F("retention")  # type: ignore[operator]  # a SQL expression (Combinable.__rsub__)
     )

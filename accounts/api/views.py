@@ -15,6 +15,7 @@ from accounts.authentication import authenticated_user
 from accounts.tasks import send_password_reset
 from common import throttling
 from common.idempotency import replay_without
+from common.openapi import plan_limit
 
 NO_CONTENT = OpenApiResponse(description="No content")
 
@@ -35,7 +36,14 @@ class AnonymousView(APIView):
 class RegisterView(AnonymousView):
     throttle_classes = [throttling.RegisterThrottle]
 
-    @extend_schema(request=s.RegisterInputSerializer, responses={201: s.RegisterOutputSerializer}, tags=["auth"])
+    @extend_schema(
+        request=s.RegisterInputSerializer,
+        responses={
+            201: s.RegisterOutputSerializer,
+            402: plan_limit("The inviting company's plan allows no more members (attr: members)."),
+        },
+        tags=["auth"],
+    )
     def post(self, request):
         data = s.RegisterInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -31,6 +31,7 @@ from common.exceptions import (
     GoneError,
     InvalidInput,
     NotFoundError,
+    PlanLimitError,
     ServiceError,
     throttled_wait,
 )
@@ -39,7 +40,14 @@ from organizations import services as org_services
 from organizations.models import Membership
 
 # A service error's HTTP status on a page, as the API maps it (common.exceptions).
-_STATUS = {InvalidInput: 400, AuthenticationFailed: 400, NotFoundError: 404, ConflictError: 409, GoneError: 410}
+_STATUS = {
+    InvalidInput: 400,
+    AuthenticationFailed: 400,
+    PlanLimitError: 402,
+    NotFoundError: 404,
+    ConflictError: 409,
+    GoneError: 410,
+}
 
 
 def _status(exc: ServiceError) -> int:

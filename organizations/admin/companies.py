@@ -2,12 +2,35 @@
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.utils.html import format_html, format_html_join
 
-from organizations import permissions, services
+from organizations import permissions, plans, services
 from organizations.admin_mixins import CompanyScopedAdminMixin
 from organizations.admin_site import admin_membership_in
-from organizations.models import Company
+from organizations.models import Company, SubscriptionStatus
+
+
+def _change_plan_action(plan: str):
+    """The admin action "Change plan to <plan>" (one per plan): company_change_plan for each
+    selected company the caller may change the billing of (superusers, OWNERs)."""
+
+    def change_plan(modeladmin: CompanyAdmin, request, queryset) -> None:
+        done = 0
+        for company in queryset:
+            membership = admin_membership_in(request, company.pk)
+            if not request.user.is_superuser and (membership is None or not permissions.can_change_billing(membership)):
+                modeladmin.message_user(request, f"{company.name}: only an OWNER changes the plan.", messages.ERROR)
+                continue
+            if company.subscription_status != plan:
+                services.company_change_plan(company=company, plan=plan, actor=request.user)
+                done += 1
+        if done:
+            moved = f"{done} {'company' if done == 1 else 'companies'}"
+            modeladmin.message_user(request, f"Moved {moved} to {plan}.", messages.SUCCESS)
+
+    change_plan.__name__ = f"change_plan_to_{plan.lower()}"
+    return admin.action(description=f"Change plan to {plan}", permissions=["change"])(change_plan)
 
 
 @admin.register(Company)
@@ -15,10 +38,11 @@ class CompanyAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
     company_field = "id"
     manage_permission = permissions.can_change_company_settings
     list_display = ("name", "slug", "subscription_status", "timezone", "screenshots_enabled", "idle_timeout_seconds")
+    actions = [_change_plan_action(plan) for plan in SubscriptionStatus.values]
     list_filter = ("subscription_status", "screenshots_enabled")
     search_fields = ("name", "slug")
     fieldsets = (
-        (None, {"fields": ("name", "slug", "timezone", "subscription_status")}),
+        (None, {"fields": ("name", "slug", "timezone", "subscription_status", "plan_limits")}),
         (
             "Screenshots, idle and coding time",
             {
@@ -40,8 +64,28 @@ class CompanyAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return request.user.is_superuser and super().has_delete_permission(request, obj)
 
+    @admin.display(description="plan limits (used / allowed)")
+    def plan_limits(self, obj: Company) -> str:
+        if obj._state.adding:  # a superuser's new company: nothing to count yet
+            return "-"
+        limits = plans.limits_for(obj)
+        rows = []
+        for name in plans.COUNTED:
+            allowed = getattr(limits, name)
+            used = plans.usage(obj, name)
+            shown = "not counted yet" if used is None else str(used)
+            rows.append((plans.LABELS[name], f"{shown} / {'unlimited' if allowed is None else allowed}"))
+        rows.append((plans.LABELS[plans.SCREENSHOTS], "included" if limits.screenshots else "not included"))
+        days = limits.retention_days
+        rows.append((plans.LABELS[plans.RETENTION_DAYS], "forever" if days is None else f"{days} days"))
+        return format_html(
+            "<strong>{}</strong><ul>{}</ul>",
+            obj.subscription_status,
+            format_html_join("", "<li>{}: {}</li>", rows),
+        )
+
     def get_readonly_fields(self, request, obj=None):
-        readonly = list(super().get_readonly_fields(request, obj))
+        readonly = [*super().get_readonly_fields(request, obj), "plan_limits"]
         if not request.user.is_superuser:
             membership = admin_membership_in(request, obj.pk) if obj is not None else None
             if membership is None or not permissions.can_change_billing(membership):

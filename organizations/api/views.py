@@ -11,13 +11,14 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from common.openapi import gone
+from common.openapi import gone, plan_limit
 from organizations import permissions, selectors, services
 from organizations.api import serializers as s
 from organizations.api.scoping import COMPANY_PARAM, UUID_PATH, CompanyScopedViewSet
 from organizations.models import Client, Company, Invitation, Project, Team
 
 NO_CONTENT = OpenApiResponse(description="No content")
+SEATS = plan_limit("The company's plan allows no more members (attr: members); pending invitations count.")
 ARCHIVED_PARAM = OpenApiParameter(
     "archived", str, enum=["true", "false", "all"], description="Archived projects too (default false)."
 )
@@ -41,7 +42,13 @@ class CompanyViewSet(CompanyScopedViewSet, mixins.ListModelMixin, mixins.Retriev
         company.my_role = "OWNER"  # type: ignore[attr-defined]  # read by CompanySerializer
         return Response(s.CompanySerializer(company).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=s.CompanyUpdateSerializer, responses={200: s.CompanySerializer})
+    @extend_schema(
+        request=s.CompanyUpdateSerializer,
+        responses={
+            200: s.CompanySerializer,
+            402: plan_limit("screenshots_enabled on a plan without screenshots (attr: screenshots)."),
+        },
+    )
     def partial_update(self, request, pk=None):
         company = self.get_object()
         membership = self.membership_for(company)
@@ -65,7 +72,14 @@ class CompanyViewSet(CompanyScopedViewSet, mixins.ListModelMixin, mixins.Retriev
         serializer = s.MemberDetailSerializer if permissions.can_manage_members(membership) else s.MemberSerializer
         return self.get_paginated_response(serializer(page, many=True).data)
 
-    @extend_schema(methods=["PATCH"], request=s.MemberUpdateSerializer, responses={200: s.MemberDetailSerializer})
+    @extend_schema(
+        methods=["PATCH"],
+        request=s.MemberUpdateSerializer,
+        responses={
+            200: s.MemberDetailSerializer,
+            402: plan_limit("screenshots_enabled on a plan without screenshots (attr: screenshots)."),
+        },
+    )
     @extend_schema(methods=["DELETE"], responses={204: NO_CONTENT})
     @action(detail=True, methods=["patch", "delete"], url_path=rf"members/(?P<user_id>{UUID_PATH})")
     def member_detail(self, request, pk=None, user_id=None):
@@ -85,7 +99,9 @@ class CompanyViewSet(CompanyScopedViewSet, mixins.ListModelMixin, mixins.Retriev
 
     @extend_schema(methods=["GET"], responses={200: s.InvitationSerializer(many=True)})
     @extend_schema(
-        methods=["POST"], request=s.InvitationCreateSerializer, responses={201: s.InvitationCreatedSerializer}
+        methods=["POST"],
+        request=s.InvitationCreateSerializer,
+        responses={201: s.InvitationCreatedSerializer, 402: SEATS},
     )
     @action(detail=True, methods=["get", "post"], url_path="invitations")
     def invitations(self, request, pk=None):
@@ -118,7 +134,11 @@ class CompanyViewSet(CompanyScopedViewSet, mixins.ListModelMixin, mixins.Retriev
 @extend_schema(
     tags=["companies"],
     request=None,
-    responses={200: s.InvitationAcceptedSerializer, 410: gone("The invitation was used, revoked or has expired.")},
+    responses={
+        200: s.InvitationAcceptedSerializer,
+        402: SEATS,
+        410: gone("The invitation was used, revoked or has expired."),
+    },
 )
 class InvitationAcceptView(APIView):
     """Any signed-in account may accept; the token alone grants the membership."""

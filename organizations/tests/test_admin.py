@@ -379,7 +379,7 @@ def test_only_the_owner_changes_the_subscription_status(client, world):
     by_admin = client.post(change_url(world.alpha), data)
     world.alpha.refresh_from_db()
     assert by_admin.status_code == 302
-    assert (world.alpha.subscription_status, world.alpha.idle_timeout_seconds) == ("FREE", 900)
+    assert (world.alpha.subscription_status, world.alpha.idle_timeout_seconds) == ("TRIAL", 900)  # as created
 
     client.force_login(world.owner)
     data = form_data(client.get(change_url(world.alpha)))

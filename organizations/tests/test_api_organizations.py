@@ -155,7 +155,7 @@ def test_create_company_makes_me_owner_and_lists_it(world):
         "Side Gig",
         "Europe/Berlin",
         "OWNER",
-        "FREE",
+        "TRIAL",  # a new company's plan (docs/organizations.md, "Plans and limits")
     )
     listed = {(c["name"], c["my_role"]) for c in api.get("/api/v1/companies").json()["results"]}
     assert listed == {("Company A", "MEMBER"), ("Side Gig", "OWNER")}

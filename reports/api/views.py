@@ -22,7 +22,7 @@ from rest_framework.views import APIView
 
 from accounts.authentication import authenticated_user
 from accounts.models import User
-from common.openapi import PAGINATION_PARAMETERS, SIGNED_LINK_TOKEN, XLSX_CONTENT_TYPE
+from common.openapi import PAGINATION_PARAMETERS, SIGNED_LINK_TOKEN, XLSX_CONTENT_TYPE, plan_limit
 from common.pagination import CursorPagination
 from common.query import validated_query
 from common.signed_links import link_value
@@ -200,7 +200,10 @@ class ExportListView(APIView):
     @extend_schema(
         request=s.ExportCreateSerializer,
         parameters=[OpenApiParameter("company", str, required=False)],
-        responses={202: s.ExportSerializer},
+        responses={
+            202: s.ExportSerializer,
+            402: plan_limit("The company's plan allows no more exports today, UTC (attr: exports_per_day)."),
+        },
     )
     def post(self, request):
         query = s.ExportCreateSerializer(data=request.data)

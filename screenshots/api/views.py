@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 from accounts.authentication import authenticated_user
 from common import parsers
 from common.exceptions import PayloadTooLarge
-from common.openapi import SIGNED_LINK_TOKEN, gone
+from common.openapi import SIGNED_LINK_TOKEN, gone, plan_limit
 from common.query import validated_query
 from common.signed_links import link_value
 from common.uploads import max_upload_request_bytes
@@ -27,6 +27,8 @@ from organizations.api.scoping import COMPANY_PARAM, CompanyScopedViewSet
 from screenshots import selectors, services
 from screenshots.api import serializers as s
 from screenshots.models import Screenshot
+
+NO_SCREENSHOTS = plan_limit("The company's plan does not include screenshots (attr: screenshots).")
 
 
 @extend_schema_view(list=extend_schema(parameters=[s.ScreenshotQuerySerializer]))
@@ -56,7 +58,8 @@ class ScreenshotViewSet(CompanyScopedViewSet, mixins.ListModelMixin, mixins.Retr
 
     # A file travels as multipart only (FormParser is there for DRF's browsable forms, not clients).
     @extend_schema(
-        request={"multipart/form-data": s.ScreenshotUploadSerializer}, responses={201: s.ScreenshotSerializer}
+        request={"multipart/form-data": s.ScreenshotUploadSerializer},
+        responses={201: s.ScreenshotSerializer, 402: NO_SCREENSHOTS},
     )
     def create(self, request):
         # Refuse by the declared length before Django reads (and spools) the body.
@@ -75,7 +78,7 @@ class ScreenshotViewSet(CompanyScopedViewSet, mixins.ListModelMixin, mixins.Retr
         )
         return Response(s.ScreenshotSerializer(screenshot).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=s.ScreenshotPresignSerializer, responses={201: s.PresignedSerializer})
+    @extend_schema(request=s.ScreenshotPresignSerializer, responses={201: s.PresignedSerializer, 402: NO_SCREENSHOTS})
     @action(detail=False, methods=["post"], parser_classes=[parsers.JSONParser])
     def presign(self, request):
         """Step 1 of an upload without multipart: a signed, single-use PUT link of ours."""
