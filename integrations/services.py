@@ -21,9 +21,12 @@ from common.representation import utc_iso
 from integrations import tasks
 from integrations.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from integrations.webhooks import sender, ssrf
+from organizations import plans
 from organizations.models import Company
 
 if TYPE_CHECKING:
+    from uuid import UUID
+
     from accounts.models import User
 
 ALL_EVENTS = "*"
@@ -70,6 +73,11 @@ def checked_events(events: list[str]) -> list[str]:
     return list(dict.fromkeys(events))  # without repeats, in the order given
 
 
+def endpoints_count(company_id: UUID) -> int:
+    """What the plan's ``webhooks`` limit counts: the company's endpoints, active or not."""
+    return WebhookEndpoint.objects.filter(company_id=company_id).count()
+
+
 def _audit(endpoint: WebhookEndpoint, *, verb: str, actor: User | None, changes: dict) -> None:
     recording.record(
         action=f"webhook_endpoint.{verb}",
@@ -87,7 +95,7 @@ def endpoint_create(
 ) -> WebhookEndpoint:
     """A new endpoint with a fresh secret (the caller shows it once). It starts at the change
     log's head when the feeder lands: it hears of changes from its creation on."""
-    # TODO(plan limits): the plan's cap on webhook endpoints per company is checked here (402).
+    plans.check(company, plans.WEBHOOKS)  # 402 past the plan's endpoints, under the company's lock
     endpoint = WebhookEndpoint.objects.create(
         company=company,
         url=checked_url(url),

@@ -119,7 +119,7 @@ def start_of_utc_day() -> datetime:
 def check(company: Company, limit: str, *, adding: int = 1) -> None:
     """Refuse (402) when ``adding`` more of ``limit`` would take the company past its plan.
     Call it inside the transaction that inserts: a counted limit locks the company row first
-    (SELECT ... FOR UPDATE) and reads the plan and the count under that lock, so concurrent
+    (SELECT ... FOR NO KEY UPDATE) and reads the plan and the count under that lock, so concurrent
     additions are counted one after the other. ``screenshots`` is a yes or no (no lock)."""
     if limit == SCREENSHOTS:
         if not limits_for(company).screenshots:
@@ -129,7 +129,9 @@ def check(company: Company, limit: str, *, adding: int = 1) -> None:
         raise ValueError(f"{limit!r} is not a limit that can be checked")
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("plans.check of a counted limit must run inside the inserting transaction")
-    locked = Company.objects.select_for_update().only("id", "subscription_status").get(pk=company.pk)
+    # NO KEY: the lock orders additions and plan changes, yet leaves every insert that
+    # references the company (entries, heartbeats: FOR KEY SHARE) unblocked.
+    locked = Company.objects.select_for_update(no_key=True).only("id", "subscription_status").get(pk=company.pk)
     allowed = getattr(limits_for(locked), limit)
     if allowed is None:
         return

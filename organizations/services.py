@@ -110,7 +110,7 @@ def company_update(*, company: Company, changes: dict, actor: User | None = None
         company = company_change_plan(company=company, plan=changes.pop("subscription_status"), actor=actor)
     # The row lock serialises settings changes: two admins moving locked_until at once are
     # checked one after the other, each against the other's result.
-    current = Company.objects.select_for_update().get(pk=company.pk)
+    current = Company.objects.select_for_update(no_key=True).get(pk=company.pk)
     if changes.get("screenshots_enabled") and not current.screenshots_enabled:
         plans.check(current, plans.SCREENSHOTS)
     fields = list(changes)
@@ -161,7 +161,7 @@ def company_change_plan(*, company: Company, plan: str, actor: User | None = Non
             attr="subscription_status",
         )
     # The lock plans.check takes: a plan change waits for additions counted under the old plan.
-    current = Company.objects.select_for_update().get(pk=company.pk)
+    current = Company.objects.select_for_update(no_key=True).get(pk=company.pk)
     before = current.subscription_status
     if before != plan:
         current.subscription_status = plan

@@ -13,6 +13,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from audit.models import AuditEntry
+from common.openapi import plan_limit
 from common.pagination import CursorPagination
 from common.query import validated_query
 from integrations import selectors, services
@@ -85,7 +86,13 @@ class WebhookEndpointViewSet(CompanyScopedViewSet, mixins.ListModelMixin, mixins
         page = self.paginate_queryset(selectors.webhook_endpoint_list(membership=self.company_membership()))
         return self.get_paginated_response(s.WebhookEndpointSerializer(page, many=True).data)
 
-    @extend_schema(request=s.WebhookEndpointCreateSerializer, responses={201: s.WebhookEndpointWithSecretSerializer})
+    @extend_schema(
+        request=s.WebhookEndpointCreateSerializer,
+        responses={
+            201: s.WebhookEndpointWithSecretSerializer,
+            402: plan_limit("The company's plan allows no more webhook endpoints (attr: webhooks)."),
+        },
+    )
     def create(self, request):
         membership = self.company_membership()
         self.require(

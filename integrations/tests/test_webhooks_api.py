@@ -107,6 +107,30 @@ def test_the_setting_allows_local_http_urls(world, settings):
     assert response.status_code == 201, response.content
 
 
+def test_the_plan_caps_endpoints_with_402_naming_the_limit_and_company_b_is_not_counted(world, settings):
+    from organizations.services import company_change_plan
+
+    settings.PLAN_LIMITS = {**settings.PLAN_LIMITS, "PRO": {**settings.PLAN_LIMITS["PRO"], "webhooks": 2}}
+    company_change_plan(company=world.b, plan="PRO")
+    endpoint(world.b)
+    endpoint(world.b)  # company B is full: that never counts against A
+    company_change_plan(company=world.a, plan="PRO")
+    api = world.api("owner")
+    assert api.post(URL, {"url": PUBLIC, "events": ["*"]}, format="json").status_code == 201
+    assert api.post(URL, {"url": PUBLIC, "events": ["*"]}, format="json").status_code == 201
+
+    third = api.post(URL, {"url": PUBLIC, "events": ["*"]}, format="json")
+    body = assert_error(third, 402, attr="webhooks", code="plan_limit")
+    assert "PRO" in body["errors"][0]["detail"]
+    assert WebhookEndpoint.objects.filter(company=world.a).count() == 2
+
+    company_change_plan(company=world.a, plan="FREE")  # FREE: no webhooks; the two stay
+    assert_error(api.post(URL, {"url": PUBLIC, "events": ["*"]}, format="json"), 402, attr="webhooks")
+    assert len(api.get(URL).json()["results"]) == 2
+    company_change_plan(company=world.a, plan="ENTERPRISE")  # unlimited
+    assert api.post(URL, {"url": PUBLIC, "events": ["*"]}, format="json").status_code == 201
+
+
 # --------------------------------------------------------------------------- update, delete, rotate
 
 
