@@ -9,6 +9,7 @@ import os
 import re
 import shlex
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -561,6 +562,223 @@ def test_proxy_times_out_slow_clients():
     assert timeouts["read_header"] == "10s"
     assert timeouts["read_body"] == "120s"
     assert "write" not in timeouts  # would cut a streamed export to a slow client
+
+
+# --------------------------------------------------------------------------- Kubernetes
+
+K8S = ROOT / "deploy" / "k8s"
+# The oldest minor release the big managed offerings still run; kubernetes-validate bundles its
+# schemas, so the check is offline.
+K8S_VERSION = "1.32.0"
+
+
+@pytest.fixture(scope="module")
+def kustomization() -> dict:
+    return yaml.safe_load((K8S / "kustomization.yaml").read_text())
+
+
+@pytest.fixture(scope="module")
+def k8s(kustomization) -> dict[tuple[str, str], dict]:
+    """Every resource the kustomization applies, by (kind, name)."""
+    resources = {}
+    for file in kustomization["resources"]:
+        for doc in yaml.safe_load_all((K8S / file).read_text()):
+            resources[(doc["kind"], doc["metadata"]["name"])] = doc
+    return resources
+
+
+def _pod_specs(k8s) -> dict[str, dict]:
+    return {name: doc["spec"]["template"]["spec"] for (kind, name), doc in k8s.items() if kind in {"Deployment", "Job"}}
+
+
+def _containers(pod: dict) -> list[dict]:
+    return pod.get("initContainers", []) + pod["containers"]
+
+
+def test_kustomization_applies_every_manifest(kustomization):
+    listed = set(kustomization["resources"])
+    present = {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml"}
+    assert listed == present
+
+
+def test_manifests_validate_against_the_kubernetes_schemas(kustomization):
+    """kubernetes-validate (requirements-dev.txt), strict: an unknown or misspelt field fails."""
+    binary = Path(sys.executable).parent / "kubernetes-validate"
+    files = [str(K8S / name) for name in kustomization["resources"]]
+    result = subprocess.run(
+        [str(binary), "--strict", "--kubernetes-version", K8S_VERSION, "--quiet", *files],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "ERROR" not in result.stdout + result.stderr
+
+
+def test_the_validator_refuses_a_misspelt_field(tmp_path):
+    """Guards the previous test: strict mode must reject what the API server would."""
+    bad = tmp_path / "pdb.yaml"
+    bad.write_text((K8S / "web-pdb.yaml").read_text().replace("minAvailable:", "minAvailabel:"))
+    binary = Path(sys.executable).parent / "kubernetes-validate"
+    result = subprocess.run(
+        [str(binary), "--strict", "--kubernetes-version", K8S_VERSION, "--quiet", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "minAvailabel" in result.stdout + result.stderr
+
+
+def test_k8s_runs_one_beat_that_never_overlaps(k8s):
+    beat = k8s[("Deployment", "stint-beat")]
+    assert beat["spec"]["replicas"] == 1
+    assert beat["spec"]["strategy"]["type"] == "Recreate"
+    beats = [name for name, pod in _pod_specs(k8s).items() if "beat" in pod["containers"][0]["command"]]
+    assert beats == ["stint-beat"]
+
+
+def test_k8s_web_is_scaled_by_the_hpa_on_cpu(k8s):
+    web = k8s[("Deployment", "stint-web")]
+    hpa = k8s[("HorizontalPodAutoscaler", "stint-web")]["spec"]
+    assert hpa["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "stint-web"}
+    assert hpa["minReplicas"] >= 2
+    assert [m["resource"]["name"] for m in hpa["metrics"]] == ["cpu"]
+    assert "replicas" not in web["spec"]  # the HPA owns it; `kubectl apply` must not reset it
+    # utilisation is a share of the request: without one the HPA cannot compute it
+    assert web["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"]
+
+
+def test_k8s_web_probes_use_the_health_endpoints(k8s):
+    pod = k8s[("Deployment", "stint-web")]["spec"]["template"]["spec"]
+    web = pod["containers"][0]
+    assert web["readinessProbe"]["httpGet"]["path"] == "/health/ready"
+    assert web["livenessProbe"]["httpGet"]["path"] == "/health/live"
+    allowed = k8s[("ConfigMap", "stint-config")]["data"]["ALLOWED_HOSTS"].split(",")
+    for probe in (web["readinessProbe"], web["livenessProbe"]):
+        headers = {h["name"]: h["value"] for h in probe["httpGet"]["httpHeaders"]}
+        assert headers["Host"] in allowed  # else Django answers 400 and the probe fails
+        assert headers["X-Forwarded-Proto"] == "https"  # else SECURE_SSL_REDIRECT answers 301
+        assert probe["httpGet"]["port"] == web["ports"][0]["name"]
+
+
+@pytest.mark.parametrize("name", ["stint-worker", "stint-webhooks", "stint-beat"])
+def test_k8s_celery_pods_have_a_liveness_probe(k8s, name):
+    container = k8s[("Deployment", name)]["spec"]["template"]["spec"]["containers"][0]
+    assert container["livenessProbe"]["exec"]["command"]
+
+
+def test_k8s_service_pdb_and_ingress_select_the_web_pods(k8s):
+    labels = k8s[("Deployment", "stint-web")]["spec"]["template"]["metadata"]["labels"]
+    service = k8s[("Service", "stint-web")]["spec"]
+    assert service["selector"].items() <= labels.items()
+    pdb = k8s[("PodDisruptionBudget", "stint-web")]["spec"]
+    assert pdb["selector"]["matchLabels"].items() <= labels.items()
+    assert pdb["minAvailable"] >= 1
+    ingress = k8s[("Ingress", "stint")]
+    backend = ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
+    assert backend["name"] == "stint-web"
+    assert backend["port"]["name"] in {p["name"] for p in service["ports"]}
+    annotations = ingress["metadata"]["annotations"]
+    # idle WebSockets outlive the controller's timeouts (ingress-nginx's default is 60 s)
+    assert int(annotations["nginx.ingress.kubernetes.io/proxy-read-timeout"]) >= 3600
+
+
+def test_k8s_ingress_body_limit_fits_a_screenshot(k8s):
+    from django.conf import settings
+
+    limit = k8s[("Ingress", "stint")]["metadata"]["annotations"]["nginx.ingress.kubernetes.io/proxy-body-size"]
+    assert limit.endswith("m")
+    assert settings.SCREENSHOT_MAX_BYTES < int(limit[:-1]) * 1024 * 1024 <= 2 * settings.SCREENSHOT_MAX_BYTES
+
+
+def test_k8s_migrations_run_as_a_job_the_app_waits_for(k8s):
+    job = k8s[("Job", "stint-migrate")]["spec"]["template"]["spec"]
+    assert job["containers"][0]["command"][-3:] == ["manage.py", "migrate", "--noinput"]
+    assert job["restartPolicy"] == "Never"
+    for name in ("stint-web", "stint-worker", "stint-webhooks", "stint-beat"):
+        init = k8s[("Deployment", name)]["spec"]["template"]["spec"]["initContainers"]
+        assert any("migrate --check" in " ".join(c["command"]) for c in init), name
+
+
+def test_k8s_workers_consume_the_queues_compose_does(k8s, prod):
+    """The same queue groups as the production compose file, named through the ConfigMap."""
+    config = k8s[("ConfigMap", "stint-config")]["data"]
+    consumed = {}
+    for name, pod in _pod_specs(k8s).items():
+        argv = pod["containers"][0]["command"]
+        if argv[:1] == ["celery"] and "worker" in argv:
+            queue = argv[argv.index("-Q") + 1]
+            variable = re.fullmatch(r"\$\((\w+)\)", queue)
+            assert variable, f"{name}: name the queue through the ConfigMap, as $(VAR)"
+            consumed[config[variable.group(1)]] = name
+    env = prod["services"]["web"]["environment"]
+    assert consumed == {
+        env["CELERY_TASK_DEFAULT_QUEUE"]: "stint-worker",
+        env["CELERY_WEBHOOK_QUEUE"]: "stint-webhooks",
+    }
+
+
+def test_k8s_every_container_takes_its_settings_from_the_configmap_and_secret(k8s):
+    for name, pod in _pod_specs(k8s).items():
+        for container in _containers(pod):
+            assert "env" not in container, f"{name}/{container['name']}: settings belong in the ConfigMap"
+            assert container["envFrom"] == [
+                {"configMapRef": {"name": "stint-config"}},
+                {"secretRef": {"name": "stint-secrets"}},
+            ], f"{name}/{container['name']}"
+
+
+def test_k8s_configmap_and_secret_hold_only_settings_the_app_reads(k8s):
+    config = k8s[("ConfigMap", "stint-config")]["data"]
+    secret = k8s[("Secret", "stint-secrets")]["stringData"]
+    assert not set(config) & set(secret)
+    unknown = sorted((set(config) | set(secret)) - _settings_variables())
+    assert not unknown, f"settings.py never reads: {', '.join(unknown)}"
+    assert {"SECRET_KEY", "DATABASE_URL", "DATABASE_PASSWORD", "REDIS_URL", "S3_SECRET_ACCESS_KEY"} <= set(secret)
+    assert config["STINT_ENV"] == "production"
+    assert set(config) | set(secret) >= REQUIRED_IN_COMPOSE
+
+
+def test_k8s_secret_commits_placeholders_only(k8s):
+    secret = k8s[("Secret", "stint-secrets")]
+    assert "data" not in secret  # base64 would hide a real value from review
+    for key, value in secret["stringData"].items():
+        assert "REPLACE-ME" in value, f"{key} looks like a real value"
+    # left unreplaced, settings refuse to start (SECRET_KEY must be 32 characters at least)
+    assert len(secret["stringData"]["SECRET_KEY"]) < 32
+
+
+def test_k8s_every_container_uses_the_one_image(k8s, kustomization):
+    images = {c["image"] for pod in _pod_specs(k8s).values() for c in _containers(pod)}
+    assert images == {"stint"}
+    assert [i["name"] for i in kustomization["images"]] == ["stint"]
+
+
+def test_k8s_pods_run_unprivileged_with_a_read_only_root(k8s, dockerfile):
+    """The image's user (Dockerfile USER) is the pods' runAsUser; the root filesystem is
+    read-only, /tmp (uploads spooled to disk, beat's schedule) an emptyDir."""
+    user = next(args for keyword, args in reversed(dockerfile) if keyword == "USER")
+    runs = "\n".join(args for keyword, args in dockerfile if keyword == "RUN")
+    created = re.search(r"useradd [^&\n]*--uid (\d+)[^&\n]*\s(\w+)\s*$", runs, re.MULTILINE)
+    assert created, "the Dockerfile creates no user with a fixed uid"
+    assert created.group(2) == user
+    uid = int(created.group(1))
+    for name, pod in _pod_specs(k8s).items():
+        context = pod["securityContext"]
+        assert context["runAsNonRoot"] is True, name
+        assert context["runAsUser"] == uid, name
+        assert pod["automountServiceAccountToken"] is False, name
+        assert {"name": "tmp", "emptyDir": {}} in pod["volumes"], name
+        for container in _containers(pod):
+            where = f"{name}/{container['name']}"
+            security = container["securityContext"]
+            assert security["readOnlyRootFilesystem"] is True, where
+            assert security["allowPrivilegeEscalation"] is False, where
+            assert security["capabilities"]["drop"] == ["ALL"], where
+            assert {"name": "tmp", "mountPath": "/tmp"} in container["volumeMounts"], where
+            assert container["resources"]["requests"], where
+            assert container["resources"]["limits"]["memory"], where
 
 
 if __name__ == "__main__" and "--write-docs" in __import__("sys").argv:
