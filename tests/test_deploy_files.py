@@ -506,7 +506,8 @@ def test_prod_app_uses_the_s3_store_through_its_public_name(prod):
 def _caddy_sites() -> dict[str, str]:
     """Caddyfile site blocks by address (the global options block, which has none, skipped)."""
     sites: dict[str, str] = {}
-    depth, address, body = 0, "", []
+    depth, address = 0, ""
+    body: list[str] = []
     for raw in CADDYFILE.read_text().splitlines():
         line = raw.strip()
         if not line or line.startswith("#"):
