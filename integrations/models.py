@@ -61,6 +61,9 @@ class WebhookDelivery(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
     event_id = models.BigIntegerField(null=True, blank=True)  # the change-log row's id; null for `test`
+    # The change's cursor: the feeder's order (change-log order), and how it knows which
+    # deliveries are still ahead of the endpoint's ``cursor``. Null for `test`.
+    cursor = models.BigIntegerField(null=True, blank=True)
     webhook_id = models.CharField(max_length=40, default=webhook_message_id, editable=False)
     type = models.CharField(max_length=40)
     payload = models.JSONField()  # the exact {type, timestamp, data} sent, so a redelivery is byte-identical
@@ -76,7 +79,20 @@ class WebhookDelivery(models.Model):
 
     class Meta:
         ordering = ("-created_at", "-id")
-        indexes = [models.Index(fields=["endpoint", "created_at", "id"], name="integ_delivery_endpoint_at")]
+        indexes = [
+            models.Index(fields=["endpoint", "created_at", "id"], name="integ_delivery_endpoint_at"),
+            models.Index(fields=["endpoint", "cursor"], name="integ_delivery_endpoint_cursor"),
+            models.Index(fields=["created_at"], name="integ_delivery_created_at"),  # the purge
+        ]
+        constraints = [
+            # One delivery per event per endpoint: a feeder run twice (a duplicate task, a
+            # worker killed mid-step) never makes a second row, so the webhook-id stays one.
+            models.UniqueConstraint(
+                fields=["endpoint", "event_id"],
+                condition=models.Q(event_id__isnull=False),
+                name="integ_delivery_endpoint_event",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.type} {self.webhook_id} {self.status}"
