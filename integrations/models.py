@@ -27,9 +27,9 @@ class WebhookEndpoint(BaseModel):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    # For the change-log feeder (increment 2): the last change-log cursor handed to this
-    # endpoint (null: start from the head when it was created), since when it has been
-    # failing, and when and why it was switched off for failing.
+    # For the change-log feeder (webhooks/feeder.py): every change up to ``cursor`` was
+    # delivered, given up or not subscribed to (null: made before the feeder; it starts at the
+    # head), since when it has been failing, and when and why it was switched off for failing.
     cursor = models.BigIntegerField(null=True, blank=True)
     failing_since = models.DateTimeField(null=True, blank=True)
     disabled_at = models.DateTimeField(null=True, blank=True)

@@ -40,7 +40,7 @@ AUDITED_FIELDS = ("url", "events", "description", "active")  # never the secrets
 _DELIVERABLE: frozenset[str] | None = None
 
 
-def kick_feeders(*, changes: list, **_) -> None:
+def kick_feeders(*, changes: list, **_: object) -> None:
     """``changes_published`` receiver, in the process that published (often the writer's own
     request, after its commit): one message to the webhooks queue naming the companies with
     deliverable changes, no query; ``tasks.webhook_dispatch`` finds their endpoints."""

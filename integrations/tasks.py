@@ -14,7 +14,7 @@ from integrations.models import DeliveryStatus, WebhookDelivery
 from integrations.webhooks import feeder, sender
 
 
-def queue_feed(endpoint_id) -> None:
+def queue_feed(endpoint_id: UUID | str) -> None:
     """Queue a feeder run for one endpoint (the queue named explicitly: tests move it)."""
     webhook_feed.apply_async(args=[str(endpoint_id)], queue=settings.CELERY_WEBHOOK_QUEUE)
 

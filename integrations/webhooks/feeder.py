@@ -158,7 +158,8 @@ def _attempt(endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> None:
         _set_endpoint(endpoint, cursor=delivery.cursor, failing_since=None)
         return
     schedule = settings.WEBHOOK_RETRY_SCHEDULE
-    fields: dict = {"failing_since": endpoint.failing_since or now}
+    failing_since = endpoint.failing_since or now
+    fields: dict = {"failing_since": failing_since}
     if delivery.attempts <= len(schedule):
         metrics.WEBHOOK_DELIVERIES.labels(outcome="failed").inc()
         delivery.next_attempt_at = now + timedelta(seconds=schedule[delivery.attempts - 1])
@@ -168,7 +169,7 @@ def _attempt(endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> None:
         logger.warning("webhook_given_up", delivery_id=str(delivery.pk), endpoint_id=str(endpoint.pk))
         fields["cursor"] = delivery.cursor
     _set_endpoint(endpoint, **fields)
-    if now - endpoint.failing_since >= timedelta(days=settings.WEBHOOK_DISABLE_AFTER_DAYS):
+    if now - failing_since >= timedelta(days=settings.WEBHOOK_DISABLE_AFTER_DAYS):
         _disable(endpoint, head=delivery, now=now)
 
 
