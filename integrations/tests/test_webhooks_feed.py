@@ -269,3 +269,13 @@ def test_the_beat_wakes_endpoints_behind_the_log_or_with_a_retry_due(world, loca
         assert feeder.endpoints_to_feed() == []
         WebhookDelivery.objects.filter(endpoint=ep).update(next_attempt_at=timezone.now())
         assert feeder.endpoints_to_feed() == [ep.pk]
+
+
+def test_every_webhook_task_is_routed_to_the_webhooks_queue(settings):
+    """The beat's and the kick's tasks too: a slow receiver never holds up the default queue."""
+    from config.celery import app
+
+    beat = {entry["task"] for entry in app.conf.beat_schedule.values() if entry["task"].startswith("integrations.")}
+    assert beat == {"integrations.tasks.webhook_wake", "integrations.tasks.webhook_purge_deliveries"}
+    for name in [*beat, "integrations.tasks.webhook_feed", "integrations.tasks.webhook_dispatch"]:
+        assert app.amqp.router.route({}, name)["queue"].name == settings.CELERY_WEBHOOK_QUEUE
