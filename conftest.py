@@ -95,13 +95,15 @@ def database_url_for_subprocess() -> str:
 
 
 @contextlib.contextmanager
-def celery_worker(data_dir):
+def celery_worker(data_dir, *, queue: str | None = None, pool: tuple[str, ...] = ("--pool", "solo")):
     """A real `celery -A config worker` on the real broker, reading the test database, its
     files under ``data_dir``. Its queue is private to this worker so nothing else's tasks reach
-    it, and it is the default queue while the block runs."""
+    it, and it is the default queue while the block runs. ``queue``: that name (a test that
+    restarts the worker, or routes the webhooks queue to it); ``pool``: e.g. threads, for a
+    test that needs several tasks at once."""
     from config.celery import app
 
-    queue = f"test-{uuid.uuid4().hex[:8]}"
+    queue = queue or f"test-{uuid.uuid4().hex[:8]}"
     env = {
         **os.environ,
         "DATABASE_URL": database_url_for_subprocess(),
@@ -121,8 +123,7 @@ def celery_worker(data_dir):
             "worker",
             "-Q",
             queue,
-            "--pool",
-            "solo",
+            *pool,
             "-n",
             f"{queue}@%h",
             "--without-gossip",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import structlog
 from django.db import connection
+from django.dispatch import Signal
 
 from changelog import audience, publishing
 from changelog.models import Change, SyncState
@@ -21,6 +22,12 @@ logger = structlog.get_logger(__name__)
 NUMBER_LOCK = 0x5354494E54  # "STINT"
 PUBLISH_LOCK = 0x5354494E55
 BATCH = 2000
+
+# Sent after each batch of changes went to the sockets, with ``changes`` (in cursor order): how
+# apps above the log hear of new changes without the log importing them (webhooks kick their
+# feeder here). Receivers must be cheap (this runs in the committing request) and must not
+# raise: ``send_robust`` logs and drops what they raise.
+changes_published = Signal()
 
 
 def _try_lock(lock: int) -> bool:
@@ -111,6 +118,9 @@ def _publish_batch() -> int:
         return 0
     publish(changes)
     SyncState.objects.filter(pk=1).update(published_upto=changes[-1].cursor)
+    for receiver, result in changes_published.send_robust(sender=Change, changes=changes):
+        if isinstance(result, Exception):
+            logger.error("changes_published_receiver_failed", receiver=repr(receiver), error=str(result)[:200])
     return len(changes)
 
 

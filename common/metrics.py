@@ -28,7 +28,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from django_prometheus.middleware import Metrics as DjangoMetrics
 from kombu import Connection
-from prometheus_client import Gauge, Histogram, multiprocess
+from prometheus_client import Counter, Gauge, Histogram, multiprocess
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -55,6 +55,19 @@ EXPORT_BUILD_SECONDS = Histogram(
     "Time a worker spent building one report export (query, CSV/XLSX, store).",
     ["outcome"],
     buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600),
+)
+# Webhooks (docs/webhooks.md): each attempt the change-log feeder makes, by what became of it
+# (``succeeded``; ``failed``: a retry is scheduled; ``given_up``: its last attempt failed), and
+# how long after its commit (``Change.at``) an event reached its receiver with a 2xx.
+WEBHOOK_DELIVERIES = Counter(
+    "stint_webhook_deliveries",
+    "Webhook delivery attempts of change-log events, by outcome (succeeded, failed, given_up).",
+    ["outcome"],
+)
+WEBHOOK_LAG_SECONDS = Histogram(
+    "stint_webhook_delivery_lag_seconds",
+    "Time from a change's commit to its webhook's 2xx answer (retries included).",
+    buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 1800, 3600, 6 * 3600, 24 * 3600),
 )
 
 

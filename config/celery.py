@@ -52,4 +52,9 @@ app.conf.beat_schedule = {
     # Retention is counted in days, so daily is precise enough; the purge is the only DELETE
     # the table's append-only trigger lets through (audit.services.audit_purge).
     "purge-audit-log": {"task": "audit.tasks.purge_audit_log", "schedule": 24 * 3600},
+    # Webhooks are kicked after each commit; this wakes retries that fell due and endpoints a
+    # lost kick or a killed worker left behind (docs/webhooks.md). Expires like sequence-changes.
+    "webhook-wake": {"task": "integrations.tasks.webhook_wake", "schedule": 5.0, "options": {"expires": 5}},
+    # The delivery log is kept WEBHOOK_DELIVERY_RETENTION_DAYS; daily is precise enough.
+    "purge-webhook-deliveries": {"task": "integrations.tasks.webhook_purge_deliveries", "schedule": 24 * 3600},
 }

@@ -671,6 +671,21 @@ if WEBHOOK_TIMEOUT_SECONDS <= 0:
 # slow receiver never holds back merging, processing or realtime publishing.
 CELERY_WEBHOOK_QUEUE = env.str("CELERY_WEBHOOK_QUEUE", default=f"{CACHE_KEY_PREFIX}-webhooks")
 CELERY_TASK_ROUTES = {"integrations.tasks.webhook_*": {"queue": CELERY_WEBHOOK_QUEUE}}
+# Seconds to wait after each failed attempt of a change-log event before the next (SPEC: about
+# 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h); after the last one the event is given up.
+_RETRY_DEFAULT = ["5", "300", "1800", "7200", "18000", "36000", "36000"]
+WEBHOOK_RETRY_SCHEDULE = [float(s) for s in env.list("WEBHOOK_RETRY_SCHEDULE", default=_RETRY_DEFAULT)]
+if not WEBHOOK_RETRY_SCHEDULE or any(s < 0 for s in WEBHOOK_RETRY_SCHEDULE):
+    raise ImproperlyConfigured("WEBHOOK_RETRY_SCHEDULE must be a list of non-negative seconds")
+# An endpoint whose deliveries have failed (no success in between) this long is switched off
+# and its company's OWNERs emailed (SPEC: 3 days).
+WEBHOOK_DISABLE_AFTER_DAYS = env.float("WEBHOOK_DISABLE_AFTER_DAYS", default=3.0)
+if WEBHOOK_DISABLE_AFTER_DAYS <= 0:
+    raise ImproperlyConfigured("WEBHOOK_DISABLE_AFTER_DAYS must be positive")
+# The delivery log keeps this many days (a daily beat task deletes older rows).
+WEBHOOK_DELIVERY_RETENTION_DAYS = env.int("WEBHOOK_DELIVERY_RETENTION_DAYS", default=30)
+if WEBHOOK_DELIVERY_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured("WEBHOOK_DELIVERY_RETENTION_DAYS must be at least 1")
 
 # --------------------------------------------------------------------------- security
 

@@ -27,9 +27,9 @@ class WebhookEndpoint(BaseModel):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    # For the change-log feeder (increment 2): the last change-log cursor handed to this
-    # endpoint (null: start from the head when it was created), since when it has been
-    # failing, and when and why it was switched off for failing.
+    # For the change-log feeder (webhooks/feeder.py): every change up to ``cursor`` was
+    # delivered, given up or not subscribed to (null: made before the feeder; it starts at the
+    # head), since when it has been failing, and when and why it was switched off for failing.
     cursor = models.BigIntegerField(null=True, blank=True)
     failing_since = models.DateTimeField(null=True, blank=True)
     disabled_at = models.DateTimeField(null=True, blank=True)
@@ -61,6 +61,9 @@ class WebhookDelivery(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
     event_id = models.BigIntegerField(null=True, blank=True)  # the change-log row's id; null for `test`
+    # The change's cursor: the feeder's order (change-log order), and how it knows which
+    # deliveries are still ahead of the endpoint's ``cursor``. Null for `test`.
+    cursor = models.BigIntegerField(null=True, blank=True)
     webhook_id = models.CharField(max_length=40, default=webhook_message_id, editable=False)
     type = models.CharField(max_length=40)
     payload = models.JSONField()  # the exact {type, timestamp, data} sent, so a redelivery is byte-identical
@@ -76,7 +79,20 @@ class WebhookDelivery(models.Model):
 
     class Meta:
         ordering = ("-created_at", "-id")
-        indexes = [models.Index(fields=["endpoint", "created_at", "id"], name="integ_delivery_endpoint_at")]
+        indexes = [
+            models.Index(fields=["endpoint", "created_at", "id"], name="integ_delivery_endpoint_at"),
+            models.Index(fields=["endpoint", "cursor"], name="integ_delivery_endpoint_cursor"),
+            models.Index(fields=["created_at"], name="integ_delivery_created_at"),  # the purge
+        ]
+        constraints = [
+            # One delivery per event per endpoint: a feeder run twice (a duplicate task, a
+            # worker killed mid-step) never makes a second row, so the webhook-id stays one.
+            models.UniqueConstraint(
+                fields=["endpoint", "event_id"],
+                condition=models.Q(event_id__isnull=False),
+                name="integ_delivery_endpoint_event",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.type} {self.webhook_id} {self.status}"

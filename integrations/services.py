@@ -15,12 +15,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit import recording
-from changelog import catalogue
 from common.exceptions import InvalidInput
 from common.representation import utc_iso
 from integrations import tasks
 from integrations.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
-from integrations.webhooks import sender, ssrf
+from integrations.webhooks import feeder, sender, ssrf
+from integrations.webhooks.feeder import deliverable_events
 from organizations import plans
 from organizations.models import Company
 
@@ -37,10 +37,19 @@ ROTATION_OVERLAP = timedelta(hours=24)  # the previous secret keeps signing this
 AUDITED_FIELDS = ("url", "events", "description", "active")  # never the secrets
 
 
-def deliverable_events() -> tuple[str, ...]:
-    """The change log's company events: everything in the catalogue that is logged and not
-    private to one user (``report.ready``, ``sync.applied``) nor presence (never logged)."""
-    return tuple(e.name for e in catalogue.EVENTS if e.logged and e.audience is not catalogue.Audience.PRIVATE)
+_DELIVERABLE: frozenset[str] | None = None
+
+
+def kick_feeders(*, changes: list, **_: object) -> None:
+    """``changes_published`` receiver, in the process that published (often the writer's own
+    request, after its commit): one message to the webhooks queue naming the companies with
+    deliverable changes, no query; ``tasks.webhook_dispatch`` finds their endpoints."""
+    global _DELIVERABLE
+    if _DELIVERABLE is None:
+        _DELIVERABLE = frozenset(deliverable_events())
+    companies = sorted({str(c.company_id) for c in changes if c.event in _DELIVERABLE})
+    if companies:
+        tasks.webhook_dispatch.apply_async(args=[companies], queue=settings.CELERY_WEBHOOK_QUEUE)
 
 
 def new_secret() -> str:
@@ -94,7 +103,7 @@ def endpoint_create(
     *, company: Company, url: str, events: list[str], description: str = "", actor: User | None = None
 ) -> WebhookEndpoint:
     """A new endpoint with a fresh secret (the caller shows it once). It starts at the change
-    log's head when the feeder lands: it hears of changes from its creation on."""
+    log's head: it hears of changes from its creation on."""
     plans.check(company, plans.WEBHOOKS)  # 402 past the plan's endpoints, under the company's lock
     endpoint = WebhookEndpoint.objects.create(
         company=company,
@@ -103,6 +112,7 @@ def endpoint_create(
         description=description,
         secret=new_secret(),
         created_by=actor,
+        cursor=feeder.start_cursor(),
     )
     _audit(
         endpoint, verb="created", actor=actor, changes=recording.diff({}, recording.snapshot(endpoint, AUDITED_FIELDS))
@@ -126,6 +136,8 @@ def endpoint_update(*, endpoint: WebhookEndpoint, data: dict, actor: User | None
         if data["active"] and not endpoint.active:
             endpoint.disabled_at, endpoint.disabled_reason, endpoint.failing_since = None, "", None
             fields += ["disabled_at", "disabled_reason", "failing_since"]
+            pk = endpoint.pk
+            transaction.on_commit(lambda: tasks.queue_feed(pk))  # resume with what it missed
         endpoint.active = data["active"]
     endpoint.save(update_fields=fields)
     changes = recording.diff(before, recording.snapshot(endpoint, AUDITED_FIELDS), AUDITED_FIELDS)

@@ -24,6 +24,8 @@ WANTED = [  # issue 22: what an operator watches
     "stint_heartbeat_ingest_lag_seconds",
     "stint_screenshot_processing_seconds_bucket",
     "stint_export_build_seconds_bucket",
+    "stint_webhook_deliveries_total",  # issue 19
+    "stint_webhook_delivery_lag_seconds_bucket",
 ]
 
 

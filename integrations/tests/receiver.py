@@ -26,6 +26,7 @@ class Receiver:
     body: bytes = b"ok"
     location: str = ""  # for a 3xx
     delay: float = 0.0  # seconds to hang before answering
+    statuses: list[int] = field(default_factory=list)  # answers for the next requests, then ``status``
     requests: list[Received] = field(default_factory=list)
 
     @property
@@ -44,7 +45,7 @@ def receiver(**behaviour) -> Iterator[Receiver]:
             state.requests.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
             if state.delay:
                 time.sleep(state.delay)
-            self.send_response(state.status)
+            self.send_response(state.statuses.pop(0) if state.statuses else state.status)
             if state.location:
                 self.send_header("location", state.location)
             self.send_header("content-length", str(len(state.body)))

@@ -1,5 +1,5 @@
 """The one sender of webhooks (SPEC "Webhooks", docs/webhooks.md): the `test` event, a
-redelivery and, next, the change-log feeder all send through ``send``.
+redelivery and the change-log feeder (``feeder``) all send through ``send``.
 
 One attempt: check the endpoint's URL again (DNS can change since it was saved) and connect to
 the address just checked, with the original name as Host and TLS name (no second lookup for a
@@ -105,7 +105,7 @@ def _attempt(*, endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> tuple[i
 def send(delivery: WebhookDelivery) -> WebhookDelivery:
     """One attempt at ``delivery``, recorded on it: attempts + 1, the answer's status, time and
     first 1 KB, SUCCEEDED for a 2xx and FAILED otherwise (no answer, 3xx, 4xx, 5xx, a refused
-    address). The retry schedule is the caller's (increment 2: the feeder)."""
+    address). The retry schedule is the caller's (the feeder)."""
     endpoint = delivery.endpoint
     started = time.monotonic()
     status, received, error = _attempt(endpoint=endpoint, delivery=delivery)
