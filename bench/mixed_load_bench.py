@@ -192,7 +192,11 @@ def main(argv=None) -> int:
         "machine": {"cpus": os.cpu_count(), "loadavg_at_start": [round(x, 2) for x in os.getloadavg()]},
         "mix": dict(MIX),
     }
-    stack = StintStack(max_lifetime=1800).start()
+    # Every client signs in from 127.0.0.1, and the login-failure limiter counts an attempt
+    # before its (slow) password check, per IP: a few concurrent correct logins from one
+    # address fill its window and every later one is a 429 (run 1: 30 of 81). Fifty real
+    # clients come from fifty addresses; the bench measures throughput, as for the other limits.
+    stack = StintStack(max_lifetime=1800, extra_env={"LOGIN_FAILURE_LIMIT": "1000000"}).start()
     try:
         result["stack"] = {"web_processes": stack.web_process_count(), "debug": stack.env()["DEBUG"]}
         result["result"] = run(stack, a)
