@@ -3,7 +3,8 @@ email, on the one counter of ``common.throttling`` (``add``: a count changes ato
 expiry, so a window always ends).
 
 Every attempt takes a slot before the password is checked; a success gives the IP's slot back
-and clears the email's window, so only failures remain."""
+and clears the email's window, and a refused attempt (429) gives its slots back, so only
+failures remain."""
 
 from __future__ import annotations
 
@@ -33,6 +34,10 @@ def reserve_login_attempt(*, ip: str | None, email: str) -> None:
     results = throttling.add([(name, window, 1) for name in names])
     wait = throttling.longest_wait(results, [settings.LOGIN_FAILURE_LIMIT] * len(names))
     if wait is not None:
+        # A refused attempt checked no password, so it is no failure: give its slots back.
+        # Else the sign-ins refused while a burst of correct ones is in flight (an office
+        # behind one address at 9:00) would keep the address refused until the window ends.
+        throttling.add([(name, window, -1) for name in names])
         raise Throttled(wait=wait, detail="Too many failed sign-in attempts. Try again later.")
 
 

@@ -87,6 +87,19 @@ def test_a_success_gives_back_only_its_own_slot(api, user):
     assert 0 < get_client().ttl(_ip_key()) <= settings.LOGIN_FAILURE_WINDOW_SECONDS
 
 
+def test_refused_attempts_are_not_failures_so_the_address_opens_when_its_failures_expire(api, user, settings):
+    """SPEC: 5 failures a minute. Attempts refused with 429 checked no password: they must not
+    count, or an office's sign-ins refused at a busy moment would keep its address locked."""
+    for n in range(settings.LOGIN_FAILURE_LIMIT):
+        assert _api_login(api, f"guess{n}@example.com", "wrong-password").status_code == 401
+    for _ in range(10):
+        assert _api_login(api, user.email, PASSWORD).status_code == 429
+    assert int(get_client().get(_ip_key())) == settings.LOGIN_FAILURE_LIMIT  # the failures only
+    # One failure's slot freed (as a success in flight gives its own back): the owner gets in.
+    get_client().decr(_ip_key())
+    assert _api_login(api, user.email, PASSWORD).status_code == 200
+
+
 def test_the_dashboard_form_counts_against_the_same_address(user):
     client = Client()
     for n in range(settings.LOGIN_FAILURE_LIMIT):
