@@ -94,25 +94,44 @@ def database_url_for_subprocess() -> str:
     return f"postgres://{db['USER']}@{host}{port}/{db['NAME']}"
 
 
+# The queue groups a test worker can take over (settings.CELERY_<GROUP>_QUEUE; "default" is
+# CELERY_TASK_DEFAULT_QUEUE). Webhooks keep their own mechanism (CELERY_WEBHOOK_QUEUE).
+QUEUE_GROUPS = ("realtime", "media", "jobs", "email", "default")
+
+
+def _queue_setting(group: str) -> str:
+    return "CELERY_TASK_DEFAULT_QUEUE" if group == "default" else f"CELERY_{group.upper()}_QUEUE"
+
+
 @contextlib.contextmanager
-def celery_worker(data_dir, *, queue: str | None = None, pool: tuple[str, ...] = ("--pool", "solo")):
+def celery_worker(
+    data_dir,
+    *,
+    queue: str | None = None,
+    pool: tuple[str, ...] = ("--pool", "solo"),
+    routing: dict[str, str] | None = None,
+):
     """A real `celery -A config worker` on the real broker, reading the test database, its
     files under ``data_dir``. Its queue is private to this worker so nothing else's tasks reach
-    it, and it is the default queue while the block runs. ``queue``: that name (a test that
-    restarts the worker, or routes the webhooks queue to it); ``pool``: e.g. threads, for a
-    test that needs several tasks at once."""
+    it, and every queue group (QUEUE_GROUPS) routes to it while the block runs, here and in the
+    worker. ``queue``: that name (a test that restarts the worker, or routes the webhooks queue
+    to it), or several, comma-separated; ``pool``: e.g. threads, for a test that needs several
+    tasks at once; ``routing``: group -> queue for every group instead (a test running one
+    worker per queue group: each worker gets the same ``routing`` and its own ``queue``)."""
     from config.celery import app
 
     queue = queue or f"test-{uuid.uuid4().hex[:8]}"
+    routing = routing or {group: queue.split(",")[0] for group in QUEUE_GROUPS}
     env = {
         **os.environ,
         "DATABASE_URL": database_url_for_subprocess(),
         "REDIS_URL": settings.REDIS_URL,
         "DATA_DIR": str(data_dir),
-        "CELERY_TASK_DEFAULT_QUEUE": queue,
+        **queue_env(routing),
         "LOG_LEVEL": "WARNING",
     }
-    log = Path(data_dir) / f"celery-{queue}.log"  # a file: a full pipe would block it; kept on failure
+    name = queue.split(",")[0]
+    log = Path(data_dir) / f"celery-{name}.log"  # a file: a full pipe would block it; kept on failure
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -125,7 +144,7 @@ def celery_worker(data_dir, *, queue: str | None = None, pool: tuple[str, ...] =
             queue,
             *pool,
             "-n",
-            f"{queue}@%h",
+            f"{name}@%h",
             "--without-gossip",
             "--without-mingle",
             "--without-heartbeat",
@@ -135,22 +154,56 @@ def celery_worker(data_dir, *, queue: str | None = None, pool: tuple[str, ...] =
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
     )
-    previous = app.conf.task_default_queue
     try:
         deadline = time.monotonic() + 30
-        while not app.control.ping(destination=[f"{queue}@{os.uname().nodename}"], timeout=0.5):
+        while not app.control.ping(destination=[f"{name}@{os.uname().nodename}"], timeout=0.5):
             assert proc.poll() is None, log.read_text(errors="replace")[-3000:]
             assert time.monotonic() < deadline, "the celery worker did not come up"
-        app.conf.task_default_queue = queue
-        yield proc
+        with routed(routing):
+            yield proc
     finally:
-        app.conf.task_default_queue = previous
         proc.terminate()
         try:
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def queue_env(routing: dict[str, str]) -> dict[str, str]:
+    """The environment a worker process needs to route each group as ``routing`` says."""
+    return {_queue_setting(group): name for group, name in routing.items()}
+
+
+@contextlib.contextmanager
+def routed(routing: dict[str, str]):
+    """While the block runs, this process sends each queue group's tasks where ``routing``
+    says (group -> queue; groups left out keep their queue)."""
+    from config.celery import app
+
+    previous = app.conf.task_default_queue, app.conf.task_routes
+    _route(app, routing.get("default", app.conf.task_default_queue), _rerouted(routing))
+    try:
+        yield
+    finally:
+        _route(app, *previous)
+
+
+def _rerouted(routing: dict[str, str]) -> dict:
+    """settings.CELERY_TASK_ROUTES with each group's queue replaced by ``routing``'s."""
+    by_queue = {getattr(settings, _queue_setting(group)): name for group, name in routing.items()}
+    return {
+        task: {**route, "queue": by_queue.get(route["queue"], route["queue"])}
+        for task, route in settings.CELERY_TASK_ROUTES.items()
+    }
+
+
+def _route(app, default_queue: str, routes) -> None:
+    """Point this process's producer at other queues (Celery caches its router)."""
+    app.conf.task_default_queue = default_queue
+    app.conf.task_routes = routes
+    app.amqp.flush_routes()
+    app.amqp.__dict__.pop("router", None)
 
 
 @pytest.fixture

@@ -102,6 +102,7 @@ def _queue_lengths() -> dict[str, int]:
     from config.celery import app
 
     queues = {app.conf.task_default_queue, settings.CELERY_WEBHOOK_QUEUE}
+    queues |= {route["queue"] for route in settings.CELERY_TASK_ROUTES.values()}  # one per queue group
     lengths = {}
     with Connection(
         settings.CELERY_BROKER_URL, connect_timeout=2, transport_options={"socket_timeout": 2, "max_retries": 0}

@@ -327,6 +327,21 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 # No result backend is configured; should one be, it must use the same timeout.
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default=f"{CACHE_KEY_PREFIX}-default")
+# Queues by latency need (docs/operations.md "Queues"), each read by its own worker group so a
+# long export or a burst of screenshots never delays a heartbeat merge or a socket push.
+# realtime: change sequencing (socket publishing) and heartbeat merging, seconds matter;
+# media: screenshot processing; jobs: exports (long); email: mail sending. Webhooks below.
+CELERY_REALTIME_QUEUE = env.str("CELERY_REALTIME_QUEUE", default=f"{CACHE_KEY_PREFIX}-realtime")
+CELERY_MEDIA_QUEUE = env.str("CELERY_MEDIA_QUEUE", default=f"{CACHE_KEY_PREFIX}-media")
+CELERY_JOBS_QUEUE = env.str("CELERY_JOBS_QUEUE", default=f"{CACHE_KEY_PREFIX}-jobs")
+CELERY_EMAIL_QUEUE = env.str("CELERY_EMAIL_QUEUE", default=f"{CACHE_KEY_PREFIX}-email")
+# An export past the soft limit is failed (and retried up to its attempts) with a clear reason;
+# the hard limit (a minute later) kills a child stuck in C code. Keep both below
+# CELERY_VISIBILITY_TIMEOUT (default: 3600), so a running export is never handed to a second
+# worker. (Not enforced: the fault tests run workers with a visibility timeout of seconds.)
+EXPORT_SOFT_TIME_LIMIT = env.int("EXPORT_SOFT_TIME_LIMIT", default=600)
+if EXPORT_SOFT_TIME_LIMIT < 1:
+    raise ImproperlyConfigured("EXPORT_SOFT_TIME_LIMIT must be positive")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TIMEZONE = "UTC"
@@ -670,7 +685,22 @@ if WEBHOOK_TIMEOUT_SECONDS <= 0:
 # Sending runs on its own Celery queue, consumed by its own worker (runstack, compose), so a
 # slow receiver never holds back merging, processing or realtime publishing.
 CELERY_WEBHOOK_QUEUE = env.str("CELERY_WEBHOOK_QUEUE", default=f"{CACHE_KEY_PREFIX}-webhooks")
-CELERY_TASK_ROUTES = {"integrations.tasks.webhook_*": {"queue": CELERY_WEBHOOK_QUEUE}}
+# The one routing table, by task name; anything not named runs on CELERY_TASK_DEFAULT_QUEUE
+# (pruning and purging: background work no one waits for). Tests route each queue to their own
+# workers (conftest.celery_worker). Worker groups: runstack, deploy/compose, deploy/k8s.
+CELERY_TASK_ROUTES = {
+    # The latency-critical path: sockets get changes once sequenced; app usage once merged.
+    "changelog.tasks.sequence_changes": {"queue": CELERY_REALTIME_QUEUE},
+    "activity.tasks.merge_heartbeats": {"queue": CELERY_REALTIME_QUEUE},
+    # Thumbnails and checks of uploaded screenshots: bursts when many devices upload at once.
+    "screenshots.tasks.process_screenshot": {"queue": CELERY_MEDIA_QUEUE},
+    # Minutes of work each; limits: EXPORT_SOFT_TIME_LIMIT (on the task).
+    "reports.tasks.build_export": {"queue": CELERY_JOBS_QUEUE},
+    # Waits on the mail server; retried on its own.
+    "accounts.tasks.send_password_reset": {"queue": CELERY_EMAIL_QUEUE},
+    # Waits on other people's servers (integrations.services also names the queue explicitly).
+    "integrations.tasks.webhook_*": {"queue": CELERY_WEBHOOK_QUEUE},
+}
 # Seconds to wait after each failed attempt of a change-log event before the next (SPEC: about
 # 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h); after the last one the event is given up.
 _RETRY_DEFAULT = ["5", "300", "1800", "7200", "18000", "36000", "36000"]

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 from celery import Task, shared_task
+from django.conf import settings
 
 from common.metrics import EXPORT_BUILD_SECONDS, timed
 from reports import services
 
 
-@shared_task(bind=True, acks_late=True, max_retries=services.MAX_ATTEMPTS - 1, default_retry_delay=5)
+# Past the soft limit the build raises inside (recorded as the attempt's failure, then retried);
+# a minute later the hard limit kills the child. Enforced by prefork pools (the jobs workers).
+@shared_task(
+    bind=True,
+    acks_late=True,
+    max_retries=services.MAX_ATTEMPTS - 1,
+    default_retry_delay=5,
+    soft_time_limit=settings.EXPORT_SOFT_TIME_LIMIT,
+    time_limit=settings.EXPORT_SOFT_TIME_LIMIT + 60,
+)
 def build_export(self: Task, export_id: str) -> None:
     """Build one export. The status claim makes a second delivery a no-op; a failure retries
     (at most 3 attempts in all), then the export is FAILED with the reason."""

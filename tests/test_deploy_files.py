@@ -320,8 +320,8 @@ PROD_REQUIRED = {
     "S3_SECRET_ACCESS_KEY": "dummy-s3-secret",
     "STINT_DOMAIN": "stint.example.com",
 }
-PROD_APP_SERVICES = ["migrate", "web", "worker", "webhooks", "beat"]
-PROD_LONG_RUNNING = ["proxy", "db", "pgbouncer", "redis", "minio", "web", "worker", "webhooks", "beat"]
+PROD_APP_SERVICES = ["migrate", "web", "realtime", "worker", "webhooks", "beat"]
+PROD_LONG_RUNNING = ["proxy", "db", "pgbouncer", "redis", "minio", "web", "realtime", "worker", "webhooks", "beat"]
 
 
 def _docker_compose() -> Path:
@@ -450,10 +450,17 @@ def test_prod_workers_consume_every_queue_the_app_sends_to(prod):
     route name another queue, this fails until compose (and deploy/k8s) gets its worker."""
     from django.conf import settings
 
+    groups = {
+        settings.CELERY_REALTIME_QUEUE: "CELERY_REALTIME_QUEUE",
+        settings.CELERY_MEDIA_QUEUE: "CELERY_MEDIA_QUEUE",
+        settings.CELERY_JOBS_QUEUE: "CELERY_JOBS_QUEUE",
+        settings.CELERY_EMAIL_QUEUE: "CELERY_EMAIL_QUEUE",
+        settings.CELERY_WEBHOOK_QUEUE: "CELERY_WEBHOOK_QUEUE",
+    }
     routed = {route["queue"] for route in settings.CELERY_TASK_ROUTES.values()}
-    assert routed <= {settings.CELERY_WEBHOOK_QUEUE}, f"new queues need a worker: {routed}"
+    assert routed <= set(groups), f"new queues need a worker: {routed - set(groups)}"
     env = prod["services"]["web"]["environment"]
-    expected = {env["CELERY_TASK_DEFAULT_QUEUE"], env["CELERY_WEBHOOK_QUEUE"]}
+    expected = {env["CELERY_TASK_DEFAULT_QUEUE"], *(env[groups[queue]] for queue in routed)}
     consumed: dict[str, str] = {}
     for name, service in prod["services"].items():
         argv = service.get("command") or []
@@ -465,6 +472,9 @@ def test_prod_workers_consume_every_queue_the_app_sends_to(prod):
     assert set(consumed) == expected
     assert consumed[env["CELERY_WEBHOOK_QUEUE"]] == "webhooks"
     assert consumed[env["CELERY_TASK_DEFAULT_QUEUE"]] == "worker"
+    # Merges and socket pushes never wait behind an export or screenshots: a worker of their own.
+    assert consumed[env["CELERY_REALTIME_QUEUE"]] == "realtime"
+    assert set(consumed.values()) == {"realtime", "worker", "webhooks"}
 
 
 @pytest.mark.parametrize("name", PROD_APP_SERVICES)
@@ -663,7 +673,7 @@ def test_k8s_web_probes_use_the_health_endpoints(k8s):
         assert probe["httpGet"]["port"] == web["ports"][0]["name"]
 
 
-@pytest.mark.parametrize("name", ["stint-worker", "stint-webhooks", "stint-beat"])
+@pytest.mark.parametrize("name", ["stint-realtime", "stint-worker", "stint-webhooks", "stint-beat"])
 def test_k8s_celery_pods_have_a_liveness_probe(k8s, name):
     container = k8s[("Deployment", name)]["spec"]["template"]["spec"]["containers"][0]
     assert container["livenessProbe"]["exec"]["command"]
@@ -697,7 +707,7 @@ def test_k8s_migrations_run_as_a_job_the_app_waits_for(k8s):
     job = k8s[("Job", "stint-migrate")]["spec"]["template"]["spec"]
     assert job["containers"][0]["command"][-3:] == ["manage.py", "migrate", "--noinput"]
     assert job["restartPolicy"] == "Never"
-    for name in ("stint-web", "stint-worker", "stint-webhooks", "stint-beat"):
+    for name in ("stint-web", "stint-realtime", "stint-worker", "stint-webhooks", "stint-beat"):
         init = k8s[("Deployment", name)]["spec"]["template"]["spec"]["initContainers"]
         assert any("migrate --check" in " ".join(c["command"]) for c in init), name
 
@@ -709,15 +719,19 @@ def test_k8s_workers_consume_the_queues_compose_does(k8s, prod):
     for name, pod in _pod_specs(k8s).items():
         argv = pod["containers"][0]["command"]
         if argv[:1] == ["celery"] and "worker" in argv:
-            queue = argv[argv.index("-Q") + 1]
-            variable = re.fullmatch(r"\$\((\w+)\)", queue)
-            assert variable, f"{name}: name the queue through the ConfigMap, as $(VAR)"
-            consumed[config[variable.group(1)]] = name
+            for queue in argv[argv.index("-Q") + 1].split(","):
+                variable = re.fullmatch(r"\$\((\w+)\)", queue)
+                assert variable, f"{name}: name the queue through the ConfigMap, as $(VAR)"
+                consumed[config[variable.group(1)]] = name
     env = prod["services"]["web"]["environment"]
-    assert consumed == {
-        env["CELERY_TASK_DEFAULT_QUEUE"]: "stint-worker",
-        env["CELERY_WEBHOOK_QUEUE"]: "stint-webhooks",
-    }
+    compose_groups = {}
+    for service, spec in prod["services"].items():
+        argv = spec.get("command") or []
+        if argv[:1] == ["celery"] and "worker" in argv:
+            compose_groups.update(dict.fromkeys(argv[argv.index("-Q") + 1].split(","), f"stint-{service}"))
+    assert consumed == compose_groups
+    assert consumed[env["CELERY_REALTIME_QUEUE"]] == "stint-realtime"
+    assert consumed[env["CELERY_WEBHOOK_QUEUE"]] == "stint-webhooks"
 
 
 def test_k8s_every_container_takes_its_settings_from_the_configmap_and_secret(k8s):

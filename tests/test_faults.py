@@ -33,8 +33,7 @@ from PIL import Image
 
 from accounts.tests.factories import UserFactory
 from changelog.models import Change
-from config.celery import app as celery_app
-from conftest import database_url_for_subprocess, free_port
+from conftest import QUEUE_GROUPS, database_url_for_subprocess, free_port, queue_env, routed
 from organizations import services as org_services
 from organizations.models import Company
 from screenshots import services as screenshot_services
@@ -77,7 +76,7 @@ def _worker(queue: str, data_dir: Path, visibility_timeout: int) -> subprocess.P
         "DATABASE_URL": database_url_for_subprocess(),
         "REDIS_URL": django_settings.REDIS_URL,
         "DATA_DIR": str(data_dir),  # its MEDIA_ROOT is this test's
-        "CELERY_TASK_DEFAULT_QUEUE": queue,
+        **queue_env(dict.fromkeys(QUEUE_GROUPS, queue)),  # screenshots (media) too
         "CELERY_VISIBILITY_TIMEOUT": str(visibility_timeout),
         "LOG_LEVEL": "ERROR",
     }
@@ -110,46 +109,48 @@ def test_a_sigkilled_worker_leaves_every_screenshot_ready_exactly_once(settings,
     company = org_services.company_create(owner=owner, name="Shots")
     Company.objects.filter(pk=company.pk).update(screenshots_enabled=True, screenshot_blur_level=1)
     membership = owner.memberships.get()
-    previous_queue = celery_app.conf.task_default_queue
-    celery_app.conf.task_default_queue = queue
-    workers = []
-    try:
-        with transaction.atomic():  # one commit: the 500 tasks are sent together, after it
-            for i in range(JOBS):
-                screenshot_services.screenshot_upload(
-                    membership=membership,
-                    fileobj=SimpleUploadedFile(f"{i}.png", _tiny_png(i)),
-                    captured_at=timezone.now(),
-                )
-        ready = Screenshot.objects.filter(status=ScreenshotStatus.READY)
+    # process_screenshot goes to the media queue: route every group to this test's queue
+    with routed(dict.fromkeys(QUEUE_GROUPS, queue)):
+        workers = []
+        try:
+            with transaction.atomic():  # one commit: the 500 tasks are sent together, after it
+                for i in range(JOBS):
+                    screenshot_services.screenshot_upload(
+                        membership=membership,
+                        fileobj=SimpleUploadedFile(f"{i}.png", _tiny_png(i)),
+                        captured_at=timezone.now(),
+                    )
+            ready = Screenshot.objects.filter(status=ScreenshotStatus.READY)
 
-        # when a worker is SIGKILLed (the main process and its pool) part-way through
-        workers.append(_worker(queue, tmp_path, visibility_timeout))
-        _wait_for(
-            lambda: ready.count() >= 40,
-            timeout=120,
-            what="the first worker to make progress",
-            state=lambda: _worker_logs(tmp_path),
-        )
-        _kill_group(workers[-1])
-        done_at_kill = ready.count()
-        assert done_at_kill < JOBS, "the worker finished before it was killed: nothing was tested"
-        time.sleep(visibility_timeout + 0.5)  # its reserved messages become visible again
+            # when a worker is SIGKILLed (the main process and its pool) part-way through
+            workers.append(_worker(queue, tmp_path, visibility_timeout))
+            _wait_for(
+                lambda: ready.count() >= 40,
+                timeout=120,
+                what="the first worker to make progress",
+                state=lambda: _worker_logs(tmp_path),
+            )
+            _kill_group(workers[-1])
+            done_at_kill = ready.count()
+            assert done_at_kill < JOBS, "the worker finished before it was killed: nothing was tested"
+            time.sleep(visibility_timeout + 0.5)  # its reserved messages become visible again
 
-        # and a new worker starts
-        workers.append(_worker(queue, tmp_path, visibility_timeout))
-        _wait_for(
-            lambda: ready.count() == JOBS,
-            timeout=300,
-            interval=0.5,
-            what="every screenshot to be READY",
-            state=lambda: (dict(Counter(Screenshot.objects.values_list("status", "attempts"))), _worker_logs(tmp_path)),
-        )
-        time.sleep(1)  # a duplicate delivery, had there been one, would show now
-    finally:
-        for worker in workers:
-            _kill_group(worker)
-        celery_app.conf.task_default_queue = previous_queue
+            # and a new worker starts
+            workers.append(_worker(queue, tmp_path, visibility_timeout))
+            _wait_for(
+                lambda: ready.count() == JOBS,
+                timeout=300,
+                interval=0.5,
+                what="every screenshot to be READY",
+                state=lambda: (
+                    dict(Counter(Screenshot.objects.values_list("status", "attempts"))),
+                    _worker_logs(tmp_path),
+                ),
+            )
+            time.sleep(1)  # a duplicate delivery, had there been one, would show now
+        finally:
+            for worker in workers:
+                _kill_group(worker)
 
     # then every job completed exactly once
     shots = list(Screenshot.objects.all())

@@ -82,9 +82,16 @@ def test_runstack_serves_health_and_docs_and_stops_on_one_sigint(tmp_path):
         assert any("beat" in c for c in commands), commands
         # Webhook deliveries have a worker of their own, reading only their queue.
         assert any(f"-Q {settings.CELERY_WEBHOOK_QUEUE}" in c for c in commands), commands
-        # Background work yields the CPU to the web processes answering clients.
+        # Heartbeat merging and socket publishing have a worker of their own; the rest another.
+        assert any(f"-Q {settings.CELERY_REALTIME_QUEUE}" in c for c in commands), commands
+        rest = f"{settings.CELERY_MEDIA_QUEUE},{settings.CELERY_JOBS_QUEUE},{settings.CELERY_EMAIL_QUEUE}"
+        assert any(f"-Q {rest},{settings.CELERY_TASK_DEFAULT_QUEUE}" in c for c in commands), commands
+        # Background work yields the CPU to the web processes answering clients, and the rest
+        # of it to the realtime worker too.
         nice = {" ".join(c.cmdline()): c.nice() for c in children}
-        assert {n for c, n in nice.items() if "celery" in c and " worker" in c} == {10}, nice
+        workers = {c: n for c, n in nice.items() if "celery" in c and " worker" in c}
+        assert {n for c, n in workers.items() if settings.CELERY_REALTIME_QUEUE in c} == {10}, nice
+        assert {n for c, n in workers.items() if settings.CELERY_JOBS_QUEUE in c} == {15}, nice
         assert {n for c, n in nice.items() if "daphne" in c} == {0}, nice
     finally:
         proc.send_signal(signal.SIGINT)

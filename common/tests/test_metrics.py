@@ -111,6 +111,26 @@ def test_queue_length_is_read_from_the_broker_at_scrape_time(api):
         celery_app.conf.task_default_queue = previous
 
 
+def test_every_queue_group_has_its_own_depth(api, settings):
+    """A backlog shows on the queue it is in: an export jam on jobs, not on realtime."""
+    prefix = f"test-metrics-{uuid.uuid4().hex[:8]}"
+    settings.CELERY_JOBS_QUEUE = jobs = f"{prefix}-jobs"
+    settings.CELERY_REALTIME_QUEUE = realtime = f"{prefix}-realtime"
+    settings.CELERY_TASK_ROUTES = {
+        "reports.tasks.build_export": {"queue": jobs},
+        "activity.tasks.merge_heartbeats": {"queue": realtime},
+    }
+    try:
+        for _ in range(3):  # no worker reads these queues: they wait
+            celery_app.send_task("reports.tasks.build_export", args=["0"], queue=jobs)
+        scraped = scrape(api)
+        assert value(scraped, "stint_celery_queue_length", queue=jobs) == 3
+        assert value(scraped, "stint_celery_queue_length", queue=realtime) == 0
+    finally:
+        with celery_app.connection_for_write() as conn:
+            conn.default_channel.queue_purge(jobs)
+
+
 def test_heartbeat_ingest_lag_is_the_oldest_unmerged_age(api, world):
     assert value(scrape(api), "stint_heartbeat_ingest_lag_seconds") == 0
     member = world.users["member"]

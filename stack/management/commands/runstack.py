@@ -25,7 +25,20 @@ from django.core.management.base import BaseCommand, CommandError
 
 from config import embedded
 
-WORKER_NICENESS = 10
+# CPU priorities on one machine (higher: yields more). The web processes answer trackers at 0;
+# the realtime worker yields to them as today's single worker did (a merge catches up between
+# bursts); everything else yields to both, so a CPU-bound export cannot slow a merge either.
+WORKER_NICENESS = {"realtime": 10, "webhooks": 10, "worker": 15}
+
+
+def worker_queues() -> list[str]:
+    """What the general worker reads: every queue but realtime's and the webhooks'."""
+    return [
+        settings.CELERY_MEDIA_QUEUE,
+        settings.CELERY_JOBS_QUEUE,
+        settings.CELERY_EMAIL_QUEUE,
+        settings.CELERY_TASK_DEFAULT_QUEUE,
+    ]
 
 
 class Command(BaseCommand):
@@ -67,7 +80,42 @@ class Command(BaseCommand):
             return [python, "-m", "daphne", "-v", "0", "--fd", str(listener.fileno()), "config.asgi:application"]
 
         commands = {
-            "worker": [python, "-m", "celery", "-A", "config", "worker", "-l", "info", "--concurrency", "2"],
+            # Queues by latency (docs/operations.md "Queues"): the realtime worker merges
+            # heartbeats and sequences changes for sockets, and nothing else, so an export or
+            # a burst of screenshots on `worker` never delays them. Two processes each (prefork,
+            # ~80 MB a child); prefetch 1 (settings), so a long task strands no other.
+            "realtime": [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "-l",
+                "info",
+                "--concurrency",
+                "2",
+                "-n",
+                "realtime@%h",
+                "-Q",
+                settings.CELERY_REALTIME_QUEUE,
+            ],
+            "worker": [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "-l",
+                "info",
+                "--concurrency",
+                "2",
+                "-n",
+                "worker@%h",
+                "-Q",
+                ",".join(worker_queues()),
+            ],
             # Webhook deliveries wait on other people's servers: their own queue and worker, so
             # a slow receiver holds back no merge or screenshot (docs/webhooks.md).
             "webhooks": [
@@ -139,11 +187,12 @@ class Command(BaseCommand):
 
     @staticmethod
     def _start(name: str, cmd: list[str], env: dict) -> subprocess.Popen:
-        # On one machine the worker's merging and processing is background work: at a lower
+        # On one machine the workers' merging and processing is background work: at a lower
         # CPU priority it yields to the web processes answering trackers (heartbeat p99) and
         # catches up between bursts (merge lag stays far below its 5 s budget).
         # The webhooks worker too: it mostly waits on receivers, and what it computes can wait.
-        nice = (lambda: os.nice(WORKER_NICENESS)) if name in ("worker", "webhooks") else None
+        niceness = WORKER_NICENESS.get(name)
+        nice = (lambda: os.nice(niceness)) if niceness else None  # noqa: E731
         return subprocess.Popen(cmd, env=env, preexec_fn=nice)  # runstack has one thread here
 
     @staticmethod
