@@ -141,3 +141,18 @@ def test_the_sender_is_pinned_to_the_checked_address_with_the_names_host_and_tls
     assert pinned_url == expected_url
     assert headers == {"host": host}
     assert extensions == ({"sni_hostname": name} if sni else {})
+
+
+def test_the_shared_tls_context_still_verifies_certificates_and_names():
+    """The sender builds its TLS context once per process (building it per attempt was most of
+    a delivery's CPU): the shared one must still refuse an unverified certificate or name."""
+    import ssl
+
+    from integrations.webhooks import sender
+
+    context = sender.tls_context()
+
+    assert context is sender.tls_context()
+    assert context.verify_mode == ssl.CERT_REQUIRED
+    assert context.check_hostname is True
+    assert context.cert_store_stats()["x509_ca"] > 0  # the CA bundle is loaded: public certificates verify

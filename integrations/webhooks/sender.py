@@ -10,7 +10,9 @@ redirect followed (a 3xx is a failure: its target was never checked); the answer
 
 from __future__ import annotations
 
+import functools
 import json
+import ssl
 import time
 from datetime import UTC, datetime
 
@@ -27,6 +29,14 @@ logger = structlog.get_logger(__name__)
 USER_AGENT = "Stint-Webhooks/1"
 READ_LIMIT = 64 * 1024  # read this much of an answer at most, then hang up
 KEEP_LIMIT = 1024  # and keep this much of it on the delivery row
+
+
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """httpx's default verifying context (certifi's CAs), built once per process: building it
+    loads the CA bundle, ~18 ms of CPU, which per attempt was most of a delivery's cost
+    (bench/webhooks_bench.py, docs/benchmarks.md). An SSLContext is safe to share."""
+    return httpx.create_ssl_context()
 
 
 def body_bytes(payload: dict) -> bytes:
@@ -85,7 +95,7 @@ def _attempt(*, endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> tuple[i
     try:
         # trust_env=False: no HTTP(S)_PROXY from the environment may take the request elsewhere.
         with (
-            httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client,
+            httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False, verify=tls_context()) as client,
             client.stream("POST", url, content=body, headers=headers, extensions=extensions) as response,
         ):
             received = bytearray()
