@@ -24,7 +24,7 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 
-from conftest import browser_artifacts, celery_worker, daphne_servers, free_port
+from conftest import QUEUE_GROUPS, browser_artifacts, celery_worker, daphne_servers, free_port, queue_env
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -67,8 +67,10 @@ def base_url(django_db_setup, django_db_blocker, tmp_path_factory):
             call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
         try:
             with celery_worker(data_dir):
-                queue = app.conf.task_default_queue  # the worker's private queue: the server sends there
-                with daphne_servers([free_port()], data_dir, CELERY_TASK_DEFAULT_QUEUE=queue) as (port,):
+                # The worker's private queue: the server sends every queue group's tasks there
+                # (screenshots on media, exports on jobs, merges on realtime).
+                routing = queue_env(dict.fromkeys(QUEUE_GROUPS, app.conf.task_default_queue))
+                with daphne_servers([free_port()], data_dir, **routing) as (port,):
                     yield f"http://127.0.0.1:{port}"
         finally:
             call_command("flush", interactive=False, verbosity=0)
