@@ -41,15 +41,7 @@ def _rules_changed(company_id: UUID) -> None:
 
 
 def _audit(rule: PrivacyRule, *, verb: str, actor: User | None, changes: dict) -> None:
-    # A company's rule, nobody's own data: no subject. ``actor``: None for the system.
-    recording.record(
-        action=f"privacy_rule.{verb}",
-        target_type="privacy_rule",
-        target_id=rule.pk,
-        company_id=rule.company_id,
-        actor=actor,
-        changes=changes,
-    )
+    recording.record_of(rule, "privacy_rule", verb, actor=actor, changes=changes)
 
 
 @transaction.atomic

@@ -82,3 +82,16 @@ def record(
         ip=context.ip,
         request_id=context.request_id,
     )
+
+
+def record_of(obj: Any, target_type: str, verb: str, *, actor: Actor | None, changes: Mapping[str, Any]) -> AuditEntry:
+    """``record`` for a company's own object (a privacy rule, a webhook endpoint): nobody's
+    personal data, so no subject; ``actor`` None for the system."""
+    return record(
+        action=f"{target_type}.{verb}",
+        target_type=target_type,
+        target_id=obj.pk,
+        company_id=obj.company_id,
+        actor=actor,
+        changes=changes,
+    )

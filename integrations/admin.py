@@ -25,24 +25,21 @@ FIELDS = (
 )  # fmt: skip
 
 
-@admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
-    list_display = ("at", "action", "actor_email", "target_type", "target_id", "ip")
-    list_filter = ("action", "target_type")  # values from the caller's own rows (get_queryset)
-    search_fields = ("actor_email", "actor_name", "action", "target_id", "request_id")
-    date_hierarchy = "at"
-    fields = FIELDS
-    readonly_fields = FIELDS
-    list_per_page = 50
+class _ReadOnlyCompanyLog(admin.ModelAdmin):
+    """A log an admin reads and nobody writes (not even a superuser: only services append),
+    scoped to the companies ``admitted`` lets the caller read; ``company_path`` leads to them."""
+
+    company_path = "company_id"
     show_full_result_count = False  # no COUNT(*) over a log that only grows
 
-    def get_changelist(self, request: HttpRequest, **kwargs):
-        return CalendarSafeChangeList  # a date drill-down past the calendar is a bad filter, not a 500
+    def admitted(self, request: HttpRequest) -> list:
+        return list(admin_memberships(request))
 
     def get_queryset(self, request: HttpRequest):
         queryset = super().get_queryset(request)
-        company_ids = scoped_company_ids(request)
-        return queryset if company_ids is None else queryset.filter(company_id__in=company_ids)
+        if scoped_company_ids(request) is None:
+            return queryset
+        return queryset.filter(**{f"{self.company_path}__in": self.admitted(request)})
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         if request.user.is_superuser:
@@ -52,10 +49,13 @@ class AuditEntryAdmin(admin.ModelAdmin):
     def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
         if request.user.is_superuser:
             return super().has_view_permission(request, obj)
-        companies = admin_memberships(request)
-        return bool(companies) and (obj is None or obj.company_id in companies)
+        return bool(admin_memberships(request)) and (obj is None or self._company_of(obj) in self.admitted(request))
 
-    # Append-only: not even a superuser writes here (nor through any other path but services).
+    def _company_of(self, obj):
+        for name in self.company_path.split("__"):
+            obj = getattr(obj, name)
+        return obj
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
@@ -64,6 +64,20 @@ class AuditEntryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(_ReadOnlyCompanyLog):
+    list_display = ("at", "action", "actor_email", "target_type", "target_id", "ip")
+    list_filter = ("action", "target_type")  # values from the caller's own rows (get_queryset)
+    search_fields = ("actor_email", "actor_name", "action", "target_id", "request_id")
+    date_hierarchy = "at"
+    fields = FIELDS
+    readonly_fields = FIELDS
+    list_per_page = 50
+
+    def get_changelist(self, request: HttpRequest, **kwargs):
+        return CalendarSafeChangeList  # a date drill-down past the calendar is a bad filter, not a 500
 
 
 # --------------------------------------------------------------------------- webhooks
@@ -126,7 +140,7 @@ DELIVERY_FIELDS = (
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(_ReadOnlyCompanyLog):
     """The delivery log, read only (redeliver through the API). Scoped like the audit log."""
 
     list_display = (
@@ -144,32 +158,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     fields = DELIVERY_FIELDS
     readonly_fields = DELIVERY_FIELDS
     list_select_related = ("endpoint",)
-    show_full_result_count = False
+    company_path = "endpoint__company_id"
 
-    def get_queryset(self, request: HttpRequest):
-        queryset = super().get_queryset(request)
-        company_ids = scoped_company_ids(request)
-        if company_ids is None:
-            return queryset
-        allowed = [c for c, m in admin_memberships(request).items() if permissions.can_manage_webhooks(m)]
-        return queryset.filter(endpoint__company_id__in=allowed)
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        if request.user.is_superuser:
-            return super().has_module_permission(request)
-        return bool(admin_memberships(request))
-
-    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
-        if request.user.is_superuser:
-            return super().has_view_permission(request, obj)
-        companies = admin_memberships(request)
-        return bool(companies) and (obj is None or obj.endpoint.company_id in companies)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
+    def admitted(self, request: HttpRequest) -> list:
+        return [c for c, m in admin_memberships(request).items() if permissions.can_manage_webhooks(m)]

@@ -88,14 +88,7 @@ def endpoints_count(company_id: UUID) -> int:
 
 
 def _audit(endpoint: WebhookEndpoint, *, verb: str, actor: User | None, changes: dict) -> None:
-    recording.record(
-        action=f"webhook_endpoint.{verb}",
-        target_type="webhook_endpoint",
-        target_id=endpoint.pk,
-        company_id=endpoint.company_id,
-        actor=actor,
-        changes=changes,
-    )
+    recording.record_of(endpoint, "webhook_endpoint", verb, actor=actor, changes=changes)
 
 
 @transaction.atomic

@@ -183,11 +183,10 @@ def _disable(endpoint: WebhookEndpoint, *, head: WebhookDelivery, now: datetime)
     if head.next_attempt_at is not None:  # turned back on, the head is due at once
         head.next_attempt_at = None
         head.save(update_fields=["next_attempt_at", "updated_at"])
-    recording.record(
-        action="webhook_endpoint.disabled",
-        target_type="webhook_endpoint",
-        target_id=endpoint.pk,
-        company_id=endpoint.company_id,
+    recording.record_of(
+        endpoint,
+        "webhook_endpoint",
+        "disabled",
         actor=None,  # the system
         changes={"active": [True, False], "disabled_reason": ["", reason]},
     )

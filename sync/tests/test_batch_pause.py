@@ -11,37 +11,11 @@ import pytest
 
 from changelog.models import Change
 from tests.support.api import assert_error
+from tests.support.sync import T0, entry_item, iso, push
 from tracking.models import PausedTimer, TimeEntry
 
 pytestmark = pytest.mark.django_db
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 RESUME = "/api/v1/time-entries/resume"
-
-
-def iso(dt: datetime) -> str:
-    return dt.isoformat().replace("+00:00", "Z")
-
-
-def entry_item(world, *, hour=0, clock=T0, **data):
-    start = T0 + timedelta(hours=hour)
-    body = {
-        "id": str(uuid.uuid4()),
-        "project_id": str(world.project_open.id),
-        "started_at": iso(start),
-        "ended_at": iso(start + timedelta(minutes=30)),
-        **data,
-    }
-    return {
-        "idempotency_key": f"k-{uuid.uuid4()}",
-        "entity": "time_entry",
-        "action": "upsert",
-        "data": body,
-        "client_updated_at": iso(clock),
-    }
-
-
-def push(api, items):
-    return api.post("/api/v1/sync/batch", {"device_id": "laptop", "items": items}, format="json")
 
 
 def test_an_offline_pause_is_an_upsert_with_an_end_and_paused_true(world):

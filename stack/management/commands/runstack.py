@@ -79,61 +79,20 @@ class Command(BaseCommand):
             # -v 0: no plain-text access log; the request middleware logs each request as JSON.
             return [python, "-m", "daphne", "-v", "0", "--fd", str(listener.fileno()), "config.asgi:application"]
 
+        def worker(name: str, queues: list[str], concurrency: int) -> list[str]:
+            celery = [python, "-m", "celery", "-A", "config", "worker", "-l", "info"]
+            return [*celery, "--concurrency", str(concurrency), "-n", f"{name}@%h", "-Q", ",".join(queues)]
+
         commands = {
             # Queues by latency (docs/operations.md "Queues"): the realtime worker merges
             # heartbeats and sequences changes for sockets, and nothing else, so an export or
             # a burst of screenshots on `worker` never delays them. Two processes each (prefork,
             # ~80 MB a child); prefetch 1 (settings), so a long task strands no other.
-            "realtime": [
-                python,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "worker",
-                "-l",
-                "info",
-                "--concurrency",
-                "2",
-                "-n",
-                "realtime@%h",
-                "-Q",
-                settings.CELERY_REALTIME_QUEUE,
-            ],
-            "worker": [
-                python,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "worker",
-                "-l",
-                "info",
-                "--concurrency",
-                "2",
-                "-n",
-                "worker@%h",
-                "-Q",
-                ",".join(worker_queues()),
-            ],
+            "realtime": worker("realtime", [settings.CELERY_REALTIME_QUEUE], 2),
+            "worker": worker("worker", worker_queues(), 2),
             # Webhook deliveries wait on other people's servers: their own queue and worker, so
             # a slow receiver holds back no merge or screenshot (docs/webhooks.md).
-            "webhooks": [
-                python,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "worker",
-                "-l",
-                "info",
-                "--concurrency",
-                "4",
-                "-n",
-                "webhooks@%h",
-                "-Q",
-                settings.CELERY_WEBHOOK_QUEUE,
-            ],  # fmt: skip
+            "webhooks": worker("webhooks", [settings.CELERY_WEBHOOK_QUEUE], 4),
             "beat": [python, "-m", "celery", "-A", "config", "beat", "-l", "info", "-s", beat_schedule],
         }
         procs = {
