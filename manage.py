@@ -11,7 +11,9 @@ def main():
     from django.core.management import execute_from_command_line
 
     command = sys.argv[1] if len(sys.argv) > 1 else "help"
-    if command not in NEEDS_NO_SERVICES and not command.startswith("-"):
+    # `runstack --no-services` joins servers that are already up, and refuses to start without them.
+    joining = command == "runstack" and "--no-services" in sys.argv
+    if command not in NEEDS_NO_SERVICES and not command.startswith("-") and not joining:
         # Importing settings starts nothing; the embedded PostgreSQL / Redis (an unset
         # DATABASE_URL / REDIS_URL) start here, before the command uses them.
         from django.conf import settings

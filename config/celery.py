@@ -1,16 +1,82 @@
 """Celery wiring. Settings come from Django's (CELERY_*), tasks from every app's tasks.py.
 The beat schedule lives here, in one place, each entry saying why it exists."""
 
+import contextlib
 import os
+import socket
+import uuid
 
+import redis
+import structlog
 from celery import Celery
+from celery.beat import PersistentScheduler
 from celery.signals import beat_init, celeryd_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
+logger = structlog.get_logger(__name__)
+
 app = Celery("stint")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+class SingletonScheduler(PersistentScheduler):
+    """Beat, one per deployment, however many are started: a beat sends periodic tasks only
+    while it holds a lease in Redis, renewed on every tick. Any other beat (a second node
+    started without --no-beat, two beat pods overlapping in a rollout) stands by and takes
+    over within LEASE_SECONDS of the leader's death, or at once when it stops cleanly. The
+    periodic tasks are idempotent anyway (each says why); the lease keeps them from running
+    twice as often."""
+
+    LEASE_SECONDS = 30.0
+    STANDBY_POLL_SECONDS = 5.0
+    # Renew our lease, or take a free one: one round trip, atomic.
+    _HOLD = (
+        "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end "
+        "if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end return 0"
+    )
+    _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+
+    def __init__(self, *args, **kwargs):
+        self.token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.leading = False
+        super().__init__(*args, **kwargs)
+
+    @staticmethod
+    def _lease() -> tuple[redis.Redis, str]:
+        from common.redis import get_client, key
+
+        return get_client(), key("beat", "leader")
+
+    def hold_lease(self) -> bool:
+        client, lease = self._lease()
+        try:
+            held = bool(client.eval(self._HOLD, 1, lease, self.token, int(self.LEASE_SECONDS * 1000)))
+        except redis.RedisError as exc:  # Redis down: nothing could be sent anyway; retry soon
+            logger.warning("beat_lease_unavailable", error=f"{type(exc).__name__}: {exc}")
+            held = False
+        if held != self.leading:
+            logger.info("beat_lease_taken" if held else "beat_lease_lost", beat=self.token)
+        self.leading = held
+        return held
+
+    def tick(self, *args, **kwargs) -> float:
+        if not self.hold_lease():
+            return self.STANDBY_POLL_SECONDS
+        # Back in time to renew the lease however far off the next entry is.
+        return min(super().tick(*args, **kwargs), self.LEASE_SECONDS / 3)
+
+    def close(self) -> None:
+        if self.leading:  # hand over at once rather than after the lease runs out
+            client, lease = self._lease()
+            with contextlib.suppress(redis.RedisError):  # else it runs out on its own
+                client.eval(self._RELEASE, 1, lease, self.token)
+            self.leading = False
+        super().close()
+
+
+app.conf.beat_scheduler = "config.celery:SingletonScheduler"
 
 
 @celeryd_init.connect

@@ -1,6 +1,13 @@
 """`make run`: migrate, seed the demo when the database is empty, then serve N daphne
 processes with a Celery worker and beat beside them (restarted if they exit). One Ctrl-C stops
-them all, then the embedded PostgreSQL and Redis if this process started them.
+them all, then the embedded PostgreSQL and Redis if this process started them. Those it keeps
+alive meanwhile: one that dies is started again on its socket and data dir (config.embedded
+Supervisor), so a killed Redis costs seconds of 503s, not a manual restart.
+
+A second machine joins the first with ``--no-services --no-beat`` (docs/serving.md "Several
+nodes"): DATABASE_URL and REDIS_URL name the first node's (or the deployment's) servers; it
+starts no embedded server, does not migrate (it refuses to serve a schema it does not match)
+and runs no beat.
 
 Web processes: daphne runs one event loop on one core, so one process per core (WEB_CONCURRENCY,
 default 2). This process binds one listening socket per daphne on the same port (SO_REUSEPORT)
@@ -54,15 +61,39 @@ class Command(BaseCommand):
             help="daphne processes sharing the port (default: WEB_CONCURRENCY, 2)",
         )
         parser.add_argument("--no-seed", action="store_true", help="do not seed the demo data")
+        parser.add_argument(
+            "--no-services",
+            action="store_true",
+            help="join an existing stack: DATABASE_URL and REDIS_URL must be set; no embedded "
+            "server, no migrate, no seed (another node or a migrate job migrates)",
+        )
+        parser.add_argument(
+            "--no-beat",
+            action="store_true",
+            help="run no Celery beat (one per deployment; a second one only stands by)",
+        )
 
-    def handle(self, *args, port: int, host: str, web_processes: int, no_seed: bool, **options):
+    def handle(
+        self,
+        *args,
+        port: int,
+        host: str,
+        web_processes: int,
+        no_seed: bool,
+        no_services: bool,
+        no_beat: bool,
+        **options,
+    ):
         if web_processes < 1:
             raise CommandError("--web-processes must be at least 1")
-        self.stdout.write("Migrating ...")
-        call_command("migrate", interactive=False, verbosity=0)
-        if not no_seed and not get_user_model().objects.exists():
-            self.stdout.write("Empty database: seeding the demo data ...")
-            call_command("seed_demo")
+        if no_services:
+            self._join_checks()
+        else:
+            self.stdout.write("Migrating ...")
+            call_command("migrate", interactive=False, verbosity=0)
+            if not no_seed and not get_user_model().objects.exists():
+                self.stdout.write("Empty database: seeding the demo data ...")
+                call_command("seed_demo")
 
         python = sys.executable
         # PORT too: with --port, the web processes and the worker build links (common.links) on
@@ -95,6 +126,13 @@ class Command(BaseCommand):
             "webhooks": worker("webhooks", [settings.CELERY_WEBHOOK_QUEUE], 4),
             "beat": [python, "-m", "celery", "-A", "config", "beat", "-l", "info", "-s", beat_schedule],
         }
+        if no_beat:
+            del commands["beat"]
+        # The embedded servers this process started (manage.py did, before this command ran);
+        # none with --no-services, and never ones someone else started.
+        supervisor = (
+            None if no_services else embedded.Supervisor(settings.DATA_DIR, settings.DATABASES["default"]["NAME"])
+        )
         procs = {
             f"web-{i + 1}": subprocess.Popen(web(listener), pass_fds=[listener.fileno()], env=env)
             for i, listener in enumerate(listeners)
@@ -120,6 +158,8 @@ class Command(BaseCommand):
         exit_code = 0
         try:
             while not stopping:
+                if supervisor is not None:
+                    supervisor.check()
                 for name, proc in list(procs.items()):
                     if proc.poll() is None or stopping:
                         continue
@@ -143,6 +183,27 @@ class Command(BaseCommand):
             self._stop_embedded()
         if exit_code:
             sys.exit(exit_code)
+
+    def _join_checks(self) -> None:
+        """A node joining a stack uses its servers and its schema, as they are."""
+        if settings.EMBEDDED_SERVICES:
+            raise CommandError(
+                "--no-services joins an existing stack: set DATABASE_URL and REDIS_URL "
+                f"(unset now: {', '.join(settings.EMBEDDED_SERVICES)})"
+            )
+        from django.db import connection
+        from django.db.migrations.executor import MigrationExecutor
+
+        # Migrating is the first node's (or the deploy's migrate job's) business: two nodes
+        # migrating at once race, and one with newer code must not serve the old schema.
+        executor = MigrationExecutor(connection)
+        pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+        if pending:
+            names = ", ".join(f"{m.app_label}.{m.name}" for m, _ in pending[:5])
+            raise CommandError(
+                f"{len(pending)} migration(s) not applied ({names}...): run `manage.py migrate` once "
+                "(the first node, or the migrate job) before nodes join"
+            )
 
     @staticmethod
     def _start(name: str, cmd: list[str], env: dict) -> subprocess.Popen:
