@@ -288,16 +288,30 @@ def _redis_server(sock: Path, data_dir: Path) -> subprocess.Popen:
     return proc
 
 
-async def _realtime_client(url: str, token: str, cursor: int, seen: dict, stop: asyncio.Event, log: list) -> None:
-    """A desktop-style client: it resumes from its cursor on every (re)connection."""
+async def _realtime_client(
+    url: str | list[str],
+    token: str,
+    cursor: int,
+    seen: dict,
+    stop: asyncio.Event,
+    log: list,
+    received: list | None = None,
+) -> None:
+    """A desktop-style client: it resumes from its cursor on every (re)connection. Given
+    several URLs (nodes behind a load balancer), it moves on to the next when one fails.
+    ``received``: every cursor as it arrived (a duplicate shows there, not in ``seen``)."""
     import websockets
     from websockets.typing import Subprotocol
 
     subprotocols = [Subprotocol("bearer"), Subprotocol(token)]
+    urls = [url] if isinstance(url, str) else url
+    attempt = 0
     while not stop.is_set():
+        url = urls[attempt % len(urls)]
+        attempt += 1
         try:
             async with websockets.connect(url, subprotocols=subprotocols, open_timeout=5) as ws:
-                log.append(("connected", cursor))
+                log.append(("connected", cursor, url))
                 await ws.send(json.dumps({"type": "resume", "cursor": cursor}))
                 while not stop.is_set():
                     try:
@@ -306,9 +320,11 @@ async def _realtime_client(url: str, token: str, cursor: int, seen: dict, stop: 
                         continue
                     if isinstance(frame.get("cursor"), int):
                         seen[frame["cursor"]] = frame
+                        if received is not None:
+                            received.append(frame["cursor"])
                         cursor = max(cursor, frame["cursor"])
         except (OSError, websockets.exceptions.WebSocketException, TimeoutError) as exc:
-            log.append(("disconnected", type(exc).__name__))
+            log.append(("disconnected", type(exc).__name__, url))
             await asyncio.sleep(0.3)
 
 
@@ -415,7 +431,7 @@ def test_a_redis_restart_loses_no_accepted_heartbeat_or_committed_event(tmp_path
     assert len(accepted) >= 40, (statuses, log, stack_log.read_text()[-3000:])
     assert len(entries) >= 40, statuses
     assert 503 in statuses  # Redis was down for real, and said so
-    assert [event for event, _ in log].count("connected") >= 2, log  # the socket dropped and came back
+    assert [event for event, *_ in log].count("connected") >= 2, log  # the socket dropped and came back
     # no accepted heartbeat is lost: each 202'd batch is stored (inbox or merged)
     stored = HeartbeatInbox.objects.filter(device_id="d1").count() + Heartbeat.objects.filter(device_id="d1").count()
     assert stored == sum(accepted), (stored, sum(accepted))
@@ -425,3 +441,285 @@ def test_a_redis_restart_loses_no_accepted_heartbeat_or_committed_event(tmp_path
     assert set(entries) <= got, (set(entries) - got, log)
     ours = set(Change.objects.filter(company_id=company.id, cursor__gt=head).values_list("cursor", flat=True))
     assert ours <= set(seen), sorted(ours - set(seen))
+
+
+# --------------------------------------------------------------------------- make run heals itself
+# `make run` with no DATABASE_URL / REDIS_URL: runstack starts the embedded PostgreSQL and Redis
+# and keeps them alive (config.embedded.Supervisor). One such stack for this section, with a
+# data dir of its own; each test signs up its own user (its own company).
+
+
+class EmbeddedStack:
+    def __init__(self, data_dir: Path, port: int, proc: subprocess.Popen, log: Path):
+        self.data_dir, self.port, self.proc, self.log = data_dir, port, proc, log
+        self.base = f"http://127.0.0.1:{port}"
+
+    def sign_up(self, name: str) -> tuple[str, str]:
+        """(access token, project id) of a new owner of a new company."""
+        status, body, _ = _http(
+            "POST",
+            f"{self.base}/api/v1/auth/register",
+            body={"email": f"{name}@example.com", "password": "a-long-enough-passphrase", "name": name},
+        )
+        assert status == 201, body
+        token = body["access"]
+        status, project, _ = _http("POST", f"{self.base}/api/v1/projects", body={"name": name}, token=token)
+        assert status == 201, project
+        return token, project["id"]
+
+    def sql(self, query: str, params: list | None = None) -> list[tuple]:
+        """Read the stack's own (embedded) database directly."""
+        import psycopg
+
+        from config import embedded
+
+        url = embedded.PostgresInfo(embedded.postgres_socket_dir(self.data_dir)).url("stint")
+        with psycopg.connect(url, autocommit=True) as conn:
+            return conn.execute(query, params or []).fetchall()
+
+    def events(self, name: str) -> list[dict]:
+        """The stack's structured log lines named ``name``."""
+        found = []
+        for line in self.log.read_text(errors="replace").splitlines():
+            if line.startswith("{") and f'"{name}"' in line:
+                with contextlib.suppress(ValueError):
+                    record = json.loads(line)
+                    if record.get("event") == name:
+                        found.append(record)
+        return found
+
+    def ready(self) -> bool:
+        try:
+            return _http("GET", f"{self.base}/health/ready", timeout=3)[0] == 200
+        except OSError:
+            return False
+
+
+@pytest.fixture(scope="module")
+def embedded_stack():
+    data_dir = Path(tempfile.mkdtemp(prefix="stint-heal-"))
+    data_dir.chmod(0o755)  # the embedded PostgreSQL runs as its own user when we are root (conftest.pg_data_dir)
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL"}}
+    env.update({"DATA_DIR": str(data_dir), "LOG_LEVEL": "WARNING"})
+    port = free_port()
+    log = data_dir / "stack.log"
+    proc = subprocess.Popen(
+        [sys.executable, "manage.py", "runstack", "--port", str(port), "--no-seed", "--web-processes", "1"],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    stack = EmbeddedStack(data_dir, port, proc, log)
+    try:
+        _wait_http_ok(f"{stack.base}/health/ready", proc, timeout=120)
+        yield stack
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)  # runstack stops its children, then the servers it started
+        try:
+            proc.wait(timeout=45)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+        from config import embedded
+
+        embedded.stop_redis(data_dir)  # only if runstack failed to
+        embedded.stop_postgres(data_dir)
+        with contextlib.suppress(OSError):  # kept for the failure report (conftest copies *.log)
+            shutil.copy(log, Path(tempfile.gettempdir()) / f"stint-heal-stack-{port}.log")
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _heartbeats(at, i: int) -> list[dict]:
+    return [{"timestamp": (at + timedelta(seconds=s)).isoformat(), "duration": 1, "app": f"app{i}"} for s in range(5)]
+
+
+async def _post_entry(client, project: str, at, entries: list, statuses: list) -> None:
+    import httpx
+
+    try:
+        r = await client.post(
+            "/api/v1/time-entries", json={"project_id": project, "started_at": at.isoformat(), "duration_seconds": 60}
+        )
+        statuses.append(r.status_code)
+        if r.status_code == 201:
+            entries.append(r.json()["id"])
+    except httpx.HTTPError as exc:
+        statuses.append(type(exc).__name__)
+
+
+async def _seen_all(seen: dict, entries: list, within: float) -> None:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if set(entries) <= {f["data"].get("id") for f in seen.values() if f.get("type") == "entry.upserted"}:
+            return
+        await asyncio.sleep(0.3)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+def test_a_sigkilled_embedded_redis_is_restarted_heartbeats_merge_and_sockets_resume(embedded_stack):
+    stack = embedded_stack
+    token, project = stack.sign_up("redis-killer")
+    from config import embedded
+
+    pids = [embedded.redis_pid(stack.data_dir)]
+    kills, accepted, entries, statuses, log, received = [], [], [], [], [], []
+    seen: dict[int, dict] = {}
+    ready_again: list[float] = []
+
+    def kill_redis() -> None:
+        """SIGKILL the embedded Redis, and wait for runstack to bring it back (a new pid)."""
+        pid = embedded.redis_pid(stack.data_dir)
+        kills.append(time.time())
+        os.kill(pid, signal.SIGKILL)
+        _wait_for(
+            lambda: (
+                embedded.redis_pid(stack.data_dir) not in {None, pid}
+                and embedded._redis_answers(embedded.redis_socket_path(stack.data_dir))
+            ),
+            timeout=20,
+            interval=0.05,
+            what="runstack to restart Redis",
+        )
+        pids.append(embedded.redis_pid(stack.data_dir))
+        _wait_for(stack.ready, timeout=20, interval=0.1, what="/health/ready to answer 200 again")
+        ready_again.append(time.time() - kills[-1])
+
+    async def traffic():
+        import httpx
+
+        stop = asyncio.Event()
+        ws = asyncio.create_task(
+            _realtime_client(f"ws://127.0.0.1:{stack.port}/ws/realtime/", token, 0, seen, stop, log, received)
+        )
+        start = timezone.now().replace(microsecond=0) - timedelta(hours=20)
+        async with httpx.AsyncClient(base_url=stack.base, headers={"Authorization": f"Bearer {token}"}) as client:
+            for i in range(45):
+                # Killed three times within seconds: the third restart waits (backoff), and the
+                # heartbeats accepted meanwhile wait in PostgreSQL.
+                if i in (10, 14):
+                    await asyncio.to_thread(kill_redis)
+                if i == 18:
+                    pid = embedded.redis_pid(stack.data_dir)
+                    kills.append(time.time())
+                    os.kill(pid, signal.SIGKILL)
+                at = start + timedelta(minutes=2 * i)
+                try:
+                    r = await client.post(
+                        "/api/v1/sync/heartbeats", json={"device_id": "healing", "heartbeats": _heartbeats(at, i)}
+                    )
+                    statuses.append(r.status_code)
+                    if r.status_code == 202:
+                        accepted.append((time.time(), r.json()["accepted"]))
+                except httpx.HTTPError as exc:
+                    statuses.append(type(exc).__name__)
+                await _post_entry(client, project, at, entries, statuses)
+                await asyncio.sleep(0.1)
+            await asyncio.to_thread(
+                _wait_for, stack.ready, timeout=30, interval=0.1, what="/health/ready after the third kill"
+            )
+            await _seen_all(seen, entries, within=30)
+        stop.set()
+        await ws
+
+    asyncio.run(traffic())
+
+    # runstack noticed each death and restarted Redis on the same socket and data dir, logged
+    died = [e for e in stack.events("embedded_service_died") if e["service"] == "redis"]
+    restarted = [e for e in stack.events("embedded_service_restarted") if e["service"] == "redis"]
+    assert len(died) == 3, died
+    assert len(restarted) == 3, restarted
+    assert [e["deaths_last_minute"] for e in died] == [1, 2, 3]
+    assert all(e["down_s"] < 3 for e in restarted[:2]), restarted  # at once: seconds of 503 at most
+    assert died[2]["restart_in_s"] == 1.0, died  # the third death in a minute backs off
+    assert restarted[2]["down_s"] >= 1.0, restarted
+    assert len(set(pids)) == 3, pids
+    assert max(ready_again) < 10, ready_again
+    assert embedded.redis_socket_path(stack.data_dir).is_socket()
+
+    # heartbeats accepted while Redis was down (its merge trigger lost) waited and merged
+    down_from, down_to = kills[2], kills[2] + restarted[2]["down_s"]
+    assert any(down_from <= at <= down_to for at, _ in accepted), (kills, restarted, accepted, statuses)
+    total = sum(n for _, n in accepted)
+
+    def merged() -> bool:
+        pending = stack.sql("SELECT count(*) FROM sync_heartbeatinbox WHERE device_id = 'healing'")[0][0]
+        return pending == 0
+
+    _wait_for(merged, timeout=30, interval=0.5, what="the waiting heartbeats to merge")
+    stored = stack.sql("SELECT count(*) FROM tracking_heartbeat WHERE device_id = 'healing'")[0][0]
+    assert stored == total, (stored, total)
+    assert stack.sql("SELECT count(*) FROM tracking_appusage WHERE device_id = 'healing'")[0][0] > 0
+
+    # the socket dropped with Redis, came back with its cursor, and missed nothing, twice nothing
+    assert len(entries) >= 35, statuses
+    assert [event for event, *_ in log].count("connected") >= 2, log
+    got = {f["data"].get("id") for f in seen.values() if f.get("type") == "entry.upserted"}
+    assert set(entries) <= got, (set(entries) - got, log)
+    assert len(received) == len(set(received)), "a change reached the socket twice"
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+def test_a_sigkilled_embedded_postgres_is_restarted_and_nothing_committed_is_lost(embedded_stack):
+    stack = embedded_stack
+    token, project = stack.sign_up("pg-killer")
+    from config import embedded
+
+    entries, statuses, log, received, accepted = [], [], [], [], []
+    seen: dict[int, dict] = {}
+    old_pid = embedded.postgres_pid(stack.data_dir)
+
+    async def traffic():
+        import httpx
+
+        stop = asyncio.Event()
+        ws = asyncio.create_task(
+            _realtime_client(f"ws://127.0.0.1:{stack.port}/ws/realtime/", token, 0, seen, stop, log, received)
+        )
+        start = timezone.now().replace(microsecond=0) - timedelta(hours=40)
+        headers = {"Authorization": f"Bearer {token}"}
+        async with httpx.AsyncClient(base_url=stack.base, headers=headers, timeout=10) as client:
+            for i in range(40):
+                if i == 12:
+                    os.kill(old_pid, signal.SIGKILL)  # the postmaster; its backends follow it
+                at = start + timedelta(minutes=2 * i)
+                await _post_entry(client, project, at, entries, statuses)
+                try:
+                    r = await client.post(
+                        "/api/v1/sync/heartbeats", json={"device_id": "pg-healing", "heartbeats": _heartbeats(at, i)}
+                    )
+                    if r.status_code == 202:
+                        accepted.append(r.json()["accepted"])
+                except httpx.HTTPError:
+                    pass
+                await asyncio.sleep(0.1)
+            await asyncio.to_thread(_wait_for, stack.ready, timeout=30, interval=0.1, what="ready again")
+            await _post_entry(client, project, start + timedelta(minutes=200), entries, statuses)  # and after
+            assert statuses[-1] == 201, statuses
+            await _seen_all(seen, entries, within=30)
+        stop.set()
+        await ws
+
+    asyncio.run(traffic())
+
+    # PostgreSQL was down for real (requests failed), and runstack brought it back on its socket
+    assert any(s != 201 for s in statuses), statuses
+    new_pid = embedded.postgres_pid(stack.data_dir)
+    assert new_pid not in {None, old_pid}
+    [restarted] = [e for e in stack.events("embedded_service_restarted") if e["service"] == "postgres"]
+    assert restarted["down_s"] < 15, restarted
+    # nothing committed is lost: every 201'd entry and every 202'd heartbeat is there
+    assert len(entries) >= 25, statuses
+    ids = {str(row[0]) for row in stack.sql("SELECT id FROM tracking_timeentry WHERE id = ANY(%s::uuid[])", [entries])}
+    assert ids == set(entries)
+    stored = stack.sql(
+        "SELECT (SELECT count(*) FROM sync_heartbeatinbox WHERE device_id = 'pg-healing')"
+        " + (SELECT count(*) FROM tracking_heartbeat WHERE device_id = 'pg-healing')"
+    )[0][0]
+    assert stored == sum(accepted), (stored, sum(accepted))
+    # and the socket resumed from its cursor: every entry reached it, none twice
+    got = {f["data"].get("id") for f in seen.values() if f.get("type") == "entry.upserted"}
+    assert set(entries) <= got, (set(entries) - got, log)
+    assert len(received) == len(set(received)), "a change reached the socket twice"
