@@ -210,3 +210,74 @@ def test_manage_py_starts_the_servers_settings_point_at_even_on_a_long_path(pg_d
         embedded.stop_postgres(data_dir)
         for socket_dir in (embedded.postgres_socket_dir(data_dir), embedded.redis_socket_path(data_dir).parent):
             shutil.rmtree(socket_dir, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- supervision (runstack)
+
+
+def _sigkill_redis(data_dir) -> int:
+    import signal
+
+    pid = embedded.redis_pid(data_dir)
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 5
+    while embedded.pid_state(pid) == "running":
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    return pid
+
+
+def test_supervisor_restarts_a_killed_redis_it_started_on_its_socket_with_its_data(data_dir):
+    sock = embedded.ensure_redis(data_dir)
+    client = redis.Redis.from_url(embedded.redis_url(sock))
+    client.set("kept", "yes")
+    client.save()  # what the dump had at the kill is what comes back (its --save policy)
+    supervisor = embedded.Supervisor(data_dir, "unused")
+    assert supervisor.services == ["redis"]
+    supervisor.check()
+    assert supervisor.restarts == 0  # alive: left alone
+
+    dead = _sigkill_redis(data_dir)
+    assert not embedded._redis_answers(sock)
+    supervisor.check()
+
+    assert supervisor.restarts == 1
+    assert embedded.redis_pid(data_dir) not in {None, dead}
+    assert embedded.redis_socket_path(data_dir) == sock
+    assert client.get("kept") == b"yes"  # same data dir; the client reconnects to the same socket
+
+
+def test_supervisor_never_touches_a_server_it_did_not_start(data_dir):
+    embedded.ensure_redis(data_dir)
+    embedded._started_here.discard(("redis", data_dir.resolve()))  # someone else's, reused
+    supervisor = embedded.Supervisor(data_dir, "unused")
+    assert supervisor.services == []
+    _sigkill_redis(data_dir)
+    supervisor.check()
+    assert not embedded._redis_answers(embedded.redis_socket_path(data_dir))
+
+
+def test_supervisor_backs_off_when_a_server_keeps_dying(data_dir):
+    now = [1000.0]
+    embedded.ensure_redis(data_dir)
+    supervisor = embedded.Supervisor(data_dir, "unused", clock=lambda: now[0])
+    sock = embedded.redis_socket_path(data_dir)
+    for _ in range(2):  # the first deaths in a minute: restarted at once
+        _sigkill_redis(data_dir)
+        supervisor.check()
+        assert embedded._redis_answers(sock)
+        now[0] += 5
+    _sigkill_redis(data_dir)  # the third within a minute: it waits a second, then 2, 4 ...
+    supervisor.check()
+    assert not embedded._redis_answers(sock)
+    now[0] += 0.5
+    supervisor.check()
+    assert not embedded._redis_answers(sock)
+    now[0] += 0.6
+    supervisor.check()
+    assert embedded._redis_answers(sock)
+    assert supervisor.restarts == 3
+    now[0] += 120  # a minute up: forgiven, restarted at once again
+    _sigkill_redis(data_dir)
+    supervisor.check()
+    assert embedded._redis_answers(sock)
