@@ -103,3 +103,53 @@ def test_runstack_serves_health_and_docs_and_stops_on_one_sigint(tmp_path):
     assert proc.returncode == 0, proc.stdout.read().decode()[-3000:]
     for child in children:
         assert not child.is_running() or child.status() == psutil.STATUS_ZOMBIE
+
+
+def _runstack_refuses(env: dict, *args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "manage.py", "runstack", "--port", str(free_port()), *args],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0, result.stdout
+    return result.stderr
+
+
+def test_a_joining_node_without_database_and_redis_urls_refuses_and_starts_nothing(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL"}}
+    env.update({"DATA_DIR": str(tmp_path / "data"), "LOG_LEVEL": "WARNING"})
+    error = _runstack_refuses(env, "--no-services", "--no-beat")
+    assert "--no-services joins an existing stack: set DATABASE_URL and REDIS_URL" in error
+    assert not (tmp_path / "data" / "pg").exists()  # no embedded server was started for it
+    assert not (tmp_path / "data" / "redis").exists()
+
+
+def test_a_joining_node_refuses_a_database_that_is_not_migrated(tmp_path):
+    import psycopg
+    from django.db import connection
+
+    # an empty database on the test's PostgreSQL: nobody migrated it
+    name = f"{connection.settings_dict['NAME']}_unmigrated"
+    admin = database_url_for_subprocess().rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        env = {
+            **os.environ,
+            "DATABASE_URL": admin.rsplit("/", 1)[0] + f"/{name}",
+            "REDIS_URL": settings.REDIS_URL,
+            "DATA_DIR": str(tmp_path),
+            "LOG_LEVEL": "WARNING",
+        }
+        error = _runstack_refuses(env, "--no-services", "--no-beat")
+        assert "migration(s) not applied" in error
+        assert "run `manage.py migrate` once" in error
+        with psycopg.connect(env["DATABASE_URL"]) as conn:  # and it migrated nothing itself
+            assert conn.execute("SELECT to_regclass('django_migrations')").fetchone() == (None,)
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
