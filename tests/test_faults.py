@@ -38,6 +38,7 @@ from organizations import services as org_services
 from organizations.models import Company
 from screenshots import services as screenshot_services
 from screenshots.models import Screenshot, ScreenshotStatus
+from tests.support.servers import resuming_client, runstack
 
 ROOT = Path(django_settings.BASE_DIR)
 
@@ -288,46 +289,6 @@ def _redis_server(sock: Path, data_dir: Path) -> subprocess.Popen:
     return proc
 
 
-async def _realtime_client(
-    url: str | list[str],
-    token: str,
-    cursor: int,
-    seen: dict,
-    stop: asyncio.Event,
-    log: list,
-    received: list | None = None,
-) -> None:
-    """A desktop-style client: it resumes from its cursor on every (re)connection. Given
-    several URLs (nodes behind a load balancer), it moves on to the next when one fails.
-    ``received``: every cursor as it arrived (a duplicate shows there, not in ``seen``)."""
-    import websockets
-    from websockets.typing import Subprotocol
-
-    subprotocols = [Subprotocol("bearer"), Subprotocol(token)]
-    urls = [url] if isinstance(url, str) else url
-    attempt = 0
-    while not stop.is_set():
-        url = urls[attempt % len(urls)]
-        attempt += 1
-        try:
-            async with websockets.connect(url, subprotocols=subprotocols, open_timeout=5) as ws:
-                log.append(("connected", cursor, url))
-                await ws.send(json.dumps({"type": "resume", "cursor": cursor}))
-                while not stop.is_set():
-                    try:
-                        frame = json.loads(await asyncio.wait_for(ws.recv(), timeout=0.5))
-                    except TimeoutError:
-                        continue
-                    if isinstance(frame.get("cursor"), int):
-                        seen[frame["cursor"]] = frame
-                        if received is not None:
-                            received.append(frame["cursor"])
-                        cursor = max(cursor, frame["cursor"])
-        except (OSError, websockets.exceptions.WebSocketException, TimeoutError) as exc:
-            log.append(("disconnected", type(exc).__name__, url))
-            await asyncio.sleep(0.3)
-
-
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_a_redis_restart_loses_no_accepted_heartbeat_or_committed_event(tmp_path):
@@ -375,7 +336,7 @@ def test_a_redis_restart_loses_no_accepted_heartbeat_or_committed_event(tmp_path
 
             stop = asyncio.Event()
             ws = asyncio.create_task(
-                _realtime_client(f"ws://127.0.0.1:{port}/ws/realtime/", token, head, seen, stop, log)
+                resuming_client(f"ws://127.0.0.1:{port}/ws/realtime/", token, head, seen, stop, log)
             )
             headers = {"Authorization": f"Bearer {token}"}
             start = timezone.now().replace(microsecond=0) - timedelta(hours=6)
@@ -496,37 +457,21 @@ class EmbeddedStack:
 
 
 @pytest.fixture(scope="module")
-def embedded_stack():
+def embedded_stack(tmp_path_factory):
     data_dir = Path(tempfile.mkdtemp(prefix="stint-heal-"))
     data_dir.chmod(0o755)  # the embedded PostgreSQL runs as its own user when we are root (conftest.pg_data_dir)
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL"}}
     env.update({"DATA_DIR": str(data_dir), "LOG_LEVEL": "WARNING"})
     port = free_port()
-    log = data_dir / "stack.log"
-    proc = subprocess.Popen(
-        [sys.executable, "manage.py", "runstack", "--port", str(port), "--no-seed", "--web-processes", "1"],
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    stack = EmbeddedStack(data_dir, port, proc, log)
+    log = tmp_path_factory.mktemp("heal") / "stack.log"  # where a failure's report finds it (conftest)
     try:
-        _wait_http_ok(f"{stack.base}/health/ready", proc, timeout=120)
-        yield stack
+        with runstack(port, env, "--no-seed", "--web-processes", "1", log=log) as proc:
+            yield EmbeddedStack(data_dir, port, proc, log)
     finally:
-        os.killpg(proc.pid, signal.SIGINT)  # runstack stops its children, then the servers it started
-        try:
-            proc.wait(timeout=45)
-        except subprocess.TimeoutExpired:
-            _kill_group(proc)
         from config import embedded
 
         embedded.stop_redis(data_dir)  # only if runstack failed to
         embedded.stop_postgres(data_dir)
-        with contextlib.suppress(OSError):  # kept for the failure report (conftest copies *.log)
-            shutil.copy(log, Path(tempfile.gettempdir()) / f"stint-heal-stack-{port}.log")
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
@@ -591,7 +536,7 @@ def test_a_sigkilled_embedded_redis_is_restarted_heartbeats_merge_and_sockets_re
 
         stop = asyncio.Event()
         ws = asyncio.create_task(
-            _realtime_client(f"ws://127.0.0.1:{stack.port}/ws/realtime/", token, 0, seen, stop, log, received)
+            resuming_client(f"ws://127.0.0.1:{stack.port}/ws/realtime/", token, 0, seen, stop, log, received)
         )
         start = timezone.now().replace(microsecond=0) - timedelta(hours=20)
         async with httpx.AsyncClient(base_url=stack.base, headers={"Authorization": f"Bearer {token}"}) as client:
@@ -676,7 +621,7 @@ def test_a_sigkilled_embedded_postgres_is_restarted_and_nothing_committed_is_los
 
         stop = asyncio.Event()
         ws = asyncio.create_task(
-            _realtime_client(f"ws://127.0.0.1:{stack.port}/ws/realtime/", token, 0, seen, stop, log, received)
+            resuming_client(f"ws://127.0.0.1:{stack.port}/ws/realtime/", token, 0, seen, stop, log, received)
         )
         start = timezone.now().replace(microsecond=0) - timedelta(hours=40)
         headers = {"Authorization": f"Bearer {token}"}
