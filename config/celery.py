@@ -29,6 +29,7 @@ class SingletonScheduler(PersistentScheduler):
     periodic tasks are idempotent anyway (each says why); the lease keeps them from running
     twice as often."""
 
+    LEASE = ("beat", "leader")  # its Redis key, under CACHE_KEY_PREFIX (one deployment, one lease)
     LEASE_SECONDS = 30.0
     STANDBY_POLL_SECONDS = 5.0
     # Renew our lease, or take a free one: one round trip, atomic.
@@ -43,11 +44,10 @@ class SingletonScheduler(PersistentScheduler):
         self.leading = False
         super().__init__(*args, **kwargs)
 
-    @staticmethod
-    def _lease() -> tuple[redis.Redis, str]:
+    def _lease(self) -> tuple[redis.Redis, str]:
         from common.redis import get_client, key
 
-        return get_client(), key("beat", "leader")
+        return get_client(), key(*self.LEASE)
 
     def hold_lease(self) -> bool:
         client, lease = self._lease()

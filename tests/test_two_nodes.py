@@ -115,6 +115,60 @@ async def _next_event(ws, timeout: float = 5) -> dict:
             return frame
 
 
+def test_a_second_beat_stands_by_and_takes_over_when_the_first_stops(tmp_path):
+    """Two beats on the real broker: only the lease holder sends; the other takes over when the
+    holder stops cleanly (at once) or dies (when its lease runs out)."""
+    from config.celery import SingletonScheduler, app
+
+    class Beat(SingletonScheduler):
+        LEASE = ("beat", f"test-{uuid.uuid4().hex[:8]}")  # not the one a running node's beat holds
+        LEASE_SECONDS = 3.0  # long enough for the ticks below on a busy machine
+
+    queue = f"test-beat-{uuid.uuid4().hex[:8]}"
+    previous = app.conf.beat_schedule
+    app.conf.beat_schedule = {"probe": {"task": "tests.beat_probe", "schedule": 0.1, "options": {"queue": queue}}}
+
+    def sent() -> int:
+        with app.connection_for_write() as conn:
+            try:
+                return conn.default_channel.queue_declare(queue=queue, passive=True).message_count
+            except Exception:  # noqa: BLE001  (not declared yet: nothing sent)
+                return 0
+
+    def ticks(*beats, times: int = 4) -> None:
+        for _ in range(times):
+            for beat in beats:
+                beat.tick()
+            time.sleep(0.15)
+
+    try:
+        first = Beat(app=app, schedule_filename=str(tmp_path / "first"))
+        second = Beat(app=app, schedule_filename=str(tmp_path / "second"))
+        ticks(first, second)
+        assert (first.leading, second.leading) == (True, False)
+        by_first = sent()
+        assert 2 <= by_first <= 4  # one beat's worth: each due run sent once
+        second_alone = sent()
+        ticks(second)
+        assert sent() == second_alone  # standing by sends nothing
+
+        first.close()  # a clean stop hands the lease over
+        ticks(second)
+        assert second.leading
+        assert sent() > second_alone
+
+        third = Beat(app=app, schedule_filename=str(tmp_path / "third"))
+        ticks(third, times=1)
+        assert not third.leading
+        time.sleep(Beat.LEASE_SECONDS + 0.2)  # the leader dies without a word: its lease runs out
+        ticks(third, times=1)
+        assert third.leading
+    finally:
+        app.conf.beat_schedule = previous
+        with app.connection_for_write() as conn:
+            conn.default_channel.queue_delete(queue)
+
+
 def test_the_joined_node_serves_and_works_but_runs_no_beat_and_one_beat_leads(nodes):
     a = nodes.a.children()
     assert sum("daphne" in c for c in a) == 1, a
