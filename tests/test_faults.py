@@ -516,6 +516,7 @@ def test_a_sigkilled_embedded_redis_is_restarted_heartbeats_merge_and_sockets_re
     def kill_redis() -> None:
         """SIGKILL the embedded Redis, and wait for runstack to bring it back (a new pid)."""
         pid = embedded.redis_pid(stack.data_dir)
+        assert pid is not None
         kills.append(time.time())
         os.kill(pid, signal.SIGKILL)
         _wait_for(

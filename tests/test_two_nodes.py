@@ -13,6 +13,7 @@ import asyncio
 import json
 import os
 import signal
+import subprocess
 import threading
 import time
 import uuid
@@ -27,7 +28,9 @@ import websockets
 from django.conf import settings
 from django.db.models import Max
 from django.utils import timezone
+from websockets.typing import Subprotocol
 
+from accounts.models import User
 from accounts.services import DeviceInfo, session_create
 from accounts.tests.factories import UserFactory
 from activity.models import Heartbeat, HeartbeatInbox
@@ -35,6 +38,7 @@ from changelog.models import Change
 from common.redis import get_client, key
 from conftest import database_url_for_subprocess, free_port
 from organizations import services as org_services
+from organizations.models import Company, Project
 from tests.support.servers import resuming_client, runstack
 from tracking.models import TimeEntry
 
@@ -44,7 +48,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.django_db(transacti
 @dataclass
 class Node:
     port: int
-    proc: object  # subprocess.Popen of runstack, the leader of the node's process group
+    proc: subprocess.Popen  # runstack, the leader of the node's process group
     log: Path
 
     @property
@@ -86,9 +90,9 @@ def nodes(django_db_setup, tmp_path_factory):
 
 @dataclass
 class Owner:
-    user: object
-    company: object
-    project: object
+    user: User
+    company: Company
+    project: Project
 
     def token(self) -> str:
         """A new signed-in device of the owner."""
@@ -96,7 +100,7 @@ class Owner:
 
 
 @pytest.fixture
-def owner() -> Owner:
+def owner():
     user = UserFactory()
     company = org_services.company_create(owner=user, name=f"Nodes {uuid.uuid4().hex[:6]}")
     project = org_services.project_create(company=company, data={"name": "Shared"})
@@ -189,7 +193,9 @@ def test_a_socket_on_node_a_gets_what_is_written_through_node_b(nodes, owner):
     token = owner.token()
 
     async def body() -> tuple[httpx.Response, dict]:
-        async with websockets.connect(nodes.a.ws, subprotocols=["bearer", token], open_timeout=5) as ws:
+        async with websockets.connect(
+            nodes.a.ws, subprotocols=[Subprotocol("bearer"), Subprotocol(token)], open_timeout=5
+        ) as ws:
             await ws.send(json.dumps({"type": "ping"}))
             assert json.loads(await asyncio.wait_for(ws.recv(), 5))["type"] in {"pong", "presence.changed"}
             with _client(nodes.b, token) as b:

@@ -219,6 +219,7 @@ def _sigkill_redis(data_dir) -> int:
     import signal
 
     pid = embedded.redis_pid(data_dir)
+    assert pid is not None
     os.kill(pid, signal.SIGKILL)
     deadline = time.monotonic() + 5
     while embedded.pid_state(pid) == "running":
