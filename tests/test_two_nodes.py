@@ -267,6 +267,7 @@ def test_node_a_sigkilled_under_load_its_clients_resume_on_node_b_missing_nothin
     tokens = [owner.token() for _ in range(3)]
     writer_token = owner.token()
     killed = threading.Event()
+    a_down = threading.Event()  # the load balancer's view: A failed a request (a passive health check)
     sockets = [({}, [], []) for _ in tokens]  # (seen, log, received) of each client on node A
     entries: dict[str, str] = {}  # Idempotency-Key -> the entry it created
     attempts: list[tuple[str, str, object]] = []
@@ -278,13 +279,13 @@ def test_node_a_sigkilled_under_load_its_clients_resume_on_node_b_missing_nothin
         killed.set()
 
     async def write(client_a, client_b, writer: int, i: int) -> None:
-        """One logical write through the load balancer: node A (while it is up) or node B by
-        turns; a request that fails is retried on node B with the same Idempotency-Key."""
+        """One logical write through the load balancer: node A or node B by turns, until a
+        request to A fails; a request that fails is retried on node B with the same key."""
         n = writer * WRITES_EACH + i
         idem = f"load-{uuid.uuid4()}"
         at = start + timedelta(minutes=5 * n)
         body = {"project_id": str(owner.project.id), "started_at": at.isoformat(), "duration_seconds": 60}
-        client = client_a if n % 2 == 0 and not killed.is_set() else client_b
+        client = client_a if n % 2 == 0 and not a_down.is_set() else client_b
         for _ in range(20):
             try:
                 response = await client.post("/api/v1/time-entries", json=body, headers={"Idempotency-Key": idem})
@@ -294,6 +295,8 @@ def test_node_a_sigkilled_under_load_its_clients_resume_on_node_b_missing_nothin
                     break
             except httpx.HTTPError as exc:
                 attempts.append((idem, "a" if client is client_a else "b", type(exc).__name__))
+            if client is client_a:
+                a_down.set()
             client = client_b
             await asyncio.sleep(0.2)
         beats = [
