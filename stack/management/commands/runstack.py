@@ -146,6 +146,8 @@ class Command(BaseCommand):
                 f"Stint is up on http://{host}:{port}/  (API docs: /docs, health: /health/ready). Ctrl-C stops it."
             )
         )
+        if supervisor is not None and supervisor.services:
+            self.stdout.write(f"Restarting the embedded {', '.join(supervisor.services)} if they die.")
 
         stopping = False
 
