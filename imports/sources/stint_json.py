@@ -17,16 +17,21 @@ from imports.sources.values import json_items, span_error
 
 FORMAT = "stint_json"
 VERSION = 1
+NOT_OURS = f"not a Stint full export (it does not start with format {FORMAT!r})"
 LISTS = {"members.item", "clients.item", "projects.item", "tasks.item", "entries.item"}
 
 
 def parse(stream: BinaryIO, options: ParseOptions) -> Iterator[Item]:
-    number = 0
+    number, named = 0, False
     for found in json_items(stream, LISTS, frozenset({"format", "version"})):
         if isinstance(found, RowError):
             yield found
             return
         prefix, value = found
+        if not named and prefix != "format":  # the export writes it first
+            yield RowError(row=1, field="format", detail=NOT_OURS)
+            return
+        named = True
         if prefix == "format" and value != FORMAT:
             yield RowError(row=1, field="format", detail=f"{value!r}: not a Stint full export ({FORMAT})")
             return
@@ -50,6 +55,8 @@ def parse(stream: BinaryIO, options: ParseOptions) -> Iterator[Item]:
                 yield _entry(number, value)
         except _Bad as bad:
             yield RowError(row=number, field=bad.field, detail=bad.detail)
+    if not named:
+        yield RowError(row=1, field="format", detail=NOT_OURS)
 
 
 class _Bad(Exception):

@@ -16,18 +16,26 @@ from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
 from imports.sources.base import EntryRow, Item, ParseOptions, RowError
-from imports.sources.values import json_items, span_error
+from imports.sources.values import Opened, json_items, span_error
 
 TAG = re.compile(r"#([^\s#,.;:!?()\[\]{}]+)")
 
 
 def parse(stream: BinaryIO, options: ParseOptions) -> Iterator[Item]:
     email = options.importer_email.strip().lower()
-    for number, found in enumerate(json_items(stream, {"item", "records.item"}), start=1):
+    number, shaped = 0, False
+    for found in json_items(stream, {"item", "records.item"}, containers=frozenset({"", "records"})):
         if isinstance(found, RowError):
             yield found
             return
-        yield from _record(number, found[1], email, options)
+        prefix, value = found
+        if isinstance(value, Opened):  # a list of records, or an object with one at "records"
+            shaped = shaped or value.kind == "list"
+            continue
+        number += 1
+        yield from _record(number, value, email, options)
+    if not shaped:
+        yield RowError(row=1, field="records", detail="not TimeTagger records: a list, or an object with records")
 
 
 def _record(number: int, record: Any, email: str, options: ParseOptions) -> Iterator[Item]:

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 from collections.abc import Generator, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo
@@ -145,11 +147,14 @@ def split_tags(value: str) -> tuple[str, ...]:
 def csv_rows(stream: BinaryIO, required: Iterable[str] = ()) -> Generator[tuple[int, dict[str, str]] | RowError]:
     """A CSV's data rows as ``(row number, {column: value})`` (the header is row 1), a
     record at a time. A header without a ``required`` column is one RowError (row 1) and
-    nothing else; a file that stops being UTF-8 or CSV ends with one RowError there."""
+    nothing else; a file that stops being UTF-8 or CSV ends with one RowError there. Commas
+    or semicolons (a spreadsheet saving CSV in a decimal-comma locale), as the header has."""
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
-    reader = csv.reader(text)
     number = 1
     try:
+        first = text.readline()
+        delimiter = ";" if first.count(";") > first.count(",") else ","
+        reader = csv.reader(itertools.chain([first], text), delimiter=delimiter)
         header = [name.strip() for name in next(reader, [])]
         missing = [column for column in required if column not in header]
         if missing:
@@ -170,12 +175,23 @@ def csv_rows(stream: BinaryIO, required: Iterable[str] = ()) -> Generator[tuple[
 # --------------------------------------------------------------------------- JSON
 
 
+@dataclass(frozen=True, slots=True)
+class Opened:
+    """json_items' value where a list or an object opens at one of its ``containers``."""
+
+    kind: str  # "list" or "object"
+
+
 def json_items(
-    stream: BinaryIO, prefixes: set[str], scalars: frozenset[str] = frozenset()
+    stream: BinaryIO,
+    prefixes: set[str],
+    scalars: frozenset[str] = frozenset(),
+    containers: frozenset[str] = frozenset(),
 ) -> Iterator[tuple[str, Any] | RowError]:
     """The objects found at ``prefixes`` (ijson paths, ``"entries.item"``) as ``(prefix,
-    value)`` in file order, built one at a time (a big file never sits in memory), and the
-    scalars at ``scalars``. Broken JSON ends with one RowError naming the next item."""
+    value)`` in file order, built one at a time (a big file never sits in memory), the
+    scalars at ``scalars``, and ``(prefix, Opened)`` where a list or object at
+    ``containers`` opens (an ``Opened``). Broken JSON ends with one RowError naming the next item."""
     import ijson  # type: ignore[import-untyped]  # no stubs
 
     items = 0
@@ -198,5 +214,7 @@ def json_items(
                     yield prefix, value
             elif prefix in scalars and event in ("string", "number", "boolean", "null"):
                 yield prefix, value
+            elif prefix in containers and event in ("start_map", "start_array"):
+                yield prefix, Opened("list" if event == "start_array" else "object")
     except ijson.JSONError as exc:
         yield RowError(row=items + (1 if builder is None else 0), field="", detail=f"not valid JSON: {exc}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from imports.sources import harvest
 from imports.sources.base import ParseOptions, RowError
@@ -69,3 +69,12 @@ def test_without_an_email_column_the_file_is_one_error_row():
     )
     items = list(harvest.parse(stream, ParseOptions(timezone=BERLIN)))
     assert errors(items) == [(1, "Email")]
+
+
+def test_a_semicolon_separated_file_from_a_decimal_comma_spreadsheet_reads_the_same():
+    semicolons = (
+        "Date;Client;Project;Task;Notes;Hours;Billable?;First Name;Last Name;Email\n"
+        '2026-03-02;Acme;Web;Design;"Wireframes; v2";2,5;Yes;Anna;Müller;anna@example.com\n'
+    ).encode()
+    [entry] = list(harvest.parse(io.BytesIO(semicolons), ParseOptions(timezone=BERLIN)))
+    assert (entry.description, entry.ended_at - entry.started_at) == ("Wireframes; v2", timedelta(hours=2.5))

@@ -48,3 +48,9 @@ def test_another_format_or_version_is_refused():
     for doc, field in refused:
         stream = io.BytesIO(json.dumps({**doc, "entries": []}).encode())
         assert errors(stint_json.parse(stream, ParseOptions(timezone=BERLIN))) == [(1, field)]
+
+
+def test_a_file_that_is_not_a_stint_export_is_one_error_row():
+    for doc in ({"records": [{"key": "a", "t1": 1, "t2": 2}]}, {"entries": [{"id": "x"}], "format": "stint_json"}, []):
+        stream = io.BytesIO(json.dumps(doc).encode())
+        assert errors(stint_json.parse(stream, ParseOptions(timezone=BERLIN))) == [(1, "format")]

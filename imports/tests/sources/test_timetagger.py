@@ -51,3 +51,10 @@ def test_truncated_json_ends_with_an_error_row_after_the_good_records():
     assert [item.row for item in items] == [1, 2, 3]
     assert isinstance(items[-1], RowError)
     assert "JSON" in items[-1].detail
+
+
+def test_a_file_that_is_not_timetagger_records_says_so():
+    stream = io.BytesIO(json.dumps({"format": "stint_json", "entries": [{"id": "x"}]}).encode())
+    assert errors(timetagger.parse(stream, ParseOptions(timezone=BERLIN))) == [(1, "records")]
+    empty = io.BytesIO(b'{"records": []}')
+    assert list(timetagger.parse(empty, ParseOptions(timezone=BERLIN))) == []
