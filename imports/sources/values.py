@@ -14,9 +14,11 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import re
 from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo
 
@@ -27,7 +29,9 @@ _TOKENS = (("YYYY", "%Y"), ("YY", "%y"), ("MM", "%m"), ("DD", "%d"))
 DETECTABLE_DATE_FORMATS = (
     "YYYY-MM-DD", "MM/DD/YYYY", "DD/MM/YYYY", "DD.MM.YYYY", "MM.DD.YYYY", "DD-MM-YYYY", "MM-DD-YYYY", "YYYY/MM/DD",
 )  # fmt: skip
-_TIME_FORMATS = ("%H:%M:%S", "%H:%M", "%I:%M:%S %p", "%I:%M %p", "%I:%M:%S%p", "%I:%M%p")
+# 24-hour (17:05, 17:05:09) or 12-hour (5:05 PM, 05:05:09 pm, 5:05 p.m.) times. A regular
+# expression: strptime was half of a million-row file's parse time.
+_TIME = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s*([AP])\.?\s*M\.?)?", re.IGNORECASE)
 _YES = {"yes", "true", "1", "y"}
 _NO = {"no", "false", "0", "n", ""}
 
@@ -46,6 +50,7 @@ def strptime_format(date_format: str) -> str:
     return out
 
 
+@lru_cache(maxsize=4096)  # a file's dates repeat: a year is 365 of them
 def parse_date(value: str, fmt: str) -> date:
     try:
         return datetime.strptime(value.strip(), fmt).date()  # noqa: DTZ007  # a calendar day
@@ -55,12 +60,15 @@ def parse_date(value: str, fmt: str) -> date:
 
 def parse_time(value: str) -> time:
     """24-hour (``17:05``, ``17:05:09``) or 12-hour (``5:05 PM``, ``05:05:09 pm``) times."""
-    text = " ".join(value.strip().upper().replace(".", "").split())
-    for fmt in _TIME_FORMATS:
-        try:
-            return datetime.strptime(text, fmt).time()  # noqa: DTZ007  # a wall-clock time
-        except ValueError:
-            continue
+    found = _TIME.fullmatch(value.strip())
+    if found is not None:
+        hour, minute, second = int(found[1]), int(found[2]), int(found[3] or 0)
+        if found[4] is not None:
+            if not 1 <= hour <= 12:
+                raise BadValue(f"{value!r} is not a time")
+            hour = hour % 12 + (12 if found[4].upper() == "P" else 0)  # 12 AM is midnight, 12 PM noon
+        if hour < 24 and minute < 60 and second < 60:
+            return time(hour, minute, second)
     raise BadValue(f"{value!r} is not a time")
 
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
+
+import pytest
 
 from imports.sources import clockify
 from imports.sources.base import ParseOptions, RowError
+from imports.sources.values import BadValue, parse_time
 from imports.tests.sources.support import BERLIN, by_row, entries, errors, parse_fixture, seconds_by_person
 
 
@@ -109,3 +112,11 @@ def test_a_file_that_is_not_utf8_ends_with_an_error_row():
     items = list(clockify.parse(io.BytesIO(csv), ParseOptions(timezone=BERLIN, date_format="YYYY-MM-DD")))
     assert isinstance(items[-1], RowError)
     assert "UTF-8" in items[-1].detail
+
+
+def test_twelve_hour_times_around_midnight_and_noon():
+    for text, expected in (("12:00 AM", time(0, 0)), ("12:30 PM", time(12, 30)), ("5:05 p.m.", time(17, 5))):
+        assert parse_time(text) == expected
+    for bad in ("24:00", "13:00 PM", "0:30 AM", "9h30"):
+        with pytest.raises(BadValue):
+            parse_time(bad)
