@@ -7,18 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 from imports.sources import harvest
 from imports.sources.base import ParseOptions, RowError
-from imports.tests.sources.support import BERLIN, by_row, errors, parse_fixture, seconds_by_person
+from imports.tests.sources.support import BERLIN, by_row, errors, parse_fixture
 
 
-def test_totals_per_person_and_error_rows():
+def test_error_details_name_the_problem():  # totals and error rows: test_cases.py
     items = parse_fixture(harvest.parse, "harvest_detailed.csv")
-    # anna 2,5 h + 1.25 h; bob 0.5 h + 1:45; chloe 3 h + 20 h + 0,75 h (hand-computed seconds).
-    assert seconds_by_person(items) == {
-        "anna@example.com": 9000 + 4500,
-        "bob@example.com": 1800 + 6300,
-        "chloe@example.com": 10800 + 72000 + 2700,
-    }
-    assert errors(items) == [(7, "Date"), (8, "Hours"), (9, "Hours"), (10, "Hours"), (11, "Email")]
     details = {item.row: item.detail for item in items if isinstance(item, RowError)}
     assert details[8] == "'abc' is not a number of hours"
     assert "200.0 h" in details[10]

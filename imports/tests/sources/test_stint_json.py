@@ -8,14 +8,11 @@ from datetime import UTC, datetime
 
 from imports.sources import stint_json
 from imports.sources.base import ParseOptions, ProjectRow, TaskRow
-from imports.tests.sources.support import BERLIN, by_row, errors, parse_fixture, seconds_by_person
+from imports.tests.sources.support import BERLIN, by_row, errors, parse_fixture
 
 
-def test_totals_error_rows_projects_and_tasks():
+def test_projects_and_tasks_come_first():  # totals and error rows: test_cases.py
     items = parse_fixture(stint_json.parse, "stint_full.json")
-    # anna 2:00 + 0:30; bob 5 wall-clock hours over the spring-forward night: 4:00.
-    assert seconds_by_person(items) == {"anna@example.com": 7200 + 1800, "bob@example.com": 14400}
-    assert errors(items) == [(10, "started_at"), (11, "ended_at"), (13, "timezone")]
     assert [item for item in items if isinstance(item, ProjectRow)] == [
         ProjectRow(row=4, name="Website", client="Acme GmbH", color="#e11d48", billable=True, archived=False),
         ProjectRow(row=5, name="Intern", client=None, color="#64748b", billable=False, archived=True),
