@@ -28,6 +28,14 @@ from imports.sources.values import (
     strptime_format,
 )
 
+# The column the pipeline's own error rows name (overlaps, locked periods, unknown people).
+FIELDS = {
+    "email": "Email",
+    "started_at": "Start Date",
+    "ended_at": "End Date",
+    "duration": "Duration (h)",
+    "project": "Project",
+}
 WHERE = "Clockify: Profile settings → Date format"
 REQUIRED = ("Email", "Start Date", "Start Time", "End Date", "End Time")
 

@@ -26,6 +26,8 @@ from imports.sources.values import (
     strptime_format,
 )
 
+# The column the pipeline's own error rows name (overlaps, locked periods, unknown people).
+FIELDS = {"email": "Email", "started_at": "Date", "ended_at": "Date", "duration": "Hours", "project": "Project"}
 REQUIRED = ("Date", "Hours", "Email")
 DAY_STARTS = time(9, 0)
 

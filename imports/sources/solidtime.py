@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 from imports.sources.base import EntryRow, Item, ParseOptions, RowError
 from imports.sources.values import BadValue, csv_rows, parse_bool, span_error, split_tags
 
+# The column the pipeline's own error rows name (overlaps, locked periods, unknown people).
+FIELDS = {"email": "user_email", "started_at": "start", "ended_at": "end", "duration": "end", "project": "project"}
 REQUIRED = ("user_email", "start", "end")
 
 

@@ -15,6 +15,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from imports.sources.base import EntryRow, Item, ParseOptions, ProjectRow, RowError, TaskRow
 from imports.sources.values import json_items, span_error
 
+# The column the pipeline's own error rows name (overlaps, locked periods, unknown people).
+FIELDS = {
+    "email": "email",
+    "started_at": "started_at",
+    "ended_at": "ended_at",
+    "duration": "ended_at",
+    "project": "project",
+}
 FORMAT = "stint_json"
 VERSION = 1
 NOT_OURS = f"not a Stint full export (it does not start with format {FORMAT!r})"

@@ -18,6 +18,9 @@ from typing import Any, BinaryIO
 from imports.sources.base import EntryRow, Item, ParseOptions, RowError
 from imports.sources.values import Opened, json_items, span_error
 
+# The column the pipeline's own error rows name (overlaps, locked periods, unknown people).
+# (The person is the importing user: an unknown-person row names no key.)
+FIELDS = {"email": "", "started_at": "t1", "ended_at": "t2", "duration": "t2", "project": "ds"}
 TAG = re.compile(r"#([^\s#,.;:!?()\[\]{}]+)")
 
 

@@ -27,3 +27,9 @@ def test_each_fixture_parses_to_its_hand_computed_totals(case: Case):
     assert seconds_by_person(items) == case.seconds_by_email
     assert errors(items) == case.error_rows
     assert len(entries(items)) == case.entries
+
+
+@pytest.mark.parametrize("module", sorted(set(MODULES.values())))
+def test_each_source_names_its_columns_for_the_pipelines_own_error_rows(module: str):
+    fields = import_module(f"imports.sources.{module}").FIELDS
+    assert set(fields) == {"email", "started_at", "ended_at", "duration", "project"}
