@@ -11,11 +11,12 @@ spreadsheet would run as a formula is written as text, in both formats."""
 from __future__ import annotations
 
 import csv
+import json
 import tempfile
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, TextIO
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -26,10 +27,10 @@ from django.db.models import Min, QuerySet
 from django.utils import timezone
 
 from organizations import permissions
-from organizations.models import Company, Membership
+from organizations.models import Client, Company, Membership, Project
 from reports import selectors
 from reports.models import ExportFormat, ExportReport, ReportExport
-from tracking.models import TimeEntry, TimesheetStatus
+from tracking.models import Task, TimeEntry, TimesheetStatus
 from tracking.selectors import approval_status_of, approval_statuses
 from tracking.weeks import week_containing
 
@@ -170,6 +171,12 @@ def team_rows(export: ReportExport, membership: Membership) -> Iterator[list]:
 
 def write(export: ReportExport, membership: Membership) -> tuple[str, int, int]:
     """Build the file and store it; returns (storage key, bytes, rows)."""
+    if export.report == ExportReport.FULL:
+        with tempfile.TemporaryFile() as raw:
+            with open(raw.fileno(), "w", encoding="utf-8", closefd=False) as text:
+                count = write_full(text, export, membership)
+            raw.seek(0)
+            return (*_store(export, raw), count)
     columns, rows = (
         (ENTRY_COLUMNS, entry_rows(export, membership))
         if export.report == ExportReport.TIME_ENTRIES
@@ -195,12 +202,147 @@ def write(export: ReportExport, membership: Membership) -> tuple[str, int, int]:
                 count += 1
             workbook.save(raw)
         raw.seek(0)
-        stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
-        key = default_storage.save(
-            f"exports/{export.company_id}/{export.requested_by_id}/{export.pk}/{export.report}-{stamp}.{export.format}",
-            File(raw),
-        )
-    return key, default_storage.size(key), count
+        return (*_store(export, raw), count)
+
+
+def _store(export: ReportExport, raw: IO[bytes]) -> tuple[str, int]:
+    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    key = default_storage.save(
+        f"exports/{export.company_id}/{export.requested_by_id}/{export.pk}/{export.report}-{stamp}.{export.format}",
+        File(raw),
+    )
+    return key, default_storage.size(key)
+
+
+# --------------------------------------------------------------------------- the full export
+
+FULL_FORMAT = "stint_json"  # imports/sources/stint_json.py reads it back
+FULL_VERSION = 1
+
+
+def write_full(out: TextIO, export: ReportExport, membership: Membership) -> int:
+    """The company as ``stint_json`` (docs/reports.md), as far as the requester may read it:
+    managers everything; others the projects they see and the entries of the people whose
+    data they read (organizations.permissions, the same rules as every report). Written an
+    item per line, lists in the order an import needs them (projects before the tasks that
+    name them, parents before children, then entries, oldest first, a chunk at a time).
+    Returns the number of entries."""
+    company = Company.objects.get(pk=export.company_id)
+    exported_at = timezone.now().isoformat()
+    out.write(f'{{"format": "{FULL_FORMAT}", "version": {FULL_VERSION}, "exported_at": "{exported_at}",\n')
+    out.write(' "company": ' + _json({"name": company.name, "timezone": company.timezone}) + ",\n")
+    _write_list(out, "members", _full_members(membership))
+    projects = Project.objects.filter(permissions.visible_projects_q(membership))
+    _write_list(out, "clients", _full_clients(membership, projects))
+    _write_list(out, "projects", _full_projects(projects))
+    paths = _task_paths(export.company_id)
+    _write_list(out, "tasks", _full_tasks(projects, paths))
+    count = _write_list(out, "entries", _full_entries(export, membership, paths), last=True)
+    out.write("}\n")
+    return count
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+
+
+def _write_list(out: TextIO, name: str, items: Iterator[dict], *, last: bool = False) -> int:
+    out.write(f' "{name}": [')
+    count = 0
+    for item in items:
+        out.write(("," if count else "") + "\n  " + _json(item))
+        count += 1
+    out.write(("\n ]" if count else "]") + ("\n" if last else ",\n"))
+    return count
+
+
+def _full_members(membership: Membership) -> Iterator[dict]:
+    members = Membership.objects.filter(permissions.readable_users_q(membership)).select_related("user")
+    for member in members.order_by("user__email").iterator(CHUNK):
+        yield {
+            "email": member.user.email.lower(),
+            "name": member.user.name,
+            "role": member.role,
+            "timezone": member.user.timezone,
+            "active": member.is_active,
+        }
+
+
+def _full_clients(membership: Membership, projects: QuerySet[Project]) -> Iterator[dict]:
+    clients = Client.objects.filter(company_id=membership.company_id)
+    if not permissions.can_manage_projects(membership):  # a client with no project they see is not theirs to read
+        clients = clients.filter(pk__in=projects.values("client_id"))
+    for name in clients.order_by("name").values_list("name", flat=True).iterator(CHUNK):
+        yield {"name": name}
+
+
+def _full_projects(projects: QuerySet[Project]) -> Iterator[dict]:
+    rows = projects.order_by("name", "id").values_list("name", "client__name", "color", "billable", "archived_at")
+    for name, client, color, billable, archived_at in rows.iterator(CHUNK):
+        archived = archived_at is not None
+        yield {"name": name, "client": client, "color": color, "billable": billable, "archived": archived}
+
+
+def _task_paths(company_id: UUID) -> dict[UUID, tuple[str, ...]]:
+    """Every task's titles from its top-level task down, by id (one query; a company's tasks
+    are thousands, not millions)."""
+    parent_and_title = {
+        pk: (parent, title)
+        for pk, parent, title in Task.objects.filter(company_id=company_id).values_list("id", "parent_id", "title")
+    }
+    paths: dict[UUID, tuple[str, ...]] = {}
+
+    def path(pk: UUID) -> tuple[str, ...]:
+        if pk not in paths:
+            parent, title = parent_and_title[pk]
+            paths[pk] = (title,)  # first, so that a (corrupt) cycle ends here
+            paths[pk] = (*(path(parent) if parent in parent_and_title else ()), title)
+        return paths[pk]
+
+    for pk in parent_and_title:
+        path(pk)
+    return paths
+
+
+def _full_tasks(projects: QuerySet[Project], paths: dict[UUID, tuple[str, ...]]) -> Iterator[dict]:
+    rows = Task.objects.filter(project__in=projects).values_list(
+        "id", "project__name", "project_id", "status", "estimate_seconds", "position"
+    )
+    # Parents before children: a path is written after every path it extends.
+    ordered = sorted(rows, key=lambda row: (len(paths[row[0]]), row[1], str(row[2]), row[5], paths[row[0]]))
+    for pk, project, _, status, estimate, _ in ordered:
+        yield {"project": project, "path": list(paths[pk]), "status": status, "estimate_seconds": estimate}
+
+
+def _full_entries(export: ReportExport, membership: Membership, paths: dict[UUID, tuple[str, ...]]) -> Iterator[dict]:
+    entries = TimeEntry.objects.filter(
+        permissions.readable_users_q(membership),
+        deleted_at__isnull=True,
+        ended_at__isnull=False,  # a running timer is not an entry yet
+    )
+    if export.params.get("from") and export.params.get("to"):
+        lo, hi, _ = _bounds(export)
+        entries = entries.filter(started_at__gte=lo, started_at__lt=hi)
+    rows = entries.order_by("started_at", "id").values_list(
+        "id", "user__email", "project__client__name", "project__name", "task_id", "description", "started_at",
+        "ended_at", "timezone", "billable", "source",
+    )  # fmt: skip
+    for pk, email, client, project, task_id, description, started, ended, zone, billable, source in rows.iterator(
+        CHUNK
+    ):
+        yield {
+            "id": str(pk),
+            "email": email.lower(),
+            "client": client,
+            "project": project,
+            "task_path": list(paths.get(task_id, ())) if task_id else [],
+            "description": description,
+            "started_at": started.isoformat(),
+            "ended_at": ended.isoformat(),  # type: ignore[union-attr]  # ended_at__isnull=False above
+            "timezone": zone,
+            "billable": billable,
+            "source": source,
+        }
 
 
 def expiry() -> datetime:

@@ -18,11 +18,15 @@ from organizations.models import Company
 class ExportReport(models.TextChoices):
     TIME_ENTRIES = "time_entries"
     TEAM = "team"
+    # The company as stint_json (clients, projects, tasks, members, entries): imports back
+    # (imports/sources/stint_json.py). JSON only, and JSON is only this.
+    FULL = "full"
 
 
 class ExportFormat(models.TextChoices):
     CSV = "csv"
     XLSX = "xlsx"
+    JSON = "json"
 
 
 ExportStatus = JobStatus  # the shared lifecycle (common/jobs.py)
@@ -61,7 +65,7 @@ class ReportExport(BaseModel):
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     report = models.CharField(max_length=16, choices=ExportReport.choices)
     format = models.CharField(max_length=8, choices=ExportFormat.choices)
-    params = models.JSONField(default=dict)  # from, to, tz, filters: what the rows were chosen by
+    params = models.JSONField(default=dict)  # from, to (None: a full export of all time), tz, filters
     status = models.CharField(max_length=16, choices=ExportStatus.choices, default=ExportStatus.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True)

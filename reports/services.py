@@ -24,9 +24,11 @@ MAX_ATTEMPTS = 3
 
 
 @transaction.atomic
-def export_request(*, membership: Membership, report: str, fmt: str, first: date, last: date, tz: str,
+def export_request(*, membership: Membership, report: str, fmt: str, first: date | None, last: date | None, tz: str,
                    filters: ExportFilters | None = None) -> ReportExport:  # fmt: skip
-    if last < first or (last - first).days > 366:
+    """An export of ``first`` .. ``last`` (local days in ``tz``); both None: all time (the
+    full export only, which the serializer checks)."""
+    if first is not None and last is not None and (last < first or (last - first).days > 366):
         raise InvalidInput("to must be on or after from, at most 366 days later.", code="invalid", attr="to")
     # Under the company's row lock (taken by the check) until this insert commits.
     plans.check(membership.company, plans.EXPORTS_PER_DAY)
@@ -36,8 +38,8 @@ def export_request(*, membership: Membership, report: str, fmt: str, first: date
         report=report,
         format=fmt,
         params={
-            "from": first.isoformat(),
-            "to": last.isoformat(),
+            "from": first.isoformat() if first else None,
+            "to": last.isoformat() if last else None,
             "tz": tz,
             "filters": (filters or ExportFilters()).as_params(),
         },

@@ -265,19 +265,37 @@ class ExportFiltersField(serializers.DictField):
 
 
 class ExportCreateSerializer(CompanyScopedInput):
-    report = serializers.ChoiceField(choices=ExportReport.choices)
-    format = serializers.ChoiceField(choices=ExportFormat.choices)
+    report = serializers.ChoiceField(
+        choices=ExportReport.choices,
+        help_text="`full`: the company as `stint_json` (format `json`), which `POST /imports` reads back.",
+    )
+    format = serializers.ChoiceField(choices=ExportFormat.choices, help_text="`json` is for `full` only.")
     tz = serializers.CharField(
         required=False, validators=[validate_timezone], help_text="IANA; default: the company's."
     )
-    to = serializers.DateField()
+    to = serializers.DateField(
+        required=False, help_text="The last local day (inclusive). Required, except for `full` (default: all time)."
+    )
     filters = ExportFiltersField(required=False, help_text="time_entries: user, project; team: team (ids).")
 
     def get_fields(self):
-        return {"from": serializers.DateField(), **super().get_fields()}
+        first = serializers.DateField(
+            required=False, help_text="The first local day. Required, except for `full` (default: all time)."
+        )
+        return {"from": first, **super().get_fields()}
 
     def validate(self, attrs):
         check_date_range(attrs)  # the export task computes local days from these
+        full = attrs["report"] == ExportReport.FULL
+        if full != (attrs["format"] == ExportFormat.JSON):
+            message = "A full export is json." if full else "json is for the full export."
+            raise serializers.ValidationError({"format": [message]}, code="invalid")
+        if full and attrs.get("filters"):
+            raise serializers.ValidationError({"filters": ["A full export takes no filters."]}, code="invalid")
+        for name in ("from", "to"):
+            # A range is both ends, or (full) none: the whole history.
+            if name not in attrs and (not full or attrs.keys() & {"from", "to"}):
+                raise serializers.ValidationError({name: ["This field is required."]}, code="required")
         return attrs
 
     def validate_filters(self, value: dict[str, Any]) -> dict[str, uuid.UUID]:

@@ -214,8 +214,8 @@ class ExportListView(APIView):
             membership=membership,
             report=params["report"],
             fmt=params["format"],
-            first=params["from"],
-            last=params["to"],
+            first=params.get("from"),
+            last=params.get("to"),
             tz=params.get("tz") or membership.company.timezone,
             filters=ExportFilters(**params.get("filters", {})),
         )
@@ -253,7 +253,7 @@ class ExportDownloadView(APIView):
         parameters=[SIGNED_LINK_TOKEN],
         responses={
             (200, content_type): OpenApiResponse(OpenApiTypes.BINARY, description="The file")
-            for content_type in ("text/csv", XLSX_CONTENT_TYPE)
+            for content_type in ("text/csv", XLSX_CONTENT_TYPE, "application/json")
         },
     )
     def get(self, request, export_id):
