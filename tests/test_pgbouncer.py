@@ -36,6 +36,9 @@ def test_two_clients_share_one_server_connection_so_a_session_lock_excludes_nobo
         pgbouncer.connect(port, autocommit=True) as a,
         pgbouncer.connect(port, autocommit=True) as b,
     ):
+        assert {p["pool_mode"] for p in pgbouncer.admin(port, "SHOW POOLS") if p["database"] != "pgbouncer"} == {
+            "transaction"
+        }
         # Transaction mode: one server connection serves both clients in turn (session
         # mode would give each its own for as long as it stays connected).
         pid_a = a.execute("SELECT pg_backend_pid()").fetchone()[0]
@@ -117,6 +120,27 @@ def test_two_sequencers_through_pgbouncer_number_gaplessly_and_publish_each_chan
         return sent
 
     assert async_to_sync(received)() == ours  # each of ours once, in cursor order
+
+
+@pytest.mark.skipif(
+    not pgbouncer.ENABLED, reason="STINT_TEST_PGBOUNCER=1 (make test-pgbouncer) runs the session through one"
+)
+def test_the_session_and_the_servers_it_starts_go_through_pgbouncer(transactional_db):
+    from conftest import database_url_for_subprocess
+
+    port = pgbouncer.session_port
+    assert port
+    assert connection.settings_dict["PORT"] == str(port)
+    assert f"127.0.0.1:{port}/" in database_url_for_subprocess()  # daphne's and the Celery worker's
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        name = connection.settings_dict["NAME"]
+        clients = [c for c in pgbouncer.admin(port, "SHOW CLIENTS") if c["database"] == name]
+        assert clients  # this process's connection, held while the cursor is open
+    pools = [p for p in pgbouncer.admin(port, "SHOW POOLS") if p["database"] == name]
+    assert [p["pool_mode"] for p in pools] == ["transaction"]
+    servers = [s for s in pgbouncer.admin(port, "SHOW SERVERS") if s["database"] == name]
+    assert 0 < len(servers) <= pgbouncer.SESSION_POOL_SIZE
 
 
 def test_settings_behind_a_transaction_pooler_keep_nothing_across_transactions():

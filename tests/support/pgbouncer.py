@@ -30,6 +30,7 @@ from django.db import connections
 
 ENABLED = os.environ.get("STINT_TEST_PGBOUNCER", "") not in {"", "0"}
 SESSION_POOL_SIZE = 8  # server connections per database for the whole session: far fewer than clients
+session_port: int | None = None  # the session's PgBouncer, while STINT_TEST_PGBOUNCER runs one
 
 
 def binary() -> str | None:
@@ -117,6 +118,17 @@ def connect(port: int, **kwargs) -> psycopg.Connection:
     return psycopg.connect(host="127.0.0.1", port=port, dbname=db["NAME"], user=db["USER"], **kwargs)
 
 
+def admin(port: int, command: str) -> list[dict]:
+    """A SHOW command on the PgBouncer's admin console (simple query protocol: ClientCursor)."""
+    user = connections.settings["default"]["USER"]
+    with psycopg.connect(
+        host="127.0.0.1", port=port, dbname="pgbouncer", user=user, autocommit=True, cursor_factory=psycopg.ClientCursor
+    ) as conn:
+        cursor = conn.execute(command)
+        names = [c.name for c in cursor.description or []]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
 def _reset_pools() -> None:
     for alias in connections:
         connections[alias].close()
@@ -149,5 +161,8 @@ def django_db_setup(django_db_setup):
     (DDL and CREATE DATABASE need no pooler) and dropped directly after PgBouncer stopped."""
     if settings.DATABASE_POOLER != "pgbouncer":
         raise pytest.UsageError("STINT_TEST_PGBOUNCER=1 needs DATABASE_POOLER=pgbouncer too (make test-pgbouncer)")
+    global session_port
     with pgbouncer(pool_size=SESSION_POOL_SIZE) as port, through(port):
+        session_port = port
         yield
+        session_port = None
