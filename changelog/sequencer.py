@@ -8,9 +8,9 @@ its lock, does one batch and commits, which releases it: behind PgBouncer in tra
 a session-level lock would live on whichever server connection ran it, so another client handed
 that connection could take it again, and an unlock sent through another connection would leave
 it held for good. Callers that find a lock taken return at once: the holder re-checks for work
-after its commit, so nothing committed meanwhile is stranded. A crash leaves work that the next call picks
-up (beat calls it every few seconds); a crash mid-publish re-sends a few events, which sockets
-drop by cursor."""
+after its commit, so nothing committed meanwhile is stranded. A crash leaves work that the next
+call picks up (beat calls it every few seconds); a crash mid-publish re-sends a few events,
+which sockets drop by cursor."""
 
 from __future__ import annotations
 
