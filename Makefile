@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 
-.PHONY: run test e2e install lint format services-up services-down services-status migrate seed clean-data
+.PHONY: run test test-pgbouncer e2e install lint format services-up services-down services-status migrate seed clean-data
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); echo "python -m venv failed (Debian: apt-get install python3-venv)" >&2; exit 1; }
@@ -32,6 +32,17 @@ test: install
 	@# pytest exits 5 when it collected nothing: a broken suite, never a pass.
 	@$(PYTEST_RUN) --cov --cov-report=term:skip-covered --cov-report=xml:$(ARTIFACTS)/coverage.xml $(PYTEST_ARGS); \
 	  rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
+## The parts that must hold behind PgBouncer in transaction mode (the sequencer, sync, the
+## activity intake, realtime), their whole session through a real one (docs/testing.md); after
+## `make test` in CI, so its JUnit XML goes beside that run's.
+## Left out: the intake test that kills the intake's PostgreSQL backends to fake a restart (behind
+## PgBouncer they are its server connections, shared with this process's own, which it then kills).
+PGBOUNCER_TESTS := tests/test_pgbouncer.py changelog sync activity/tests/test_intake.py activity/tests/test_heartbeats.py realtime \
+	--deselect activity/tests/test_intake.py::test_a_lost_database_connection_answers_503_and_the_next_request_recovers
+test-pgbouncer: install
+	@mkdir -p $(ARTIFACTS) && STINT_TEST_PGBOUNCER=1 DATABASE_POOLER=pgbouncer $(PY) -m pytest -n $(TEST_WORKERS) \
+	  --dist loadgroup --junitxml=$(ARTIFACTS)/junit-pgbouncer.xml $(PGBOUNCER_TESTS) $(PYTEST_ARGS)
 
 ## Only the tests that drive real servers: the browser (Chromium) and real-socket tests
 e2e: install

@@ -28,7 +28,11 @@ from rest_framework.test import APIClient
 from common.redis import get_client
 from config import embedded
 from organizations.tests.world import expired, world  # noqa: F401  (fixtures for every app)
+from tests.support import pgbouncer
 from tests.support.servers import wait_until_up
+
+if pgbouncer.ENABLED:  # the session through a real PgBouncer in transaction mode (docs/testing.md)
+    django_db_setup = pgbouncer.django_db_setup
 
 
 @pytest.fixture(autouse=True)

@@ -1,17 +1,23 @@
 """Number committed changes in commit order, then publish them to their sockets.
 
-Two steps, each done by one process at a time under its own session-level advisory lock:
-numbering (cheap: gives committed rows their cursors, in commit order) and publishing (sends
-numbered rows to the channel layer in cursor order, past the ``published_upto`` watermark).
-Callers that find a lock taken return at once: the holder re-checks for work after releasing
-it, so nothing committed meanwhile is stranded. A crash leaves work that the next call picks
-up (beat calls it every few seconds); a crash mid-publish re-sends a few events, which sockets
-drop by cursor."""
+Two steps, each done by one process at a time under its own advisory lock: numbering (cheap:
+gives committed rows their cursors, in commit order) and publishing (sends numbered rows to the
+channel layer in cursor order, past the ``published_upto`` watermark). The locks are
+transaction-scoped (``pg_try_advisory_xact_lock``), each round one short transaction that takes
+its lock, does one batch and commits, which releases it: behind PgBouncer in transaction mode
+a session-level lock would live on whichever server connection ran it, so another client handed
+that connection could take it again, and an unlock sent through another connection would leave
+it held for good. Callers that find a lock taken return at once: the holder re-checks for work
+after its commit, so nothing committed meanwhile is stranded. A crash leaves work that the next
+call picks up (beat calls it every few seconds); a crash mid-publish re-sends a few events,
+which sockets drop by cursor."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import structlog
-from django.db import connection
+from django.db import connection, transaction
 from django.dispatch import Signal
 
 from changelog import audience, publishing
@@ -31,14 +37,10 @@ changes_published = Signal()
 
 
 def _try_lock(lock: int) -> bool:
+    """Inside the caller's transaction: held until it commits or rolls back."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [lock])
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [lock])
         return cursor.fetchone()[0]
-
-
-def _unlock(lock: int) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_unlock(%s)", [lock])
 
 
 def _unnumbered() -> bool:
@@ -52,7 +54,8 @@ def _unpublished() -> bool:
 
 # One statement, one round trip: take the oldest committed unnumbered rows, advance the head
 # by their count and give them head+1.. in id order. The advisory lock makes this the only
-# numberer; the statement is its own transaction.
+# numberer; its READ COMMITTED snapshot is taken after the lock, so it sees the previous
+# holder's commit.
 _NUMBER_SQL = """
 WITH todo AS (
     SELECT id, row_number() OVER (ORDER BY id) AS n
@@ -81,19 +84,20 @@ def _number_batch() -> int:
 MAX_ROUNDS = 3  # per call: under steady writes there is always more, and a request must answer
 
 
-def _run_exclusively(lock: int, has_work, step) -> int:
-    """Do the work under ``lock``; re-check after releasing so a commit that raced our
-    release is not stranded. Bounded: under steady load the holder would otherwise keep
-    working for everyone (a request stalled 13 s in the benchmark); what it leaves is taken
-    by the next committer's flush, or by beat within 5 s."""
+def _run_exclusively(lock: int, has_work: Callable[[], bool], step: Callable[[], int]) -> int:
+    """Do the work under ``lock``, one transaction per round (the commit releases the lock);
+    re-check after it so a commit that raced our release is not stranded. Bounded: under
+    steady load the holder would otherwise keep working for everyone (a request stalled 13 s
+    in the benchmark); what it leaves is taken by the next committer's flush, or by beat
+    within 5 s."""
     done = 0
     for _ in range(MAX_ROUNDS):
-        if not has_work() or not _try_lock(lock):
-            return done  # nothing to do, or the holder picks our work up after it releases
-        try:
+        if not has_work():  # outside a transaction: an idle check opens none
+            return done
+        with transaction.atomic():
+            if not _try_lock(lock):
+                return done  # the holder picks our work up after its commit
             done += step()  # one batch per round
-        finally:
-            _unlock(lock)
     return done
 
 
@@ -109,7 +113,8 @@ def number_pending() -> int:
 def _publish_batch() -> int:
     # No row lock while sending: the publish advisory lock already makes this the only
     # publisher, and holding SyncState FOR UPDATE here would stall every numbering (and so
-    # every write's answer) for as long as thousands of events take to send.
+    # every write's answer) for as long as thousands of events take to send. The transaction
+    # stays open while sending (it holds the lock), but writes only the watermark, at its end.
     state = SyncState.objects.get(pk=1)
     changes = list(
         Change.objects.filter(cursor__gt=state.published_upto, cursor__lte=state.head).order_by("cursor")[:BATCH]
@@ -118,10 +123,15 @@ def _publish_batch() -> int:
         return 0
     publish(changes)
     SyncState.objects.filter(pk=1).update(published_upto=changes[-1].cursor)
+    # After the watermark commits: a receiver's failure cannot undo it (nor hold the lock).
+    transaction.on_commit(lambda: _tell_receivers(changes))
+    return len(changes)
+
+
+def _tell_receivers(changes: list[Change]) -> None:
     for receiver, result in changes_published.send_robust(sender=Change, changes=changes):
         if isinstance(result, Exception):
             logger.error("changes_published_receiver_failed", receiver=repr(receiver), error=str(result)[:200])
-    return len(changes)
 
 
 def publish_pending() -> int:

@@ -237,6 +237,20 @@ if DATABASE_REPLICA_URL:
     DATABASES["replica"]["OPTIONS"] = {**DATABASES["replica"].get("OPTIONS", {}), "pool": dict(
         DATABASES["default"]["OPTIONS"]["pool"])}  # fmt: skip
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}  # the test session's replica is the primary
+# DATABASE_POOLER=pgbouncer: the URLs point at PgBouncer (or another pooler) in transaction
+# mode, where consecutive transactions of one client may run on different server connections
+# (docs/operations.md "PgBouncer"). Then nothing may outlive a transaction: no prepared
+# statements (psycopg prepares a query after 5 runs; PgBouncer keeps them only from 1.21 with
+# max_prepared_statements), and no server-side cursors (Django declares them WITH HOLD outside
+# a transaction, and `.iterator()` then runs across several). The code keeps no other session
+# state: its advisory locks are pg_*_xact_lock, its SETs are SET LOCAL.
+DATABASE_POOLER = env.str("DATABASE_POOLER", default="")
+if DATABASE_POOLER not in {"", "pgbouncer"}:
+    raise ImproperlyConfigured("DATABASE_POOLER must be empty (a direct connection) or pgbouncer (transaction mode)")
+if DATABASE_POOLER:
+    for _db in DATABASES.values():
+        _db["OPTIONS"]["prepare_threshold"] = None
+        _db["DISABLE_SERVER_SIDE_CURSORS"] = True
 DATABASE_ROUTERS = ["common.replica.ReplicaRouter"]
 REPLICA_STICKY_SECONDS = env.int("REPLICA_STICKY_SECONDS", default=5)
 if REPLICA_STICKY_SECONDS < 0:
@@ -397,7 +411,9 @@ HEARTBEAT_PULSETIME_SECONDS = env.int("HEARTBEAT_PULSETIME_SECONDS", default=60)
 HEARTBEAT_INTAKE_CONNECTIONS = env.int("HEARTBEAT_INTAKE_CONNECTIONS", default=4)
 # Its statements are prepared (planned once per connection). Turn off behind a pooler in
 # transaction mode that cannot keep prepared statements (PgBouncer before 1.21).
-HEARTBEAT_INTAKE_PREPARED = env.bool("HEARTBEAT_INTAKE_PREPARED", default=True)
+# transaction mode that cannot keep prepared statements (PgBouncer before 1.21): off by default
+# with DATABASE_POOLER; PgBouncer 1.21+ with max_prepared_statements may turn it back on.
+HEARTBEAT_INTAKE_PREPARED = env.bool("HEARTBEAT_INTAKE_PREPARED", default=not DATABASE_POOLER)
 for _name, _value in [
     ("HEARTBEAT_INTAKE_CONNECTIONS", HEARTBEAT_INTAKE_CONNECTIONS),
     ("HEARTBEAT_MAX_AGE_DAYS", HEARTBEAT_MAX_AGE_DAYS),
