@@ -489,12 +489,19 @@ def test_prod_app_services_set_only_variables_settings_reads(prod, name):
     assert env["NUM_PROXIES"] == "1"  # Caddy, the one proxy, appends the client to X-Forwarded-For
 
 
-def test_prod_app_talks_to_postgres_directly_until_it_is_pgbouncer_safe(prod):
-    """Issue #21 item 2 (transaction-scoped locks) has not landed: PgBouncer is wired and
-    healthy but nothing points at it. Flip this test with that item, not before."""
+def test_prod_app_talks_to_postgres_through_pgbouncer_and_migrates_directly(prod):
+    """Issue #21 item 2: the app is PgBouncer-safe (transaction-scoped locks, no session state),
+    so every app service goes through the transaction pool, told so by DATABASE_POOLER; migrate
+    (long locks, session state) goes straight to PostgreSQL."""
     services = prod["services"]
     for name in PROD_APP_SERVICES:
-        assert services[name]["environment"]["DATABASE_URL"] == "postgres://stint@db:5432/stint", name
+        env = services[name]["environment"]
+        if name == "migrate":
+            assert env["DATABASE_URL"] == "postgres://stint@db:5432/stint"
+            continue
+        assert env["DATABASE_URL"] == "postgres://stint@pgbouncer:6432/stint", name
+        assert env["DATABASE_POOLER"] == "pgbouncer", name
+        assert services[name]["depends_on"].get("pgbouncer", {}).get("condition") == "service_healthy", name
     bouncer = services["pgbouncer"]["environment"]
     assert bouncer["POOL_MODE"] == "transaction"
     assert bouncer["DB_HOST"] == "db"
