@@ -29,7 +29,7 @@ from __future__ import annotations
 import enum
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -192,8 +192,8 @@ class _Row:
     status: str
     attempts: int
     webhook_id: str
-    payload: dict
     next_attempt_at: datetime | None
+    payload: dict = field(default_factory=dict)  # read only when it is to be sent
 
 
 _SETTLE_SQL = f"""
@@ -344,13 +344,21 @@ def _ahead(endpoint: WebhookEndpoint) -> list[_Row]:
     rows = (
         WebhookDelivery.objects.filter(endpoint=endpoint, event_id__isnull=False, cursor__gt=endpoint.cursor)
         .order_by("cursor")
-        .values_list("id", "cursor", "status", "attempts", "webhook_id", "payload", "next_attempt_at")[:BATCH]
+        .values_list("id", "cursor", "status", "attempts", "webhook_id", "next_attempt_at")[:BATCH]
     )
     # cursor > the endpoint's: never null here.
-    return [
-        _Row(pk, cursor or 0, status, attempts, wid, payload, at)
-        for pk, cursor, status, attempts, wid, payload, at in rows
-    ]
+    return [_Row(pk, cursor or 0, status, attempts, wid, at) for pk, cursor, status, attempts, wid, at in rows]
+
+
+def _read_payloads(endpoint: WebhookEndpoint, rows: list[_Row]) -> None:
+    """The bodies of a run about to be sent, in one query (a waiting head reads none)."""
+    payloads = dict(
+        WebhookDelivery.objects.filter(
+            endpoint=endpoint, event_id__isnull=False, cursor__gte=rows[0].cursor, cursor__lte=rows[-1].cursor
+        ).values_list("id", "payload")
+    )
+    for row in rows:
+        row.payload = payloads[row.pk]
 
 
 def step(endpoint_id: UUID, *, on_locked: Callable[[], object] | None = None) -> Step:
@@ -380,6 +388,7 @@ def step(endpoint_id: UUID, *, on_locked: Callable[[], object] | None = None) ->
         head = ahead[done]
         if head.next_attempt_at is not None and head.next_attempt_at > now:
             return Step.WAITING
+        _read_payloads(endpoint, ahead[done:])
         sent = _send_run(endpoint, ahead[done:])
         _settle(endpoint, sent, timezone.now())
         return Step.MORE

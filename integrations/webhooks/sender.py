@@ -213,8 +213,10 @@ class Channel:
             error = _timed_out(self.timeout)
         except (OSError, http.client.HTTPException) as exc:
             error = f"{type(exc).__name__}: {exc}"
-        if not response.isclosed():  # not read to its end (over 64 KB, timed out): not reusable
+        if error or len(received) >= READ_LIMIT:  # not read to its end: the connection is not reusable
             self._conn.close()
+        else:
+            response.close()  # read to its end: the connection stays open for the next request
         status = response.status
         if not error and 300 <= status < 400:
             error = REDIRECT_ERROR
