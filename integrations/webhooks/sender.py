@@ -13,9 +13,10 @@ and its first 1 KB kept. ``send`` is one attempt on its own channel, recorded on
 
 from __future__ import annotations
 
+import contextlib
 import functools
-import http.client
 import json
+import re
 import socket
 import ssl
 import time
@@ -76,7 +77,13 @@ def pin(target: ssrf.Target) -> Pin:
     if target.url.query:
         path += f"?{target.url.query}"
     scheme = target.url.scheme.lower()
-    host = f"[{target.host}]" if ":" in target.host else target.host
+    if ":" in target.host:
+        host = f"[{target.host}]"
+    else:
+        try:  # an internationalised name goes in Host as its ASCII (punycode) form
+            host = target.host.encode("idna").decode("ascii")
+        except UnicodeError:
+            host = target.host  # refused as non-ASCII by open_channel
     host_header = host if target.port == ssrf.DEFAULT_PORTS[scheme] else f"{host}:{target.port}"
     return Pin(target.addresses[0], target.port, path, host_header, target.host if scheme == "https" else None)
 
@@ -101,40 +108,45 @@ class Answer:
         return self.received[:KEEP_LIMIT].decode("utf-8", errors="replace").replace("\x00", "\ufffd")
 
 
-class _PinnedConnection(http.client.HTTPConnection):
-    """``http.client`` connecting to the pinned address, wrapped in TLS for the URL's name."""
-
-    def __init__(self, where: Pin, timeout: float) -> None:
-        super().__init__(str(where.address), where.port, timeout=timeout)
-        self.pin = where
-
-    def connect(self) -> None:
-        sock = socket.create_connection((str(self.pin.address), self.pin.port), self.timeout)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        if self.pin.tls_name is not None:
-            try:
-                sock = tls_context().wrap_socket(sock, server_hostname=self.pin.tls_name)
-            except BaseException:
-                sock.close()
-                raise
-        self.sock = sock
-
-
 def _timed_out(timeout: float) -> str:
     return f"Timed out after {timeout:g} s."
 
 
+class _Unusable(Exception):
+    """The answer is not HTTP/1.x as we read it (the message says why)."""
+
+
+class _Closed(Exception):
+    """The receiver closed the connection before the answer's end."""
+
+
+_NOT_SENT_AS_IS = re.compile(rb"[^\x21-\x7e]")  # spaces, controls, non-ASCII: never in a request line
+HEAD_LIMIT = 64 * 1024  # the answer's status line and headers, at most
+NO_BODY = frozenset({204, 304})
+
+
 class Channel:
-    """A keep-alive connection to one endpoint's checked address, for a batch of requests in
-    order (one at a time: never pipelined, so the next is sent only after this one's answer).
-    Opened lazily, re-opened when the receiver closes it; ``close`` when done."""
+    """A keep-alive HTTP/1.1 connection to one endpoint's checked address, for a batch of
+    requests in order (one at a time: never pipelined, so the next is sent only after this
+    one's answer). Opened lazily, re-opened when the receiver closes it; ``close`` when done.
+
+    The client is this class, over a plain (or TLS) socket: one ``sendall`` per request and a
+    small HTTP/1.1 answer reader (status line, headers, a Content-Length, chunked or
+    read-to-close body). ``http.client`` cost ~100 us of CPU per request and ``h11`` ~85 us,
+    against ~20 us here (bench: the sender's CPU was most of a delivery's)."""
 
     def __init__(self, endpoint: WebhookEndpoint, target: ssrf.Target) -> None:
         self.endpoint = endpoint
         self.pin = pin(target)
         self.timeout = float(settings.WEBHOOK_TIMEOUT_SECONDS)
-        self._conn = _PinnedConnection(self.pin, self.timeout)
+        self._sock: socket.socket | None = None
+        self._buf = bytearray()
         self._signers: dict[str, Webhook] = {}
+        self._head = (
+            f"POST {self.pin.path} HTTP/1.1\r\nhost: {self.pin.host_header}\r\n"
+            f"content-type: application/json\r\nuser-agent: {USER_AGENT}\r\n"
+            "accept-encoding: identity\r\n"  # the kept bytes are then the answer's text, not gzip
+        ).encode()
 
     def __enter__(self) -> Channel:
         return self
@@ -143,84 +155,193 @@ class Channel:
         self.close()
 
     def close(self) -> None:
-        self._conn.close()
+        if self._sock is not None:
+            with contextlib.suppress(OSError):
+                self._sock.close()
+        self._sock = None
+        self._buf.clear()
 
-    def _headers(self, webhook_id: str, body: bytes, now: datetime) -> dict[str, str]:
+    def _signatures(self, webhook_id: str, body: bytes, now: datetime) -> str:
         signatures = []
         for secret in active_secrets(self.endpoint, now):
             signer = self._signers.get(secret)
-            if signer is None:  # decoding the secret once per channel, not per request
+            if signer is None:  # the secret decoded once per channel, not per request
                 signer = self._signers[secret] = Webhook(secret)
             signatures.append(signer.sign(webhook_id, now, body))
-        return {
-            "host": self.pin.host_header,
-            "webhook-id": webhook_id,
-            "webhook-timestamp": str(int(now.timestamp())),
-            "webhook-signature": " ".join(signatures),  # the spec's list: any one matching verifies
-            "content-type": "application/json",
-            "user-agent": USER_AGENT,
-            "accept-encoding": "identity",  # the kept bytes are then the answer's text, not gzip
-        }
+        return " ".join(signatures)  # the spec's list: any one matching verifies
 
     def _remaining(self, deadline: float) -> float:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise TimeoutError
-        if self._conn.sock is not None:
-            self._conn.sock.settimeout(remaining)
-        self._conn.timeout = remaining  # for a (re)connect inside request()
         return remaining
 
+    def _connect(self, deadline: float) -> socket.socket:
+        sock = socket.create_connection((str(self.pin.address), self.pin.port), self._remaining(deadline))
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if self.pin.tls_name is not None:
+                sock = tls_context().wrap_socket(sock, server_hostname=self.pin.tls_name)
+        except BaseException:
+            sock.close()
+            raise
+        return sock
+
+    def _fill(self, deadline: float) -> None:
+        assert self._sock is not None
+        self._sock.settimeout(self._remaining(deadline))
+        data = self._sock.recv(READ_LIMIT)
+        if not data:
+            raise _Closed
+        self._buf += data
+
+    def _line(self, deadline: float) -> bytes:
+        while (end := self._buf.find(b"\r\n")) < 0:
+            if len(self._buf) > HEAD_LIMIT:
+                raise _Unusable("an answer line longer than 64 KB")
+            self._fill(deadline)
+        line = bytes(self._buf[:end])
+        del self._buf[: end + 2]
+        return line
+
+    def _answer_head(self, deadline: float) -> tuple[bytes, int, dict[bytes, bytes]]:
+        """(version, status, headers: lower-case names, the last value of each, Transfer-Encoding's
+        values joined), skipping interim 1xx answers."""
+        while True:
+            while (end := self._buf.find(b"\r\n\r\n")) < 0:
+                if len(self._buf) > HEAD_LIMIT:
+                    raise _Unusable("answer headers longer than 64 KB")
+                self._fill(deadline)
+            lines = bytes(self._buf[:end]).split(b"\r\n")
+            del self._buf[: end + 4]
+            version, _, rest = lines[0].partition(b" ")
+            code = rest[:3]
+            if not version.startswith(b"HTTP/1.") or len(code) != 3 or not code.isdigit():
+                raise _Unusable("not an HTTP/1.x answer")
+            status = int(code)
+            headers: dict[bytes, bytes] = {}
+            for line in lines[1:]:
+                name, colon, value = line.partition(b":")
+                if not colon:
+                    raise _Unusable("a malformed answer header")
+                name = name.strip().lower()
+                value = value.strip()
+                if name == b"transfer-encoding" and name in headers:
+                    value = headers[name] + b"," + value
+                elif name == b"content-length" and headers.get(name, value) != value:
+                    raise _Unusable("two different Content-Length headers")
+                headers[name] = value
+            if 100 <= status < 200 and status != 101:
+                continue  # an interim answer (100 Continue...): the final one follows
+            return version, status, headers
+
+    def _take(self, received: bytearray, n: int, deadline: float) -> None:
+        """Move ``n`` body bytes from the connection to ``received`` (what fits under the limit)."""
+        while n:
+            if not self._buf:
+                self._fill(deadline)
+            chunk = self._buf[:n]
+            del self._buf[: len(chunk)]
+            n -= len(chunk)
+            received += chunk[: READ_LIMIT - len(received)]
+
+    def _answer_body(self, status: int, headers: dict[bytes, bytes], deadline: float) -> tuple[bytes, bool]:
+        """(the body's first 64 KB, whether it was read to its end)."""
+        received = bytearray()
+        if status in NO_BODY:
+            return b"", True
+        codings = headers.get(b"transfer-encoding")
+        if codings is not None and codings.rsplit(b",", 1)[-1].strip().lower() == b"chunked":
+            while len(received) < READ_LIMIT:
+                size_line = self._line(deadline).split(b";", 1)[0].strip()
+                try:
+                    size = int(size_line, 16)
+                except ValueError:
+                    raise _Unusable("a malformed chunk size") from None
+                if size == 0:
+                    while self._line(deadline):  # trailers, up to the empty line
+                        pass
+                    return bytes(received), True
+                if len(received) + size > READ_LIMIT:
+                    self._take(received, READ_LIMIT - len(received), deadline)
+                    break
+                self._take(received, size, deadline)
+                if self._line(deadline):
+                    raise _Unusable("a chunk longer than its size")
+            return bytes(received), False
+        length = headers.get(b"content-length")
+        if codings is None and length is not None:
+            if not length.isdigit():
+                raise _Unusable("a malformed Content-Length")
+            size = int(length)
+            self._take(received, min(size, READ_LIMIT), deadline)
+            return bytes(received), size <= READ_LIMIT
+        try:  # no length: the body ends when the receiver closes
+            while len(received) < READ_LIMIT:
+                self._take(received, max(len(self._buf), 1), deadline)
+        except _Closed:
+            pass
+        return bytes(received[:READ_LIMIT]), False  # the connection is done either way
+
+    def _exchange(self, request: bytes, deadline: float) -> tuple[int, bytes]:
+        """Send ``request`` and read its answer: (status, the body's first 64 KB). A connection
+        kept alive since the last answer and found closed before this one began (the receiver's
+        idle timeout) is replaced once; the same webhook-id is sent again (at least once)."""
+        for again in (False, True):
+            reused = self._sock is not None
+            if self._sock is None:
+                self._sock = self._connect(deadline)
+            try:
+                self._sock.settimeout(self._remaining(deadline))
+                self._sock.sendall(request)
+                version, status, headers = self._answer_head(deadline)
+                break
+            except (_Closed, BrokenPipeError, ConnectionResetError):
+                began = bool(self._buf)
+                self.close()
+                if reused and not again and not began:
+                    continue
+                raise
+        body, complete = self._answer_body(status, headers, deadline)
+        connection_header = headers.get(b"connection", b"").lower()
+        if not complete or b"close" in connection_header or version == b"HTTP/1.0":
+            self.close()  # not reusable (HTTP/1.0 keep-alive is not worth the guessing)
+        return status, body
+
     def post(self, webhook_id: str, body: bytes) -> Answer:
-        """One signed POST; raises nothing. A kept-alive connection found closed by the receiver
-        before it answered is retried once on a new one (the same webhook-id: at least once)."""
+        """One signed POST; raises nothing."""
         started = time.monotonic()
         deadline = started + self.timeout
-        headers = self._headers(webhook_id, body, datetime.now(UTC))
+        now = datetime.now(UTC)
+        request = b"".join(
+            (
+                self._head,
+                f"webhook-id: {webhook_id}\r\nwebhook-timestamp: {int(now.timestamp())}\r\n"
+                f"webhook-signature: {self._signatures(webhook_id, body, now)}\r\n"
+                f"content-length: {len(body)}\r\n\r\n".encode(),
+                body,
+            )
+        )
 
         def answer(status: int | None, received: bytes, error: str) -> Answer:
             return Answer(status, received, error[:300], round((time.monotonic() - started) * 1000))
 
-        for again in (False, True):
-            reused = self._conn.sock is not None
-            try:
-                self._remaining(deadline)
-                self._conn.request("POST", self.pin.path, body=body, headers=headers)
-                self._remaining(deadline)
-                response = self._conn.getresponse()
-                break
-            except TimeoutError:
-                self._conn.close()
-                return answer(None, b"", _timed_out(self.timeout))
-            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as exc:
-                self._conn.close()
-                if reused and not again:
-                    continue
-                return answer(None, b"", f"{type(exc).__name__}: {exc}")
-            except (OSError, http.client.HTTPException) as exc:
-                self._conn.close()
-                return answer(None, b"", f"{type(exc).__name__}: {exc}")
-        received = bytearray()
-        error = ""
         try:
-            while len(received) < READ_LIMIT:
-                self._remaining(deadline)
-                chunk = response.read1(READ_LIMIT - len(received))
-                if not chunk:
-                    break
-                received += chunk
+            status, received = self._exchange(request, deadline)
         except TimeoutError:
-            error = _timed_out(self.timeout)
-        except (OSError, http.client.HTTPException) as exc:
-            error = f"{type(exc).__name__}: {exc}"
-        if error or len(received) >= READ_LIMIT:  # not read to its end: the connection is not reusable
-            self._conn.close()
-        else:
-            response.close()  # read to its end: the connection stays open for the next request
-        status = response.status
-        if not error and 300 <= status < 400:
-            error = REDIRECT_ERROR
-        return answer(status, bytes(received), error)
+            self.close()
+            return answer(None, b"", _timed_out(self.timeout))
+        except _Closed:
+            self.close()
+            return answer(None, b"", "The receiver closed the connection before answering in full.")
+        except _Unusable as exc:
+            self.close()
+            return answer(None, b"", f"Not an HTTP answer we can read: {exc}.")
+        except (OSError, ValueError) as exc:  # refused, reset, TLS (ssl.SSLError is an OSError)...
+            self.close()
+            return answer(None, b"", f"{type(exc).__name__}: {exc}")
+        error = REDIRECT_ERROR if 300 <= status < 400 else ""
+        return answer(status, received, error)
 
 
 def open_channel(endpoint: WebhookEndpoint) -> Channel | str:
@@ -229,6 +350,9 @@ def open_channel(endpoint: WebhookEndpoint) -> Channel | str:
         target = ssrf.check(endpoint.url)
     except ssrf.UnsafeURL as exc:
         return f"Not sent: {exc}"[:300]
+    where = pin(target)
+    if _NOT_SENT_AS_IS.search(f"{where.path}{where.host_header}".encode()):
+        return "Not sent: the URL has spaces, control or non-ASCII characters: percent-encode them."
     return Channel(endpoint, target)
 
 
