@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from uuid import UUID
 
+import psycopg
 import structlog
 from django.conf import settings
 from django.core.mail import send_mail
@@ -142,6 +143,17 @@ SELECT (SELECT count(*) FROM todo), (SELECT count(*) FROM made)
 """
 
 
+def _binding_cursor() -> psycopg.Cursor:
+    """A psycopg cursor binding parameters server-side, on Django's connection (so inside its
+    transaction): hundreds of array elements go as binary, not quoted one by one into the SQL
+    text as Django's client-side cursor does (a third of the statement's cost). With
+    ``prepare=False``: nothing prepared, so PgBouncer's transaction pooling is fine."""
+    connection.ensure_connection()
+    raw = connection.connection
+    assert isinstance(raw, psycopg.Connection)
+    return psycopg.Cursor(raw)
+
+
 def _make_deliveries(endpoint: WebhookEndpoint, now: datetime) -> Step:
     """The next subscribed changes after the cursor become PENDING deliveries (committed with
     this step); with none, the cursor moves to the head (nothing in between concerns it)."""
@@ -151,7 +163,7 @@ def _make_deliveries(endpoint: WebhookEndpoint, now: datetime) -> Step:
     found = 0
     if limit:
         ids = [uuid7() for _ in range(limit)]
-        with connection.cursor() as cursor:
+        with _binding_cursor() as cursor:
             cursor.execute(
                 _MAKE_SQL,
                 {
@@ -166,8 +178,11 @@ def _make_deliveries(endpoint: WebhookEndpoint, now: datetime) -> Step:
                     "pending": DeliveryStatus.PENDING.value,
                     "now": now,
                 },
+                prepare=False,
             )
-            found, _made = cursor.fetchone()
+            row = cursor.fetchone()
+            assert row is not None
+            found = row[0]
     if not found:
         if head > after:
             _set_endpoint(endpoint, cursor=head)
@@ -271,8 +286,8 @@ def _settle(endpoint: WebhookEndpoint, sent: list[_Sent], now: datetime) -> None
     if succeeded:
         metrics.WEBHOOK_DELIVERIES.labels(outcome="succeeded").inc(succeeded)
     if columns[0]:
-        with connection.cursor() as db:
-            db.execute(_SETTLE_SQL, [now, *columns])
+        with _binding_cursor() as db:
+            db.execute(_SETTLE_SQL, [now, *columns], prepare=False)
     # The failing clock runs from the first failure since the last success (a run stops at
     # its first failure: only the last attempt can have failed).
     failing_since = None
