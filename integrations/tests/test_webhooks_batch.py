@@ -163,3 +163,18 @@ def test_one_queued_feed_run_per_endpoint_however_many_kicks(world, local, trans
         assert queued(queue) == 2
         tasks.queue_feed(ep.pk, always=True)  # the beat's wake does not trust the mark
         assert queued(queue) == 3
+
+
+def test_a_commit_kicks_the_webhooks_queue_only_for_a_company_with_an_endpoint(world, local, transactional_db):
+    queue = local.CELERY_WEBHOOK_QUEUE
+    feeder.forget_companies_with_endpoints()  # as a fresh process
+    outsider = world.users["outsider"]
+    entries.timer_start(
+        membership=Membership.objects.get(user=outsider, company=world.b), project_id=world.project_b.id
+    )
+    assert queued(queue) == 0  # company b has no endpoint: no message, nothing for the worker to do
+
+    with receiver() as r:
+        endpoint(world, r.url)  # made in this process: its list is read again at the next kick
+        timers(world, 1)
+    assert queued(queue) == 2  # one webhook_dispatch per published commit

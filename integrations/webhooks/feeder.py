@@ -98,6 +98,29 @@ def start_cursor() -> int:
     return _log_head()
 
 
+HOOKED_SECONDS = 5.0  # how stale this process's list of companies with endpoints may be
+_hooked: tuple[float, frozenset[str]] = (0.0, frozenset())
+
+
+def companies_with_endpoints() -> frozenset[str]:
+    """The ids of the companies with an active endpoint, as this process read them at most
+    ``HOOKED_SECONDS`` ago: what the after-commit kick checks, so a commit in a company with
+    no endpoint (most of them) costs no message and no query. An endpoint made or turned on in
+    another process is kicked once this expires; until then the beat's wake (5 s) feeds it."""
+    global _hooked
+    now = time.monotonic()
+    if now >= _hooked[0]:
+        ids = WebhookEndpoint.objects.filter(active=True).values_list("company_id", flat=True).distinct()
+        _hooked = (now + HOOKED_SECONDS, frozenset(str(i) for i in ids))
+    return _hooked[1]
+
+
+def forget_companies_with_endpoints() -> None:
+    """This process made or turned on an endpoint: read the list again at the next kick."""
+    global _hooked
+    _hooked = (0.0, frozenset())
+
+
 def _subscribed(endpoint: WebhookEndpoint) -> list[str]:
     deliverable = deliverable_events()
     if "*" in endpoint.events:
