@@ -300,6 +300,7 @@ class Channel:
                 began = bool(self._buf)
                 self.close()
                 if reused and not again and not began:
+                    logger.info("webhook_connection_replaced", endpoint_id=str(self.endpoint.pk))
                     continue
                 raise
         body, complete = self._answer_body(status, headers, deadline)
