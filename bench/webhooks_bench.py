@@ -328,11 +328,15 @@ def phase(stack: StintStack, recv: Receivers, name: str, dead: bool, a: argparse
         owner._json("PATCH", f"/api/v1/webhooks/{e['id']}?company={company_id}", {"active": False}, what="pause")
     owner.close()
 
+    # One snapshot of what arrived: an undrained phase's receivers still get events while this
+    # runs, and counting a growing list twice (ids, then length) made arrivals look like
+    # duplicates (the 45 and 11 of two runs before this fix).
+    snapshot = {e["receiver"]: list(recv.records[e["receiver"]]) for e in live_eps}
     lags: list[float] = []
     per_endpoint = []
     verified = tampered = 0
     for e in live_eps:
-        recs = recv.records[e["receiver"]]
+        recs = snapshot[e["receiver"]]
         ids = {r[2] for r in recs}
         ep_lags = [arr - datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp() for arr, ts, _, _ in recs]
         lags.extend(ep_lags)
@@ -341,7 +345,7 @@ def phase(stack: StintStack, recv: Receivers, name: str, dead: bool, a: argparse
         tampered += bad
         per_endpoint.append({"delivered": len(ids), "duplicates": len(recs) - len(ids),
                              "p99_s": pct(ep_lags, 99) if ep_lags else None})  # fmt: skip
-    arrivals = sorted(r[0] for e in live_eps for r in recv.records[e["receiver"]])
+    arrivals = sorted(r[0] for recs in snapshot.values() for r in recs)
     delivered = sum(p["delivered"] for p in per_endpoint)
     want = expected["deliverable"] * len(live_eps)
     return {
