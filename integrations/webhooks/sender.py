@@ -1,8 +1,8 @@
 """The one sender of webhooks (SPEC "Webhooks", docs/webhooks.md): the `test` event, a
 redelivery and the change-log feeder (``feeder``) all send through a ``Channel``.
 
-A channel is one keep-alive HTTP/1.1 connection (``http.client``: ~4x less CPU per request
-than an ``httpx.Client``, bench/webhooks_bench.py) to the address the SSRF check just approved,
+A channel is one keep-alive HTTP/1.1 connection (its own small client: see ``Channel``) to
+the address the SSRF check just approved,
 with the original name as Host and TLS name: the name is resolved once per channel and never
 again (no second lookup for a rebinding DNS server to answer differently), so the feeder opens
 one channel per batch and DNS changes are seen at the next batch. Each request: POST
