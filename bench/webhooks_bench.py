@@ -163,6 +163,20 @@ def committed(stack: StintStack, company_id: str, after: int) -> dict:
     }
 
 
+def attempts(stack: StintStack, company_id: str) -> dict:
+    """The phase's delivery rows by (status, attempts, last error): rows sent more than once
+    (a timeout or a failure retried, which the receiver may have had: a duplicate) and why."""
+    with _db(stack) as conn:
+        rows = conn.execute(
+            "SELECT d.status, d.attempts, d.error, count(*) FROM integrations_webhookdelivery d"
+            " JOIN integrations_webhookendpoint e ON e.id = d.endpoint_id"
+            " WHERE e.company_id = %s AND e.description <> 'dead'"
+            " GROUP BY 1, 2, 3 ORDER BY 4 DESC",
+            [company_id],
+        ).fetchall()
+    return {f"{status} x{n} {error[:80]}".strip(): count for status, n, error, count in rows}
+
+
 # --------------------------------------------------------------------------- load
 class Slots:
     """Non-overlapping 30 s slots (20 s entries) of the one pushing user, shared by the threads."""
@@ -309,15 +323,20 @@ def phase(stack: StintStack, recv: Receivers, name: str, dead: bool, a: argparse
         time.sleep(2.0)
     t_end = time.time()
     cpu = StintStack.cpu_delta(cpu0, stack.cpu_snapshot())
+    rows = attempts(stack, company_id)
     for e in endpoints:  # stop this phase's backlog before the next phase
         owner._json("PATCH", f"/api/v1/webhooks/{e['id']}?company={company_id}", {"active": False}, what="pause")
     owner.close()
 
+    # One snapshot of what arrived: an undrained phase's receivers still get events while this
+    # runs, and counting a growing list twice (ids, then length) made arrivals look like
+    # duplicates (the 45 and 11 of two runs before this fix).
+    snapshot = {e["receiver"]: list(recv.records[e["receiver"]]) for e in live_eps}
     lags: list[float] = []
     per_endpoint = []
     verified = tampered = 0
     for e in live_eps:
-        recs = recv.records[e["receiver"]]
+        recs = snapshot[e["receiver"]]
         ids = {r[2] for r in recs}
         ep_lags = [arr - datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp() for arr, ts, _, _ in recs]
         lags.extend(ep_lags)
@@ -326,7 +345,7 @@ def phase(stack: StintStack, recv: Receivers, name: str, dead: bool, a: argparse
         tampered += bad
         per_endpoint.append({"delivered": len(ids), "duplicates": len(recs) - len(ids),
                              "p99_s": pct(ep_lags, 99) if ep_lags else None})  # fmt: skip
-    arrivals = sorted(r[0] for e in live_eps for r in recv.records[e["receiver"]])
+    arrivals = sorted(r[0] for recs in snapshot.values() for r in recs)
     delivered = sum(p["delivered"] for p in per_endpoint)
     want = expected["deliverable"] * len(live_eps)
     return {
@@ -347,6 +366,7 @@ def phase(stack: StintStack, recv: Receivers, name: str, dead: bool, a: argparse
         "signatures_verified": verified,
         "tampered_rejected": tampered,
         "dead_connections": recv.dead_connections if dead else 0,
+        "live_rows_by_status_attempts_error": rows,
         "cpu_s_by_role": cpu,
     }
 
@@ -360,6 +380,7 @@ def main(argv=None) -> int:
     ap.add_argument("--drain", type=float, default=180.0, help="max seconds to wait for delivery after the load")
     ap.add_argument("--quick", action="store_true", help="200 events/s for 10 s, 60 s drain")
     ap.add_argument("--out", default=str(BENCH_DIR / "results" / "webhooks.json"))
+    ap.add_argument("--keep", action="store_true", help="keep the stack's data dir (its stack.log) afterwards")
     a = ap.parse_args(argv)
     if a.quick:
         a.rate, a.seconds, a.drain = 200.0, 10.0, 60.0
@@ -373,7 +394,11 @@ def main(argv=None) -> int:
         "machine": {"cpus": os.cpu_count(), "loadavg_at_start": [round(x, 2) for x in os.getloadavg()]},
     }
     recv = Receivers()
-    stack = StintStack(max_lifetime=3600, extra_env={"WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true"}).start()
+    stack = StintStack(
+        max_lifetime=3600, keep_datadir=a.keep, extra_env={"WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true"}
+    ).start()
+    if a.keep:
+        log(f"stack data dir (kept): {stack.datadir}")
     try:
         result["a_live_only"] = phase(stack, recv, "a", dead=False, a=a)
         stack.wait_idle(max_wait=60)

@@ -3,6 +3,8 @@ sent to them. The audit log's own table lives in ``audit``; this app only serves
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from django.conf import settings
 from django.db import models
 
@@ -49,10 +51,11 @@ class DeliveryStatus(models.TextChoices):
     FAILED = "FAILED"
 
 
-def webhook_message_id() -> str:
-    """The ``webhook-id`` (``msg_`` + a time-ordered id): one per event per endpoint, the
-    same on every retry and redelivery, so receivers can de-duplicate."""
-    return f"msg_{uuid7().hex}"
+def webhook_message_id(value: UUID | None = None) -> str:
+    """The ``webhook-id`` (``msg_`` + a time-ordered id; the feeder passes the row's own id):
+    one per event per endpoint, the same on every retry and redelivery, so receivers can
+    de-duplicate."""
+    return f"msg_{(value or uuid7()).hex}"
 
 
 class WebhookDelivery(models.Model):

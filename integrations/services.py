@@ -43,11 +43,13 @@ _DELIVERABLE: frozenset[str] | None = None
 def kick_feeders(*, changes: list, **_: object) -> None:
     """``changes_published`` receiver, in the process that published (often the writer's own
     request, after its commit): one message to the webhooks queue naming the companies with
-    deliverable changes, no query; ``tasks.webhook_dispatch`` finds their endpoints."""
+    deliverable changes and an active endpoint (a per-process list, ``feeder``'s, at most 5 s
+    old: usually no query); ``tasks.webhook_dispatch`` finds their endpoints."""
     global _DELIVERABLE
     if _DELIVERABLE is None:
         _DELIVERABLE = frozenset(deliverable_events())
-    companies = sorted({str(c.company_id) for c in changes if c.event in _DELIVERABLE})
+    changed = {str(c.company_id) for c in changes if c.event in _DELIVERABLE}
+    companies = sorted(changed & feeder.companies_with_endpoints()) if changed else []
     if companies:
         tasks.webhook_dispatch.apply_async(args=[companies], queue=settings.CELERY_WEBHOOK_QUEUE)
 
@@ -107,6 +109,7 @@ def endpoint_create(
         created_by=actor,
         cursor=feeder.start_cursor(),
     )
+    transaction.on_commit(feeder.forget_companies_with_endpoints)
     _audit(
         endpoint, verb="created", actor=actor, changes=recording.diff({}, recording.snapshot(endpoint, AUDITED_FIELDS))
     )
@@ -130,6 +133,7 @@ def endpoint_update(*, endpoint: WebhookEndpoint, data: dict, actor: User | None
             endpoint.disabled_at, endpoint.disabled_reason, endpoint.failing_since = None, "", None
             fields += ["disabled_at", "disabled_reason", "failing_since"]
             pk = endpoint.pk
+            transaction.on_commit(feeder.forget_companies_with_endpoints)
             transaction.on_commit(lambda: tasks.queue_feed(pk))  # resume with what it missed
         endpoint.active = data["active"]
     endpoint.save(update_fields=fields)

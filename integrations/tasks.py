@@ -10,13 +10,27 @@ from uuid import UUID
 from celery import shared_task
 from django.conf import settings
 
+from common.redis import get_client, key
 from integrations.models import DeliveryStatus, WebhookDelivery
 from integrations.webhooks import feeder, sender
 
+QUEUED_SECONDS = 60  # a queued mark outlives a lost message this long at most (the beat ignores it)
 
-def queue_feed(endpoint_id: UUID | str) -> None:
-    """Queue a feeder run for one endpoint (the queue named explicitly: tests move it)."""
-    webhook_feed.apply_async(args=[str(endpoint_id)], queue=settings.CELERY_WEBHOOK_QUEUE)
+
+def _queued_key(endpoint_id: UUID | str) -> str:
+    return key("webhooks", "queued", str(endpoint_id))
+
+
+def queue_feed(endpoint_id: UUID | str, *, always: bool = False) -> None:
+    """Queue a feeder run for one endpoint (the queue named explicitly: tests move it), unless
+    one is queued already and has not started: that run will see whatever this kick was for
+    (a run clears the mark before it reads anything). Under load every published batch kicks
+    every endpoint: one waiting run each, not a queue of runs that find the lock taken.
+    ``always``: the beat's, which must not trust a mark whose message may have been lost."""
+    endpoint_id = str(endpoint_id)
+    marked = get_client().set(_queued_key(endpoint_id), 1, nx=not always, ex=QUEUED_SECONDS)
+    if marked:
+        webhook_feed.apply_async(args=[endpoint_id], queue=settings.CELERY_WEBHOOK_QUEUE)
 
 
 @shared_task(ignore_result=True)
@@ -38,6 +52,7 @@ def webhook_deliver(delivery_id: str) -> str | None:
 def webhook_feed(endpoint_id: str) -> None:
     """Deliver what is due to one endpoint, in order; a run out of budget queues the next, so
     a busy endpoint takes turns with the others on the webhooks worker."""
+    get_client().delete(_queued_key(endpoint_id))  # from now on a kick queues another run
     if feeder.feed(UUID(endpoint_id)):
         queue_feed(endpoint_id)
 
@@ -58,7 +73,7 @@ def webhook_wake() -> int:
     or a dead worker delays a delivery by one beat period and loses nothing."""
     endpoint_ids = feeder.endpoints_to_feed()
     for endpoint_id in endpoint_ids:
-        queue_feed(endpoint_id)
+        queue_feed(endpoint_id, always=True)
     return len(endpoint_ids)
 
 

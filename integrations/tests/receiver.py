@@ -17,6 +17,7 @@ class Received:
     path: str
     headers: dict[str, str]
     body: bytes
+    peer: tuple[str, int]  # the client's address and port: one per connection
 
 
 @dataclass
@@ -27,6 +28,7 @@ class Receiver:
     location: str = ""  # for a 3xx
     delay: float = 0.0  # seconds to hang before answering
     statuses: list[int] = field(default_factory=list)  # answers for the next requests, then ``status``
+    keep_alive: bool = False  # HTTP/1.1 persistent connections (else one request per connection)
     requests: list[Received] = field(default_factory=list)
 
     @property
@@ -39,10 +41,13 @@ def receiver(**behaviour) -> Iterator[Receiver]:
     state = Receiver(port=0, **behaviour)
 
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1" if state.keep_alive else "HTTP/1.0"
+
         def do_POST(self) -> None:  # noqa: N802 - http.server's naming
             length = int(self.headers.get("content-length") or 0)
             body = self.rfile.read(length)
-            state.requests.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            state.requests.append(Received(self.path, headers, body, self.client_address))
             if state.delay:
                 time.sleep(state.delay)
             self.send_response(state.statuses.pop(0) if state.statuses else state.status)

@@ -112,35 +112,36 @@ def test_a_host_that_does_not_resolve_is_refused():
 
 
 @pytest.mark.parametrize(
-    ("url", "address", "expected_url", "host", "sni"),
+    ("url", "address", "port", "path", "host", "tls_name"),
     [
-        ("https://hooks.example/in?x=1", "93.184.216.34", "https://93.184.216.34:443/in?x=1", "hooks.example", True),
-        ("https://hooks.example:8443", "93.184.216.34", "https://93.184.216.34:8443/", "hooks.example:8443", True),
-        ("http://hooks.example/in", "2606:2800:220:1::1", "http://[2606:2800:220:1::1]:80/in", "hooks.example", False),
+        ("https://hooks.example/in?x=1", "93.184.216.34", 443, "/in?x=1", "hooks.example", "hooks.example"),
+        ("https://hooks.example:8443", "93.184.216.34", 8443, "/", "hooks.example:8443", "hooks.example"),
+        ("http://hooks.example/in", "2606:2800:220:1::1", 80, "/in", "hooks.example", None),
         (
             "https://[2606:2800:220:1::1]/in",
             "2606:2800:220:1::1",
-            "https://[2606:2800:220:1::1]:443/in",
+            443,
+            "/in",
             "[2606:2800:220:1::1]",
-            True,
+            "2606:2800:220:1::1",
         ),
     ],
 )
 def test_the_sender_is_pinned_to_the_checked_address_with_the_names_host_and_tls_name(
-    url, address, expected_url, host, sni
+    url, address, port, path, host, tls_name
 ):
     """The request goes to the checked address; Host and the TLS name (SNI, and the name the
     certificate is verified against) stay the URL's, so https still proves who answered."""
     from integrations.webhooks import sender
 
-    parts, name, port = ssrf.parse(url, allow_private=True)
-    target = ssrf.Target(url=parts, host=name, port=port, addresses=(ipaddress.ip_address(address),))
+    parts, name, parsed_port = ssrf.parse(url, allow_private=True)
+    target = ssrf.Target(url=parts, host=name, port=parsed_port, addresses=(ipaddress.ip_address(address),))
 
-    pinned_url, headers, extensions = sender._pinned_request(target)
+    pinned = sender.pin(target)
 
-    assert pinned_url == expected_url
-    assert headers == {"host": host}
-    assert extensions == ({"sni_hostname": name} if sni else {})
+    assert (str(pinned.address), pinned.port, pinned.path) == (address, port, path)
+    assert pinned.host_header == host
+    assert pinned.tls_name == tls_name
 
 
 def test_the_shared_tls_context_still_verifies_certificates_and_names():

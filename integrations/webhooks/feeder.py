@@ -1,13 +1,22 @@
 """The change-log feeder (SPEC "Webhooks", docs/webhooks.md): every company event an endpoint
 subscribes to, delivered at least once, in change-log (cursor) order per endpoint.
 
-Per endpoint the work is a series of small steps, each one transaction holding the endpoint's
+Per endpoint the work is a series of steps, each one transaction holding the endpoint's
 transaction-level advisory lock (``pg_try_advisory_xact_lock``: released by COMMIT or by the
-connection dying, so it survives PgBouncer transaction pooling and a killed worker). One step
-does one thing: create the delivery rows of the next changes (committed before anything is
-sent, so a ``webhook-id`` is fixed once and survives any crash), or one attempt at the head
-delivery. Another feeder of the same endpoint finds the lock taken and leaves: one delivery in
-flight per endpoint, and a slow endpoint only ever holds its own lock.
+connection dying, so it survives PgBouncer transaction pooling and a killed worker). A step
+does one of two things:
+
+- **make**: the next ``BATCH`` subscribed changes after the cursor become PENDING delivery rows
+  in one ``INSERT ... SELECT`` from the change log (the body built by PostgreSQL), committed
+  before anything is sent, so a ``webhook-id`` is fixed once and survives any crash;
+- **send**: the rows ahead of the cursor go out in order over ONE keep-alive connection to the
+  address the SSRF check approved for this step, one request at a time, until the first
+  failure, ``BATCH`` rows or ``SEND_BUDGET_SECONDS``; then every outcome is written in one
+  ``UPDATE ... FROM unnest(...)`` and the cursor in another. A worker killed mid-step rolls it
+  all back: the rows are sent again, in order, with the same ``webhook-id`` (at least once).
+
+Another feeder of the same endpoint finds the lock taken and leaves: one request in flight per
+endpoint, and a slow endpoint only ever holds its own lock (and one worker slot).
 
 ``endpoint.cursor``: every change up to it was delivered, given up, or not subscribed to. The
 delivery rows ahead of it, in cursor order, are the endpoint's queue; the first one not
@@ -20,9 +29,11 @@ from __future__ import annotations
 import enum
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from uuid import UUID
 
+import psycopg
 import structlog
 from django.conf import settings
 from django.core.mail import send_mail
@@ -34,17 +45,19 @@ from audit import recording
 from changelog import catalogue
 from changelog.models import Change, SyncState
 from common import metrics
+from common.models import uuid7
 from common.redis import get_client, key
 from common.representation import utc_iso
-from integrations.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from integrations.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint, webhook_message_id
 from integrations.webhooks import sender
 from organizations.models import Membership, Role
 
 logger = structlog.get_logger(__name__)
 
 LOCK_CLASS = 0x57484B  # "WHK": the first key of the two-key advisory lock; the endpoint's id the second
-BATCH = 200  # changes made into deliveries per step
-STEP_BUDGET_SECONDS = 5.0  # a feed call then hands over (re-queued) so endpoints share the workers
+BATCH = 500  # changes made into deliveries, or deliveries sent, per step
+SEND_BUDGET_SECONDS = 1.0  # a send step stops after this (a crash resends no more than that)
+STEP_BUDGET_SECONDS = 2.0  # a feed call then hands over (re-queued) so endpoints share the workers
 
 
 class Step(enum.Enum):
@@ -85,15 +98,34 @@ def start_cursor() -> int:
     return _log_head()
 
 
+HOOKED_SECONDS = 5.0  # how stale this process's list of companies with endpoints may be
+_hooked: tuple[float, frozenset[str]] = (0.0, frozenset())
+
+
+def companies_with_endpoints() -> frozenset[str]:
+    """The ids of the companies with an active endpoint, as this process read them at most
+    ``HOOKED_SECONDS`` ago: what the after-commit kick checks, so a commit in a company with
+    no endpoint (most of them) costs no message and no query. An endpoint made or turned on in
+    another process is kicked once this expires; until then the beat's wake (5 s) feeds it."""
+    global _hooked
+    now = time.monotonic()
+    if now >= _hooked[0]:
+        ids = WebhookEndpoint.objects.filter(active=True).values_list("company_id", flat=True).distinct()
+        _hooked = (now + HOOKED_SECONDS, frozenset(str(i) for i in ids))
+    return _hooked[1]
+
+
+def forget_companies_with_endpoints() -> None:
+    """This process made or turned on an endpoint: read the list again at the next kick."""
+    global _hooked
+    _hooked = (0.0, frozenset())
+
+
 def _subscribed(endpoint: WebhookEndpoint) -> list[str]:
     deliverable = deliverable_events()
     if "*" in endpoint.events:
         return list(deliverable)
     return [e for e in endpoint.events if e in deliverable]
-
-
-def _payload(change: Change) -> dict:
-    return {"type": change.event, "timestamp": utc_iso(change.at), "data": change.payload}
 
 
 def _set_endpoint(endpoint: WebhookEndpoint, **fields) -> None:
@@ -103,86 +135,208 @@ def _set_endpoint(endpoint: WebhookEndpoint, **fields) -> None:
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(**fields, updated_at=timezone.now())
 
 
+# The body of every delivery of a change, built once by PostgreSQL from the change log row:
+# {type, timestamp, data}, ``timestamp`` as common.representation.utc_iso writes ``Change.at``
+# (UTC, "Z", six fraction digits unless whole seconds). ON CONFLICT: the unique (endpoint,
+# event_id): an existing row (a step rerun after a crash) keeps its webhook-id.
+_MAKE_SQL = f"""
+WITH todo AS (
+    SELECT c.id, c.cursor, c.event, c.payload, c.at AT TIME ZONE 'UTC' AS utc,
+           row_number() OVER (ORDER BY c.cursor) AS n
+    FROM {Change._meta.db_table} c
+    WHERE c.company_id = %(company)s AND c.cursor > %(after)s AND c.cursor <= %(head)s
+      AND c.event = ANY(%(events)s)
+    ORDER BY c.cursor LIMIT %(limit)s
+), made AS (
+    INSERT INTO {WebhookDelivery._meta.db_table} AS d
+        (id, endpoint_id, event_id, cursor, webhook_id, type, payload, status, attempts,
+         response_body, error, next_attempt_at, created_at, updated_at)
+    SELECT (%(ids)s::uuid[])[n], %(endpoint)s, id, cursor, (%(webhook_ids)s::text[])[n], event,
+           jsonb_build_object(
+               'type', event,
+               'timestamp', to_char(utc, 'YYYY-MM-DD"T"HH24:MI:SS')
+                   || CASE WHEN date_trunc('second', utc) = utc THEN '' ELSE to_char(utc, '.US') END || 'Z',
+               'data', payload),
+           %(pending)s, 0, '', '', %(now)s, %(now)s, %(now)s
+    FROM todo
+    ON CONFLICT (endpoint_id, event_id) WHERE event_id IS NOT NULL DO NOTHING
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM todo), (SELECT count(*) FROM made)
+"""
+
+
+def _binding_cursor() -> psycopg.Cursor:
+    """A psycopg cursor binding parameters server-side, on Django's connection (so inside its
+    transaction): hundreds of array elements go as binary, not quoted one by one into the SQL
+    text as Django's client-side cursor does (a third of the statement's cost). With
+    ``prepare=False``: nothing prepared, so PgBouncer's transaction pooling is fine."""
+    connection.ensure_connection()
+    raw = connection.connection
+    assert isinstance(raw, psycopg.Connection)
+    return psycopg.Cursor(raw)
+
+
 def _make_deliveries(endpoint: WebhookEndpoint, now: datetime) -> Step:
     """The next subscribed changes after the cursor become PENDING deliveries (committed with
     this step); with none, the cursor moves to the head (nothing in between concerns it)."""
     head = _log_head()
-    changes = list(
-        Change.objects.filter(
-            company_id=endpoint.company_id,
-            cursor__gt=endpoint.cursor,
-            cursor__lte=head,  # numbered in one statement with the head: all committed
-            event__in=_subscribed(endpoint),
-        ).order_by("cursor")[:BATCH]
-    )
-    if not changes:
-        if head > (endpoint.cursor or 0):
+    after = endpoint.cursor or 0
+    limit = max(0, min(BATCH, head - after))  # cursors are dense: no more rows than this
+    found = 0
+    if limit:
+        ids = [uuid7() for _ in range(limit)]
+        with _binding_cursor() as cursor:
+            cursor.execute(
+                _MAKE_SQL,
+                {
+                    "company": endpoint.company_id,
+                    "after": after,
+                    "head": head,  # numbered in one statement with the head: all committed
+                    "events": _subscribed(endpoint),
+                    "limit": limit,
+                    "ids": ids,
+                    "webhook_ids": [webhook_message_id(i) for i in ids],
+                    "endpoint": endpoint.pk,
+                    "pending": DeliveryStatus.PENDING.value,
+                    "now": now,
+                },
+                prepare=False,
+            )
+            row = cursor.fetchone()
+            assert row is not None
+            found = row[0]
+    if not found:
+        if head > after:
             _set_endpoint(endpoint, cursor=head)
         return Step.IDLE
-    WebhookDelivery.objects.bulk_create(
-        [
-            WebhookDelivery(
-                endpoint=endpoint,
-                event_id=c.id,
-                cursor=c.cursor,
-                type=c.event,
-                payload=_payload(c),
-                next_attempt_at=now,
-            )
-            for c in changes
-        ],
-        ignore_conflicts=True,  # the unique (endpoint, event_id): an existing row keeps its webhook-id
-    )
     return Step.MORE
 
 
-def _lag_seconds(delivery: WebhookDelivery, now: datetime) -> float | None:
+def _lag_seconds(payload: dict, now: datetime) -> float | None:
     try:
-        committed = datetime.fromisoformat(delivery.payload["timestamp"])
+        committed = datetime.fromisoformat(payload["timestamp"])
     except (KeyError, TypeError, ValueError):
         return None
     return max((now - committed).total_seconds(), 0.0)
 
 
-def _attempt(endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> None:
-    """One attempt at the head, and what follows from it: the cursor, the retry, the failing
-    clock, and switching the endpoint off after ``WEBHOOK_DISABLE_AFTER_DAYS`` of failure."""
-    delivery.endpoint = endpoint
-    sender.send(delivery)
-    now = timezone.now()
-    if delivery.status == DeliveryStatus.SUCCEEDED:
-        metrics.WEBHOOK_DELIVERIES.labels(outcome="succeeded").inc()
-        lag = _lag_seconds(delivery, now)
-        if lag is not None:
-            metrics.WEBHOOK_LAG_SECONDS.observe(lag)
-        _set_endpoint(endpoint, cursor=delivery.cursor, failing_since=None)
-        return
+@dataclass
+class _Row:
+    """A delivery ahead of the cursor, as much of it as a step needs."""
+
+    pk: UUID
+    cursor: int
+    status: str
+    attempts: int
+    webhook_id: str
+    next_attempt_at: datetime | None
+    payload: dict = field(default_factory=dict)  # read only when it is to be sent
+
+
+_SETTLE_SQL = f"""
+UPDATE {WebhookDelivery._meta.db_table} AS d SET
+    attempts = v.attempts, status = v.status, response_status = v.response_status,
+    response_ms = v.response_ms, response_body = v.response_body, error = v.error,
+    next_attempt_at = v.next_attempt_at, updated_at = %s
+FROM unnest(%s::uuid[], %s::int[], %s::text[], %s::int[], %s::int[], %s::text[], %s::text[], %s::timestamptz[])
+    AS v(id, attempts, status, response_status, response_ms, response_body, error, next_attempt_at)
+WHERE d.id = v.id
+"""
+
+
+@dataclass
+class _Sent:
+    row: _Row
+    got: sender.Answer | None  # None: passed over (a redelivery had delivered it)
+    lag: float | None = None  # seconds from the change's commit to the 2xx
+
+
+def _send_run(endpoint: WebhookEndpoint, rows: list[_Row]) -> list[_Sent]:
+    """Send ``rows`` (the head first) in order over one channel until the first failure, the
+    end of the run or the step's budget. The address is checked once, for this channel."""
+    channel = sender.open_channel(endpoint)
+    if isinstance(channel, str):  # refused (or unresolvable) now: the head fails, nothing else goes
+        return [_Sent(rows[0], sender.not_sent(channel))]
+    sent: list[_Sent] = []
+    deadline = time.monotonic() + SEND_BUDGET_SECONDS
+    with channel:
+        for row in rows:
+            if row.status == DeliveryStatus.SUCCEEDED:
+                sent.append(_Sent(row, None))
+                continue
+            got = channel.post(row.webhook_id, sender.body_bytes(row.payload))
+            sent.append(_Sent(row, got, _lag_seconds(row.payload, timezone.now()) if got.succeeded else None))
+            if not got.succeeded or time.monotonic() > deadline:
+                break
+    return sent
+
+
+def _settle(endpoint: WebhookEndpoint, sent: list[_Sent], now: datetime) -> None:
+    """Write a send step's outcomes: the rows (one statement), the cursor past every success
+    and a give-up, the retry of a failure, the failing clock, and switching the endpoint off
+    after ``WEBHOOK_DISABLE_AFTER_DAYS`` of failure."""
     schedule = settings.WEBHOOK_RETRY_SCHEDULE
-    failing_since = endpoint.failing_since or now
-    fields: dict = {"failing_since": failing_since}
-    if delivery.attempts <= len(schedule):
-        metrics.WEBHOOK_DELIVERIES.labels(outcome="failed").inc()
-        delivery.next_attempt_at = now + timedelta(seconds=schedule[delivery.attempts - 1])
-        delivery.save(update_fields=["next_attempt_at", "updated_at"])
-    else:  # its last attempt: given up, the endpoint's later events go next
-        metrics.WEBHOOK_DELIVERIES.labels(outcome="given_up").inc()
-        logger.warning("webhook_given_up", delivery_id=str(delivery.pk), endpoint_id=str(endpoint.pk))
-        fields["cursor"] = delivery.cursor
-    _set_endpoint(endpoint, **fields)
-    if now - failing_since >= timedelta(days=settings.WEBHOOK_DISABLE_AFTER_DAYS):
-        _disable(endpoint, head=delivery, now=now)
+    columns: list[list] = [[] for _ in range(8)]
+    cursor = endpoint.cursor
+    failed: _Sent | None = None  # the last attempt, when it failed
+    succeeded = 0
+    for one in sent:
+        row, got = one.row, one.got
+        if got is None:
+            cursor = row.cursor
+            continue
+        attempts = row.attempts + 1
+        next_attempt_at = None
+        if got.succeeded:
+            succeeded += 1
+            cursor = row.cursor
+            if one.lag is not None:
+                metrics.WEBHOOK_LAG_SECONDS.observe(one.lag)
+        elif attempts <= len(schedule):
+            metrics.WEBHOOK_DELIVERIES.labels(outcome="failed").inc()
+            next_attempt_at = now + timedelta(seconds=schedule[attempts - 1])
+            failed = one
+        else:  # its last attempt: given up, the endpoint's later events go next
+            metrics.WEBHOOK_DELIVERIES.labels(outcome="given_up").inc()
+            logger.warning("webhook_given_up", delivery_id=str(row.pk), endpoint_id=str(endpoint.pk))
+            cursor = row.cursor
+            failed = one
+        status = DeliveryStatus.SUCCEEDED if got.succeeded else DeliveryStatus.FAILED
+        values = (row.pk, attempts, status.value, got.status, got.ms, got.kept, got.error, next_attempt_at)
+        for column, value in zip(columns, values, strict=True):
+            column.append(value)
+    if succeeded:
+        metrics.WEBHOOK_DELIVERIES.labels(outcome="succeeded").inc(succeeded)
+    if columns[0]:
+        with _binding_cursor() as db:
+            db.execute(_SETTLE_SQL, [now, *columns], prepare=False)
+    # The failing clock runs from the first failure since the last success (a run stops at
+    # its first failure: only the last attempt can have failed).
+    failing_since = None
+    if failed is not None:
+        failing_since = endpoint.failing_since if not succeeded and endpoint.failing_since else now
+    if cursor != endpoint.cursor or failing_since != endpoint.failing_since:
+        _set_endpoint(endpoint, cursor=cursor, failing_since=failing_since)
+    if failed is not None and failed.got is not None:
+        logger.info(
+            "webhook_failed", delivery_id=str(failed.row.pk), endpoint_id=str(endpoint.pk),
+            response_status=failed.got.status, error=failed.got.error or None,
+        )  # fmt: skip
+        assert failing_since is not None
+        if now - failing_since >= timedelta(days=settings.WEBHOOK_DISABLE_AFTER_DAYS):
+            _disable(endpoint, head_pk=failed.row.pk, now=now)
 
 
-def _disable(endpoint: WebhookEndpoint, *, head: WebhookDelivery, now: datetime) -> None:
+def _disable(endpoint: WebhookEndpoint, *, head_pk: UUID, now: datetime) -> None:
     assert endpoint.failing_since is not None
     reason = (
         f"Every delivery failed from {utc_iso(endpoint.failing_since)} to {utc_iso(now)} "
         f"({settings.WEBHOOK_DISABLE_AFTER_DAYS:g} days): switched off automatically."
     )[:200]
     _set_endpoint(endpoint, active=False, disabled_at=now, disabled_reason=reason)
-    if head.next_attempt_at is not None:  # turned back on, the head is due at once
-        head.next_attempt_at = None
-        head.save(update_fields=["next_attempt_at", "updated_at"])
+    # Turned back on, the head is due at once.
+    WebhookDelivery.objects.filter(pk=head_pk).update(next_attempt_at=None, updated_at=now)
     recording.record_of(
         endpoint,
         "webhook_endpoint",
@@ -224,6 +378,27 @@ def _email_owners(endpoint_id: UUID) -> None:
         logger.exception("webhook_disabled_email_failed", endpoint_id=str(endpoint_id))
 
 
+def _ahead(endpoint: WebhookEndpoint) -> list[_Row]:
+    rows = (
+        WebhookDelivery.objects.filter(endpoint=endpoint, event_id__isnull=False, cursor__gt=endpoint.cursor)
+        .order_by("cursor")
+        .values_list("id", "cursor", "status", "attempts", "webhook_id", "next_attempt_at")[:BATCH]
+    )
+    # cursor > the endpoint's: never null here.
+    return [_Row(pk, cursor or 0, status, attempts, wid, at) for pk, cursor, status, attempts, wid, at in rows]
+
+
+def _read_payloads(endpoint: WebhookEndpoint, rows: list[_Row]) -> None:
+    """The bodies of a run about to be sent, in one query (a waiting head reads none)."""
+    payloads = dict(
+        WebhookDelivery.objects.filter(
+            endpoint=endpoint, event_id__isnull=False, cursor__gte=rows[0].cursor, cursor__lte=rows[-1].cursor
+        ).values_list("id", "payload")
+    )
+    for row in rows:
+        row.payload = payloads[row.pk]
+
+
 def step(endpoint_id: UUID, *, on_locked: Callable[[], object] | None = None) -> Step:
     """One transaction of feeding ``endpoint_id``: see the module's docstring."""
     with transaction.atomic():
@@ -238,26 +413,22 @@ def step(endpoint_id: UUID, *, on_locked: Callable[[], object] | None = None) ->
         if endpoint.cursor is None:  # made before the feeder existed: from the head on
             _set_endpoint(endpoint, cursor=_log_head())
             return Step.MORE
-        ahead = list(
-            WebhookDelivery.objects.filter(endpoint=endpoint, event_id__isnull=False, cursor__gt=endpoint.cursor)
-            .order_by("cursor")
-            .only("id", "cursor", "status")[:BATCH]
-        )
-        done = None
-        head = None
-        for delivery in ahead:
-            if delivery.status != DeliveryStatus.SUCCEEDED:
-                head = delivery
-                break
-            done = delivery.cursor  # succeeded outside the feeder (a redelivery)
-        if done is not None:
-            _set_endpoint(endpoint, cursor=done)
-        if head is None:
-            return Step.MORE if ahead else _make_deliveries(endpoint, now)
-        head = WebhookDelivery.objects.get(pk=head.pk)
+        ahead = _ahead(endpoint)
+        if not ahead:
+            return _make_deliveries(endpoint, now)
+        done = 0
+        while done < len(ahead) and ahead[done].status == DeliveryStatus.SUCCEEDED:
+            done += 1  # succeeded outside the feeder (a redelivery)
+        if done:
+            _set_endpoint(endpoint, cursor=ahead[done - 1].cursor)
+        if done == len(ahead):
+            return Step.MORE
+        head = ahead[done]
         if head.next_attempt_at is not None and head.next_attempt_at > now:
             return Step.WAITING
-        _attempt(endpoint, head)
+        _read_payloads(endpoint, ahead[done:])
+        sent = _send_run(endpoint, ahead[done:])
+        _settle(endpoint, sent, timezone.now())
         return Step.MORE
 
 
