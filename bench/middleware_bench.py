@@ -9,7 +9,8 @@ The database must be migrated (``manage.py migrate`` with the same DATABASE_URL)
 ``full`` (settings.MIDDLEWARE as shipped), ``-<Name>`` (the full stack without that one entry),
 ``none`` (no middleware at all: the floor of URL resolving + DRF + the view) and
 ``throttle off`` (the full stack with the DRF per-user throttle switched off through its own
-setting, ``THROTTLE_USER_RATE=off``: the issue names it beside the middleware).
+setting, ``THROTTLE_USER_RATE=off``: the issue names it beside the middleware), and two
+``full (control N)``: the full stack in two more processes, whose "savings" are the noise floor.
 
 Each variant is its own long-lived process (``DJANGO_SETTINGS_MODULE=middleware_settings``,
 ``BENCH_MIDDLEWARE_DROP=<dotted paths>``, bench/middleware_settings.py; config/settings.py is
@@ -272,6 +273,9 @@ def main(argv=None) -> int:
     browser = [p for p in full if p.rsplit(".", 1)[1] in BROWSER_SESSION_STACK]
     variants["-browser sessions (4)"] = (browser, {})
     variants["throttle off"] = ([], {"THROTTLE_USER_RATE": "off"})
+    # Controls: the full stack again in other processes. Their spread around "full" is the
+    # noise floor of one process against another (the machine, not the middleware).
+    variants.update({f"full (control {i})": ([], {}) for i in (2, 3)})
     result: dict = {
         "benchmark": "middleware",
         "command": " ".join([sys.executable, *sys.argv]),

@@ -205,6 +205,7 @@ async def fanout(host: str, ports: list[int], users: dict, sockets_n: int, reps:
         )
         tally.expect(kind, len(sockets))
         rest = rests[rep % len(rests)]
+        cpu0 = time.process_time()  # this load generator's own CPU: it shares the cores
         sent = time.perf_counter()
         status, data = await loop.run_in_executor(None, rest.request, "POST", path, json.dumps(body).encode())
         answered_ms = (time.perf_counter() - sent) * 1000
@@ -212,6 +213,7 @@ async def fanout(host: str, ports: list[int], users: dict, sockets_n: int, reps:
             raise RuntimeError(f"{path}: {status} {data[:200]!r}")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(tally.done.wait(), 10)
+        client_cpu_ms = (time.process_time() - cpu0) * 1000
         latencies = []
         for s, m in zip(sockets, marks, strict=True):
             got = [a[0] for a in s.arrivals[m:] if a[1] == kind]
@@ -230,12 +232,13 @@ async def fanout(host: str, ports: list[int], users: dict, sockets_n: int, reps:
             "max_ms": round(max(latencies), 1),
             "first_ms": round(min(latencies), 1),
             "rest_answered_ms": round(answered_ms, 1),
+            "client_cpu_ms": round(client_cpu_ms, 1),
         }
         per_rep.append(row)
         log(
             f"  rep {rep + 1}/{reps} {kind}: {row['received']}/{len(sockets)} sockets, "
             f"first {row['first_ms']} ms, p50 {row['p50_ms']} ms, p99 {row['p99_ms']} ms, max {row['max_ms']} ms "
-            f"(REST answered after {row['rest_answered_ms']} ms)"
+            f"(REST answered after {row['rest_answered_ms']} ms; bench CPU {row['client_cpu_ms']} ms)"
         )
         await asyncio.sleep(0.5)
     closed = sum(1 for s in sockets if s.closed is not None)
