@@ -41,7 +41,7 @@ import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from stint_client import API, EntryClock, StintClient, make_items  # noqa: E402
-from stint_stack import BENCH_DIR, StintStack  # noqa: E402
+from stint_stack import BENCH_DIR, JoiningNode, StintStack  # noqa: E402
 
 PASSWORD = "Bench-realtime-1!"
 
@@ -100,8 +100,9 @@ class Tally:
 class Socket:
     """One WebSocket that records when each event type/cursor arrives."""
 
-    def __init__(self, ws, tally: Tally | None = None):
+    def __init__(self, ws, tally: Tally | None = None, node: int = 0):
         self.ws = ws
+        self.node = node  # index of the node (--nodes 2) it is connected to
         self.tally = tally
         self.arrivals: list[tuple[float, str, int | None, str | None]] = []  # (t, type, cursor, entity id)
         self.closed: int | None = None
@@ -128,33 +129,71 @@ class Socket:
 
 
 async def open_sockets(
-    url: str, token: str, count: int, parse: bool, concurrency: int = 50, tally: Tally | None = None
+    url: str | list[str], token: str, count: int, parse: bool, concurrency: int = 50, tally: Tally | None = None
 ) -> list[Socket]:
+    """``count`` sockets; with several urls (one per node) socket i goes to urls[i % len(urls)]."""
+    urls = [url] if isinstance(url, str) else url
     sockets: list[Socket] = []
     gate = asyncio.Semaphore(concurrency)
 
-    async def one() -> None:
+    async def one(i: int) -> None:
+        node = i % len(urls)
         async with gate:
-            ws = await websockets.connect(url, subprotocols=["bearer", token], max_size=2**20, open_timeout=60)
-            sock = Socket(ws, tally)
+            ws = await websockets.connect(urls[node], subprotocols=["bearer", token], max_size=2**20, open_timeout=60)
+            sock = Socket(ws, tally, node)
             sockets.append(sock)
             sock.task = asyncio.ensure_future(sock.read(parse))
 
-    await asyncio.gather(*(one() for _ in range(count)))
+    await asyncio.gather(*(one(i) for i in range(count)))
     return sockets
 
 
-async def fanout(host: str, port: int, users: dict, sockets_n: int, reps: int) -> dict:
-    url = f"ws://{host}:{port}/ws/realtime/"
+def web_rss_kb(stacks: list) -> dict:
+    """Resident memory (VmRSS, kB) of every web (daphne) process of the stacks, by node."""
+    out = {}
+    for n, stack in enumerate(stacks):
+        for pid, role in stack.processes().items():
+            if role != "web":
+                continue
+            try:
+                with open(f"/proc/{pid}/status") as f:
+                    rss = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+            except (OSError, StopIteration):
+                continue
+            out[f"node{n}:{pid}"] = rss
+    return out
+
+
+async def fanout(host: str, ports: list[int], users: dict, sockets_n: int, reps: int, stacks: list) -> dict:
+    """Sockets spread over ``ports`` (one per node); the REST request of repetition r goes to
+    node r % len(ports), so with two nodes half the events are written on the other node."""
+    urls = [f"ws://{host}:{port}/ws/realtime/" for port in ports]
     member: StintClient = users["member"]
+    rss_before = web_rss_kb(stacks)
     t = time.perf_counter()
     tally = Tally()
-    sockets = await open_sockets(url, member.token, sockets_n, parse=False, tally=tally)
+    sockets = await open_sockets(urls, member.token, sockets_n, parse=False, tally=tally)
     connect_s = time.perf_counter() - t
     log(f"  {len(sockets)} sockets open in {connect_s:.1f} s")
     await asyncio.sleep(3.0)  # presence and join traffic settles
-    rest = StintClient(host, port, token=member.token)
+    await asyncio.sleep(5.0 if len(ports) > 1 else 0.0)  # idle sockets before their memory is read
+    rss_after = web_rss_kb(stacks)
+    memory = None
+    if rss_before:
+        grown = sum(rss_after.get(k, 0) for k in rss_before) - sum(rss_before.values())
+        memory = {
+            "web_rss_before_kb": rss_before,
+            "web_rss_after_kb": rss_after,
+            "grown_kb": grown,
+            "kb_per_socket": round(grown / len(sockets), 1),
+        }
+        log(
+            f"  web processes' RSS {sum(rss_before.values())} -> {sum(rss_after.values())} kB: "
+            f"{memory['kb_per_socket']} kB per idle socket"
+        )
+    rests = [StintClient(host, port, token=member.token) for port in ports]
     loop = asyncio.get_running_loop()
+    by_node: dict[int, list[float]] = {n: [] for n in range(len(ports))}
     per_rep, all_latencies, missing = [], [], 0
     for rep in range(reps):
         kind = "timer.started" if rep % 2 == 0 else "timer.stopped"
@@ -165,6 +204,8 @@ async def fanout(host: str, port: int, users: dict, sockets_n: int, reps: int) -
             else (API + "time-entries/stop", {})
         )
         tally.expect(kind, len(sockets))
+        rest = rests[rep % len(rests)]
+        cpu0 = time.process_time()  # this load generator's own CPU: it shares the cores
         sent = time.perf_counter()
         status, data = await loop.run_in_executor(None, rest.request, "POST", path, json.dumps(body).encode())
         answered_ms = (time.perf_counter() - sent) * 1000
@@ -172,36 +213,46 @@ async def fanout(host: str, port: int, users: dict, sockets_n: int, reps: int) -
             raise RuntimeError(f"{path}: {status} {data[:200]!r}")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(tally.done.wait(), 10)
+        client_cpu_ms = (time.process_time() - cpu0) * 1000
         latencies = []
         for s, m in zip(sockets, marks, strict=True):
             got = [a[0] for a in s.arrivals[m:] if a[1] == kind]
             if got:
                 latencies.append((got[0] - sent) * 1000)
+                by_node[s.node].append((got[0] - sent) * 1000)
             else:
                 missing += 1
         all_latencies += latencies
         row = {
             "event": kind,
+            "written_on_node": rep % len(rests),
             "received": len(latencies),
             "p50_ms": round(pct(latencies, 50), 1),
             "p99_ms": round(pct(latencies, 99), 1),
             "max_ms": round(max(latencies), 1),
             "first_ms": round(min(latencies), 1),
             "rest_answered_ms": round(answered_ms, 1),
+            "client_cpu_ms": round(client_cpu_ms, 1),
         }
         per_rep.append(row)
         log(
             f"  rep {rep + 1}/{reps} {kind}: {row['received']}/{len(sockets)} sockets, "
             f"first {row['first_ms']} ms, p50 {row['p50_ms']} ms, p99 {row['p99_ms']} ms, max {row['max_ms']} ms "
-            f"(REST answered after {row['rest_answered_ms']} ms)"
+            f"(REST answered after {row['rest_answered_ms']} ms; bench CPU {row['client_cpu_ms']} ms)"
         )
         await asyncio.sleep(0.5)
     closed = sum(1 for s in sockets if s.closed is not None)
     for s in sockets:
         await s.ws.close()
-    rest.close()
+    for rest in rests:
+        rest.close()
     return {
         "sockets": len(sockets),
+        "nodes": len(ports),
+        "sockets_by_node": [sum(1 for s in sockets if s.node == n) for n in range(len(ports))],
+        "p99_by_node_ms": [round(pct(v, 99), 1) if v else None for v in by_node.values()],
+        "p50_all_ms": round(pct(all_latencies, 50), 1),
+        "memory": memory,
         "connect_s": round(connect_s, 2),
         "reps": per_rep,
         "median_of_p50_ms": round(statistics.median(r["p50_ms"] for r in per_rep), 1),
@@ -227,6 +278,8 @@ def _check_burst(sock: Socket, ids: set[str], started: float) -> dict:
 
 
 async def burst(host: str, port: int, users: dict, n: int) -> dict:
+    """The socket is on ``port``; the member's writes go to its client's node (with --nodes 2
+    the socket is on the second node and every write is made on the first)."""
     url = f"ws://{host}:{port}/ws/realtime/"
     member: StintClient = users["member"]
     loop = asyncio.get_running_loop()
@@ -295,7 +348,14 @@ def main(argv=None) -> int:
     ap.add_argument("--sockets", type=int, default=1000)
     ap.add_argument("--reps", type=int, default=20)
     ap.add_argument("--burst", type=int, default=500)
-    ap.add_argument("--web-processes", type=int, help="runstack --web-processes (default: its own, 2)")
+    ap.add_argument("--web-processes", type=int, help="runstack --web-processes per node (default: its own, 2)")
+    ap.add_argument(
+        "--nodes",
+        type=int,
+        default=1,
+        choices=(1, 2),
+        help="2: a second node joins the stack (runstack --no-services --no-beat); sockets split over both",
+    )
     ap.add_argument("--stint-url", help="a running Stint (http://127.0.0.1:PORT) instead of a fresh stack")
     ap.add_argument("--out", default=str(BENCH_DIR / "results" / "realtime.json"))
     a = ap.parse_args(argv)
@@ -311,27 +371,40 @@ def main(argv=None) -> int:
         "machine": {"cpus": os.cpu_count(), "loadavg_at_start": [round(x, 2) for x in os.getloadavg()]},
     }
     stack = None
+    stacks: list[StintStack] = []
+    if a.nodes == 2 and a.stint_url:
+        ap.error("--nodes 2 starts its own two nodes: no --stint-url")
     try:
         if a.stint_url:
             host, port = a.stint_url.removeprefix("http://").split(":")
             port = int(port)
+            ports = [port]
         else:
             stack = StintStack(web_processes=a.web_processes, max_lifetime=1800)
             stack.start()
+            stacks.append(stack)
             host, port = stack.host, stack.port
-            result["web_processes"] = stack.web_process_count()
-            log(f"stack up on {stack.base_url} ({result['web_processes']} web processes)")
+            log(f"stack up on {stack.base_url} ({stack.web_process_count()} web processes)")
+            if a.nodes == 2:
+                second = JoiningNode(stack, web_processes=a.web_processes, max_lifetime=1800)
+                stacks.append(second)
+                second.start()
+                log(f"second node up on {second.base_url} ({second.web_process_count()} web processes)")
+            ports = [s.port for s in stacks]
+            result["web_processes"] = [s.web_process_count() for s in stacks]
         users = setup_users(host, port)
-        log(f"fan-out: {a.sockets} sockets x {a.reps} events")
-        before = stack.cpu_snapshot() if stack else None
-        result["fanout"] = asyncio.run(fanout(host, port, users, a.sockets, a.reps))
-        if stack:
-            result["fanout"]["server_cpu_s"] = stack.cpu_delta(before, stack.cpu_snapshot())
-        log(f"burst: {a.burst} events to one socket")
-        result["burst"] = asyncio.run(burst(host, port, users, a.burst))
+        log(f"fan-out: {a.sockets} sockets over {len(ports)} node(s) x {a.reps} events")
+        before = [s.cpu_snapshot() for s in stacks]
+        result["fanout"] = asyncio.run(fanout(host, ports, users, a.sockets, a.reps, stacks))
+        if stacks:
+            cpu = [s.cpu_delta(b, s.cpu_snapshot()) for s, b in zip(stacks, before, strict=True)]
+            result["fanout"]["server_cpu_s"] = cpu[0] if len(cpu) == 1 else cpu
+        log(f"burst: {a.burst} events to one socket (on node {len(ports) - 1}, written on node 0)")
+        result["burst"] = asyncio.run(burst(host, ports[-1], users, a.burst))
     finally:
-        if stack:
-            stack.stop()
+        for s in reversed(stacks):  # the joining node first: the first one stops the servers
+            s.stop()
+    result["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(result, indent=2))
     f = result["fanout"]
@@ -339,6 +412,9 @@ def main(argv=None) -> int:
         f"\nfan-out to {f['sockets']} sockets: median p50 {f['median_of_p50_ms']} ms, median p99 "
         f"{f['median_of_p99_ms']} ms, p99 of all {f['p99_all_ms']} ms, max {f['max_all_ms']} ms, missing {f['missing']}"
     )
+    if f.get("memory"):
+        log(f"memory per idle socket: {f['memory']['kb_per_socket']} kB (web processes of {f['nodes']} node(s))")
+    log(f"load average at start {result['machine']['loadavg_at_start']}, at end {result['machine']['loadavg_at_end']}")
     for name, b in result["burst"].items():
         log(
             f"burst {name}: {b['received']}/{b['expected']} (distinct {b['distinct']}), in order {b['in_order']}, "

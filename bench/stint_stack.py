@@ -143,6 +143,7 @@ class StintStack:
         self._log = None
 
     host = "127.0.0.1"
+    runstack_extra_args: tuple[str, ...] = ()  # JoiningNode: --no-services --no-beat
 
     @property
     def base_url(self) -> str:
@@ -188,6 +189,7 @@ class StintStack:
             args = ["manage.py", "runstack", "--port", str(self.port), "--no-seed"]
             if self.web_processes:
                 args += ["--web-processes", str(self.web_processes)]
+            args += list(self.runstack_extra_args)
             self.command = [
                 str(self.python),
                 "-c",
@@ -348,3 +350,43 @@ class StintStack:
                 return time.perf_counter() - t0
             prev = cur
         return time.perf_counter() - t0
+
+
+# --------------------------------------------------------------------------- a second node
+def _socket_dir(preferred: Path, name: str) -> Path:
+    """config.embedded._short_dir without importing the project: where an embedded server of a
+    data dir puts its unix socket (the dir itself, or /tmp/stint-<hash> when the path is long)."""
+    import hashlib
+
+    if len(str(preferred / name)) <= 100:
+        return preferred
+    digest = hashlib.sha256(str(preferred.resolve()).encode()).hexdigest()[:12]
+    return Path(tempfile.gettempdir()) / f"stint-{digest}"
+
+
+class JoiningNode(StintStack):
+    """A second node of ``first``'s deployment, as docs/serving.md "Several nodes" starts one:
+    ``manage.py runstack --no-services --no-beat`` on its own free port with its own DATA_DIR
+    (its Prometheus dir), pointed at ``first``'s embedded PostgreSQL and Redis by their unix
+    sockets. It migrates nothing and runs no beat; its web processes and worker groups share
+    the first node's database, queues and channel layer. Start it after ``first`` is ready
+    (that one migrated); stop it before ``first`` (which stops the servers)."""
+
+    runstack_extra_args = ("--no-services", "--no-beat")
+
+    def __init__(self, first: StintStack, **kwargs):
+        super().__init__(python=first.python, **kwargs)
+        if first.datadir is None:
+            raise RuntimeError("start the first node before the one that joins it")
+        self.first = first
+
+    def env(self) -> dict:
+        from urllib.parse import quote
+
+        env = super().env()
+        first_dir = self.first.datadir
+        pg_dir = _socket_dir(first_dir / "pg", ".s.PGSQL.5432")
+        redis_sock = _socket_dir(first_dir / "redis", "redis.sock") / "redis.sock"
+        env["DATABASE_URL"] = f"postgres://postgres@{quote(str(pg_dir), safe='')}/stint_bench"
+        env["REDIS_URL"] = f"unix://{redis_sock}?db=0"
+        return env

@@ -15,6 +15,7 @@ import json
 import time
 
 import structlog
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from common.metrics import WEBSOCKET_CONNECTIONS
@@ -182,6 +183,18 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
 
     async def send_error(self, code: str, detail: str) -> None:
         await self.send_json({"type": "error", "code": code, "detail": detail})
+
+    async def dispatch(self, message):
+        """channels' own dispatch, without its hop to the database thread before every message
+        (``aclose_old_connections``, channels >= 4.2). This consumer reaches the database only
+        through ``off_loop`` (``database_sync_to_async`` closes stale connections around each
+        call), so the hop bought nothing, and it is serialized on the one database thread: a
+        5,000-socket fan-out spent ~30 % of each web process in it (py-spy, docs/benchmarks.md
+        "Issue 21")."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     # ----------------------------------------------------------------------- channel layer
 
