@@ -16,6 +16,7 @@ api_v1 = [
     path("", include("reports.api.urls")),
     path("", include("screenshots.api.urls")),
     path("", include("integrations.api.urls")),
+    path("", include("imports.api.urls")),
 ]
 
 # WakaTime's API, as far as its editor plugins use it (docs/trackers-wakatime.md): the key in
