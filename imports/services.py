@@ -62,17 +62,22 @@ def import_request(*, membership: Membership, fileobj: File, source: str, dry_ru
 
 
 def import_cancel(*, job: ImportJob) -> ImportJob:
-    """PENDING or RUNNING -> CANCELLED; the running task stops at its next chunk (the chunks
+    """PENDING or RUNNING -> CANCELLED. A PENDING job (never started, or waiting for its retry)
+    ends here and now; a RUNNING one stops at its next chunk, its worker ends it (the chunks
     committed before stay). A finished job is a 409."""
     from common.exceptions import ConflictError
 
-    done = ImportJob.objects.filter(pk=job.pk, status__in=[ImportStatus.PENDING, ImportStatus.RUNNING]).update(
-        status=ImportStatus.CANCELLED, updated_at=timezone.now()
+    now = timezone.now()
+    waiting = ImportJob.objects.filter(pk=job.pk, status=ImportStatus.PENDING).update(
+        status=ImportStatus.CANCELLED, updated_at=now
+    )
+    running = waiting or ImportJob.objects.filter(pk=job.pk, status=ImportStatus.RUNNING).update(
+        status=ImportStatus.CANCELLED, updated_at=now
     )
     job.refresh_from_db()
-    if not done:
+    if not running:
         raise ConflictError(f"The import is already {job.status}.", code="finished", attr="status")
-    if job.started_at is None:  # never ran: nobody else will finish it
+    if waiting:  # no worker holds it: nobody else will end it
         _finish(job, ImportStatus.CANCELLED)
     return job
 

@@ -246,6 +246,24 @@ def test_cancel_stops_a_job_and_a_finished_one_is_a_conflict(world, people):
     assert (finished.user_id, finished.payload["status"]) == (world.users["owner"].id, "CANCELLED")
 
 
+def test_a_cancel_stops_a_running_import_between_chunks_keeping_what_was_committed(world, people, settings):
+    settings.IMPORT_CHUNK_ROWS = 2
+    api = world.api("owner")
+    asked = upload(api, FIXTURE.read_bytes())
+
+    def cancel_after_the_first_chunk(job):
+        if job.progress_done == 2:
+            assert api.post(f"{URL}/{job.pk}/cancel").json()["status"] == "CANCELLED"
+
+    services.import_run(job_id=asked["id"], on_progress=cancel_after_the_first_chunk)
+    job = ImportJob.objects.get(pk=asked["id"])
+    assert (job.status, job.file_key, job.progress_done) == (ImportStatus.CANCELLED, "", 2)
+    # Rows 2 and 3 committed with the first chunk; the second chunk rolled back at the cancel.
+    assert sorted(TimeEntry.objects.values_list("description", flat=True)) == ["Homepage mockups", "Standup"]
+    assert job.summary["created"]["entries"] == 2
+    assert Change.objects.filter(event="import.finished", entity_id=job.pk).get().payload["status"] == "CANCELLED"
+
+
 def test_imports_are_private_to_their_requester_and_company_admins_and_never_cross_companies(world, people):
     mine = upload(world.api("member"), FIXTURE.read_bytes(), dry_run="true")
     theirs = upload(world.api("outsider"), FIXTURE.read_bytes(), dry_run="true")
