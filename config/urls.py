@@ -47,6 +47,7 @@ urlpatterns = [
     # The bundled dashboard (templates/): sign-in, sign-out, the live board.
     path("", include("accounts.web.urls")),
     path("", include("reports.web.urls")),
+    path("", include("imports.web.urls")),
 ]
 
 # Errors outside DRF (unknown URLs, crashes) answer in the API's error shape.
