@@ -135,6 +135,17 @@ class RssSampler:
         }
 
 
+def backend_cpu_seconds() -> float:
+    """CPU of this connection's PostgreSQL backend (same machine): user + system ticks."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def phase(membership: Membership, path: Path, *, dry_run: bool) -> dict:
     print(f"{'dry run' if dry_run else 'import'}: {os.getloadavg()[0]:.2f} load", file=sys.stderr)
     last = [0.0]
@@ -145,6 +156,7 @@ def phase(membership: Membership, path: Path, *, dry_run: bool) -> dict:
             print(f"  {job.progress_done}/{job.progress_total} rows", file=sys.stderr)
 
     load = os.getloadavg()[0]
+    cpu_before, pg_before = time.process_time(), backend_cpu_seconds()
     with RssSampler() as rss:
         started = time.perf_counter()
         job = services.import_file(
@@ -152,6 +164,7 @@ def phase(membership: Membership, path: Path, *, dry_run: bool) -> dict:
             on_progress=progress,
         )  # fmt: skip
         seconds = time.perf_counter() - started
+    cpu, pg_cpu = time.process_time() - cpu_before, backend_cpu_seconds() - pg_before
     summary = dict(job.summary)
     summary["errors"] = summary["errors"][:3]
     return {
@@ -161,6 +174,11 @@ def phase(membership: Membership, path: Path, *, dry_run: bool) -> dict:
         "rows_per_second": round(job.progress_done / seconds),
         "ratio_to_copy": round(job.progress_done / seconds / COPY_ROWS_PER_SECOND, 3),
         "load_average_at_start": round(load, 2),
+        "load_average_at_end": round(os.getloadavg()[0], 2),
+        # CPU spent by this process and its PostgreSQL backend: what the phase costs whatever
+        # else the machine runs (wall time on a shared machine is mostly waiting for a core).
+        "process_cpu_seconds": round(cpu, 1),
+        "postgres_backend_cpu_seconds": round(pg_cpu, 1),
         "rss": rss.summary(),
         "summary": summary,
     }
