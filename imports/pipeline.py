@@ -89,12 +89,12 @@ class Spans:
     ends: list[float] = field(default_factory=list)
 
     def overlap(self, start: float, end: float) -> tuple[float, float] | None:
-        i = bisect_left(self.starts, start)
-        # Sorted and disjoint: only the neighbours can overlap [start, end).
+        """The latest-starting span that overlaps [start, end), or None. Sorted and disjoint:
+        the span starting last before ``end`` also ends last, so it is the only one to check
+        (the database side, ``_overlapping``, asks the same question)."""
+        i = bisect_left(self.starts, end)
         if i > 0 and self.ends[i - 1] > start:
             return self.starts[i - 1], self.ends[i - 1]
-        if i < len(self.starts) and self.starts[i] < end:
-            return self.starts[i], self.ends[i]
         return None
 
     def add(self, start: float, end: float) -> None:
@@ -396,24 +396,29 @@ def _unnest(spans: list[tuple[UUID, datetime, datetime]]) -> list[str]:
     ]
 
 
-# The exclusion constraint's GiST index (user, tstzrange) answers each probe.
+# For each span, its person's live entry that starts last before the span ends (one backward
+# step of the (user, started_at) index per span): live entries never overlap, so if that one
+# does not reach the span's start, none does. Probing the exclusion constraint's GiST index
+# with the range instead took 5.5 s per 5,000 rows once the person had a year of entries.
 _OVERLAP_SQL = (
     """
-SELECT DISTINCT ON (s.i) s.i, e.started_at, e.ended_at
+SELECT s.i, e.started_at, e.ended_at
   FROM """
     + _SPANS
     + """
-  JOIN tracking_timeentry e
-    ON e.user_id = s.user_id AND e.deleted_at IS NULL
-   AND tstzrange(e.started_at, e.ended_at, '[)') && tstzrange(to_timestamp(s.st), to_timestamp(s.en), '[)')
- ORDER BY s.i, e.started_at
+ CROSS JOIN LATERAL (
+       SELECT started_at, ended_at FROM tracking_timeentry e
+        WHERE e.user_id = s.user_id AND e.deleted_at IS NULL AND e.started_at < to_timestamp(s.en)
+        ORDER BY e.started_at DESC LIMIT 1
+       ) e
+ WHERE e.ended_at IS NULL OR e.ended_at > to_timestamp(s.st)
 """
 )
 
 
 def _overlapping(spans: list[tuple[UUID, datetime, datetime]]) -> list[tuple[float, float] | None]:
-    """For each span, the earliest live entry of its person that it overlaps (a running one
-    has no end: it overlaps everything after its start), or None."""
+    """For each span, the latest-starting live entry of its person that it overlaps (a running
+    one has no end: it overlaps everything after its start), or None."""
     found: list[tuple[float, float] | None] = [None] * len(spans)
     if not spans:
         return found

@@ -43,7 +43,7 @@ FIXTURE_SUMMARY = {
         {
             "row": 10,
             "field": "Start date",
-            "detail": "Overlaps another entry of this person, 2026-03-02 08:00:00..2026-03-02 09:30:00 UTC.",
+            "detail": "Overlaps another entry of this person, 2026-03-02 09:30:00..2026-03-02 09:45:00 UTC.",
         },
         {"row": 11, "field": "Duration", "detail": "200:00:00 is longer than 7 days."},
     ],
