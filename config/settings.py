@@ -132,6 +132,7 @@ INSTALLED_APPS = [
     "screenshots",
     "reports",
     "sync",
+    "imports",
     "realtime",
     "integrations",
     "stack",
@@ -609,6 +610,17 @@ if EXPORT_RETENTION_DAYS <= 0 or not 1 <= EXPORT_LINK_SECONDS <= 3600 or not 1 <
     raise ImproperlyConfigured(
         "EXPORT_RETENTION_DAYS must be positive, EXPORT_LINK_SECONDS and SCREENSHOT_LINK_SECONDS 1-3600"
     )
+# Imports (docs/imports.md): the largest file (413 above it), the most rows one file may hold
+# (the job fails naming the limit), rows per chunk (one transaction and one COPY each), and the
+# task's soft time limit (below CELERY_VISIBILITY_TIMEOUT, like exports').
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=200 * 1024 * 1024)
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=2_000_000)
+IMPORT_CHUNK_ROWS = env.int("IMPORT_CHUNK_ROWS", default=5000)
+IMPORT_SOFT_TIME_LIMIT = env.int("IMPORT_SOFT_TIME_LIMIT", default=1800)
+if min(IMPORT_MAX_BYTES, IMPORT_MAX_ROWS, IMPORT_CHUNK_ROWS, IMPORT_SOFT_TIME_LIMIT) < 1:
+    raise ImproperlyConfigured(
+        "IMPORT_MAX_BYTES, IMPORT_MAX_ROWS, IMPORT_CHUNK_ROWS, IMPORT_SOFT_TIME_LIMIT must be positive"
+    )
 # The audit log (docs/audit.md) is kept AUDIT_RETENTION_DAYS, then purged daily by beat;
 # unset or empty keeps it forever (SPEC's default). A log that silently kept nothing, or
 # everything, because of a typo would defeat its purpose: anything else stops the process.
@@ -712,6 +724,8 @@ CELERY_TASK_ROUTES = {
     "screenshots.tasks.process_screenshot": {"queue": CELERY_MEDIA_QUEUE},
     # Minutes of work each; limits: EXPORT_SOFT_TIME_LIMIT (on the task).
     "reports.tasks.build_export": {"queue": CELERY_JOBS_QUEUE},
+    # Imports share the jobs queue with exports (SPEC: "exports and imports"); IMPORT_SOFT_TIME_LIMIT.
+    "imports.tasks.run_import": {"queue": CELERY_JOBS_QUEUE},
     # Waits on the mail server; retried on its own.
     "accounts.tasks.send_password_reset": {"queue": CELERY_EMAIL_QUEUE},
     # Waits on other people's servers (integrations.services also names the queue explicitly).

@@ -16,6 +16,7 @@ api_v1 = [
     path("", include("reports.api.urls")),
     path("", include("screenshots.api.urls")),
     path("", include("integrations.api.urls")),
+    path("", include("imports.api.urls")),
 ]
 
 # WakaTime's API, as far as its editor plugins use it (docs/trackers-wakatime.md): the key in
@@ -46,6 +47,7 @@ urlpatterns = [
     # The bundled dashboard (templates/): sign-in, sign-out, the live board.
     path("", include("accounts.web.urls")),
     path("", include("reports.web.urls")),
+    path("", include("imports.web.urls")),
 ]
 
 # Errors outside DRF (unknown URLs, crashes) answer in the API's error shape.

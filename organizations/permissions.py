@@ -102,6 +102,12 @@ def can_see_others_exports(m: Membership) -> bool:
     return m.role in COMPANY_ADMINS
 
 
+def can_see_others_imports(m: Membership) -> bool:
+    """Imports are private to their requester and the company's OWNER and ADMIN (the role
+    table's "imports for others"; whose rows an import may write: ``can_edit_user_entries``)."""
+    return m.role in COMPANY_ADMINS
+
+
 def can_manage_projects(m: Membership) -> bool:
     """Clients and projects (and, for the tracking app, every task)."""
     return m.role in COMPANY_MANAGERS

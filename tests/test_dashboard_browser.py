@@ -586,3 +586,45 @@ def test_a_member_pauses_and_resumes_from_the_now_panel_without_a_reload(tab):
     assert page.evaluate("window.__notReloaded") is True
     page.get_by_test_id("timer-stop").click()  # leave Priya as the demo had her: not tracking
     expect(page.get_by_test_id("timer-start")).to_be_visible(timeout=3000)
+
+
+def test_a_member_previews_an_import_then_imports_it_and_sees_it_finish(tab):
+    """The Import page: the dry run's summary with its error rows, then the real import, both
+    followed over the socket (import.progress / import.finished), with no reload."""
+    from playwright.sync_api import expect
+
+    member = tab()
+    page = member.sign_in("priya@studio.co")
+    page.get_by_test_id("imports-link").click()
+    page.wait_for_url("**/dashboard/imports/**")
+    member.wait_live()
+    page.evaluate("window.__notReloaded = true")
+    header = "User,Email,Client,Project,Task,Description,Billable,Start date,Start time,End date,End time,Duration,Tags"
+    csv = "\ufeff" + "\n".join(
+        [
+            header,
+            "Priya,priya@studio.co,Acme,Old site,,Kickoff,Yes,2024-02-05,09:00:00,2024-02-05,10:00:00,01:00:00,",
+            "Priya,priya@studio.co,Acme,Old site,,Review,No,2024-02-05,10:00:00,2024-02-05,10:30:00,00:30:00,",
+            "Alex,alex@studio.co,,Old site,,Not hers,No,2024-02-05,09:00:00,2024-02-05,10:00:00,01:00:00,",
+        ]
+    )
+    page.get_by_test_id("import-file").set_input_files(
+        files=[{"name": "toggl.csv", "mimeType": "text/csv", "buffer": csv.encode()}]
+    )
+    page.get_by_test_id("import-source").select_option("toggl_csv")
+    page.get_by_test_id("import-timezone").fill("UTC")
+    page.get_by_test_id("import-preview").click()
+    expect(page.get_by_test_id("import-status")).to_have_text("READY", timeout=30000)  # the worker ran the dry run
+    expect(page.get_by_test_id("import-created-entries")).to_have_text("2 entries")
+    rows = page.get_by_test_id("import-error-row")
+    expect(rows).to_have_count(1)
+    expect(rows).to_contain_text("Your role lets you import only your own time.")
+    member.shot("dashboard-import-preview")
+
+    page.get_by_test_id("import-confirm").click()
+    expect(page.locator("[data-job-title]")).to_have_text("Import", timeout=5000)
+    expect(page.get_by_test_id("import-status")).to_have_text("READY", timeout=30000)
+    expect(page.get_by_test_id("import-created-entries")).to_have_text("2 entries")
+    expect(page.get_by_test_id("import-confirm")).to_be_hidden()
+    assert page.evaluate("window.__notReloaded") is True
+    member.shot("dashboard-import-done")

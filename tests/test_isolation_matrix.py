@@ -21,6 +21,7 @@ from accounts.personal_tokens import personal_token_create
 from accounts.services import DeviceInfo, session_create
 from accounts.tests.factories import MembershipFactory
 from activity import services as activity_services
+from imports.models import ImportJob
 from integrations import services as webhook_services
 from integrations.models import WebhookDelivery
 from organizations import services as org_services
@@ -48,6 +49,7 @@ OBJECTS = {
     ("timesheets", "pk"): "timesheet",
     ("privacy-rules", "pk"): "rule",
     ("reports", "export_id"): "export",
+    ("imports", "import_id"): "import",
     ("screenshots", "pk"): "screenshot",
     ("screenshots", "screenshot_id"): "screenshot",
     ("webhooks", "pk"): "webhook",
@@ -71,6 +73,7 @@ TENANT_APPS = [
     "activity",
     "screenshots",
     "reports",
+    "imports",
     "sync",
     "common",
     # A refused request writes no audit row either (a 404 screenshot is not "viewed").
@@ -155,6 +158,7 @@ def two_worlds(world):
         last=date(2026, 1, 31),
         tz="UTC",
     )
+    job = ImportJob.objects.create(company=b, requested_by=outsider, source="toggl_csv", timezone="UTC")
     shot = screenshot_services.screenshot_presign(
         membership=b_owner, captured_at=datetime.now(UTC), content_type="image/png", size=100
     )
@@ -174,6 +178,7 @@ def two_worlds(world):
         "timesheet": sheet.id,
         "rule": rule.id,
         "export": export.id,
+        "import": job.id,
         "screenshot": shot.id,
         "session": session.id,
         "token": token.id,

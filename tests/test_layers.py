@@ -25,6 +25,8 @@ MAY_IMPORT: dict[str, set[str]] = {
     "reports": {"tracking", "activity", "screenshots", "organizations", "accounts", "common", "changelog", "audit"},
     "sync": {"tracking", "organizations", "accounts", "common", "changelog", "audit"},
     "realtime": {"sync", "organizations", "accounts", "common", "changelog"},
+    # Imports write entries as tracking's bulk path does, structure through the services.
+    "imports": {"tracking", "organizations", "accounts", "common", "changelog", "audit"},
     # On top: the audit log's API and admin (and, later, webhooks) read every app's rules.
     "integrations": {"tracking", "organizations", "accounts", "common", "changelog", "audit"},
     "stack": {"tracking", "activity", "screenshots", "organizations", "accounts", "common", "changelog", "config"},

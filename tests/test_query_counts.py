@@ -35,6 +35,7 @@ from activity import partitions
 from activity import services as activity_services
 from activity.appusage import Beat, appusage_merge
 from activity.coding import CodingItem, coding_heartbeats_store
+from imports.models import ImportJob
 from integrations import services as webhook_services
 from integrations.models import WebhookDelivery, WebhookEndpoint
 from organizations import services as org_services
@@ -106,6 +107,7 @@ LISTS: dict[str, Callable[[Grown], str]] = {
     "reports/weekly": lambda g: f"/api/v1/reports/weekly?from={DAY}&company={g.world.a.id}",
     "reports/team": lambda g: f"/api/v1/reports/team?from={DAY}&to={DAY}&company={g.world.a.id}",
     "reports/exports": lambda g: "/api/v1/reports/exports",
+    "imports": lambda g: "/api/v1/imports",
     "screenshots": lambda g: "/api/v1/screenshots",
     # The batches' team memberships and privacy rules are logged (a page holds 200 at most).
     "audit-log": lambda g: f"/api/v1/audit-log?limit=200&company={g.world.a.id}",
@@ -124,6 +126,7 @@ SINGLE = {
     "time-entries/{pk}": "one entry",
     "privacy-rules/{pk}": "one rule",
     "reports/exports/{export_id}": "one export",
+    "imports/{import_id}": "one import",
     "reports/exports/{export_id}/download": "one file",
     "screenshots/{pk}": "one screenshot",
     "screenshots/{screenshot_id}/{variant}": "one file",
@@ -199,6 +202,7 @@ def _grow(g: Grown) -> None:
             {"report": "time_entries", "format": "csv", "from": str(DAY), "to": str(DAY), "company_id": str(w.a.id)},
             format="json",
         )
+        ImportJob.objects.create(company=w.a, requested_by=member, source="toggl_csv", timezone="UTC")
         # Each batch's device at its own time: overlapping devices would count once (one app).
         used_at = g.next_hour()
         beats = [
@@ -267,6 +271,7 @@ LEAD_READS = set(LISTS) - {
     "reports/coding",
     "reports/daily",
     "reports/exports",
+    "imports",  # the caller's own, and the company's for OWNER and ADMIN: a lead asked for none
     "reports/weekly",
     "webhooks",  # OWNER and ADMIN only
     "webhooks/{pk}/deliveries",

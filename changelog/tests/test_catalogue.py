@@ -74,7 +74,7 @@ def test_logged_events_say_how_they_are_recorded_and_others_are_not_recorded():
 
 
 def test_audiences_route_by_the_catalogue():
-    assert {"report_export"} == audience.PRIVATE_ENTITIES
+    assert {"report_export", "import_job"} == audience.PRIVATE_ENTITIES
     assert {"time_entry", "screenshot", "timesheet"} == audience.USER_DATA_ENTITIES
     assert catalogue.entities(catalogue.Audience.PROJECT) == {"task", "project"}
 
@@ -197,6 +197,15 @@ def _emit_everything(world, tmp_path) -> None:
         tz="UTC",
     )  # fmt: skip
     reports.export_build(export_id=export.pk)
+    # an import, a dry run of one row: its progress and its end, to the requester
+    from imports import services as imports
+
+    row = f"M,{member.user.email},Open,d,2026-03-02,09:00:00,01:00:00\n"
+    upload = SimpleUploadedFile(
+        "t.csv", f"User,Email,Project,Description,Start date,Start time,Duration\n{row}".encode()
+    )
+    job = imports.import_request(membership=member, fileobj=upload, source="toggl_csv", dry_run=True)
+    imports.import_run(job_id=job.pk)  # run already on commit (eager): nothing left to do
 
 
 @pytest.mark.django_db(transaction=True)
