@@ -1,7 +1,6 @@
 """Every source's fixture through the whole import (imports/pipeline.py): the entries created
 are exactly the hand-computed totals of cases.py, the error rows are the parser's (same row
-and field), and a second import of the same file creates nothing. Skipped until the imports
-app (its pipeline and services) is in the tree: it is built beside these sources."""
+and field), and a second import of the same file creates nothing."""
 
 from __future__ import annotations
 
@@ -11,12 +10,12 @@ import pytest
 from django.db.models import Sum
 
 from accounts.tests.factories import MembershipFactory
+from imports import services
 from imports.tests.sources.cases import CASES, IMPORTER, Case
 from imports.tests.sources.support import FIXTURES
 from organizations.models import Role
 from tracking.models import TimeEntry
 
-services = pytest.importorskip("imports.services")
 pytestmark = pytest.mark.django_db(transaction=True)
 
 

@@ -1,6 +1,6 @@
 """Issue 20's round trip over the demo data: Studio Co exported as stint_json (report "full")
 and imported into an empty company of the same people gives equal weekly, daily and team
-report totals. Skipped until the imports app (its pipeline and services) is in the tree.
+report totals.
 
 A person's entries never overlap, whatever the company: the move is what a team does when it
 switches instances — Studio Co's reports are read, its entries go, the file comes in."""
@@ -17,6 +17,7 @@ from django.db.models import Max, Min
 
 from accounts.models import User
 from activity import partitions
+from imports import services
 from organizations import services as org
 from organizations.models import Company, Membership
 from organizations.tests.world import api_as
@@ -24,7 +25,6 @@ from reports import services as reports
 from tracking import services as tracking
 from tracking.models import TimeEntry
 
-services = pytest.importorskip("imports.services")
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
