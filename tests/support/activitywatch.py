@@ -70,19 +70,25 @@ AW_PYTHON = AW_VENV / "bin" / "python"
 DRIVER = REPO / "bench" / "peers" / "aw_client_driver.py"
 
 
-def aw_python() -> Path | None:
-    """The venv's Python, creating the venv once (from PyPI) if it is missing; None when it
-    cannot be made here (no network): the tests that need it skip, saying so."""
+def aw_python() -> tuple[Path | None, str]:
+    """The venv's Python, creating the venv once (from PyPI) if it is missing, and why not when
+    it cannot be made here (no network). Two tries: one pip run can lose to a slow index."""
     probe = [str(AW_PYTHON), "-c", "import aw_client, aw_server"]
-    if AW_PYTHON.exists() and subprocess.run(probe, capture_output=True, timeout=60).returncode == 0:
-        return AW_PYTHON
-    try:
-        subprocess.run(
-            ["bash", str(REPO / "bench" / "peers" / "aw_setup.sh")], check=True, timeout=900, capture_output=True
-        )
-    except (subprocess.SubprocessError, OSError):
-        return None
-    return AW_PYTHON if subprocess.run(probe, capture_output=True, timeout=60).returncode == 0 else None
+    why = ""
+    for _ in range(2):
+        if AW_PYTHON.exists() and subprocess.run(probe, capture_output=True, timeout=120).returncode == 0:
+            return AW_PYTHON, ""
+        try:
+            subprocess.run(
+                ["bash", str(REPO / "bench" / "peers" / "aw_setup.sh")], check=True, timeout=900, capture_output=True
+            )
+        except subprocess.CalledProcessError as exc:
+            why = (exc.stderr or b"").decode(errors="replace")[-800:]
+        except (subprocess.SubprocessError, OSError) as exc:
+            why = f"{type(exc).__name__}: {exc}"
+    if AW_PYTHON.exists() and subprocess.run(probe, capture_output=True, timeout=120).returncode == 0:
+        return AW_PYTHON, ""
+    return None, why
 
 
 def isolated_home(home: Path) -> dict[str, str]:
