@@ -131,6 +131,10 @@ function sortRows(found) {
 
 let loading = null;
 let again = false;
+// What the board last showed: a re-read that finds the same rows leaves the DOM alone, so an
+// event that changes nothing here (our own decision's echo) cannot swap a button out from under
+// a click in progress (a click needs its press and release on the same element).
+let shown = null;
 async function load() {
   if (loading) {
     again = true; // an event arrived mid-read: read once more when this one is done
@@ -141,7 +145,9 @@ async function load() {
     try {
       rows = sortRows(await getAll(`/api/v1/timesheets?company=${company}&from=${from}&to=${to}`));
       pageError(null);
-      render();
+      const seen = JSON.stringify([rows, [...errors]]);
+      if (seen !== shown) render();
+      shown = seen;
       board.dataset.state = "ready";
     } catch (error) {
       pageError(`Could not read the timesheets: ${error.message}`);
@@ -173,6 +179,7 @@ async function decide(button, path, body, key) {
   } catch (error) {
     errors.set(key, error.message);
   }
+  shown = null; // redraw whatever the answer: it re-enables the buttons disabled above
   await load(); // the answer is ours to show now; the socket's event re-reads it for everyone else
 }
 
