@@ -45,7 +45,7 @@ FIXTURE_SUMMARY = {
             "field": "Start date",
             "detail": "Overlaps another entry of this person, 2026-03-02 09:30:00..2026-03-02 09:45:00 UTC.",
         },
-        {"row": 11, "field": "Duration", "detail": "200:00:00 is longer than 7 days."},
+        {"row": 11, "field": "Duration", "detail": "lasts 200.0 h, more than 168 h"},
     ],
     "error_count": 4,
 }
