@@ -129,6 +129,10 @@ def test_every_queue_group_has_its_own_depth(api, settings):
     finally:
         with celery_app.connection_for_write() as conn:
             conn.default_channel.queue_purge(jobs)
+        # send_task built (and Celery cached) a router from this test's routes: forget it, or
+        # the process's later tasks keep going where these two routes and the default say.
+        celery_app.amqp._rtable = None
+        celery_app.amqp.__dict__.pop("router", None)
 
 
 def test_heartbeat_ingest_lag_is_the_oldest_unmerged_age(api, world):
