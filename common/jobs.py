@@ -5,6 +5,8 @@ state a user can see")."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.db import models
 from django.db.models import F, QuerySet
 from django.utils import timezone
@@ -51,3 +53,31 @@ def record_failure(obj, exc: Exception, *, max_attempts: int, final: bool = Fals
         status=JobStatus.FAILED if final else JobStatus.PENDING, error=reason, updated_at=timezone.now()
     )
     return final, reason
+
+
+def requeue_lost(queryset: QuerySet, task, *, older_than: timedelta, limit: int = 500) -> int:
+    """Send ``task`` again for jobs whose message the broker lost: PENDING for longer than
+    ``older_than`` while the task's queue is empty. Redis loses a message when the worker
+    that popped it dies before recording it as unacknowledged (a window of a few instructions:
+    the message is then neither in the queue nor restored after the visibility timeout), and
+    nothing else would ever send it again. A PENDING job that is only waiting its turn has its
+    message in the queue, so nothing is sent while the queue holds anything; a message that a
+    live worker reserved and has not started yet is sent twice, which the claim makes harmless.
+    Each job is sent again at most once per ``older_than`` (its ``updated_at`` is touched).
+    Returns how many were sent."""
+    from common.broker import queue_lengths, queue_of
+
+    queue = queue_of(task.name)
+    if queue_lengths([queue])[queue]:
+        return 0
+    now = timezone.now()
+    lost = list(
+        queryset.filter(status=JobStatus.PENDING, updated_at__lt=now - older_than)
+        .order_by("updated_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    if lost:
+        queryset.filter(pk__in=lost, status=JobStatus.PENDING).update(updated_at=now)
+        for pk in lost:
+            task.delay(str(pk))
+    return len(lost)

@@ -27,11 +27,11 @@ from django.http import HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from django_prometheus.middleware import Metrics as DjangoMetrics
-from kombu import Connection
 from prometheus_client import Counter, Gauge, Histogram, multiprocess
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from common.broker import queue_lengths
 from common.exceptions import error_body, handler404
 from common.throttling import request_ip
 
@@ -103,17 +103,7 @@ def _queue_lengths() -> dict[str, int]:
 
     queues = {app.conf.task_default_queue, settings.CELERY_WEBHOOK_QUEUE}
     queues |= {route["queue"] for route in settings.CELERY_TASK_ROUTES.values()}  # one per queue group
-    lengths = {}
-    with Connection(
-        settings.CELERY_BROKER_URL, connect_timeout=2, transport_options={"socket_timeout": 2, "max_retries": 0}
-    ) as conn:
-        channel = conn.default_channel
-        for name in sorted(queues):
-            try:
-                lengths[name] = channel.queue_declare(queue=name, passive=True).message_count
-            except conn.channel_errors:  # never declared yet: nothing waits in it
-                lengths[name] = 0
-    return lengths
+    return queue_lengths(queues)
 
 
 def _heartbeat_lag_seconds() -> float:

@@ -112,6 +112,19 @@ app.conf.beat_schedule = {
     "maintain-partitions": {"task": "activity.tasks.maintain_partitions", "schedule": 6 * 3600},
     # Export files are promised for EXPORT_RETENTION_DAYS; past that they are only weight.
     "purge-exports": {"task": "reports.tasks.purge_exports", "schedule": 3600},
+    # A worker SIGKILLed just as it took a message from Redis loses that message (it is neither
+    # waiting nor unacknowledged): the job would stay PENDING for good. Once its queue is empty,
+    # jobs PENDING for JOB_REQUEUE_AFTER_SECONDS are sent again (common.jobs.requeue_lost).
+    "requeue-lost-screenshots": {
+        "task": "screenshots.tasks.requeue_lost_screenshots",
+        "schedule": 60.0,
+        "options": {"expires": 60},
+    },
+    "requeue-lost-exports": {
+        "task": "reports.tasks.requeue_lost_exports",
+        "schedule": 60.0,
+        "options": {"expires": 60},
+    },
     # Each company keeps screenshots screenshot_retention_days; older ones and their files go.
     "purge-screenshots": {"task": "screenshots.tasks.purge_screenshots", "schedule": 3600},
     # The audit log is kept AUDIT_RETENTION_DAYS (unset: forever, and the run deletes nothing).

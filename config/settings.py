@@ -341,6 +341,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 # No result backend is configured; should one be, it must use the same timeout.
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+# A job (screenshot, export) PENDING this long while its queue is empty lost its message: beat
+# sends it again (common.jobs.requeue_lost).
+JOB_REQUEUE_AFTER_SECONDS = env.int("JOB_REQUEUE_AFTER_SECONDS", default=300)
+if JOB_REQUEUE_AFTER_SECONDS < 1:
+    raise ImproperlyConfigured("JOB_REQUEUE_AFTER_SECONDS must be positive")
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default=f"{CACHE_KEY_PREFIX}-default")
 # Queues by latency need (docs/operations.md "Queues"), each read by its own worker group so a
 # long export or a burst of screenshots never delays a heartbeat merge or a socket push.

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from uuid import UUID
 
 import structlog
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
@@ -13,7 +14,7 @@ from django.utils import timezone
 from accounts.models import User
 from audit import recording
 from common.exceptions import InvalidInput
-from common.jobs import claim, hold, record_failure
+from common.jobs import claim, hold, record_failure, requeue_lost
 from common.replica import replica_reads
 from organizations import plans
 from organizations.models import Membership
@@ -127,6 +128,14 @@ def export_downloaded(*, export: ReportExport, downloader_id: UUID | str | None)
         actor=downloader,
         subject_user_id=export.requested_by_id,
     )
+
+
+def exports_requeue_lost(*, older_than: timedelta | None = None) -> int:
+    """Build again the exports whose task message the broker lost (``common.jobs.requeue_lost``)."""
+    from reports.tasks import build_export
+
+    after = older_than or timedelta(seconds=settings.JOB_REQUEUE_AFTER_SECONDS)
+    return requeue_lost(ReportExport.objects.all(), build_export, older_than=after)
 
 
 def exports_purge(*, now: datetime | None = None) -> int:

@@ -34,3 +34,9 @@ def build_export(self: Task, export_id: str) -> None:
 def purge_exports() -> int:
     """Expired exports and their files go (EXPORT_RETENTION_DAYS)."""
     return services.exports_purge()
+
+
+@shared_task(ignore_result=True)
+def requeue_lost_exports() -> int:
+    """Exports whose build message was lost (a worker killed as it took it) go again."""
+    return services.exports_requeue_lost()

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from audit import recording
 from common.exceptions import ConflictError, GoneError, InvalidInput, PermissionDeniedError, TooLargeError
-from common.jobs import claim, hold, record_failure
+from common.jobs import claim, hold, record_failure, requeue_lost
 from common.parsers import JSONTooDeep, check_depth, nul_path
 from organizations import plans
 from organizations.models import Company, Membership
@@ -298,6 +298,17 @@ def screenshot_process(*, screenshot_id: UUID | str) -> Screenshot | None:
             return None
         raise failure
     return screenshot
+
+
+def screenshots_requeue_lost(*, older_than: timedelta | None = None) -> int:
+    """Process again the uploads whose task message the broker lost (``common.jobs.requeue_lost``).
+    A presigned upload never attempted is left alone: it may not be confirmed yet, and
+    confirming again queues it (``screenshot_confirm`` is idempotent until the first attempt)."""
+    from screenshots.tasks import process_screenshot
+
+    waiting = Screenshot.objects.exclude(original_key="").exclude(declared_type__gt="", attempts=0)
+    after = older_than or timedelta(seconds=settings.JOB_REQUEUE_AFTER_SECONDS)
+    return requeue_lost(waiting, process_screenshot, older_than=after)
 
 
 def _render_and_store(screenshot: Screenshot) -> tuple[bytes, bytes, tuple[int, int]]:

@@ -24,3 +24,9 @@ def process_screenshot(self: Task, screenshot_id: str) -> None:
 def purge_screenshots() -> int:
     """Screenshots past their company's retention go, with their files."""
     return services.screenshots_purge()
+
+
+@shared_task(ignore_result=True)
+def requeue_lost_screenshots() -> int:
+    """Uploads whose processing message was lost (a worker killed as it took it) go again."""
+    return services.screenshots_requeue_lost()
