@@ -19,9 +19,9 @@ with or without a key."""
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import re
+import tempfile
 from datetime import timedelta
 
 from django.conf import settings
@@ -65,12 +65,13 @@ def _user_of(request):
     return user
 
 
-def _body(request) -> bytes:
-    """The body, for the fingerprint. ``request.body`` refuses anything over
+def _hash_body(request, digest) -> None:
+    """Feed the body to ``digest``, for the fingerprint. ``request.body`` refuses anything over
     DATA_UPLOAD_MAX_MEMORY_SIZE (413), but uploaded files do not count towards that limit: a
-    screenshot (up to SCREENSHOT_MAX_BYTES) must not be refused only for carrying a key. Such a
-    body is read here as Django's own ``body`` reads it (kept, and re-served to the parser),
-    bounded by the request size the upload view allows (``common.uploads``)."""
+    screenshot or an import file must not be refused only for carrying a key. Such a body is
+    hashed as it is read, kept in a temporary file (in memory up to that limit, on disk past it:
+    an import file may be 200 MB) and re-served from there to the parser, bounded by the largest
+    request an upload view allows (``common.uploads``; each view checks its own limit)."""
     length = int(request.META.get("CONTENT_LENGTH") or 0)
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     if (
@@ -79,17 +80,24 @@ def _body(request) -> bytes:
         or (limit is not None and length <= limit)  # within the limit: Django reads it
         or length > max_upload_request_bytes()  # over every limit: Django's 413
     ):
-        return request.body
-    request._body = request.read()
-    request._stream = io.BytesIO(request._body)
-    return request._body
+        digest.update(request.body)
+        return
+    spool = tempfile.SpooledTemporaryFile(max_size=limit or 0)  # noqa: SIM115  (the request's stream now)
+    while chunk := request.read(256 * 1024):
+        digest.update(chunk)
+        spool.write(chunk)
+    spool.seek(0)
+    request._stream = spool
+    request._read_started = False  # the multipart parser reads it from the start, from here
 
 
 def _fingerprint(request) -> str:
     digest = hashlib.sha256()
-    for part in (request.method.encode(), request.get_full_path().encode(), _body(request)):
+    for part in (request.method.encode(), request.get_full_path().encode()):
         digest.update(part)
         digest.update(b"\0")
+    _hash_body(request, digest)
+    digest.update(b"\0")
     return digest.hexdigest()
 
 

@@ -567,12 +567,40 @@ def test_proxy_body_limit_fits_a_screenshot_upload():
     multipart envelope (on the app) or as a presigned PUT (on the store), and not much more."""
     from django.conf import settings
 
-    sizes = re.findall(r"max_size (\d+)MB", CADDYFILE.read_text())
+    sizes = re.findall(r"request_body(?: @not_imports)? \{\s*max_size (\d+)MB", CADDYFILE.read_text())
     assert len(sizes) == 2  # both sites
     for megabytes in map(int, sizes):
         limit = megabytes * 1000 * 1000  # Caddy's MB is decimal
         assert settings.SCREENSHOT_MAX_BYTES + 512 * 1024 <= limit <= 2 * settings.SCREENSHOT_MAX_BYTES
         assert limit >= settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+
+
+IMPORT_PATHS = ["/api/v1/imports", "/admin/imports/*"]
+
+
+def test_proxy_body_limit_fits_an_import_file_on_the_import_paths_only():
+    """An import file is up to IMPORT_MAX_BYTES (200 MB): its paths get a cap that fits it, and
+    every other path keeps the screenshot cap (two disjoint matchers, or both would apply)."""
+    from django.conf import settings
+
+    caddy = CADDYFILE.read_text()
+    assert re.search(r"^\t@imports path " + re.escape(" ".join(IMPORT_PATHS)) + "$", caddy, re.M)
+    assert re.search(r"^\t@not_imports not path " + re.escape(" ".join(IMPORT_PATHS)) + "$", caddy, re.M)
+    (megabytes,) = re.findall(r"request_body @imports \{\s*max_size (\d+)MB", caddy)
+    assert settings.IMPORT_MAX_BYTES + 512 * 1024 <= int(megabytes) * 1000 * 1000 <= 1.1 * settings.IMPORT_MAX_BYTES
+    assert len(re.findall(r"request_body", caddy)) == 3  # the two app caps and the store's
+
+
+def test_k8s_ingress_body_limit_fits_an_import_file_on_the_import_paths(k8s):
+    from django.conf import settings
+
+    imports = k8s[("Ingress", "stint-imports")]
+    limit = imports["metadata"]["annotations"]["nginx.ingress.kubernetes.io/proxy-body-size"]
+    assert settings.IMPORT_MAX_BYTES < int(limit[:-1]) * 1024 * 1024 <= 1.1 * settings.IMPORT_MAX_BYTES
+    (rule,) = imports["spec"]["rules"]
+    assert rule["host"] == k8s[("Ingress", "stint")]["spec"]["rules"][0]["host"]  # one origin
+    assert sorted(p["path"] for p in rule["http"]["paths"]) == ["/admin/imports", "/api/v1/imports"]
+    assert {p["backend"]["service"]["name"] for p in rule["http"]["paths"]} == {"stint-web"}
 
 
 def test_proxy_times_out_slow_clients():

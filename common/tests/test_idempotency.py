@@ -118,3 +118,45 @@ def test_anonymous_posts_ignore_the_key(api, world):
     )
     assert response.status_code == 401
     assert not IdempotencyRecord.objects.exists()
+
+
+def test_a_keyed_upload_larger_than_a_screenshot_is_taken_whole_and_replayed(world, settings, tmp_path):
+    """An import file (up to IMPORT_MAX_BYTES) with an Idempotency-Key: hashed as it streams,
+    re-served intact to the parser (every row arrives), and a retry replays the first answer."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from accounts.tests.factories import MembershipFactory
+    from imports import services as import_services
+    from imports.models import ImportJob
+    from organizations.models import Role
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024  # smaller limits, a smaller file: the same paths
+    settings.SCREENSHOT_MAX_BYTES = 128 * 1024
+    MembershipFactory(company=world.a, role=Role.MEMBER, user__email="ana@example.com")
+    header = (
+        "User,Email,Client,Project,Task,Description,Billable,Start date,Start time,End date,End time,Duration,Tags\n"
+    )
+    start = datetime(2025, 1, 6, tzinfo=UTC)
+    rows = [
+        f"Ana,ana@example.com,,Website,,Row {n},No,{(start + timedelta(minutes=10 * n)):%Y-%m-%d,%H:%M:%S},"
+        f"{(start + timedelta(minutes=10 * n + 10)):%Y-%m-%d,%H:%M:%S},00:10:00,\n"
+        for n in range(6000)
+    ]
+    data = ("\ufeff" + header + "".join(rows)).encode()
+    assert len(data) > 2 * settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+
+    def post(content: bytes):
+        body = {"source": "toggl_csv", "timezone": "UTC", "dry_run": "true"}
+        body["file"] = SimpleUploadedFile("export.csv", content, content_type="text/csv")
+        return world.api("owner").post("/api/v1/imports", body, format="multipart", HTTP_IDEMPOTENCY_KEY="big-1")
+
+    first = post(data)
+    assert first.status_code == 202, first.content
+    again = post(data)
+    assert (again.status_code, again.json(), again["Idempotent-Replayed"]) == (202, first.json(), "true")
+    assert ImportJob.objects.count() == 1
+    assert_error(post(data[:-40]), 422)  # another body under the same key
+    import_services.import_run(job_id=first.json()["id"])
+    job = ImportJob.objects.get()
+    assert (job.status, job.summary["created"]["entries"], job.summary["errors"]) == ("READY", 6000, [])

@@ -21,7 +21,7 @@ from common.exceptions import PayloadTooLarge
 from common.openapi import SIGNED_LINK_TOKEN, gone, plan_limit
 from common.query import validated_query
 from common.signed_links import link_value
-from common.uploads import max_upload_request_bytes
+from common.uploads import screenshot_request_bytes
 from organizations import permissions
 from organizations.api.scoping import COMPANY_PARAM, CompanyScopedViewSet
 from screenshots import selectors, services
@@ -63,7 +63,7 @@ class ScreenshotViewSet(CompanyScopedViewSet, mixins.ListModelMixin, mixins.Retr
     )
     def create(self, request):
         # Refuse by the declared length before Django reads (and spools) the body.
-        if int(request.META.get("CONTENT_LENGTH") or 0) > max_upload_request_bytes():
+        if int(request.META.get("CONTENT_LENGTH") or 0) > screenshot_request_bytes():
             raise PayloadTooLarge(f"At most {settings.SCREENSHOT_MAX_BYTES} bytes per screenshot.")
         membership = self.company_membership()
         if sum(len(request.FILES.getlist(name)) for name in request.FILES) > 1:
