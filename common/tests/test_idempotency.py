@@ -147,8 +147,8 @@ def test_a_keyed_upload_larger_than_a_screenshot_is_taken_whole_and_replayed(wor
     assert len(data) > 2 * settings.DATA_UPLOAD_MAX_MEMORY_SIZE
 
     def post(content: bytes):
-        body = {"source": "toggl_csv", "timezone": "UTC", "dry_run": "true"}
-        body["file"] = SimpleUploadedFile("export.csv", content, content_type="text/csv")
+        upload = SimpleUploadedFile("export.csv", content, content_type="text/csv")
+        body = {"source": "toggl_csv", "timezone": "UTC", "dry_run": "true", "file": upload}
         return world.api("owner").post("/api/v1/imports", body, format="multipart", HTTP_IDEMPOTENCY_KEY="big-1")
 
     first = post(data)
