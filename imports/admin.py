@@ -35,6 +35,9 @@ class ImportUploadForm(forms.Form):
     dry_run = forms.BooleanField(
         required=False, initial=True, help_text="Compute the exact summary a real run would give; write nothing."
     )
+    invite_unknown = forms.BooleanField(
+        required=False, help_text="Invite the file's unknown emails as members (their rows import), not error rows."
+    )
     timezone = forms.CharField(
         required=False, max_length=64, help_text="IANA zone of times written without an offset; default: yours."
     )
@@ -75,8 +78,8 @@ class ImportJobAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
     list_filter = ("source", "dry_run", "status")
     list_select_related = ("requested_by",)
     readonly_fields = (
-        "requested_by", "source", "file_name", "size_bytes", "dry_run", "timezone", "date_format", "status",
-        "attempts", "error", "progress_done", "progress_total", "summary_table", "created_at", "started_at",
+        "requested_by", "source", "file_name", "size_bytes", "dry_run", "invite_unknown", "timezone", "date_format",
+        "status", "attempts", "error", "progress_done", "progress_total", "summary_table", "created_at", "started_at",
         "finished_at",
     )  # fmt: skip
     exclude = ("company", "file_key", "committed_row", "summary")
@@ -115,6 +118,7 @@ class ImportJobAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
                     dry_run=data["dry_run"],
                     tz=data["timezone"] or None,
                     date_format=data["date_format"] or None,
+                    invite_unknown=data["invite_unknown"],
                 )
             except ServiceError as exc:
                 form.add_error(None, exc.message)

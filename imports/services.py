@@ -11,19 +11,24 @@ from zoneinfo import ZoneInfo
 
 import structlog
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.storage import default_storage
+from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from accounts.models import User, normalize_email
 from audit import recording
-from common.exceptions import InvalidInput, TooLargeError
+from common.exceptions import InvalidInput, PermissionDeniedError, TooLargeError
+from common.models import uuid7
 from imports import events, sources
 from imports.models import ImportJob, ImportStatus
 from imports.pipeline import Cancelled, Importer, TooManyRows
 from imports.sources.base import ParseOptions
-from organizations.models import Membership
+from organizations import permissions
+from organizations.models import Company, Invitation, Membership, Role
 
 logger = structlog.get_logger(__name__)
 MAX_ATTEMPTS = 3
@@ -41,19 +46,28 @@ def check_source(source: str) -> None:
 
 @transaction.atomic
 def import_request(*, membership: Membership, fileobj: File, source: str, dry_run: bool, tz: str | None = None,
-                   date_format: str | None = None) -> ImportJob:  # fmt: skip
+                   date_format: str | None = None, invite_unknown: bool = False) -> ImportJob:  # fmt: skip
     """Keep the file and queue its import (a dry run: its summary only)."""
     check_source(source)
+    check_invite(membership, invite_unknown)
     if fileobj.size > settings.IMPORT_MAX_BYTES:
         raise TooLargeError(f"At most {settings.IMPORT_MAX_BYTES} bytes per import file (IMPORT_MAX_BYTES).")
-    job = _new_job(membership, fileobj, source=source, dry_run=dry_run, tz=tz, date_format=date_format)
+    job = _new_job(
+        membership, fileobj, source=source, dry_run=dry_run, tz=tz, date_format=date_format,
+        invite_unknown=invite_unknown,
+    )  # fmt: skip
     recording.record(
         action="import_job.created",
         target_type="import_job",
         target_id=job.pk,
         company_id=job.company_id,
         actor=membership.user,
-        changes={"source": [None, source], "dry_run": [None, dry_run], "file_name": [None, job.file_name]},
+        changes={
+            "source": [None, source],
+            "dry_run": [None, dry_run],
+            "file_name": [None, job.file_name],
+            **({"invite_unknown": [None, True]} if invite_unknown else {}),
+        },  # fmt: skip
     )
     from imports.tasks import run_import
 
@@ -82,14 +96,24 @@ def import_cancel(*, job: ImportJob) -> ImportJob:
     return job
 
 
+def check_invite(membership: Membership, invite_unknown: bool) -> None:
+    """Inviting people is managing members: OWNER and ADMIN only."""
+    if invite_unknown and not permissions.can_manage_members(membership):
+        raise PermissionDeniedError(
+            "Only an OWNER or ADMIN may invite the file's unknown people.", code="permission_denied",
+            attr="invite_unknown",
+        )  # fmt: skip
+
+
 def _new_job(membership: Membership, fileobj: File, *, source: str, dry_run: bool, tz: str | None,
-             date_format: str | None) -> ImportJob:  # fmt: skip
+             date_format: str | None, invite_unknown: bool = False) -> ImportJob:  # fmt: skip
     """The job row, with its file kept in the default storage until the job ends."""
     job = ImportJob(
         company_id=membership.company_id,
         requested_by_id=membership.user_id,
         source=source,
         dry_run=dry_run,
+        invite_unknown=invite_unknown,
         timezone=tz or membership.user.timezone or membership.company.timezone,
         date_format=date_format or "",
         file_name=(getattr(fileobj, "name", "") or "").rsplit("/", 1)[-1][:255],
@@ -204,6 +228,7 @@ def run_pipeline(job: ImportJob, *, on_progress: Callable[[ImportJob], None] | N
         resume_after=resume,
         on_chunk=on_chunk,
         job_id=job.pk,
+        invite_unknown=job.invite_unknown,
     )
     with default_storage.open(job.file_key, "rb") as stream:
         summary = importer.run(parse(cast(BinaryIO, stream), options))
@@ -244,13 +269,65 @@ def _finish(job: ImportJob, status: str) -> None:
 
 
 def import_file(*, membership: Membership, path: str, source: str, dry_run: bool, tz: str | None = None,
-                date_format: str | None = None,
+                date_format: str | None = None, invite_unknown: bool = False,
                 on_progress: Callable[[ImportJob], None] | None = None) -> ImportJob:  # fmt: skip
     """``manage.py import_data``: the same job and pipeline as the API's, run here and now."""
     with open(path, "rb") as handle:
         fileobj = File(handle, name=path.rsplit("/", 1)[-1])
         check_source(source)
-        job = _new_job(membership, fileobj, source=source, dry_run=dry_run, tz=tz, date_format=date_format)
+        check_invite(membership, invite_unknown)
+        job = _new_job(
+            membership, fileobj, source=source, dry_run=dry_run, tz=tz, date_format=date_format,
+            invite_unknown=invite_unknown,
+        )  # fmt: skip
     import_run(job_id=job.pk, on_progress=on_progress)
     job.refresh_from_db()
     return job
+
+
+# --------------------------------------------------------------------------- inviting unknown people
+
+
+def person_invite(*, company: Company, email: str, invited_by: User, dry_run: bool, adding: int) -> UUID:
+    """The account an unknown email's rows go to when the import invites unknown people
+    (docs/imports.md, "Inviting unknown people"): the existing account of that email, or a
+    new one without a password, with an *inactive* membership (MEMBER) in ``company`` and a
+    pending invitation mailed to it. Accepting the invitation activates that membership
+    (``invitation_accept``: "a former member comes back"), with the entries already theirs.
+    A dry run checks the same (the email, the plan's seats with ``adding`` more) and writes
+    nothing: the id it returns belongs to no row. Refusals are ServiceErrors (error rows)."""
+    from organizations import plans
+    from organizations import services as organizations
+
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise InvalidInput(f"{email!r} is not an email address to invite.", code="invalid", attr="email") from None
+    if dry_run:
+        with transaction.atomic():  # plans.check locks the company row for its count
+            plans.check(company, plans.MEMBERS, adding=adding)
+        return uuid7()
+    with transaction.atomic():  # a refusal (the plan's seats) leaves no account behind
+        user = User.objects.filter(email=normalize_email(email)).first()
+        if user is None:
+            user = User.objects.create_user(
+                email=email, password=None, name=email.split("@", 1)[0][:150], default_company=company
+            )
+        Membership.objects.get_or_create(company=company, user=user, defaults={"role": Role.MEMBER, "is_active": False})
+        organizations.invitation_create(company=company, email=email, role=Role.MEMBER, invited_by=invited_by)
+    return user.pk
+
+
+def invited_members(company: Company) -> dict[str, UUID]:
+    """Inactive members with a pending invitation of the company, by email: an import that
+    invites unknown people matches them without inviting them again."""
+    now = timezone.now()
+    pending = Invitation.objects.filter(
+        company=company, accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=now
+    ).values("email")
+    return {
+        email.lower(): user_id
+        for email, user_id in Membership.objects.filter(
+            company=company, is_active=False, user__email__in=pending
+        ).values_list("user__email", "user_id")
+    }
