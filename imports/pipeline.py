@@ -28,7 +28,7 @@ from common.bulk import copy_rows
 from common.exceptions import ServiceError
 from common.models import uuid7
 from imports.models import ImportFingerprint, empty_summary
-from imports.sources.base import MAX_ENTRY_SECONDS, EntryRow, Item, ProjectRow, RowError, TaskRow
+from imports.sources.base import MAX_ENTRY_SECONDS, ClientRow, EntryRow, Item, ProjectRow, RowError, TaskRow
 from organizations import permissions
 from organizations.models import Client, Company, Membership, Project
 from tracking.models import Source, Task, TimeEntry
@@ -256,6 +256,8 @@ class Importer:
         for item in chunk:
             if isinstance(item, RowError):
                 self._error(item.row, item.field, item.detail)
+            elif isinstance(item, ClientRow):
+                self.structure.client(item.name)
             elif isinstance(item, ProjectRow):
                 self.structure.project(
                     item.name, item.client, color=item.color, billable=item.billable, archived=item.archived

@@ -54,6 +54,15 @@ class EntryRow:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ClientRow:
+    """A client as a full export describes it (stint_json): created when missing, so that a
+    client with no project survives the round trip too."""
+
+    row: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ProjectRow:
     """A project as a full export describes it (stint_json): created with these attributes
     when missing, so that a project with no entries survives the round trip too."""
@@ -84,7 +93,7 @@ class RowError:
     detail: str  # what is wrong, in words, with the value when it is short
 
 
-Item = EntryRow | ProjectRow | TaskRow | RowError
+Item = EntryRow | ClientRow | ProjectRow | TaskRow | RowError
 Parser = Callable[[BinaryIO, ParseOptions], Iterator[Item]]
 
 # Longest entry a source accepts; longer is an absurd duration (solidtime#461's -2000 h
