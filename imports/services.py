@@ -26,7 +26,7 @@ from common.models import uuid7
 from imports import events, sources
 from imports.models import ImportJob, ImportStatus
 from imports.pipeline import Cancelled, Importer, TooManyRows
-from imports.sources.base import ParseOptions
+from imports.sources.base import ParseOptions, person_key
 from organizations import permissions
 from organizations.models import Company, Invitation, Membership, Role
 
@@ -186,7 +186,10 @@ def run_pipeline(job: ImportJob, *, on_progress: Callable[[ImportJob], None] | N
         raise PermissionError("The requester is no longer a member of the company.")
     parse = sources.parser_for(job.source)
     options = ParseOptions(
-        timezone=ZoneInfo(job.timezone), date_format=job.date_format or None, importer_email=membership.user.email
+        timezone=ZoneInfo(job.timezone),
+        date_format=job.date_format or None,
+        importer_email=membership.user.email,
+        emails_by_name=emails_by_name(job.company_id),
     )
     if job.progress_total is None:
         job.progress_total = _estimate_rows(job)
@@ -234,6 +237,19 @@ def run_pipeline(job: ImportJob, *, on_progress: Callable[[ImportJob], None] | N
         summary = importer.run(parse(cast(BinaryIO, stream), options))
     job.summary, job.progress_done = summary, importer.rows_seen
     return summary
+
+
+def emails_by_name(company_id: UUID) -> dict[str, str | None]:
+    """The company's active members' emails by full name (``person_key``); None for a name
+    that two of them share. Only this company's people: a name never finds anyone else."""
+    found: dict[str, str | None] = {}
+    for name, email in Membership.objects.filter(company_id=company_id, is_active=True).values_list(
+        "user__name", "user__email"
+    ):
+        key = person_key(name)
+        if key:
+            found[key] = None if key in found else email.lower()
+    return found
 
 
 def _estimate_rows(job: ImportJob) -> int | None:

@@ -12,8 +12,9 @@ Row numbers are what the user sees: a CSV's header is row 1 and its first data r
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+import unicodedata
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import BinaryIO
 from zoneinfo import ZoneInfo
@@ -31,6 +32,14 @@ class ParseOptions:
     # The importing user's email: the person of single-person sources (TimeTagger,
     # ActivityWatch, WakaTime), whose files name nobody.
     importer_email: str = ""
+    # The importing company's active members by full name (``person_key``) -> email, None
+    # for a name two members share: for files that name people but give no email (Harvest).
+    emails_by_name: Mapping[str, str | None] = field(default_factory=dict)
+
+
+def person_key(name: str) -> str:
+    """A person's full name as names are compared: NFC, case-folded, single spaces."""
+    return " ".join(unicodedata.normalize("NFC", name).split()).casefold()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
