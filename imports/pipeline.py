@@ -27,6 +27,7 @@ from django.utils import timezone
 from common.bulk import copy_rows
 from common.exceptions import ServiceError
 from common.models import uuid7
+from imports import people
 from imports.models import ImportFingerprint, empty_summary
 from imports.sources.base import MAX_ENTRY_SECONDS, ClientRow, EntryRow, Item, ProjectRow, RowError, TaskRow
 from organizations import permissions
@@ -209,7 +210,7 @@ class Importer:
     job_id: UUID | None = None  # the fingerprints name the job that wrote them
     now: datetime = field(default_factory=timezone.now)
     rows_seen: int = 0
-    # Unknown emails become invited members instead of error rows (imports.services.person_invite).
+    # Unknown emails become invited members instead of error rows (imports.people.person_invite).
     invite_unknown: bool = False
 
     def __post_init__(self) -> None:
@@ -221,10 +222,8 @@ class Importer:
         }
         self.refused: dict[str, str] = {}  # emails this run could not invite, and why
         if self.invite_unknown:
-            from imports import services
-
             # Invited earlier (this job's earlier attempt, or another import): matched, not invited again.
-            self.members = {**services.invited_members(self.company), **self.members}
+            self.members = {**people.invited_members(self.company), **self.members}
             self.summary["created"].setdefault("members", 0)
             self.summary.setdefault("invited", [])
         self.structure = Structure(self.company, dry_run=self.dry_run, created=self.summary["created"])
@@ -306,12 +305,10 @@ class Importer:
 
     def _invite(self, email: str) -> UUID | None:
         """The invited account of an unknown email, or None (why: ``self.refused``)."""
-        from imports import services
-
         if email in self.refused:
             return None
         try:
-            user_id = services.person_invite(
+            user_id = people.person_invite(
                 company=self.company,
                 email=email,
                 invited_by=self.membership.user,
