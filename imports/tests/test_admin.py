@@ -120,3 +120,17 @@ def test_a_refused_file_is_a_form_error(client, world, settings):
     assert response.status_code == 200
     assert "At most 10 bytes per import file" in response.content.decode()
     assert not ImportJob.objects.exists()
+
+
+def test_the_upload_can_invite_the_files_unknown_people(client, world, ana):
+    client.force_login(world.users["admin"])
+
+    client.post(ADD, form(world.a, invite_unknown="on"))
+    job = ImportJob.objects.get()
+    services.import_run(job_id=job.pk)
+    job.refresh_from_db()
+
+    assert job.invite_unknown is True
+    assert (job.summary["created"]["members"], job.summary["invited"]) == (1, ["ghost@example.com"])
+    assert "1 members" in client.get(change_url(job)).content.decode()
+    assert TimeEntry.objects.filter(company=world.a, user__email="ghost@example.com").count() == 1
