@@ -227,7 +227,8 @@ def run_pipeline(job: ImportJob, *, on_progress: Callable[[ImportJob], None] | N
         resume_after=resume,
         on_chunk=on_chunk,
         job_id=job.pk,
-        invite_unknown=job.invite_unknown,
+        # Re-checked at run time: a requester demoted since the request invites nobody.
+        invite_unknown=job.invite_unknown and permissions.can_manage_members(membership),
     )
     with default_storage.open(job.file_key, "rb") as stream:
         summary = importer.run(parse(cast(BinaryIO, stream), options))

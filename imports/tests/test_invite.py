@@ -162,3 +162,16 @@ def test_the_command_invites_with_invite_unknown(world, ana, tmp_path, capsys):
 
     assert "1 members" in capsys.readouterr().out
     assert Membership.objects.filter(company=world.a, user__email="ghost@example.com", is_active=False).exists()
+
+
+def test_a_requester_demoted_before_the_run_invites_nobody(world, ana):
+    job_id = upload(world.api("admin"))["id"]
+    Membership.objects.filter(company=world.a, user=world.users["admin"]).update(role=Role.MEMBER)
+
+    job = run(job_id)
+
+    assert job.summary["created"].get("members", 0) == 0
+    # Every row is an error now: ana's is not theirs to import, the others name unknown people.
+    assert job.summary["error_count"] == 4
+    assert not TimeEntry.objects.exists()
+    assert not User.objects.filter(email="ghost@example.com").exists()
