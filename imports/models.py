@@ -37,6 +37,8 @@ class ImportJob(BaseModel):
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     source = models.CharField(max_length=32)
     dry_run = models.BooleanField(default=False)
+    # Unknown emails become invited members (docs/imports.md, "Inviting unknown people").
+    invite_unknown = models.BooleanField(default=False)
     timezone = models.CharField(max_length=64)  # of times written without an offset
     date_format = models.CharField(max_length=16, blank=True)
     file_key = models.CharField(max_length=255, blank=True)  # default storage; emptied once deleted

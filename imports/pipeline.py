@@ -25,9 +25,11 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from common.bulk import copy_rows
+from common.exceptions import ServiceError
 from common.models import uuid7
+from imports import people
 from imports.models import ImportFingerprint, empty_summary
-from imports.sources.base import MAX_ENTRY_SECONDS, EntryRow, Item, ProjectRow, RowError, TaskRow
+from imports.sources.base import MAX_ENTRY_SECONDS, ClientRow, EntryRow, Item, ProjectRow, RowError, TaskRow
 from organizations import permissions
 from organizations.models import Client, Company, Membership, Project
 from tracking.models import Source, Task, TimeEntry
@@ -208,6 +210,8 @@ class Importer:
     job_id: UUID | None = None  # the fingerprints name the job that wrote them
     now: datetime = field(default_factory=timezone.now)
     rows_seen: int = 0
+    # Unknown emails become invited members instead of error rows (imports.people.person_invite).
+    invite_unknown: bool = False
 
     def __post_init__(self) -> None:
         self.members: dict[str, UUID] = {
@@ -216,6 +220,12 @@ class Importer:
                 "user__email", "user_id"
             )
         }
+        self.refused: dict[str, str] = {}  # emails this run could not invite, and why
+        if self.invite_unknown:
+            # Invited earlier (this job's earlier attempt, or another import): matched, not invited again.
+            self.members = {**people.invited_members(self.company), **self.members}
+            self.summary["created"].setdefault("members", 0)
+            self.summary.setdefault("invited", [])
         self.structure = Structure(self.company, dry_run=self.dry_run, created=self.summary["created"])
         self.written = Written()
         self.locked_before = _locked_before(self.company)
@@ -245,6 +255,8 @@ class Importer:
         for item in chunk:
             if isinstance(item, RowError):
                 self._error(item.row, item.field, item.detail)
+            elif isinstance(item, ClientRow):
+                self.structure.client(item.name)
             elif isinstance(item, ProjectRow):
                 self.structure.project(
                     item.name, item.client, color=item.color, billable=item.billable, archived=item.archived
@@ -273,8 +285,11 @@ class Importer:
 
     def _problem(self, row: EntryRow) -> tuple[str, str] | None:
         user_id = self.members.get(row.email.lower())
+        if user_id is None and self.invite_unknown:
+            user_id = self._invite(row.email.lower())
         if user_id is None:
-            return "email", f"No member of this company has the email {row.email!r}."
+            why = self.refused.get(row.email.lower(), "")
+            return "email", f"No member of this company has the email {row.email!r}.{' ' if why else ''}{why}"
         if user_id != self.membership.user_id and not permissions.can_edit_user_entries(self.membership, user_id):
             return "email", "Your role lets you import only your own time."
         if row.started_at < EARLIEST_ENTRY_TIME:
@@ -287,6 +302,27 @@ class Importer:
         if seconds > MAX_ENTRY_SECONDS:
             return "duration", "Lasts more than 7 days."
         return None
+
+    def _invite(self, email: str) -> UUID | None:
+        """The invited account of an unknown email, or None (why: ``self.refused``)."""
+        if email in self.refused:
+            return None
+        try:
+            user_id = people.person_invite(
+                company=self.company,
+                email=email,
+                invited_by=self.membership.user,
+                dry_run=self.dry_run,
+                adding=self.summary["created"]["members"] + 1,
+            )
+        except ServiceError as exc:
+            self.refused[email] = f"Not invited: {exc.message}"
+            return None
+        self.members[email] = user_id
+        self.summary["created"]["members"] += 1
+        if len(self.summary["invited"]) < MAX_ERRORS_KEPT:
+            self.summary["invited"].append(email)
+        return user_id
 
     def _accept(self, candidates: list[tuple[EntryRow, UUID]]) -> list[TimeEntry]:
         """The rows checked against the database and against the rows accepted before them,

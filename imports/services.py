@@ -18,11 +18,12 @@ from django.db.models import F
 from django.utils import timezone
 
 from audit import recording
-from common.exceptions import InvalidInput, TooLargeError
-from imports import events, sources
+from common.exceptions import InvalidInput, PermissionDeniedError, TooLargeError
+from imports import events, people, sources
 from imports.models import ImportJob, ImportStatus
 from imports.pipeline import Cancelled, Importer, TooManyRows
 from imports.sources.base import ParseOptions
+from organizations import permissions
 from organizations.models import Membership
 
 logger = structlog.get_logger(__name__)
@@ -41,19 +42,28 @@ def check_source(source: str) -> None:
 
 @transaction.atomic
 def import_request(*, membership: Membership, fileobj: File, source: str, dry_run: bool, tz: str | None = None,
-                   date_format: str | None = None) -> ImportJob:  # fmt: skip
+                   date_format: str | None = None, invite_unknown: bool = False) -> ImportJob:  # fmt: skip
     """Keep the file and queue its import (a dry run: its summary only)."""
     check_source(source)
+    check_invite(membership, invite_unknown)
     if fileobj.size > settings.IMPORT_MAX_BYTES:
         raise TooLargeError(f"At most {settings.IMPORT_MAX_BYTES} bytes per import file (IMPORT_MAX_BYTES).")
-    job = _new_job(membership, fileobj, source=source, dry_run=dry_run, tz=tz, date_format=date_format)
+    job = _new_job(
+        membership, fileobj, source=source, dry_run=dry_run, tz=tz, date_format=date_format,
+        invite_unknown=invite_unknown,
+    )  # fmt: skip
     recording.record(
         action="import_job.created",
         target_type="import_job",
         target_id=job.pk,
         company_id=job.company_id,
         actor=membership.user,
-        changes={"source": [None, source], "dry_run": [None, dry_run], "file_name": [None, job.file_name]},
+        changes={
+            "source": [None, source],
+            "dry_run": [None, dry_run],
+            "file_name": [None, job.file_name],
+            **({"invite_unknown": [None, True]} if invite_unknown else {}),
+        },  # fmt: skip
     )
     from imports.tasks import run_import
 
@@ -82,14 +92,24 @@ def import_cancel(*, job: ImportJob) -> ImportJob:
     return job
 
 
+def check_invite(membership: Membership, invite_unknown: bool) -> None:
+    """Inviting people is managing members: OWNER and ADMIN only."""
+    if invite_unknown and not permissions.can_manage_members(membership):
+        raise PermissionDeniedError(
+            "Only an OWNER or ADMIN may invite the file's unknown people.", code="permission_denied",
+            attr="invite_unknown",
+        )  # fmt: skip
+
+
 def _new_job(membership: Membership, fileobj: File, *, source: str, dry_run: bool, tz: str | None,
-             date_format: str | None) -> ImportJob:  # fmt: skip
+             date_format: str | None, invite_unknown: bool = False) -> ImportJob:  # fmt: skip
     """The job row, with its file kept in the default storage until the job ends."""
     job = ImportJob(
         company_id=membership.company_id,
         requested_by_id=membership.user_id,
         source=source,
         dry_run=dry_run,
+        invite_unknown=invite_unknown,
         timezone=tz or membership.user.timezone or membership.company.timezone,
         date_format=date_format or "",
         file_name=(getattr(fileobj, "name", "") or "").rsplit("/", 1)[-1][:255],
@@ -162,7 +182,10 @@ def run_pipeline(job: ImportJob, *, on_progress: Callable[[ImportJob], None] | N
         raise PermissionError("The requester is no longer a member of the company.")
     parse = sources.parser_for(job.source)
     options = ParseOptions(
-        timezone=ZoneInfo(job.timezone), date_format=job.date_format or None, importer_email=membership.user.email
+        timezone=ZoneInfo(job.timezone),
+        date_format=job.date_format or None,
+        importer_email=membership.user.email,
+        emails_by_name=people.emails_by_name(job.company_id),
     )
     if job.progress_total is None:
         job.progress_total = _estimate_rows(job)
@@ -204,6 +227,8 @@ def run_pipeline(job: ImportJob, *, on_progress: Callable[[ImportJob], None] | N
         resume_after=resume,
         on_chunk=on_chunk,
         job_id=job.pk,
+        # Re-checked at run time: a requester demoted since the request invites nobody.
+        invite_unknown=job.invite_unknown and permissions.can_manage_members(membership),
     )
     with default_storage.open(job.file_key, "rb") as stream:
         summary = importer.run(parse(cast(BinaryIO, stream), options))
@@ -244,13 +269,17 @@ def _finish(job: ImportJob, status: str) -> None:
 
 
 def import_file(*, membership: Membership, path: str, source: str, dry_run: bool, tz: str | None = None,
-                date_format: str | None = None,
+                date_format: str | None = None, invite_unknown: bool = False,
                 on_progress: Callable[[ImportJob], None] | None = None) -> ImportJob:  # fmt: skip
     """``manage.py import_data``: the same job and pipeline as the API's, run here and now."""
     with open(path, "rb") as handle:
         fileobj = File(handle, name=path.rsplit("/", 1)[-1])
         check_source(source)
-        job = _new_job(membership, fileobj, source=source, dry_run=dry_run, tz=tz, date_format=date_format)
+        check_invite(membership, invite_unknown)
+        job = _new_job(
+            membership, fileobj, source=source, dry_run=dry_run, tz=tz, date_format=date_format,
+            invite_unknown=invite_unknown,
+        )  # fmt: skip
     import_run(job_id=job.pk, on_progress=on_progress)
     job.refresh_from_db()
     return job

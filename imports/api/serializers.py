@@ -15,6 +15,12 @@ class ImportCreateSerializer(CompanyScopedInput):
     dry_run = serializers.BooleanField(
         required=False, default=False, help_text="Compute the exact summary a real run would give; write nothing."
     )
+    invite_unknown = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="OWNER/ADMIN: invite the file's unknown emails as members (their rows import) instead of "
+        "error rows; a dry run only counts them.",
+    )
     timezone = serializers.CharField(
         required=False,
         validators=[validate_timezone],
@@ -41,6 +47,9 @@ class ImportCreatedSerializer(serializers.Serializer):
     tasks = serializers.IntegerField()
     entries = serializers.IntegerField()
     app_usage = serializers.IntegerField()
+    members = serializers.IntegerField(
+        required=False, help_text="People invited (with invite_unknown only; a dry run: would invite)."
+    )
 
 
 class ImportErrorSerializer(serializers.Serializer):
@@ -56,6 +65,11 @@ class ImportSummarySerializer(serializers.Serializer):
     duplicates = serializers.IntegerField(help_text="Rows already imported (this file or an earlier one): skipped.")
     errors = ImportErrorSerializer(many=True, help_text="The first 1,000 error rows, by row.")  # type: ignore[assignment]
     error_count = serializers.IntegerField(help_text="Every error row, kept or not.")
+    invited = serializers.ListField(
+        child=serializers.EmailField(),
+        required=False,
+        help_text="With invite_unknown only: the emails invited (a dry run: would invite), the first 1,000.",
+    )
 
 
 class ImportSerializer(serializers.ModelSerializer):
@@ -67,7 +81,8 @@ class ImportSerializer(serializers.ModelSerializer):
     class Meta:
         model = ImportJob
         fields = [
-            "id", "company_id", "requested_by_id", "source", "file_name", "dry_run", "status", "error", "progress",
+            "id", "company_id", "requested_by_id", "source", "file_name", "dry_run", "invite_unknown", "status",
+            "error", "progress",
             "summary", "created_at", "started_at", "finished_at",
         ]  # fmt: skip
         read_only_fields = fields

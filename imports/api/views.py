@@ -60,6 +60,7 @@ class ImportListView(APIView):
             dry_run=data["dry_run"],
             tz=data.get("timezone"),
             date_format=data.get("date_format"),
+            invite_unknown=data["invite_unknown"],
         )
         return Response(s.ImportSerializer(job).data, status=202)
 

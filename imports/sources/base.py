@@ -12,8 +12,9 @@ Row numbers are what the user sees: a CSV's header is row 1 and its first data r
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+import unicodedata
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import BinaryIO
 from zoneinfo import ZoneInfo
@@ -31,6 +32,14 @@ class ParseOptions:
     # The importing user's email: the person of single-person sources (TimeTagger,
     # ActivityWatch, WakaTime), whose files name nobody.
     importer_email: str = ""
+    # The importing company's active members by full name (``person_key``) -> email, None
+    # for a name two members share: for files that name people but give no email (Harvest).
+    emails_by_name: Mapping[str, str | None] = field(default_factory=dict)
+
+
+def person_key(name: str) -> str:
+    """A person's full name as names are compared: NFC, case-folded, single spaces."""
+    return " ".join(unicodedata.normalize("NFC", name).split()).casefold()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -51,6 +60,15 @@ class EntryRow:
     # The source's own id of the entry when it has one (TimeTagger's key, stint_json's id):
     # the fingerprint then follows it, so an entry edited in the other tool is still one row.
     source_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClientRow:
+    """A client as a full export describes it (stint_json): created when missing, so that a
+    client with no project survives the round trip too."""
+
+    row: int
+    name: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -84,7 +102,7 @@ class RowError:
     detail: str  # what is wrong, in words, with the value when it is short
 
 
-Item = EntryRow | ProjectRow | TaskRow | RowError
+Item = EntryRow | ClientRow | ProjectRow | TaskRow | RowError
 Parser = Callable[[BinaryIO, ParseOptions], Iterator[Item]]
 
 # Longest entry a source accepts; longer is an absurd duration (solidtime#461's -2000 h

@@ -4,7 +4,9 @@ Harvest records hours per day, not start and end times: a person's rows of one d
 end to end from 09:00 in the import's zone, in file order (a 2 h row then a 1.5 h row: 09:00
 to 11:00, 11:00 to 12:30), which keeps every day's and week's total exact. ``Hours`` takes a
 decimal point or comma (``1,5``) or ``h:mm``. Harvest names people by first and last name
-only: the file needs an ``Email`` column (add it in a spreadsheet) to match members. Rates,
+only: without an ``Email`` column (one may be added in a spreadsheet) a row's ``First Name``
+and ``Last Name`` must be the full name of exactly one active member of the importing company
+(``ParseOptions.emails_by_name``); a name nobody has, or two members share, is an error row. Rates,
 amounts and currencies (``Euro - EUR``), ``Project Code``, invoiced and approved flags are
 not imported."""
 
@@ -14,7 +16,7 @@ from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from typing import BinaryIO
 
-from imports.sources.base import EntryRow, Item, ParseOptions, RowError
+from imports.sources.base import EntryRow, Item, ParseOptions, RowError, person_key
 from imports.sources.values import (
     BadValue,
     aware,
@@ -28,7 +30,8 @@ from imports.sources.values import (
 
 # The column the pipeline's own error rows name (overlaps, locked periods, unknown people).
 FIELDS = {"email": "Email", "started_at": "Date", "ended_at": "Date", "duration": "Hours", "project": "Project"}
-REQUIRED = ("Date", "Hours", "Email")
+REQUIRED = ("Date", "Hours")
+NAMES = ("First Name", "Last Name")
 DAY_STARTS = time(9, 0)
 
 
@@ -46,10 +49,20 @@ def parse(stream: BinaryIO, options: ParseOptions) -> Iterator[Item]:
             yield item
             continue
         number, row = item
-        email = row["Email"].strip().lower()
-        if not email:
-            yield RowError(row=number, field="Email", detail="no email")
-            continue
+        if "Email" in row:
+            email = row["Email"].strip().lower()
+            if not email:
+                yield RowError(row=number, field="Email", detail="no email")
+                continue
+        elif any(column in row for column in NAMES):
+            found = _by_name(number, row, options)
+            if isinstance(found, RowError):
+                yield found
+                continue
+            email = found
+        else:  # the header has neither: one error, as for a missing column
+            yield RowError(row=1, field="Email", detail="the header has no Email column, nor First Name and Last Name")
+            return
         try:
             day = parse_date(row["Date"], fmt)
         except BadValue as exc:
@@ -85,3 +98,23 @@ def parse(stream: BinaryIO, options: ParseOptions) -> Iterator[Item]:
             task_path=(task,) if task else (),
             billable=billable,
         )
+
+
+def _by_name(number: int, row: dict[str, str], options: ParseOptions) -> str | RowError:
+    """The email of the one member whose full name is the row's first and last name."""
+    name = " ".join(row.get(column, "").strip() for column in NAMES).strip()
+    if not name:
+        return RowError(row=number, field="First Name", detail="no name")
+    key = person_key(name)
+    if key not in options.emails_by_name:
+        return RowError(
+            row=number, field="First Name", detail=f"No member of this company is named {name!r}: add an Email column."
+        )
+    email = options.emails_by_name[key]
+    if email is None:
+        return RowError(
+            row=number,
+            field="First Name",
+            detail=f"Several members of this company are named {name!r}: add an Email column to tell them apart.",
+        )
+    return email

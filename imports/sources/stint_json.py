@@ -2,8 +2,9 @@
 reports/exports.py, docs/reports.md): one JSON object written in this order,
 ``format`` ("stint_json"), ``version``, ``company``, ``members``, ``clients``, ``projects``,
 ``tasks`` (parents before children), ``entries``. Read as a stream (ijson), one item at a
-time. Items are numbered from 1 in file order across the five lists; members and clients
-yield nothing (members are matched by email; a client comes with its projects)."""
+time. Items are numbered from 1 in file order across the five lists; members yield nothing
+(they are matched by email); clients, projects and tasks are created when missing, even
+without entries."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from imports.sources.base import EntryRow, Item, ParseOptions, ProjectRow, RowError, TaskRow
+from imports.sources.base import ClientRow, EntryRow, Item, ParseOptions, ProjectRow, RowError, TaskRow
 from imports.sources.values import json_items, span_error
 
 # The column the pipeline's own error rows name (overlaps, locked periods, unknown people).
@@ -55,7 +56,9 @@ def parse(stream: BinaryIO, options: ParseOptions) -> Iterator[Item]:
             yield RowError(row=number, field="", detail="not an object")
             continue
         try:
-            if prefix == "projects.item":
+            if prefix == "clients.item":
+                yield ClientRow(row=number, name=_text(value, "name", required=True) or "")
+            elif prefix == "projects.item":
                 yield _project(number, value)
             elif prefix == "tasks.item":
                 yield _task(number, value)

@@ -26,3 +26,12 @@ def test_another_companys_import_page_is_404_and_signed_out_visitors_go_to_sign_
     assert client.login(email=world.users["member"].email, password=PASSWORD)
     assert client.get(f"{url}?company={world.b.pk}").status_code == 404
     assert client.get(f"{url}?company={world.a.pk}").status_code == 200
+
+
+def test_only_owner_and_admin_are_offered_to_invite_unknown_people(client, world):
+    url = reverse("dashboard-imports")
+    for role, offered in [("owner", True), ("admin", True), ("manager", False), ("member", False)]:
+        assert client.login(email=world.users[role].email, password=PASSWORD)
+        html = client.get(url).content.decode()
+        assert ('data-testid="import-invite-unknown"' in html) is offered, role
+        client.logout()

@@ -41,6 +41,7 @@ def imports_page(request):
         "memberships": memberships,
         "membership": membership,
         "is_approver": permissions.can_read_team_reports(membership),
+        "can_invite": permissions.can_manage_members(membership),  # invite_unknown: OWNER/ADMIN
         "cursor": head_cursor(),
         "sources": [(name, label) for name, label in SOURCE_LABELS.items() if sources.supported(name)],
     }

@@ -28,6 +28,7 @@ async function send(values, dryRun) {
   body.append("source", values.source);
   body.append("dry_run", dryRun ? "true" : "false");
   if (values.timezone) body.append("timezone", values.timezone);
+  if (values.inviteUnknown) body.append("invite_unknown", "true");
   const response = await fetch(`/api/v1/imports?company=${root.dataset.companyId}`, {
     method: "POST",
     credentials: "same-origin",
@@ -47,6 +48,9 @@ function counts(summary) {
     ["clients", created.clients],
     ["tasks", created.tasks],
   ].map(([name, n]) => el("li", { "data-testid": `import-created-${name}` }, `${n || 0} ${name}`));
+  if (created.members !== undefined) {
+    items.push(el("li", { "data-testid": "import-created-members" }, `${created.members} people invited`));
+  }
   items.push(el("li", { "data-testid": "import-duplicates" }, `${summary.duplicates || 0} already imported`));
   items.push(el("li", { "data-testid": "import-error-count" }, `${summary.error_count || 0} rows with problems`));
   return items;
@@ -103,7 +107,13 @@ if (form) {
     event.preventDefault();
     const file = form.querySelector('[name="file"]').files[0];
     if (!file) return;
-    chosen = { file, source: form.querySelector('[name="source"]').value, timezone: zone.value.trim() };
+    const invite = form.querySelector('[name="invite_unknown"]');
+    chosen = {
+      file,
+      source: form.querySelector('[name="source"]').value,
+      timezone: zone.value.trim(),
+      inviteUnknown: Boolean(invite && invite.checked),
+    };
     start(true);
   });
   box.querySelector("[data-job-confirm]").addEventListener("click", () => chosen && start(false));

@@ -24,6 +24,11 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="Print the summary; write nothing.")
         parser.add_argument("--timezone", help="IANA zone of times written without an offset; default: the user's.")
         parser.add_argument("--date-format", help="Clockify's profile date format; default: detected.")
+        parser.add_argument(
+            "--invite-unknown",
+            action="store_true",
+            help="Invite the file's unknown emails as members (--user must be OWNER or ADMIN).",
+        )
 
     def handle(self, *args, **options):
         company = options["company"]
@@ -47,13 +52,15 @@ class Command(BaseCommand):
                 dry_run=options["dry_run"],
                 tz=options.get("timezone"),
                 date_format=options.get("date_format"),
+                invite_unknown=options.get("invite_unknown", False),
                 on_progress=bar.update,
             )
         except Exception as exc:  # a refusal before any row (unknown source, unreadable file)
             raise CommandError(str(exc)) from exc
         bar.close()
         summary = job.summary
-        names = ("clients", "projects", "tasks", "entries", "app_usage")
+        names: tuple[str, ...] = ("clients", "projects", "tasks", "entries", "app_usage")
+        names += ("members",) if job.invite_unknown else ()
         created = ", ".join(f"{summary['created'].get(name, 0)} {name}" for name in names)
         counts = f"{summary['duplicates']} duplicates; {summary.get('error_count', 0)} error rows"
         self.stdout.write(f"{job.status}{' (dry run)' if job.dry_run else ''}: created {created}; {counts}.")

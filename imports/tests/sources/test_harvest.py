@@ -56,10 +56,8 @@ def test_row_values_map_to_entry_fields():
     assert rows[6].client == "Globex 日本"
 
 
-def test_without_an_email_column_the_file_is_one_error_row():
-    stream = io.BytesIO(
-        b"Date,Client,Project,Task,Notes,Hours,Billable?,First Name,Last Name\n2026-03-02,,P,T,,1,Yes,A,B\n"
-    )
+def test_without_an_email_column_nor_names_the_file_is_one_error_row():
+    stream = io.BytesIO(b"Date,Client,Project,Task,Notes,Hours,Billable?\n2026-03-02,,P,T,,1,Yes\n")
     items = list(harvest.parse(stream, ParseOptions(timezone=BERLIN)))
     assert errors(items) == [(1, "Email")]
 

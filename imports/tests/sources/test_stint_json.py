@@ -7,7 +7,7 @@ import json
 from datetime import UTC, datetime
 
 from imports.sources import stint_json
-from imports.sources.base import ParseOptions, ProjectRow, TaskRow
+from imports.sources.base import ClientRow, ParseOptions, ProjectRow, TaskRow
 from imports.tests.sources.support import BERLIN, by_row, errors, parse_fixture
 
 
@@ -21,8 +21,10 @@ def test_projects_and_tasks_come_first():  # totals and error rows: test_cases.p
         TaskRow(row=6, project="Website", path=("Design",), status="IN_PROGRESS", estimate_seconds=None),
         TaskRow(row=7, project="Website", path=("Design", "Logo"), status="DONE", estimate_seconds=3600),
     ]
-    first_entry = min(item.row for item in items if not isinstance(item, ProjectRow | TaskRow))
-    assert max(item.row for item in items if isinstance(item, ProjectRow | TaskRow)) < first_entry
+    assert [item for item in items if isinstance(item, ClientRow)] == [ClientRow(row=3, name="Acme GmbH")]
+    structure = ClientRow | ProjectRow | TaskRow
+    first_entry = min(item.row for item in items if not isinstance(item, structure))
+    assert max(item.row for item in items if isinstance(item, structure)) < first_entry
 
 
 def test_entry_values_map_to_entry_fields():
