@@ -61,7 +61,7 @@ def _count(data: dict, name: str) -> int | None:
     return value
 
 
-def _time(data: dict, now: datetime) -> datetime:
+def _time(data: dict, now: datetime, oldest: datetime | None) -> datetime:
     value = data.get("time")
     if value is None:
         raise ItemError("time: required.")
@@ -74,7 +74,10 @@ def _time(data: dict, now: datetime) -> datetime:
         raise ItemError("time: must be Unix seconds.")
     if value > (now + MAX_AHEAD).timestamp():
         raise ItemError("time: must not be more than an hour in the future.")
-    if value < (now - MAX_AGE).timestamp():
+    if oldest is not None:
+        if value < oldest.timestamp():
+            raise ItemError(f"time: must not be before {oldest:%Y-%m-%d}.")
+    elif value < (now - MAX_AGE).timestamp():
         raise ItemError(f"time: must not be older than {MAX_AGE.days} days.")
     return datetime.fromtimestamp(value, UTC)
 
@@ -92,8 +95,9 @@ def _dependencies(data: dict) -> tuple[str, ...]:
     return tuple(value)
 
 
-def heartbeat_parse(data: Any, *, now: datetime) -> CodingItem:
-    """One heartbeat of a request body; ``ItemError`` saying what is wrong with it."""
+def heartbeat_parse(data: Any, *, now: datetime, oldest: datetime | None = None) -> CodingItem:
+    """One heartbeat of a request body; ``ItemError`` saying what is wrong with it. ``oldest``
+    replaces the live intake's 180-day bound (an import of a data dump reads years back)."""
     if not isinstance(data, dict):
         raise ItemError("Each heartbeat must be a JSON object.")
     is_write = data.get("is_write")
@@ -101,7 +105,7 @@ def heartbeat_parse(data: Any, *, now: datetime) -> CodingItem:
         raise ItemError("is_write: must be true, false or null.")
     user_agent = data.get("user_agent")
     return CodingItem(
-        time=_time(data, now),
+        time=_time(data, now, oldest),
         entity=_text(data, "entity"),
         type=_text(data, "type"),
         category=_text(data, "category") or "coding",

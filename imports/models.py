@@ -25,7 +25,7 @@ FINISHED = (ImportStatus.READY, ImportStatus.FAILED, ImportStatus.CANCELLED)
 
 def empty_summary() -> dict:
     return {
-        "created": {"clients": 0, "projects": 0, "tasks": 0, "entries": 0, "app_usage": 0},
+        "created": {"clients": 0, "projects": 0, "tasks": 0, "entries": 0, "app_usage": 0, "coding_heartbeats": 0},
         "duplicates": 0,
         "errors": [],
         "error_count": 0,

@@ -17,7 +17,8 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -29,11 +30,26 @@ from common.exceptions import ServiceError
 from common.models import uuid7
 from imports import people
 from imports.models import ImportFingerprint, empty_summary
-from imports.sources.base import MAX_ENTRY_SECONDS, ClientRow, EntryRow, Item, ProjectRow, RowError, TaskRow
+from imports.sources.base import (
+    MAX_ENTRY_SECONDS,
+    ActivityRow,
+    AwBucketRow,
+    AwEventRow,
+    ClientRow,
+    CodingRow,
+    EntryRow,
+    Item,
+    ProjectRow,
+    RowError,
+    TaskRow,
+)
 from organizations import permissions
 from organizations.models import Client, Company, Membership, Project
 from tracking.models import Source, Task, TimeEntry
 from tracking.services.rules import EARLIEST_ENTRY_TIME, MAX_AHEAD
+
+if TYPE_CHECKING:
+    from imports.activity_rows import ActivityWriter
 
 # Where an entry without a project goes (Stint's entries always have one): found or created
 # by this name, like any other project.
@@ -250,13 +266,22 @@ class Importer:
                 self.written = Written()  # the database holds them now
         return self.summary
 
+    @cached_property
+    def activity(self) -> ActivityWriter:
+        from imports.activity_rows import ActivityWriter
+
+        return ActivityWriter(self)
+
     def _chunk(self, chunk: list[Item]) -> None:
         candidates: list[tuple[EntryRow, UUID]] = []
+        activity: list[ActivityRow] = []  # the single-person activity sources' rows
         for item in chunk:
             if isinstance(item, RowError):
                 self._error(item.row, item.field, item.detail)
             elif isinstance(item, ClientRow):
                 self.structure.client(item.name)
+            elif isinstance(item, AwBucketRow | AwEventRow | CodingRow):
+                activity.append(item)
             elif isinstance(item, ProjectRow):
                 self.structure.project(
                     item.name, item.client, color=item.color, billable=item.billable, archived=item.archived
@@ -271,6 +296,8 @@ class Importer:
         entries = self._accept(candidates)
         if entries and not self.dry_run:
             self._write(entries)
+        if activity:
+            self.activity.write(activity)
         self.summary["errors"].sort(key=lambda e: e["row"])  # the accepting phase's come after the chunk's others
         if self.on_chunk is not None and chunk:
             self.on_chunk(self, chunk[-1].row)

@@ -46,7 +46,10 @@ class ImportCreatedSerializer(serializers.Serializer):
     projects = serializers.IntegerField()
     tasks = serializers.IntegerField()
     entries = serializers.IntegerField()
-    app_usage = serializers.IntegerField()
+    app_usage = serializers.IntegerField(help_text="ActivityWatch events stored (activitywatch_json).")
+    coding_heartbeats = serializers.IntegerField(
+        required=False, default=0, help_text="WakaTime heartbeats stored (wakatime_json)."
+    )
     members = serializers.IntegerField(
         required=False, help_text="People invited (with invite_unknown only; a dry run: would invite)."
     )

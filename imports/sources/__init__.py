@@ -22,8 +22,8 @@ SOURCES: dict[str, str] = {
     "stint_json": "imports.sources.stint_json",
 }
 
-# Named by SPEC, not built yet (issue 20: coming): asking for them is a 400 ``unsupported_source``.
-COMING = frozenset({"activitywatch_json", "wakatime_json"})
+# Named by SPEC, not built yet: asking for them is a 400 ``unsupported_source``.
+COMING: frozenset[str] = frozenset()
 
 
 class UnsupportedSource(LookupError):

@@ -16,8 +16,12 @@ import unicodedata
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from activity.activitywatch.events import Event
+    from activity.coding import CodingItem
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -102,7 +106,41 @@ class RowError:
     detail: str  # what is wrong, in words, with the value when it is short
 
 
-Item = EntryRow | ClientRow | ProjectRow | TaskRow | RowError
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AwBucketRow:
+    """An ActivityWatch bucket (activitywatch_json), before its events: created for the
+    importing user when missing, kept as it is when they have it already (aw-server's rule)."""
+
+    row: int
+    bucket_id: str
+    type: str
+    client: str
+    hostname: str
+    name: str | None = None
+    data: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AwEventRow:
+    """One event of the bucket ``bucket_id``, read by the live intake's rules (aw-core's schema)."""
+
+    row: int
+    bucket_id: str
+    event: Event
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CodingRow:
+    """One WakaTime heartbeat (wakatime_json), read by the live intake's rules."""
+
+    row: int
+    item: CodingItem
+    machine: str  # the device it was sent from
+
+
+# The rows that become the importing user's activity (imports/activity_rows.py), not entries.
+ActivityRow = AwBucketRow | AwEventRow | CodingRow
+Item = EntryRow | ClientRow | ProjectRow | TaskRow | RowError | AwBucketRow | AwEventRow | CodingRow
 Parser = Callable[[BinaryIO, ParseOptions], Iterator[Item]]
 
 # Longest entry a source accepts; longer is an absurd duration (solidtime#461's -2000 h

@@ -17,7 +17,7 @@ from django.db.models import Sum
 
 from accounts.tests.factories import MembershipFactory
 from changelog.models import Change
-from imports import services
+from imports import services, sources
 from imports.models import ImportFingerprint, ImportJob, ImportStatus
 from organizations.models import Client, Project, Role
 from tests.support.api import assert_error
@@ -35,7 +35,14 @@ HEADER = (
 
 # What the fixture gives in Europe/Berlin (imports/tests/sources/test_toggl.py reads it row by row).
 FIXTURE_SUMMARY = {
-    "created": {"clients": 0, "projects": 3, "tasks": 1, "entries": 6, "app_usage": 0},  # "Acme" is the world's
+    "created": {
+        "clients": 0,
+        "projects": 3,
+        "tasks": 1,
+        "entries": 6,
+        "app_usage": 0,
+        "coding_heartbeats": 0,
+    },  # "Acme" is the world's
     "duplicates": 1,
     "errors": [
         {"row": 6, "field": "Start date", "detail": "Unreadable start: '2026-13-45' '09:00:00'."},
@@ -114,7 +121,14 @@ def test_a_dry_run_predicts_the_import_exactly_and_a_second_import_creates_nothi
     assert Change.objects.filter(event="entry.upserted", entity_id__in=entries.values("pk")).count() == 6
 
     again = run(upload(api, FIXTURE.read_bytes())["id"])
-    assert again.summary["created"] == {"clients": 0, "projects": 0, "tasks": 0, "entries": 0, "app_usage": 0}
+    assert again.summary["created"] == {
+        "clients": 0,
+        "projects": 0,
+        "tasks": 0,
+        "entries": 0,
+        "app_usage": 0,
+        "coding_heartbeats": 0,
+    }
     assert again.summary["duplicates"] == 7  # the six imported rows and the duplicate row
     assert TimeEntry.objects.filter(company=world.a).count() == 6
     assert not default_storage.exists(again.file_key or "imports/none")  # the file is gone
@@ -195,10 +209,11 @@ def test_existing_entries_locked_periods_and_absurd_dates_are_error_rows_and_the
     assert locked.summary["errors"][0]["detail"] == "In a locked period: the company's time is locked until 2026-05-31."
 
 
-def test_unknown_sources_coming_sources_and_big_files_are_refused(world, settings):
+def test_unknown_sources_coming_sources_and_big_files_are_refused(world, settings, monkeypatch):
     api = world.api("owner")
+    monkeypatch.setattr(sources, "COMING", frozenset({"wakatime_json"}))  # every named source is built now
     body = assert_error(
-        api.post(URL, {"source": "activitywatch_json", "file": io.BytesIO(b"{}")}, format="multipart"),
+        api.post(URL, {"source": "wakatime_json", "file": io.BytesIO(b"{}")}, format="multipart"),
         400,
         attr="source",
     )
@@ -292,8 +307,8 @@ def test_the_command_runs_the_same_pipeline(world, people, tmp_path, capsys):
     )  # fmt: skip
     out = capsys.readouterr().out
     assert (
-        "READY (dry run): created 0 clients, 3 projects, 1 tasks, 6 entries, 0 app_usage; 1 duplicates; 4 error rows."
-        in out
+        "READY (dry run): created 0 clients, 3 projects, 1 tasks, 6 entries, 0 app_usage, 0 coding_heartbeats;"
+        " 1 duplicates; 4 error rows." in out
     )
     assert "row 8 Email: No member of this company" in out
     assert not TimeEntry.objects.exists()

@@ -59,7 +59,7 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         bar.close()
         summary = job.summary
-        names: tuple[str, ...] = ("clients", "projects", "tasks", "entries", "app_usage")
+        names: tuple[str, ...] = ("clients", "projects", "tasks", "entries", "app_usage", "coding_heartbeats")
         names += ("members",) if job.invite_unknown else ()
         created = ", ".join(f"{summary['created'].get(name, 0)} {name}" for name in names)
         counts = f"{summary['duplicates']} duplicates; {summary.get('error_count', 0)} error rows"
