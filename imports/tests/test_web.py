@@ -16,7 +16,8 @@ def test_the_import_page_offers_the_sources_there_are_and_is_reached_from_the_to
     html = client.get(reverse("dashboard-imports")).content.decode()
     assert 'data-testid="import-form"' in html
     assert 'value="toggl_csv"' in html
-    assert "activitywatch_json" not in html  # coming, not offered
+    assert 'value="activitywatch_json"' in html
+    assert 'value="wakatime_json"' in html
     assert 'data-testid="imports-link"' in client.get(reverse("dashboard")).content.decode()
 
 

@@ -23,6 +23,8 @@ SOURCE_LABELS = {
     "harvest_csv": "Harvest (time report CSV)",
     "solidtime_csv": "solidtime (CSV)",
     "timetagger_json": "TimeTagger (records JSON)",
+    "activitywatch_json": "ActivityWatch (export JSON)",
+    "wakatime_json": "WakaTime (data dump JSON)",
     "stint_json": "Stint (full export JSON)",
 }
 

@@ -51,6 +51,10 @@ function counts(summary) {
   if (created.members !== undefined) {
     items.push(el("li", { "data-testid": "import-created-members" }, `${created.members} people invited`));
   }
+  // The activity sources' counts (ActivityWatch events, WakaTime heartbeats), when they have any.
+  for (const [name, label] of [["app_usage", "app usage events"], ["coding_heartbeats", "coding heartbeats"]]) {
+    if (created[name]) items.push(el("li", { "data-testid": `import-created-${name}` }, `${created[name]} ${label}`));
+  }
   items.push(el("li", { "data-testid": "import-duplicates" }, `${summary.duplicates || 0} already imported`));
   items.push(el("li", { "data-testid": "import-error-count" }, `${summary.error_count || 0} rows with problems`));
   return items;
