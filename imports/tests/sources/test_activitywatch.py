@@ -115,6 +115,14 @@ def test_a_dry_run_predicts_the_import_exactly_and_a_second_import_creates_nothi
     assert apps(api, day)["apps"] == report["apps"]
 
 
+def test_chunks_change_nothing_in_the_summary(world, settings):
+    settings.IMPORT_CHUNK_ROWS = 3  # buckets and their events fall across chunks
+    api, day = world.api("member"), recent_day()
+    assert run(api, fixture_bytes(day), dry_run="true").summary == SUMMARY
+    assert run(api, fixture_bytes(day)).summary == SUMMARY
+    assert apps(api, day)["apps"][0] == {"app": "Code", "seconds": 1500}
+
+
 def test_privacy_rules_apply_to_imported_events_and_the_dry_run_counts_them_alike(world):
     activity_services.privacy_rule_create(company=world.a, field="title", pattern="general", action="drop")
     activity_services.privacy_rule_create(company=world.a, field="url", pattern="github", action="redact")

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 
 from activity.coding import CodingItem, coding_heartbeats_store
 from activity.models import CodingHeartbeat
@@ -78,6 +79,19 @@ def test_a_dry_run_predicts_the_import_exactly_and_a_second_import_creates_nothi
     assert again.summary["duplicates"] == 6
     assert CodingHeartbeat.objects.count() == 6
     assert coding(api)["total_seconds"] == 1200
+
+
+def test_chunks_and_the_command_change_nothing_in_the_summary(world, settings, capsys):
+    settings.IMPORT_CHUNK_ROWS = 3  # days and error rows fall across chunks
+    dry = run(world.api("member"), FIXTURE.read_bytes(), dry_run="true")
+    assert dry.summary == SUMMARY
+    member = world.users["member"]
+    call_command("import_data", str(FIXTURE), source="wakatime_json", company=world.a.slug, user=member.email)
+    out = capsys.readouterr().out
+    assert "READY: created 0 clients, 0 projects, 0 tasks, 0 entries, 0 app_usage, 6 coding_heartbeats;" in out
+    assert "row 3 time: must be Unix seconds." in out
+    assert ImportJob.objects.get(dry_run=False).summary == SUMMARY
+    assert coding(world.api("member"))["total_seconds"] == 1200
 
 
 def test_a_heartbeat_the_live_intake_stored_already_is_stored_once(world):
