@@ -17,6 +17,7 @@ from activity.activitywatch.selectors import export_all
 from activity.merge import merge_pending
 from activity.models import AppUsage, AwBucket, AwEvent, CodingHeartbeat, HeartbeatInbox
 from imports import services
+from imports.activity_rows import ActivityWriter
 from imports.models import ImportFingerprint, ImportJob, ImportStatus
 from imports.sources import activitywatch
 from imports.sources.base import AwBucketRow, AwEventRow, ParseOptions, RowError
@@ -121,6 +122,33 @@ def test_chunks_change_nothing_in_the_summary(world, settings):
     assert run(api, fixture_bytes(day), dry_run="true").summary == SUMMARY
     assert run(api, fixture_bytes(day)).summary == SUMMARY
     assert apps(api, day)["apps"][0] == {"app": "Code", "seconds": 1500}
+
+
+def test_a_retried_import_resumes_after_its_last_committed_chunk_counting_nothing_twice(world, settings, monkeypatch):
+    settings.IMPORT_CHUNK_ROWS = 3  # chunk 1: the afk bucket and two events; chunk 2 starts with its third
+    write, calls = ActivityWriter.write, [0]
+
+    def write_failing_once(self, rows):
+        calls[0] += 1
+        if calls[0] == 2:
+            raise RuntimeError("worker lost its database connection")
+        return write(self, rows)
+
+    monkeypatch.setattr(ActivityWriter, "write", write_failing_once)
+    api, day = world.api("member"), recent_day()
+    response = api.post(
+        URL,
+        {"source": "activitywatch_json", "file": SimpleUploadedFile("aw.json", fixture_bytes(day))},
+        format="multipart",
+    )
+    job_id = response.json()["id"]
+    with pytest.raises(RuntimeError):
+        services.import_run(job_id=job_id)
+    assert AwEvent.objects.count() == 2  # the first chunk's, committed
+    services.import_run(job_id=job_id)  # the task's retry: its bucket row was in the committed chunk
+    job = ImportJob.objects.get(pk=job_id)
+    assert (job.status, job.summary) == (ImportStatus.READY, SUMMARY)
+    assert AwEvent.objects.count() == 10
 
 
 def test_privacy_rules_apply_to_imported_events_and_the_dry_run_counts_them_alike(world):
