@@ -21,8 +21,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from itertools import groupby
-from typing import TYPE_CHECKING
 from uuid import UUID
 
 from django.utils import timezone
@@ -34,9 +34,6 @@ from activity.privacy import privacy_rules_for
 from common.bulk import copy_rows
 from imports.models import ImportFingerprint
 from imports.sources.base import ActivityRow, AwBucketRow, AwEventRow, CodingRow
-
-if TYPE_CHECKING:
-    from imports.pipeline import Importer
 
 
 def fingerprint(user_id: UUID, row: AwEventRow | CodingRow) -> bytes:
@@ -53,21 +50,30 @@ def fingerprint(user_id: UUID, row: AwEventRow | CodingRow) -> bytes:
 
 
 class ActivityWriter:
-    """One import's activity rows; lives as long as its Importer (buckets seen, and for a dry
-    run the fingerprints a real run would have written by now)."""
+    """One import's activity rows; lives as long as its pipeline Importer (buckets seen, and
+    for a dry run the fingerprints a real run would have written by now). ``summary`` is the
+    import's, counted into; ``error`` records an error row (row, field, detail)."""
 
-    def __init__(self, importer: Importer) -> None:
-        self.importer = importer
-        self.company_id: UUID = importer.company.pk
-        self.user_id: UUID = importer.membership.user_id
+    def __init__(
+        self,
+        *,
+        company_id: UUID,
+        user_id: UUID,
+        dry_run: bool,
+        summary: dict,
+        job_id: UUID | None,
+        error: Callable[[int, str, str], None],
+    ) -> None:
+        self.company_id, self.user_id, self.dry_run = company_id, user_id, dry_run
+        self.summary, self.job_id, self.error = summary, job_id, error
         self.rules = privacy_rules_for(self.company_id)
         self.buckets: dict[str, AwBucket | None] = {}  # None: a dry run's bucket that a real run would create
         self.types: dict[str, str] = {}
         self.seen: set[bytes] = set()
-        importer.summary["created"].setdefault("coding_heartbeats", 0)
+        summary["created"].setdefault("coding_heartbeats", 0)
 
     def write(self, rows: list[ActivityRow]) -> None:
-        if not self.importer.dry_run:
+        if not self.dry_run:
             self.seen = set()  # earlier chunks' fingerprints are in the database now
         prints = {row.row: fingerprint(self.user_id, row) for row in rows if isinstance(row, AwEventRow | CodingRow)}
         known = {
@@ -89,7 +95,7 @@ class ActivityWriter:
                     continue
                 fp = prints[row.row]
                 if fp in known or fp in self.seen:
-                    self.importer.summary["duplicates"] += 1
+                    self.summary["duplicates"] += 1
                     continue
                 self.seen.add(fp)
                 fresh.append(row)
@@ -98,11 +104,11 @@ class ActivityWriter:
             self._coding(heartbeats)
             fresh_prints.extend(prints[row.row] for row in events)
             fresh_prints.extend(prints[row.row] for row in heartbeats)
-        if not self.importer.dry_run:
+        if not self.dry_run:
             copy_rows(
                 ImportFingerprint,
                 ["company", "fingerprint", "entry_id", "job_id"],
-                [(self.company_id, fp, None, self.importer.job_id) for fp in fresh_prints],
+                [(self.company_id, fp, None, self.job_id) for fp in fresh_prints],
             )
 
     def _bucket(self, row: AwBucketRow) -> None:
@@ -114,7 +120,7 @@ class ActivityWriter:
             name=row.name,
             data=row.data,
         )
-        if not self.importer.dry_run:
+        if not self.dry_run:
             services.bucket_create(company_id=self.company_id, user_id=self.user_id, spec=spec)
         existing = selectors.bucket_for(company_id=self.company_id, user_id=self.user_id, bucket_id=row.bucket_id)
         self.buckets[row.bucket_id] = existing
@@ -130,12 +136,12 @@ class ActivityWriter:
             bucket = selectors.bucket_for(company_id=self.company_id, user_id=self.user_id, bucket_id=bucket_id)
             if bucket is None:
                 for row in rows:
-                    self.importer._error(row.row, "", f"bucket {bucket_id}: not imported")
+                    self.error(row.row, "", f"bucket {bucket_id}: not imported")
                 return []
             self.buckets[bucket_id], self.types[bucket_id] = bucket, bucket.type
         bucket = self.buckets[bucket_id]
-        created = self.importer.summary["created"]
-        if self.importer.dry_run or bucket is None:  # what events_insert would keep
+        created = self.summary["created"]
+        if self.dry_run or bucket is None:  # what events_insert would keep
             kept = sum(1 for row in rows if feed.private(row.event.data, self.rules, self.types[bucket_id]) is not None)
             created["app_usage"] += kept
             return rows
@@ -148,8 +154,8 @@ class ActivityWriter:
     def _coding(self, rows: list[CodingRow]) -> None:
         if not rows:
             return
-        self.importer.summary["created"]["coding_heartbeats"] += len(rows)
-        if self.importer.dry_run:
+        self.summary["created"]["coding_heartbeats"] += len(rows)
+        if self.dry_run:
             return
         by_machine: dict[str, list[CodingRow]] = defaultdict(list)
         for row in rows:

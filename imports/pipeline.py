@@ -270,7 +270,14 @@ class Importer:
     def activity(self) -> ActivityWriter:
         from imports.activity_rows import ActivityWriter
 
-        return ActivityWriter(self)
+        return ActivityWriter(
+            company_id=self.company.pk,
+            user_id=self.membership.user_id,
+            dry_run=self.dry_run,
+            summary=self.summary,
+            job_id=self.job_id,
+            error=self._error,
+        )
 
     def _chunk(self, chunk: list[Item]) -> None:
         candidates: list[tuple[EntryRow, UUID]] = []

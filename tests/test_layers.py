@@ -25,8 +25,9 @@ MAY_IMPORT: dict[str, set[str]] = {
     "reports": {"tracking", "activity", "screenshots", "organizations", "accounts", "common", "changelog", "audit"},
     "sync": {"tracking", "organizations", "accounts", "common", "changelog", "audit"},
     "realtime": {"sync", "organizations", "accounts", "common", "changelog"},
-    # Imports write entries as tracking's bulk path does, structure through the services.
-    "imports": {"tracking", "organizations", "accounts", "common", "changelog", "audit"},
+    # Imports write entries as tracking's bulk path does, structure through the services, and
+    # ActivityWatch/WakaTime files through activity's intake services (one path for their rules).
+    "imports": {"tracking", "activity", "organizations", "accounts", "common", "changelog", "audit"},
     # On top: the audit log's API and admin (and, later, webhooks) read every app's rules.
     "integrations": {"tracking", "organizations", "accounts", "common", "changelog", "audit"},
     "stack": {"tracking", "activity", "screenshots", "organizations", "accounts", "common", "changelog", "config"},
