@@ -140,3 +140,10 @@ def test_heartbeats_are_numbered_in_file_order_and_lists_read_the_same():
     assert errors(wakatime.parse(io.BytesIO(json.dumps(old).encode()), ParseOptions(timezone=BERLIN))) == [(1, "time")]
     items = list(wakatime.parse(io.BytesIO(b'{"records": []}'), ParseOptions(timezone=BERLIN)))
     assert errors(items) == [(1, "days")]
+
+
+def test_a_job_from_before_coding_heartbeats_existed_reads_zero(world):
+    job = run(world.api("member"), FIXTURE.read_bytes(), dry_run="true")
+    summary = dict(job.summary, created={k: v for k, v in job.summary["created"].items() if k != "coding_heartbeats"})
+    ImportJob.objects.filter(pk=job.pk).update(summary=summary)
+    assert world.api("member").get(f"{URL}/{job.pk}").json()["summary"]["created"]["coding_heartbeats"] == 0
