@@ -13,6 +13,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 
+from activity import services as activity_services
 from activity.coding import CodingItem, coding_heartbeats_store
 from activity.models import CodingHeartbeat
 from imports import services
@@ -92,6 +93,15 @@ def test_chunks_and_the_command_change_nothing_in_the_summary(world, settings, c
     assert "row 3 time: must be Unix seconds." in out
     assert ImportJob.objects.get(dry_run=False).summary == SUMMARY
     assert coding(world.api("member"))["total_seconds"] == 1200
+
+
+def test_privacy_rules_apply_to_imported_heartbeats(world):
+    activity_services.privacy_rule_create(company=world.a, field="title", pattern="/blog/", action="drop")
+    dry = run(world.api("member"), FIXTURE.read_bytes(), dry_run="true")
+    real = run(world.api("member"), FIXTURE.read_bytes())
+    assert dry.summary == real.summary == SUMMARY  # dropped ones count as accepted, as the live intake answers them
+    assert set(CodingHeartbeat.objects.values_list("project", flat=True)) == {"stint"}
+    assert coding(world.api("member"))["total_seconds"] == 600
 
 
 def test_a_heartbeat_the_live_intake_stored_already_is_stored_once(world):
