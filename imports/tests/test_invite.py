@@ -128,7 +128,14 @@ def test_only_owner_and_admin_may_invite(world, role):
 def test_without_the_flag_unknown_people_stay_error_rows(world, ana):
     job = run(upload(world.api("owner"), invite_unknown="false")["id"])
 
-    assert job.summary["created"] == {"clients": 0, "projects": 1, "tasks": 0, "entries": 1, "app_usage": 0}
+    assert job.summary["created"] == {
+        "clients": 0,
+        "projects": 1,
+        "tasks": 0,
+        "entries": 1,
+        "app_usage": 0,
+        "coding_heartbeats": 0,
+    }
     assert "invited" not in job.summary
     assert job.summary["error_count"] == 3
     assert not User.objects.filter(email="ghost@example.com").exists()
