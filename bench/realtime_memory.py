@@ -6,7 +6,8 @@ Opens ``--sockets`` sockets of one new user through ``config.asgi.application`` 
 process (channels' ``WebsocketCommunicator`` standing in for daphne: its queues are counted,
 daphne's own per-connection objects are not), and compares tracemalloc snapshots taken
 before and after them (after 20 warm-up sockets and a full collection). ``SRC`` picks the
-source tree to measure (another worktree, for a before/after). Migrated database needed;
+source tree to measure (another worktree, for a before/after; run it from outside both trees,
+e.g. ``cd /tmp``, or the current directory's tree is imported). Migrated database needed;
 DEBUG=false, or Django's query log is counted too. docs/benchmarks.md, "Realtime on two nodes"."""
 
 from __future__ import annotations
