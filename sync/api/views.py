@@ -46,6 +46,8 @@ class ChangesView(APIView):
             return Response({"changes": [], "next_cursor": head, "has_more": False})
         if cursor < pruned_below or cursor > head:
             raise Gone("This cursor is no longer available: do a full resync.", code="cursor_gone")
+        if cursor == head:  # nothing new (a client's poll, most pulls): no memberships, no scan
+            return HttpResponse(s.changes_page_json([], head, False), content_type="application/json")
         memberships = list(permissions.active_memberships(authenticated_user(request)))
         rows = selectors.change_rows(memberships=memberships, after=cursor, upto=head, limit=limit + 1)
         has_more = len(rows) > limit
