@@ -15,12 +15,13 @@ from uuid import UUID
 
 import structlog
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
 from changelog import audience, catalogue, publishing, recording
 from changelog.models import Change, Tombstone
-from common.bulk import copy_insert
+from common.bulk import AnyOf, copy_insert
 from common.exceptions import InvalidInput, ServiceError
 from common.representation import utc_iso
 from organizations import permissions
@@ -108,12 +109,12 @@ def batch_apply(*, user: User, memberships: list[Membership], device_id: str, it
     result = BatchResult()
     ctx = _Context(user, memberships)
     keys = [item["idempotency_key"] for item in items]
-    seen = set(SyncItemKey.objects.filter(user=user, key__in=keys).values_list("key", flat=True))
+    seen = set(SyncItemKey.objects.filter(AnyOf(F("key"), keys), user=user).values_list("key", flat=True))
     with recording.collect_changes() as change_ids:
         if not _apply_all_at_once(ctx, items, seen, result):
             for item in items:
                 _apply_item(ctx, item, seen, result)
-    result.change_ids = list(Change.objects.filter(id__in=change_ids).values_list("id", flat=True))
+    result.change_ids = list(Change.objects.filter(AnyOf(F("id"), change_ids)).values_list("id", flat=True))
     return result
 
 
@@ -140,7 +141,7 @@ def _apply_all_at_once(ctx: _Context, items: list[dict], seen: set, result: Batc
     keys = [i["idempotency_key"] for i in items]
     if len(set(ids)) != len(ids) or len(set(keys)) != len(keys):
         return False
-    if TimeEntry.objects.filter(pk__in=ids).exists() or Tombstone.objects.filter(entity_id__in=ids).exists():
+    if TimeEntry.objects.filter(AnyOf(F("pk"), ids)).exists() or Tombstone.objects.filter(AnyOf(F("pk"), ids)).exists():
         return False
     try:
         entries = []
@@ -200,7 +201,10 @@ def batch_finish(*, user: User, device_id: str, result: BatchResult) -> BatchRes
         sequence_and_publish()
     if result.change_ids:
         result.cursor = (
-            Change.objects.filter(id__in=result.change_ids).order_by("-cursor").values_list("cursor", flat=True).first()
+            Change.objects.filter(AnyOf(F("id"), result.change_ids))
+            .order_by("-cursor")
+            .values_list("cursor", flat=True)
+            .first()
         )
     applied: catalogue.SyncAppliedPayload = {
         "device_id": device_id,

@@ -5,7 +5,7 @@ import json
 from rest_framework import serializers
 
 from accounts.models import validate_timezone
-from common.fields import ClientUUIDField
+from common.fields import ClientUUIDField, ServerZoneDateTimeField
 from common.serializers import InputSerializer
 from tracking.api.serializers import MAX_ENTRY_SECONDS, MAX_SECONDS
 from tracking.models import BillingType, TaskStatus
@@ -62,7 +62,7 @@ class BatchItemSerializer(InputSerializer):
     entity = serializers.ChoiceField(choices=["time_entry", "task"])
     action = serializers.ChoiceField(choices=["upsert", "delete"])
     data = serializers.DictField()  # type: ignore[assignment]  # a field may be named "data" (the wire name)
-    client_updated_at = serializers.DateTimeField()
+    client_updated_at = ServerZoneDateTimeField()
 
 
 # The batch as the schema documents it. A request is checked by BatchEnvelopeSerializer, then
@@ -112,8 +112,8 @@ class EntryDataSerializer(InputSerializer):
     project_id = serializers.UUIDField(required=False)
     task_id = serializers.UUIDField(required=False, allow_null=True)
     description = serializers.CharField(max_length=1000, required=False, allow_blank=True)
-    started_at = serializers.DateTimeField(required=False)
-    ended_at = serializers.DateTimeField(required=False, allow_null=True)
+    started_at = ServerZoneDateTimeField(required=False)
+    ended_at = ServerZoneDateTimeField(required=False, allow_null=True)
     duration_seconds = serializers.IntegerField(
         min_value=1, max_value=MAX_ENTRY_SECONDS, required=False, allow_null=True
     )
