@@ -72,6 +72,28 @@ def test_changes_since_a_cursor_include_other_devices(world):
     assert pull(phone, page["next_cursor"]).json()["changes"] == []
 
 
+def test_a_pull_at_the_head_is_an_empty_page_until_something_commits(world):
+    """The nothing-new pull answers without reading the log; a write committed but not yet
+    numbered is numbered first, so the same cursor then sees it."""
+    laptop, phone = world.api("member"), world.api("member")
+    head = phone.get("/api/v1/sync/changes").json()["next_cursor"]
+    assert pull(phone, head).json() == {"changes": [], "next_cursor": head, "has_more": False}
+    Change.objects.create(  # committed, cursor NULL: what a write leaves until it is numbered
+        company_id=world.a.id,
+        user_id=world.users["member"].id,
+        entity="time_entry",
+        entity_id=uuid.uuid4(),
+        action="upsert",
+        event="entry.upserted",
+        payload={"id": "x"},
+        at=T0,
+    )
+    page = pull(laptop, head).json()
+    assert [c["data"] for c in page["changes"]] == [{"id": "x"}]
+    assert page["next_cursor"] > head
+    assert_error(pull(phone, page["next_cursor"] + 1), 410, code="cursor_gone")
+
+
 def test_a_pull_renders_each_change_exactly_as_the_change_serializer_does(world):
     """The pull writes its JSON from database text (no decode, no re-encode): it must still
     be the ChangeSerializer's shape, byte for byte in meaning, whole seconds included."""
