@@ -21,8 +21,9 @@ from django.utils import timezone
 from accounts.models import User
 from changelog import audience, catalogue, publishing, recording
 from changelog.models import Change, Tombstone
-from common.bulk import AnyOf, copy_insert
+from common.bulk import AnyOf, copy_rows
 from common.exceptions import InvalidInput, ServiceError
+from common.models import uuid7
 from common.representation import utc_iso
 from organizations import permissions
 from organizations.models import Membership, Project
@@ -33,6 +34,7 @@ from tracking.models import Source, Task, TimeEntry
 
 logger = structlog.get_logger(__name__)
 ITEM_KEY_RETENTION = timedelta(days=35)  # SPEC: at least 30 days
+KEY_COLUMNS = ["id", "user", "key", "created_at"]  # SyncItemKey's, for the batch's COPY
 
 
 class SyncConflict(Exception):
@@ -158,7 +160,9 @@ def _apply_all_at_once(ctx: _Context, items: list[dict], seen: set, result: Batc
             )
         with transaction.atomic():
             tracking.entries_create_bulk(entries=entries)
-            copy_insert([SyncItemKey(user=ctx.user, key=key) for key in keys])
+            # Plain rows, not 1,000 model instances: the keys are all this table holds.
+            now = timezone.now()
+            copy_rows(SyncItemKey, KEY_COLUMNS, [(uuid7(), ctx.user.pk, key, now) for key in keys])
     except (SyncConflict, ServiceError, IntegrityError):
         return False
     seen.update(keys)

@@ -55,13 +55,24 @@ class JSONStringField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+class ItemDataField(serializers.DictField):
+    """An item's ``data``: a JSON object, handed as sent to its kind's serializer, which checks
+    every key. DictField's own pass over the values checked nothing (its child takes anything)
+    and cost a sixth of the item's envelope check, 1,000 times a batch."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict):
+            self.fail("not_a_dict", input_type=type(data).__name__)
+        return data
+
+
 class BatchItemSerializer(InputSerializer):
     """The envelope of one item; ``data`` is checked per entity and action afterwards."""
 
     idempotency_key = JSONStringField(max_length=255)
     entity = serializers.ChoiceField(choices=["time_entry", "task"])
     action = serializers.ChoiceField(choices=["upsert", "delete"])
-    data = serializers.DictField()  # type: ignore[assignment]  # a field may be named "data" (the wire name)
+    data = ItemDataField()  # type: ignore[assignment]  # a field may be named "data" (the wire name)
     client_updated_at = ServerZoneDateTimeField()
 
 
