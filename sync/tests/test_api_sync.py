@@ -145,6 +145,31 @@ def test_changes_respect_the_role_table(world):
     assert not outsider & {member_entry["id"], loner_entry["id"], str(team_task.id)}
 
 
+def test_a_member_of_two_companies_pulls_both_in_cursor_order(world):
+    """One company's pull is bounded by its (company, cursor) index range; two companies' is
+    not: both answer every visible change once, in cursor order, page by page."""
+    from accounts.tests.factories import MembershipFactory
+
+    MembershipFactory(user=world.users["member"], company=world.b)
+    api = world.api("member")
+    cursor = api.get("/api/v1/sync/changes").json()["next_cursor"]
+    in_a = push(api, [entry_item(world, start=T0)])
+    assert in_a.json()["processed"] == 1
+    in_b = entry_item(world, start=T0 + timedelta(hours=2))
+    in_b["data"]["project_id"] = str(world.project_b.id)
+    assert push(api, [in_b]).json()["processed"] == 1
+    world.api("outsider").post("/api/v1/time-entries/start", {"project_id": str(world.project_b.id)})
+    whole = pull(api, cursor).json()["changes"]
+    seen, has_more, at = [], True, cursor
+    while has_more:
+        page = api.get(f"/api/v1/sync/changes?cursor={at}&limit=1").json()
+        seen += page["changes"]
+        at, has_more = page["next_cursor"], page["has_more"]
+    assert seen == whole
+    assert [c["data"]["project_id"] for c in whole] == [str(world.project_open.id), str(world.project_b.id)]
+    assert [c["cursor"] for c in whole] == sorted(c["cursor"] for c in whole)
+
+
 def test_changes_paginate_without_gaps_or_duplicates(world):
     api = world.api("member")
     cursor = api.get("/api/v1/sync/changes").json()["next_cursor"]
