@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.utils import timezone
 from rest_framework import serializers
 
 
@@ -17,3 +19,13 @@ class ClientUUIDField(serializers.UUIDField):
         if not isinstance(data, str):
             self.fail("invalid", value=data)
         return super().to_internal_value(data)
+
+
+class ServerZoneDateTimeField(serializers.DateTimeField):
+    """DRF's DateTimeField, taking the server's zone (settings.TIME_ZONE) for naive values and
+    output without asking Django's per-request "current time zone" (a context-local read) for
+    every value: nothing here activates another one, so the answer is the same, and a 1,000-item
+    sync batch reads three datetimes per item."""
+
+    def default_timezone(self):
+        return timezone.get_default_timezone() if settings.USE_TZ else None

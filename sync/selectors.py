@@ -5,7 +5,8 @@ from __future__ import annotations
 from functools import reduce
 from operator import or_
 
-from django.db.models import Func, Q, QuerySet, TextField
+from django.db.models import BooleanField, Func, Q, QuerySet, TextField
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
 
 from changelog import audience
@@ -39,6 +40,18 @@ def change_list(*, memberships: list[Membership], after: int, upto: int | None =
     qs = Change.objects.filter(reduce(or_, [visible_changes_q(m) for m in memberships]), cursor__gt=after)
     if upto is not None:
         qs = qs.filter(cursor__lte=upto)
+    companies = {m.company_id for m in memberships}
+    if len(companies) == 1:
+        # One company (most callers): the same rows, bounded as a range of its (company_id,
+        # cursor) index, so PostgreSQL walks that index in order and stops at the page's end.
+        # With ``cursor > after`` alone, once statistics said the company held a large share of
+        # the log, it walked the cursor index instead, skipping every other company's changes:
+        # 106 ms instead of 0.5 ms for a page of a 100k-change company (EXPLAIN ANALYZE).
+        company = companies.pop()
+        bounds = f'("{Change._meta.db_table}"."company_id", "{Change._meta.db_table}"."cursor")'
+        qs = qs.filter(RawSQL(f"{bounds} > (%s, %s)", [company, after], output_field=BooleanField()))
+        if upto is not None:
+            qs = qs.filter(RawSQL(f"{bounds} <= (%s, %s)", [company, upto], output_field=BooleanField()))
     return qs.order_by("cursor")
 
 

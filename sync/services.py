@@ -15,13 +15,15 @@ from uuid import UUID
 
 import structlog
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
 from changelog import audience, catalogue, publishing, recording
 from changelog.models import Change, Tombstone
-from common.bulk import copy_insert
+from common.bulk import AnyOf, copy_rows
 from common.exceptions import InvalidInput, ServiceError
+from common.models import uuid7
 from common.representation import utc_iso
 from organizations import permissions
 from organizations.models import Membership, Project
@@ -32,6 +34,7 @@ from tracking.models import Source, Task, TimeEntry
 
 logger = structlog.get_logger(__name__)
 ITEM_KEY_RETENTION = timedelta(days=35)  # SPEC: at least 30 days
+KEY_COLUMNS = ["id", "user", "key", "created_at"]  # SyncItemKey's, for the batch's COPY
 
 
 class SyncConflict(Exception):
@@ -108,12 +111,12 @@ def batch_apply(*, user: User, memberships: list[Membership], device_id: str, it
     result = BatchResult()
     ctx = _Context(user, memberships)
     keys = [item["idempotency_key"] for item in items]
-    seen = set(SyncItemKey.objects.filter(user=user, key__in=keys).values_list("key", flat=True))
+    seen = set(SyncItemKey.objects.filter(AnyOf(F("key"), keys), user=user).values_list("key", flat=True))
     with recording.collect_changes() as change_ids:
         if not _apply_all_at_once(ctx, items, seen, result):
             for item in items:
                 _apply_item(ctx, item, seen, result)
-    result.change_ids = list(Change.objects.filter(id__in=change_ids).values_list("id", flat=True))
+    result.change_ids = list(Change.objects.filter(AnyOf(F("id"), change_ids)).values_list("id", flat=True))
     return result
 
 
@@ -140,7 +143,7 @@ def _apply_all_at_once(ctx: _Context, items: list[dict], seen: set, result: Batc
     keys = [i["idempotency_key"] for i in items]
     if len(set(ids)) != len(ids) or len(set(keys)) != len(keys):
         return False
-    if TimeEntry.objects.filter(pk__in=ids).exists() or Tombstone.objects.filter(entity_id__in=ids).exists():
+    if TimeEntry.objects.filter(AnyOf(F("pk"), ids)).exists() or Tombstone.objects.filter(AnyOf(F("pk"), ids)).exists():
         return False
     try:
         entries = []
@@ -157,7 +160,9 @@ def _apply_all_at_once(ctx: _Context, items: list[dict], seen: set, result: Batc
             )
         with transaction.atomic():
             tracking.entries_create_bulk(entries=entries)
-            copy_insert([SyncItemKey(user=ctx.user, key=key) for key in keys])
+            # Plain rows, not 1,000 model instances: the keys are all this table holds.
+            now = timezone.now()
+            copy_rows(SyncItemKey, KEY_COLUMNS, [(uuid7(), ctx.user.pk, key, now) for key in keys])
     except (SyncConflict, ServiceError, IntegrityError):
         return False
     seen.update(keys)
@@ -200,7 +205,10 @@ def batch_finish(*, user: User, device_id: str, result: BatchResult) -> BatchRes
         sequence_and_publish()
     if result.change_ids:
         result.cursor = (
-            Change.objects.filter(id__in=result.change_ids).order_by("-cursor").values_list("cursor", flat=True).first()
+            Change.objects.filter(AnyOf(F("id"), result.change_ids))
+            .order_by("-cursor")
+            .values_list("cursor", flat=True)
+            .first()
         )
     applied: catalogue.SyncAppliedPayload = {
         "device_id": device_id,

@@ -5,7 +5,7 @@ import json
 from rest_framework import serializers
 
 from accounts.models import validate_timezone
-from common.fields import ClientUUIDField
+from common.fields import ClientUUIDField, ServerZoneDateTimeField
 from common.serializers import InputSerializer
 from tracking.api.serializers import MAX_ENTRY_SECONDS, MAX_SECONDS
 from tracking.models import BillingType, TaskStatus
@@ -55,14 +55,25 @@ class JSONStringField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+class ItemDataField(serializers.DictField):
+    """An item's ``data``: a JSON object, handed as sent to its kind's serializer, which checks
+    every key. DictField's own pass over the values checked nothing (its child takes anything)
+    and cost a sixth of the item's envelope check, 1,000 times a batch."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict):
+            self.fail("not_a_dict", input_type=type(data).__name__)
+        return data
+
+
 class BatchItemSerializer(InputSerializer):
     """The envelope of one item; ``data`` is checked per entity and action afterwards."""
 
     idempotency_key = JSONStringField(max_length=255)
     entity = serializers.ChoiceField(choices=["time_entry", "task"])
     action = serializers.ChoiceField(choices=["upsert", "delete"])
-    data = serializers.DictField()  # type: ignore[assignment]  # a field may be named "data" (the wire name)
-    client_updated_at = serializers.DateTimeField()
+    data = ItemDataField()  # type: ignore[assignment]  # a field may be named "data" (the wire name)
+    client_updated_at = ServerZoneDateTimeField()
 
 
 # The batch as the schema documents it. A request is checked by BatchEnvelopeSerializer, then
@@ -112,8 +123,8 @@ class EntryDataSerializer(InputSerializer):
     project_id = serializers.UUIDField(required=False)
     task_id = serializers.UUIDField(required=False, allow_null=True)
     description = serializers.CharField(max_length=1000, required=False, allow_blank=True)
-    started_at = serializers.DateTimeField(required=False)
-    ended_at = serializers.DateTimeField(required=False, allow_null=True)
+    started_at = ServerZoneDateTimeField(required=False)
+    ended_at = ServerZoneDateTimeField(required=False, allow_null=True)
     duration_seconds = serializers.IntegerField(
         min_value=1, max_value=MAX_ENTRY_SECONDS, required=False, allow_null=True
     )

@@ -72,6 +72,28 @@ def test_changes_since_a_cursor_include_other_devices(world):
     assert pull(phone, page["next_cursor"]).json()["changes"] == []
 
 
+def test_a_pull_at_the_head_is_an_empty_page_until_something_commits(world):
+    """The nothing-new pull answers without reading the log; a write committed but not yet
+    numbered is numbered first, so the same cursor then sees it."""
+    laptop, phone = world.api("member"), world.api("member")
+    head = phone.get("/api/v1/sync/changes").json()["next_cursor"]
+    assert pull(phone, head).json() == {"changes": [], "next_cursor": head, "has_more": False}
+    Change.objects.create(  # committed, cursor NULL: what a write leaves until it is numbered
+        company_id=world.a.id,
+        user_id=world.users["member"].id,
+        entity="time_entry",
+        entity_id=uuid.uuid4(),
+        action="upsert",
+        event="entry.upserted",
+        payload={"id": "x"},
+        at=T0,
+    )
+    page = pull(laptop, head).json()
+    assert [c["data"] for c in page["changes"]] == [{"id": "x"}]
+    assert page["next_cursor"] > head
+    assert_error(pull(phone, page["next_cursor"] + 1), 410, code="cursor_gone")
+
+
 def test_a_pull_renders_each_change_exactly_as_the_change_serializer_does(world):
     """The pull writes its JSON from database text (no decode, no re-encode): it must still
     be the ChangeSerializer's shape, byte for byte in meaning, whole seconds included."""
@@ -121,6 +143,31 @@ def test_changes_respect_the_role_table(world):
     outsider = ids("outsider")
     assert len(outsider) == 1
     assert not outsider & {member_entry["id"], loner_entry["id"], str(team_task.id)}
+
+
+def test_a_member_of_two_companies_pulls_both_in_cursor_order(world):
+    """One company's pull is bounded by its (company, cursor) index range; two companies' is
+    not: both answer every visible change once, in cursor order, page by page."""
+    from accounts.tests.factories import MembershipFactory
+
+    MembershipFactory(user=world.users["member"], company=world.b)
+    api = world.api("member")
+    cursor = api.get("/api/v1/sync/changes").json()["next_cursor"]
+    in_a = push(api, [entry_item(world, start=T0)])
+    assert in_a.json()["processed"] == 1
+    in_b = entry_item(world, start=T0 + timedelta(hours=2))
+    in_b["data"]["project_id"] = str(world.project_b.id)
+    assert push(api, [in_b]).json()["processed"] == 1
+    world.api("outsider").post("/api/v1/time-entries/start", {"project_id": str(world.project_b.id)})
+    whole = pull(api, cursor).json()["changes"]
+    seen, has_more, at = [], True, cursor
+    while has_more:
+        page = api.get(f"/api/v1/sync/changes?cursor={at}&limit=1").json()
+        seen += page["changes"]
+        at, has_more = page["next_cursor"], page["has_more"]
+    assert seen == whole
+    assert [c["data"]["project_id"] for c in whole] == [str(world.project_open.id), str(world.project_b.id)]
+    assert [c["cursor"] for c in whole] == sorted(c["cursor"] for c in whole)
 
 
 def test_changes_paginate_without_gaps_or_duplicates(world):
