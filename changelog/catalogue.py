@@ -157,6 +157,7 @@ class ImportPayload(TypedDict):
     source: str
     file_name: str
     dry_run: bool
+    invite_unknown: bool
     status: str
     error: str
     progress: ImportProgress
