@@ -360,7 +360,7 @@ class Importer:
             ["company", "fingerprint", "entry_id", "job_id"],
             [(e.company_id, e._fingerprint, e.pk, self.job_id) for e in entries],  # type: ignore[attr-defined]
         )
-        events.entries_upserted(entries)
+        events.entries_upserted_quietly([e.pk for e in entries])
 
     def _error(self, row: int, field_name: str, detail: str) -> None:
         self.summary["error_count"] = self.summary.get("error_count", 0) + 1
