@@ -184,10 +184,23 @@ def phase(membership: Membership, path: Path, *, dry_run: bool) -> dict:
     }
 
 
+def profiled(prefix: str | None, name: str, run, *args, **kwargs):
+    """``run(*args, **kwargs)``, under cProfile when ``prefix`` is given (its times are inflated)."""
+    if prefix is None:
+        return run(*args, **kwargs)
+    import cProfile
+
+    profile = cProfile.Profile()
+    result = profile.runcall(run, *args, **kwargs)
+    profile.dump_stats(f"{prefix}-{name}.prof")
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--members", type=int, default=200)
+    parser.add_argument("--profile", metavar="PREFIX", help="write cProfile stats of each phase to PREFIX-<phase>.prof")
     args = parser.parse_args()
     tag = time.strftime("%Y%m%d%H%M%S")
     settings.MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="stint-imports-bench-media-"))
@@ -197,9 +210,9 @@ def main() -> None:
         write_csv(path, rows=args.rows, members=args.members, tag=tag)
         print(f"wrote {path.stat().st_size / 1e6:.0f} MB in {time.perf_counter() - started:.0f} s", file=sys.stderr)
         owner = company(args.members, tag)
-        dry = phase(owner, path, dry_run=True)
-        real = phase(owner, path, dry_run=False)
-        again = phase(owner, path, dry_run=True)  # everything is a duplicate now
+        dry = profiled(args.profile, "dry", phase, owner, path, dry_run=True)
+        real = profiled(args.profile, "import", phase, owner, path, dry_run=False)
+        again = profiled(args.profile, "again", phase, owner, path, dry_run=True)  # everything is a duplicate now
     result = {
         "rows": args.rows,
         "members": args.members,

@@ -28,6 +28,9 @@ class Change(models.Model):
     event = models.CharField(max_length=40)  # the realtime event type, e.g. timer.started
     payload = models.JSONField()  # the API's output shape of the entity
     at = models.DateTimeField()
+    # Numbered and pulled like any other, never sent to sockets one by one: a bulk import's
+    # entries (a million socket events; its requester's page hears import.finished instead).
+    quiet = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         db_table = "sync_change"  # its name from before the move to this app (docs/architecture.md)

@@ -116,15 +116,17 @@ def _publish_batch() -> int:
     # every write's answer) for as long as thousands of events take to send. The transaction
     # stays open while sending (it holds the lock), but writes only the watermark, at its end.
     state = SyncState.objects.get(pk=1)
-    changes = list(
-        Change.objects.filter(cursor__gt=state.published_upto, cursor__lte=state.head).order_by("cursor")[:BATCH]
-    )
-    if not changes:
+    # Quiet changes (a bulk import's) are passed over: the watermark moves past them unsent.
+    pending = Change.objects.filter(cursor__gt=state.published_upto, cursor__lte=state.head, quiet=False)
+    changes = list(pending.order_by("cursor")[:BATCH])
+    # A short batch is everything numbered up to the head: the watermark may go there.
+    upto = state.head if len(changes) < BATCH else changes[-1].cursor or state.head  # (numbered: never None)
+    if upto <= state.published_upto:
         return 0
     publish(changes)
-    SyncState.objects.filter(pk=1).update(published_upto=changes[-1].cursor)
-    # After the watermark commits: a receiver's failure cannot undo it (nor hold the lock).
-    transaction.on_commit(lambda: _tell_receivers(changes))
+    SyncState.objects.filter(pk=1).update(published_upto=upto)
+    if changes:  # after the watermark commits: a receiver's failure cannot undo it (nor hold the lock)
+        transaction.on_commit(lambda: _tell_receivers(changes))
     return len(changes)
 
 

@@ -5,13 +5,14 @@ The events themselves (names, entities, actions, payload types) are ``changelog.
 from __future__ import annotations
 
 from typing import cast
+from uuid import UUID
 
 from django.utils import timezone
 
 from changelog import catalogue, recording
 from changelog.catalogue import DeletedTimeEntryPayload, Event, TimeEntryPayload, TimesheetPayload
 from changelog.models import Tombstone
-from common.representation import fast_representation, utc_iso
+from common.representation import fast_representation, sql_representation, utc_iso
 from tracking.models import Task, TimeEntry, Timesheet
 
 
@@ -53,6 +54,24 @@ def entries_upserted(entries: list[TimeEntry]) -> None:
             )
             for e, payload in zip(entries, payloads, strict=True)
         ]
+    )
+
+
+def entries_upserted_quietly(entry_ids: list[UUID]) -> None:
+    """``entry.upserted`` for many entries written in this transaction (a bulk import), built
+    and inserted by the database: the serializer's shape (``sql_representation``), recorded
+    quiet (pulled by sync clients, not sent to sockets one by one)."""
+    from tracking.api.serializers import TimeEntrySerializer
+
+    if not entry_ids:
+        return
+    payload, params = sql_representation(TimeEntrySerializer, "e")
+    recording.record_quietly(
+        catalogue.ENTRY_UPSERTED,
+        rows_sql=f"SELECT e.company_id, e.user_id, e.project_id, e.id, {payload}"
+        " FROM unnest(string_to_array(%s, ',')::uuid[]) WITH ORDINALITY AS s(id, n)"
+        " JOIN tracking_timeentry e ON e.id = s.id ORDER BY s.n",
+        params=[*params, ",".join(map(str, entry_ids))],
     )
 
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
+from django.db import connection
+from django.utils import timezone as django_timezone
 from rest_framework import serializers
 
 from common.models import uuid7
-from common.representation import fast_representation
+from common.representation import fast_representation, sql_representation
 from organizations.models import Project
 from tracking.api.serializers import TaskSerializer, TimeEntrySerializer
 from tracking.models import Source, Task, TimeEntry
@@ -53,6 +57,47 @@ def _entries() -> list[TimeEntry]:
             updated_at=start,
         ),
     ]
+
+
+ENTRY_COLUMNS = (
+    "id uuid, company_id uuid, user_id uuid, project_id uuid, task_id uuid, description text, started_at timestamptz,"
+    " ended_at timestamptz, duration_seconds int, timezone text, billable bool, source text, created_at timestamptz,"
+    " updated_at timestamptz"
+)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Berlin", "Asia/Kolkata", "America/New_York"])
+def test_time_entries_built_in_sql_equal_the_fast_representation_key_by_key(zone):
+    # An import's change-log payloads are built by PostgreSQL (sql_representation); clients
+    # must not tell them from the ones a sync batch builds in Python. The rows as a derived
+    # table with the model's column names: the entries need no company or user.
+    entries = [*_entries(), *_entries()]
+    entries[2].started_at = datetime(2026, 10, 25, 0, 30, 0, 5, tzinfo=UTC)  # Berlin's repeated hour
+    entries[2].ended_at = datetime(2026, 10, 25, 1, 30, tzinfo=UTC)
+    entries[3].created_at = entries[3].updated_at = datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+    names = [c.split()[0] for c in ENTRY_COLUMNS.split(", ")]
+    with django_timezone.override(zone):
+        expected = fast_representation(TimeEntrySerializer)(entries)
+        payload, params = sql_representation(TimeEntrySerializer, "e")
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT {payload} FROM jsonb_to_recordset(%s::jsonb) AS e({ENTRY_COLUMNS})",  # in array order
+                [*params, _as_json(entries, names)],
+            )
+            built = [json.loads(row[0]) if isinstance(row[0], str) else row[0] for row in cursor.fetchall()]
+    assert len(built) == len(expected) == 4
+    for ours, theirs in zip(built, expected, strict=True):
+        assert sorted(ours) == sorted(theirs)
+        for key in theirs:
+            assert (key, ours[key]) == (key, theirs[key])
+
+
+def _as_json(entries: list[TimeEntry], names: list[str]) -> str:
+    def value(v):
+        return v.isoformat() if isinstance(v, datetime) else str(v) if isinstance(v, uuid.UUID) else v
+
+    return json.dumps([{name: value(getattr(e, name)) for name in names} for e in entries])
 
 
 def test_time_entries_render_exactly_as_the_serializer_does():

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
@@ -84,6 +85,7 @@ def _row(number: int, row: dict[str, str], tz: ZoneInfo) -> Item:
     )
 
 
+@lru_cache(maxsize=1 << 16)  # an export's dates and start times repeat: parse each pair once
 def _local(day: str, clock: str, tz: ZoneInfo) -> datetime:
     """A local date and time in ``tz``, read as every source reads one (values.aware)."""
     return aware(date.fromisoformat(day), time.fromisoformat(clock), tz)

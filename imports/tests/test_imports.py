@@ -135,6 +135,39 @@ def test_a_dry_run_predicts_the_import_exactly_and_a_second_import_creates_nothi
     assert again.file_key == ""
 
 
+def test_imported_entries_are_pulled_by_sync_clients_but_not_pushed_to_sockets_one_by_one(world, people):
+    # A million socket events for one import would flood every open dashboard: the import's
+    # changes are numbered and pulled like any other (GET /sync/changes), never published.
+    from changelog import sequencer
+    from changelog.models import SyncState
+    from organizations.tests.world import api_as
+
+    phone = api_as(people["ana"])
+    cursor = phone.get("/api/v1/sync/changes").json()["next_cursor"]
+    published: list = []
+
+    def heard(*, changes, **_):
+        published.extend(changes)
+
+    sequencer.changes_published.connect(heard)
+    try:
+        run(upload(world.api("owner"), FIXTURE.read_bytes())["id"])
+        sequencer.sequence_and_publish()  # what beat does; each chunk's commit already did it
+    finally:
+        sequencer.changes_published.disconnect(heard)
+    mine = TimeEntry.objects.filter(company=world.a, user=people["ana"]).order_by("started_at")
+    assert mine.count() == 4
+    pulled = phone.get(f"/api/v1/sync/changes?cursor={cursor}").json()["changes"]
+    entries = [c for c in pulled if c["entity"] == "time_entry"]
+    assert sorted(c["id"] for c in entries) == sorted(str(pk) for pk in mine.values_list("pk", flat=True))
+    first = next(c["data"] for c in entries if c["id"] == str(mine[0].pk))
+    assert first == phone.get(f"/api/v1/time-entries/{mine[0].pk}").json()  # the API's own shape
+    state = SyncState.objects.get(pk=1)
+    assert state.published_upto == state.head  # passed over, not left waiting
+    assert not [c for c in published if c.event == "entry.upserted"]
+    assert [c.event for c in published if c.event.startswith("project.")]  # the new projects still go live
+
+
 def test_chunks_change_nothing_in_the_summary(world, people, settings):
     settings.IMPORT_CHUNK_ROWS = 2  # the duplicate and the overlap now lie in later chunks than their rows
     api = world.api("owner")
