@@ -293,7 +293,13 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
 def pytest_configure(config):
     """Start the embedded PostgreSQL/Redis when DATABASE_URL/REDIS_URL are unset (importing
     settings starts nothing). Once, in the process that runs the session: pytest-xdist's
-    workers find them running."""
+    workers find them running. In every process: the cheap Argon2id (tests/support/hashers.py)
+    hashes and checks passwords."""
+    from django.test import override_settings
+
+    cheap = {"django.contrib.auth.hashers.Argon2PasswordHasher": "tests.support.hashers.CheapArgon2PasswordHasher"}
+    hashers = [cheap.get(name, name) for name in settings.PASSWORD_HASHERS]
+    override_settings(PASSWORD_HASHERS=hashers).enable()  # for the session: never disabled
     if not hasattr(config, "workerinput"):
         embedded.start_configured(settings)
 
