@@ -293,7 +293,13 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
 def pytest_configure(config):
     """Start the embedded PostgreSQL/Redis when DATABASE_URL/REDIS_URL are unset (importing
     settings starts nothing). Once, in the process that runs the session: pytest-xdist's
-    workers find them running."""
+    workers find them running. In every process: the cheap Argon2id (tests/support/hashers.py)
+    hashes and checks passwords."""
+    from django.test import override_settings
+
+    cheap = {"django.contrib.auth.hashers.Argon2PasswordHasher": "tests.support.hashers.CheapArgon2PasswordHasher"}
+    hashers = [cheap.get(name, name) for name in settings.PASSWORD_HASHERS]
+    override_settings(PASSWORD_HASHERS=hashers).enable()  # for the session: never disabled
     if not hasattr(config, "workerinput"):
         embedded.start_configured(settings)
 
@@ -311,10 +317,17 @@ def pytest_collection_modifyitems(config, items):
         if item.parent is not None and item.nodeid.rpartition("::")[2] != item.name:
             # schemathesis sets the item's older ``_nodeid``; pytest 9 reads ``_id``
             item._id = item.parent.id.child(item.name)
+    loadgroup = getattr(config.option, "loadgroup", False)  # set by pytest-xdist in its workers
     for item in items:
         fixturedefs = item._fixtureinfo.name2fixturedefs  # pytest has no public way to ask a scope
         if any(defs[-1].scope == "module" for defs in fixturedefs.values()):
-            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+            group = item.module.__name__
+            item.add_marker(pytest.mark.xdist_group(group))
+            if loadgroup:
+                # pytest-xdist names the group in the id's "@group" suffix, through the older
+                # ``_nodeid`` pytest 9 no longer reads: without this the module's fixture is set
+                # up in every process that runs one of its tests.
+                item._id = type(item._id).parse(f"{item.nodeid}@{group}")
         if _is_e2e(item):
             item.add_marker(pytest.mark.e2e)
 

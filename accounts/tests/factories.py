@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import functools
+
 import factory
 from django.contrib.auth.hashers import make_password
 
@@ -7,8 +9,13 @@ from accounts.models import User
 from organizations.models import Company, Membership, Role
 
 PASSWORD = "correct-horse-battery-staple"
-# Argon2 is slow by design; hash the shared test password once per run, not per user.
-_PASSWORD_HASH = make_password(PASSWORD)
+
+
+@functools.cache
+def _password_hash() -> str:
+    """The shared test password, hashed once per run, not per user; on first use, so with the
+    session's hasher (conftest.py), not whatever was configured when this module was imported."""
+    return make_password(PASSWORD)
 
 
 class UserFactory(factory.django.DjangoModelFactory[User]):
@@ -18,7 +25,7 @@ class UserFactory(factory.django.DjangoModelFactory[User]):
     email = factory.Sequence(lambda n: f"user{n}@example.com")
     name = factory.Faker("name")
     timezone = "UTC"
-    password = factory.LazyFunction(lambda: _PASSWORD_HASH)
+    password = factory.LazyFunction(_password_hash)
 
 
 class CompanyFactory(factory.django.DjangoModelFactory):
