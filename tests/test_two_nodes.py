@@ -272,6 +272,7 @@ def test_node_a_sigkilled_under_load_its_clients_resume_on_node_b_missing_nothin
     entries: dict[str, str] = {}  # Idempotency-Key -> the entry it created
     attempts: list[tuple[str, str, object]] = []
     accepted: list[int] = []
+    unanswered: list[int] = []  # heartbeats of a batch whose answer never came (node A killed)
     start = timezone.now().replace(microsecond=0) - timedelta(days=2)
 
     def kill_node_a() -> None:
@@ -307,7 +308,7 @@ def test_node_a_sigkilled_under_load_its_clients_resume_on_node_b_missing_nothin
             if response.status_code == 202:
                 accepted.append(response.json()["accepted"])
         except httpx.HTTPError:
-            pass
+            unanswered.append(len(beats))  # A may have stored it just before it died
 
     async def writer(client_a, client_b, number: int, done: list) -> None:
         for i in range(WRITES_EACH):
@@ -351,11 +352,12 @@ def test_node_a_sigkilled_under_load_its_clients_resume_on_node_b_missing_nothin
     assert created == set(entries.values())
     assert any(node == "a" for _, node, _ in attempts)  # the load went through both nodes
     assert any(status != 201 for _, node, status in attempts if node == "a"), "nothing was in flight on A"
-    # every 202'd heartbeat is stored, merged or waiting
+    # every 202'd heartbeat is stored, merged or waiting; a batch whose answer was lost with
+    # node A may be stored too (its client cannot know), and nothing else is
     stored = (
         HeartbeatInbox.objects.filter(device_id="nodes").count() + Heartbeat.objects.filter(device_id="nodes").count()
     )
-    assert stored == sum(accepted)
+    assert sum(accepted) <= stored <= sum(accepted) + sum(unanswered), (stored, sum(accepted), unanswered)
     ours = set(Change.objects.filter(company_id=owner.company.id, cursor__gt=head).values_list("cursor", flat=True))
     for seen, log, received in sockets:
         # it was on node A, lost it, and came back on node B
