@@ -19,13 +19,14 @@ class JobStatus(models.TextChoices):
     FAILED = "FAILED"
 
 
-def claim(queryset: QuerySet, pk, *, max_attempts: int):
-    """Take the object for one attempt: PENDING, or PROCESSING by a worker that died (its task
-    is delivered again), with attempts left -> PROCESSING, attempts + 1. None when it is READY,
-    FAILED, out of attempts, or not in ``queryset``: another delivery got there first."""
-    claimed = queryset.filter(
-        pk=pk, status__in=[JobStatus.PENDING, JobStatus.PROCESSING], attempts__lt=max_attempts
-    ).update(status=JobStatus.PROCESSING, attempts=F("attempts") + 1, updated_at=timezone.now())
+def claim(queryset: QuerySet, pk, *, max_attempts: int, running: str = JobStatus.PROCESSING, **also):
+    """Take the object for one attempt: PENDING, or ``running`` (PROCESSING; an import's is
+    RUNNING) by a worker that died (its task is delivered again), with attempts left ->
+    ``running``, attempts + 1, and the fields in ``also`` set. None when it is finished, out of
+    attempts, or not in ``queryset``: another delivery got there first."""
+    claimed = queryset.filter(pk=pk, status__in=[JobStatus.PENDING, running], attempts__lt=max_attempts).update(
+        status=running, attempts=F("attempts") + 1, updated_at=timezone.now(), **also
+    )
     return queryset.model.objects.filter(pk=pk).first() if claimed else None
 
 

@@ -14,10 +14,10 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from audit import recording
+from common import jobs
 from common.exceptions import InvalidInput, PermissionDeniedError, TooLargeError
 from imports import events, people, sources
 from imports.models import ImportJob, ImportStatus
@@ -124,17 +124,10 @@ def _new_job(membership: Membership, fileobj: File, *, source: str, dry_run: boo
 
 
 def claim(pk: UUID | str) -> ImportJob | None:
-    """Take the job for one attempt (common/jobs.py's claim, with SPEC's RUNNING): PENDING, or
-    RUNNING by a worker that died (its task is delivered again), with attempts left."""
-    claimed = ImportJob.objects.filter(
-        pk=pk, status__in=[ImportStatus.PENDING, ImportStatus.RUNNING], attempts__lt=MAX_ATTEMPTS
-    ).update(
-        status=ImportStatus.RUNNING,
-        attempts=F("attempts") + 1,
-        started_at=timezone.now(),
-        updated_at=timezone.now(),
+    """Take the job for one attempt (common/jobs.py's claim, with SPEC's RUNNING)."""
+    return jobs.claim(
+        ImportJob.objects.all(), pk, max_attempts=MAX_ATTEMPTS, running=ImportStatus.RUNNING, started_at=timezone.now()
     )
-    return ImportJob.objects.filter(pk=pk).first() if claimed else None
 
 
 def import_run(*, job_id: UUID | str, on_progress: Callable[[ImportJob], None] | None = None) -> ImportJob | None:
