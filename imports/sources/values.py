@@ -11,6 +11,7 @@ duration wins (``local_span``)."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import itertools
@@ -177,7 +178,10 @@ def csv_rows(stream: BinaryIO, required: Iterable[str] = ()) -> Generator[tuple[
     except csv.Error as exc:
         yield RowError(row=number + 1, field="", detail=f"not readable as CSV: {exc}")
     finally:
-        text.detach()  # the caller owns the stream
+        # The caller owns the stream; one that closed it first (a cancelled import, its
+        # generator collected later) leaves nothing to detach from.
+        with contextlib.suppress(ValueError):
+            text.detach()
 
 
 # --------------------------------------------------------------------------- JSON
