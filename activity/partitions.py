@@ -75,8 +75,12 @@ def ensure(table: str, months: list[datetime]) -> list[str]:
     """Create the monthly partitions of ``table`` that are missing; returns the new names.
     Idempotent and safe to race: creators take one advisory lock, in their own transaction
     (outside any caller's: a merge must not hold the parent's lock while it writes)."""
+    # A raw heartbeat month past retention may have been dropped since this process saw it
+    # (``maintain``, in another process): such a month is never taken on trust. Only an import
+    # of old history reaches one; the live intake stays within HEARTBEAT_MAX_AGE_DAYS.
+    kept_from = month_start(datetime.now(UTC) - timedelta(days=settings.HEARTBEAT_RETENTION_DAYS))
     with _known_lock:
-        missing = [m for m in months if (table, m) not in _known]
+        missing = [m for m in months if (table, m) not in _known or (table == HEARTBEATS and m < kept_from)]
     if not missing:
         return []
     created = []

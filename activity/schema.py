@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -115,10 +117,27 @@ class Number:
         return kind(**options)
 
 
+# The oldest moment a Timestamp takes, where a caller widened it (``accepting_since``).
+_oldest: ContextVar[datetime | None] = ContextVar("stint_heartbeat_oldest", default=None)
+
+
+@contextmanager
+def accepting_since(oldest: datetime) -> Iterator[None]:
+    """Within the block, timestamps back to ``oldest`` are taken instead of
+    ``HEARTBEAT_MAX_AGE_DAYS``: an import of years of history (imports/activity_rows.py). A live
+    tracker never gets this; the merge creates the older months' partitions it needs."""
+    token = _oldest.set(oldest)
+    try:
+        yield
+    finally:
+        _oldest.reset(token)
+
+
 @dataclass
 class Timestamp:
     """RFC 3339 with an offset, at most ``max_ahead`` in the future (clocks drift) and at most
-    ``HEARTBEAT_MAX_AGE_DAYS`` old (partitions exist that far back)."""
+    ``HEARTBEAT_MAX_AGE_DAYS`` old (a tracker offline longer resends nothing useful; an import
+    widens it, ``accepting_since``)."""
 
     max_ahead: timedelta = timedelta(hours=1)
     help_text: str | None = None
@@ -134,7 +153,11 @@ class Timestamp:
             raise Bad("Must carry a UTC offset (Z or +hh:mm).")
         if moment > now + self.max_ahead:
             raise Bad("Must not be more than an hour in the future.")
-        if moment < now - timedelta(days=settings.HEARTBEAT_MAX_AGE_DAYS):
+        oldest = _oldest.get()
+        if oldest is not None:
+            if moment < oldest:
+                raise Bad(f"Must not be before {oldest:%Y-%m-%d}.")
+        elif moment < now - timedelta(days=settings.HEARTBEAT_MAX_AGE_DAYS):
             raise Bad(f"Must not be older than {settings.HEARTBEAT_MAX_AGE_DAYS} days.")
         return moment
 

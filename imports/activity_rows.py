@@ -27,6 +27,7 @@ from uuid import UUID
 
 from django.utils import timezone
 
+from activity import schema
 from activity.activitywatch import feed, selectors, services
 from activity.coding import coding_heartbeats_store
 from activity.models import AwBucket
@@ -34,6 +35,7 @@ from activity.privacy import privacy_rules_for
 from common.bulk import copy_rows
 from imports.models import ImportFingerprint
 from imports.sources.base import ActivityRow, AwBucketRow, AwEventRow, CodingRow
+from tracking.services.rules import EARLIEST_ENTRY_TIME
 
 
 def fingerprint(user_id: UUID, row: AwEventRow | CodingRow) -> bytes:
@@ -145,9 +147,11 @@ class ActivityWriter:
             kept = sum(1 for row in rows if feed.private(row.event.data, self.rules, self.types[bucket_id]) is not None)
             created["app_usage"] += kept
             return rows
-        stored = services.events_insert(
-            bucket=bucket, events=[row.event for row in rows], rules=self.rules, now=timezone.now()
-        )
+        # Years of history feed app usage, not only the live intake's last 30 days.
+        with schema.accepting_since(EARLIEST_ENTRY_TIME):
+            stored = services.events_insert(
+                bucket=bucket, events=[row.event for row in rows], rules=self.rules, now=timezone.now()
+            )
         created["app_usage"] += len(stored)
         return rows
 

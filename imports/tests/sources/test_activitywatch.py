@@ -124,6 +124,46 @@ def test_chunks_change_nothing_in_the_summary(world, settings):
     assert apps(api, day)["apps"][0] == {"app": "Code", "seconds": 1500}
 
 
+FIXTURE_APPS = [
+    {"app": "Code", "seconds": 1500},
+    {"app": "Firefox", "seconds": 540},
+    {"app": "Slack", "seconds": 120},
+]
+
+
+def test_history_older_than_the_live_intakes_30_days_feeds_app_usage_too(world):
+    """An import brings years: window and web events of any age feed the apps report (the live
+    intake's HEARTBEAT_MAX_AGE_DAYS is for trackers, not for history)."""
+    api, day = world.api("member"), datetime.now(UTC).date() - timedelta(days=200)
+    job = run(api, fixture_bytes(day))
+    assert (job.status, job.summary["created"]["app_usage"], job.summary["error_count"]) == (ImportStatus.READY, 10, 2)
+    report = apps(api, day)
+    assert report["apps"] == FIXTURE_APPS
+    assert (report["active_seconds"], report["away_seconds"]) == (2220, 480)
+    assert not HeartbeatInbox.objects.exists()  # every event merged
+
+
+def test_an_old_month_whose_raw_partition_was_dropped_elsewhere_is_created_again(world):
+    """Raw heartbeats are kept HEARTBEAT_RETENTION_DAYS: beat's maintain drops such an old month
+    (in whichever process runs it) while this process still remembers having created it. A later
+    import of that month must not fail its merge on the missing partition."""
+    from django.db import connection
+
+    from activity import partitions
+
+    api, day = world.api("member"), datetime.now(UTC).date() - timedelta(days=200)
+    other_day = day + timedelta(days=1) if (day + timedelta(days=1)).month == day.month else day - timedelta(days=1)
+    run(api, fixture_bytes(day))
+    month = partitions.month_start(datetime(day.year, day.month, day.day, tzinfo=UTC))
+    with connection.cursor() as cursor:  # what maintain does in another process
+        cursor.execute(f"DROP TABLE {partitions.partition_name(partitions.HEARTBEATS, month)}")
+    job = run(world.api("owner"), fixture_bytes(other_day))  # the owner's own history, same month
+    assert job.status == ImportStatus.READY
+    assert not HeartbeatInbox.objects.exists()  # merged, not stuck on the missing partition
+    assert apps(world.api("owner"), other_day)["apps"] == FIXTURE_APPS
+    assert apps(api, day)["apps"] == FIXTURE_APPS  # merged intervals outlive their raw heartbeats
+
+
 def test_a_retried_import_resumes_after_its_last_committed_chunk_counting_nothing_twice(world, settings, monkeypatch):
     settings.IMPORT_CHUNK_ROWS = 3  # chunk 1: the afk bucket and two events; chunk 2 starts with its third
     write, calls = ActivityWriter.write, [0]
