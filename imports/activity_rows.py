@@ -114,20 +114,12 @@ class ActivityWriter:
             )
 
     def _bucket(self, row: AwBucketRow) -> None:
-        spec = services.BucketSpec(
-            bucket_id=row.bucket_id,
-            type=row.type,
-            client=row.client,
-            hostname=row.hostname,
-            name=row.name,
-            data=row.data,
-        )
         if not self.dry_run:
-            services.bucket_create(company_id=self.company_id, user_id=self.user_id, spec=spec)
+            services.bucket_create(company_id=self.company_id, user_id=self.user_id, spec=row.spec)
         existing = selectors.bucket_for(company_id=self.company_id, user_id=self.user_id, bucket_id=row.bucket_id)
         self.buckets[row.bucket_id] = existing
         # An existing bucket keeps its type (aw-server's rule), and its events feed by it.
-        self.types[row.bucket_id] = existing.type if existing is not None else row.type
+        self.types[row.bucket_id] = existing.type if existing is not None else row.spec.type
 
     def _events(self, bucket_id: str, rows: list[AwEventRow]) -> list[AwEventRow]:
         """Store the events; the rows that were stored or counted (those of an unknown bucket

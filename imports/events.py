@@ -10,25 +10,22 @@ from imports.models import ImportJob
 
 
 def import_progress(job: ImportJob) -> None:
-    from imports.api.serializers import ImportSerializer
-
-    data = dict(ImportSerializer(job).data)
-    data.pop("summary", None)
-    recording.record(
-        catalogue.IMPORT_PROGRESS,
-        company_id=job.company_id,
-        entity_id=job.pk,
-        payload=cast(catalogue.ImportPayload, data),
-        user_id=job.requested_by_id,
-    )
+    """The job without its summary (progress only)."""
+    _record(job, catalogue.IMPORT_PROGRESS, summary=False)
 
 
 def import_finished(job: ImportJob) -> None:
+    _record(job, catalogue.IMPORT_FINISHED, summary=True)
+
+
+def _record(job: ImportJob, event: catalogue.Event, *, summary: bool) -> None:
     from imports.api.serializers import ImportSerializer
 
     data = dict(ImportSerializer(job).data)
+    if not summary:
+        data.pop("summary", None)
     recording.record(
-        catalogue.IMPORT_FINISHED,
+        event,
         company_id=job.company_id,
         entity_id=job.pk,
         payload=cast(catalogue.ImportFinishedPayload, data),

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
 from activity.activitywatch.events import BadEvent, parse_event
+from activity.activitywatch.services import BucketSpec
 from imports.sources.base import AwBucketRow, AwEventRow, Item, ParseOptions, RowError
 
 _LIMIT = 255  # AwBucket's text columns
@@ -114,7 +115,7 @@ def _bucket(number: int, bucket_id: str, meta: dict[str, Any]) -> AwBucketRow | 
             return RowError(
                 row=number, field=field, detail=f"bucket {bucket_id[:64]}: {field} over {_LIMIT} characters"
             )
-    return AwBucketRow(row=number, bucket_id=bucket_id, name=name, data=data, **texts)
+    return AwBucketRow(row=number, spec=BucketSpec(bucket_id=bucket_id, name=name, data=data, **texts))
 
 
 def _event(number: int, bucket_id: str, index: int, raw: Any, now: datetime) -> AwEventRow | RowError:

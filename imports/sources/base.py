@@ -16,11 +16,12 @@ import unicodedata
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
     from activity.activitywatch.events import Event
+    from activity.activitywatch.services import BucketSpec
     from activity.coding import CodingItem
 
 
@@ -112,12 +113,11 @@ class AwBucketRow:
     importing user when missing, kept as it is when they have it already (aw-server's rule)."""
 
     row: int
-    bucket_id: str
-    type: str
-    client: str
-    hostname: str
-    name: str | None = None
-    data: dict[str, Any] | None = None
+    spec: BucketSpec  # what aw-server's bucket creation takes
+
+    @property
+    def bucket_id(self) -> str:
+        return self.spec.bucket_id
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
