@@ -4,22 +4,19 @@ from __future__ import annotations
 
 from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotFound
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.authentication import authenticated_user
-from common.exceptions import PayloadTooLarge
+from common import uploads
 from common.openapi import PAGINATION_PARAMETERS
 from common.pagination import CursorPagination
 from imports import selectors, services
 from imports.api import serializers as s
 from organizations import permissions
 from organizations.api.scoping import request_membership
-
-# A multipart request is the file plus a few short fields.
-FORM_OVERHEAD_BYTES = 64 * 1024
 
 
 def _visible(request):
@@ -44,12 +41,13 @@ class ImportListView(APIView):
         responses={202: s.ImportSerializer},
     )
     def post(self, request):
-        # Refuse by the declared length before Django reads (and spools) the body.
-        if int(request.META.get("CONTENT_LENGTH") or 0) > settings.IMPORT_MAX_BYTES + FORM_OVERHEAD_BYTES:
-            raise PayloadTooLarge(f"At most {settings.IMPORT_MAX_BYTES} bytes per import file (IMPORT_MAX_BYTES).")
+        uploads.refuse_larger_than(
+            request,
+            uploads.import_request_bytes(),
+            f"At most {settings.IMPORT_MAX_BYTES} bytes per import file (IMPORT_MAX_BYTES).",
+        )
         membership = request_membership(request, create=True)
-        if sum(len(request.FILES.getlist(name)) for name in request.FILES) > 1:
-            raise ValidationError({"file": ["One file per request."]})
+        uploads.one_file(request)
         body = s.ImportCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data

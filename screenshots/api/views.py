@@ -10,18 +10,17 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotFound
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.authentication import authenticated_user
-from common import parsers
+from common import parsers, uploads
 from common.exceptions import PayloadTooLarge
 from common.openapi import SIGNED_LINK_TOKEN, gone, plan_limit
 from common.query import validated_query
 from common.signed_links import link_value
-from common.uploads import screenshot_request_bytes
 from organizations import permissions
 from organizations.api.scoping import COMPANY_PARAM, CompanyScopedViewSet
 from screenshots import selectors, services
@@ -62,12 +61,13 @@ class ScreenshotViewSet(CompanyScopedViewSet, mixins.ListModelMixin, mixins.Retr
         responses={201: s.ScreenshotSerializer, 402: NO_SCREENSHOTS},
     )
     def create(self, request):
-        # Refuse by the declared length before Django reads (and spools) the body.
-        if int(request.META.get("CONTENT_LENGTH") or 0) > screenshot_request_bytes():
-            raise PayloadTooLarge(f"At most {settings.SCREENSHOT_MAX_BYTES} bytes per screenshot.")
+        uploads.refuse_larger_than(
+            request,
+            uploads.screenshot_request_bytes(),
+            f"At most {settings.SCREENSHOT_MAX_BYTES} bytes per screenshot.",
+        )
         membership = self.company_membership()
-        if sum(len(request.FILES.getlist(name)) for name in request.FILES) > 1:
-            raise ValidationError({"file": ["One file per request."]})
+        uploads.one_file(request)
         data = self.validated(s.ScreenshotUploadSerializer)
         screenshot = services.screenshot_upload(
             membership=membership,
