@@ -16,19 +16,18 @@ import itertools
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from common.bulk import copy_rows
 from common.exceptions import ServiceError
 from common.models import uuid7
-from imports import people
+from imports import people, selectors
 from imports.models import ImportFingerprint, empty_summary
 from imports.sources.base import (
     MAX_ENTRY_SECONDS,
@@ -43,17 +42,15 @@ from imports.sources.base import (
     RowError,
     TaskRow,
 )
+from imports.structure import Structure
 from organizations import permissions
-from organizations.models import Client, Company, Membership, Project
-from tracking.models import Source, Task, TimeEntry
+from organizations.models import Company, Membership
+from tracking.models import Source, TimeEntry
 from tracking.services.rules import EARLIEST_ENTRY_TIME, MAX_AHEAD
 
 if TYPE_CHECKING:
     from imports.activity_rows import ActivityWriter
 
-# Where an entry without a project goes (Stint's entries always have one): found or created
-# by this name, like any other project.
-NO_PROJECT = "No project"
 # Error rows kept in the summary; past these only ``error_count`` grows.
 MAX_ERRORS_KEPT = 1000
 DESCRIPTION_MAX = 1000  # TimeEntry.description
@@ -110,7 +107,7 @@ class Spans:
     def overlap(self, start: float, end: float) -> tuple[float, float] | None:
         """The latest-starting span that overlaps [start, end), or None. Sorted and disjoint:
         the span starting last before ``end`` also ends last, so it is the only one to check
-        (the database side, ``_overlapping``, asks the same question)."""
+        (the database side, ``selectors.overlapping``, asks the same question)."""
         i = bisect_left(self.starts, end)
         if i > 0 and self.ends[i - 1] > start:
             return self.starts[i - 1], self.ends[i - 1]
@@ -129,83 +126,6 @@ class Written:
 
     fingerprints: set[bytes] = field(default_factory=set)
     spans: dict[UUID, Spans] = field(default_factory=dict)
-
-
-class Structure:
-    """Clients, projects and tasks by name (case-insensitive), found or created. A real run
-    creates them through the services (with their change-log events); a dry run only counts
-    them and hands out ids that no row is ever written with."""
-
-    def __init__(self, company: Company, *, dry_run: bool, created: dict[str, int]) -> None:
-        self.company, self.dry_run, self.created = company, dry_run, created
-        self.clients = {c.name.casefold(): c.pk for c in Client.objects.filter(company=company)}
-        # Oldest first: of two projects with one name, the first made keeps the imported time.
-        self.projects: dict[str, UUID] = {}
-        for pk, name in Project.objects.filter(company=company).order_by("-created_at").values_list("pk", "name"):
-            self.projects[name.casefold()] = pk
-        self.tasks: dict[tuple[UUID, UUID | None, str], UUID] = {}
-        self.task_projects: set[UUID] = set()
-
-    def client(self, name: str | None) -> UUID | None:
-        if not name or not name.strip():
-            return None
-        key = name.strip().casefold()
-        if key not in self.clients:
-            self.created["clients"] += 1
-            if self.dry_run:
-                self.clients[key] = uuid7()
-            else:
-                from organizations import services
-
-                self.clients[key] = services.client_create(company=self.company, name=name.strip()[:150]).pk
-        return self.clients[key]
-
-    def project(self, name: str | None, client: str | None, **attrs: Any) -> UUID:
-        name = (name or "").strip() or NO_PROJECT
-        key = name.casefold()
-        if key not in self.projects:
-            client_id = self.client(client)
-            self.created["projects"] += 1
-            if self.dry_run:
-                self.projects[key] = uuid7()
-            else:
-                from organizations import services
-
-                data = {"name": name[:150], "client_id": client_id, **{k: v for k, v in attrs.items() if v is not None}}
-                archived = data.pop("archived", False)
-                project = services.project_create(company=self.company, data=data)
-                if archived:
-                    services.project_archive(project=project)
-                self.projects[key] = project.pk
-        return self.projects[key]
-
-    def task(self, project_id: UUID, path: tuple[str, ...], **attrs: Any) -> UUID | None:
-        if project_id not in self.task_projects:
-            self.task_projects.add(project_id)
-            for pk, parent_id, title in Task.objects.filter(project_id=project_id).values_list(
-                "pk", "parent_id", "title"
-            ):
-                self.tasks.setdefault((project_id, parent_id, title.casefold()), pk)
-        parent: UUID | None = None
-        for depth, title in enumerate(t.strip() for t in path):
-            if not title:
-                break
-            key = (project_id, parent, title.casefold())
-            if key not in self.tasks:
-                self.created["tasks"] += 1
-                last = depth == len(path) - 1
-                if self.dry_run:
-                    self.tasks[key] = uuid7()
-                else:
-                    from tracking.services.tasks import task_create
-
-                    project = Project.objects.get(pk=project_id)
-                    data: dict[str, Any] = {"title": title[:255], "parent_id": parent}
-                    if last:
-                        data.update({k: v for k, v in attrs.items() if v is not None})
-                    self.tasks[key] = task_create(project=project, data=data).pk  # type: ignore[arg-type]
-            parent = self.tasks[key]
-        return parent
 
 
 @dataclass
@@ -245,7 +165,7 @@ class Importer:
             self.summary.setdefault("invited", [])
         self.structure = Structure(self.company, dry_run=self.dry_run, created=self.summary["created"])
         self.written = Written()
-        self.locked_before = _locked_before(self.company)
+        self.locked_before = selectors.locked_before(self.company)
 
     # ------------------------------------------------------------------ the loop
 
@@ -365,11 +285,11 @@ class Importer:
         if not candidates:
             return []
         prints = [fingerprint(self.source, row) for row, _ in candidates]
-        known = _known_fingerprints(self.company.pk, prints)
+        known = selectors.known_fingerprints(self.company.pk, prints)
         fresh = [i for i, fp in enumerate(prints) if fp not in known]
         spans = [(candidates[i][1], candidates[i][0].started_at, candidates[i][0].ended_at) for i in fresh]
-        existing = dict(zip(fresh, _overlapping(spans), strict=True))
-        locked = dict(zip(fresh, _locked(self.company.pk, spans, self.locked_before), strict=True))
+        existing = dict(zip(fresh, selectors.overlapping(spans), strict=True))
+        locked = dict(zip(fresh, selectors.locked(self.company.pk, spans, self.locked_before), strict=True))
         entries: list[Accepted] = []
         created_at = timezone.now()
         for i, ((row, user_id), fp) in enumerate(zip(candidates, prints, strict=True)):
@@ -423,118 +343,6 @@ class Importer:
         self.summary["error_count"] = self.summary.get("error_count", 0) + 1
         if len(self.summary["errors"]) < MAX_ERRORS_KEPT:
             self.summary["errors"].append({"row": row, "field": field_name, "detail": detail})
-
-
-# --------------------------------------------------------------------------- the database's side
-
-
-# One probe of the (company, fingerprint) index per print, whatever the statistics say: as
-# ``fingerprint = ANY(array)``, a company PostgreSQL had no statistics for yet (a new one, a
-# table not analysed since) was scanned whole per chunk, the 5,000 prints compared to each
-# row (5 s a chunk at 50,000 rows); as a plain join, hashed whole per chunk.
-_KNOWN_SQL = """
-SELECT f.fingerprint
-  FROM unnest(string_to_array(%s, ',')) AS p(hex)
- CROSS JOIN LATERAL (
-       SELECT fingerprint FROM imports_importfingerprint
-        WHERE company_id = %s AND fingerprint = decode(p.hex, 'hex') LIMIT 1
-       ) f
-"""
-
-
-def _known_fingerprints(company_id: UUID, prints: list[bytes]) -> set[bytes]:
-    with connection.cursor() as cursor:
-        cursor.execute(_KNOWN_SQL, [",".join(fp.hex() for fp in prints), company_id])
-        return {bytes(fp) for (fp,) in cursor.fetchall()}
-
-
-# Spans go to PostgreSQL as four comma-joined strings, not as lists: psycopg quotes a list
-# element by element, and that was a third of a dry run's time.
-_SPANS = """unnest(string_to_array(%s, ',')::int[], string_to_array(%s, ',')::uuid[],
-              string_to_array(%s, ',')::float8[], string_to_array(%s, ',')::float8[]) AS s(i, user_id, st, en)"""
-
-
-def _unnest(spans: list[tuple[UUID, datetime, datetime]]) -> list[str]:
-    return [
-        ",".join(map(str, range(len(spans)))),
-        ",".join(str(s[0]) for s in spans),
-        ",".join(repr(s[1].timestamp()) for s in spans),
-        ",".join(repr(s[2].timestamp()) for s in spans),
-    ]
-
-
-# For each span, its person's live entry that starts last before the span ends (one backward
-# step of the (user, started_at) index per span): live entries never overlap, so if that one
-# does not reach the span's start, none does. Probing the exclusion constraint's GiST index
-# with the range instead took 5.5 s per 5,000 rows once the person had a year of entries.
-_OVERLAP_SQL = (
-    """
-SELECT s.i, e.started_at, e.ended_at
-  FROM """
-    + _SPANS
-    + """
- CROSS JOIN LATERAL (
-       SELECT started_at, ended_at FROM tracking_timeentry e
-        WHERE e.user_id = s.user_id AND e.deleted_at IS NULL AND e.started_at < to_timestamp(s.en)
-        ORDER BY e.started_at DESC LIMIT 1
-       ) e
- WHERE e.ended_at IS NULL OR e.ended_at > to_timestamp(s.st)
-"""
-)
-
-
-def _overlapping(spans: list[tuple[UUID, datetime, datetime]]) -> list[tuple[float, float] | None]:
-    """For each span, the latest-starting live entry of its person that it overlaps (a running
-    one has no end: it overlaps everything after its start), or None."""
-    found: list[tuple[float, float] | None] = [None] * len(spans)
-    if not spans:
-        return found
-    with connection.cursor() as cursor:
-        cursor.execute(_OVERLAP_SQL, _unnest(spans))
-        for i, started_at, ended_at in cursor.fetchall():
-            found[i] = (started_at.timestamp(), ended_at.timestamp() if ended_at else float("inf"))
-    return found
-
-
-_LOCKED_WEEKS_SQL = (
-    """
-SELECT DISTINCT ON (s.i) s.i, t.period_start, t.period_end, t.status
-  FROM """
-    + _SPANS
-    + """
-  JOIN tracking_timesheet t
-    ON t.user_id = s.user_id AND t.company_id = %s AND t.status IN ('SUBMITTED', 'APPROVED')
-   AND t.starts_at < to_timestamp(s.en) AND t.ends_at > to_timestamp(s.st)
- ORDER BY s.i, t.period_start
-"""
-)
-
-
-def _locked_before(company: Company) -> tuple[datetime, date] | None:
-    """The company's ``locked_until`` as a moment (the end of that local day), as tracking
-    migration 0006's trigger reads it."""
-    if company.locked_until is None:
-        return None
-    end = datetime.combine(company.locked_until + timedelta(days=1), time(), tzinfo=ZoneInfo(company.timezone))
-    return end.astimezone(UTC), company.locked_until
-
-
-def _locked(
-    company_id: UUID, spans: list[tuple[UUID, datetime, datetime]], locked_before: tuple[datetime, date] | None
-) -> list[str]:
-    """For each span, why it lies in a locked period (the trigger would refuse it), or ""."""
-    reasons = [""] * len(spans)
-    if locked_before is not None:
-        moment, day = locked_before
-        for i, (_, started_at, _) in enumerate(spans):
-            if started_at < moment:
-                reasons[i] = f"In a locked period: the company's time is locked until {day.isoformat()}."
-    if spans:
-        with connection.cursor() as cursor:
-            cursor.execute(_LOCKED_WEEKS_SQL, [*_unnest(spans), company_id])
-            for i, first, last, status in cursor.fetchall():
-                reasons[i] = reasons[i] or f"In a locked period: the week {first}..{last} is {status}."
-    return reasons
 
 
 def _span(span: tuple[float, float]) -> str:
