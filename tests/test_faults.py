@@ -413,7 +413,7 @@ def test_a_redis_restart_loses_no_accepted_heartbeat_or_committed_event(tmp_path
 
 # --------------------------------------------------------------------------- make run heals itself
 # `make run` with no DATABASE_URL / REDIS_URL: runstack starts the embedded PostgreSQL and Redis
-# and keeps them alive (config.embedded.Supervisor). One such stack for this section, with a
+# and keeps them alive (config.supervision.Supervisor). One such stack for this section, with a
 # data dir of its own; each test signs up its own user (its own company).
 
 

@@ -15,7 +15,7 @@ import psycopg
 import pytest
 import redis
 
-from config import embedded
+from config import embedded, supervision
 
 
 @pytest.fixture
@@ -222,7 +222,7 @@ def _sigkill_redis(data_dir) -> int:
     assert pid is not None
     os.kill(pid, signal.SIGKILL)
     deadline = time.monotonic() + 5
-    while embedded.pid_state(pid) == "running":
+    while supervision.pid_state(pid) == "running":
         assert time.monotonic() < deadline
         time.sleep(0.02)
     return pid
@@ -233,7 +233,7 @@ def test_supervisor_restarts_a_killed_redis_it_started_on_its_socket_with_its_da
     client = redis.Redis.from_url(embedded.redis_url(sock))
     client.set("kept", "yes")
     client.save()  # what the dump had at the kill is what comes back (its --save policy)
-    supervisor = embedded.Supervisor(data_dir, "unused")
+    supervisor = supervision.Supervisor(data_dir, "unused")
     assert supervisor.services == ["redis"]
     supervisor.check()
     assert supervisor.restarts == 0  # alive: left alone
@@ -251,7 +251,7 @@ def test_supervisor_restarts_a_killed_redis_it_started_on_its_socket_with_its_da
 def test_supervisor_never_touches_a_server_it_did_not_start(data_dir):
     embedded.ensure_redis(data_dir)
     embedded._started_here.discard(("redis", data_dir.resolve()))  # someone else's, reused
-    supervisor = embedded.Supervisor(data_dir, "unused")
+    supervisor = supervision.Supervisor(data_dir, "unused")
     assert supervisor.services == []
     _sigkill_redis(data_dir)
     supervisor.check()
@@ -261,7 +261,7 @@ def test_supervisor_never_touches_a_server_it_did_not_start(data_dir):
 def test_supervisor_backs_off_when_a_server_keeps_dying(data_dir):
     now = [1000.0]
     embedded.ensure_redis(data_dir)
-    supervisor = embedded.Supervisor(data_dir, "unused", clock=lambda: now[0])
+    supervisor = supervision.Supervisor(data_dir, "unused", clock=lambda: now[0])
     sock = embedded.redis_socket_path(data_dir)
     for _ in range(2):  # the first deaths in a minute: restarted at once
         _sigkill_redis(data_dir)

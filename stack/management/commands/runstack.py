@@ -1,7 +1,7 @@
 """`make run`: migrate, seed the demo when the database is empty, then serve N daphne
 processes with a Celery worker and beat beside them (restarted if they exit). One Ctrl-C stops
 them all, then the embedded PostgreSQL and Redis if this process started them. Those it keeps
-alive meanwhile: one that dies is started again on its socket and data dir (config.embedded
+alive meanwhile: one that dies is started again on its socket and data dir (config.supervision
 Supervisor), so a killed Redis costs seconds of 503s, not a manual restart.
 
 A second machine joins the first with ``--no-services --no-beat`` (docs/serving.md "Several
@@ -30,7 +30,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from config import embedded
+from config import embedded, supervision
 
 # CPU priorities on one machine (higher: yields more). The web processes answer trackers at 0;
 # the realtime worker yields to them as today's single worker did (a merge catches up between
@@ -131,7 +131,7 @@ class Command(BaseCommand):
         # The embedded servers this process started (manage.py did, before this command ran);
         # none with --no-services, and never ones someone else started.
         supervisor = (
-            None if no_services else embedded.Supervisor(settings.DATA_DIR, settings.DATABASES["default"]["NAME"])
+            None if no_services else supervision.Supervisor(settings.DATA_DIR, settings.DATABASES["default"]["NAME"])
         )
         procs = {
             f"web-{i + 1}": subprocess.Popen(web(listener), pass_fds=[listener.fileno()], env=env)
