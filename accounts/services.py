@@ -25,7 +25,7 @@ from changelog import audience, publishing
 from common.db_guards import period_locks_lifted
 from common.exceptions import AuthenticationFailed, GoneError, InvalidInput, NotFoundError
 from common.links import public_url
-from organizations.models import Company, Membership
+from organizations.models import Company, Invitation, Membership
 from organizations.services import company_create, invitation_accept
 
 logger = structlog.get_logger(__name__)
@@ -141,7 +141,8 @@ def account_register(
     its own (the invitation is consumed exactly as accepting it is: single use, 7 days, any
     email address, ``organizations.services.invitation_accept``). The company becomes the
     user's default. The API's register and the dashboard's invitation page both come here.
-    One transaction: a bad invitation leaves no account behind."""
+    One transaction: a bad invitation leaves no account behind. The one taken email that may
+    register is that of an account an import made for its invitee (``_claimable``)."""
     if invitation_token is not None and company_name is not None:
         # Never silently ignored (SPEC: Conventions): an invitee gets no company of their own.
         raise InvalidInput(
@@ -150,15 +151,21 @@ def account_register(
             attr="company_name",
         )
     email = normalize_email(email)
-    if User.objects.filter(email=email).exists():
+    existing = User.objects.select_for_update().filter(email=email).first()
+    if existing is not None and not _claimable(existing, invitation_token):
         raise EmailTaken()
-    candidate = User(email=email, name=name)
-    _validate_password(password, user=candidate, attr="password")
-    try:
-        with transaction.atomic():
-            user = User.objects.create_user(email=email, password=password, name=name)
-    except IntegrityError as exc:  # a concurrent registration won the unique index
-        raise EmailTaken() from exc
+    _validate_password(password, user=existing or User(email=email, name=name), attr="password")
+    if existing is not None:  # an import's invitee registers: the account made for them becomes theirs
+        user = existing
+        user.name = name
+        user.set_password(password)
+        user.save(update_fields=["name", "password", "updated_at"])
+    else:
+        try:
+            with transaction.atomic():
+                user = User.objects.create_user(email=email, password=password, name=name)
+        except IntegrityError as exc:  # a concurrent registration won the unique index
+            raise EmailTaken() from exc
     if invitation_token is None:
         company = company_create(owner=user, name=company_name or f"{name}'s company")
         membership = Membership.objects.get(company=company, user=user)
@@ -172,6 +179,15 @@ def account_register(
     user.default_company = membership.company
     user.save(update_fields=["default_company", "updated_at"])
     return user, membership
+
+
+def _claimable(user: User, invitation_token: str | None) -> bool:
+    """An account an import created for an invited person (docs/imports.md, "Inviting unknown
+    people"): no password and never signed in, and the invitation was mailed to its address,
+    which the token proves the registrant can read."""
+    if invitation_token is None or user.last_login is not None or user.has_usable_password():
+        return False
+    return Invitation.objects.filter(token_hash=hash_token(invitation_token), email__iexact=user.email).exists()
 
 
 @transaction.atomic

@@ -101,6 +101,71 @@ def test_accepting_the_invitation_makes_them_a_member_owning_their_entries(world
     assert TimeEntry.objects.filter(company=world.a, user=ghost).count() == 2
 
 
+def _fresh_token(company, email: str) -> str:
+    """The mailed token is not stored: a fresh one for the same invitation."""
+    invitation = Invitation.objects.get(company=company, email=email)
+    token = f"token-for-{email}"
+    invitation.token_hash = hash_token(token)
+    invitation.save(update_fields=["token_hash"])
+    return token
+
+
+def register(api, *, email: str, token: str, password: str = "A long enough passphrase 42"):
+    return api.post(
+        "/api/v1/auth/register",
+        {"email": email, "password": password, "name": "Ghost Writer", "invitation_token": token},
+        format="json",
+    )
+
+
+def test_the_invitee_registers_with_the_mailed_link_and_the_account_made_for_them_becomes_theirs(world, ana, api):
+    # given an import that invited ghost@ (an account with no password was made for the rows)
+    run(upload(world.api("owner"))["id"])
+    ghost = User.objects.get(email="ghost@example.com")
+
+    # when they register through the invitation, as the email tells them to
+    response = register(api, email="Ghost@Example.com", token=_fresh_token(world.a, "ghost@example.com"))
+
+    # then it is the same account, now with their password and name, an active member owning the rows
+    assert response.status_code == 201, response.content
+    assert response.json()["user"]["id"] == str(ghost.pk)
+    assert User.objects.filter(email__iexact="ghost@example.com").count() == 1
+    ghost.refresh_from_db()
+    assert ghost.check_password("A long enough passphrase 42")
+    assert ghost.name == "Ghost Writer"
+    assert Membership.objects.get(company=world.a, user=ghost).is_active is True
+    me = api.get("/api/v1/time-entries", HTTP_AUTHORIZATION=f"Bearer {response.json()['access']}")
+    assert me.status_code == 200
+    assert {e["description"] for e in me.json()["results"]} == {"new person", "new person again"}
+    login = api.post("/api/v1/auth/login", {"email": "ghost@example.com", "password": "A long enough passphrase 42"})
+    assert login.status_code == 200, login.content
+
+
+def test_another_invitation_cannot_claim_a_passwordless_account(world, ana, api):
+    run(upload(world.api("owner"))["id"])
+    _invitation, token = organizations.invitation_create(
+        company=world.a, email="someone-else@example.com", role=Role.MEMBER, invited_by=world.users["owner"]
+    )
+
+    response = register(api, email="ghost@example.com", token=token)
+
+    assert_error(response, 400, code="unique", attr="email")
+    assert not User.objects.get(email="ghost@example.com").has_usable_password()
+    assert Invitation.objects.get(email="someone-else@example.com").accepted_at is None
+
+
+def test_an_account_with_a_password_is_never_claimed_by_its_invitation(world, ana, api):
+    other = UserFactory(email="ghost@example.com")  # a real account, invited by the import
+    run(upload(world.api("owner"))["id"])
+    password_hash = User.objects.get(pk=other.pk).password
+
+    response = register(api, email="ghost@example.com", token=_fresh_token(world.a, "ghost@example.com"))
+
+    assert_error(response, 400, code="unique", attr="email")
+    assert User.objects.get(pk=other.pk).password == password_hash
+    assert Membership.objects.get(company=world.a, user=other).is_active is False
+
+
 def test_an_existing_account_of_another_company_is_invited_not_duplicated(world, ana):
     other = UserFactory(email="ghost@example.com")
     MembershipFactory(company=world.b, user=other, role=Role.OWNER)
