@@ -386,7 +386,12 @@ def test_a_new_screenshot_appears_as_a_thumbnail_without_a_reload(tab, base_url)
     expect(shots).to_have_count(before + 1, timeout=20000)
     thumb = page.locator(f"[data-testid=screenshot-thumb][src*='/api/v1/screenshots/{shot['id']}/thumbnail?token=']")
     expect(thumb).to_have_count(1)
-    assert thumb.evaluate("img => img.complete && img.naturalWidth") == 320  # it loads, 320 px wide
+    # It loads, 320 px wide: waited for, since the element is drawn before its image arrives.
+    loaded = """img => img.complete ? img.naturalWidth : new Promise(done => {
+        img.addEventListener("load", () => done(img.naturalWidth));
+        img.addEventListener("error", () => done(-1));
+    })"""
+    assert thumb.evaluate(loaded) == 320
     assert page.evaluate("window.__notReloaded") is True
     owner.shot("dashboard-screenshot")
 
