@@ -8,6 +8,7 @@ leaves the rows in the inbox, nothing half-merged and nothing twice."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import timedelta
 
@@ -73,6 +74,17 @@ def merge_device(user_id, device_id: str) -> int | None:
 def merge_pending(*, max_devices: int = 1000) -> int:
     """Merge every device with pending heartbeats (skipping devices another worker holds);
     returns how many heartbeats were merged."""
+    return merge_round_robin(max_devices=max_devices)[0]
+
+
+def merge_round_robin(*, max_devices: int = 1000, budget_seconds: float | None = None) -> tuple[int, bool]:
+    """Merge the devices with pending heartbeats in rounds, one claim (up to CLAIM_BATCH) per
+    device per round, so one device with a large backlog (an ActivityWatch import of years, a
+    tracker back from weeks offline) delays every other device by one claim at most, not by
+    its whole backlog. Stops after the round in which ``budget_seconds`` ran out (every round
+    gives each device its claim); returns how many heartbeats were merged and whether it
+    stopped with devices left to merge."""
+    deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT DISTINCT user_id, device_id FROM sync_heartbeatinbox LIMIT %s",
@@ -80,12 +92,14 @@ def merge_pending(*, max_devices: int = 1000) -> int:
         )
         devices = cursor.fetchall()
     merged = 0
-    for user_id, device_id in devices:
-        while True:
+    while devices:
+        left = []
+        for user_id, device_id in devices:
             count = merge_device(user_id, device_id)
-            if not count:
-                break
-            merged += count
-            if count < CLAIM_BATCH:
-                break
-    return merged
+            merged += count or 0
+            if count == CLAIM_BATCH:  # a full claim: more may be waiting
+                left.append((user_id, device_id))
+        devices = left
+        if devices and deadline is not None and time.monotonic() >= deadline:
+            return merged, True
+    return merged, False

@@ -257,6 +257,26 @@ def test_two_workers_never_merge_one_device_twice(world):
     assert AppUsage.objects.count() == 3  # one interval per device
 
 
+def test_a_device_with_a_large_backlog_delays_another_device_by_one_claim_at_most(world, monkeypatch):
+    # given a device with a backlog of 35 heartbeats (claims of 10) sent first, and another's one
+    monkeypatch.setattr(merge, "CLAIM_BATCH", 10)
+    member = world.api("member")
+    send(member, [hb(600 - 10 * n, 10) for n in range(35)], device="imported")
+    send(member, [hb(30, 10, app="Firefox", url="https://docs.python.org/3/")], device="live")
+
+    # when a merge with no time to spare runs (it stops after its first round of claims)
+    merged, more = merge.merge_round_robin(budget_seconds=0)
+
+    # then the live device is merged, the backlog has had one claim, and the merge says it stopped
+    assert (merged, more) == (11, True)
+    assert HeartbeatInbox.objects.filter(device_id="live").count() == 0
+    assert AppUsage.objects.filter(device_id="live").count() == 1
+    assert HeartbeatInbox.objects.filter(device_id="imported").count() == 25
+    # and the next runs drain the rest, each heartbeat once
+    assert merge.merge_round_robin() == (25, False)
+    assert Heartbeat.objects.filter(device_id="imported").count() == 35
+
+
 KILLED_MID_MERGE = r"""
 import os, sys, time
 import django
