@@ -96,17 +96,10 @@ ENTRY_MAX_DURATION = timedelta(days=31)
 
 
 class TimeEntry(BaseModel):
-    # No single-column index per foreign key (db_index=False): each is the first column of an
-    # index in Meta.indexes, which serves the joins and cascades as well; every index is one more
-    # write for each of the millions of synced and imported entries.
-    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+", db_index=False)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="time_entries", db_index=False
-    )
-    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="time_entries", db_index=False)
-    task = models.ForeignKey(
-        Task, on_delete=models.SET_NULL, null=True, blank=True, related_name="time_entries", db_index=False
-    )
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="time_entries")
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="time_entries")
+    task = models.ForeignKey(Task, on_delete=models.SET_NULL, null=True, blank=True, related_name="time_entries")
     description = models.CharField(max_length=1000, blank=True)
     started_at = models.DateTimeField()
     ended_at = models.DateTimeField(null=True, blank=True)  # null while running
