@@ -50,6 +50,7 @@ from common.redis import get_client, key
 from common.representation import utc_iso
 from integrations.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint, webhook_message_id
 from integrations.webhooks import sender
+from integrations.webhooks.channel import Answer
 from organizations.models import Membership, Role
 
 logger = structlog.get_logger(__name__)
@@ -248,7 +249,7 @@ WHERE d.id = v.id
 @dataclass
 class _Sent:
     row: _Row
-    got: sender.Answer | None  # None: passed over (a redelivery had delivered it)
+    got: Answer | None  # None: passed over (a redelivery had delivered it)
     lag: float | None = None  # seconds from the change's commit to the 2xx
 
 
