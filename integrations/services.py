@@ -19,8 +19,8 @@ from common.exceptions import InvalidInput
 from common.representation import utc_iso
 from integrations import tasks
 from integrations.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
-from integrations.webhooks import feeder, sender, ssrf
-from integrations.webhooks.feeder import deliverable_events
+from integrations.webhooks import sender, ssrf, upkeep
+from integrations.webhooks.make_step import deliverable_events, start_cursor
 from organizations import plans
 from organizations.models import Company
 
@@ -43,13 +43,13 @@ _DELIVERABLE: frozenset[str] | None = None
 def kick_feeders(*, changes: list, **_: object) -> None:
     """``changes_published`` receiver, in the process that published (often the writer's own
     request, after its commit): one message to the webhooks queue naming the companies with
-    deliverable changes and an active endpoint (a per-process list, ``feeder``'s, at most 5 s
+    deliverable changes and an active endpoint (a per-process list, ``upkeep``'s, at most 5 s
     old: usually no query); ``tasks.webhook_dispatch`` finds their endpoints."""
     global _DELIVERABLE
     if _DELIVERABLE is None:
         _DELIVERABLE = frozenset(deliverable_events())
     changed = {str(c.company_id) for c in changes if c.event in _DELIVERABLE}
-    companies = sorted(changed & feeder.companies_with_endpoints()) if changed else []
+    companies = sorted(changed & upkeep.companies_with_endpoints()) if changed else []
     if companies:
         tasks.webhook_dispatch.apply_async(args=[companies], queue=settings.CELERY_WEBHOOK_QUEUE)
 
@@ -107,9 +107,9 @@ def endpoint_create(
         description=description,
         secret=new_secret(),
         created_by=actor,
-        cursor=feeder.start_cursor(),
+        cursor=start_cursor(),
     )
-    transaction.on_commit(feeder.forget_companies_with_endpoints)
+    transaction.on_commit(upkeep.forget_companies_with_endpoints)
     _audit(
         endpoint, verb="created", actor=actor, changes=recording.diff({}, recording.snapshot(endpoint, AUDITED_FIELDS))
     )
@@ -133,7 +133,7 @@ def endpoint_update(*, endpoint: WebhookEndpoint, data: dict, actor: User | None
             endpoint.disabled_at, endpoint.disabled_reason, endpoint.failing_since = None, "", None
             fields += ["disabled_at", "disabled_reason", "failing_since"]
             pk = endpoint.pk
-            transaction.on_commit(feeder.forget_companies_with_endpoints)
+            transaction.on_commit(upkeep.forget_companies_with_endpoints)
             transaction.on_commit(lambda: tasks.queue_feed(pk))  # resume with what it missed
         endpoint.active = data["active"]
     endpoint.save(update_fields=fields)

@@ -12,7 +12,7 @@ from django.conf import settings
 
 from common.redis import get_client, key
 from integrations.models import DeliveryStatus, WebhookDelivery
-from integrations.webhooks import feeder, sender
+from integrations.webhooks import feeder, sender, upkeep
 
 QUEUED_SECONDS = 60  # a queued mark outlives a lost message this long at most (the beat ignores it)
 
@@ -80,4 +80,4 @@ def webhook_wake() -> int:
 @shared_task(ignore_result=True)
 def webhook_purge_deliveries() -> int:
     """Beat, daily: the delivery log past ``WEBHOOK_DELIVERY_RETENTION_DAYS``."""
-    return feeder.purge()
+    return upkeep.purge()

@@ -28,8 +28,9 @@ from django.utils import timezone
 
 from organizations import permissions
 from organizations.models import Client, Company, Membership, Project
-from reports import selectors
 from reports.models import ExportFormat, ExportReport, ReportExport
+from reports.selectors import team as team_report
+from reports.selectors.days import local_day_bounds
 from tracking.models import Task, TimeEntry, TimesheetStatus
 from tracking.selectors import approval_status_of, approval_statuses
 from tracking.weeks import week_containing
@@ -82,7 +83,7 @@ def xlsx_cell(sheet: WriteOnlyWorksheet, value: object) -> object:
 def _bounds(export: ReportExport) -> tuple[datetime, datetime, ZoneInfo]:
     tz = ZoneInfo(export.params["tz"])
     first, last = date.fromisoformat(export.params["from"]), date.fromisoformat(export.params["to"])
-    return selectors.local_day_bounds(first, tz)[0], selectors.local_day_bounds(last, tz)[1], tz
+    return local_day_bounds(first, tz)[0], local_day_bounds(last, tz)[1], tz
 
 
 def entry_rows(export: ReportExport, membership: Membership) -> Iterator[list]:
@@ -148,12 +149,12 @@ def team_rows(export: ReportExport, membership: Membership) -> Iterator[list]:
     """The team report's rows for every member the requester may see, a page at a time."""
     lo, hi, _ = _bounds(export)
     members = list(
-        selectors.team_members(membership=membership, team_id=export.filters.team).order_by("user__name", "id")
+        team_report.team_members(membership=membership, team_id=export.filters.team).order_by("user__name", "id")
     )
     now = timezone.now()
     week_start = membership.company.week_start
     for start in range(0, len(members), 200):
-        for row in selectors.team_rows(
+        for row in team_report.team_rows(
             company_id=export.company_id,
             members=members[start : start + 200],
             lo=lo,

@@ -18,7 +18,7 @@ from config.celery import app
 from integrations import services, tasks
 from integrations.models import DeliveryStatus, WebhookDelivery
 from integrations.tests.receiver import receiver
-from integrations.webhooks import feeder
+from integrations.webhooks import feeder, upkeep
 from organizations.models import Membership
 from tracking.services import entries
 
@@ -167,7 +167,7 @@ def test_one_queued_feed_run_per_endpoint_however_many_kicks(world, local, trans
 
 def test_a_commit_kicks_the_webhooks_queue_only_for_a_company_with_an_endpoint(world, local, transactional_db):
     queue = local.CELERY_WEBHOOK_QUEUE
-    feeder.forget_companies_with_endpoints()  # as a fresh process
+    upkeep.forget_companies_with_endpoints()  # as a fresh process
     outsider = world.users["outsider"]
     entries.timer_start(
         membership=Membership.objects.get(user=outsider, company=world.b), project_id=world.project_b.id

@@ -21,7 +21,7 @@ from changelog.models import Change
 from integrations import services
 from integrations.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from integrations.tests.receiver import receiver
-from integrations.webhooks import feeder
+from integrations.webhooks import feeder, upkeep
 from organizations.models import Membership
 from tracking.services import entries
 
@@ -239,7 +239,7 @@ def test_the_purge_deletes_old_delivered_rows_only(world, local, transactional_d
     WebhookDelivery.objects.filter(pk__in=[old_delivered.pk, old_test.pk, pending.pk]).update(created_at=long_ago)
     WebhookDelivery.objects.filter(pk=recent.pk).update(created_at=timezone.now() - timedelta(days=29))
 
-    assert feeder.purge(batch=1) == 2
+    assert upkeep.purge(batch=1) == 2
     assert set(WebhookDelivery.objects.filter(endpoint=ep).values_list("pk", flat=True)) == {recent.pk, pending.pk}
 
 

@@ -1,4 +1,4 @@
-"""The sender's HTTP/1.1 client (integrations/webhooks/sender.py, ``Channel``) against a
+"""The sender's HTTP/1.1 client (integrations/webhooks/channel.py, ``Channel``) against a
 scripted receiver on a raw socket: the answer shapes a real server may send (chunked, ending at
 close, an interim 100, a kept-alive connection closed while idle, garbage, a huge chunked
 body), each read as HTTP says, with the connection reused only when it can be."""
@@ -17,6 +17,7 @@ from standardwebhooks import Webhook
 
 from integrations.models import WebhookEndpoint
 from integrations.webhooks import sender
+from integrations.webhooks.channel import KEEP_LIMIT, READ_LIMIT, Channel
 
 
 @dataclass
@@ -83,10 +84,10 @@ def channel_to(settings):
     settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
     endpoint = WebhookEndpoint(url="", secret="whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
 
-    def make(script: Script) -> sender.Channel:
+    def make(script: Script) -> Channel:
         endpoint.url = f"http://127.0.0.1:{script.port}/hook?x=1"
         channel = sender.open_channel(endpoint)
-        assert isinstance(channel, sender.Channel), channel
+        assert isinstance(channel, Channel), channel
         return channel
 
     return make
@@ -159,8 +160,8 @@ def test_a_huge_chunked_answer_is_read_up_to_64_kb_and_the_connection_dropped(ch
         second = channel.post("msg_2", b"{}")
 
     assert first.succeeded
-    assert len(first.received) == sender.READ_LIMIT
-    assert len(first.kept) == sender.KEEP_LIMIT
+    assert len(first.received) == READ_LIMIT
+    assert len(first.kept) == KEEP_LIMIT
     assert second.succeeded
     assert len({peer for peer, _, _ in script.got}) == 2  # not reused: the rest was never read
     assert time.monotonic() - started < 5

@@ -132,12 +132,12 @@ def test_the_sender_is_pinned_to_the_checked_address_with_the_names_host_and_tls
 ):
     """The request goes to the checked address; Host and the TLS name (SNI, and the name the
     certificate is verified against) stay the URL's, so https still proves who answered."""
-    from integrations.webhooks import sender
+    from integrations.webhooks import channel
 
     parts, name, parsed_port = ssrf.parse(url, allow_private=True)
     target = ssrf.Target(url=parts, host=name, port=parsed_port, addresses=(ipaddress.ip_address(address),))
 
-    pinned = sender.pin(target)
+    pinned = channel.pin(target)
 
     assert (str(pinned.address), pinned.port, pinned.path) == (address, port, path)
     assert pinned.host_header == host
@@ -149,11 +149,11 @@ def test_the_shared_tls_context_still_verifies_certificates_and_names():
     a delivery's CPU): the shared one must still refuse an unverified certificate or name."""
     import ssl
 
-    from integrations.webhooks import sender
+    from integrations.webhooks import channel
 
-    context = sender.tls_context()
+    context = channel.tls_context()
 
-    assert context is sender.tls_context()
+    assert context is channel.tls_context()
     assert context.verify_mode == ssl.CERT_REQUIRED
     assert context.check_hostname is True
     assert context.cert_store_stats()["x509_ca"] > 0  # the CA bundle is loaded: public certificates verify

@@ -29,9 +29,15 @@ from common.signed_links import link_value
 from organizations import permissions
 from organizations.api.scoping import request_membership
 from organizations.models import Membership, Team
-from reports import selectors, services
+from reports import services
 from reports.api import serializers as s
 from reports.models import ExportFilters, ReportExport
+from reports.selectors.apps import apps_report
+from reports.selectors.coding import coding_report
+from reports.selectors.days import local_day_bounds
+from reports.selectors.exports import export_list
+from reports.selectors.team import team_members, team_rows
+from reports.selectors.tracked_time import daily_reports, weekly_report
 
 
 def _subject(membership: Membership, raw_user: str | None, caller: User) -> User:
@@ -71,7 +77,7 @@ class AppsReportView(APIView):
     def get(self, request):
         params, membership, user, tz = _report_context(request, s.DayQuerySerializer)
         day = params.get("date") or timezone.now().astimezone(tz).date()
-        return Response(selectors.apps_report(company_id=membership.company_id, user_id=user.pk, day=day, tz=tz))
+        return Response(apps_report(company_id=membership.company_id, user_id=user.pk, day=day, tz=tz))
 
 
 @extend_schema(tags=["reports"])
@@ -85,9 +91,7 @@ class CodingReportView(APIView):
         first = params.get("from") or last - timedelta(days=6)
         if not 0 <= (last - first).days <= 366:  # checked again here: either may be a default
             raise ValidationError({"to": ["Must be on or after from, at most 366 days later."]})
-        return Response(
-            selectors.coding_report(company_id=membership.company_id, user_id=user.pk, first=first, last=last, tz=tz)
-        )
+        return Response(coding_report(company_id=membership.company_id, user_id=user.pk, first=first, last=last, tz=tz))
 
 
 WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
@@ -113,7 +117,7 @@ class DailyReportView(APIView):
         ranged = "from" in params  # the query serializer sees to it that `to` comes with it
         first = params["from"] if ranged else params.get("date") or now.astimezone(tz).date()
         last = params["to"] if ranged else first
-        days = selectors.daily_reports(
+        days = daily_reports(
             company_id=membership.company_id,
             user_id=user.pk,
             first=first,
@@ -140,7 +144,7 @@ class WeeklyReportView(APIView):
             start = WEEKDAYS.index(user.effective_settings.get("week_start", "monday"))
             first = today - timedelta(days=(today.weekday() - start) % 7)
         return Response(
-            selectors.weekly_report(
+            weekly_report(
                 company_id=membership.company_id,
                 user_id=user.pk,
                 first=first,
@@ -172,11 +176,11 @@ class TeamReportView(APIView):
         first, last = params.get("from") or today.replace(day=1), params.get("to") or today
         if last < first:
             raise ValidationError({"to": ["Must be on or after from."]})
-        lo, hi = selectors.local_day_bounds(first, tz)[0], selectors.local_day_bounds(last, tz)[1]
-        members = selectors.team_members(membership=membership, team_id=team_id).annotate(user_name=F("user__name"))
+        lo, hi = local_day_bounds(first, tz)[0], local_day_bounds(last, tz)[1]
+        members = team_members(membership=membership, team_id=team_id).annotate(user_name=F("user__name"))
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(members, request, view=self)
-        rows = selectors.team_rows(
+        rows = team_rows(
             company_id=membership.company_id,
             members=page or [],
             lo=lo,
@@ -192,7 +196,7 @@ class TeamReportView(APIView):
 
 
 def _visible_exports(request):
-    return selectors.export_list(memberships=list(permissions.active_memberships(request.user)), user=request.user)
+    return export_list(memberships=list(permissions.active_memberships(request.user)), user=request.user)
 
 
 @extend_schema(tags=["reports"])

@@ -17,7 +17,7 @@ from accounts.authentication import authenticated_user
 from activity.api.wakatime import WakaTimeView
 from activity.wakatime import duration_text
 from organizations.api.scoping import request_membership
-from reports import selectors
+from reports.selectors.coding import coding_today
 
 
 def _entry(seconds: float, total: float) -> dict:
@@ -44,7 +44,7 @@ class StatusBarTodayView(WakaTimeView):
         user = authenticated_user(request)
         tz = zoneinfo.ZoneInfo(user.timezone)
         now = timezone.now()
-        found = selectors.coding_today(company_id=membership.company_id, user_id=user.pk, tz=tz, now=now)
+        found = coding_today(company_id=membership.company_id, user_id=user.pk, tz=tz, now=now)
         total = found.total_seconds
         grand_total = _entry(total, total)
         del grand_total["percent"]

@@ -198,7 +198,8 @@ def test_a_days_report_reads_only_the_partitions_of_its_month(world):
 
     from django.db import connection
 
-    from reports.selectors import _APPS_SQL, local_day_bounds
+    from reports.selectors.apps import _APPS_SQL
+    from reports.selectors.days import local_day_bounds
 
     member = world.users["member"]
     for month in range(1, 13):

@@ -10,7 +10,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from reports.selectors import local_day_bounds
+from reports.selectors.days import local_day_bounds
 from tests.support.api import assert_error
 from tracking import services as tracking
 from tracking.models import Timesheet

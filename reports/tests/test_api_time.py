@@ -10,7 +10,8 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reports.selectors import local_day_bounds, time_by_day
+from reports.selectors.days import local_day_bounds
+from reports.selectors.tracked_time import time_by_day
 from tests.support.api import assert_error
 from tracking import services as tracking
 from tracking.models import TimeEntry

@@ -12,7 +12,7 @@ from django.test import Client
 from django.utils import timezone
 
 from organizations.models import Company
-from reports.selectors import local_day_bounds
+from reports.selectors.days import local_day_bounds
 from tests.support.screenshots import png, processed, upload
 from tracking import services as tracking
 from tracking.models import TimeEntry

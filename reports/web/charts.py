@@ -1,7 +1,7 @@
 """The Week chart's geometry: SVG rectangles from the weekly report (no chart library; the
 template draws them), and beside each day's bar a thin one for the member's coding time from
 their editors when they have any that week. Presentation only: the numbers come from
-reports.selectors (``weekly_report`` and ``coding_report``)."""
+reports.selectors (``tracked_time.weekly_report`` and ``coding.coding_report``)."""
 
 from __future__ import annotations
 

@@ -18,9 +18,14 @@ from rest_framework.exceptions import NotFound
 from changelog.selectors import head_cursor
 from organizations import permissions
 from organizations.api.scoping import company_membership
-from reports import selectors
 from reports.api.serializers import ExportStatusSerializer
 from reports.models import ExportFormat, ExportReport
+from reports.selectors.coding import coding_report
+from reports.selectors.dashboard import my_timesheet_weeks, now_board
+from reports.selectors.days import local_day_bounds
+from reports.selectors.exports import export_list
+from reports.selectors.team import team_members, team_rows
+from reports.selectors.tracked_time import weekly_report
 from reports.web.charts import week_bars
 from screenshots import selectors as screenshot_selectors
 from screenshots.api.serializers import ScreenshotLinksSerializer
@@ -48,7 +53,7 @@ def _memberships_and_current(request):
 def _now_context(request, membership, now) -> dict:
     tz = zoneinfo.ZoneInfo(membership.company.timezone)
     today = now.astimezone(tz).date()
-    board = selectors.now_board(membership=membership, day=today, tz=tz, now=now)
+    board = now_board(membership=membership, day=today, tz=tz, now=now)
     return {
         "board": board,
         "me": next((row for row in board if row["is_me"]), None),
@@ -63,7 +68,7 @@ def _week_context(request, membership, now) -> dict:
     tz = zoneinfo.ZoneInfo(request.user.timezone)
     today = now.astimezone(tz).date()
     first = today - timedelta(days=6)
-    report = selectors.weekly_report(
+    report = weekly_report(
         company_id=membership.company_id,
         user_id=request.user.pk,
         first=first,
@@ -72,13 +77,11 @@ def _week_context(request, membership, now) -> dict:
         week_start=membership.company.week_start,
     )
     # The viewer's own coding time from their editors, the same figures as /reports/coding.
-    coding = selectors.coding_report(
-        company_id=membership.company_id, user_id=request.user.pk, first=first, last=today, tz=tz
-    )
+    coding = coding_report(company_id=membership.company_id, user_id=request.user.pk, first=first, last=today, tz=tz)
     return {
         "chart": week_bars(report, today=today, coding=coding),
         "week_tz": tz.key,
-        "my_weeks": selectors.my_timesheet_weeks(membership=membership, timezone=tz.key, now=now),
+        "my_weeks": my_timesheet_weeks(membership=membership, timezone=tz.key, now=now),
     }
 
 
@@ -88,9 +91,9 @@ def _team_context(request, membership, now) -> dict:
     tz = zoneinfo.ZoneInfo(membership.company.timezone)
     today = now.astimezone(tz).date()
     first = today - timedelta(days=6)
-    lo, hi = selectors.local_day_bounds(first, tz)[0], selectors.local_day_bounds(today, tz)[1]
-    members = list(selectors.team_members(membership=membership).order_by("user__name", "user_id"))
-    rows = selectors.team_rows(
+    lo, hi = local_day_bounds(first, tz)[0], local_day_bounds(today, tz)[1]
+    members = list(team_members(membership=membership).order_by("user__name", "user_id"))
+    rows = team_rows(
         company_id=membership.company_id,
         members=members,
         lo=lo,
@@ -98,7 +101,7 @@ def _team_context(request, membership, now) -> dict:
         now=now,
         week_start=membership.company.week_start,
     )
-    day_lo, day_hi = selectors.local_day_bounds(today, tz)
+    day_lo, day_hi = local_day_bounds(today, tz)
     # Only processed ones: a PENDING upload has no thumbnail (nor a link) yet.
     shots = screenshot_selectors.screenshot_list(
         memberships=[membership],
@@ -115,7 +118,7 @@ def _team_context(request, membership, now) -> dict:
 
 
 def _exports_context(request, membership, now) -> dict:
-    mine = selectors.export_list(memberships=[membership], user=request.user).filter(requested_by=request.user)
+    mine = export_list(memberships=[membership], user=request.user).filter(requested_by=request.user)
     tz = zoneinfo.ZoneInfo(membership.company.timezone)
     today = now.astimezone(tz).date()
     return {
