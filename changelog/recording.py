@@ -15,7 +15,7 @@ from django.utils import timezone
 from changelog import sequencer
 from changelog.catalogue import Event, P
 from changelog.models import Change
-from common.bulk import allocate_ids, copy_insert
+from common.bulk import allocate_ids, copy_rows
 
 # Ids of the changes recorded while a collector is active (the sync batch wants its own).
 _collector: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("change_collector", default=None)
@@ -51,14 +51,26 @@ def spec(event: Event[P], *, company_id, entity_id, payload: P, user_id=None, pr
     )
 
 
-def record_changes(specs: list[ChangeSpec]) -> list[Change]:
-    """Many changes in one INSERT (the sync batch's bulk path); same rules as ``record``."""
+# The columns record_changes fills; cursor stays NULL (the sequencer's) and quiet false (its db_default).
+_BULK_COLUMNS = ["id", "company_id", "entity", "entity_id", "action", "event", "payload", "user_id", "project_id", "at"]
+
+
+def record_changes(specs: list[ChangeSpec]) -> list[int]:
+    """Many changes in one COPY (the sync batch's bulk path); same rules as ``record``. Plain
+    rows rather than 1,000 ``Change`` instances (whose construction cost more than the COPY);
+    the payload is prepared by the model's own field, as ``create`` would. Returns their ids."""
     now = timezone.now()
     ids = allocate_ids(Change, len(specs))
-    changes = [Change(id=pk, at=now, **vars(spec)) for pk, spec in zip(ids, specs, strict=True)]
-    copy_insert(changes)
-    _recorded([c.id for c in changes])
-    return changes
+    db = transaction.get_connection()
+    payload = Change._meta.get_field("payload")
+    rows = [
+        (pk, s.company_id, s.entity, s.entity_id, s.action, s.event, payload.get_db_prep_save(s.payload, db))
+        + (s.user_id, s.project_id, now)
+        for pk, s in zip(ids, specs, strict=True)
+    ]
+    copy_rows(Change, _BULK_COLUMNS, rows)
+    _recorded(ids)
+    return ids
 
 
 def record_quietly(event: Event[P], *, rows_sql: str, params: list) -> int:
