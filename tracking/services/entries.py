@@ -273,7 +273,10 @@ def build_entry(
     started_at = data["started_at"]
     ended_at = _end_from(data, started_at)
     check_times(started_at, ended_at)
+    # A client's own id (sync) is given to the constructor: no uuid7 made only to be replaced.
+    given = {"id": data["id"]} if data.get("id") is not None else {}
     entry = TimeEntry(
+        **given,
         company_id=project.company_id,
         user=membership.user,
         project=project,
@@ -287,8 +290,6 @@ def build_entry(
         source=source,
         client_updated_at=client_updated_at or timezone.now(),
     )
-    if data.get("id") is not None:
-        entry.id = data["id"]
     return entry
 
 
