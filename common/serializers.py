@@ -41,6 +41,10 @@ class _Check(NamedTuple):
     validate: Any  # the serializer's validate_<name>, or None
     plain_get: bool  # get_value is DRF's dictionary.get(name, empty) for JSON input
     may_skip: bool  # absent -> SkipField when the field is optional without a default, or partial
+    # run_validation is Field's own: for a value given and not null it is to_internal_value, then
+    # run_validators, which does nothing when the field has no validators (UUID, date-time, choice).
+    plain_run: bool
+    validators: bool
 
 
 def _check(serializer: serializers.Serializer, name: str, field: fields.Field) -> _Check:
@@ -56,6 +60,9 @@ def _check(serializer: serializers.Serializer, name: str, field: fields.Field) -
         getattr(serializer, "validate_" + name, None),
         kind.get_value is fields.Field.get_value,
         may_skip,
+        kind.run_validation is fields.Field.run_validation
+        and kind.validate_empty_values is fields.Field.validate_empty_values,
+        bool(field.validators) or kind.run_validators is not fields.Field.run_validators,
     )
 
 
@@ -84,19 +91,25 @@ class InputSerializer(serializers.Serializer):
     def _check_fields(self, data: Mapping) -> dict:
         """DRF's ``Serializer.to_internal_value`` loop for a JSON object, with what it decides
         per field once per instance (the writable fields, ``validate_<field>``, how the value
-        is read) and an absent optional field passed over where DRF's would raise SkipField."""
+        is read and checked) and an absent optional field passed over where DRF's would raise
+        SkipField."""
         checks: list[_Check] | None = self.__dict__.get("_checks")
         if checks is None:
             checks = self._checks = [_check(self, n, f) for n, f in self.fields.items() if not f.read_only]
         partial = getattr(self.root, "partial", False)
         ret: dict = {}
         errors: dict = {}
-        for name, field, validate, plain_get, may_skip in checks:
+        for name, field, validate, plain_get, may_skip, plain_run, validators in checks:
             value = data.get(name, empty) if plain_get else field.get_value(data)
             if value is empty and may_skip and (partial or (not field.required and field.default is empty)):
                 continue
             try:
-                value = field.run_validation(value)
+                if plain_run and value is not empty and value is not None:
+                    value = field.to_internal_value(value)
+                    if validators:
+                        field.run_validators(value)
+                else:
+                    value = field.run_validation(value)
                 if validate is not None:
                     value = validate(value)
             except serializers.ValidationError as exc:
