@@ -54,6 +54,9 @@ class _Context:
 
     def __init__(self, user: User, memberships: list[Membership]):
         self.user, self.memberships = user, memberships
+        for membership in memberships:  # the caller's own: the rules read membership.user (a query each)
+            if membership.user_id == user.pk:
+                membership.user = user
         self._projects: dict[UUID, tuple[Project, Membership]] = {}
 
     def project(self, project_id: UUID) -> tuple[Project, Membership]:
