@@ -318,11 +318,13 @@ def entry_create(
     return entry
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def entries_create_bulk(*, entries: list[TimeEntry]) -> None:
     """Insert entries built by ``build_entry`` in one statement. All or nothing: any violation
     (overlap, duplicate id) raises IntegrityError and the caller applies them one by one
-    instead, where each gets its own answer. Used by the sync batch for its common case."""
+    instead, where each gets its own answer. Used by the sync batch for its common case. No
+    savepoint of its own: inside a transaction, a failure rolls back the caller's savepoint
+    (the batch keeps one around it), so catching the error needs one there."""
     if not entries:
         return
     for user_id in sorted({e.user_id for e in entries}):
