@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -15,69 +12,33 @@ from django.utils import timezone
 from changelog import sequencer
 from changelog.catalogue import Event, P
 from changelog.models import Change
-from common.bulk import allocate_ids, copy_insert
 
 # Ids of the changes recorded while a collector is active (the sync batch wants its own).
 _collector: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("change_collector", default=None)
 
 
-@dataclass(frozen=True)
-class ChangeSpec:
-    """One change to record in bulk; build it with ``spec``."""
-
-    company_id: object
-    entity: str
-    entity_id: object
-    action: str
-    event: str
-    payload: Mapping[str, Any]
-    user_id: object = None
-    project_id: object = None
-
-
-def spec(event: Event[P], *, company_id, entity_id, payload: P, user_id=None, project_id=None) -> ChangeSpec:
-    """A change of ``event`` (its name, entity and action are the catalogue's)."""
-    if event.entity is None or event.action is None:
-        raise ValueError(f"{event.name} is not recorded in the change log")
-    return ChangeSpec(
-        company_id=company_id,
-        entity=event.entity,
-        entity_id=entity_id,
-        action=event.action,
-        event=event.name,
-        payload=payload,
-        user_id=user_id,
-        project_id=project_id,
-    )
-
-
-def record_changes(specs: list[ChangeSpec]) -> list[Change]:
-    """Many changes in one INSERT (the sync batch's bulk path); same rules as ``record``."""
-    now = timezone.now()
-    ids = allocate_ids(Change, len(specs))
-    changes = [Change(id=pk, at=now, **vars(spec)) for pk, spec in zip(ids, specs, strict=True)]
-    copy_insert(changes)
-    _recorded([c.id for c in changes])
-    return changes
-
-
-def record_quietly(event: Event[P], *, rows_sql: str, params: list) -> int:
-    """Changes of ``event`` in one ``INSERT ... SELECT`` (a bulk import: no row leaves the
-    database), recorded quiet: numbered and pulled like any other, never published to
-    sockets (a million events for one import). ``rows_sql`` yields ``company_id, user_id,
-    project_id, entity_id, payload`` (the payload as ``event`` defines it, built in SQL by the
-    entity's own builder), in the order to number them; returns how many it recorded."""
-    if event.entity is None or event.action is None:
-        raise ValueError(f"{event.name} is not recorded in the change log")
+def record_selected(event: Event[P], *, rows_sql: str, params: list, quiet: bool = False) -> list[int]:
+    """Changes of ``event`` in one ``INSERT ... SELECT``, built where the rows are (no row
+    leaves the database: a sync batch's new entries, an import's): ``rows_sql`` yields
+    ``company_id, user_id, project_id, entity_id, payload`` (the payload as ``event`` defines
+    it, built in SQL by the entity's own builder), in the order to number them. ``quiet``: numbered
+    and pulled like any other, never published to sockets (a million events for one import).
+    Same rules as ``record``; returns the changes' ids."""
+    entity, action = _logged(event)
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO sync_change (company_id, user_id, project_id, entity_id, payload, entity, action, event, at,"
-            f" quiet) SELECT q.*, %s, %s, %s, %s, true FROM ({rows_sql}) q RETURNING id",
-            [event.entity, event.action, event.name, timezone.now(), *params],
+            f" quiet) SELECT q.*, %s, %s, %s, %s, %s FROM ({rows_sql}) q RETURNING id",
+            [entity, action, event.name, timezone.now(), quiet, *params],
         )
         ids = [row[0] for row in cursor.fetchall()]
     _recorded(ids)
-    return len(ids)
+    return ids
+
+
+def record_quietly(event: Event[P], *, rows_sql: str, params: list) -> int:
+    """``record_selected``, quiet (a bulk import); returns how many it recorded."""
+    return len(record_selected(event, rows_sql=rows_sql, params=params, quiet=True))
 
 
 def _recorded(ids: list[int]) -> None:
@@ -95,12 +56,27 @@ def record(event: Event[P], *, company_id, entity_id, payload: P, user_id=None, 
     commit leaves an unsequenced row that the next sequencer or the beat safety net picks up).
     ``user_id``: whose data it is (user-data and private events); ``project_id``: the project
     whose audience receives it (project-structure events)."""
-    row = spec(
-        event, company_id=company_id, entity_id=entity_id, payload=payload, user_id=user_id, project_id=project_id
+    entity, action = _logged(event)
+    change = Change.objects.create(
+        company_id=company_id,
+        entity=entity,
+        entity_id=entity_id,
+        action=action,
+        event=event.name,
+        payload=payload,
+        user_id=user_id,
+        project_id=project_id,
+        at=timezone.now(),
     )
-    change = Change.objects.create(**vars(row), at=timezone.now())
     _recorded([change.id])
     return change
+
+
+def _logged(event: Event[P]) -> tuple[str, str]:
+    """The entity and action ``event`` is logged under (the catalogue's); not every event is."""
+    if event.entity is None or event.action is None:
+        raise ValueError(f"{event.name} is not recorded in the change log")
+    return event.entity, event.action
 
 
 @contextlib.contextmanager

@@ -36,6 +36,7 @@ from django.db.models import (
     TextField,
     UUIDField,
 )
+from django.utils import timezone
 
 
 def copy_insert(objs: Sequence[Model]) -> None:
@@ -55,11 +56,19 @@ def copy_insert(objs: Sequence[Model]) -> None:
     # is a context-local lookup, and a 1,000-row batch prepares ten thousand values.
     db = connections[DEFAULT_DB_ALIAS]
     plain = [_PLAIN_TYPES.get(type(getattr(f, "target_field", f)), ()) for f in fields]  # a foreign key: its target
+    reads = [_read(f) for f in fields]
+    now = timezone.now()  # auto_now/auto_now_add: one moment for the statement, as PostgreSQL's now()
     rows = []
     for obj in objs:
         row = []
-        for f, kinds in zip(fields, plain, strict=True):
-            value = f.pre_save(obj, True)
+        for f, kinds, read in zip(fields, plain, reads, strict=True):
+            if read is _ATTRIBUTE:
+                value = getattr(obj, f.attname)
+            elif read is _NOW:
+                value = now
+                setattr(obj, f.attname, now)
+            else:
+                value = f.pre_save(obj, True)
             if not (kinds and (value is None or type(value) in kinds and _aware(value))):
                 value = f.get_db_prep_save(value, db)
             row.append(value)
@@ -73,6 +82,19 @@ def copy_insert(objs: Sequence[Model]) -> None:
     for obj in objs:
         obj._state.adding = False
         obj._state.db = db.alias
+
+
+_ATTRIBUTE, _NOW, _PRE_SAVE = object(), object(), object()
+
+
+def _read(field: Field) -> object:
+    """How ``copy_insert`` takes a field's value for an insert, as its ``pre_save(obj, True)``
+    would: ``_NOW`` for a date-time set at insert, ``_ATTRIBUTE`` where ``pre_save`` only reads
+    the attribute (Field's own, and a date-time that is neither), else ``_PRE_SAVE``."""
+    kind = type(field).pre_save
+    if kind is DateTimeField.pre_save and isinstance(field, DateTimeField):
+        return _NOW if field.auto_now or field.auto_now_add else _ATTRIBUTE
+    return _ATTRIBUTE if kind is Field.pre_save else _PRE_SAVE
 
 
 def _aware(value: object) -> bool:

@@ -25,7 +25,12 @@ class ServerZoneDateTimeField(serializers.DateTimeField):
     """DRF's DateTimeField, taking the server's zone (settings.TIME_ZONE) for naive values and
     output without asking Django's per-request "current time zone" (a context-local read) for
     every value: nothing here activates another one, so the answer is the same, and a 1,000-item
-    sync batch reads three datetimes per item."""
+    sync batch reads three datetimes per item. The zone is read when the field is made (a
+    serializer instance makes its own copies of its fields), DRF's ``timezone`` attribute."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.timezone = self.default_timezone()
 
     def default_timezone(self):
         return timezone.get_default_timezone() if settings.USE_TZ else None

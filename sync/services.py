@@ -22,12 +22,12 @@ from accounts.models import User
 from changelog import audience, catalogue, publishing, recording
 from changelog.models import Change, Tombstone
 from common.bulk import AnyOf, copy_rows
-from common.exceptions import InvalidInput, ServiceError
+from common.exceptions import ServiceError
 from common.models import uuid7
-from common.representation import utc_iso
 from organizations import permissions
 from organizations.models import Membership, Project
 from organizations.selectors import visible_project
+from sync.conflicts import SyncConflict, as_body, entry_version, from_service_error, is_stale, task_version
 from sync.models import SyncItemKey
 from tracking import services as tracking
 from tracking.models import Source, Task, TimeEntry
@@ -35,13 +35,6 @@ from tracking.models import Source, Task, TimeEntry
 logger = structlog.get_logger(__name__)
 ITEM_KEY_RETENTION = timedelta(days=35)  # SPEC: at least 30 days
 KEY_COLUMNS = ["id", "user", "key", "created_at"]  # SyncItemKey's, for the batch's COPY
-
-
-class SyncConflict(Exception):
-    def __init__(self, reason: str, server: dict | None, detail: str = "", extra: dict | None = None):
-        super().__init__(reason)
-        self.reason, self.server, self.detail = reason, server, detail
-        self.extra = extra or {}  # beside reason and server (``locked_period`` of a ``locked``)
 
 
 @dataclass
@@ -53,34 +46,6 @@ class BatchResult:
     change_ids: list[int] = field(default_factory=list)
 
 
-# --------------------------------------------------------------------------- server versions
-
-
-def _entry_version(entry: TimeEntry | None) -> dict | None:
-    if entry is None:
-        return None
-    from tracking.api.serializers import TimeEntrySerializer
-
-    data = dict(TimeEntrySerializer(entry).data)
-    data["deleted_at"] = utc_iso(entry.deleted_at) if entry.deleted_at else None
-    data["client_updated_at"] = utc_iso(entry.client_updated_at) if entry.client_updated_at else None
-    return data
-
-
-def _task_version(task: Task | None) -> dict | None:
-    if task is None:
-        return None
-    from tracking.api.serializers import TaskSerializer
-
-    data = dict(TaskSerializer(task).data)
-    data["client_updated_at"] = utc_iso(task.client_updated_at) if task.client_updated_at else None
-    return data
-
-
-def _stale(server_clock: datetime | None, client_clock: datetime) -> bool:
-    return server_clock is not None and client_clock <= server_clock
-
-
 # --------------------------------------------------------------------------- the batch
 
 
@@ -89,6 +54,9 @@ class _Context:
 
     def __init__(self, user: User, memberships: list[Membership]):
         self.user, self.memberships = user, memberships
+        for membership in memberships:  # the caller's own: the rules read membership.user (a query each)
+            if membership.user_id == user.pk:
+                membership.user = user
         self._projects: dict[UUID, tuple[Project, Membership]] = {}
 
     def project(self, project_id: UUID) -> tuple[Project, Membership]:
@@ -113,10 +81,14 @@ def batch_apply(*, user: User, memberships: list[Membership], device_id: str, it
     keys = [item["idempotency_key"] for item in items]
     seen = set(SyncItemKey.objects.filter(AnyOf(F("key"), keys), user=user).values_list("key", flat=True))
     with recording.collect_changes() as change_ids:
-        if not _apply_all_at_once(ctx, items, seen, result):
+        at_once = _apply_all_at_once(ctx, items, seen, result)
+        if not at_once:
             for item in items:
                 _apply_item(ctx, item, seen, result)
-    result.change_ids = list(Change.objects.filter(AnyOf(F("id"), change_ids)).values_list("id", flat=True))
+    # At once, every change collected stands; else some savepoints rolled theirs back: the survivors.
+    result.change_ids = (
+        change_ids if at_once else list(Change.objects.filter(AnyOf(F("id"), change_ids)).values_list("id", flat=True))
+    )
     return result
 
 
@@ -143,7 +115,9 @@ def _apply_all_at_once(ctx: _Context, items: list[dict], seen: set, result: Batc
     keys = [i["idempotency_key"] for i in items]
     if len(set(ids)) != len(ids) or len(set(keys)) != len(keys):
         return False
-    if TimeEntry.objects.filter(AnyOf(F("pk"), ids)).exists() or Tombstone.objects.filter(AnyOf(F("pk"), ids)).exists():
+    # One query for both (an entry to edit, a deleted id to refuse): no ordering in a UNION's parts.
+    known = TimeEntry.objects.filter(AnyOf(F("pk"), ids)).order_by().values_list("pk")
+    if known.union(Tombstone.objects.filter(AnyOf(F("pk"), ids)).order_by().values_list("pk"), all=True).exists():
         return False
     try:
         entries = []
@@ -185,9 +159,9 @@ def _apply_item(ctx: _Context, item: dict, seen: set, result: BatchResult) -> No
         else:
             result.skipped += 1
     except SyncConflict as conflict:
-        result.conflicts.append(_conflict(key, conflict))
+        result.conflicts.append(as_body(key, conflict))
     except ServiceError as exc:  # the tracking rules said no: overlap, archived project, ...
-        result.conflicts.append(_conflict(key, _service_conflict(item, exc)))
+        result.conflicts.append(as_body(key, from_service_error(item, exc)))
 
 
 def batch_finish(*, user: User, device_id: str, result: BatchResult) -> BatchResult:
@@ -227,42 +201,6 @@ def batch_finish(*, user: User, device_id: str, result: BatchResult) -> BatchRes
     except Exception:  # a notification; the batch itself is durable
         logger.exception("sync_applied_publish_failed")
     return result
-
-
-def _service_conflict(item: dict, exc: ServiceError) -> SyncConflict:
-    """A tracking service's refusal as the item's conflict, with the server's version."""
-    extra: dict = {}
-    if isinstance(exc, InvalidInput):  # the item's data broke a rule (SPEC: a conflict "invalid")
-        reason = "invalid"
-    elif exc.code in {"overlap", "already_running"}:
-        reason = "overlap"
-    elif exc.code == "period_locked":
-        # SPEC: conflict "locked". The database refused (tracking migration 0006): an entry,
-        # or a task whose deletion would edit entries, in a SUBMITTED or APPROVED week or on
-        # or before the company's locked_until. ``detail`` names the period; the server's
-        # version is what stays.
-        reason = "locked"
-        extra = {"locked_period": exc.extra.get("locked_period")}
-    else:
-        reason = exc.code or "invalid"
-    return SyncConflict(reason, _current_version(item), exc.message, extra)
-
-
-def _conflict(key: str, conflict: SyncConflict) -> dict:
-    body = {"idempotency_key": key, "reason": conflict.reason, "server": conflict.server}
-    if conflict.detail:
-        body["detail"] = conflict.detail
-    body.update(conflict.extra)
-    return body
-
-
-def _current_version(item: dict) -> dict | None:
-    entity_id = item["data"].get("id")
-    if not entity_id:
-        return None
-    if item["entity"] == "time_entry":
-        return _entry_version(TimeEntry.objects.filter(pk=entity_id).first())
-    return _task_version(Task.objects.filter(pk=entity_id).first())
 
 
 def _apply(ctx: _Context, item: dict) -> bool:
@@ -335,9 +273,9 @@ def _entry_upsert(ctx: _Context, data: dict, clock: datetime) -> bool:
             )
         return True
     if entry.deleted_at is not None:
-        raise SyncConflict("deleted", _entry_version(entry), "The entry was deleted.")
-    if _stale(entry.client_updated_at, clock):
-        raise SyncConflict("stale", _entry_version(entry), "The server holds a newer version.")
+        raise SyncConflict("deleted", entry_version(entry), "The entry was deleted.")
+    if is_stale(entry.client_updated_at, clock):
+        raise SyncConflict("stale", entry_version(entry), "The server holds a newer version.")
     changes = tracking.entry_data({k: v for k, v in data.items() if k != "id"})
     tracking.entry_update(
         entry=entry,
@@ -355,8 +293,8 @@ def _entry_delete(ctx: _Context, data: dict, clock: datetime) -> bool:
         return _tombstone_unknown("time_entry", data["id"])
     if entry.deleted_at is not None:
         return False  # already gone: deleting again changes nothing
-    if _stale(entry.client_updated_at, clock):
-        raise SyncConflict("stale", _entry_version(entry), "The server holds a newer version.")
+    if is_stale(entry.client_updated_at, clock):
+        raise SyncConflict("stale", entry_version(entry), "The server holds a newer version.")
     tracking.entry_delete(entry=entry, client_updated_at=clock)
     return True
 
@@ -377,9 +315,9 @@ def _task_upsert(ctx: _Context, data: dict, clock: datetime) -> bool:
         return True
     project, membership = ctx.project(task.project_id)
     if not permissions.can_manage_tasks_in(membership, project):
-        raise SyncConflict("forbidden", _task_version(task), "Your role does not allow changing tasks here.")
-    if _stale(task.client_updated_at, clock):
-        raise SyncConflict("stale", _task_version(task), "The server holds a newer version.")
+        raise SyncConflict("forbidden", task_version(task), "Your role does not allow changing tasks here.")
+    if is_stale(task.client_updated_at, clock):
+        raise SyncConflict("stale", task_version(task), "The server holds a newer version.")
     changes = tracking.task_data({k: v for k, v in data.items() if k != "id"})
     tracking.task_update(task=task, data=changes, client_updated_at=clock)
     return True
@@ -391,9 +329,9 @@ def _task_delete(ctx: _Context, data: dict, clock: datetime) -> bool:
         return _tombstone_unknown("task", data["id"])
     project, membership = ctx.project(task.project_id)
     if not permissions.can_manage_tasks_in(membership, project):
-        raise SyncConflict("forbidden", _task_version(task), "Your role does not allow changing tasks here.")
-    if _stale(task.client_updated_at, clock):
-        raise SyncConflict("stale", _task_version(task), "The server holds a newer version.")
+        raise SyncConflict("forbidden", task_version(task), "Your role does not allow changing tasks here.")
+    if is_stale(task.client_updated_at, clock):
+        raise SyncConflict("stale", task_version(task), "The server holds a newer version.")
     tracking.task_delete(task=task)
     return True
 

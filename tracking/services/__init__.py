@@ -7,11 +7,9 @@ from __future__ import annotations
 
 from tracking.services.entries import (
     EDITABLE,
-    EntryData,
     build_entry,
     entries_create_bulk,
     entry_create,
-    entry_data,
     entry_delete,
     entry_update,
     timer_pause,
@@ -19,6 +17,7 @@ from tracking.services.entries import (
     timer_start,
     timer_stop,
 )
+from tracking.services.entry_fields import EntryData, entry_data
 from tracking.services.rules import (
     EARLIEST_ENTRY_TIME,
     ENDS_BEFORE_START,

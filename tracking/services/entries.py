@@ -16,7 +16,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any, TypedDict, cast
 
 from django.db import transaction
 from django.utils import timezone
@@ -30,6 +29,7 @@ from organizations.models import Membership, Project
 from organizations.selectors import visible_project
 from tracking import events
 from tracking.models import PausedTimer, Source, TimeEntry
+from tracking.services.entry_fields import AUDITED_FIELDS, EntryData, audit_entry
 from tracking.services.rules import (
     MAX_ENTRY_DURATION,
     EntryConflict,
@@ -42,67 +42,6 @@ from tracking.services.rules import (
     resolve_task,
     save_entry,
 )
-
-
-class EntryData(TypedDict, total=False):
-    """An entry's fields as a client gives them (REST body, sync item, admin form). A key
-    that is absent was not given: an update changes only the keys present. A create needs
-    ``project_id``, ``started_at`` and one of ``ended_at`` or ``duration_seconds``."""
-
-    id: uuid.UUID
-    project_id: uuid.UUID
-    task_id: uuid.UUID | None
-    description: str
-    started_at: datetime
-    ended_at: datetime | None
-    duration_seconds: int | None
-    billable: bool
-    timezone: str
-
-
-def entry_data(values: Mapping[str, Any]) -> EntryData:
-    """The ``EntryData`` keys of a validated body or sync item (their serializers' fields are
-    these keys, as tracking/tests/test_inputs.py checks; ``company_id`` only chose the
-    membership and is left out)."""
-    return cast(EntryData, {key: value for key, value in values.items() if key in EntryData.__optional_keys__})
-
-
-# --------------------------------------------------------------------------- audit
-
-# What an audit row of an entry records ({field: [before, after]}): what a member would want
-# to know someone else changed. Bookkeeping (updated_at, client_updated_at) is left out.
-AUDITED_FIELDS = (
-    "project",
-    "task",
-    "description",
-    "started_at",
-    "ended_at",
-    "duration_seconds",
-    "billable",
-    "timezone",
-)
-
-
-def _audit_entry(
-    entry: TimeEntry, *, verb: str, actor: User | None, before: Mapping[str, Any], after: Mapping[str, Any]
-) -> None:
-    """``time_entry.<verb>`` when ``actor`` is not the entry's owner (SPEC: every change a user
-    makes to someone else's data). No actor (a task, a command) or the owner: nothing."""
-    if actor is None or actor.pk == entry.user_id:
-        return
-    changes = audit.diff(before, after, AUDITED_FIELDS)
-    if not changes and verb == "updated":
-        return  # a save that changed nothing is no change to someone's data
-    audit.record(
-        action=f"time_entry.{verb}",
-        target_type="time_entry",
-        target_id=entry.pk,
-        company_id=entry.company_id,
-        actor=actor,
-        subject_user_id=entry.user_id,
-        changes=changes,
-    )
-
 
 # --------------------------------------------------------------------------- timers
 
@@ -273,7 +212,10 @@ def build_entry(
     started_at = data["started_at"]
     ended_at = _end_from(data, started_at)
     check_times(started_at, ended_at)
+    # A client's own id (sync) is given to the constructor: no uuid7 made only to be replaced.
+    given = {"id": data["id"]} if data.get("id") is not None else {}
     entry = TimeEntry(
+        **given,
         company_id=project.company_id,
         user=membership.user,
         project=project,
@@ -287,8 +229,6 @@ def build_entry(
         source=source,
         client_updated_at=client_updated_at or timezone.now(),
     )
-    if data.get("id") is not None:
-        entry.id = data["id"]
     return entry
 
 
@@ -312,16 +252,18 @@ def entry_create(
     lock_user(entry.user_id)
     save_entry(entry)
     _paused_flag(entry, paused)
-    _audit_entry(entry, verb="created", actor=actor, before={}, after=audit.snapshot(entry, AUDITED_FIELDS))
+    audit_entry(entry, verb="created", actor=actor, before={}, after=audit.snapshot(entry, AUDITED_FIELDS))
     events.entry_changed(entry, catalogue.ENTRY_UPSERTED)
     return entry
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def entries_create_bulk(*, entries: list[TimeEntry]) -> None:
     """Insert entries built by ``build_entry`` in one statement. All or nothing: any violation
     (overlap, duplicate id) raises IntegrityError and the caller applies them one by one
-    instead, where each gets its own answer. Used by the sync batch for its common case."""
+    instead, where each gets its own answer. Used by the sync batch for its common case. No
+    savepoint of its own: inside a transaction, a failure rolls back the caller's savepoint
+    (the batch keeps one around it), so catching the error needs one there."""
     if not entries:
         return
     for user_id in sorted({e.user_id for e in entries}):
@@ -384,7 +326,7 @@ def entry_update(
     entry.client_updated_at = client_updated_at or timezone.now()
     save_entry(entry, update_fields=[*dict.fromkeys(fields), "client_updated_at", "updated_at"])
     _paused_flag(entry, paused)
-    _audit_entry(entry, verb="updated", actor=actor, before=before, after=audit.snapshot(entry, AUDITED_FIELDS))
+    audit_entry(entry, verb="updated", actor=actor, before=before, after=audit.snapshot(entry, AUDITED_FIELDS))
     events.entry_changed(entry, catalogue.TIMER_STOPPED if was_running and entry.ended_at else catalogue.ENTRY_UPSERTED)
     return entry
 
@@ -402,6 +344,6 @@ def entry_delete(
         save_entry(entry, update_fields=["deleted_at", "client_updated_at", "updated_at"])
         # What was deleted, field by field ([before, null]): the owner reading their audit
         # trail sees which time went, though the tombstone is hidden from every read.
-        _audit_entry(entry, verb="deleted", actor=actor, before=audit.snapshot(entry, AUDITED_FIELDS), after={})
+        audit_entry(entry, verb="deleted", actor=actor, before=audit.snapshot(entry, AUDITED_FIELDS), after={})
         events.entry_changed(entry, catalogue.ENTRY_DELETED)
     return entry
