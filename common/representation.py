@@ -1,12 +1,12 @@
-"""A serializer's output for many plain rows, without DRF's per-field machinery.
+"""A serializer's output built by PostgreSQL, for payloads written where the rows are.
 
 DRF renders each field of each instance through ``get_attribute`` and ``to_representation``;
-for the sync batch's change-log payloads (1,000 time entries) that was about 60 µs per entry.
-``fast_representation(SerializerClass)`` reads the serializer's own declared fields once and
-renders the common simple types (UUID, date-time, text, integer, boolean) directly; any other
-field, or a dotted source, goes through the field itself. The output equals the serializer's
-(``common/tests/test_representation.py`` holds it to that), so the serializer stays the one
-definition of the shape."""
+for the change-log payloads of a sync batch or an import (thousands of time entries) that was
+about 60 µs per entry. ``sql_representation(SerializerClass, alias)`` reads the serializer's own
+declared fields once and builds the same JSON object in SQL for the common simple types (UUID,
+date-time, text, integer, boolean, a text choice); any other field raises, so the serializer
+stays the one definition of the shape (``common/tests/test_representation.py`` holds the two
+equal)."""
 
 from __future__ import annotations
 
@@ -64,31 +64,6 @@ def _plan(serializer_class: type[serializers.Serializer]) -> list[tuple[str, str
     return plan
 
 
-def fast_representation(serializer_class: type[serializers.Serializer]) -> Callable[[list], list[dict]]:
-    """``render(instances) -> [dict, ...]``, equal to ``serializer_class(instances, many=True).data``."""
-    plan = _plan(serializer_class)
-
-    def render(instances: list) -> list[dict]:
-        from django.utils import timezone
-
-        tz = timezone.get_current_timezone()
-        out = []
-        for instance in instances:
-            row: dict[str, Any] = {}
-            for name, attr, convert, field in plan:
-                value = getattr(instance, attr) if attr is not None else field.get_attribute(instance)
-                if value is None:
-                    row[name] = None
-                elif convert is not None:
-                    row[name] = convert(value, tz)
-                else:
-                    row[name] = field.to_representation(value)
-            out.append(row)
-        return out
-
-    return render
-
-
 def _sql_iso(column: str) -> str:
     """``_iso`` in SQL, in the zone every ``%s`` of it names: ISO 8601, six fraction digits
     only when there is a fraction, ``Z`` for a zero offset, else ``+HH:MM``/``-HH:MM``."""
@@ -133,9 +108,9 @@ def _sql_plan(serializer_class: type[serializers.ModelSerializer], alias: str) -
 
 def sql_representation(serializer_class: type[serializers.ModelSerializer], alias: str) -> tuple[str, list[str]]:
     """``(sql, params)``: a ``jsonb_build_object`` over the columns of the row ``alias`` names,
-    equal to ``fast_representation(serializer_class)``'s dict for that row (in the current
-    zone, as DRF renders it), for payloads built where the rows are (an import's change log).
-    Its fields must be plain columns of the simple types; anything else raises TypeError."""
+    equal to ``serializer_class(row).data`` (in the current zone, as DRF renders it), for
+    payloads built where the rows are (a sync batch's or an import's change log). Its fields
+    must be plain columns of the simple types; anything else raises TypeError."""
     from django.utils import timezone
 
     sql = _sql_plan(serializer_class, alias)

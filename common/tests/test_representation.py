@@ -1,4 +1,4 @@
-"""fast_representation must equal the serializer it stands in for, field for field."""
+"""sql_representation must equal the serializer it stands in for, field for field."""
 
 from __future__ import annotations
 
@@ -9,13 +9,11 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from django.db import connection
 from django.utils import timezone as django_timezone
-from rest_framework import serializers
 
 from common.models import uuid7
-from common.representation import fast_representation, sql_representation
-from organizations.models import Project
-from tracking.api.serializers import TaskSerializer, TimeEntrySerializer
-from tracking.models import Source, Task, TimeEntry
+from common.representation import sql_representation
+from tracking.api.serializers import TimeEntrySerializer
+from tracking.models import Source, TimeEntry
 
 
 def _entries() -> list[TimeEntry]:
@@ -68,17 +66,17 @@ ENTRY_COLUMNS = (
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("zone", ["UTC", "Europe/Berlin", "Asia/Kolkata", "America/New_York"])
-def test_time_entries_built_in_sql_equal_the_fast_representation_key_by_key(zone):
-    # An import's change-log payloads are built by PostgreSQL (sql_representation); clients
-    # must not tell them from the ones a sync batch builds in Python. The rows as a derived
-    # table with the model's column names: the entries need no company or user.
+def test_time_entries_built_in_sql_equal_the_serializer_key_by_key(zone):
+    # A sync batch's and an import's change-log payloads are built by PostgreSQL
+    # (sql_representation); clients must not tell them from the API's own rendering. The rows
+    # as a derived table with the model's column names: the entries need no company or user.
     entries = [*_entries(), *_entries()]
     entries[2].started_at = datetime(2026, 10, 25, 0, 30, 0, 5, tzinfo=UTC)  # Berlin's repeated hour
     entries[2].ended_at = datetime(2026, 10, 25, 1, 30, tzinfo=UTC)
     entries[3].created_at = entries[3].updated_at = datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
     names = [c.split()[0] for c in ENTRY_COLUMNS.split(", ")]
     with django_timezone.override(zone):
-        expected = fast_representation(TimeEntrySerializer)(entries)
+        expected = TimeEntrySerializer(entries, many=True).data
         payload, params = sql_representation(TimeEntrySerializer, "e")
         with connection.cursor() as cursor:
             cursor.execute(
@@ -98,41 +96,3 @@ def _as_json(entries: list[TimeEntry], names: list[str]) -> str:
         return v.isoformat() if isinstance(v, datetime) else str(v) if isinstance(v, uuid.UUID) else v
 
     return json.dumps([{name: value(getattr(e, name)) for name in names} for e in entries])
-
-
-def test_time_entries_render_exactly_as_the_serializer_does():
-    entries = _entries()
-    assert fast_representation(TimeEntrySerializer)(entries) == TimeEntrySerializer(entries, many=True).data
-
-
-def test_tasks_render_exactly_as_the_serializer_does():
-    task = Task(
-        id=uuid7(),
-        company_id=uuid.uuid4(),
-        project_id=uuid.uuid4(),
-        parent_id=None,
-        title="Ship",
-        created_at=datetime(2026, 1, 2, tzinfo=UTC),
-        updated_at=datetime(2026, 1, 2, tzinfo=UTC),
-    )
-    assert fast_representation(TaskSerializer)([task]) == TaskSerializer([task], many=True).data
-
-
-class _Odd(serializers.Serializer):
-    """Fields the fast path does not know: they must go through DRF and still agree."""
-
-    label = serializers.CharField(source="project.name")  # type: ignore[assignment]  # a field named as Field.label
-    kind = serializers.ChoiceField(choices=Source.choices, source="source")
-    seconds = serializers.SerializerMethodField()
-    compact_id = serializers.UUIDField(source="id", format="hex")
-    local = serializers.DateTimeField(source="started_at", default_timezone=timezone(timedelta(hours=-5)))
-
-    def get_seconds(self, obj):
-        return obj.duration_seconds or 0
-
-
-def test_unknown_fields_fall_back_to_drf_and_agree():
-    entries = _entries()
-    for entry in entries:
-        entry.project = Project(id=entry.project_id, name="Orbit")
-    assert fast_representation(_Odd)(entries) == _Odd(entries, many=True).data
