@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from functools import reduce
 from operator import or_
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, router
 from django.db.models import BooleanField, Func, Model, Q, QuerySet, TextField
 from django.db.models.expressions import RawSQL
@@ -117,8 +118,8 @@ def pull_start(user: User) -> PullStart:
         stand_in.acting_company_id = _COMPANY if user.acting_company_id is not None else None
         return permissions.active_memberships(stand_in).order_by().values_list("company_id", "user_id", "role")
 
-    key = ("memberships", user.acting_company_id is not None)
-    sql, params = _compiled(key, build, {_USER: user.pk, _COMPANY: user.acting_company_id})
+    values = {_USER: user.pk} if user.acting_company_id is None else {_USER: user.pk, _COMPANY: user.acting_company_id}
+    sql, params = _compiled(("memberships", len(values)), build, values)
     statement = (
         "SELECT ps.head, ps.pruned_below, ps.unnumbered, "
         "(SELECT coalesce(json_agg(json_build_array(m.company_id, m.user_id, m.role)), '[]') "
@@ -148,6 +149,8 @@ def _compiled(key: tuple, build: Callable[[], QuerySet], values: dict) -> tuple[
     if found is None:
         qs = build()
         sql, params = qs.query.get_compiler(using=qs.db).as_sql()
+        if not all(stand_in in params for stand_in in values):  # one written into the SQL text would stay
+            raise ImproperlyConfigured(f"Stand-ins not passed as parameters in {key!r}")
         if len(_compiled_sql) >= _MAX_COMPILED:
             _compiled_sql.clear()  # bounded memory; at worst a statement is compiled again
         found = _compiled_sql[key] = (sql, tuple(params))
