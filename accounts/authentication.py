@@ -6,6 +6,7 @@ import time
 from typing import cast
 
 import structlog
+from django.core.cache import cache
 from django.http import HttpRequest
 from django.utils import timezone
 from drf_spectacular.authentication import SessionScheme
@@ -19,9 +20,9 @@ from rest_framework_simplejwt.tokens import Token
 
 # The module, not its names: it imports common.exceptions, which imports DRF's views, which
 # import this module (DEFAULT_AUTHENTICATION_CLASSES): names are read when a request comes.
-from accounts import personal_tokens
+from accounts import personal_tokens, user_cache
 from accounts.models import DeviceSession, PersonalAccessToken, TokenScope, User
-from accounts.tokens import AccessClaims, access_claims, session_is_live, web_session_id
+from accounts.tokens import AccessClaims, access_claims, session_answer, session_cache_key, web_session_id
 
 # How often a session's last_seen_at is written: a hot row, so not on every request.
 LAST_SEEN_EVERY_SECONDS = 60
@@ -65,12 +66,18 @@ def token_identity(raw: str | bytes) -> tuple[User, AccessClaims]:
     claims = access_claims(raw)
     if claims is None:
         raise AuthenticationFailed(TOKEN_NOT_VALID, code="token_not_valid")
-    # simplejwt's own rule (exists, is active, its messages); it reads only the user id claim
-    found = JWTAuthentication().get_user(cast(Token, {jwt_settings.USER_ID_CLAIM: claims.user_id}))
-    user = cast(User, found)
-    if not session_is_live(claims.session_id, user_id=str(user.pk)):
+    # One Redis round trip: the session's liveness and the user's row version (user_cache).
+    session_key, version_key = session_cache_key(claims.session_id), user_cache.version_key(claims.user_id)
+    found = cache.get_many([session_key, version_key])
+    user = user_cache.cached_user(claims.user_id, found.get(version_key), load_token_user)
+    if not session_answer(claims.session_id, user_id=str(user.pk), cached=found.get(session_key)):
         raise AuthenticationFailed("This session has been signed out.", code="session_revoked")
     return user, claims
+
+
+def load_token_user(user_id: str) -> User:
+    """simplejwt's own rule (exists, is active, its messages); it reads only the user id claim."""
+    return cast(User, JWTAuthentication().get_user(cast(Token, {jwt_settings.USER_ID_CLAIM: user_id})))
 
 
 def last_seen_due(session_id: str) -> bool:

@@ -78,7 +78,7 @@ def access_claims(raw: str | bytes) -> AccessClaims | None:
     return claims
 
 
-def _cache_key(session_id: str) -> str:
+def session_cache_key(session_id: str) -> str:
     return f"session-live:{session_id}"
 
 
@@ -89,11 +89,16 @@ def _cache_ttl() -> int:
 
 def session_is_live(session_id: str, *, user_id: str) -> bool:
     """Is this session live and ``user_id``'s? Answered from Redis, filled from the database."""
-    cached = cache.get(_cache_key(session_id))
+    return session_answer(session_id, user_id=user_id, cached=cache.get(session_cache_key(session_id)))
+
+
+def session_answer(session_id: str, *, user_id: str, cached: str | None) -> bool:
+    """``session_is_live`` given what ``session_cache_key`` held (read by the caller, e.g. in
+    one MGET with the user's version): filled from the database when nothing was cached."""
     if cached is None:
         session = DeviceSession.objects.filter(id=session_id).only("user_id", "revoked_at", "expires_at").first()
         cached = str(session.user_id) if session is not None and session.is_live else _REVOKED
-        cache.add(_cache_key(session_id), cached, timeout=_cache_ttl())
+        cache.add(session_cache_key(session_id), cached, timeout=_cache_ttl())
     return cached == str(user_id)
 
 
@@ -103,7 +108,7 @@ def live_sessions(pairs: set[tuple[str, str]]) -> set[str]:
     live session ids. Sessions not cached yet are filled as ``session_is_live`` does."""
     if not pairs:
         return set()
-    keys = {_cache_key(session_id): (session_id, user_id) for session_id, user_id in pairs}
+    keys = {session_cache_key(session_id): (session_id, user_id) for session_id, user_id in pairs}
     found = cache.get_many(list(keys))
     live = set()
     for cache_key, (session_id, user_id) in keys.items():
@@ -117,7 +122,7 @@ def live_sessions(pairs: set[tuple[str, str]]) -> set[str]:
 
 
 def mark_sessions_revoked(session_ids: list[str]) -> None:
-    cache.set_many({_cache_key(str(sid)): _REVOKED for sid in session_ids}, timeout=_cache_ttl())
+    cache.set_many({session_cache_key(str(sid)): _REVOKED for sid in session_ids}, timeout=_cache_ttl())
 
 
 # A browser signed in with the Django session (the dashboard's /login/, the admin's login) is a

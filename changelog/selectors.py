@@ -3,20 +3,15 @@ to be numbered. (Which changes a member may read is a rule of roles: sync.select
 
 from __future__ import annotations
 
-from django.db import connection
-
 from changelog.models import SyncState
 
-
-def pull_state() -> tuple[int, int, bool]:
-    """``(head, pruned_below, has_unnumbered)`` in one round trip: what a pull checks first."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT s.head, s.pruned_below, EXISTS (SELECT 1 FROM sync_change WHERE cursor IS NULL) "
-            "FROM (SELECT 1) one LEFT JOIN sync_syncstate s ON s.id = 1"
-        )
-        head, pruned_below, unnumbered = cursor.fetchone()
-    return head or 0, pruned_below or 0, unnumbered
+# One row: head, pruned_below (NULL before the state row exists) and whether anything waits to
+# be numbered: what a pull checks first. sync.selectors.pull_start reads it in the same
+# statement as the caller's memberships.
+PULL_STATE_SQL = (
+    "SELECT s.head, s.pruned_below, EXISTS (SELECT 1 FROM sync_change WHERE cursor IS NULL) AS unnumbered "
+    "FROM (SELECT 1) one LEFT JOIN sync_syncstate s ON s.id = 1"
+)
 
 
 def sync_state() -> SyncState:

@@ -1,7 +1,8 @@
 """Prometheus metrics (SPEC: Operations) and the protected ``/metrics`` endpoint.
 
-Request rate and latency by route come from django-prometheus' middleware
-(``django_http_requests_latency_seconds_by_view_method`` and
+Request rate and latency by route are django-prometheus' series, updated by our
+``common.middleware.RouteMetricsMiddleware`` (``observe_request`` below:
+``django_http_requests_latency_seconds_by_view_method`` and
 ``django_http_responses_total_by_status_view_method``, labelled by the URL pattern's name, so
 the label set is bounded by urls.py whatever paths clients send). Ours are below: counters and
 histograms observed where the work happens, and two gauges read from PostgreSQL and the broker

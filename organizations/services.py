@@ -19,6 +19,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.text import slugify
 
+from accounts import user_cache
 from accounts.models import User, normalize_email
 from accounts.tokens import hash_token, new_opaque_token
 from audit import recording as audit
@@ -244,7 +245,9 @@ def member_remove(*, membership: Membership, actor: User | None = None) -> None:
         _audit_membership(membership, action="membership.removed", actor=actor, changes={"is_active": [True, False]})
     TeamMember.objects.filter(company_id=membership.company_id, user_id=membership.user_id).delete()
     # No longer theirs to default to (scoping skips a stale default anyway; /me stops showing it).
-    User.objects.filter(pk=membership.user_id, default_company_id=membership.company_id).update(default_company=None)
+    defaulted = User.objects.filter(pk=membership.user_id, default_company_id=membership.company_id)
+    if defaulted.update(default_company=None):
+        user_cache.user_changed([membership.user_id])  # an UPDATE sends no post_save
     _refresh_sockets_on_commit(membership.user_id)
 
 

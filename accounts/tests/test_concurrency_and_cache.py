@@ -49,8 +49,9 @@ def test_concurrent_refreshes_of_one_token_never_leave_two_live_successors(user,
 
 def test_session_check_is_cached_not_queried_per_request(authed, django_assert_num_queries):
     authed.get("/api/v1/me")  # fills the cache
-    # one query remains: loading the user; the session's liveness comes from Redis
-    with django_assert_num_queries(1):
+    # no query remains: the session's liveness comes from Redis, the user row from this
+    # process's copy under the user's version (accounts/user_cache.py)
+    with django_assert_num_queries(0):
         assert authed.get("/api/v1/me").status_code == 200
 
 
@@ -58,7 +59,7 @@ def test_last_seen_is_written_once_a_minute_per_process_not_per_request(authed, 
     session = DeviceSession.objects.get(id=authed.tokens["session_id"])
     authed.get("/api/v1/me")
     seen = DeviceSession.objects.get(id=session.id).last_seen_at
-    with django_assert_num_queries(1):  # the user; neither the session nor its last_seen_at
+    with django_assert_num_queries(0):  # neither the user, nor the session, nor its last_seen_at
         assert authed.get("/api/v1/me").status_code == 200
     assert DeviceSession.objects.get(id=session.id).last_seen_at == seen
 

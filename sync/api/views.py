@@ -15,7 +15,6 @@ from rest_framework.views import APIView
 
 from accounts.authentication import authenticated_user
 from changelog import recording
-from changelog import selectors as changelog_selectors
 from changelog.sequencer import number_pending
 from common.exceptions import Gone, PayloadTooLarge
 from common.idempotency import complete_response
@@ -38,19 +37,20 @@ class ChangesView(APIView):
     def get(self, request: Request) -> HttpResponse:
         query = validated_query(request, s.ChangesQuerySerializer)
         cursor, limit = query.get("cursor"), query["limit"]
-        head, pruned_below, unnumbered = changelog_selectors.pull_state()
-        if unnumbered:  # number what just committed, so a pull right after a write sees it
+        # The log's state and the caller's memberships (the rows the role rules read), one round trip.
+        user = authenticated_user(request)
+        start = selectors.pull_start(user)
+        if start.unnumbered:  # number what just committed, so a pull right after a write sees it
             number_pending()
-            head, pruned_below, _ = changelog_selectors.pull_state()
+            start = selectors.pull_start(user)
+        head = start.head
         if cursor is None:  # where to start after a full resync
             return Response({"changes": [], "next_cursor": head, "has_more": False})
-        if cursor < pruned_below or cursor > head:
+        if cursor < start.pruned_below or cursor > head:
             raise Gone("This cursor is no longer available: do a full resync.", code="cursor_gone")
-        if cursor == head:  # nothing new (a client's poll, most pulls): no memberships, no scan
+        if cursor == head:  # nothing new (a client's poll, most pulls): no scan
             return HttpResponse(s.changes_page_json([], head, False), content_type="application/json")
-        # The role rules read the membership row only (company id, user id, role): no company join.
-        memberships = list(permissions.active_memberships(authenticated_user(request)).select_related(None))
-        rows = selectors.change_rows(memberships=memberships, after=cursor, upto=head, limit=limit + 1)
+        rows = selectors.change_rows(memberships=start.memberships, after=cursor, upto=head, limit=limit + 1)
         has_more = len(rows) > limit
         rows = rows[:limit]
         next_cursor = rows[-1][0] if has_more else head
