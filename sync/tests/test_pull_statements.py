@@ -4,8 +4,6 @@ the statements were compiled with never leak into another call's answer."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 import pytest
 from rest_framework.test import APIClient
 
@@ -13,16 +11,15 @@ from accounts.personal_tokens import personal_token_create
 from accounts.tests.factories import MembershipFactory
 from organizations import services as org_services
 from organizations.models import Membership, Role
-from sync.tests.test_api_sync import entry_item, pull, push
+from tests.support.sync import entry_item, pull, push
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_channel_layer")]
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 def test_a_pull_is_two_queries_and_a_poll_at_the_head_one(world, django_assert_num_queries):
     api = world.api("member")
     cursor = api.get("/api/v1/sync/changes").json()["next_cursor"]
-    assert push(api, [entry_item(world, start=T0)]).json()["processed"] == 1
+    assert push(api, [entry_item(world)]).json()["processed"] == 1
     head = pull(api, cursor).json()["next_cursor"]  # numbers the batch; warms the caches
     with django_assert_num_queries(2):  # state + memberships, then the rows
         assert len(pull(api, cursor).json()["changes"]) == 1
@@ -53,8 +50,8 @@ def test_a_token_bound_to_a_company_pulls_that_company_only(world):
     MembershipFactory(user=world.users["member"], company=world.b)
     api = world.api("member")
     cursor = api.get("/api/v1/sync/changes").json()["next_cursor"]
-    assert push(api, [entry_item(world, start=T0)]).json()["processed"] == 1
-    in_b = entry_item(world, start=T0 + timedelta(hours=2))
+    assert push(api, [entry_item(world)]).json()["processed"] == 1
+    in_b = entry_item(world, hour=2)
     in_b["data"]["project_id"] = str(world.project_b.id)
     assert push(api, [in_b]).json()["processed"] == 1
 

@@ -33,3 +33,7 @@ def entry_item(world, *, hour: int = 0, clock: datetime = T0, **data) -> dict:
 
 def push(api, items: list, device: str = "laptop"):
     return api.post("/api/v1/sync/batch", {"device_id": device, "items": items}, format="json")
+
+
+def pull(api, cursor: int):
+    return api.get(f"/api/v1/sync/changes?cursor={cursor}")
