@@ -10,7 +10,7 @@ from django.contrib.auth import admin as auth_admin
 from django.contrib.auth import forms as auth_forms
 from django.core.exceptions import ValidationError
 
-from accounts import services
+from accounts import profile
 from accounts.models import DeviceSession, User
 
 if TYPE_CHECKING:
@@ -97,11 +97,11 @@ class UserAdmin(SuperuserOnlyMixin, auth_admin.UserAdmin):
     # Deleting goes through the service: it lifts the locked-period check for the cascade
     # of the user's time entries (docs/tracking.md, "Locked periods").
     def delete_model(self, request, obj: User) -> None:
-        services.user_delete(user=obj)
+        profile.user_delete(user=obj)
 
     def delete_queryset(self, request, queryset) -> None:
         for user in queryset:
-            services.user_delete(user=user)
+            profile.user_delete(user=user)
 
 
 @admin.register(DeviceSession)

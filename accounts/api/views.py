@@ -8,7 +8,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import personal_tokens, selectors, services
+from accounts import personal_tokens, profile, selectors, services
 from accounts.api import refresh_cookie
 from accounts.api import serializers as s
 from accounts.authentication import authenticated_user
@@ -207,11 +207,11 @@ class MeView(APIView):
     def patch(self, request):
         data = s.MeUpdateInputSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        user = services.user_update(
+        user = profile.user_update(
             user=request.user,
             name=data.validated_data.get("name"),
             timezone_name=data.validated_data.get("timezone"),
-            default_company_id=data.validated_data.get("default_company_id", services.UNCHANGED),
+            default_company_id=data.validated_data.get("default_company_id", profile.UNCHANGED),
         )
         return Response(s.UserSerializer(user).data)
 
@@ -221,7 +221,7 @@ class MeSettingsView(APIView):
     def patch(self, request):
         data = s.SettingsInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = services.user_settings_merge(user=request.user, changes=data.validated_data)
+        user = profile.user_settings_merge(user=request.user, changes=data.validated_data)
         return Response(s.UserSerializer(user).data)
 
 

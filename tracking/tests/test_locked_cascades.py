@@ -10,7 +10,7 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
-from accounts import services as account_services
+from accounts import profile as account_profile
 from accounts.models import User
 from accounts.tests.factories import UserFactory
 from common.db_guards import period_locks_lifted
@@ -62,7 +62,7 @@ def test_deleting_a_user_with_locked_time_deletes_their_entries(world):
     locked_lead = an_entry(world, role="lead", start=T0 - timedelta(days=7))
     lock_week(company=world.a, user=world.users["lead"], day=(MONDAY - timedelta(days=7)).date())
 
-    account_services.user_delete(user=world.users["member"])
+    account_profile.user_delete(user=world.users["member"])
     with pytest.raises(PeriodLocked):  # the lift ended with the deletion
         services.entry_delete(entry=locked_lead)
 
