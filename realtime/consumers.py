@@ -64,6 +64,15 @@ def frame_text(event: dict) -> str:
     return text
 
 
+class CloseRefused(Exception):
+    """The server refused to send this close code (daphne: 1011); the consumer ends with this
+    error instead, which daphne answers with a 1011 close frame."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(f"the server cannot send close code {code}: ending the socket's application instead")
+        self.code = code
+
+
 class RealtimeConsumer(AsyncJsonWebsocketConsumer):
     max_frame_bytes = 64 * 1024
     max_messages_per_second = 20
@@ -82,6 +91,10 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         self.hub: Hub | None = None
         self.joined: list[str] = []
         self.closing = False
+        self.task: asyncio.Task | None = None  # the socket's own task (__call__), which sends every close
+        self.close_code: int | None = None  # a close another task asked for
+        self.receiving = False  # the socket's task waits for the next ASGI message
+        self.interrupted = False  # close_once cancelled that wait
         self.presence_counted = False
         self.metered = False  # counted in stint_websocket_connections
         # Made on first use: an idle socket holds none of them (memory per idle socket).
@@ -93,16 +106,40 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
     async def __call__(self, scope, receive, send):
         """channels' AsyncConsumer.__call__ without its channel: group messages come from the
         process's hub (realtime/fanout.py) through ``deliver``, so an idle socket waits on one
-        receive, not two tasks. ``channel_name`` only names the socket (presence counts it)."""
+        receive, not two tasks. ``channel_name`` only names the socket (presence counts it).
+
+        Every close is sent from this task, between two messages (see ``close_once``)."""
         self.scope = scope
         self.channel_layer = get_channel_layer(self.channel_layer_alias)
         self.channel_name = f"socket.{uuid.uuid4().hex}"
         self.base_send = send
+        self.task = task = asyncio.current_task()
+        assert task is not None
         try:
             while True:
-                await self.dispatch(await receive())
+                if self.close_code is not None:
+                    code, self.close_code = self.close_code, None
+                    await self._close(code)
+                self.receiving = True
+                try:
+                    message = await receive()
+                except asyncio.CancelledError:
+                    # Ours only if close_once interrupted the wait and nobody else (daphne
+                    # stopping the application) cancels too. The queue keeps its message.
+                    if not self.interrupted or task.uncancel() > 0:
+                        raise
+                    self.interrupted = False
+                    continue
+                finally:
+                    self.receiving = False
+                await self.dispatch(message)
         except StopConsumer:
             pass
+        except CloseRefused as refused:
+            # The socket's cleanup, then end with an error: daphne answers an application
+            # that failed with a 1011 close frame (WebSocketProtocol.handle_exception).
+            await self.disconnect(refused.code)
+            raise
         finally:
             self._stop_drainer()
 
@@ -156,10 +193,33 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         self._drain_soon()
 
     async def close_once(self, code: int) -> None:
+        """Close the socket with ``code``, once. Called from another task (the hub, the
+        watchdog, the drainer, a catch-up) it only asks, and never waits on the socket: the
+        socket's own task sends the close as soon as it is between two messages, interrupting
+        its wait for the next one. A close sent from another task raced the consumer's own
+        sends and its disconnect, and one that failed there (daphne refusing 1011) was lost."""
         if self.closing:
             return
         self.closing = True
-        await self.close(code=code)
+        if self.task is None or self.task is asyncio.current_task():
+            await self._close(code)
+            return
+        self.close_code = code
+        if self.receiving and not self.interrupted:
+            self.interrupted = True
+            self.task.cancel()
+
+    async def _close(self, code: int) -> None:
+        try:
+            await super().close(code=code)
+        except _ClientGone:
+            pass
+        except Exception as exc:
+            # daphne's autobahn sends only 1000 and 3000-4999 from an application (its
+            # sendClose raises on 1011, and the client would never hear of the close).
+            if code >= 3000 or code == 1000:
+                raise
+            raise CloseRefused(code) from exc
 
     # The client may close at any moment, and a send racing its close frame raises. Left alone
     # that would end the consumer before disconnect() runs: no group_discard, no "offline".
@@ -180,10 +240,6 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
             await self.send(text_data=frame_text(event))
         except _ClientGone:
             self.closing = True
-
-    async def close(self, code=None, reason=None):
-        with contextlib.suppress(*_ClientGone):
-            await super().close(code=code, reason=reason)
 
     async def disconnect(self, code):
         self.closing = True

@@ -1,8 +1,9 @@
 """The liveness watchdog (docs/realtime.md, "Close codes"), one per process (per event loop),
 for all of its sockets: every ``liveness_seconds`` one Redis round trip checks every socket's
 device session (a revoked one closes 4401 within 5 s even if its control message was lost),
-one pipeline keeps presence fresh, and the process's hub (realtime/fanout.py) re-joins its
-groups before they would expire.
+one pipeline keeps presence fresh, and the process's hub (realtime/fanout.py) checks that Redis
+has not restarted under it (``Hub.verify``: its ``run_id``) and re-joins its groups before they
+would expire.
 
 One socket's own timer doing the same cost a thread hop per socket every few seconds: with
 500 sockets on a process, events arriving during those bursts waited 150-250 ms longer
@@ -76,6 +77,9 @@ class Watchdog:
 
     @staticmethod
     async def _check(sockets: list[Watched]) -> None:
+        # First, and whatever else fails: a restarted Redis closes the hub's sockets (1011).
+        for hub in {c.hub for c in sockets if c.hub is not None and not c.closing}:
+            await hub.verify()
         watched = [(c, c.identity) for c in sockets if not c.closing and c.identity is not None]
         sessions = {(i.session_id, str(i.user.pk)) for _, i in watched if i.session_id}
         live = await off_loop(live_sessions)(sessions)
