@@ -214,12 +214,12 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
             await super().close(code=code)
         except _ClientGone:
             pass
-        except Exception as exc:
+        except Exception:
             # daphne's autobahn sends only 1000 and 3000-4999 from an application (its
             # sendClose raises on 1011, and the client would never hear of the close).
             if code >= 3000 or code == 1000:
                 raise
-            raise CloseRefused(code) from exc
+            raise CloseRefused(code) from None  # the message says why; autobahn's frames add nothing
 
     # The client may close at any moment, and a send racing its close frame raises. Left alone
     # that would end the consumer before disconnect() runs: no group_discard, no "offline".
