@@ -452,6 +452,14 @@ class EmbeddedStack:
             return False
 
 
+def _celery_booted(log: Path) -> bool:
+    """runstack's three workers said ready and its beat started (stack/management/commands/runstack.py)."""
+    text = log.read_text(errors="replace")
+    workers = [line for line in text.splitlines() if line.startswith("{") and ' ready."' in line]
+    names = {name for name in ("realtime@", "worker@", "webhooks@") if any(f'"{name}' in line for line in workers)}
+    return len(names) == 3 and "beat: Starting..." in text
+
+
 @pytest.fixture(scope="module")
 def embedded_stack(tmp_path_factory):
     data_dir = Path(tempfile.mkdtemp(prefix="stint-heal-"))
@@ -462,6 +470,10 @@ def embedded_stack(tmp_path_factory):
     log = tmp_path_factory.mktemp("heal") / "stack.log"  # where a failure's report finds it (conftest)
     try:
         with runstack(port, env, "--no-seed", "--web-processes", "1", log=log) as proc:
+            # Up means its Celery processes too: each starts the embedded servers it finds down
+            # (config.celery, start_embedded_services), so one still booting when a test kills
+            # Redis may restart it behind the supervisor's back, and the supervisor logs no death.
+            _wait_for(lambda: _celery_booted(log), timeout=60, what="runstack's Celery workers and beat")
             yield EmbeddedStack(data_dir, port, proc, log)
     finally:
         from config import embedded
