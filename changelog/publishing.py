@@ -19,6 +19,10 @@ from common.representation import utc_iso
 EVENT_MESSAGE = "realtime.event"  # the consumer method that forwards an event to the socket
 EVENTS_MESSAGE = "realtime.events"  # several events of one group, in cursor order
 CONTROL_MESSAGE = "realtime.control"  # close a socket (session revoked, membership changed)
+# The group a message was sent to. A web process receives all its sockets' groups on one
+# channel (realtime/fanout.py) and reads this to hand the message on. Not "group": that one is
+# the event's place in the ordered stream, and null for events outside it (sync.applied).
+ROUTE = "route"
 
 
 def envelope(*, event: str, cursor: int | None, company_id, data: Mapping[str, Any], at: datetime) -> dict:
@@ -46,7 +50,7 @@ def send_messages(messages: list[tuple[str, dict]]) -> None:
 
     async def _send():
         for group, message in messages:
-            await layer.group_send(group, message)
+            await layer.group_send(group, {**message, ROUTE: group})
 
     asyncio.run_coroutine_threadsafe(_send(), _layer_loop()).result(timeout=LAYER_SEND_TIMEOUT)
 

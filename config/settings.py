@@ -301,17 +301,17 @@ CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
-            # Each consumer waits on its channel with a 5 s BZPOPMIN; redis-py 8 gives every
-            # read a 5 s socket timeout by default, so an idle socket's consumer would die on a
-            # TimeoutError after ~5 s. The read timeout must outlast the blocking pop.
+            # Each web process's fan-out hub (realtime/fanout.py) waits on its channel with a 5 s
+            # BZPOPMIN; redis-py 8 gives every read a 5 s socket timeout by default, so an idle
+            # receive would die on a TimeoutError after ~5 s. The read timeout must outlast the pop.
             "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
             "prefix": f"{CACHE_KEY_PREFIX}:asgi",
-            # Messages a socket's channel holds before channels-redis silently drops the rest
-            # (default 100). A burst (a sync batch, a bulk import) fans out one message per
-            # change to every dashboard; 1500 absorbs that while the consumer drains. What is
-            # dropped anyway is refilled from the change log by the consumer's gap check.
+            # Messages a process's channel holds before channels-redis silently drops the rest
+            # (default 100). A burst (a sync batch, a bulk import) sends one message per change
+            # and group; 1500 absorbs that while the hub drains it into the sockets' inboxes. What
+            # is dropped anyway is refilled from the change log by each socket's gap check.
             "capacity": 1500,
-            # A channel of a process that died stays in its groups this long. The consumer
+            # A channel of a process that died stays in its groups this long. The hub
             # re-joins its groups hourly, so live sockets never age out (default: a day).
             "group_expiry": 2 * 3600,
         },

@@ -40,6 +40,8 @@ class Socket(Protocol):
 
     async def send_json(self, content, close=False): ...
 
+    async def send_event(self, event: dict) -> None: ...
+
     async def send_error(self, code: str, detail: str) -> None: ...
 
     async def close_once(self, code: int) -> None: ...
@@ -85,10 +87,11 @@ class Delivery:
         self.floor = 0
         self.sent_upto = 0  # highest cursor sent: live events at or below it are duplicates
         self.last_seen: dict[str, int] = {}  # per group: the last cursor that arrived on it
-        self.recent: collections.deque[int] = collections.deque()
-        self.recent_set: set[int] = set()
-        self.jobs: collections.deque[dict] = collections.deque()
-        self.held: collections.deque[dict] = collections.deque()
+        # Made on first use (an idle socket holds none: memory per idle socket).
+        self.recent: collections.deque[int] | None = None
+        self.recent_set: set[int] | frozenset[int] = frozenset()
+        self.jobs: collections.deque[dict] | None = None  # catch-ups to run, while the worker runs
+        self.held: collections.deque[dict] | None = None
         self.worker: asyncio.Future | None = None
 
     async def start(self) -> None:
@@ -123,10 +126,12 @@ class Delivery:
         if self.socket.closing:
             return
         if self.worker is not None:  # a catch-up is sending: keep live events for after it
+            if self.held is None:
+                self.held = collections.deque()
             if len(self.held) >= self.held_limit:
                 # Too many to hold: drop them and fetch what they carried from the log instead.
                 self.held.clear()
-                if {"kind": "refill"} not in self.jobs:
+                if not self.jobs or {"kind": "refill"} not in self.jobs:
                     self._queue({"kind": "refill"})
             else:
                 self.held.append(message)
@@ -141,7 +146,7 @@ class Delivery:
             # Not a change-log event (presence; sync.applied, whose cursor only says how far the
             # batch reached): nothing to order or refill, and it must not move sent_upto, or the
             # batch's own changes, published afterwards by a worker, would look already sent.
-            await self.socket.send_json(event)
+            await self.socket.send_event(event)
             return
         expected = max(self.last_seen.get(group, self.floor), self.floor)
         if group is not None and cursor > self.last_seen.get(group, -1):
@@ -159,8 +164,10 @@ class Delivery:
         if self.socket.closing:
             return
         cursor = event["cursor"]
-        await self.socket.send_json(event)
+        await self.socket.send_event(event)
         self.sent_upto = max(self.sent_upto, cursor)
+        if self.recent is None or not isinstance(self.recent_set, set):
+            self.recent, self.recent_set = collections.deque(), set()
         self.recent.append(cursor)
         self.recent_set.add(cursor)
         if len(self.recent) > self.recent_size:
@@ -169,6 +176,8 @@ class Delivery:
     # ----------------------------------------------------------------------- catching up
 
     def _queue(self, job: dict) -> None:
+        if self.jobs is None:
+            self.jobs = collections.deque()
         self.jobs.append(job)
         if self.worker is None:
             self.worker = asyncio.ensure_future(self._work())
@@ -186,6 +195,8 @@ class Delivery:
             await self.socket.close_once(CLOSE_SERVER_ERROR)  # the client reconnects and resumes
         finally:
             self.worker = None
+            self.jobs = self.jobs or None  # drop the empty deques of an idle socket
+            self.held = self.held or None
 
     async def _catch_up(self, job: dict) -> None:
         """Send every change the user may see in (after, upto] that this socket has not sent,

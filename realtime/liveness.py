@@ -1,7 +1,9 @@
 """The liveness watchdog (docs/realtime.md, "Close codes"), one per process (per event loop),
 for all of its sockets: every ``liveness_seconds`` one Redis round trip checks every socket's
 device session (a revoked one closes 4401 within 5 s even if its control message was lost),
-one pipeline keeps presence fresh, and sockets re-join their groups before they would expire.
+one pipeline keeps presence fresh, and the process's hub (realtime/fanout.py) checks that Redis
+has not restarted under it (``Hub.verify``: its ``run_id``) and re-joins its groups before they
+would expire.
 
 One socket's own timer doing the same cost a thread hop per socket every few seconds: with
 500 sockets on a process, events arriving during those bursts waited 150-250 ms longer
@@ -10,20 +12,18 @@ One socket's own timer doing the same cost a thread hop per socket every few sec
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Protocol
 
 import structlog
 
 from accounts.tokens import live_sessions
 from realtime.close_codes import CLOSE_UNAUTHENTICATED
+from realtime.fanout import Hub
 from realtime.identity import Identity
 from realtime.offloop import off_loop
 from realtime.presence import presence_refresh_many
 
 logger = structlog.get_logger(__name__)
-
-GROUP_REFRESH_SECONDS = 3600.0  # below CHANNEL_LAYERS group_expiry (2 h)
 
 
 class Watched(Protocol):
@@ -34,11 +34,9 @@ class Watched(Protocol):
     closing: bool
     presence_counted: bool
     channel_name: str
-    joined_at: float  # time.monotonic() of the last group_add of all its groups
+    hub: Hub | None  # the process's subscription to the socket's groups
 
     async def close_once(self, code: int) -> None: ...
-
-    async def refresh_groups(self) -> None: ...
 
 
 class Watchdog:
@@ -79,6 +77,9 @@ class Watchdog:
 
     @staticmethod
     async def _check(sockets: list[Watched]) -> None:
+        # First, and whatever else fails: a restarted Redis closes the hub's sockets (1011).
+        for hub in {c.hub for c in sockets if c.hub is not None and not c.closing}:
+            await hub.verify()
         watched = [(c, c.identity) for c in sockets if not c.closing and c.identity is not None]
         sessions = {(i.session_id, str(i.user.pk)) for _, i in watched if i.session_id}
         live = await off_loop(live_sessions)(sessions)
@@ -87,7 +88,5 @@ class Watchdog:
                 await consumer.close_once(CLOSE_UNAUTHENTICATED)
         counted = [(i.user.pk, c.channel_name) for c, i in watched if c.presence_counted and not c.closing]
         await off_loop(presence_refresh_many)(counted)
-        now = time.monotonic()
-        for consumer, _ in watched:
-            if not consumer.closing and now - consumer.joined_at > GROUP_REFRESH_SECONDS:
-                await consumer.refresh_groups()
+        for hub in {c.hub for c, _ in watched if c.hub is not None}:
+            await hub.refresh()

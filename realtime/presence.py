@@ -52,9 +52,14 @@ def presence_refresh_many(members: list[tuple[object, str]], ttl: int = TTL_SECO
     if not members:
         return
     now = time.time()
-    pipe = get_client().pipeline(transaction=False)
+    by_user: dict[object, dict[str, float]] = {}
     for user_id, member in members:
-        pipe.zadd(_key(user_id), {member: now})
+        by_user.setdefault(user_id, {})[member] = now
+    # One ZADD and one EXPIRE per user, not per socket: a user's devices and dashboards share a
+    # key (a process holding 1,250 sockets of few users sent 2,500 commands every few seconds).
+    pipe = get_client().pipeline(transaction=False)
+    for user_id, scores in by_user.items():
+        pipe.zadd(_key(user_id), scores)
         pipe.expire(_key(user_id), ttl)
     pipe.execute()
 

@@ -38,7 +38,7 @@ from organizations import services as org_services
 from organizations.models import Company
 from screenshots import services as screenshot_services
 from screenshots.models import Screenshot, ScreenshotStatus
-from tests.support.servers import resuming_client, runstack
+from tests.support.servers import redis_server, resuming_client, runstack
 
 ROOT = Path(django_settings.BASE_DIR)
 
@@ -285,17 +285,6 @@ def test_postgres_down_is_503_within_2s_and_the_api_recovers_without_a_restart(t
 # --------------------------------------------------------------------------- Redis restarts
 
 
-def _redis_server(sock: Path, data_dir: Path) -> subprocess.Popen:
-    """A private redis-server with an append-only file, as in docker-compose.yml."""
-    from config import embedded
-
-    argv = [str(embedded.redis_server_binary()), "--port", "0", "--unixsocket", str(sock), "--dir", str(data_dir)]
-    argv += ["--appendonly", "yes", "--save", ""]
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, start_new_session=True)
-    _wait_for(lambda: embedded._redis_answers(sock), timeout=10, interval=0.05, what="redis-server")
-    return proc
-
-
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_a_redis_restart_loses_no_accepted_heartbeat_or_committed_event(tmp_path):
@@ -308,7 +297,7 @@ def test_a_redis_restart_loses_no_accepted_heartbeat_or_committed_event(tmp_path
     redis_dir = tmp_path / "redis"
     redis_dir.mkdir()
     sock = Path(tempfile.mkdtemp(prefix="stint-r-")) / "r.sock"  # short: unix socket paths are capped
-    servers = {"redis": _redis_server(sock, redis_dir)}
+    servers = {"redis": redis_server(sock, redis_dir)}
     owner = UserFactory()
     company = org_services.company_create(owner=owner, name="Restart Co")
     project = org_services.project_create(company=company, data={"name": "Busy"})
@@ -354,7 +343,7 @@ def test_a_redis_restart_loses_no_accepted_heartbeat_or_committed_event(tmp_path
                         await asyncio.to_thread(servers["redis"].wait, 10)
                         await asyncio.sleep(1.0)  # down for a second, under traffic
                     if i == 26:
-                        servers["redis"] = await asyncio.to_thread(_redis_server, sock, redis_dir)
+                        servers["redis"] = await asyncio.to_thread(redis_server, sock, redis_dir)
                     at = start + timedelta(minutes=2 * i)
                     beats = [
                         {"timestamp": (at + timedelta(seconds=s)).isoformat(), "duration": 1, "app": f"app{i}"}
@@ -463,6 +452,14 @@ class EmbeddedStack:
             return False
 
 
+def _celery_booted(log: Path) -> bool:
+    """runstack's three workers said ready and its beat started (stack/management/commands/runstack.py)."""
+    text = log.read_text(errors="replace")
+    workers = [line for line in text.splitlines() if line.startswith("{") and ' ready."' in line]
+    names = {name for name in ("realtime@", "worker@", "webhooks@") if any(f'"{name}' in line for line in workers)}
+    return len(names) == 3 and "beat: Starting..." in text
+
+
 @pytest.fixture(scope="module")
 def embedded_stack(tmp_path_factory):
     data_dir = Path(tempfile.mkdtemp(prefix="stint-heal-"))
@@ -473,6 +470,10 @@ def embedded_stack(tmp_path_factory):
     log = tmp_path_factory.mktemp("heal") / "stack.log"  # where a failure's report finds it (conftest)
     try:
         with runstack(port, env, "--no-seed", "--web-processes", "1", log=log) as proc:
+            # Up means its Celery processes too: each starts the embedded servers it finds down
+            # (config.celery, start_embedded_services), so one still booting when a test kills
+            # Redis may restart it behind the supervisor's back, and the supervisor logs no death.
+            _wait_for(lambda: _celery_booted(log), timeout=60, what="runstack's Celery workers and beat")
             yield EmbeddedStack(data_dir, port, proc, log)
     finally:
         from config import embedded

@@ -33,6 +33,7 @@ from organizations.models import Membership, Role
 from organizations.tests.world import api_as
 from realtime.api.views import RealtimeTicketView
 from realtime.consumers import RealtimeConsumer
+from realtime.fanout import Hub
 from realtime.tickets import TICKET_SECONDS, _key, ticket_issue, ticket_redeem
 from tests.support.sockets import (
     ALLOWED_ORIGIN,
@@ -504,6 +505,62 @@ def test_sync_applied_before_the_worker_publishes_the_batch_does_not_hide_its_ch
             ("entry.upserted", c1.cursor),
             ("entry.upserted", c2.cursor),
         ]
+        assert await quiet(comm, 0.5)
+        await comm.disconnect()
+
+    run(body)
+
+
+def test_sockets_of_one_process_in_the_same_groups_each_get_every_change_and_keep_getting_them(world):
+    """The process's hub is in a group while any of its sockets is: one socket closing must not
+    cut off another in the same groups, and a socket opening after all had closed subscribes
+    again."""
+    member = world.users["member"]
+    token = token_for(member)
+
+    async def body():
+        first = await opened(socket_for(token=token), subprotocol="bearer")
+        second = await opened(socket_for(token=token), subprotocol="bearer")
+        (c1,) = await sync_to_async(_numbered)(world, ("member", "entry"))
+        await sync_to_async(sequencer.publish_pending)()
+        assert [e["cursor"] for e in await events(first, 1)] == [c1.cursor]
+        assert [e["cursor"] for e in await events(second, 1)] == [c1.cursor]
+        await first.disconnect()
+        (c2,) = await sync_to_async(_numbered)(world, ("member", "entry"))
+        await sync_to_async(sequencer.publish_pending)()
+        assert [e["cursor"] for e in await events(second, 1)] == [c2.cursor]
+        assert await quiet(second, 0.3)
+        await second.disconnect()
+        third = await opened(socket_for(token=token), subprotocol="bearer")  # none open before it
+        (c3,) = await sync_to_async(_numbered)(world, ("member", "entry"))
+        await sync_to_async(sequencer.publish_pending)()
+        assert [e["cursor"] for e in await events(third, 1)] == [c3.cursor]
+        assert await quiet(third, 0.3)
+        await third.disconnect()
+
+    run(body)
+
+
+def test_a_socket_whose_inbox_overflowed_still_gets_every_change_in_order(world, monkeypatch):
+    """A socket that falls behind drops its oldest group messages, as a full channel did; the
+    gap check fetches what they carried from the change log."""
+    monkeypatch.setattr(RealtimeConsumer, "inbox_limit", 1)
+    member = world.users["member"]
+    token = token_for(member)
+    mine = audience.user_group(member.id)
+
+    async def body():
+        comm = await opened(socket_for(token=token), subprotocol="bearer")
+        c1, c2, c3 = await sync_to_async(_numbered)(
+            world, ("member", "entry"), ("member", "entry"), ("member", "entry")
+        )
+        hub = Hub.for_layer(get_channel_layer())
+        # Three messages handed over before the socket runs at all: its inbox keeps the last.
+        hub.dispatch(_message(c1, mine, None))
+        hub.dispatch(_message(c2, mine, c1.cursor))
+        hub.dispatch(_message(c3, mine, c2.cursor))
+        got = await events(comm, 3)
+        assert [e["cursor"] for e in got] == [c1.cursor, c2.cursor, c3.cursor]
         assert await quiet(comm, 0.5)
         await comm.disconnect()
 

@@ -1,5 +1,5 @@
-"""Servers a test starts (daphne, aw-server, runstack nodes): waiting for them to answer, and a
-realtime client that follows them across restarts."""
+"""Servers a test starts (daphne, aw-server, runstack nodes, a private redis-server): waiting for
+them to answer, and a realtime client that follows them across restarts."""
 
 from __future__ import annotations
 
@@ -28,6 +28,23 @@ def wait_until_up(proc: subprocess.Popen, url: str, *, log: Path, timeout: float
                     return
         except OSError:
             time.sleep(0.2)
+
+
+def redis_server(sock: Path, data_dir: Path, *, appendonly: bool = True) -> subprocess.Popen:
+    """A private redis-server on the unix socket ``sock``, answering PING when this returns;
+    with an append-only file as in docker-compose.yml, or without one as the embedded Redis of
+    `make run` (a restart then loses every key: the channel layer's groups too)."""
+    from config import embedded
+
+    argv = [str(embedded.redis_server_binary()), "--port", "0", "--unixsocket", str(sock), "--dir", str(data_dir)]
+    argv += ["--appendonly", "yes" if appendonly else "no", "--save", ""]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 10
+    while not embedded._redis_answers(sock):
+        assert proc.poll() is None, "redis-server exited"
+        assert time.monotonic() < deadline, "redis-server did not answer within 10 s"
+        time.sleep(0.05)
+    return proc
 
 
 @contextlib.contextmanager
