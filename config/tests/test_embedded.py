@@ -40,6 +40,28 @@ def test_redis_starts_once_and_is_reused_across_concurrent_callers(data_dir):
         client.ping()
 
 
+def test_a_running_redis_slow_to_answer_is_waited_for_never_replaced(data_dir):
+    import signal
+    import threading
+
+    # given a running embedded Redis that stops answering for a moment (a loaded machine)
+    sock = embedded.ensure_redis(data_dir)
+    redis.Redis.from_url(embedded.redis_url(sock)).set("kept", "yes")
+    pid = embedded.redis_pid(data_dir)
+    os.kill(pid, signal.SIGSTOP)
+    threading.Timer(2.0, os.kill, (pid, signal.SIGCONT)).start()
+
+    # when another process (a booting worker) asks for it
+    assert embedded.ensure_redis(data_dir) == sock
+
+    # then it waited for that server: no second redis-server took over its socket and data
+    assert embedded.redis_pid(data_dir) == pid
+    assert [p.pid for p in psutil.process_iter(["name"]) if p.info["name"] == "redis-server"].count(pid) == 1
+    ours = [p for p in psutil.process_iter(["name", "cmdline"]) if str(sock) in " ".join(p.info["cmdline"] or [])]
+    assert [p.pid for p in ours] == [pid]
+    assert redis.Redis.from_url(embedded.redis_url(sock)).get("kept") == b"yes"
+
+
 def test_redis_data_survives_a_restart(data_dir):
     sock = embedded.ensure_redis(data_dir)
     redis.Redis.from_url(embedded.redis_url(sock)).set("kept", "yes")
@@ -222,7 +244,7 @@ def _sigkill_redis(data_dir) -> int:
     assert pid is not None
     os.kill(pid, signal.SIGKILL)
     deadline = time.monotonic() + 5
-    while supervision.pid_state(pid) == "running":
+    while embedded.pid_state(pid) == "running":
         assert time.monotonic() < deadline
         time.sleep(0.02)
     return pid
