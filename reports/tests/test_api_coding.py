@@ -114,10 +114,16 @@ def test_bad_ranges_are_400(world, query, attr):
 # --------------------------------------------------------------------------- the status bar
 
 
+def _midnight_utc() -> datetime:
+    """The start of the UTC day (the test users' zone), which the status bar counts from."""
+    return datetime.combine(timezone.now().date(), datetime.min.time(), tzinfo=UTC)
+
+
 def test_the_status_bar_shows_todays_coding_in_wakatimes_shape(world):
     api = world.api("member")
-    now = time.time()
-    body = [heartbeat(now - 3 * 60 + n * 60, project="stint", language="Python") for n in range(4)]
+    # Three minutes of today, from midnight when the test runs in the first three minutes of a day.
+    first = max(time.time() - 3 * 60, _midnight_utc().timestamp())
+    body = [heartbeat(first + n * 60, project="stint", language="Python") for n in range(4)]
     assert api.post(BULK, body, format="json", HTTP_USER_AGENT=UA).status_code == 201
     data = api.get(STATUSBAR).json()["data"]
     assert data["grand_total"]["total_seconds"] == pytest.approx(180, abs=1)
@@ -128,7 +134,7 @@ def test_the_status_bar_shows_todays_coding_in_wakatimes_shape(world):
 
 
 def test_the_status_bar_is_the_callers_own_and_needs_a_key(api, world):
-    code(world, timezone.now() - timedelta(minutes=30), 20, role="lead")
+    code(world, max(timezone.now() - timedelta(minutes=30), _midnight_utc()), 20, role="lead")  # today's
     data = world.api("member").get(STATUSBAR).json()["data"]
     assert (data["grand_total"]["total_seconds"], data["projects"]) == (0, [])
     assert world.api("lead").get(STATUSBAR).json()["data"]["grand_total"]["text"] == "0 hrs 20 mins"

@@ -241,9 +241,9 @@ def test_a_timer_whose_start_got_locked_cannot_be_stopped_or_replaced_until_unlo
     # given a running timer, then locked_until moved over its start behind the services' back
     # (they refuse to lock time a timer runs in: this is the state they prevent)
     api = world.api("member")
+    begun = timezone.now() - timedelta(hours=2)  # yesterday when the test runs before 02:00 UTC
     started = api.post(
-        "/api/v1/time-entries/start",
-        {"project_id": str(world.project_open.id), "started_at": iso(timezone.now() - timedelta(hours=2))},
+        "/api/v1/time-entries/start", {"project_id": str(world.project_open.id), "started_at": iso(begun)}
     )
     assert started.status_code == 201, started.content
     today = timezone.now().date()
@@ -264,7 +264,7 @@ def test_a_timer_whose_start_got_locked_cannot_be_stopped_or_replaced_until_unlo
     assert Change.objects.count() == changes
 
     # once an OWNER/ADMIN moves locked_until back, it stops normally
-    lock_until(world.a, today - timedelta(days=1))
+    lock_until(world.a, begun.date() - timedelta(days=1))
     stopped = api.post("/api/v1/time-entries/stop", {})
     assert stopped.status_code == 200, stopped.content
     assert stopped.json()["ended_at"] is not None
