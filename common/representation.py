@@ -11,9 +11,7 @@ equal)."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
 from rest_framework import ISO_8601, fields, serializers
 from rest_framework.settings import api_settings
@@ -28,44 +26,27 @@ def utc_iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _iso(value, tz) -> str:
-    text = value.astimezone(tz).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
-def _converter(field: fields.Field) -> Callable[[Any, Any], Any] | None:
-    """A fast ``(value, tz) -> output`` for the exact DRF field types whose output we know."""
+def _sql_value(field: fields.Field, column: str) -> str | None:
+    """The SQL for a column rendered as ``field`` renders it, for the exact DRF field types
+    whose output PostgreSQL gives as it is; None for any other."""
     kind = type(field)
-    if type(field) is fields.UUIDField and field.uuid_format == "hex_verbose":
-        return lambda value, tz: str(value)
+    if kind is fields.UUIDField and getattr(field, "uuid_format", None) == "hex_verbose":
+        return f"{column}::text"
     if (
         kind is fields.DateTimeField
         and getattr(field, "format", api_settings.DATETIME_FORMAT) == ISO_8601
         and getattr(field, "timezone", None) is None  # else DRF converts to that zone
     ):
-        return _iso
-    if kind is fields.CharField:
-        return lambda value, tz: str(value)
-    if kind is fields.IntegerField:
-        return lambda value, tz: int(value)
-    if kind is fields.BooleanField:
-        return lambda value, tz: field.to_representation(value)
+        return _sql_iso(column)
+    if kind in (fields.CharField, fields.IntegerField, fields.BooleanField) or (
+        kind is fields.ChoiceField and all(isinstance(key, str) for key in field.choices)  # type: ignore[attr-defined]
+    ):
+        return column  # text, integer, boolean, a text choice: JSON's own types
     return None
 
 
-@functools.cache
-def _plan(serializer_class: type[serializers.Serializer]) -> list[tuple[str, str | None, Any, fields.Field]]:
-    plan = []
-    for name, field in serializer_class().fields.items():
-        if field.write_only:
-            continue
-        simple = len(field.source_attrs) == 1 and field.source != "*"
-        plan.append((name, field.source_attrs[0] if simple else None, _converter(field), field))
-    return plan
-
-
 def _sql_iso(column: str) -> str:
-    """``_iso`` in SQL, in the zone every ``%s`` of it names: ISO 8601, six fraction digits
+    """DRF's ISO 8601 output in SQL, in the zone every ``%s`` of it names: ISO 8601, six fraction digits
     only when there is a fraction, ``Z`` for a zero offset, else ``+HH:MM``/``-HH:MM``."""
     local = f"({column} AT TIME ZONE %s)"
     offset = f"({local} - ({column} AT TIME ZONE 'UTC'))"
@@ -84,24 +65,17 @@ def _sql_plan(serializer_class: type[serializers.ModelSerializer], alias: str) -
 
     model: type[Model] = serializer_class.Meta.model
     parts: list[str] = []
-    for name, attr, convert, field in _plan(serializer_class):
-        kind = type(field)
-        if attr is None:
+    for name, field in serializer_class().fields.items():
+        if field.write_only:
+            continue
+        if len(field.source_attrs) != 1 or field.source == "*":
             raise TypeError(f"{serializer_class.__name__}.{name}: only plain columns are built in SQL")
-        model_field = model._meta.get_field(attr)
+        model_field = model._meta.get_field(field.source_attrs[0])
         if not isinstance(model_field, Field) or model_field.column is None:
             raise TypeError(f"{serializer_class.__name__}.{name}: not a column of {model.__name__}")
-        column = f"{alias}.{connection.ops.quote_name(model_field.column)}"
-        if convert is not None and kind is fields.UUIDField:
-            value = f"{column}::text"
-        elif convert is _iso:
-            value = _sql_iso(column)
-        elif convert is not None or (
-            kind is fields.ChoiceField and all(isinstance(key, str) for key in field.choices)  # type: ignore[attr-defined]
-        ):
-            value = column  # text, integer, boolean, a text choice: JSON's own types
-        else:
-            raise TypeError(f"{serializer_class.__name__}.{name}: no SQL for a {kind.__name__}")
+        value = _sql_value(field, f"{alias}.{connection.ops.quote_name(model_field.column)}")
+        if value is None:
+            raise TypeError(f"{serializer_class.__name__}.{name}: no SQL for a {type(field).__name__}")
         parts.append(f"'{name}', {value}")
     return f"jsonb_build_object({', '.join(parts)})"
 
