@@ -180,11 +180,17 @@ def account_register(
 
 def _claimable(user: User, invitation_token: str | None) -> bool:
     """An account an import created for an invited person (docs/imports.md, "Inviting unknown
-    people"): no password and never signed in, and the invitation was mailed to its address,
-    which the token proves the registrant can read."""
+    people"): no password and never signed in, and the token is an invitation to exactly its
+    address from a company where it holds the import's inactive membership. Any company can
+    invite any address and read the token back (the invitations API returns it), so an
+    invitation from elsewhere proves nothing and claims nothing."""
     if invitation_token is None or user.last_login is not None or user.has_usable_password():
         return False
-    return Invitation.objects.filter(token_hash=hash_token(invitation_token), email__iexact=user.email).exists()
+    return Invitation.objects.filter(
+        token_hash=hash_token(invitation_token),
+        email=user.email,
+        company__in=Membership.objects.filter(user=user, is_active=False).values("company"),
+    ).exists()
 
 
 @transaction.atomic

@@ -154,6 +154,25 @@ def test_another_invitation_cannot_claim_a_passwordless_account(world, ana, api)
     assert Invitation.objects.get(email="someone-else@example.com").accepted_at is None
 
 
+def test_an_invitation_to_the_same_address_from_another_company_claims_nothing(world, ana, api):
+    # given ghost@'s passwordless account, made by company A's import
+    run(upload(world.api("owner"))["id"])
+    # when the owner of another company invites that address and reads the token back (the
+    # invitations API returns it to the inviter), then registers with it as ghost@
+    invited = world.api("outsider").post(
+        f"/api/v1/companies/{world.b.id}/invitations", {"email": "ghost@example.com", "role": "MEMBER"}, format="json"
+    )
+    assert invited.status_code == 201, invited.content
+    response = register(api, email="ghost@example.com", token=invited.json()["token"])
+
+    # then the account is not theirs: refused as any taken email, nothing changed
+    assert_error(response, 400, code="unique", attr="email")
+    ghost = User.objects.get(email="ghost@example.com")
+    assert not ghost.has_usable_password()
+    assert not Membership.objects.filter(company=world.b, user=ghost).exists()
+    assert Invitation.objects.get(company=world.b, email="ghost@example.com").accepted_at is None
+
+
 def test_an_account_with_a_password_is_never_claimed_by_its_invitation(world, ana, api):
     other = UserFactory(email="ghost@example.com")  # a real account, invited by the import
     run(upload(world.api("owner"))["id"])
