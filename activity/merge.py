@@ -12,12 +12,14 @@ import time
 import uuid
 from datetime import timedelta
 
+import structlog
 from django.db import connection, transaction
 
 from activity import partitions
 from activity.appusage import Beat, appusage_merge
 from activity.schema import MAX_PULSETIME
 
+logger = structlog.get_logger(__name__)
 CLAIM_BATCH = 5000
 _CLAIM_SQL = """
 WITH moved AS (
@@ -45,10 +47,13 @@ def merge_device(user_id, device_id: str) -> int | None:
     """Merge up to CLAIM_BATCH of one device's pending heartbeats; None if another worker has
     the device, else how many were merged."""
     with connection.cursor() as cursor:
+        # Over the rows this claim takes, not the device's whole backlog (an import's million).
         cursor.execute(
-            'SELECT max(id), min("timestamp"), max("timestamp" + duration * interval \'1 second\') '
-            "FROM sync_heartbeatinbox WHERE user_id = %s AND device_id = %s",
-            [user_id, device_id],
+            'SELECT max(id), min("timestamp"), max("timestamp" + duration * interval \'1 second\') FROM ('
+            '    SELECT id, "timestamp", duration FROM sync_heartbeatinbox'
+            "    WHERE user_id = %s AND device_id = %s ORDER BY id LIMIT %s"
+            ") AS claim",
+            [user_id, device_id, CLAIM_BATCH],
         )
         upto, first, last = cursor.fetchone()
     if upto is None:
@@ -82,24 +87,30 @@ def merge_round_robin(*, max_devices: int = 1000, budget_seconds: float | None =
     device per round, so one device with a large backlog (an ActivityWatch import of years, a
     tracker back from weeks offline) delays every other device by one claim at most, not by
     its whole backlog. Stops after the round in which ``budget_seconds`` ran out (every round
-    gives each device its claim); returns how many heartbeats were merged and whether it
-    stopped with devices left to merge."""
+    gives each device its claim); returns how many heartbeats were merged and whether devices
+    may be left to merge (it stopped early, or it listed ``max_devices``, longest waiting first)."""
     deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
     with connection.cursor() as cursor:
+        # Oldest waiting first, so devices past max_devices get their turn in the next run.
         cursor.execute(
-            "SELECT DISTINCT user_id, device_id FROM sync_heartbeatinbox LIMIT %s",
+            "SELECT user_id, device_id FROM sync_heartbeatinbox GROUP BY user_id, device_id ORDER BY min(id) LIMIT %s",
             [max_devices],
         )
         devices = cursor.fetchall()
+    unlisted = len(devices) == max_devices  # there may be more devices than were listed
     merged = 0
     while devices:
         left = []
         for user_id, device_id in devices:
-            count = merge_device(user_id, device_id)
+            try:
+                count = merge_device(user_id, device_id)
+            except Exception:  # one device's failure (its rows stay in the inbox) never stops the others'
+                logger.exception("heartbeat_merge_failed", user_id=str(user_id), device_id=device_id)
+                continue
             merged += count or 0
             if count == CLAIM_BATCH:  # a full claim: more may be waiting
                 left.append((user_id, device_id))
         devices = left
         if devices and deadline is not None and time.monotonic() >= deadline:
             return merged, True
-    return merged, False
+    return merged, unlisted

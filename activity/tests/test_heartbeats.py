@@ -277,6 +277,36 @@ def test_a_device_with_a_large_backlog_delays_another_device_by_one_claim_at_mos
     assert Heartbeat.objects.filter(device_id="imported").count() == 35
 
 
+def test_devices_past_the_listed_ones_wait_one_run_longest_waiting_first(world):
+    member = world.api("member")
+    send(member, [hb(50)], device="first")
+    send(member, [hb(40)], device="second")
+
+    assert merge.merge_round_robin(max_devices=1) == (1, True)  # more may wait: queue again
+    assert list(HeartbeatInbox.objects.values_list("device_id", flat=True)) == ["second"]
+    assert merge.merge_round_robin(max_devices=1) == (1, True)
+    assert merge.merge_round_robin(max_devices=1) == (0, False)
+    assert not HeartbeatInbox.objects.exists()
+
+
+def test_one_device_failing_to_merge_never_stops_the_others(world, monkeypatch):
+    member = world.api("member")
+    send(member, [hb(50)], device="broken")
+    send(member, [hb(40)], device="fine")
+    real = merge.appusage_merge
+
+    def fails_for_broken(**kwargs):
+        if kwargs["device_id"] == "broken":
+            raise RuntimeError("a bad row")
+        return real(**kwargs)
+
+    monkeypatch.setattr(merge, "appusage_merge", fails_for_broken)
+
+    assert merge.merge_round_robin() == (1, False)
+    assert AppUsage.objects.filter(device_id="fine").count() == 1
+    assert list(HeartbeatInbox.objects.values_list("device_id", flat=True)) == ["broken"]  # kept, not lost
+
+
 KILLED_MID_MERGE = r"""
 import os, sys, time
 import django
