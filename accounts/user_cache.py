@@ -9,9 +9,11 @@ The version is a random token, never reused. Whatever changes a user row moves i
 and ``delete()`` through the signals wired in ``accounts.apps``; the writes that send no
 signal call ``user_changed`` themselves (``organizations.services.member_remove`` clearing a
 default company with ``QuerySet.update``; a company's deletion setting ``default_company`` to
-NULL, through its ``pre_delete`` signal). It moves at once (so an open transaction's own
-requests see it) and again after commit: a request that read the row between the two, still
-the old one, cached it under the first new version, which the second then retires.
+NULL, through its ``pre_delete`` signal). It moves at once, to a "being written" version
+under which nothing is cached (a request between the two reads the old row and keeps it for
+itself only), and again after commit, to a version rows are cached under. If the second write
+is lost (Redis failing right then), rows are loaded on every request until it expires: slower,
+never stale.
 
 A row is cached under a version read BEFORE the row was loaded, so a write committed after the
 load moves the version past it; a version missing from Redis (evicted, never set) is created
@@ -34,6 +36,11 @@ from accounts.models import User
 _rows: dict[str, tuple[str, tuple]] = {}  # user id -> (version, the row's values)
 _MAX_ROWS = 50_000
 _FIELDS = [f.attname for f in User._meta.concrete_fields]
+
+
+# The version a change writes before it commits: nothing is cached under it, so a row read
+# meanwhile (still the old one) is never kept, even if the version written after commit is lost.
+_WRITING = "w:"
 
 
 def version_key(user_id: object) -> str:
@@ -62,7 +69,7 @@ def cached_user(user_id: str, version: str | None, load: Callable[[str], User]) 
         if version is None:  # another request created it first: use theirs
             version = cache.get(version_key(user_id))
     user = load(user_id)
-    if version is not None:
+    if version is not None and not version.startswith(_WRITING):
         if len(_rows) >= _MAX_ROWS:
             _rows.clear()  # bounded memory; at worst each user is loaded once more
         _rows[user_id] = (version, _own(getattr(user, name) for name in _FIELDS))
@@ -85,13 +92,13 @@ def user_changed(user_ids: Iterable[object]) -> None:
     keys = [version_key(user_id) for user_id in user_ids]
     if not keys:
         return
-    _bump(keys)
+    _bump(keys, prefix=_WRITING)
     # Committed by then: a failure is logged (robust), never raised to the caller after the fact.
     transaction.on_commit(lambda: _bump(keys), robust=True)
 
 
-def _bump(keys: list[str]) -> None:
-    cache.set_many({key: _new_version() for key in keys}, timeout=_version_ttl())
+def _bump(keys: list[str], *, prefix: str = "") -> None:
+    cache.set_many({key: prefix + _new_version() for key in keys}, timeout=_version_ttl())
 
 
 def on_user_saved(sender, instance: User, **kwargs) -> None:

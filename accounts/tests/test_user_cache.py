@@ -99,6 +99,32 @@ def test_a_request_between_the_change_and_its_commit_cannot_keep_the_old_row(aut
     assert authed.get("/api/v1/me").status_code == 401
 
 
+def test_a_row_read_while_the_change_was_uncommitted_is_not_kept_even_if_the_commit_bump_is_lost(authed, user):
+    _warm(authed)
+    seen: list[int] = []
+
+    def request_from_another_connection():
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=authed._credentials["HTTP_AUTHORIZATION"])
+        try:
+            seen.append(client.get("/api/v1/me").status_code)
+        finally:
+            connections.close_all()
+
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        locked.is_active = False
+        locked.save()
+        during = cache.get(user_cache.version_key(user.pk))
+        thread = threading.Thread(target=request_from_another_connection)
+        thread.start()
+        thread.join()
+    cache.set(user_cache.version_key(user.pk), during)  # as if the after-commit write were lost
+
+    assert seen == [200]  # it read the committed row: still active then
+    assert authed.get("/api/v1/me").status_code == 401
+
+
 def test_a_version_lost_from_redis_reloads_the_row(authed, user):
     _warm(authed)
     User.objects.filter(pk=user.pk).update(name="Changed Behind Its Back")  # no signal, no bump
