@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -151,8 +152,9 @@ def _compiled(key: tuple, build: Callable[[], QuerySet], values: dict) -> tuple[
         sql, params = qs.query.get_compiler(using=qs.db).as_sql()
         if not all(stand_in in params for stand_in in values):  # one written into the SQL text would stay
             raise ImproperlyConfigured(f"Stand-ins not passed as parameters in {key!r}")
-        if len(_compiled_sql) >= _MAX_COMPILED:
-            _compiled_sql.clear()  # bounded memory; at worst a statement is compiled again
+        if len(_compiled_sql) >= _MAX_COMPILED:  # bounded memory: the oldest goes (one per user)
+            with contextlib.suppress(StopIteration, KeyError, RuntimeError):  # another thread's eviction
+                del _compiled_sql[next(iter(_compiled_sql))]
         found = _compiled_sql[key] = (sql, tuple(params))
     sql, params = found
     return sql, [values[p] if isinstance(p, (int, uuid.UUID)) and p in values else p for p in params]
