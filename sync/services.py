@@ -21,6 +21,7 @@ from django.utils import timezone
 from accounts.models import User
 from changelog import audience, catalogue, publishing, recording
 from changelog.models import Change, Tombstone
+from changelog.selectors import last_cursor
 from common.bulk import AnyOf, copy_rows
 from common.exceptions import ServiceError
 from common.models import uuid7
@@ -168,22 +169,13 @@ def batch_finish(*, user: User, device_id: str, result: BatchResult) -> BatchRes
     """After commit: number the batch's changes, answer with the cursor of the last one, hand
     publishing to a worker (a thousand events do not hold up the answer), and tell the user's
     devices once that a batch was applied."""
-    from changelog.sequencer import number_pending, sequence_and_publish
-    from changelog.tasks import sequence_changes
+    from changelog.sequencer import number_pending
+    from changelog.tasks import publish_soon
 
-    number_pending()
-    try:
-        sequence_changes.delay()
-    except Exception:  # no broker: publish here rather than not at all
-        logger.warning("publish_inline_broker_down")
-        sequence_and_publish()
+    number_pending()  # this batch's changes included, when it returns (so the cursor below is theirs)
+    publish_soon()
     if result.change_ids:
-        result.cursor = (
-            Change.objects.filter(AnyOf(F("id"), result.change_ids))
-            .order_by("-cursor")
-            .values_list("cursor", flat=True)
-            .first()
-        )
+        result.cursor = last_cursor(result.change_ids)
     applied: catalogue.SyncAppliedPayload = {
         "device_id": device_id,
         "processed": result.processed,
