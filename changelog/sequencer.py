@@ -48,12 +48,6 @@ def _try_lock(lock: int) -> bool:
         return cursor.fetchone()[0]
 
 
-def _wait_for_lock(lock: int) -> None:
-    """Inside the caller's transaction: waits for the holder; held until this one ends."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [lock])
-
-
 def _unpublished() -> bool:
     state = SyncState.objects.filter(pk=1).first()
     return state is not None and state.published_upto < state.head
@@ -79,9 +73,14 @@ SELECT (SELECT count(*) FROM numbered), EXISTS (SELECT 1 FROM state) OR NOT EXIS
 
 
 def _number_batch() -> int:
-    """Number up to BATCH committed changes; returns how many."""
+    """One numbering round, one round trip: wait for the lock, then number up to BATCH committed
+    changes; returns how many. Sent as one multi-statement query, which PostgreSQL runs as one
+    implicit transaction (the lock is held to its end, and a failure rolls back all of it),
+    each statement with its own READ COMMITTED snapshot, so the numbering's is taken after the
+    lock. Inside a caller's transaction the lock is held until that one ends."""
     with connection.cursor() as cursor:
-        cursor.execute(_NUMBER_SQL, [BATCH])
+        cursor.execute(f"SELECT pg_advisory_xact_lock(%s); {_NUMBER_SQL}", [NUMBER_LOCK, BATCH])
+        cursor.nextset()
         count, has_state = cursor.fetchone()
     if not has_state:  # a fresh (or flushed) database: create the one row, then number
         SyncState.objects.get_or_create(pk=1)
@@ -118,9 +117,7 @@ def number_pending() -> int:
         return 0
     done = 0
     for _ in range(MAX_ROUNDS):
-        with transaction.atomic():
-            _wait_for_lock(NUMBER_LOCK)  # the holder's round is one short statement
-            numbered = _number_batch()  # its snapshot is taken now, after the lock
+        numbered = _number_batch()  # waits for the holder, whose round is one short statement
         done += numbered
         if numbered < BATCH:  # everything committed before this round's snapshot has a cursor
             return done
