@@ -191,7 +191,8 @@ def _create_database(info: PostgresInfo, database: str) -> None:
         if not exists:
             conn.execute(f'CREATE DATABASE "{database}"')
             logger.info("created database %s", database)
-        if conn.execute("SELECT current_setting('autovacuum_naptime')").fetchone()[0] != AUTOVACUUM_NAPTIME:
+        naptime = conn.execute("SELECT current_setting('autovacuum_naptime')").fetchone()
+        if naptime is None or naptime[0] != AUTOVACUUM_NAPTIME:
             conn.execute(f"ALTER SYSTEM SET autovacuum_naptime = '{AUTOVACUUM_NAPTIME}'")  # kept in pgdata
             conn.execute("SELECT pg_reload_conf()")
 
