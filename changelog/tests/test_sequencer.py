@@ -5,7 +5,9 @@ worker once per queued run, not once per commit."""
 from __future__ import annotations
 
 import threading
+import time
 import uuid
+from datetime import timedelta
 
 import pytest
 from celery.signals import before_task_publish
@@ -112,3 +114,43 @@ def test_a_run_is_queued_even_when_the_mark_cannot_be_set(world, published_runs,
     tasks.publish_soon()
     tasks.publish_soon()
     assert len(published_runs) == 2  # without the mark, every commit queues (as before it)
+
+
+def test_a_batch_pushed_while_another_process_numbers_answers_with_its_own_cursor(world):
+    """Before, a batch that found the numbering lock taken left its changes to the holder and
+    answered at once, before they had cursors: ``cursor`` null although they exist."""
+    held = threading.Event()
+    member = world.api("member")
+
+    def holder() -> None:  # another process mid-round, ending without looking again
+        try:
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [sequencer.NUMBER_LOCK])
+                held.set()
+                time.sleep(2)  # longer than the batch takes
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    assert held.wait(10)
+    entry_id = str(uuid.uuid4())
+    start = timezone.now() - timedelta(days=2)
+    item = {
+        "idempotency_key": f"k-{entry_id}",
+        "entity": "time_entry",
+        "action": "upsert",
+        "client_updated_at": start.isoformat(),
+        "data": {
+            "id": entry_id,
+            "project_id": str(world.project_open.id),
+            "started_at": start.isoformat(),
+            "ended_at": (start + timedelta(hours=1)).isoformat(),
+        },
+    }
+    answer = member.post("/api/v1/sync/batch", {"device_id": "laptop", "items": [item]}, format="json")
+    thread.join(10)
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["processed"] == 1
+    assert answer.json()["cursor"] == Change.objects.get(entity_id=entry_id).cursor is not None
