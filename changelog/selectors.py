@@ -3,6 +3,8 @@ to be numbered. (Which changes a member may read is a rule of roles: sync.select
 
 from __future__ import annotations
 
+from django.db import connection
+
 from changelog.models import SyncState
 
 # One row: head, pruned_below (NULL before the state row exists) and whether anything waits to
@@ -26,3 +28,14 @@ def head_cursor() -> int:
 
 def pruned_below() -> int:
     return sync_state().pruned_below
+
+
+def last_cursor(change_ids: list[int]) -> int | None:
+    """The highest cursor of these changes, None while any of them is unnumbered (or none
+    exists): a batch answers with it. Plain SQL, one index probe per id; no query to compile."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT CASE WHEN count(*) = count(cursor) THEN max(cursor) END FROM sync_change WHERE id = ANY(%s)",
+            [change_ids],
+        )
+        return cursor.fetchone()[0]

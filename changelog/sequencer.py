@@ -1,16 +1,21 @@
 """Number committed changes in commit order, then publish them to their sockets.
 
-Two steps, each done by one process at a time under its own advisory lock: numbering (cheap:
-gives committed rows their cursors, in commit order) and publishing (sends numbered rows to the
-channel layer in cursor order, past the ``published_upto`` watermark). The locks are
-transaction-scoped (``pg_try_advisory_xact_lock``), each round one short transaction that takes
-its lock, does one batch and commits, which releases it: behind PgBouncer in transaction mode
-a session-level lock would live on whichever server connection ran it, so another client handed
-that connection could take it again, and an unlock sent through another connection would leave
-it held for good. Callers that find a lock taken return at once: the holder re-checks for work
-after its commit, so nothing committed meanwhile is stranded. A crash leaves work that the next
-call picks up (beat calls it every few seconds); a crash mid-publish re-sends a few events,
-which sockets drop by cursor."""
+Two steps under two advisory locks: numbering (cheap: gives committed rows their cursors, in
+commit order) and publishing (sends numbered rows to the channel layer in cursor order, past
+the ``published_upto`` watermark, by one process at a time). The locks are transaction-scoped
+(``pg_advisory_xact_lock``), each round one short transaction that takes its lock, does one
+batch and commits, which releases it: behind PgBouncer in transaction mode a session-level lock
+would live on whichever server connection ran it, so another client handed that connection
+could take it again, and an unlock sent through another connection would leave it held for good.
+
+Numbering waits for its lock: every committer numbers after its own commit, in a round whose
+snapshot is taken after the lock, so it sees its own rows (and every earlier commit) and numbers
+them, or finds them numbered by the holder before it. No committer relies on another to come
+back for its rows, so there is no pre-check and no re-check of the queue (each was a scan of its
+index). Publishing does not wait: a caller that finds its lock taken returns at once, and the
+holder re-checks for work after its commit, so nothing numbered meanwhile is stranded. A crash
+leaves work that the next call picks up (beat calls it every few seconds); a crash mid-publish
+re-sends a few events, which sockets drop by cursor."""
 
 from __future__ import annotations
 
@@ -43,10 +48,6 @@ def _try_lock(lock: int) -> bool:
         return cursor.fetchone()[0]
 
 
-def _unnumbered() -> bool:
-    return Change.objects.filter(cursor__isnull=True).exists()
-
-
 def _unpublished() -> bool:
     state = SyncState.objects.filter(pk=1).first()
     return state is not None and state.published_upto < state.head
@@ -55,25 +56,31 @@ def _unpublished() -> bool:
 # One statement, one round trip: take the oldest committed unnumbered rows, advance the head
 # by their count and give them head+1.. in id order. The advisory lock makes this the only
 # numberer; its READ COMMITTED snapshot is taken after the lock, so it sees the previous
-# holder's commit.
+# holder's commit. With nothing to number it writes nothing (no state row version, no WAL to
+# flush at commit): the second value is then true, as there was no row to miss.
 _NUMBER_SQL = """
 WITH todo AS (
     SELECT id, row_number() OVER (ORDER BY id) AS n
     FROM sync_change WHERE cursor IS NULL ORDER BY id LIMIT %s
 ), state AS (
     UPDATE sync_syncstate SET head = head + (SELECT count(*) FROM todo)
-    WHERE id = 1 RETURNING head - (SELECT count(*) FROM todo) AS base
+    WHERE id = 1 AND EXISTS (SELECT 1 FROM todo) RETURNING head - (SELECT count(*) FROM todo) AS base
 ), numbered AS (
     UPDATE sync_change c SET cursor = state.base + todo.n FROM todo, state WHERE c.id = todo.id RETURNING 1
 )
-SELECT (SELECT count(*) FROM numbered), EXISTS (SELECT 1 FROM state)
+SELECT (SELECT count(*) FROM numbered), EXISTS (SELECT 1 FROM state) OR NOT EXISTS (SELECT 1 FROM todo)
 """
 
 
 def _number_batch() -> int:
-    """Number up to BATCH committed changes; returns how many."""
+    """One numbering round, one round trip: wait for the lock, then number up to BATCH committed
+    changes; returns how many. Sent as one multi-statement query, which PostgreSQL runs as one
+    implicit transaction (the lock is held to its end, and a failure rolls back all of it),
+    each statement with its own READ COMMITTED snapshot, so the numbering's is taken after the
+    lock. Inside a caller's transaction the lock is held until that one ends."""
     with connection.cursor() as cursor:
-        cursor.execute(_NUMBER_SQL, [BATCH])
+        cursor.execute(f"SELECT pg_advisory_xact_lock(%s); {_NUMBER_SQL}", [NUMBER_LOCK, BATCH])
+        cursor.nextset()
         count, has_state = cursor.fetchone()
     if not has_state:  # a fresh (or flushed) database: create the one row, then number
         SyncState.objects.get_or_create(pk=1)
@@ -102,12 +109,19 @@ def _run_exclusively(lock: int, has_work: Callable[[], bool], step: Callable[[],
 
 
 def number_pending() -> int:
-    """Give every committed, unnumbered change its cursor; returns how many."""
+    """Give every committed, unnumbered change its cursor (this caller's own commits
+    included, when it returns); returns how many it numbered."""
     if connection.in_atomic_block:
         # Numbering inside a transaction could give this transaction's rows cursors that
         # become visible after a reader passed them. Its on-commit flush will do it.
         return 0
-    return _run_exclusively(NUMBER_LOCK, _unnumbered, _number_batch)
+    done = 0
+    for _ in range(MAX_ROUNDS):
+        numbered = _number_batch()  # waits for the holder, whose round is one short statement
+        done += numbered
+        if numbered < BATCH:  # everything committed before this round's snapshot has a cursor
+            return done
+    return done  # a backlog past MAX_ROUNDS batches: the next committer's round, or beat's
 
 
 def _publish_batch() -> int:

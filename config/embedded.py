@@ -177,6 +177,12 @@ def _postgres_running(pgdata: Path) -> bool:
     return bool(info and info.is_running())
 
 
+# Autovacuum wakes this often (PostgreSQL's default is 1 min): the change log's queue index
+# gains a dead entry per change numbered, and the tables' own thresholds (changelog migration
+# 0003) only matter if a worker looks often enough (docs/operations.md, "Autovacuum").
+AUTOVACUUM_NAPTIME = "5s"
+
+
 def _create_database(info: PostgresInfo, database: str) -> None:
     import psycopg
 
@@ -185,6 +191,10 @@ def _create_database(info: PostgresInfo, database: str) -> None:
         if not exists:
             conn.execute(f'CREATE DATABASE "{database}"')
             logger.info("created database %s", database)
+        naptime = conn.execute("SELECT current_setting('autovacuum_naptime')").fetchone()
+        if naptime is None or naptime[0] != AUTOVACUUM_NAPTIME:
+            conn.execute(f"ALTER SYSTEM SET autovacuum_naptime = '{AUTOVACUUM_NAPTIME}'")  # kept in pgdata
+            conn.execute("SELECT pg_reload_conf()")
 
 
 def stop_postgres(data_dir: Path) -> bool:

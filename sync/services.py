@@ -14,13 +14,14 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 import structlog
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
 from changelog import audience, catalogue, publishing, recording
 from changelog.models import Change, Tombstone
+from changelog.selectors import last_cursor
 from common.bulk import AnyOf, copy_rows
 from common.exceptions import ServiceError
 from common.models import uuid7
@@ -79,7 +80,7 @@ def batch_apply(*, user: User, memberships: list[Membership], device_id: str, it
     result = BatchResult()
     ctx = _Context(user, memberships)
     keys = [item["idempotency_key"] for item in items]
-    seen = set(SyncItemKey.objects.filter(AnyOf(F("key"), keys), user=user).values_list("key", flat=True))
+    seen = _seen_keys(user.pk, keys)
     with recording.collect_changes() as change_ids:
         at_once = _apply_all_at_once(ctx, items, seen, result)
         if not at_once:
@@ -115,9 +116,7 @@ def _apply_all_at_once(ctx: _Context, items: list[dict], seen: set, result: Batc
     keys = [i["idempotency_key"] for i in items]
     if len(set(ids)) != len(ids) or len(set(keys)) != len(keys):
         return False
-    # One query for both (an entry to edit, a deleted id to refuse): no ordering in a UNION's parts.
-    known = TimeEntry.objects.filter(AnyOf(F("pk"), ids)).order_by().values_list("pk")
-    if known.union(Tombstone.objects.filter(AnyOf(F("pk"), ids)).order_by().values_list("pk"), all=True).exists():
+    if _any_known(ids):  # an entry to edit, or a deleted id to refuse: one by one
         return False
     try:
         entries = []
@@ -144,6 +143,29 @@ def _apply_all_at_once(ctx: _Context, items: list[dict], seen: set, result: Batc
     return True
 
 
+# The batch's two fixed lookups as plain statements: the ORM compiled each anew per request
+# (about 1.5 ms of a 100-item batch's CPU), for SQL that never changes.
+_SEEN_KEYS_SQL = f"SELECT key FROM {SyncItemKey._meta.db_table} WHERE user_id = %s AND key = ANY(%s::text[])"
+_ANY_KNOWN_SQL = (
+    f"SELECT EXISTS (SELECT 1 FROM {TimeEntry._meta.db_table} WHERE id = ANY(%s::uuid[]))"
+    f" OR EXISTS (SELECT 1 FROM {Tombstone._meta.db_table} WHERE entity_id = ANY(%s::uuid[]))"
+)
+
+
+def _seen_keys(user_id: UUID, keys: list[str]) -> set[str]:
+    """The keys among ``keys`` this user's items were applied under before."""
+    with connection.cursor() as cursor:
+        cursor.execute(_SEEN_KEYS_SQL, [user_id, keys])
+        return {row[0] for row in cursor.fetchall()}
+
+
+def _any_known(ids: list) -> bool:
+    """Whether any of ``ids`` is an existing entry or a deleted (tombstoned) id."""
+    with connection.cursor() as cursor:
+        cursor.execute(_ANY_KNOWN_SQL, [ids, ids])
+        return cursor.fetchone()[0]
+
+
 def _apply_item(ctx: _Context, item: dict, seen: set, result: BatchResult) -> None:
     key = item["idempotency_key"]
     if key in seen:  # applied before (this batch or an earlier delivery)
@@ -168,22 +190,13 @@ def batch_finish(*, user: User, device_id: str, result: BatchResult) -> BatchRes
     """After commit: number the batch's changes, answer with the cursor of the last one, hand
     publishing to a worker (a thousand events do not hold up the answer), and tell the user's
     devices once that a batch was applied."""
-    from changelog.sequencer import number_pending, sequence_and_publish
-    from changelog.tasks import sequence_changes
+    from changelog.sequencer import number_pending
+    from changelog.tasks import publish_soon
 
-    number_pending()
-    try:
-        sequence_changes.delay()
-    except Exception:  # no broker: publish here rather than not at all
-        logger.warning("publish_inline_broker_down")
-        sequence_and_publish()
+    number_pending()  # this batch's changes included, when it returns (so the cursor below is theirs)
+    publish_soon()
     if result.change_ids:
-        result.cursor = (
-            Change.objects.filter(AnyOf(F("id"), result.change_ids))
-            .order_by("-cursor")
-            .values_list("cursor", flat=True)
-            .first()
-        )
+        result.cursor = last_cursor(result.change_ids)
     applied: catalogue.SyncAppliedPayload = {
         "device_id": device_id,
         "processed": result.processed,

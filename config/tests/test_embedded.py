@@ -88,6 +88,8 @@ def test_postgres_18_starts_on_a_socket_is_reused_and_keeps_data(data_dir):
     embedded.ensure_postgres(data_dir, "demo")
     with psycopg.connect(info.url("demo")) as conn:
         assert conn.execute("SELECT x FROM kept").fetchone() == (42,)
+        # Kept in its data dir: autovacuum looks every few seconds (the change log's queue index).
+        assert conn.execute("SHOW autovacuum_naptime").fetchone()[0] == embedded.AUTOVACUUM_NAPTIME
 
 
 def test_status_command_reports_both(data_dir):
