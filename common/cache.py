@@ -26,11 +26,13 @@ class SharedClientsRedisCacheClient(RedisCacheClient):
         super().__init__(*args, **kwargs)
         self._redis: dict[int, Any] = {}
 
+    # RedisCacheClient's own methods and attributes, left out of the Django stubs.
     def get_client(self, key=None, *, write=False):
-        index = self._get_connection_pool_index(write)
+        index = self._get_connection_pool_index(write)  # type: ignore[attr-defined]
         client = self._redis.get(index)
         if client is None:  # two threads may both build one: either serves
-            client = self._redis.setdefault(index, self._client(connection_pool=self._get_connection_pool(write)))
+            pool = self._get_connection_pool(write)  # type: ignore[attr-defined]
+            client = self._redis.setdefault(index, self._client(connection_pool=pool))  # type: ignore[attr-defined]
         return client
 
 

@@ -22,19 +22,21 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextvars
+import functools
 from typing import Any
 
 from a2wsgi import WSGIMiddleware
 from a2wsgi.wsgi import Body, WSGIResponder, build_environ
+from a2wsgi.wsgi_typing import Environ
 
 
 class PrefetchedBody(Body):
     """a2wsgi's ``wsgi.input`` over a body already read on the loop: no round trips."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, receive: Any, data: bytes, more: bool) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, receive: Any, data: bytes) -> None:
         super().__init__(loop, receive)
         self.buffer.extend(data)
-        self._has_more = more  # False unless a client vanished mid-body (a read then gets b"")
+        self._has_more = False  # all of it (or, from a client that left mid-body, what came)
 
 
 class OneHopResponder(WSGIResponder):
@@ -50,11 +52,11 @@ class OneHopResponder(WSGIResponder):
                 break
             data += message.get("body", b"")
             more = message.get("more_body", False)
-        environ = build_environ(scope, PrefetchedBody(self.loop, receive, bytes(data), False))
+        environ = build_environ(scope, PrefetchedBody(self.loop, receive, bytes(data)))
         self.pending: list | None = []
         self.streamed: concurrent.futures.Future | None = None
-        context = contextvars.copy_context()
-        messages = await self.loop.run_in_executor(self.executor, context.run, self.run, environ, send)
+        run = functools.partial(contextvars.copy_context().run, self.run, environ, send)
+        messages = await self.loop.run_in_executor(self.executor, run)
         if self.streamed is not None:
             await asyncio.wrap_future(self.streamed)
         for message in messages:
@@ -68,7 +70,7 @@ class OneHopResponder(WSGIResponder):
         else:
             self.pending.append(message)
 
-    def run(self, environ: dict, send: Any) -> list:
+    def run(self, environ: Environ, send: Any) -> list:
         """In the pool: the whole response's messages, or [] once a streaming one is sent."""
         iterable = self.app(environ, self.start_response)
         try:

@@ -3,6 +3,8 @@ varies per response (a nonce, the decorators' parts, changed settings) still var
 
 from __future__ import annotations
 
+from typing import cast
+
 import pytest
 from csp.constants import NONCE
 from django.http import HttpResponse
@@ -21,7 +23,7 @@ def answer(path: str, *, through_django_csp: bool, nonce: bool = False, status: 
         return response
 
     middleware = ScopedCSPMiddleware(view)
-    return middleware(RequestFactory().get(path))
+    return cast(HttpResponse, middleware(RequestFactory().get(path)))
 
 
 def directives(policy: str) -> set[str]:
