@@ -22,12 +22,12 @@ embedded.start_configured(settings)
 # Sets Django up before anything touches models (consumers, routing).
 get_asgi_application()
 
-from a2wsgi import WSGIMiddleware  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.sessions import SessionMiddlewareStack  # noqa: E402
 from django.core.wsgi import get_wsgi_application  # noqa: E402
 
 from activity.intake import HeartbeatIntake  # noqa: E402
+from config.wsgi_bridge import OneHopWSGIMiddleware  # noqa: E402
 from realtime.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
@@ -38,7 +38,7 @@ application = ProtocolTypeRouter(
         "http": HeartbeatIntake(
             # The stubs type Django's handler as returning a response; it is a WSGI app (its
             # response iterates as bytes), which is what a2wsgi's type means.
-            WSGIMiddleware(get_wsgi_application(), workers=settings.WEB_THREADS)  # type: ignore[arg-type]
+            OneHopWSGIMiddleware(get_wsgi_application(), workers=settings.WEB_THREADS)  # type: ignore[arg-type]
         ),
         # Not channels' AllowedHostsOriginValidator: it refuses clients that send no Origin,
         # and desktop apps send none. The consumer checks Origin itself (a browser's must be in
