@@ -7,8 +7,11 @@ it on, wake the thread again), and the body is read the same way, one round trip
 For a plain Django response, whose body is already one ``bytes`` in memory, that is three
 round trips after the one hop into the pool. Here:
 
-- the request body is read on the loop before the hop (daphne has queued all of it before the
-  application runs, so this waits for nothing and holds nothing daphne does not already hold);
+- a small request body (a declared length up to ``PREFETCH_MAX``: every API call) is read on
+  the loop before the hop (daphne has queued all of it before the application runs, so this
+  waits for nothing). A larger or unsized one (an import file, a screenshot; daphne keeps a body
+  over 100 KB in a temporary file) is read as a2wsgi reads it, chunk by chunk from the thread,
+  so it is never held in memory whole;
 - a response that is not streaming is taken whole in the thread and sent from the loop once
   the thread is done: one hop there, one back;
 - a streaming response (Django's ``streaming = True``: ``StreamingHttpResponse``,
@@ -93,10 +96,28 @@ class OneHopResponder(WSGIResponder):
         return [*self.pending, {"type": "http.response.body", "body": body}]
 
 
+PREFETCH_MAX = 64 * 1024  # bytes: a sync batch of 100 entries is ~30 KB
+
+
+def _small_body(scope: Any) -> bool:
+    """A declared length up to PREFETCH_MAX; no header at all is a bodyless request (GET)."""
+    length = None
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            length = value
+        elif name == b"transfer-encoding":
+            return False  # chunked: any size
+    try:
+        return length is None or int(length) <= PREFETCH_MAX
+    except ValueError:
+        return False
+
+
 class OneHopWSGIMiddleware(WSGIMiddleware):
-    """``a2wsgi.WSGIMiddleware`` with ``OneHopResponder`` for HTTP."""
+    """``a2wsgi.WSGIMiddleware`` with ``OneHopResponder`` for HTTP requests with a small body
+    (a2wsgi's own responder for the others)."""
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
+        if scope["type"] == "http" and _small_body(scope):
             return await OneHopResponder(self.app, self.executor, self.send_queue_size)(scope, receive, send)
         return await super().__call__(scope, receive, send)

@@ -27,8 +27,9 @@ SCOPE = {
 }
 
 
-def serve(app, body_chunks=(b"",), on_send=None):
-    """Run one request through the bridge on a fresh loop: (messages sent, exception or None)."""
+def serve(app, body_chunks=(b"",), on_send=None, scope=SCOPE, receive=None):
+    """Run one request through the bridge on a fresh loop: (messages sent, exception or None).
+    ``receive``, when given, replaces the queue of ``body_chunks`` (an async callable)."""
     sent: list[dict] = []
 
     async def main():
@@ -43,7 +44,7 @@ def serve(app, body_chunks=(b"",), on_send=None):
 
         bridge = OneHopWSGIMiddleware(app, workers=2)
         try:
-            await bridge(SCOPE, queue.get, send)
+            await bridge(scope, receive or queue.get, send)
         finally:
             bridge.executor.shutdown(wait=False)
 
@@ -145,3 +146,34 @@ def test_the_response_is_closed_once(streaming):
     assert error is None
     assert b"".join(m.get("body", b"") for m in sent) == b"a"
     assert closed == [True]
+
+
+@pytest.mark.parametrize("header", [(b"content-length", b"200000"), (b"transfer-encoding", b"chunked")])
+def test_a_large_or_unsized_body_is_read_by_the_app_as_it_arrives_not_held_whole(header):
+    # An import file or a screenshot: daphne keeps it in a temporary file and the app reads it
+    # chunk by chunk. The second chunk is handed over only once the app has read the first: a
+    # bridge that read the whole body before calling the app would wait here forever.
+    first_read = threading.Event()
+    chunks = [b"a" * 100_000, b"b" * 100_000]
+    read = []
+
+    async def receive():
+        if not chunks:
+            return {"type": "http.request", "body": b"", "more_body": False}
+        if len(chunks) == 1:
+            while not first_read.is_set():
+                await asyncio.sleep(0.01)
+        return {"type": "http.request", "body": chunks.pop(0), "more_body": True}
+
+    def app(environ, start_response):
+        read.append(environ["wsgi.input"].read(100_000))
+        first_read.set()
+        read.append(environ["wsgi.input"].read())
+        start_response("200 OK", [])
+        return [b"done"]
+
+    scope = {**SCOPE, "headers": [*SCOPE["headers"], header]}
+    sent, error = serve(app, scope=scope, receive=receive)
+    assert error is None
+    assert read == [b"a" * 100_000, b"b" * 100_000]
+    assert b"".join(m.get("body", b"") for m in sent[1:]) == b"done"
