@@ -23,19 +23,21 @@ Django's own flush."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import connections, transaction
 from django.test import TransactionTestCase
 
-_django_fixture_teardown = TransactionTestCase._fixture_teardown
+_django_fixture_teardown = TransactionTestCase._fixture_teardown  # type: ignore[attr-defined]  # private to Django
 KEPT = {"django_content_type", "auth_permission"}
 _statements: dict[str, tuple[str, ...]] = {}  # per database alias: its SQL, built once
 
 
 def install() -> None:
-    TransactionTestCase._fixture_teardown = _fixture_teardown  # type: ignore[method-assign]
+    TransactionTestCase._fixture_teardown = _fixture_teardown  # type: ignore[attr-defined]
 
 
-def _fixture_teardown(self: TransactionTestCase) -> None:
+def _fixture_teardown(self: Any) -> None:  # a TransactionTestCase; its stubs lack the private API
     if self.reset_sequences or self.serialized_rollback or self.available_apps is not None:
         _django_fixture_teardown(self)
         return
