@@ -294,12 +294,10 @@ def pytest_configure(config):
     """Start the embedded PostgreSQL/Redis when DATABASE_URL/REDIS_URL are unset (importing
     settings starts nothing). Once, in the process that runs the session: pytest-xdist's
     workers find them running. In every process: the cheap Argon2id (tests/support/hashers.py)
-    hashes and checks passwords, and a transactional test's database is emptied by DELETEs
-    rather than Django's TRUNCATE (tests/support/flush.py)."""
+    hashes and checks passwords; a transactional test's tables are emptied by DELETE (flush.py)."""
     from django.test import override_settings
 
     flush.install()
-
     cheap = {"django.contrib.auth.hashers.Argon2PasswordHasher": "tests.support.hashers.CheapArgon2PasswordHasher"}
     hashers = [cheap.get(name, name) for name in settings.PASSWORD_HASHERS]
     override_settings(PASSWORD_HASHERS=hashers).enable()  # for the session: never disabled
