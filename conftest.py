@@ -28,7 +28,7 @@ from rest_framework.test import APIClient
 from common.redis import get_client
 from config import embedded
 from organizations.tests.world import expired, world  # noqa: F401  (fixtures for every app)
-from tests.support import pgbouncer
+from tests.support import flush, pgbouncer
 from tests.support.servers import wait_until_up
 
 if pgbouncer.ENABLED:  # the session through a real PgBouncer in transaction mode (docs/testing.md)
@@ -294,9 +294,10 @@ def pytest_configure(config):
     """Start the embedded PostgreSQL/Redis when DATABASE_URL/REDIS_URL are unset (importing
     settings starts nothing). Once, in the process that runs the session: pytest-xdist's
     workers find them running. In every process: the cheap Argon2id (tests/support/hashers.py)
-    hashes and checks passwords."""
+    hashes and checks passwords; a transactional test's tables are emptied by DELETE (flush.py)."""
     from django.test import override_settings
 
+    flush.install()
     cheap = {"django.contrib.auth.hashers.Argon2PasswordHasher": "tests.support.hashers.CheapArgon2PasswordHasher"}
     hashers = [cheap.get(name, name) for name in settings.PASSWORD_HASHERS]
     override_settings(PASSWORD_HASHERS=hashers).enable()  # for the session: never disabled
