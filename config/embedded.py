@@ -177,10 +177,7 @@ def _postgres_running(pgdata: Path) -> bool:
     return bool(info and info.is_running())
 
 
-# Autovacuum wakes this often (PostgreSQL's default is 1 min): the change log's queue index
-# gains a dead entry per change numbered, and the tables' own thresholds (changelog migration
-# 0003) only matter if a worker looks often enough (docs/operations.md, "Autovacuum").
-AUTOVACUUM_NAPTIME = "5s"
+AUTOVACUUM_NAPTIME = "5s"  # not 1 min: sync_change's own threshold (changelog 0003) needs a frequent look
 
 
 def _create_database(info: PostgresInfo, database: str) -> None:
@@ -191,8 +188,7 @@ def _create_database(info: PostgresInfo, database: str) -> None:
         if not exists:
             conn.execute(f'CREATE DATABASE "{database}"')
             logger.info("created database %s", database)
-        naptime = conn.execute("SELECT current_setting('autovacuum_naptime')").fetchone()
-        if naptime is None or naptime[0] != AUTOVACUUM_NAPTIME:
+        if conn.execute("SHOW autovacuum_naptime").fetchone()[0] != AUTOVACUUM_NAPTIME:  # type: ignore[index]
             conn.execute(f"ALTER SYSTEM SET autovacuum_naptime = '{AUTOVACUUM_NAPTIME}'")  # kept in pgdata
             conn.execute("SELECT pg_reload_conf()")
 
@@ -359,9 +355,6 @@ def started_here(data_dir: Path) -> set[str]:
     """The servers ("postgres", "redis") this process started for ``data_dir``."""
     resolved = data_dir.resolve()
     return {name for name, path in _started_here if path == resolved}
-
-
-# --------------------------------------------------------------------------- starting
 
 
 def start_configured(settings) -> list[str]:
