@@ -29,6 +29,7 @@ from common.redis import get_client
 from config import embedded
 from organizations.tests.world import expired, world  # noqa: F401  (fixtures for every app)
 from tests.support import flush, pgbouncer
+from tests.support.asgi import asgi_http  # noqa: F401  (one session-wide ASGI app and loop: the lean paths)
 from tests.support.servers import wait_until_up
 
 if pgbouncer.ENABLED:  # the session through a real PgBouncer in transaction mode (docs/testing.md)

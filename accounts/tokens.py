@@ -20,7 +20,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import AccessToken
 
-from accounts.models import DeviceSession
+from accounts.models import DeviceSession, User
 
 SESSION_ID_CLAIM = "sid"
 _REVOKED = "revoked"
@@ -100,6 +100,19 @@ def session_answer(session_id: str, *, user_id: str, cached: str | None) -> bool
         cached = str(session.user_id) if session is not None and session.is_live else _REVOKED
         cache.add(session_cache_key(session_id), cached, timeout=_cache_ttl())
     return cached == str(user_id)
+
+
+# ``session_is_live`` with the user's being active, as one SQL condition for a lean path's
+# single statement (``sync.lean_pull``). The database is never behind the cache: a revocation
+# writes both in one transaction. Parameters: the session id, then the user id.
+LIVE_SESSION_SQL = (
+    f"EXISTS (SELECT 1 FROM {DeviceSession._meta.db_table} s "
+    f"JOIN {User._meta.db_table} u ON u.id = s.user_id AND u.is_active "
+    "WHERE s.id = %s AND s.user_id = %s AND s.revoked_at IS NULL AND s.expires_at > now())"
+)
+# A session's last_seen_at, from a lean path (the REST API writes it through the ORM); once a
+# minute at most (accounts.authentication.last_seen_due). Parameters: the time, the session id.
+LAST_SEEN_SQL = f"UPDATE {DeviceSession._meta.db_table} SET last_seen_at = %s WHERE id = %s"
 
 
 def live_sessions(pairs: set[tuple[str, str]]) -> set[str]:

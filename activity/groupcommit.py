@@ -14,13 +14,13 @@ import asyncio
 import json
 from datetime import datetime
 
-from django.conf import settings
 from django.utils import timezone
 from psycopg_pool import AsyncConnectionPool
 
 from accounts.models import DeviceSession, User
 from activity.heartbeats import INBOX_COLUMNS
 from activity.models import HeartbeatInbox
+from common import lean
 from organizations.models import Company, Membership
 
 APPLICATION_NAME = "stint-heartbeat-intake"  # in pg_stat_activity
@@ -61,7 +61,6 @@ ONLY_COMPANY_SQL = f"""
 SELECT m.company_id FROM {_M} m JOIN {_U} u ON u.id = m.user_id AND u.is_active
 WHERE m.user_id = %s AND m.is_active LIMIT 2
 """
-LAST_SEEN_SQL = f"UPDATE {_S} SET last_seen_at = %s WHERE id = %s"
 
 
 class StoreFailed(Exception):
@@ -69,33 +68,8 @@ class StoreFailed(Exception):
 
 
 def new_pool() -> AsyncConnectionPool:
-    """A pool on Django's own connection settings, in autocommit (one statement, committed
-    before the 202); opened by the caller, on its event loop."""
-    db = settings.DATABASES["default"]
-    kwargs = {
-        key: value
-        for key, value in db.get("OPTIONS", {}).items()
-        if key not in {"pool", "isolation_level", "server_side_binding", "assume_role"}
-    }
-    # The same few statements thousands of times a second: prepared, PostgreSQL plans them
-    # once per connection. Off (None) for a pooler that cannot keep prepared statements.
-    kwargs["prepare_threshold"] = 0 if settings.HEARTBEAT_INTAKE_PREPARED else None
-    for key, name in (
-        ("dbname", "NAME"),
-        ("user", "USER"),
-        ("password", "PASSWORD"),
-        ("host", "HOST"),
-        ("port", "PORT"),
-    ):
-        if db.get(name):
-            kwargs[key] = db[name]
-    return AsyncConnectionPool(
-        kwargs={**kwargs, "autocommit": True, "application_name": APPLICATION_NAME},
-        min_size=1,
-        max_size=settings.HEARTBEAT_INTAKE_CONNECTIONS,
-        timeout=settings.DATABASES["default"]["OPTIONS"]["pool"]["timeout"],
-        open=False,
-    )
+    """The intake's pool (``common.lean.new_pool``), named in pg_stat_activity."""
+    return lean.new_pool(APPLICATION_NAME)
 
 
 class Writer:

@@ -36,20 +36,19 @@ from urllib.parse import parse_qs
 
 import structlog
 from django.conf import settings
-from django.http.request import split_domain_port, validate_host
 from django.urls import reverse
 from django.utils import timezone
 from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis
 
 from accounts.authentication import last_seen_due
-from accounts.tokens import access_claims
+from accounts.tokens import LAST_SEEN_SQL, access_claims
 from activity import groupcommit, heartbeats
 from activity.api.views import HeartbeatsView
 from activity.models import PrivacyRule
 from activity.privacy import RULES_ORDER, cached_rules, remember_rules
 from activity.schema import HEARTBEAT_BATCH
-from common import parsers, throttling
+from common import lean, parsers, throttling
 from common.csp import security_headers
 from common.exceptions import InvalidInput, ServiceUnavailable, TooLargeError, error_body
 from common.metrics import observe_request
@@ -111,7 +110,7 @@ class HeartbeatIntake:
         if scope["type"] != "http" or scope["path"] != self.path or scope["method"] != "POST":
             return await self.fallback(scope, receive, send)
         headers = dict(scope["headers"])
-        secure = _secure(scope, headers)
+        secure = lean.is_secure(scope, headers)
         if not _ordinary(headers, secure=secure):
             return await self.fallback(scope, receive, send)
         body = await _read_body(receive)
@@ -240,7 +239,7 @@ class HeartbeatIntake:
         try:
             pool = await self._pool()
             async with pool.connection() as conn:
-                await conn.execute(groupcommit.LAST_SEEN_SQL, [now, session_id])
+                await conn.execute(LAST_SEEN_SQL, [now, session_id])
         except Exception:
             logger.warning("last_seen_failed", exc_info=True)
 
@@ -274,36 +273,21 @@ class HeartbeatIntake:
             await pool.close()
         await self.limits.stop()
         await self._redis.aclose()
+        fallback_close = getattr(self.fallback, "aclose", None)
+        if fallback_close is not None:  # the lean pull, below this app
+            await fallback_close()
 
 
 def _ordinary(headers: dict, *, secure: bool) -> bool:
-    """A tracker's plain request, judged by its headers alone (the body is not read yet)."""
-    if not headers.get(b"authorization", b"").startswith(b"Bearer "):
-        return False
-    if b"idempotency-key" in headers or b"origin" in headers:  # replays and browsers: Django
+    """A tracker's plain JSON POST, judged by its headers alone (the body is not read yet)."""
+    if not lean.plain_tracker_request(headers, secure=secure):
         return False
     if not headers.get(b"content-type", b"").startswith(b"application/json"):
         return False
     try:
-        if int(headers.get(b"content-length", b"")) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
-            return False
+        return int(headers.get(b"content-length", b"")) <= settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     except ValueError:
         return False
-    host, _ = split_domain_port(headers.get(b"host", b"").decode("latin-1"))
-    if not host or not validate_host(host, settings.ALLOWED_HOSTS):
-        return False
-    return secure or not (settings.SECURE_SSL_REDIRECT or settings.SECURE_HSTS_SECONDS)
-
-
-def _secure(scope, headers: dict) -> bool:
-    """``request.is_secure()``, from the ASGI scope."""
-    if scope.get("scheme") == "https":
-        return True
-    proxy = settings.SECURE_PROXY_SSL_HEADER
-    if not proxy:
-        return False
-    name = proxy[0].removeprefix("HTTP_").replace("_", "-").lower().encode()
-    return headers.get(name, b"").decode("latin-1") == proxy[1]
 
 
 def _named_company(scope) -> uuid.UUID | None:

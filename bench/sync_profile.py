@@ -34,7 +34,9 @@ from stint_stack import REPO_DIR, StintStack  # noqa: E402
 from sync_bench import log, register_users  # noqa: E402
 
 PY_SPY = REPO_DIR / ".venv" / "bin" / "py-spy"
-REQUEST_THREAD = "SyncToAsync.thread_handler"  # the thread a sync Django view runs in under daphne
+# What a request's samples run under: Django's handler on the bridge's thread (a batch), or the
+# lean pull on the event loop (sync/lean_pull.py; LEAN_PULL=false sends pulls to Django).
+FOCUS = {"push": "WSGIHandler.__call__", "big": "WSGIHandler.__call__", "changes": "LeanPull", "none": "LeanPull"}
 
 
 def summarize(raw: Path, focus: str, top: int) -> list[tuple[float, str]]:
@@ -103,7 +105,7 @@ def main(argv=None) -> int:
         c.close()
     lat.sort()
     log(f"{a.mode}: {len(lat)} requests, p50 {lat[len(lat) // 2] * 1000:.1f} ms; raw stacks in {out}")
-    for share, name in summarize(out, REQUEST_THREAD, a.top):
+    for share, name in summarize(out, FOCUS[a.mode], a.top):
         print(f"{share:6.1f}%  {name}")
     return 0
 

@@ -124,11 +124,16 @@ class LocalCounts:
             self._task = asyncio.get_running_loop().create_task(self._flush_forever(client))
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        task, self._task = self._task, None
+        if task is None:
+            return
+        if task.get_loop() is not asyncio.get_running_loop():  # started on another loop (tests' own)
+            with contextlib.suppress(RuntimeError):  # that loop is closed already: nothing runs
+                task.get_loop().call_soon_threadsafe(task.cancel)
+            return
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
     async def _flush_forever(self, client) -> None:
         while True:

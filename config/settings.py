@@ -415,11 +415,13 @@ HEARTBEAT_PULSETIME_SECONDS = env.int("HEARTBEAT_PULSETIME_SECONDS", default=60)
 # PostgreSQL connections per web process for the lean heartbeat intake (sync/intake.py), on
 # top of Django's pool: one statement each, so a few serve thousands of requests a second.
 HEARTBEAT_INTAKE_CONNECTIONS = env.int("HEARTBEAT_INTAKE_CONNECTIONS", default=4)
-# Its statements are prepared (planned once per connection). Turn off behind a pooler in
-# transaction mode that cannot keep prepared statements (PgBouncer before 1.21).
-# transaction mode that cannot keep prepared statements (PgBouncer before 1.21): off by default
+# Its statements (and the lean pull's) are prepared (planned once per connection). Turn off
+# behind a pooler in transaction mode that cannot keep prepared statements (PgBouncer before 1.21): off by default
 # with DATABASE_POOLER; PgBouncer 1.21+ with max_prepared_statements may turn it back on.
 HEARTBEAT_INTAKE_PREPARED = env.bool("HEARTBEAT_INTAKE_PREPARED", default=not DATABASE_POOLER)
+# The ordinary GET /sync/changes answered on the event loop (sync/lean_pull.py), on a pool of its
+# own of HEARTBEAT_INTAKE_CONNECTIONS; off, every pull goes through Django's stack.
+LEAN_PULL = env.bool("LEAN_PULL", default=True)
 for _name, _value in [
     ("HEARTBEAT_INTAKE_CONNECTIONS", HEARTBEAT_INTAKE_CONNECTIONS),
     ("HEARTBEAT_MAX_AGE_DAYS", HEARTBEAT_MAX_AGE_DAYS),

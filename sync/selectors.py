@@ -75,14 +75,14 @@ class IsoUtc(Func):
     output_field = TextField()
 
 
-def change_rows(*, memberships: list[Membership], after: int, upto: int, limit: int) -> list[tuple]:
-    """``change_list`` as plain text rows ``(cursor, entity, entity_id, action, payload, at)``:
-    the payload as the JSON text PostgreSQL holds and the rest already formatted, so a pull
-    hands them on without building and re-encoding objects (most of a pull's cost otherwise).
-    The statement is compiled once per process for the same memberships (``_compiled``)."""
-    if not memberships:
-        return []
-    shape = tuple(sorted((str(m.company_id), str(m.user_id), m.role) for m in memberships))
+def membership_shape(memberships: list[Membership]) -> tuple:
+    """What the role filter's SQL depends on: each membership's company, user and role."""
+    return tuple(sorted((str(m.company_id), str(m.user_id), m.role) for m in memberships))
+
+
+def change_rows_statement(*, memberships: list[Membership], after: int, upto: int, limit: int) -> tuple[str, list]:
+    """``change_rows``' statement and parameters (the lean pull runs it inside its own)."""
+    shape = membership_shape(memberships)
 
     def build() -> QuerySet:
         return (
@@ -96,8 +96,19 @@ def change_rows(*, memberships: list[Membership], after: int, upto: int, limit: 
         )
 
     sql, params = _compiled(("changes", shape), build, {_AFTER: after, _UPTO: upto})
+    return sql + " LIMIT %s", [*params, limit]
+
+
+def change_rows(*, memberships: list[Membership], after: int, upto: int, limit: int) -> list[tuple]:
+    """``change_list`` as plain text rows ``(cursor, entity, entity_id, action, payload, at)``:
+    the payload as the JSON text PostgreSQL holds and the rest already formatted, so a pull
+    hands them on without building and re-encoding objects (most of a pull's cost otherwise).
+    The statement is compiled once per process for the same memberships (``_compiled``)."""
+    if not memberships:
+        return []
+    sql, params = change_rows_statement(memberships=memberships, after=after, upto=upto, limit=limit)
     with connections[_db_for(Change)].cursor() as cursor:
-        cursor.execute(sql + " LIMIT %s", [*params, limit])
+        cursor.execute(sql, params)
         return cursor.fetchall()
 
 
@@ -109,10 +120,9 @@ class PullStart:
     memberships: list[Membership]  # the caller's active ones: company, user and role only
 
 
-def pull_start(user: User) -> PullStart:
-    """What a pull reads first, in one round trip: the log's state (``changelog.selectors``'
-    ``PULL_STATE_SQL``) and the caller's active memberships (``permissions.active_memberships``,
-    the rows the role rules read)."""
+def pull_start_statement(user: User) -> tuple[str, list]:
+    """``pull_start``'s statement and parameters: one row (head, pruned_below, unnumbered,
+    memberships as a JSON array of [company, user, role])."""
 
     def build() -> QuerySet:
         stand_in = User(pk=_USER)
@@ -124,13 +134,24 @@ def pull_start(user: User) -> PullStart:
     statement = (
         "SELECT ps.head, ps.pruned_below, ps.unnumbered, "
         "(SELECT coalesce(json_agg(json_build_array(m.company_id, m.user_id, m.role)), '[]') "
-        f"FROM ({sql}) m) FROM ({changelog_selectors.PULL_STATE_SQL}) ps"
+        f"FROM ({sql}) m) AS memberships FROM ({changelog_selectors.PULL_STATE_SQL}) ps"
     )
-    with connections[_db_for(Membership)].cursor() as cursor:
-        cursor.execute(statement, params)
-        head, pruned_below, unnumbered, found = cursor.fetchone()
+    return statement, params
+
+
+def pull_start_from_row(head: int | None, pruned_below: int | None, unnumbered: bool, found: list) -> PullStart:
     memberships = [Membership(company_id=uuid.UUID(c), user_id=uuid.UUID(u), role=r) for c, u, r in found]
     return PullStart(head or 0, pruned_below or 0, unnumbered, memberships)
+
+
+def pull_start(user: User) -> PullStart:
+    """What a pull reads first, in one round trip: the log's state (``changelog.selectors``'
+    ``PULL_STATE_SQL``) and the caller's active memberships (``permissions.active_memberships``,
+    the rows the role rules read)."""
+    statement, params = pull_start_statement(user)
+    with connections[_db_for(Membership)].cursor() as cursor:
+        cursor.execute(statement, params)
+        return pull_start_from_row(*cursor.fetchone())
 
 
 # Compiling the role filter through the ORM cost more than running it (~0.8 ms of a ~2.2 ms

@@ -4,22 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.asgi import AsgiClient, LoopThread
-
-
-@pytest.fixture(scope="session")
-def asgi_http(django_db_setup, django_db_blocker):
-    """``(app, loop)``: the ``http`` app of ``config.asgi`` on a loop of its own. Its lean
-    intake keeps a connection pool to the test database, closed before the database is
-    dropped."""
-    from config.asgi import application
-
-    app = application.application_mapping["http"]
-    loop = LoopThread()
-    yield app, loop
-    with django_db_blocker.unblock():
-        loop.run(app.aclose())
-    loop.stop()
+from tests.support.asgi import AsgiClient
 
 
 @pytest.fixture(params=["django", "lean"])

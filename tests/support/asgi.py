@@ -3,8 +3,8 @@
 The app runs on one event loop in a background thread, as in a web process, so the lean
 heartbeat intake keeps its connections between requests; the Django fallback runs on
 a2wsgi's threads as it does under daphne. ``AsgiClient`` speaks just enough of
-``APIClient``'s interface (``post(path, data, format="json")``) for the intake tests to run
-unchanged through both paths."""
+``APIClient``'s interface (``post(path, data, format="json")``, ``get(path)``) for the intake's
+and the lean pull's tests to run unchanged through both paths."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ import asyncio
 import json
 import threading
 from dataclasses import dataclass, field
+
+import pytest
 
 
 def body_bytes(data) -> bytes:
@@ -55,22 +57,24 @@ class AsgiClient:
         path, _, query = path.partition("?")
         return self.loop.run(self._call(path, query, self.headers_for(data, **extra), body_bytes(data)))
 
+    def get(self, path: str, **extra) -> AsgiResponse:
+        path, _, query = path.partition("?")
+        return self.loop.run(self._call(path, query, self.headers_for(None, **extra), b"", method="GET"))
+
     def headers_for(self, data, **extra) -> dict[str, str]:
-        headers = {
-            "host": "testserver",
-            "content-type": "application/json",
-            "content-length": str(len(body_bytes(data))),
-        }
+        headers = {"host": "testserver"}
+        if data is not None:
+            headers.update({"content-type": "application/json", "content-length": str(len(body_bytes(data)))})
         for name, value in {**self.credentials, **extra}.items():
             headers[name.removeprefix("HTTP_").replace("_", "-").lower()] = value
         return headers
 
-    async def _call(self, path, query, headers, body) -> AsgiResponse:
+    async def _call(self, path, query, headers, body, method: str = "POST") -> AsgiResponse:
         scope = {
             "type": "http",
             "asgi": {"version": "3.0"},
             "http_version": "1.1",
-            "method": "POST",
+            "method": method,
             "scheme": "http",
             "path": path,
             "raw_path": path.encode(),
@@ -102,3 +106,17 @@ class AsgiClient:
 
         await self.app(scope, receive, send)
         return response
+
+
+@pytest.fixture(scope="session")
+def asgi_http(django_db_setup, django_db_blocker):
+    """``(app, loop)``: the ``http`` app of ``config.asgi`` on a loop of its own. Its lean
+    paths keep connection pools to the test database, closed before the database is dropped."""
+    from config.asgi import application
+
+    app = application.application_mapping["http"]
+    loop = LoopThread()
+    yield app, loop
+    with django_db_blocker.unblock():
+        loop.run(app.aclose())
+    loop.stop()

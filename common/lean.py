@@ -1,0 +1,65 @@
+"""What the lean ASGI paths share: the heartbeat intake (``activity.intake``) and the changes
+pull (``sync.lean_pull``) answer their ordinary requests on daphne's event loop and hand every
+other request to Django. These are the checks Django's stack makes before a view runs, read off
+the ASGI scope, and the psycopg pool they query through."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http.request import split_domain_port, validate_host
+from psycopg_pool import AsyncConnectionPool
+
+
+def is_secure(scope, headers: dict) -> bool:
+    """``request.is_secure()``, from the ASGI scope."""
+    if scope.get("scheme") == "https":
+        return True
+    proxy = settings.SECURE_PROXY_SSL_HEADER
+    if not proxy:
+        return False
+    name = proxy[0].removeprefix("HTTP_").replace("_", "-").lower().encode()
+    return headers.get(name, b"").decode("latin-1") == proxy[1]
+
+
+def plain_tracker_request(headers: dict, *, secure: bool) -> bool:
+    """A tracker's request as Django's stack would let through untouched: a Bearer token, no
+    Idempotency-Key (Django's replay layer), no Origin (browsers: CORS), an allowed Host, and
+    no HTTPS redirect due."""
+    if not headers.get(b"authorization", b"").startswith(b"Bearer "):
+        return False
+    if b"idempotency-key" in headers or b"origin" in headers:
+        return False
+    host, _ = split_domain_port(headers.get(b"host", b"").decode("latin-1"))
+    if not host or not validate_host(host, settings.ALLOWED_HOSTS):
+        return False
+    return secure or not (settings.SECURE_SSL_REDIRECT or settings.SECURE_HSTS_SECONDS)
+
+
+def new_pool(application_name: str) -> AsyncConnectionPool:
+    """A pool on Django's own connection settings, in autocommit (each statement its own
+    transaction); opened by the caller, on its event loop."""
+    db = settings.DATABASES["default"]
+    kwargs = {
+        key: value
+        for key, value in db.get("OPTIONS", {}).items()
+        if key not in {"pool", "isolation_level", "server_side_binding", "assume_role"}
+    }
+    # The same few statements thousands of times a second: prepared, PostgreSQL plans them
+    # once per connection. Off (None) for a pooler that cannot keep prepared statements.
+    kwargs["prepare_threshold"] = 0 if settings.HEARTBEAT_INTAKE_PREPARED else None
+    for key, name in (
+        ("dbname", "NAME"),
+        ("user", "USER"),
+        ("password", "PASSWORD"),
+        ("host", "HOST"),
+        ("port", "PORT"),
+    ):
+        if db.get(name):
+            kwargs[key] = db[name]
+    return AsyncConnectionPool(
+        kwargs={**kwargs, "autocommit": True, "application_name": application_name},
+        min_size=1,
+        max_size=settings.HEARTBEAT_INTAKE_CONNECTIONS,
+        timeout=settings.DATABASES["default"]["OPTIONS"]["pool"]["timeout"],
+        open=False,
+    )

@@ -1,0 +1,232 @@
+"""The lean path for ``GET /api/v1/sync/changes`` (docs/sync.md, "Serving the pull").
+
+Every tracker polls the change log all day, and most polls find nothing new. Through Django's
+stack a pull cost about 1.6 ms of CPU beyond its SQL (middleware, DRF, a2wsgi's thread hop, two
+Redis round trips for the session and the rate limit, two PostgreSQL round trips), which put
+the pull of 100 changes at 2-2.5x TimeTagger's (docs/benchmarks.md). This ASGI app answers the
+ordinary pull on daphne's event loop, in one PostgreSQL round trip.
+
+What it shares with the view, and what is its own. The one statement is the view's own
+statements put together: the session check (``accounts.tokens.LIVE_SESSION_SQL``, what the
+cached ``session_is_live`` answers), the log's state with the caller's memberships
+(``sync.selectors.pull_start_statement``) and the page (``change_rows_statement``: the role
+rules, compiled by the ORM). The page's rows are read with the memberships this user had on
+their last pull; when the statement finds they changed, the page is read again with the
+current ones. The JSON is the view's (``changes_page_json``), the rate limit the view's
+``SyncThrottle`` scopes counted per process (``common.throttling.LocalCounts``, as the
+heartbeat intake does), the headers, log line and metrics are the ones Django's stack writes.
+
+It only takes the happy path: a session token, no Origin or cookie, a query of ``cursor`` and
+``limit`` the serializer would take as they are, a cursor the log still holds, nothing waiting
+to be numbered. Everything else (401, 410, 400, 429, a personal token, a browser, an error) is
+Django's to answer, and the tests hold the two paths' answers equal."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+import weakref
+from typing import cast
+
+import structlog
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone
+from psycopg_pool import AsyncConnectionPool
+from redis.asyncio import Redis
+from rest_framework.fields import IntegerField
+
+from accounts.authentication import last_seen_due
+from accounts.models import User
+from accounts.tokens import LAST_SEEN_SQL, LIVE_SESSION_SQL, access_claims
+from common import lean, throttling
+from common.csp import security_headers
+from common.metrics import observe_request
+from common.middleware import log_request, request_id_for
+from organizations.models import Membership
+from sync import selectors
+from sync.api.serializers import ChangesQuerySerializer, changes_page_json
+from sync.api.views import ChangesView
+
+logger = structlog.get_logger("stint.request")
+
+APPLICATION_NAME = "stint-lean-pull"  # in pg_stat_activity
+_NO_UPPER_BOUND = 2**62  # the page is cut at the head in Python: the head is read in the same statement
+_MAX_REMEMBERED = 100_000
+_FIELDS = ChangesQuerySerializer().fields
+
+
+class _Fallback(Exception):
+    """Not the ordinary pull: let Django answer it."""
+
+
+class LeanPull:
+    """ASGI middleware: serves the ordinary changes pull itself, passes everything else to
+    ``fallback``."""
+
+    def __init__(self, fallback):
+        self.fallback = fallback
+        self.view_name = "sync-changes"
+        self.path = reverse(self.view_name)
+        limit = cast(IntegerField, _FIELDS["limit"])
+        self.limits_range = (limit.min_value or 1, limit.max_value or 1, cast(int, limit.default))
+        self.shapes: dict[str, tuple] = {}  # user id -> the memberships of their last pull
+        self._pools: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._redis = Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
+        self.limits = throttling.LocalCounts()
+        self.scopes = throttling.SyncThrottle.scopes  # the view's throttle, counted here
+        # What DRF (Allow, Vary) and our middleware add to the view's 200 (a test holds them equal).
+        view = ChangesView()
+        view.head = view.get  # type: ignore[attr-defined]  # as View.setup() does: Allow names HEAD
+        drf = [(k.lower().encode(), v.encode()) for k, v in view.default_response_headers.items()]
+        self._static_headers = {
+            secure: drf + [(k.lower().encode(), v.encode()) for k, v in security_headers(path=self.path, secure=secure)]
+            for secure in (False, True)
+        }
+        self._tasks: set[asyncio.Task] = set()
+        self.answered = 0  # pulls this path answered itself (the rest went to Django)
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["path"] != self.path or scope["method"] != "GET" or not settings.LEAN_PULL:
+            return await self.fallback(scope, receive, send)
+        headers = dict(scope["headers"])
+        secure = lean.is_secure(scope, headers)
+        ordinary = lean.plain_tracker_request(headers, secure=secure) and b"cookie" not in headers
+        if not ordinary or not _json_accepted(headers):
+            return await self.fallback(scope, receive, send)
+        started = time.perf_counter()
+        try:
+            cursor, limit = self._query(scope.get("query_string", b""))
+            user_id, body = await self._page(headers[b"authorization"][7:].strip(), cursor, limit)
+        except _Fallback:
+            return await self.fallback(scope, receive, send)
+        except Exception:  # a hiccup before anything was sent: Django's view answers as ever
+            logger.warning("lean_pull_failed", exc_info=True)
+            return await self.fallback(scope, receive, send)
+        self.answered += 1
+        request_id = request_id_for(headers.get(b"x-request-id", b"").decode("latin-1"))
+        response_headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", b"%d" % len(body)),
+            (b"x-request-id", request_id.encode()),
+            *self._static_headers[secure],
+        ]
+        await send({"type": "http.response.start", "status": 200, "headers": response_headers})
+        await send({"type": "http.response.body", "body": body})
+        seconds = time.perf_counter() - started
+        observe_request(view=self.view_name, method="GET", status=200, seconds=seconds)
+        log_request(method="GET", path=self.path, status=200, seconds=seconds, request_id=request_id, user_id=user_id)
+
+    def _query(self, query_string: bytes) -> tuple[int | None, int]:
+        """``cursor`` and ``limit`` as ``ChangesQuerySerializer`` takes them, written as plain
+        digits; any other query is the view's."""
+        lowest, highest, default = self.limits_range
+        values: dict[str, int] = {}
+        for part in query_string.split(b"&") if query_string else ():
+            name, _, raw = part.partition(b"=")
+            key = name.decode("latin-1")
+            if key not in _FIELDS or key in values or not raw.isdigit() or len(raw) > 18:
+                raise _Fallback
+            values[key] = int(raw)
+        limit = values.get("limit", default)
+        if not lowest <= limit <= highest:
+            raise _Fallback
+        return values.get("cursor"), limit
+
+    async def _page(self, token: bytes, cursor: int | None, limit: int) -> tuple[str, bytes]:
+        claims = access_claims(token)  # accounts' one token check
+        if claims is None:
+            raise _Fallback
+        user_id = claims.user_id
+        self.limits.start(self._redis)
+        if self.limits.check([(scope, user_id) for scope in self.scopes]) is not None:
+            raise _Fallback  # the view counts it too and answers 429
+        pool = await self._pool()
+        guess = self.shapes.get(user_id)
+        state_sql, state_params = selectors.pull_start_statement(User(pk=uuid.UUID(user_id)))
+        sql = f"SELECT {LIVE_SESSION_SQL} AS live, ps0.* FROM ({state_sql}) ps0"
+        params = [claims.session_id, user_id, *state_params]
+        if guess is not None and cursor is not None:
+            rows_sql, rows_params = self._rows_statement(guess, cursor, limit)
+            sql = f"WITH st AS ({sql}) SELECT st.*, c.* FROM st LEFT JOIN LATERAL ({rows_sql}) c ON st.live"
+            params += rows_params
+        async with pool.connection() as conn:
+            found = await (await conn.execute(sql, params)).fetchall()
+            live, head, pruned_below, unnumbered, memberships = found[0][:5]
+            if not live or unnumbered:
+                raise _Fallback  # 401, or changes to number first: the view's
+            start = selectors.pull_start_from_row(head, pruned_below, unnumbered, memberships)
+            if cursor is None:
+                return user_id, changes_page_json([], start.head, False)
+            if cursor < start.pruned_below or cursor > start.head:
+                raise _Fallback  # 410
+            shape = selectors.membership_shape(start.memberships)
+            self._remember(user_id, shape)
+            if cursor == start.head or not shape:
+                return user_id, changes_page_json([], start.head, False)
+            if shape == guess:
+                rows = [row[5:] for row in found if row[5] is not None]
+            else:  # first pull of this process, or the memberships changed: read with the current ones
+                rows_sql, rows_params = self._rows_statement(shape, cursor, limit)
+                rows = await (await conn.execute(rows_sql, rows_params)).fetchall()
+        self._after_answer(claims.session_id)
+        rows = [row for row in rows if row[0] <= start.head]
+        has_more = len(rows) > limit
+        rows = rows[:limit]
+        return user_id, changes_page_json(rows, rows[-1][0] if has_more else start.head, has_more)
+
+    @staticmethod
+    def _rows_statement(shape: tuple, cursor: int, limit: int) -> tuple[str, list]:
+        memberships = [Membership(company_id=uuid.UUID(c), user_id=uuid.UUID(u), role=r) for c, u, r in shape]
+        return selectors.change_rows_statement(
+            memberships=memberships, after=cursor, upto=_NO_UPPER_BOUND, limit=limit + 1
+        )
+
+    def _remember(self, user_id: str, shape: tuple) -> None:
+        if self.shapes.get(user_id) != shape:
+            if len(self.shapes) >= _MAX_REMEMBERED:
+                self.shapes.clear()  # bounded memory; at worst one more round trip per user
+            self.shapes[user_id] = shape
+
+    def _after_answer(self, session_id: str) -> None:
+        """The session's last_seen_at, once a minute as accounts.authentication writes it:
+        fire and forget, a failure is logged and costs the answer nothing."""
+        if last_seen_due(session_id):
+            task = asyncio.get_running_loop().create_task(self._touch_last_seen(session_id))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _touch_last_seen(self, session_id: str) -> None:
+        try:
+            pool = await self._pool()
+            async with pool.connection() as conn:
+                await conn.execute(LAST_SEEN_SQL, [timezone.now(), session_id])
+        except Exception:
+            logger.warning("last_seen_failed", exc_info=True)
+
+    async def _pool(self) -> AsyncConnectionPool:
+        """This event loop's PostgreSQL pool (daphne runs one loop per process; tests their own)."""
+        loop = asyncio.get_running_loop()
+        pool = self._pools.get(loop)
+        if pool is None:
+            pool = self._pools[loop] = lean.new_pool(APPLICATION_NAME)
+            await pool.open()
+        return pool
+
+    async def flush_limits(self) -> None:
+        await self.limits.flush(self._redis)
+
+    async def aclose(self) -> None:
+        """Close this loop's connections (tests, before the test database is dropped)."""
+        pool = self._pools.pop(asyncio.get_running_loop(), None)
+        if pool is not None:
+            await pool.close()
+        await self.limits.stop()
+        await self._redis.aclose()
+
+
+def _json_accepted(headers: dict) -> bool:
+    """DRF's content negotiation would pick the JSON renderer, as it is (no ``indent``)."""
+    accept = headers.get(b"accept", b"*/*").replace(b" ", b"")
+    return all(media in (b"*/*", b"application/json", b"application/*") for media in accept.split(b","))

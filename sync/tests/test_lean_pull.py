@@ -1,0 +1,185 @@
+"""The lean changes pull (sync/lean_pull.py): it answers ordinary pulls byte for byte as the
+Django view does, for every role, never reads past what the caller may see, and hands every
+other request to the view."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from accounts import services as account_services
+from changelog.models import Change
+from organizations import services as org_services
+from organizations.models import Role
+from sync.tests.test_api_sync import T0, entry_item, push
+from tests.support.api import assert_error
+from tests.support.asgi import AsgiClient
+from tests.support.metrics import scrape, value
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_channel_layer")]
+URL = "/api/v1/sync/changes"
+PER_RESPONSE = {"x-request-id", "content-length"}
+ROLES_WITH_ENTRIES = ["owner", "manager", "lead", "member", "loner", "outsider"]
+
+
+@pytest.fixture
+def lean(asgi_http):
+    """``lean(api)``: a client through the ASGI app; ``lean.answered()``: how many pulls the
+    lean path answered itself."""
+    app, loop = asgi_http
+    pull = app.fallback  # config.asgi: the heartbeat intake hands everything else to the pull
+
+    def client(api):
+        return AsgiClient(app, loop, dict(api._credentials))
+
+    client.answered = lambda: pull.answered
+    client.app, client.loop = pull, loop
+    return client
+
+
+@pytest.fixture
+def history(world):
+    """The head before, then two entries by each role that writes (outsider: company B)."""
+    head = world.api("owner").get(URL).json()["next_cursor"]
+    for role in ROLES_WITH_ENTRIES:
+        project = world.project_b if role == "outsider" else world.project_open
+        items = [entry_item(world, start=T0 + timedelta(hours=3 * n)) for n in range(2)]
+        for item in items:
+            item["data"]["project_id"] = str(project.id)
+        assert push(world.api(role), items).json()["processed"] == 2
+    return head
+
+
+def same_answer(django, lean_response) -> None:
+    assert lean_response.status_code == django.status_code
+    assert lean_response.content == django.content  # byte for byte
+    django_headers = {k.lower(): v for k, v in django.items() if k.lower() not in PER_RESPONSE}
+    assert {k: v for k, v in lean_response.headers.items() if k not in PER_RESPONSE} == django_headers
+
+
+@pytest.mark.parametrize("role", ["owner", "admin", "manager", "lead", "member", "loner", "outsider"])
+def test_every_role_reads_the_same_pages_from_both_paths(world, lean, history, role):
+    api = world.api(role)
+    client = lean(api)
+    before = lean.answered()
+    for query in [f"?cursor={history}", f"?cursor={history}&limit=3", "", f"?limit=1000&cursor={history}"]:
+        same_answer(api.get(URL + query), client.get(URL + query))
+    page = client.get(f"{URL}?cursor={history}&limit=3").json()
+    while page["has_more"]:  # paging to the end, then nothing new
+        query = f"?cursor={page['next_cursor']}&limit=3"
+        django = api.get(URL + query)
+        same_answer(django, client.get(URL + query))
+        page = django.json()
+    same_answer(api.get(f"{URL}?cursor={page['next_cursor']}"), client.get(f"{URL}?cursor={page['next_cursor']}"))
+    assert lean.answered() > before + 4  # each of them served by the lean path
+
+
+def test_another_companys_changes_never_reach_the_page(world, lean, history):
+    page = lean(world.api("outsider")).get(f"{URL}?cursor={history}").json()
+    assert {c["data"]["company_id"] for c in page["changes"]} == {str(world.b.id)}
+    assert {c["data"]["user_id"] for c in page["changes"] if c["entity"] == "time_entry"} == {
+        str(world.users["outsider"].id)
+    }
+    member = lean(world.api("member")).get(f"{URL}?cursor={history}").json()
+    assert str(world.b.id) not in {c["data"]["company_id"] for c in member["changes"]}
+    assert {c["data"]["user_id"] for c in member["changes"] if c["entity"] == "time_entry"} == {
+        str(world.users["member"].id)
+    }
+
+
+def test_a_role_change_or_a_removal_shows_on_the_very_next_pull(world, lean, history):
+    api = world.api("loner")
+    client = lean(api)
+    entries = lambda page: {c["data"]["user_id"] for c in page["changes"] if c["entity"] == "time_entry"}  # noqa: E731
+    assert entries(client.get(f"{URL}?cursor={history}").json()) == {str(world.users["loner"].id)}
+    membership = world.users["loner"].memberships.get(company=world.a)
+    org_services.member_update(membership=membership, changes={"role": Role.MANAGER})
+    promoted = client.get(f"{URL}?cursor={history}")
+    same_answer(api.get(f"{URL}?cursor={history}"), promoted)
+    assert str(world.users["member"].id) in entries(promoted.json())  # a manager reads everyone's
+    org_services.member_remove(membership=world.users["loner"].memberships.get(company=world.a))
+    removed = client.get(f"{URL}?cursor={history}")
+    same_answer(api.get(f"{URL}?cursor={history}"), removed)
+    assert not [c for c in removed.json()["changes"] if c["data"].get("company_id") == str(world.a.id)]
+
+
+def test_a_signed_out_session_or_a_deactivated_user_is_refused(world, lean, history):
+    client = lean(world.api("member"))
+    assert client.get(f"{URL}?cursor={history}").status_code == 200
+    account_services.sessions_revoke(user=world.users["member"], reason="test")
+    assert_error(client.get(f"{URL}?cursor={history}"), 401)
+    owner = lean(world.api("owner"))
+    assert owner.get(URL).status_code == 200
+    world.users["owner"].is_active = False
+    world.users["owner"].save(update_fields=["is_active"])
+    assert_error(owner.get(f"{URL}?cursor={history}"), 401)
+
+
+def test_unusual_pulls_are_answered_by_django(world, lean, history):
+    api = world.api("member")
+    client = lean(api)
+    head = api.get(URL).json()["next_cursor"]
+    before = lean.answered()
+    for query in ["?cursor=abc", "?limit=0", "?limit=1001", "?cursor=-1", "?limit=1.5"]:
+        assert_error(client.get(URL + query), 400)
+    for query in [f"?cursor=1&cursor={history}", f"?cursor={history}&x=1"]:  # DRF: the last one, unknown ignored
+        same_answer(api.get(URL + query), client.get(URL + query))
+    assert_error(client.get(f"{URL}?cursor={head + 5}"), 410, code="cursor_gone")
+    assert client.get(f"{URL}?cursor={history}", HTTP_ORIGIN="http://127.0.0.1:8000").status_code == 200
+    assert client.get(f"{URL}?cursor={history}", HTTP_COOKIE="a=b").status_code == 200
+    assert client.get(f"{URL}?cursor={history}", HTTP_ACCEPT="text/html").status_code == 406
+    assert lean.answered() == before  # every one of them went to the view
+    assert_error(AsgiClient(lean.app, lean.loop, {"HTTP_AUTHORIZATION": "Bearer nope"}).get(URL), 401)
+
+
+def test_a_change_not_yet_numbered_is_numbered_and_served(world, lean, history):
+    client = lean(world.api("owner"))
+    head = client.get(URL).json()["next_cursor"]
+    written = Change.objects.create(
+        company_id=world.a.id,
+        project_id=world.project_open.id,
+        entity="project",
+        entity_id=world.project_open.id,
+        action="upsert",
+        event="project.updated",
+        payload={"id": str(world.project_open.id), "name": "Open"},
+        at=timezone.now(),
+    )
+    assert written.cursor is None  # as a write whose process died before numbering leaves it
+    before = lean.answered()
+    page = client.get(f"{URL}?cursor={head}").json()
+    assert [c["id"] for c in page["changes"]] == [str(world.project_open.id)]
+    assert lean.answered() == before  # the view numbered it; the next pull is the lean path's again
+    assert client.get(f"{URL}?cursor={page['next_cursor']}").json()["changes"] == []
+    assert lean.answered() == before + 1
+
+
+def test_the_sync_rate_limit_counts_lean_pulls(world, lean, settings):
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "sync": (2, 60)}
+    client = lean(world.api("member"))
+    assert [client.get(URL).status_code for _ in range(2)] == [200, 200]
+    lean.loop.run(lean.app.flush_limits())
+    assert_error(client.get(URL), 429, code="throttled")
+    assert_error(world.api("member").get(URL), 429, code="throttled")  # the view: the same window
+    assert lean(world.api("owner")).get(URL).status_code == 200  # someone else's window
+
+
+def test_lean_pulls_are_logged_and_counted(world, lean, api, request_logs):
+    client = lean(world.api("member"))
+    labels = {"view": "sync-changes", "method": "GET", "status": "200"}
+    before = value(scrape(api), "django_http_responses_total_by_status_view_method_total", **labels)
+    assert client.get(URL, HTTP_X_REQUEST_ID="pull-7")["X-Request-ID"] == "pull-7"
+    after = value(scrape(api), "django_http_responses_total_by_status_view_method_total", **labels)
+    assert after - before == 1
+    line = [line for line in request_logs() if line.get("request_id") == "pull-7"][-1]
+    assert (line["path"], line["status"], line["user_id"]) == (URL, 200, str(world.users["member"].id))
+
+
+def test_switched_off_every_pull_goes_through_django(world, lean, history, settings):
+    settings.LEAN_PULL = False
+    api = world.api("member")
+    before = lean.answered()
+    same_answer(api.get(f"{URL}?cursor={history}"), lean(api).get(f"{URL}?cursor={history}"))
+    assert lean.answered() == before
