@@ -20,10 +20,7 @@ from psycopg_pool import AsyncConnectionPool
 from accounts.models import DeviceSession, User
 from activity.heartbeats import INBOX_COLUMNS
 from activity.models import HeartbeatInbox
-from common import lean
 from organizations.models import Company, Membership
-
-APPLICATION_NAME = "stint-heartbeat-intake"  # in pg_stat_activity
 
 _M, _U = Membership._meta.db_table, User._meta.db_table
 _C, _S = Company._meta.db_table, DeviceSession._meta.db_table
@@ -65,11 +62,6 @@ WHERE m.user_id = %s AND m.is_active LIMIT 2
 
 class StoreFailed(Exception):
     """The insert itself failed: not handed on, since it may have committed (503, retry)."""
-
-
-def new_pool() -> AsyncConnectionPool:
-    """The intake's pool (``common.lean.new_pool``), named in pg_stat_activity."""
-    return lean.new_pool(APPLICATION_NAME)
 
 
 class Writer:

@@ -62,7 +62,7 @@ SELECT c.privacy_rules_version, r.field, r.pattern, r.action
 FROM {Company._meta.db_table} c LEFT JOIN {PrivacyRule._meta.db_table} r ON r.company_id = c.id
 WHERE c.id = %s ORDER BY {", ".join(f"r.{column}" for column in RULES_ORDER)}
 """
-APPLICATION_NAME = groupcommit.APPLICATION_NAME
+APPLICATION_NAME = lean.APPLICATION_NAME  # its pool's connections, shared with the lean pull
 _MAX_HINTS = 100_000
 # The body Django's handler gives a dependency failure (common.exceptions.ServiceUnavailable).
 UNAVAILABLE = error_body(
@@ -90,7 +90,6 @@ class HeartbeatIntake:
         # The company a user's last heartbeat went to, when they named none: a hint only, the
         # insert re-checks the membership (and that it is the user's only one) every time.
         self.company_hints: dict[str, uuid.UUID] = {}
-        self._pools: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self._writers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self._redis = Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
         self.limits = throttling.LocalCounts()
@@ -244,19 +243,12 @@ class HeartbeatIntake:
             logger.warning("last_seen_failed", exc_info=True)
 
     async def _pool(self) -> AsyncConnectionPool:
-        """This event loop's PostgreSQL pool (daphne runs one loop per process; tests their
-        own)."""
-        loop = asyncio.get_running_loop()
-        pool = self._pools.get(loop)
-        if pool is None:
-            pool = self._pools[loop] = groupcommit.new_pool()
-            await pool.open()
-        return pool
+        return await lean.loop_pool()
 
     def _writer(self, pool: AsyncConnectionPool) -> groupcommit.Writer:
         loop = asyncio.get_running_loop()
         writer = self._writers.get(loop)
-        if writer is None:
+        if writer is None or writer.pool is not pool:  # a new pool: the loop's was closed
             writer = self._writers[loop] = groupcommit.Writer(pool)
         return writer
 
@@ -268,9 +260,7 @@ class HeartbeatIntake:
     async def aclose(self) -> None:
         """Close this loop's connections (tests, before the test database is dropped)."""
         self._writers.pop(asyncio.get_running_loop(), None)
-        pool = self._pools.pop(asyncio.get_running_loop(), None)
-        if pool is not None:
-            await pool.close()
+        await lean.close_loop_pool()
         await self.limits.stop()
         await self._redis.aclose()
         fallback_close = getattr(self.fallback, "aclose", None)

@@ -5,6 +5,9 @@ the ASGI scope, and the psycopg pool they query through."""
 
 from __future__ import annotations
 
+import asyncio
+import weakref
+
 from django.conf import settings
 from django.http.request import split_domain_port, validate_host
 from psycopg_pool import AsyncConnectionPool
@@ -35,7 +38,39 @@ def plain_tracker_request(headers: dict, *, secure: bool) -> bool:
     return secure or not (settings.SECURE_SSL_REDIRECT or settings.SECURE_HSTS_SECONDS)
 
 
-def new_pool(application_name: str) -> AsyncConnectionPool:
+APPLICATION_NAME = "stint-lean"  # in pg_stat_activity
+_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Task] = weakref.WeakKeyDictionary()
+
+
+async def loop_pool() -> AsyncConnectionPool:
+    """This event loop's pool, shared by the lean paths (daphne runs one loop per process;
+    tests their own): ``HEARTBEAT_INTAKE_CONNECTIONS`` connections per web process in all."""
+    loop = asyncio.get_running_loop()
+    opening = _pools.get(loop)
+    if opening is None or (opening.done() and not opening.exception() and opening.result().closed):
+        # Opened once, by a task every caller waits on (no second pool on a race); again after
+        # a close (tests close it between apps).
+        opening = _pools[loop] = loop.create_task(_opened(new_pool()))
+    try:
+        return await opening
+    except Exception:
+        _pools.pop(loop, None)  # the next request tries again
+        raise
+
+
+async def close_loop_pool() -> None:
+    """Close this loop's pool (tests, before the test database is dropped)."""
+    opening = _pools.pop(asyncio.get_running_loop(), None)
+    if opening is not None and not opening.cancelled() and opening.done() and opening.exception() is None:
+        await opening.result().close()
+
+
+async def _opened(pool: AsyncConnectionPool) -> AsyncConnectionPool:
+    await pool.open()
+    return pool
+
+
+def new_pool() -> AsyncConnectionPool:
     """A pool on Django's own connection settings, in autocommit (each statement its own
     transaction); opened by the caller, on its event loop."""
     db = settings.DATABASES["default"]
@@ -57,7 +92,7 @@ def new_pool(application_name: str) -> AsyncConnectionPool:
         if db.get(name):
             kwargs[key] = db[name]
     return AsyncConnectionPool(
-        kwargs={**kwargs, "autocommit": True, "application_name": application_name},
+        kwargs={**kwargs, "autocommit": True, "application_name": APPLICATION_NAME},
         min_size=1,
         max_size=settings.HEARTBEAT_INTAKE_CONNECTIONS,
         timeout=settings.DATABASES["default"]["OPTIONS"]["pool"]["timeout"],

@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-import weakref
 from typing import cast
 
 import structlog
@@ -51,7 +50,6 @@ from sync.api.views import ChangesView
 
 logger = structlog.get_logger("stint.request")
 
-APPLICATION_NAME = "stint-lean-pull"  # in pg_stat_activity
 _NO_UPPER_BOUND = 2**62  # the page is cut at the head in Python: the head is read in the same statement
 _MAX_REMEMBERED = 100_000
 _FIELDS = ChangesQuerySerializer().fields
@@ -72,7 +70,6 @@ class LeanPull:
         limit = cast(IntegerField, _FIELDS["limit"])
         self.limits_range = (limit.min_value or 1, limit.max_value or 1, cast(int, limit.default))
         self.shapes: dict[str, tuple] = {}  # user id -> the memberships of their last pull
-        self._pools: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self._redis = Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
         self.limits = throttling.LocalCounts()
         self.scopes = throttling.SyncThrottle.scopes  # the view's throttle, counted here
@@ -206,22 +203,14 @@ class LeanPull:
             logger.warning("last_seen_failed", exc_info=True)
 
     async def _pool(self) -> AsyncConnectionPool:
-        """This event loop's PostgreSQL pool (daphne runs one loop per process; tests their own)."""
-        loop = asyncio.get_running_loop()
-        pool = self._pools.get(loop)
-        if pool is None:
-            pool = self._pools[loop] = lean.new_pool(APPLICATION_NAME)
-            await pool.open()
-        return pool
+        return await lean.loop_pool()  # the heartbeat intake's too
 
     async def flush_limits(self) -> None:
         await self.limits.flush(self._redis)
 
     async def aclose(self) -> None:
         """Close this loop's connections (tests, before the test database is dropped)."""
-        pool = self._pools.pop(asyncio.get_running_loop(), None)
-        if pool is not None:
-            await pool.close()
+        await lean.close_loop_pool()
         await self.limits.stop()
         await self._redis.aclose()
 
