@@ -72,7 +72,7 @@ def main(argv=None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     n_items = 1000 if a.mode == "big" else 100
     with StintStack(web_processes=1, max_lifetime=a.seconds + 600) as stack:
-        start = datetime.now(UTC) - timedelta(days=365)
+        start = datetime.now(UTC) - timedelta(days=3650)  # 30-minute steps: ~175,000 records before "now"
         u = register_users(stack.host, stack.port, ["prof"], "prof", "Bb-profile-only-pass-123", start)["prof"]
         c = StintClient(stack.host, stack.port)
         c.login(u.email, u.password)
