@@ -24,8 +24,8 @@ Django's to answer, and the tests hold the two paths' answers equal."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
-import uuid
 from typing import cast
 
 import structlog
@@ -37,13 +37,11 @@ from redis.asyncio import Redis
 from rest_framework.fields import IntegerField
 
 from accounts.authentication import last_seen_due
-from accounts.models import User
 from accounts.tokens import LAST_SEEN_SQL, LIVE_SESSION_SQL, access_claims
 from common import lean, throttling
 from common.csp import security_headers
 from common.metrics import observe_request
 from common.middleware import log_request, request_id_for
-from organizations.models import Membership
 from sync import selectors
 from sync.api.serializers import ChangesQuerySerializer, changes_page_json
 from sync.api.views import ChangesView
@@ -141,8 +139,12 @@ class LeanPull:
             raise _Fallback  # the view counts it too and answers 429
         pool = await self._pool()
         guess = self.shapes.get(user_id)
-        state_sql, state_params = selectors.pull_start_statement(User(pk=uuid.UUID(user_id)))
-        sql = f"SELECT {LIVE_SESSION_SQL} AS live, ps0.* FROM ({state_sql}) ps0"
+        state_sql, state_params = selectors.pull_start_statement(user_id)  # a session token acts in every company
+        # The memberships as text: the page's rows repeat the state's columns, parsed once below.
+        sql = (
+            f"SELECT {LIVE_SESSION_SQL} AS live, ps0.head, ps0.pruned_below, ps0.unnumbered, "
+            f"ps0.memberships::text AS memberships FROM ({state_sql}) ps0"
+        )
         params = [claims.session_id, user_id, *state_params]
         if guess is not None and cursor is not None:
             rows_sql, rows_params = self._rows_statement(guess, cursor, limit)
@@ -153,32 +155,29 @@ class LeanPull:
             live, head, pruned_below, unnumbered, memberships = found[0][:5]
             if not live or unnumbered:
                 raise _Fallback  # 401, or changes to number first: the view's
-            start = selectors.pull_start_from_row(head, pruned_below, unnumbered, memberships)
+            head, pruned_below = head or 0, pruned_below or 0  # as pull_start_from_row reads them
             if cursor is None:
-                return user_id, changes_page_json([], start.head, False)
-            if cursor < start.pruned_below or cursor > start.head:
+                return user_id, changes_page_json([], head, False)
+            if cursor < pruned_below or cursor > head:
                 raise _Fallback  # 410
-            shape = selectors.membership_shape(start.memberships)
+            shape = tuple(sorted(tuple(m) for m in json.loads(memberships)))  # membership_shape's
             self._remember(user_id, shape)
-            if cursor == start.head or not shape:
-                return user_id, changes_page_json([], start.head, False)
+            if cursor == head or not shape:
+                return user_id, changes_page_json([], head, False)
             if shape == guess:
                 rows = [row[5:] for row in found if row[5] is not None]
             else:  # first pull of this process, or the memberships changed: read with the current ones
                 rows_sql, rows_params = self._rows_statement(shape, cursor, limit)
                 rows = await (await conn.execute(rows_sql, rows_params)).fetchall()
         self._after_answer(claims.session_id)
-        rows = [row for row in rows if row[0] <= start.head]
+        rows = [row for row in rows if row[0] <= head]
         has_more = len(rows) > limit
         rows = rows[:limit]
-        return user_id, changes_page_json(rows, rows[-1][0] if has_more else start.head, has_more)
+        return user_id, changes_page_json(rows, rows[-1][0] if has_more else head, has_more)
 
     @staticmethod
     def _rows_statement(shape: tuple, cursor: int, limit: int) -> tuple[str, list]:
-        memberships = [Membership(company_id=uuid.UUID(c), user_id=uuid.UUID(u), role=r) for c, u, r in shape]
-        return selectors.change_rows_statement(
-            memberships=memberships, after=cursor, upto=_NO_UPPER_BOUND, limit=limit + 1
-        )
+        return selectors.change_rows_statement(shape=shape, after=cursor, upto=_NO_UPPER_BOUND, limit=limit + 1)
 
     def _remember(self, user_id: str, shape: tuple) -> None:
         if self.shapes.get(user_id) != shape:

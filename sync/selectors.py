@@ -80,11 +80,12 @@ def membership_shape(memberships: list[Membership]) -> tuple:
     return tuple(sorted((str(m.company_id), str(m.user_id), m.role) for m in memberships))
 
 
-def change_rows_statement(*, memberships: list[Membership], after: int, upto: int, limit: int) -> tuple[str, list]:
-    """``change_rows``' statement and parameters (the lean pull runs it inside its own)."""
-    shape = membership_shape(memberships)
+def change_rows_statement(*, shape: tuple, after: int, upto: int, limit: int) -> tuple[str, list]:
+    """``change_rows``' statement and parameters for memberships of this ``membership_shape``
+    (the lean pull runs it inside its own statement)."""
 
     def build() -> QuerySet:
+        memberships = [Membership(company_id=uuid.UUID(c), user_id=uuid.UUID(u), role=r) for c, u, r in shape]
         return (
             change_list(memberships=memberships, after=_AFTER, upto=_UPTO)
             .annotate(
@@ -106,7 +107,8 @@ def change_rows(*, memberships: list[Membership], after: int, upto: int, limit: 
     The statement is compiled once per process for the same memberships (``_compiled``)."""
     if not memberships:
         return []
-    sql, params = change_rows_statement(memberships=memberships, after=after, upto=upto, limit=limit)
+    shape = membership_shape(memberships)
+    sql, params = change_rows_statement(shape=shape, after=after, upto=upto, limit=limit)
     with connections[_db_for(Change)].cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
@@ -120,16 +122,17 @@ class PullStart:
     memberships: list[Membership]  # the caller's active ones: company, user and role only
 
 
-def pull_start_statement(user: User) -> tuple[str, list]:
+def pull_start_statement(user_id: uuid.UUID | str, acting_company_id: uuid.UUID | None = None) -> tuple[str, list]:
     """``pull_start``'s statement and parameters: one row (head, pruned_below, unnumbered,
-    memberships as a JSON array of [company, user, role])."""
+    memberships as a JSON array of [company, user, role]). ``acting_company_id``: a token
+    bound to one company (``User.acting_company_id``)."""
 
     def build() -> QuerySet:
         stand_in = User(pk=_USER)
-        stand_in.acting_company_id = _COMPANY if user.acting_company_id is not None else None
+        stand_in.acting_company_id = _COMPANY if acting_company_id is not None else None
         return permissions.active_memberships(stand_in).order_by().values_list("company_id", "user_id", "role")
 
-    values = {_USER: user.pk} if user.acting_company_id is None else {_USER: user.pk, _COMPANY: user.acting_company_id}
+    values = {_USER: user_id} if acting_company_id is None else {_USER: user_id, _COMPANY: acting_company_id}
     sql, params = _compiled(("memberships", len(values)), build, values)
     statement = (
         "SELECT ps.head, ps.pruned_below, ps.unnumbered, "
@@ -148,7 +151,7 @@ def pull_start(user: User) -> PullStart:
     """What a pull reads first, in one round trip: the log's state (``changelog.selectors``'
     ``PULL_STATE_SQL``) and the caller's active memberships (``permissions.active_memberships``,
     the rows the role rules read)."""
-    statement, params = pull_start_statement(user)
+    statement, params = pull_start_statement(user.pk, user.acting_company_id)
     with connections[_db_for(Membership)].cursor() as cursor:
         cursor.execute(statement, params)
         return pull_start_from_row(*cursor.fetchone())
