@@ -36,10 +36,11 @@ test: install
 ## The parts that must hold behind PgBouncer in transaction mode (the sequencer, sync, the
 ## activity intake, realtime), their whole session through a real one (docs/testing.md); after
 ## `make test` in CI, so its JUnit XML goes beside that run's.
-## Left out: the intake test that kills the intake's PostgreSQL backends to fake a restart (behind
+## Left out: the two tests that kill the lean paths' PostgreSQL backends to fake a restart (behind
 ## PgBouncer they are its server connections, shared with this process's own, which it then kills).
 PGBOUNCER_TESTS := tests/test_pgbouncer.py changelog sync activity/tests/test_intake.py activity/tests/test_heartbeats.py realtime \
-	--deselect activity/tests/test_intake.py::test_a_lost_database_connection_answers_503_and_the_next_request_recovers
+	--deselect activity/tests/test_intake.py::test_a_lost_database_connection_answers_503_and_the_next_request_recovers \
+	--deselect sync/tests/test_lean_pull.py::test_a_lost_database_connection_never_fails_a_pull
 test-pgbouncer: install
 	@mkdir -p $(ARTIFACTS) && STINT_TEST_PGBOUNCER=1 DATABASE_POOLER=pgbouncer $(PY) -m pytest -n $(TEST_WORKERS) \
 	  --dist loadgroup --junitxml=$(ARTIFACTS)/junit-pgbouncer.xml $(PGBOUNCER_TESTS) $(PYTEST_ARGS)

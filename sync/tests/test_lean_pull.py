@@ -4,13 +4,17 @@ other request to the view."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
+from django.conf import settings as django_settings
+from django.db import connection
 from django.utils import timezone
 
 from accounts import services as account_services
 from changelog.models import Change
+from common import lean as lean_paths
 from organizations import services as org_services
 from organizations.models import Role
 from sync.tests.test_api_sync import T0, entry_item, push
@@ -183,3 +187,32 @@ def test_switched_off_every_pull_goes_through_django(world, lean, history, setti
     before = lean.answered()
     same_answer(api.get(f"{URL}?cursor={history}"), lean(api).get(f"{URL}?cursor={history}"))
     assert lean.answered() == before
+
+
+def test_a_lost_database_connection_never_fails_a_pull(world, lean, history):
+    """The lean path's connections die (a PostgreSQL restart): the pulls that meet them are
+    answered by the view, then the lean path answers again on fresh connections."""
+    client = lean(world.api("member"))
+    expected = world.api("member").get(f"{URL}?cursor={history}").content
+    assert client.get(f"{URL}?cursor={history}").content == expected
+    with connection.cursor() as cursor:  # this database's: parallel test processes have their own
+        cursor.execute(
+            "SELECT array_agg(pid) FROM pg_stat_activity WHERE application_name = %s AND datname = current_database()",
+            [lean_paths.APPLICATION_NAME],
+        )
+        killed = cursor.fetchone()[0]
+        assert killed
+        cursor.execute("SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) AS pid", [killed])
+        for _ in range(100):  # termination is asynchronous: wait until they are gone
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", [killed])
+            if not cursor.fetchone()[0]:
+                break
+            time.sleep(0.05)
+    before = lean.answered()
+    assert client.get(f"{URL}?cursor={history}").content == expected  # the view's answer
+    assert lean.answered() == before
+    for _ in range(
+        django_settings.HEARTBEAT_INTAKE_CONNECTIONS
+    ):  # each dead pooled connection fails one pull over to the view
+        assert client.get(f"{URL}?cursor={history}").content == expected
+    assert lean.answered() > before  # the lean path is back, no restart
