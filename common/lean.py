@@ -6,6 +6,7 @@ the ASGI scope, and the psycopg pool they query through."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import weakref
 
 from django.conf import settings
@@ -47,22 +48,22 @@ async def loop_pool() -> AsyncConnectionPool:
     tests their own): ``HEARTBEAT_INTAKE_CONNECTIONS`` connections per web process in all."""
     loop = asyncio.get_running_loop()
     opening = _pools.get(loop)
-    if opening is None or (opening.done() and not opening.exception() and opening.result().closed):
+    if opening is None or (opening.done() and (opening.cancelled() or opening.exception() or opening.result().closed)):
         # Opened once, by a task every caller waits on (no second pool on a race); again after
-        # a close (tests close it between apps).
+        # a failure or a close (tests close it between apps).
         opening = _pools[loop] = loop.create_task(_opened(new_pool()))
-    try:
-        return await opening
-    except Exception:
-        _pools.pop(loop, None)  # the next request tries again
-        raise
+    # Shielded: a request cancelled while the pool opens (its client left) must not cancel the
+    # opening every other request waits on.
+    return await asyncio.shield(opening)
 
 
 async def close_loop_pool() -> None:
     """Close this loop's pool (tests, before the test database is dropped)."""
     opening = _pools.pop(asyncio.get_running_loop(), None)
-    if opening is not None and not opening.cancelled() and opening.done() and opening.exception() is None:
-        await opening.result().close()
+    if opening is None:
+        return
+    with contextlib.suppress(Exception):  # never opened: nothing to close
+        await (await opening).close()
 
 
 async def _opened(pool: AsyncConnectionPool) -> AsyncConnectionPool:

@@ -419,8 +419,8 @@ HEARTBEAT_INTAKE_CONNECTIONS = env.int("HEARTBEAT_INTAKE_CONNECTIONS", default=4
 # behind a pooler in transaction mode that cannot keep prepared statements (PgBouncer before 1.21): off by default
 # with DATABASE_POOLER; PgBouncer 1.21+ with max_prepared_statements may turn it back on.
 HEARTBEAT_INTAKE_PREPARED = env.bool("HEARTBEAT_INTAKE_PREPARED", default=not DATABASE_POOLER)
-# The ordinary GET /sync/changes answered on the event loop (sync/lean_pull.py), on a pool of its
-# own of HEARTBEAT_INTAKE_CONNECTIONS; off, every pull goes through Django's stack.
+# The ordinary GET /sync/changes answered on the event loop (sync/lean_pull.py), on the heartbeat
+# intake's pool (HEARTBEAT_INTAKE_CONNECTIONS); off, every pull goes through Django's stack.
 LEAN_PULL = env.bool("LEAN_PULL", default=True)
 for _name, _value in [
     ("HEARTBEAT_INTAKE_CONNECTIONS", HEARTBEAT_INTAKE_CONNECTIONS),

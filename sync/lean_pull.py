@@ -74,10 +74,9 @@ class LeanPull:
         # What DRF (Allow, Vary) and our middleware add to the view's 200 (a test holds them equal).
         view = ChangesView()
         view.head = view.get  # type: ignore[attr-defined]  # as View.setup() does: Allow names HEAD
-        drf = [(k.lower().encode(), v.encode()) for k, v in view.default_response_headers.items()]
+        drf = list(view.default_response_headers.items())
         self._static_headers = {
-            secure: drf + [(k.lower().encode(), v.encode()) for k, v in security_headers(path=self.path, secure=secure)]
-            for secure in (False, True)
+            secure: _merged_vary(drf + security_headers(path=self.path, secure=secure)) for secure in (False, True)
         }
         self._tasks: set[asyncio.Task] = set()
         self.answered = 0  # pulls this path answered itself (the rest went to Django)
@@ -134,9 +133,6 @@ class LeanPull:
         if claims is None:
             raise _Fallback
         user_id = claims.user_id
-        self.limits.start(self._redis)
-        if self.limits.check([(scope, user_id) for scope in self.scopes]) is not None:
-            raise _Fallback  # the view counts it too and answers 429
         pool = await self._pool()
         guess = self.shapes.get(user_id)
         state_sql, state_params = selectors.pull_start_statement(user_id)  # a session token acts in every company
@@ -146,15 +142,24 @@ class LeanPull:
             f"ps0.memberships::text AS memberships FROM ({state_sql}) ps0"
         )
         params = [claims.session_id, user_id, *state_params]
-        if guess is not None and cursor is not None:
+        if guess and cursor is not None:  # (no memberships, no page to read)
             rows_sql, rows_params = self._rows_statement(guess, cursor, limit)
-            sql = f"WITH st AS ({sql}) SELECT st.*, c.* FROM st LEFT JOIN LATERAL ({rows_sql}) c ON st.live"
+            sql = (
+                f"WITH st AS ({sql}) SELECT st.*, c.* FROM st LEFT JOIN LATERAL ({rows_sql}) c ON st.live "
+                "ORDER BY c.cursor"
+            )
             params += rows_params
         async with pool.connection() as conn:
             found = await (await conn.execute(sql, params)).fetchall()
             live, head, pruned_below, unnumbered, memberships = found[0][:5]
             if not live or unnumbered:
                 raise _Fallback  # 401, or changes to number first: the view's
+            # Counted (and last_seen_at noted) only for a live session, as the view does: a
+            # signed-out device's token never uses up its user's limits.
+            self.limits.start(self._redis)
+            if self.limits.check([(scope, user_id) for scope in self.scopes]) is not None:
+                raise _Fallback  # the view counts it too and answers 429
+            self._after_answer(claims.session_id)
             head, pruned_below = head or 0, pruned_below or 0  # as pull_start_from_row reads them
             if cursor is None:
                 return user_id, changes_page_json([], head, False)
@@ -169,7 +174,6 @@ class LeanPull:
             else:  # first pull of this process, or the memberships changed: read with the current ones
                 rows_sql, rows_params = self._rows_statement(shape, cursor, limit)
                 rows = await (await conn.execute(rows_sql, rows_params)).fetchall()
-        self._after_answer(claims.session_id)
         rows = [row for row in rows if row[0] <= head]
         has_more = len(rows) > limit
         rows = rows[:limit]
@@ -218,3 +222,11 @@ def _json_accepted(headers: dict) -> bool:
     """DRF's content negotiation would pick the JSON renderer, as it is (no ``indent``)."""
     accept = headers.get(b"accept", b"*/*").replace(b" ", b"")
     return all(media in (b"*/*", b"application/json", b"application/*") for media in accept.split(b","))
+
+
+def _merged_vary(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
+    """As ASGI headers, the ``Vary`` values joined into one header, as Django's
+    ``patch_vary_headers`` writes them (DRF's ``Accept``, then CORS's ``origin``)."""
+    vary = [value for name, value in headers if name.lower() == "vary"]
+    others = [(name.lower().encode(), value.encode()) for name, value in headers if name.lower() != "vary"]
+    return others + ([(b"vary", ", ".join(vary).encode())] if vary else [])

@@ -13,10 +13,13 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts import services as account_services
+from accounts.models import DeviceSession
+from accounts.services import DeviceInfo, session_create
 from changelog.models import Change
 from common import lean as lean_paths
 from organizations import services as org_services
 from organizations.models import Role
+from organizations.tests.world import api_as
 from sync.tests.test_api_sync import T0, entry_item, push
 from tests.support.api import assert_error
 from tests.support.asgi import AsgiClient
@@ -59,6 +62,8 @@ def history(world):
 def same_answer(django, lean_response) -> None:
     assert lean_response.status_code == django.status_code
     assert lean_response.content == django.content  # byte for byte
+    names = lean_response.extra.get("header_names", [])
+    assert len(names) == len(set(names)), names  # one Vary, as Django merges them
     django_headers = {k.lower(): v for k, v in django.items() if k.lower() not in PER_RESPONSE}
     assert {k: v for k, v in lean_response.headers.items() if k not in PER_RESPONSE} == django_headers
 
@@ -107,6 +112,9 @@ def test_a_role_change_or_a_removal_shows_on_the_very_next_pull(world, lean, his
     removed = client.get(f"{URL}?cursor={history}")
     same_answer(api.get(f"{URL}?cursor={history}"), removed)
     assert not [c for c in removed.json()["changes"] if c["data"].get("company_id") == str(world.a.id)]
+    before = lean.answered()  # a member of no company any more: still the lean path's, an empty page
+    same_answer(api.get(f"{URL}?cursor={history}"), client.get(f"{URL}?cursor={history}"))
+    assert lean.answered() == before + 1
 
 
 def test_a_signed_out_session_or_a_deactivated_user_is_refused(world, lean, history):
@@ -168,6 +176,35 @@ def test_the_sync_rate_limit_counts_lean_pulls(world, lean, settings):
     assert_error(client.get(URL), 429, code="throttled")
     assert_error(world.api("member").get(URL), 429, code="throttled")  # the view: the same window
     assert lean(world.api("owner")).get(URL).status_code == 200  # someone else's window
+
+
+def test_a_signed_out_devices_pulls_never_use_up_its_users_limit(world, lean, settings):
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "sync": (2, 60)}
+    member = world.users["member"]
+    gone = lean(world.api("member"))
+    account_services.sessions_revoke(user=member, reason="test")
+    for _ in range(4):
+        assert_error(gone.get(URL), 401)
+    lean.loop.run(lean.app.flush_limits())
+    fresh = lean(api_as(member))
+    assert [fresh.get(URL).status_code for _ in range(2)] == [200, 200]
+
+
+def test_a_poll_notes_when_the_device_was_last_seen(world, lean):
+    tokens = session_create(user=world.users["member"], device=DeviceInfo(device_name="laptop"), stay_logged_in=False)
+    session = DeviceSession.objects.get(user=world.users["member"], device_name="laptop")
+    DeviceSession.objects.filter(pk=session.pk).update(last_seen_at=timezone.now() - timedelta(days=1))
+    client = AsgiClient(lean.app, lean.loop, {"HTTP_AUTHORIZATION": f"Bearer {tokens.access}"})
+    head = client.get(URL).json()["next_cursor"]
+    before = lean.answered()
+    assert client.get(f"{URL}?cursor={head}").json()["changes"] == []  # nothing new, the usual poll
+    assert lean.answered() == before + 1
+    for _ in range(100):  # written after the answer, off the request's path
+        session.refresh_from_db()
+        if session.last_seen_at > timezone.now() - timedelta(minutes=1):
+            break
+        time.sleep(0.05)
+    assert session.last_seen_at > timezone.now() - timedelta(minutes=1)
 
 
 def test_lean_pulls_are_logged_and_counted(world, lean, api, request_logs):

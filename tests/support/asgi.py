@@ -99,6 +99,7 @@ class AsgiClient:
             if message["type"] == "http.response.start":
                 response.status_code = message["status"]
                 response.headers = {k.decode().lower(): v.decode() for k, v in message["headers"]}
+                response.extra["header_names"] = [k.decode().lower() for k, _ in message["headers"]]
             elif message["type"] == "http.response.body":
                 response.content += message.get("body", b"")
                 if not message.get("more_body"):
