@@ -50,6 +50,7 @@ logger = structlog.get_logger("stint.request")
 
 _NO_UPPER_BOUND = 2**62  # the page is cut at the head in Python: the head is read in the same statement
 _MAX_REMEMBERED = 100_000
+_POOL_WAIT_SECONDS = 1.0  # the lean pool busy (a heartbeat burst) that long: Django's pool answers
 _FIELDS = ChangesQuerySerializer().fields
 
 
@@ -85,6 +86,8 @@ class LeanPull:
         if scope["type"] != "http" or scope["path"] != self.path or scope["method"] != "GET" or not settings.LEAN_PULL:
             return await self.fallback(scope, receive, send)
         headers = dict(scope["headers"])
+        if len(headers) != len(scope["headers"]):  # a repeated header: Django's to join or refuse
+            return await self.fallback(scope, receive, send)
         secure = lean.is_secure(scope, headers)
         ordinary = lean.plain_tracker_request(headers, secure=secure) and b"cookie" not in headers
         if not ordinary or not _json_accepted(headers):
@@ -149,26 +152,21 @@ class LeanPull:
                 "ORDER BY c.cursor"
             )
             params += rows_params
-        async with pool.connection() as conn:
+        async with pool.connection(timeout=_POOL_WAIT_SECONDS) as conn:
             found = await (await conn.execute(sql, params)).fetchall()
             live, head, pruned_below, unnumbered, memberships = found[0][:5]
             if not live or unnumbered:
                 raise _Fallback  # 401, or changes to number first: the view's
-            # Counted (and last_seen_at noted) only for a live session, as the view does: a
-            # signed-out device's token never uses up its user's limits.
-            self.limits.start(self._redis)
-            if self.limits.check([(scope, user_id) for scope in self.scopes]) is not None:
-                raise _Fallback  # the view counts it too and answers 429
-            self._after_answer(claims.session_id)
+            self._after_answer(claims.session_id)  # last_seen_at: a live session's, as the view's
             head, pruned_below = head or 0, pruned_below or 0  # as pull_start_from_row reads them
             if cursor is None:
-                return user_id, changes_page_json([], head, False)
+                return self._counted(user_id, changes_page_json([], head, False))
             if cursor < pruned_below or cursor > head:
                 raise _Fallback  # 410
             shape = tuple(sorted(tuple(m) for m in json.loads(memberships)))  # membership_shape's
             self._remember(user_id, shape)
             if cursor == head or not shape:
-                return user_id, changes_page_json([], head, False)
+                return self._counted(user_id, changes_page_json([], head, False))
             if shape == guess:
                 rows = [row[5:] for row in found if row[5] is not None]
             else:  # first pull of this process, or the memberships changed: read with the current ones
@@ -177,7 +175,16 @@ class LeanPull:
         rows = [row for row in rows if row[0] <= head]
         has_more = len(rows) > limit
         rows = rows[:limit]
-        return user_id, changes_page_json(rows, rows[-1][0] if has_more else head, has_more)
+        return self._counted(user_id, changes_page_json(rows, rows[-1][0] if has_more else head, has_more))
+
+    def _counted(self, user_id: str, body: bytes) -> tuple[str, bytes]:
+        """Count the pull against the view's sync limits now that this path answers it (a live
+        session's, as the view counts: a signed-out device never uses up its user's limits;
+        one handed to the view is counted there alone), or hand it on to answer 429."""
+        self.limits.start(self._redis)
+        if self.limits.check([(scope, user_id) for scope in self.scopes]) is not None:
+            raise _Fallback  # the view counts it too (the window is full anyway) and answers 429
+        return user_id, body
 
     @staticmethod
     def _rows_statement(shape: tuple, cursor: int, limit: int) -> tuple[str, list]:
@@ -200,7 +207,7 @@ class LeanPull:
     async def _touch_last_seen(self, session_id: str) -> None:
         try:
             pool = await self._pool()
-            async with pool.connection() as conn:
+            async with pool.connection(timeout=_POOL_WAIT_SECONDS) as conn:
                 await conn.execute(LAST_SEEN_SQL, [timezone.now(), session_id])
         except Exception:
             logger.warning("last_seen_failed", exc_info=True)

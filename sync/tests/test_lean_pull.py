@@ -142,6 +142,7 @@ def test_unusual_pulls_are_answered_by_django(world, lean, history):
     assert client.get(f"{URL}?cursor={history}", HTTP_ORIGIN="http://127.0.0.1:8000").status_code == 200
     assert client.get(f"{URL}?cursor={history}", HTTP_COOKIE="a=b").status_code == 200
     assert client.get(f"{URL}?cursor={history}", HTTP_ACCEPT="text/html").status_code == 406
+    assert_error(client.get(f"{URL}?cursor={history}", repeated=("host", "elsewhere.example")), 400)
     assert lean.answered() == before  # every one of them went to the view
     assert_error(AsgiClient(lean.app, lean.loop, {"HTTP_AUTHORIZATION": "Bearer nope"}).get(URL), 401)
 

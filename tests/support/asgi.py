@@ -57,9 +57,10 @@ class AsgiClient:
         path, _, query = path.partition("?")
         return self.loop.run(self._call(path, query, self.headers_for(data, **extra), body_bytes(data)))
 
-    def get(self, path: str, **extra) -> AsgiResponse:
+    def get(self, path: str, repeated: tuple[str, str] | None = None, **extra) -> AsgiResponse:
+        """``repeated``: one more header of that name and value, as a second line."""
         path, _, query = path.partition("?")
-        return self.loop.run(self._call(path, query, self.headers_for(None, **extra), b"", method="GET"))
+        return self.loop.run(self._call(path, query, self.headers_for(None, **extra), b"", "GET", repeated))
 
     def headers_for(self, data, **extra) -> dict[str, str]:
         headers = {"host": "testserver"}
@@ -69,7 +70,7 @@ class AsgiClient:
             headers[name.removeprefix("HTTP_").replace("_", "-").lower()] = value
         return headers
 
-    async def _call(self, path, query, headers, body, method: str = "POST") -> AsgiResponse:
+    async def _call(self, path, query, headers, body, method: str = "POST", repeated=None) -> AsgiResponse:
         scope = {
             "type": "http",
             "asgi": {"version": "3.0"},
@@ -80,7 +81,7 @@ class AsgiClient:
             "raw_path": path.encode(),
             "query_string": query.encode(),
             "root_path": "",
-            "headers": [(k.encode(), v.encode()) for k, v in headers.items()],
+            "headers": [(k.encode(), v.encode()) for k, v in [*headers.items(), *([repeated] if repeated else [])]],
             "client": ("127.0.0.1", 50000),
             "server": ("testserver", 80),
         }
