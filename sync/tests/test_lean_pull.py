@@ -20,10 +20,10 @@ from common import lean as lean_paths
 from organizations import services as org_services
 from organizations.models import Role
 from organizations.tests.world import api_as
-from sync.tests.test_api_sync import T0, entry_item, push
 from tests.support.api import assert_error
 from tests.support.asgi import AsgiClient
 from tests.support.metrics import scrape, value
+from tests.support.sync import entry_item, push
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_channel_layer")]
 URL = "/api/v1/sync/changes"
@@ -52,9 +52,7 @@ def history(world):
     head = world.api("owner").get(URL).json()["next_cursor"]
     for role in ROLES_WITH_ENTRIES:
         project = world.project_b if role == "outsider" else world.project_open
-        items = [entry_item(world, start=T0 + timedelta(hours=3 * n)) for n in range(2)]
-        for item in items:
-            item["data"]["project_id"] = str(project.id)
+        items = [entry_item(world, hour=3 * n, project_id=str(project.id)) for n in range(2)]
         assert push(world.api(role), items).json()["processed"] == 2
     return head
 
