@@ -13,12 +13,9 @@ from __future__ import annotations
 
 import re
 
-from csp.constants import HEADER, HEADER_REPORT_ONLY
-from csp.middleware import CheckableLazyObject, CSPMiddleware, PolicyParts
+from csp.middleware import CSPMiddleware, PolicyParts
 from csp.utils import build_policy
 from django.conf import settings
-from django.core.signals import setting_changed
-from django.dispatch import receiver
 from django.utils.cache import patch_vary_headers
 
 API_DOCS_PATHS = ("/docs", "/redoc")
@@ -37,32 +34,6 @@ def policy_replace(path: str) -> dict | None:
     return API_DOCS_POLICY if path.rstrip("/") in API_DOCS_PATHS else None
 
 
-# What django-csp sets on a response with no per-response parts (no nonce, no csp_update /
-# csp_replace / csp_exempt decorator: every response of ours but the dashboard's pages that
-# would use them): the same two policies, built once per process instead of on every response
-# (build_policy re-reads and joins the settings, and django-csp copies its parts with asdict:
-# ~40 µs of the middleware's ~90 µs CPU on every request).
-_PER_RESPONSE_PARTS = tuple(
-    f"_csp_{part}{ro}" for part in ("config", "update", "replace", "exempt") for ro in ("", "_ro")
-)
-_policies: dict[tuple[bool, bool], str] = {}
-
-
-def settings_policy(*, docs: bool, report_only: bool = False) -> str:
-    """build_policy() of the settings' policy (the API docs' one when ``docs``), memoized."""
-    key = (docs, report_only)
-    policy = _policies.get(key)
-    if policy is None:
-        policy = _policies[key] = build_policy(replace=API_DOCS_POLICY if docs else None, report_only=report_only)
-    return policy
-
-
-@receiver(setting_changed)
-def _forget_policies(*, setting: str, **kwargs) -> None:
-    if setting.startswith("CONTENT_SECURITY_POLICY"):
-        _policies.clear()
-
-
 def security_headers(*, path: str, secure: bool, csp: bool = True) -> list[tuple[str, str]]:
     """The headers our middleware gives every response to ``path`` that sets none of them
     itself: CORS's ``Vary: origin`` on API paths, the CSP (without a nonce: a page that uses
@@ -74,7 +45,7 @@ def security_headers(*, path: str, secure: bool, csp: bool = True) -> list[tuple
     if "corsheaders" in settings.INSTALLED_APPS and re.match(settings.CORS_URLS_REGEX, path):
         headers.append(("Vary", "origin"))  # django-cors-headers varies every API answer
     if csp and "csp" in settings.INSTALLED_APPS:
-        policy = settings_policy(docs=policy_replace(path) is not None)
+        policy = build_policy(replace=policy_replace(path))
         if policy:
             headers.append(("Content-Security-Policy", policy))
     if settings.X_FRAME_OPTIONS:
@@ -110,32 +81,10 @@ class ScopedCSPMiddleware(CSPMiddleware):
         return parts
 
     def process_response(self, request, response):
-        if getattr(request, "_csp_nonce", None) is None and not any(
-            hasattr(response, part) for part in _PER_RESPONSE_PARTS
-        ):
-            response = self.set_settings_policies(request, response)
-        else:
-            response = super().process_response(request, response)  # the nonce and the decorators' parts
+        response = super().process_response(request, response)  # the CSP, nonce and exemptions
         for name, value in security_headers(path=request.path_info, secure=request.is_secure(), csp=False):
             if name == "Vary":
                 patch_vary_headers(response, [value])
             elif name != "X-Frame-Options" or not getattr(response, "xframe_options_exempt", False):
                 response.headers.setdefault(name, value)
-        return response
-
-    def set_settings_policies(self, request, response):
-        """``CSPMiddleware.process_response`` for a response with no per-response parts, with
-        the memoized policies (test_csp.py holds the two to the same headers)."""
-        if response.status_code in (500, 404) and settings.DEBUG:
-            return response  # Django's debug pages
-        docs = policy_replace(request.path_info) is not None
-        for header, report_only, setting in (
-            (HEADER, False, "CONTENT_SECURITY_POLICY"),
-            (HEADER_REPORT_ONLY, True, "CONTENT_SECURITY_POLICY_REPORT_ONLY"),
-        ):
-            policy = settings_policy(docs=docs, report_only=report_only)
-            prefixes = (getattr(settings, setting, None) or {}).get("EXCLUDE_URL_PREFIXES", None) or ()
-            if policy and header not in response and not request.path_info.startswith(tuple(prefixes)):
-                response[header] = policy
-        request.csp_nonce = CheckableLazyObject(self._csp_nonce_post_response)
         return response
