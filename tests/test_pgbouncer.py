@@ -16,11 +16,11 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import connection
-from django.utils import timezone
 
 from changelog import audience, sequencer
 from changelog.models import Change, SyncState
 from tests.support import pgbouncer
+from tests.support.changes import unnumbered_change
 
 pytestmark = [
     pytest.mark.slow,
@@ -59,19 +59,8 @@ def test_two_clients_share_one_server_connection_so_a_session_lock_excludes_nobo
 
 
 def _write(world, n: int) -> None:
-    member = world.users["member"]
     for i in range(n):
-        Change.objects.create(
-            company_id=world.a.id,
-            user_id=member.id,
-            project_id=world.project_open.id,
-            entity="time_entry",
-            entity_id=world.project_open.id,
-            action="upsert",
-            event="entry.upserted",
-            payload={"n": i},
-            at=timezone.now(),
-        )
+        unnumbered_change(world, project_id=world.project_open.id, entity_id=world.project_open.id, payload={"n": i})
 
 
 @pytest.mark.usefixtures("fresh_channel_layer")

@@ -16,21 +16,9 @@ from django.utils import timezone
 
 from changelog import sequencer, tasks
 from changelog.models import Change, SyncState
+from tests.support.changes import unnumbered_change
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _commit_change(world) -> Change:
-    return Change.objects.create(  # autocommit: committed, unnumbered, as a service leaves it
-        company_id=world.a.id,
-        user_id=world.users["member"].id,
-        entity="time_entry",
-        entity_id=uuid.uuid4(),
-        action="upsert",
-        event="entry.upserted",
-        payload={},
-        at=timezone.now(),
-    )
 
 
 def test_a_committer_numbers_its_own_change_even_while_another_holds_the_lock(world):
@@ -50,7 +38,7 @@ def test_a_committer_numbers_its_own_change_even_while_another_holds_the_lock(wo
     thread = threading.Thread(target=holder)
     thread.start()
     assert held.wait(10)
-    change = _commit_change(world)
+    change = unnumbered_change(world)
     numbered: list[int] = []
 
     def committer() -> None:
@@ -71,7 +59,7 @@ def test_a_committer_numbers_its_own_change_even_while_another_holds_the_lock(wo
 
 
 def test_a_round_with_nothing_to_number_writes_nothing(world):
-    _commit_change(world)
+    unnumbered_change(world)
     sequencer.number_pending()
     with connection.cursor() as cursor:
         cursor.execute("SELECT xmin::text FROM sync_syncstate WHERE id = 1")
@@ -99,7 +87,7 @@ def test_commits_while_a_run_is_queued_queue_no_more_and_the_run_clears_the_mark
     for _ in range(3):  # three batches finish before a worker starts the run
         tasks.publish_soon()
     assert len(published_runs) == 1
-    change = _commit_change(world)
+    change = unnumbered_change(world)
     tasks.sequence_changes()  # the worker's run: clears the mark, then numbers and publishes
     change.refresh_from_db()
     assert change.cursor is not None

@@ -35,6 +35,7 @@ from realtime.api.views import RealtimeTicketView
 from realtime.consumers import RealtimeConsumer
 from realtime.fanout import Hub
 from realtime.tickets import TICKET_SECONDS, _key, ticket_issue, ticket_redeem
+from tests.support.changes import unnumbered_change
 from tests.support.sockets import (
     ALLOWED_ORIGIN,
     closes_with,
@@ -418,16 +419,14 @@ def _numbered(world, *specs) -> list[Change]:
     ids = []
     for owner, kind in specs:
         is_entry = kind == "entry"
-        change = Change.objects.create(
-            company_id=world.a.id,
+        change = unnumbered_change(
+            world,
             user_id=world.users[owner].id if is_entry else None,
             project_id=world.project_open.id,
             entity="time_entry" if is_entry else "task",
             entity_id=world.project_open.id,
-            action="upsert",
             event="entry.upserted" if is_entry else "task.upserted",
             payload={"n": len(specs)},
-            at=timezone.now(),
         )
         ids.append(change.id)
     assert sequencer._number_batch() == len(ids)

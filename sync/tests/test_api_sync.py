@@ -12,6 +12,7 @@ from changelog.models import Change, Tombstone
 from changelog.services import changes_prune
 from sync.models import SyncItemKey
 from tests.support.api import assert_error
+from tests.support.changes import unnumbered_change
 from tracking import services as tracking
 from tracking.models import Task, TimeEntry
 
@@ -78,16 +79,7 @@ def test_a_pull_at_the_head_is_an_empty_page_until_something_commits(world):
     laptop, phone = world.api("member"), world.api("member")
     head = phone.get("/api/v1/sync/changes").json()["next_cursor"]
     assert pull(phone, head).json() == {"changes": [], "next_cursor": head, "has_more": False}
-    Change.objects.create(  # committed, cursor NULL: what a write leaves until it is numbered
-        company_id=world.a.id,
-        user_id=world.users["member"].id,
-        entity="time_entry",
-        entity_id=uuid.uuid4(),
-        action="upsert",
-        event="entry.upserted",
-        payload={"id": "x"},
-        at=T0,
-    )
+    unnumbered_change(world, payload={"id": "x"}, at=T0)  # committed, cursor NULL until numbered
     page = pull(laptop, head).json()
     assert [c["data"] for c in page["changes"]] == [{"id": "x"}]
     assert page["next_cursor"] > head
@@ -105,16 +97,7 @@ def test_a_pull_renders_each_change_exactly_as_the_change_serializer_does(world)
     payload = {"id": "x", "nested": {"ü": [1, 2.5, None, True]}, "text": 'quote " and \\ backslash'}
     ats = [datetime(2026, 3, 29, 1, 0, 0, tzinfo=UTC), datetime(2026, 3, 29, 1, 0, 0, 120, tzinfo=UTC)]
     for at in ats:
-        Change.objects.create(
-            company_id=world.a.id,
-            user_id=world.users["member"].id,
-            entity="time_entry",
-            entity_id=uuid.uuid4(),
-            action="upsert",
-            event="entry.upserted",
-            payload=payload,
-            at=at,
-        )
+        unnumbered_change(world, payload=payload, at=at)
     number_pending()
     got = pull(member, cursor).json()["changes"]
     expected = ChangeSerializer(Change.objects.filter(cursor__gt=cursor).order_by("cursor"), many=True).data
