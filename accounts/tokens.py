@@ -110,9 +110,6 @@ LIVE_SESSION_SQL = (
     f"JOIN {User._meta.db_table} u ON u.id = s.user_id AND u.is_active "
     "WHERE s.id = %s AND s.user_id = %s AND s.revoked_at IS NULL AND s.expires_at > now())"
 )
-# A session's last_seen_at, from a lean path (the REST API writes it through the ORM); once a
-# minute at most (accounts.authentication.last_seen_due). Parameters: the time, the session id.
-LAST_SEEN_SQL = f"UPDATE {DeviceSession._meta.db_table} SET last_seen_at = %s WHERE id = %s"
 
 
 def live_sessions(pairs: set[tuple[str, str]]) -> set[str]:

@@ -41,8 +41,8 @@ from django.utils import timezone
 from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis
 
-from accounts.authentication import last_seen_due
-from accounts.tokens import LAST_SEEN_SQL, access_claims
+from accounts.authentication import touch_last_seen_soon
+from accounts.tokens import access_claims
 from activity import groupcommit, heartbeats
 from activity.api.views import HeartbeatsView
 from activity.models import PrivacyRule
@@ -83,7 +83,7 @@ class HeartbeatIntake:
     """ASGI middleware: serves the ordinary heartbeat POST itself, passes everything else
     (other paths, methods, protocols, and every unusual heartbeat POST) to ``fallback``."""
 
-    def __init__(self, fallback):
+    def __init__(self, fallback, limits: throttling.LocalCounts | None = None):
         self.fallback = fallback
         self.view_name = "sync-heartbeats"
         self.path = reverse(self.view_name)
@@ -92,7 +92,8 @@ class HeartbeatIntake:
         self.company_hints: dict[str, uuid.UUID] = {}
         self._writers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self._redis = Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
-        self.limits = throttling.LocalCounts()
+        # The process's counts of the sync scopes: config.asgi gives both lean paths one.
+        self.limits = limits or throttling.LocalCounts()
         self.scopes = throttling.SyncThrottle.scopes  # the view's throttle, counted here
         # What Django's middleware and DRF add to the view's 202 (a test holds them equal):
         # DRF's Allow, and the security headers, by whether the request came over HTTPS.
@@ -102,7 +103,6 @@ class HeartbeatIntake:
             + [(k.lower().encode(), v.encode()) for k, v in security_headers(path=self.path, secure=secure)]
             for secure in (False, True)
         }
-        self._tasks: set[asyncio.Task] = set()  # fire-and-forget writes, referenced until done
         self.answered = 0  # requests this path answered itself (the rest went to Django)
 
     async def __call__(self, scope, receive, send):
@@ -208,7 +208,7 @@ class HeartbeatIntake:
                 raise _Fallback
             rules = fresh
         # Stored and committed: from here on nothing may fail the request.
-        self._after_store(session_id, now)
+        self._after_store(session_id)
         if not named:
             if len(self.company_hints) >= _MAX_HINTS:
                 self.company_hints.clear()
@@ -222,25 +222,13 @@ class HeartbeatIntake:
             raise _Fallback  # no such company: the view says 404
         return remember_rules(company_id, found[0][0], [row[1:] for row in found if row[1] is not None])
 
-    def _after_store(self, session_id: str, now) -> None:
+    def _after_store(self, session_id: str) -> None:
         """The session's last_seen_at (once a minute, as accounts.authentication does) and the
         merge trigger (twice a second at most): fire and forget, a failure is logged and costs
         nothing stored."""
-        loop = asyncio.get_running_loop()
-        if last_seen_due(session_id):
-            task = loop.create_task(self._touch_last_seen(session_id, now))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+        touch_last_seen_soon(session_id)
         if heartbeats.merge_due():  # blocking Redis and broker calls: on a thread
-            loop.run_in_executor(None, heartbeats.queue_merge)
-
-    async def _touch_last_seen(self, session_id: str, now) -> None:
-        try:
-            pool = await self._pool()
-            async with pool.connection() as conn:
-                await conn.execute(LAST_SEEN_SQL, [now, session_id])
-        except Exception:
-            logger.warning("last_seen_failed", exc_info=True)
+            asyncio.get_running_loop().run_in_executor(None, heartbeats.queue_merge)
 
     async def _pool(self) -> AsyncConnectionPool:
         return await lean.loop_pool()

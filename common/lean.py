@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import weakref
+from collections.abc import Coroutine
+from typing import Any
 
 from django.conf import settings
 from django.http.request import split_domain_port, validate_host
@@ -64,6 +66,17 @@ async def close_loop_pool() -> None:
         return
     with contextlib.suppress(Exception):  # never opened: nothing to close
         await (await opening).close()
+
+
+_background: set[asyncio.Task] = set()
+
+
+def in_background(work: Coroutine[Any, Any, None]) -> None:
+    """Run ``work`` on this loop after the answer, held until it is done (fire and forget:
+    ``work`` logs its own failures)."""
+    task = asyncio.get_running_loop().create_task(work)
+    _background.add(task)
+    task.add_done_callback(_background.discard)
 
 
 async def _opened(pool: AsyncConnectionPool) -> AsyncConnectionPool:

@@ -27,22 +27,27 @@ from channels.sessions import SessionMiddlewareStack  # noqa: E402
 from django.core.wsgi import get_wsgi_application  # noqa: E402
 
 from activity.intake import HeartbeatIntake  # noqa: E402
+from common.throttling import LocalCounts  # noqa: E402
 from config.wsgi_bridge import OneHopWSGIMiddleware  # noqa: E402
 from realtime.routing import websocket_urlpatterns  # noqa: E402
 from sync.lean_pull import LeanPull  # noqa: E402
 
+_sync_limits = LocalCounts()
 application = ProtocolTypeRouter(
     {
-        # The ordinary heartbeat POST is answered on the event loop (activity/intake.py); the rest
-        # goes to Django on a2wsgi's threads. Threads per process: requests that wait on
-        # PostgreSQL overlap; the database pool (DATABASE_POOL_MAX) must be at least this large.
-        # So is the ordinary changes pull (sync/lean_pull.py).
+        # The ordinary heartbeat POST (activity/intake.py) and changes pull (sync/lean_pull.py)
+        # are answered on the event loop, both counting the same sync limits (one count per
+        # process); the rest goes to Django on a2wsgi's threads. Threads per process: requests
+        # that wait on PostgreSQL overlap; the database pool (DATABASE_POOL_MAX) must be at least
+        # this large.
         "http": HeartbeatIntake(
             LeanPull(
                 # The stubs type Django's handler as returning a response; it is a WSGI app (its
                 # response iterates as bytes), which is what a2wsgi's type means.
-                OneHopWSGIMiddleware(get_wsgi_application(), workers=settings.WEB_THREADS)  # type: ignore[arg-type]
-            )
+                OneHopWSGIMiddleware(get_wsgi_application(), workers=settings.WEB_THREADS),  # type: ignore[arg-type]
+                limits=_sync_limits,
+            ),
+            limits=_sync_limits,
         ),
         # Not channels' AllowedHostsOriginValidator: it refuses clients that send no Origin,
         # and desktop apps send none. The consumer checks Origin itself (a browser's must be in

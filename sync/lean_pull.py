@@ -23,7 +23,6 @@ Django's to answer, and the tests hold the two paths' answers equal."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from typing import cast
@@ -31,13 +30,12 @@ from typing import cast
 import structlog
 from django.conf import settings
 from django.urls import reverse
-from django.utils import timezone
 from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis
 from rest_framework.fields import IntegerField
 
-from accounts.authentication import last_seen_due
-from accounts.tokens import LAST_SEEN_SQL, LIVE_SESSION_SQL, access_claims
+from accounts.authentication import touch_last_seen_soon
+from accounts.tokens import LIVE_SESSION_SQL, access_claims
 from common import lean, throttling
 from common.csp import security_headers
 from common.metrics import observe_request
@@ -62,7 +60,7 @@ class LeanPull:
     """ASGI middleware: serves the ordinary changes pull itself, passes everything else to
     ``fallback``."""
 
-    def __init__(self, fallback):
+    def __init__(self, fallback, limits: throttling.LocalCounts | None = None):
         self.fallback = fallback
         self.view_name = "sync-changes"
         self.path = reverse(self.view_name)
@@ -70,7 +68,8 @@ class LeanPull:
         self.limits_range = (limit.min_value or 1, limit.max_value or 1, cast(int, limit.default))
         self.shapes: dict[str, tuple] = {}  # user id -> the memberships of their last pull
         self._redis = Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
-        self.limits = throttling.LocalCounts()
+        # The process's counts of the sync scopes: config.asgi gives both lean paths one.
+        self.limits = limits or throttling.LocalCounts()
         self.scopes = throttling.SyncThrottle.scopes  # the view's throttle, counted here
         # What DRF (Allow, Vary) and our middleware add to the view's 200 (a test holds them equal).
         view = ChangesView()
@@ -79,7 +78,6 @@ class LeanPull:
         self._static_headers = {
             secure: _merged_vary(drf + security_headers(path=self.path, secure=secure)) for secure in (False, True)
         }
-        self._tasks: set[asyncio.Task] = set()
         self.answered = 0  # pulls this path answered itself (the rest went to Django)
 
     async def __call__(self, scope, receive, send):
@@ -157,13 +155,13 @@ class LeanPull:
             live, head, pruned_below, unnumbered, memberships = found[0][:5]
             if not live or unnumbered:
                 raise _Fallback  # 401, or changes to number first: the view's
-            self._after_answer(claims.session_id)  # last_seen_at: a live session's, as the view's
-            head, pruned_below = head or 0, pruned_below or 0  # as pull_start_from_row reads them
+            touch_last_seen_soon(claims.session_id)  # a live session's, as the view's
+            head, pruned_below = head or 0, pruned_below or 0  # as selectors.pull_start reads them
             if cursor is None:
                 return self._counted(user_id, changes_page_json([], head, False))
             if cursor < pruned_below or cursor > head:
                 raise _Fallback  # 410
-            shape = tuple(sorted(tuple(m) for m in json.loads(memberships)))  # membership_shape's
+            shape = selectors.shape_of(json.loads(memberships))
             self._remember(user_id, shape)
             if cursor == head or not shape:
                 return self._counted(user_id, changes_page_json([], head, False))
@@ -195,22 +193,6 @@ class LeanPull:
             if len(self.shapes) >= _MAX_REMEMBERED:
                 self.shapes.clear()  # bounded memory; at worst one more round trip per user
             self.shapes[user_id] = shape
-
-    def _after_answer(self, session_id: str) -> None:
-        """The session's last_seen_at, once a minute as accounts.authentication writes it:
-        fire and forget, a failure is logged and costs the answer nothing."""
-        if last_seen_due(session_id):
-            task = asyncio.get_running_loop().create_task(self._touch_last_seen(session_id))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-
-    async def _touch_last_seen(self, session_id: str) -> None:
-        try:
-            pool = await self._pool()
-            async with pool.connection(timeout=_POOL_WAIT_SECONDS) as conn:
-                await conn.execute(LAST_SEEN_SQL, [timezone.now(), session_id])
-        except Exception:
-            logger.warning("last_seen_failed", exc_info=True)
 
     async def _pool(self) -> AsyncConnectionPool:
         return await lean.loop_pool()  # the heartbeat intake's too

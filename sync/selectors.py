@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import reduce
 from operator import or_
 
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connections, router
+from django.db import connection, connections, router
 from django.db.models import BooleanField, Func, Model, Q, QuerySet, TextField
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
@@ -18,9 +18,11 @@ from django.db.models.functions import Cast
 from accounts.models import User
 from changelog import audience
 from changelog import selectors as changelog_selectors
-from changelog.models import Change
+from changelog.models import Change, Tombstone
 from organizations import permissions
 from organizations.models import Membership
+from sync.models import SyncItemKey
+from tracking.models import TimeEntry
 
 
 def visible_changes_q(m: Membership) -> Q:
@@ -77,7 +79,13 @@ class IsoUtc(Func):
 
 def membership_shape(memberships: list[Membership]) -> tuple:
     """What the role filter's SQL depends on: each membership's company, user and role."""
-    return tuple(sorted((str(m.company_id), str(m.user_id), m.role) for m in memberships))
+    return shape_of((m.company_id, m.user_id, m.role) for m in memberships)
+
+
+def shape_of(triples: Iterable) -> tuple:
+    """``membership_shape`` from (company, user, role) triples, as ``pull_start_statement``'s
+    JSON gives them."""
+    return tuple(sorted((str(company), str(user), role) for company, user, role in triples))
 
 
 def change_rows_statement(*, shape: tuple, after: int, upto: int, limit: int) -> tuple[str, list]:
@@ -142,11 +150,6 @@ def pull_start_statement(user_id: uuid.UUID | str, acting_company_id: uuid.UUID 
     return statement, params
 
 
-def pull_start_from_row(head: int | None, pruned_below: int | None, unnumbered: bool, found: list) -> PullStart:
-    memberships = [Membership(company_id=uuid.UUID(c), user_id=uuid.UUID(u), role=r) for c, u, r in found]
-    return PullStart(head or 0, pruned_below or 0, unnumbered, memberships)
-
-
 def pull_start(user: User) -> PullStart:
     """What a pull reads first, in one round trip: the log's state (``changelog.selectors``'
     ``PULL_STATE_SQL``) and the caller's active memberships (``permissions.active_memberships``,
@@ -154,7 +157,9 @@ def pull_start(user: User) -> PullStart:
     statement, params = pull_start_statement(user.pk, user.acting_company_id)
     with connections[_db_for(Membership)].cursor() as cursor:
         cursor.execute(statement, params)
-        return pull_start_from_row(*cursor.fetchone())
+        head, pruned_below, unnumbered, found = cursor.fetchone()
+    memberships = [Membership(company_id=uuid.UUID(c), user_id=uuid.UUID(u), role=r) for c, u, r in found]
+    return PullStart(head or 0, pruned_below or 0, unnumbered, memberships)
 
 
 # Compiling the role filter through the ORM cost more than running it (~0.8 ms of a ~2.2 ms
@@ -186,3 +191,27 @@ def _compiled(key: tuple, build: Callable[[], QuerySet], values: dict) -> tuple[
 
 def _db_for(model: type[Model]) -> str:
     return router.db_for_read(model)
+
+
+# The batch's two fixed lookups as plain statements: the ORM compiled each anew per request
+# (about 1.5 ms of a 100-item batch's CPU), for SQL that never changes.
+_SEEN_KEYS_SQL = f"SELECT key FROM {SyncItemKey._meta.db_table} WHERE user_id = %s AND key = ANY(%s::text[])"
+_ANY_KNOWN_SQL = (
+    f"SELECT EXISTS (SELECT 1 FROM {TimeEntry._meta.db_table} WHERE id = ANY(%s::uuid[]))"
+    f" OR EXISTS (SELECT 1 FROM {Tombstone._meta.db_table} WHERE entity_id = ANY(%s::uuid[]))"
+)
+
+
+def seen_item_keys(user_id: uuid.UUID, keys: list[str]) -> set[str]:
+    """The keys among ``keys`` this user's batch items were applied under before (read in the
+    batch's own transaction, on the primary, as both lookups are)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_SEEN_KEYS_SQL, [user_id, keys])
+        return {row[0] for row in cursor.fetchall()}
+
+
+def any_entry_known(ids: list) -> bool:
+    """Whether any of ``ids`` is an existing time entry or a deleted (tombstoned) id."""
+    with connection.cursor() as cursor:
+        cursor.execute(_ANY_KNOWN_SQL, [ids, ids])
+        return cursor.fetchone()[0]

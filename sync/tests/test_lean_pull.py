@@ -15,13 +15,14 @@ from django.utils import timezone
 from accounts import services as account_services
 from accounts.models import DeviceSession
 from accounts.services import DeviceInfo, session_create
-from changelog.models import Change
 from common import lean as lean_paths
 from organizations import services as org_services
 from organizations.models import Role
 from organizations.tests.world import api_as
 from tests.support.api import assert_error
 from tests.support.asgi import AsgiClient
+from tests.support.changes import unnumbered_change
+from tests.support.heartbeats import hb, send
 from tests.support.metrics import scrape, value
 from tests.support.sync import entry_item, push
 
@@ -42,7 +43,7 @@ def lean(asgi_http):
         return AsgiClient(app, loop, dict(api._credentials))
 
     client.answered = lambda: pull.answered
-    client.app, client.loop = pull, loop
+    client.app, client.loop, client.app_and_intake = pull, loop, app
     return client
 
 
@@ -148,15 +149,14 @@ def test_unusual_pulls_are_answered_by_django(world, lean, history):
 def test_a_change_not_yet_numbered_is_numbered_and_served(world, lean, history):
     client = lean(world.api("owner"))
     head = client.get(URL).json()["next_cursor"]
-    written = Change.objects.create(
-        company_id=world.a.id,
+    written = unnumbered_change(
+        world,
+        user_id=None,
         project_id=world.project_open.id,
         entity="project",
         entity_id=world.project_open.id,
-        action="upsert",
         event="project.updated",
         payload={"id": str(world.project_open.id), "name": "Open"},
-        at=timezone.now(),
     )
     assert written.cursor is None  # as a write whose process died before numbering leaves it
     before = lean.answered()
@@ -168,8 +168,10 @@ def test_a_change_not_yet_numbered_is_numbered_and_served(world, lean, history):
 
 
 def test_the_sync_rate_limit_counts_lean_pulls(world, lean, settings):
-    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "sync": (2, 60)}
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "sync": (3, 60)}
     client = lean(world.api("member"))
+    assert lean.app.limits is lean.app_and_intake.limits  # one count per process for both lean paths
+    assert send(client, [hb(10)]).status_code == 202  # a heartbeat through the lean intake: the same window
     assert [client.get(URL).status_code for _ in range(2)] == [200, 200]
     lean.loop.run(lean.app.flush_limits())
     assert_error(client.get(URL), 429, code="throttled")
