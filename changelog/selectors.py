@@ -40,6 +40,12 @@ def pruned_below() -> int:
     return sync_state().pruned_below
 
 
+def cursor_gone(cursor: int, *, head: int, pruned_below: int) -> bool:
+    """A cursor below the pruned horizon, or beyond the head (from a future this server never
+    had: a restored backup): 410, do a full resync. For the pull and for a socket's resume."""
+    return cursor < pruned_below or cursor > head
+
+
 def last_cursor(change_ids: list[int]) -> int | None:
     """The highest cursor of these changes, None while any of them is unnumbered (or none
     exists): a batch answers with it. Plain SQL, one index probe per id; no query to compile."""

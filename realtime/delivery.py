@@ -69,8 +69,9 @@ def changes_page(identity: Identity, after: int, upto: int, limit: int) -> list[
 
 
 def resume_gone(cursor: int) -> bool:
-    """Same rule as GET /sync/changes (410): pruned, or from a future this server never had."""
-    return cursor < changelog_selectors.pruned_below() or cursor > changelog_selectors.head_cursor()
+    """Same rule as GET /sync/changes (410), on the log's state read once."""
+    state = changelog_selectors.sync_state()
+    return changelog_selectors.cursor_gone(cursor, head=state.head, pruned_below=state.pruned_below)
 
 
 class Delivery:

@@ -36,12 +36,13 @@ from rest_framework.fields import IntegerField
 
 from accounts.authentication import touch_last_seen_soon
 from accounts.tokens import LIVE_SESSION_SQL, access_claims
+from changelog.selectors import cursor_gone
 from common import lean, throttling
 from common.csp import security_headers
 from common.metrics import observe_request
 from common.middleware import log_request, request_id_for
 from sync import selectors
-from sync.api.serializers import ChangesQuerySerializer, changes_page_json
+from sync.api.serializers import ChangesQuerySerializer, changes_page, changes_page_json
 from sync.api.views import ChangesView
 
 logger = structlog.get_logger("stint.request")
@@ -159,8 +160,8 @@ class LeanPull:
             head, pruned_below = head or 0, pruned_below or 0  # as selectors.pull_start reads them
             if cursor is None:
                 return self._counted(user_id, changes_page_json([], head, False))
-            if cursor < pruned_below or cursor > head:
-                raise _Fallback  # 410
+            if cursor_gone(cursor, head=head, pruned_below=pruned_below):
+                raise _Fallback  # the view's 410
             shape = selectors.shape_of(json.loads(memberships))
             self._remember(user_id, shape)
             if cursor == head or not shape:
@@ -170,10 +171,8 @@ class LeanPull:
             else:  # first pull of this process, or the memberships changed: read with the current ones
                 rows_sql, rows_params = self._rows_statement(shape, cursor, limit)
                 rows = await (await conn.execute(rows_sql, rows_params)).fetchall()
-        rows = [row for row in rows if row[0] <= head]
-        has_more = len(rows) > limit
-        rows = rows[:limit]
-        return self._counted(user_id, changes_page_json(rows, rows[-1][0] if has_more else head, has_more))
+        # Read with no upper bound (the head comes from the same statement): cut at the head.
+        return self._counted(user_id, changes_page([row for row in rows if row[0] <= head], limit=limit, head=head))
 
     def _counted(self, user_id: str, body: bytes) -> tuple[str, bytes]:
         """Count the pull against the view's sync limits now that this path answers it (a live

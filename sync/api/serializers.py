@@ -47,6 +47,15 @@ def changes_page_json(rows: list[tuple], next_cursor: int, has_more: bool) -> by
     return f'{{"changes":[{changes}],"next_cursor":{next_cursor},"has_more":{more}}}'.encode()
 
 
+def changes_page(rows: list[tuple], *, limit: int, head: int) -> bytes:
+    """The page from up to ``limit + 1`` rows read after the caller's cursor (an extra row says
+    there is more): ``next_cursor`` is the last change returned when ``has_more``, else the head,
+    so a client never rescans changes it cannot see."""
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    return changes_page_json(rows, rows[-1][0] if has_more else head, has_more)
+
+
 class ChangesPageSerializer(serializers.Serializer):
     changes = ChangeSerializer(many=True)
     next_cursor = serializers.IntegerField()

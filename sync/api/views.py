@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from accounts.authentication import authenticated_user
 from changelog import recording
+from changelog.selectors import cursor_gone
 from changelog.sequencer import number_pending
 from common.exceptions import Gone, PayloadTooLarge
 from common.idempotency import complete_response
@@ -46,15 +47,12 @@ class ChangesView(APIView):
         head = start.head
         if cursor is None:  # where to start after a full resync
             return Response({"changes": [], "next_cursor": head, "has_more": False})
-        if cursor < start.pruned_below or cursor > head:
+        if cursor_gone(cursor, head=head, pruned_below=start.pruned_below):
             raise Gone("This cursor is no longer available: do a full resync.", code="cursor_gone")
         if cursor == head:  # nothing new (a client's poll, most pulls): no scan
             return HttpResponse(s.changes_page_json([], head, False), content_type="application/json")
         rows = selectors.change_rows(memberships=start.memberships, after=cursor, upto=head, limit=limit + 1)
-        has_more = len(rows) > limit
-        rows = rows[:limit]
-        next_cursor = rows[-1][0] if has_more else head
-        return HttpResponse(s.changes_page_json(rows, next_cursor, has_more), content_type="application/json")
+        return HttpResponse(s.changes_page(rows, limit=limit, head=head), content_type="application/json")
 
 
 @extend_schema(tags=["sync"])
